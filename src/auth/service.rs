@@ -1,0 +1,335 @@
+//! Use cases of authentication: log in, refresh, log out, change one's password.
+
+use actix_web::web;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::auth::store::{self, RefreshTokenRow, SessionRow, ThrottleScope};
+use crate::auth::{Principal, password, tokens};
+use crate::config::AuthSettings;
+use crate::db::{DbConn, write_transaction};
+use crate::domain::identity::NewPassword;
+use crate::domain::ids::new_id;
+use crate::error::ApiError;
+use crate::identity::store as users;
+use crate::startup::AppState;
+
+const BAD_CREDENTIALS: &str = "invalid username or password";
+const BAD_REFRESH: &str = "the refresh token is invalid, expired or revoked";
+
+/// What a successful login or refresh hands out.
+pub struct Issued {
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+/// Verifies a username and password; on success opens a session.
+///
+/// Failed attempts are counted per account and per client address over a sliding window; past
+/// the limit, attempts are refused with 429 before the password is even checked.
+pub async fn login(
+    state: &AppState,
+    username: String,
+    password_given: String,
+    address: String,
+) -> Result<Issued, ApiError> {
+    let now = crate::domain::time::now();
+    let username = username.trim().to_lowercase();
+    let limits = state.auth.clone();
+    let user = {
+        let (username, address) = (username.clone(), address.clone());
+        state
+            .db
+            .run(move |conn| {
+                check_throttle(conn, &limits, ThrottleScope::Account, &username, now)?;
+                check_throttle(conn, &limits, ThrottleScope::Address, &address, now)?;
+                Ok(users::find_user_by_username(conn, &username)?)
+            })
+            .await?
+    };
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_ok = web::block(move || match stored_hash {
+        Some(hash) => password::verify(&password_given, &hash),
+        None => {
+            password::verify_dummy(&password_given);
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+
+    let Some(user) = user.filter(|_| password_ok) else {
+        let window_start = now - window(&state.auth);
+        state
+            .db
+            .write(move |conn| {
+                store::prune_failures(conn, window_start.naive_utc())?;
+                store::insert_failure(conn, ThrottleScope::Account, &username, now.naive_utc())?;
+                store::insert_failure(conn, ThrottleScope::Address, &address, now.naive_utc())?;
+                Ok(())
+            })
+            .await?;
+        tracing::info!("login failed");
+        return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
+    };
+    if user.deactivated_at.is_some() {
+        tracing::info!(user_id = %user.id, "login of a deactivated user refused");
+        return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
+    }
+    let settings = state.auth.clone();
+    let user_id = user.id.clone();
+    let (session_id, refresh_token, refresh_expires_at) = state
+        .db
+        .write(move |conn| {
+            store::clear_failures(conn, ThrottleScope::Account, &username)?;
+            open_session(conn, &settings, &user_id, now)
+        })
+        .await?;
+    tracing::info!(user_id = %user.id, session_id = %session_id, "logged in");
+    let (access_token, access_expires_at) = state.keys.issue(&user.id, &session_id, now)?;
+    Ok(Issued {
+        access_token,
+        access_expires_at,
+        refresh_token,
+        refresh_expires_at,
+    })
+}
+
+fn window(settings: &AuthSettings) -> Duration {
+    Duration::seconds(i64::try_from(settings.login_window_secs).unwrap_or(900))
+}
+
+fn check_throttle(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    scope: ThrottleScope,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let max = match scope {
+        ThrottleScope::Account => settings.login_max_failures_per_account,
+        ThrottleScope::Address => settings.login_max_failures_per_address,
+    } as usize;
+    let window = window(settings);
+    let failures = store::failures_since(conn, scope, subject, (now - window).naive_utc())?;
+    if failures.len() < max {
+        return Ok(());
+    }
+    // Attempts are allowed again once enough failures have left the window.
+    let frees_at = failures[failures.len() - max].and_utc() + window;
+    let retry_after_secs = u64::try_from((frees_at - now).num_seconds().max(1)).unwrap_or(1);
+    tracing::warn!(scope = ?scope, "login throttled");
+    Err(ApiError::TooManyRequests {
+        retry_after_secs,
+        detail: match scope {
+            ThrottleScope::Account => "too many failed logins for this account",
+            ThrottleScope::Address => "too many failed logins from this address",
+        },
+    })
+}
+
+/// Creates a session with its first refresh token; returns (session id, token, token expiry).
+fn open_session(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, String, DateTime<Utc>), ApiError> {
+    let session = SessionRow {
+        id: new_id("ses"),
+        user_id: user_id.to_owned(),
+        created_at: now.naive_utc(),
+        expires_at: (now + secs(settings.session_max_age_secs)).naive_utc(),
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    store::insert_session(conn, &session)?;
+    let (token, expires_at) = add_refresh_token(conn, settings, &session, now)?;
+    Ok((session.id, token, expires_at))
+}
+
+fn add_refresh_token(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    session: &SessionRow,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), ApiError> {
+    let token = tokens::new_refresh_token();
+    let expires_at =
+        (now + secs(settings.refresh_token_ttl_secs)).min(session.expires_at.and_utc());
+    store::insert_refresh_token(
+        conn,
+        &RefreshTokenRow {
+            token_hash: tokens::digest(&token),
+            session_id: session.id.clone(),
+            created_at: now.naive_utc(),
+            expires_at: expires_at.naive_utc(),
+            used_at: None,
+        },
+    )?;
+    Ok((token, expires_at))
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
+}
+
+enum Refreshed {
+    Rotated {
+        user_id: String,
+        session_id: String,
+        token: String,
+        expires_at: DateTime<Utc>,
+    },
+    Invalid,
+    /// An already-rotated token came back: it may have been stolen, so the family is revoked.
+    Reused {
+        session_id: String,
+    },
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token. A token can be
+/// used once; presenting it again revokes its whole session.
+pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, ApiError> {
+    let now = crate::domain::time::now();
+    let settings = state.auth.clone();
+    let hash = tokens::digest(&presented);
+    let outcome = state
+        .db
+        .run(move |conn| {
+            // The revocation of a reused family must be committed even though the request fails,
+            // so the outcome is returned as a value, not an error.
+            write_transaction(conn, |conn| {
+                let Some((token, session)) = store::find_refresh_token(conn, &hash)? else {
+                    return Ok(Refreshed::Invalid);
+                };
+                if token.used_at.is_some() {
+                    store::revoke_session(
+                        conn,
+                        &session.id,
+                        "refresh token reused",
+                        now.naive_utc(),
+                    )?;
+                    return Ok(Refreshed::Reused {
+                        session_id: session.id,
+                    });
+                }
+                let live =
+                    store::live_session_user(conn, &session.id, &session.user_id, now.naive_utc())?;
+                if live.is_none() || token.expires_at <= now.naive_utc() {
+                    return Ok(Refreshed::Invalid);
+                }
+                if !store::claim_refresh_token(conn, &hash, now.naive_utc())? {
+                    // A concurrent request used the same token first: that is reuse too.
+                    store::revoke_session(
+                        conn,
+                        &session.id,
+                        "refresh token reused",
+                        now.naive_utc(),
+                    )?;
+                    return Ok(Refreshed::Reused {
+                        session_id: session.id,
+                    });
+                }
+                let (token, expires_at) = add_refresh_token(conn, &settings, &session, now)?;
+                Ok::<_, ApiError>(Refreshed::Rotated {
+                    user_id: session.user_id,
+                    session_id: session.id,
+                    token,
+                    expires_at,
+                })
+            })
+        })
+        .await?;
+    match outcome {
+        Refreshed::Rotated {
+            user_id,
+            session_id,
+            token,
+            expires_at,
+        } => {
+            let (access_token, access_expires_at) = state.keys.issue(&user_id, &session_id, now)?;
+            Ok(Issued {
+                access_token,
+                access_expires_at,
+                refresh_token: token,
+                refresh_expires_at: expires_at,
+            })
+        }
+        Refreshed::Reused { session_id } => {
+            tracing::warn!(session_id = %session_id, "refresh token reuse detected; session revoked");
+            Err(ApiError::Unauthenticated(BAD_REFRESH))
+        }
+        Refreshed::Invalid => Err(ApiError::Unauthenticated(BAD_REFRESH)),
+    }
+}
+
+/// Ends the principal's session: its refresh tokens and access tokens stop working.
+pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let session_id = principal.session_id.clone();
+    let now = crate::domain::time::now().naive_utc();
+    state
+        .db
+        .write(move |conn| Ok(store::revoke_session(conn, &session_id, "logout", now)?))
+        .await?;
+    tracing::info!(session_id = %principal.session_id, "logged out");
+    Ok(())
+}
+
+/// Changes the principal's own password after checking the current one; every other session
+/// of the user is ended.
+pub async fn change_password(
+    state: &AppState,
+    principal: &Principal,
+    current: String,
+    new: NewPassword,
+) -> Result<(), ApiError> {
+    let user_id = principal.user_id.clone();
+    let user = state
+        .db
+        .run(move |conn| {
+            users::find_user(conn, &user_id)?.ok_or(ApiError::NotFound("no such user"))
+        })
+        .await?;
+    let new_hash = web::block(move || {
+        if password::verify(&current, &user.password_hash) {
+            password::hash(new.expose()).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))??;
+    let Some(new_hash) = new_hash else {
+        return Err(ApiError::field(
+            "current_password",
+            "mismatch",
+            "is not your current password",
+        ));
+    };
+    let (user_id, session_id) = (principal.user_id.clone(), principal.session_id.clone());
+    let now = crate::domain::time::now().naive_utc();
+    state
+        .db
+        .write(move |conn| {
+            users::update_user(
+                conn,
+                &user_id,
+                &users::UserChanges {
+                    password_hash: Some(new_hash),
+                    updated_at: Some(now),
+                    ..Default::default()
+                },
+            )?;
+            store::revoke_user_sessions(
+                conn,
+                &user_id,
+                Some(&session_id),
+                "password changed",
+                now,
+            )?;
+            Ok(())
+        })
+        .await
+}

@@ -1,0 +1,132 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then `WASTETRACK_*`
+//! environment variables (nested keys joined by `__`, e.g. `WASTETRACK_AUTH__JWT_SECRET`).
+//!
+//! Every setting has a working default, so `wastetrack serve` needs no file. Secrets are
+//! `SecretString`s: their `Debug` output is redacted, so printing the settings is safe.
+
+use std::path::Path;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address and port to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// `sqlite://path/to/file.db` (the embedded default) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Connections in the pool.
+    pub database_max_connections: u32,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// A `tracing` filter, e.g. `info` or `info,wastetrack=debug`.
+    pub log_filter: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
+    pub shutdown_timeout_secs: u64,
+    /// Take the client address from `X-Forwarded-For` / `Forwarded` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Password of the platform administrator created on an empty database. When unset, one is
+    /// generated and printed once.
+    pub admin_password: Option<SecretString>,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// `iss` of issued access tokens, and the only issuer accepted.
+    pub issuer: String,
+    /// `aud` of issued access tokens, and the only audience accepted.
+    pub audience: String,
+    /// The one signing algorithm accepted: HS256, HS384 or HS512.
+    pub algorithm: String,
+    /// Key id (`kid` header) of the signing key.
+    pub jwt_key_id: String,
+    /// Signing secret, at least 32 bytes. When unset, a random one is made at start: tokens then
+    /// do not survive a restart and cannot be shared between instances.
+    pub jwt_secret: Option<SecretString>,
+    /// Retired keys still accepted for verification while their tokens expire, as
+    /// `kid=secret` pairs separated by commas.
+    pub jwt_retired_keys: Option<SecretString>,
+    /// Lifetime of an access token.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of one refresh token (each refresh issues a new one).
+    pub refresh_token_ttl_secs: u64,
+    /// Absolute lifetime of a session (a login and all its refreshes).
+    pub session_max_age_secs: u64,
+    /// Window over which failed logins are counted.
+    pub login_window_secs: u64,
+    /// Failed logins allowed per account within the window.
+    pub login_max_failures_per_account: u32,
+    /// Failed logins allowed per client address within the window.
+    pub login_max_failures_per_address: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            database_url: "sqlite://data/wastetrack.db".to_owned(),
+            database_max_connections: 10,
+            workers: 0,
+            log_filter: "info".to_owned(),
+            log_format: LogFormat::Text,
+            body_limit_bytes: 64 * 1024,
+            shutdown_timeout_secs: 30,
+            trust_forwarded_for: false,
+            admin_password: None,
+            auth: AuthSettings::default(),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "wastetrack".to_owned(),
+            audience: "wastetrack-api".to_owned(),
+            algorithm: "HS256".to_owned(),
+            jwt_key_id: "k1".to_owned(),
+            jwt_secret: None,
+            jwt_retired_keys: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 14 * 24 * 3600,
+            session_max_age_secs: 90 * 24 * 3600,
+            login_window_secs: 15 * 60,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 50,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the settings. `file` is an explicit config file (it must exist); without one,
+    /// `wastetrack.toml` in the working directory is read if present.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        builder = match file {
+            Some(path) => builder.add_source(config::File::from(path).required(true)),
+            None => builder.add_source(config::File::with_name("wastetrack.toml").required(false)),
+        };
+        let settings: Self = builder
+            .add_source(
+                config::Environment::with_prefix("WASTETRACK")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("invalid configuration")?;
+        Ok(settings)
+    }
+}

@@ -1,0 +1,278 @@
+//! Database plumbing: one connection type over PostgreSQL and SQLite, the pool, embedded
+//! migrations, and the helpers through which every query leaves the async executor.
+//!
+//! The backend is chosen by the scheme of the database URL: `postgres://` or `postgresql://`
+//! selects PostgreSQL; `sqlite://path`, `sqlite:path` or a plain file path selects SQLite.
+
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::ApiError;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// A connection to either backend. Queries written against `DbConn` run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a URL designates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A parsed database URL: the backend and what to hand to its driver.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            anyhow::bail!(
+                "database URL must start with postgres://, postgresql:// or sqlite:// (got scheme of {:?})",
+                url.split("://").next().unwrap_or_default()
+            );
+        }
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn establish(&self) -> ConnectionResult<DbConn> {
+        match self.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.target).map(DbConn::Pg),
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.target)?;
+                // WAL lets readers proceed beside the single writer; the busy timeout makes a
+                // writer wait for the lock instead of failing; SQLite enforces foreign keys
+                // only when asked, per connection.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Builds connections for the pool, choosing the backend from the URL rather than trying each
+/// driver in turn (a PostgreSQL URL must never be opened as a SQLite file name).
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConn, ConnectionError> {
+        self.url.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectionError> {
+        conn.ping()
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type PooledConn = diesel::r2d2::PooledConnection<Manager>;
+
+/// The pool, shared by all requests. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: diesel::r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens the pool. For SQLite the parent folder of the file is created if needed.
+    pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let url = DatabaseUrl::parse(url)?;
+        if url.backend == Backend::Sqlite
+            && let Some(dir) = Path::new(&url.target)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the database folder {}", dir.display()))?;
+        }
+        let backend = url.backend;
+        let pool = diesel::r2d2::Pool::builder()
+            .max_size(max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .test_on_check_out(false)
+            .build(Manager { url })
+            .context("opening the database")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for synchronous callers (the command line, start-up). Never call this
+    /// on the async executor: use [`Db::run`] there.
+    pub fn get(&self) -> anyhow::Result<PooledConn> {
+        self.pool
+            .get()
+            .context("taking a database connection from the pool")
+    }
+
+    /// Runs blocking database work on the blocking thread pool, inside the caller's tracing
+    /// span, so that the async executor never waits on the database.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(|e| {
+                tracing::error!(error = %e, "database pool exhausted or unreachable");
+                ApiError::Unavailable("the database is unavailable; retry later")
+            })?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Like [`Db::run`], inside one write transaction (see [`write_transaction`]).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
+    }
+}
+
+/// Runs `f` in a transaction that intends to write.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock at once: a
+/// deferred transaction that reads first and writes later can fail with SQLITE_BUSY when it
+/// tries to upgrade its lock, and no busy timeout helps that case. On PostgreSQL this is an
+/// ordinary `BEGIN`.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Tm = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        DbConn::Pg(_) => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(user_error) => match Tm::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+/// Applies every pending migration of the connection's backend; returns the versions applied.
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+    Ok(applied.into_iter().map(|v| v.to_string()).collect())
+}
+
+/// Whether the database lacks a migration that this binary embeds.
+pub fn has_pending_migrations(conn: &mut DbConn) -> anyhow::Result<bool> {
+    match conn {
+        DbConn::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("reading applied migrations: {e}"))
+}
+
+/// Whether a diesel error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes_choose_the_backend() {
+        let cases = [
+            ("postgres://u@h/db", Backend::Postgres),
+            ("postgresql://u@h/db", Backend::Postgres),
+            ("sqlite://data/w.db", Backend::Sqlite),
+            ("sqlite:data/w.db", Backend::Sqlite),
+            ("data/w.db", Backend::Sqlite),
+        ];
+        for (url, backend) in cases {
+            assert_eq!(
+                DatabaseUrl::parse(url).map(|u| u.backend).ok(),
+                Some(backend),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/w.db")
+                .map(|u| u.target)
+                .ok()
+                .as_deref(),
+            Some("data/w.db")
+        );
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        assert!(DatabaseUrl::parse("").is_err());
+    }
+}

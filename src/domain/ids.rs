@@ -1,0 +1,32 @@
+//! Public identifiers: a short prefix naming the kind of object, then a UUIDv7 in hex.
+//!
+//! They are opaque to clients and reveal no counts (unlike serial numbers), while their
+//! time-ordered bits keep index inserts local and give lists a stable order for cursors.
+
+/// A new identifier for an object of the kind named by `prefix` (e.g. `org`, `usr`).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Whether `value` looks like an identifier of this kind; used to reject junk early.
+pub fn is_well_formed(prefix: &str, value: &str) -> bool {
+    value
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_prefixed_and_ordered_by_creation() {
+        let a = new_id("org");
+        let b = new_id("org");
+        assert!(is_well_formed("org", &a), "{a}");
+        assert!(a < b, "{a} !< {b}");
+        assert!(!is_well_formed("usr", &a));
+        assert!(!is_well_formed("org", "org_xyz"));
+    }
+}

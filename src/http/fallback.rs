@@ -1,0 +1,177 @@
+//! What answers when no handler does, and the safety net that turns any other error response
+//! into a problem document.
+//!
+//! Whether an unmatched request names a known path with the wrong method (405, with `Allow`) or
+//! an unknown path (404) is decided from the OpenAPI document, which lists every route.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpRequest, HttpResponse, web};
+
+use crate::error::{ApiError, PROBLEM_JSON, Problem, problem_type_uri};
+
+/// Every documented route: its path template split into segments, and its methods.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_owned)
+                    .collect();
+                let mut methods: Vec<String> = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, present)| *present)
+                .map(|(m, _)| m.to_owned())
+                .collect();
+                methods.dedup();
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods allowed on `path`, or `None` when no route has this path.
+    pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        let wanted: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut found: Option<Vec<String>> = None;
+        for (segments, methods) in &self.routes {
+            let matches = segments.len() == wanted.len()
+                && segments.iter().zip(&wanted).all(|(s, w)| {
+                    (s.starts_with('{') && s.ends_with('}') && !w.is_empty()) || s == w
+                });
+            if matches {
+                found
+                    .get_or_insert_with(Vec::new)
+                    .extend(methods.iter().cloned());
+            }
+        }
+        found
+    }
+}
+
+/// The app's default service: 405 for a known path, 404 otherwise.
+pub async fn not_matched(
+    req: HttpRequest,
+    table: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    Err(match table.allowed(req.path()) {
+        Some(mut methods) => {
+            methods.sort();
+            methods.dedup();
+            ApiError::MethodNotAllowed {
+                allow: methods.join(", "),
+            }
+        }
+        None => ApiError::NotFound("there is no resource at this path"),
+    })
+}
+
+/// Replaces the body of any error response that is not already a problem document (actix's
+/// own plain-text errors, for instance) with one for the same status.
+pub async fn problem_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if status.as_u16() < 400 || is_problem {
+        return Ok(response);
+    }
+    let problem = generic_problem(status);
+    Ok(response.map_body(|head, _| {
+        head.headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        head.headers.remove(header::CONTENT_LENGTH);
+        actix_web::body::BoxBody::new(serde_json::to_vec(&problem).unwrap_or_default())
+    }))
+}
+
+fn generic_problem(status: StatusCode) -> Problem {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let slug = match status.as_u16() {
+        400 => "malformed-request".to_owned(),
+        500..=599 => "internal".to_owned(),
+        _ => reason.to_lowercase().replace(' ', "-"),
+    };
+    Problem {
+        problem_type: problem_type_uri(&slug),
+        title: reason.to_owned(),
+        status: status.as_u16(),
+        detail: if status.is_server_error() {
+            "an unexpected error occurred; it has been logged under the request id".to_owned()
+        } else {
+            format!("the request was refused: {}", reason.to_lowercase())
+        },
+        request_id: crate::telemetry::current_request_id(),
+        errors: Vec::new(),
+    }
+}
+
+/// Maps errors of actix's query-string and path extractors to problem documents.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> Error {
+    ApiError::BadRequest(format!("invalid query string: {err}")).into()
+}
+
+pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> Error {
+    tracing::debug!(error = %err, "path did not parse");
+    ApiError::NotFound("there is no resource at this path").into()
+}
+
+/// An empty success response, for handlers that only need a status.
+pub fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_paths_and_methods_are_told_apart() {
+        let table = RouteTable {
+            routes: vec![
+                (
+                    vec!["api".into(), "v1".into(), "users".into()],
+                    vec!["GET".into(), "POST".into()],
+                ),
+                (
+                    vec!["api".into(), "v1".into(), "users".into(), "{id}".into()],
+                    vec!["GET".into()],
+                ),
+            ],
+        };
+        assert_eq!(
+            table.allowed("/api/v1/users"),
+            Some(vec!["GET".to_owned(), "POST".to_owned()])
+        );
+        assert_eq!(
+            table.allowed("/api/v1/users/usr_1"),
+            Some(vec!["GET".to_owned()])
+        );
+        assert_eq!(table.allowed("/api/v1/users/usr_1/x"), None);
+        assert_eq!(table.allowed("/api/v1/user"), None);
+    }
+}

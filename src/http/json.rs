@@ -1,0 +1,205 @@
+//! `Json<T>`: the request-body extractor used by every handler.
+//!
+//! Unlike actix's own, it reports problems as the API promises: a wrong content type is 415, a
+//! body over the limit 413, malformed JSON 400, and a well-formed body with a bad, unknown or
+//! missing field 422 naming that field (request types use `deny_unknown_fields`).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// The configured body limit, in bytes, registered as app data.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<BodyLimit>>()
+            .map_or(64 * 1024, |l| l.0);
+        let checked = check_headers(req, limit);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            checked?;
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::BadRequest(format!("could not read the request body: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            decode(&body).map(Json)
+        })
+    }
+}
+
+fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+    let is_json = matches!(req.mime_type(), Ok(Some(m))
+        if m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "the request body must be JSON (Content-Type: application/json)".to_owned(),
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(())
+}
+
+/// Parses a JSON document into `T`, naming the offending field on failure.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.classify() != serde_json::error::Category::Data {
+            return ApiError::BadRequest(format!("malformed JSON: {inner}"));
+        }
+        ApiError::Validation(vec![field_error(
+            &path,
+            &strip_position(&inner.to_string()),
+        )])
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde's messages end in " at line L column C"; the field path says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn field_error(path: &str, message: &str) -> FieldError {
+    let parent = if path == "." { "" } else { path };
+    // serde_path_to_error ends the path with the field itself for unknown fields, and at the
+    // enclosing object for missing ones.
+    let join = |name: &str| {
+        if parent.is_empty() {
+            name.to_owned()
+        } else if parent == name || parent.ends_with(&format!(".{name}")) {
+            parent.to_owned()
+        } else {
+            format!("{parent}.{name}")
+        }
+    };
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(join)
+    };
+    if let Some(field) = named("unknown field `") {
+        return FieldError::new(field, "unknown_field", "is not a field of this request");
+    }
+    if let Some(field) = named("missing field `") {
+        return FieldError::new(field, "required", "is required");
+    }
+    let field = if parent.is_empty() {
+        "body".to_owned()
+    } else {
+        parent.to_owned()
+    };
+    let code = if message.starts_with("invalid type") {
+        "invalid_type"
+    } else {
+        "invalid"
+    };
+    FieldError::new(field, code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        count: i64,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        grams: i64,
+    }
+
+    fn field_of(body: &str) -> (String, String) {
+        match decode::<Sample>(body.as_bytes()) {
+            Err(ApiError::Validation(errors)) => (errors[0].field.clone(), errors[0].code.clone()),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field() {
+        assert_eq!(
+            field_of(r#"{"name":"a","count":"x"}"#),
+            ("count".into(), "invalid_type".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a"}"#),
+            ("count".into(), "required".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","count":1,"extra":1}"#),
+            ("extra".into(), "unknown_field".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","count":1,"inner":{"grams":1.5}}"#),
+            ("inner.grams".into(), "invalid_type".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","count":1,"inner":{"kg":1}}"#),
+            ("inner.kg".into(), "unknown_field".into())
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        for body in ["", "{", r#"{"name":"a","count":1} trailing"#, "nul"] {
+            assert!(
+                matches!(
+                    decode::<Sample>(body.as_bytes()),
+                    Err(ApiError::BadRequest(_))
+                ),
+                "{body:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! HTTP endpoints for organisations and users: extract, authorise, call, respond.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Action, Principal, authorize};
+use crate::domain::identity::{NewPassword, OrganizationKind, Role, Username};
+use crate::error::{ApiError, Problem, Validator};
+use crate::http::{Json, Page, PageQuery};
+use crate::identity::service::{
+    self, NewOrganization, NewUser, OrganizationView, UserUpdate, UserView,
+};
+use crate::identity::store;
+use crate::startup::AppState;
+
+const NAME_MAX: usize = 200;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "enterprise", "name": "Shenzhen Huaxin Precision Electronics Co., Ltd."}))]
+pub struct CreateOrganizationRequest {
+    pub kind: OrganizationKind,
+    /// 1 to 200 characters.
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "username": "park.office",
+    "display_name": "Wang Fang",
+    "role": "park_office",
+    "password": "correct horse battery"
+}))]
+pub struct CreateUserRequest {
+    pub organization_id: String,
+    /// 3 to 64 characters of letters, digits and `. _ - @`; case-insensitive.
+    pub username: String,
+    /// 1 to 200 characters.
+    pub display_name: String,
+    /// Must fit the organisation's kind (e.g. `driver` in a carrier or disposal company).
+    pub role: Role,
+    /// 10 to 256 characters.
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
+pub struct UpdateUserRequest {
+    pub display_name: Option<String>,
+    /// A new password; ends the user's sessions.
+    pub password: Option<String>,
+    /// `false` deactivates the user and ends its sessions; `true` reactivates it.
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganizationFilter {
+    /// Only organisations of this kind.
+    #[param(value_type = Option<OrganizationKind>)]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Only users of this organisation (required unless you are a platform administrator).
+    pub organization_id: Option<String>,
+}
+
+/// The signed-in user and its organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub user: UserView,
+    pub organization: OrganizationView,
+}
+
+fn created<T: Serialize>(location: String, body: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(body)
+}
+
+/// Create an organisation (platform administrators only).
+#[utoipa::path(
+    tag = "organizations",
+    security(("bearer" = [])),
+    request_body = CreateOrganizationRequest,
+    responses(
+        (status = 201, description = "Created", body = OrganizationView, headers(("Location" = String, description = "URL of the new organisation"))),
+        (status = 403, description = "Not a platform administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/organizations")]
+pub async fn create_organization(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: Json<CreateOrganizationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::CreateOrganization)?;
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let name = v.text("name", &body.name, 1, NAME_MAX);
+    if body.kind == OrganizationKind::Platform {
+        v.push(crate::error::FieldError::new(
+            "kind",
+            "invalid",
+            "the platform organisation exists once and is created at start",
+        ));
+    }
+    v.finish()?;
+    let row = state
+        .db
+        .write(move |conn| {
+            service::create_organization(
+                conn,
+                NewOrganization {
+                    kind: body.kind,
+                    name,
+                },
+            )
+        })
+        .await?;
+    let view = OrganizationView::try_from(row)?;
+    Ok(created(format!("/api/v1/organizations/{}", view.id), &view))
+}
+
+/// List organisations (platform administrators only), oldest first.
+#[utoipa::path(
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(OrganizationFilter, PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<OrganizationView>),
+        (status = 403, description = "Not a platform administrator", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organizations")]
+pub async fn list_organizations(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<OrganizationFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<OrganizationView>>, ApiError> {
+    authorize(&principal, Action::ListOrganizations)?;
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    let kind = filter.kind.as_deref().and_then(|k| {
+        v.check(
+            k.parse::<OrganizationKind>()
+                .map_err(|e| crate::error::FieldError::new("kind", "invalid", e)),
+        )
+    });
+    v.finish()?;
+    let kind = kind.map(|k| k.as_str());
+    let limit = page.limit;
+    let rows = state
+        .db
+        .run(move |conn| Ok(store::list_organizations(conn, kind, &page)?))
+        .await?;
+    let page = Page::from_rows(rows, limit, |r| r.id.as_str());
+    Ok(web::Json(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(OrganizationView::try_from)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Read one organisation: administrators any, others their own.
+#[utoipa::path(
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Organisation id")),
+    responses(
+        (status = 200, description = "The organisation", body = OrganizationView),
+        (status = 404, description = "No such organisation, or not yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organizations/{id}")]
+pub async fn get_organization(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<OrganizationView>, ApiError> {
+    let id = id.into_inner();
+    authorize(
+        &principal,
+        Action::ReadOrganization {
+            organization_id: &id,
+        },
+    )?;
+    let row = state
+        .db
+        .run(move |conn| {
+            store::find_organization(conn, &id)?.ok_or(ApiError::NotFound("no such organisation"))
+        })
+        .await?;
+    Ok(web::Json(row.try_into()?))
+}
+
+/// Create a user (platform administrators only).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = UserView, headers(("Location" = String, description = "URL of the new user"))),
+        (status = 403, description = "Not a platform administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, unknown organisation, role not fitting the organisation, or username taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: Json<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    authorize(
+        &principal,
+        Action::CreateUser {
+            organization_id: &body.organization_id,
+        },
+    )?;
+    let mut v = Validator::new();
+    let organization_id = v.text("organization_id", &body.organization_id, 1, 64);
+    let username = v.check(Username::parse("username", &body.username));
+    let display_name = v.text("display_name", &body.display_name, 1, NAME_MAX);
+    let password = v.check(NewPassword::parse("password", &body.password));
+    v.finish()?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let row = service::create_user(
+        &state.db,
+        NewUser {
+            organization_id,
+            username,
+            display_name,
+            role: body.role,
+            password,
+        },
+    )
+    .await?;
+    let view = UserView::try_from(row)?;
+    Ok(created(format!("/api/v1/users/{}", view.id), &view))
+}
+
+/// List users: administrators all or one organisation's, others their own organisation's.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(UserFilter, PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<UserView>),
+        (status = 403, description = "Not allowed to list these users", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<UserFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<UserView>>, ApiError> {
+    let filter = filter.into_inner();
+    authorize(
+        &principal,
+        Action::ListUsers {
+            organization_id: filter.organization_id.as_deref(),
+        },
+    )?;
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    v.finish()?;
+    let limit = page.limit;
+    let rows = state
+        .db
+        .run(move |conn| {
+            Ok(store::list_users(
+                conn,
+                filter.organization_id.as_deref(),
+                &page,
+            )?)
+        })
+        .await?;
+    let page = Page::from_rows(rows, limit, |r| r.id.as_str());
+    Ok(web::Json(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(UserView::try_from)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Read one user: administrators any, others those of their own organisation.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 404, description = "No such user, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let id = id.into_inner();
+    let row = state
+        .db
+        .run(move |conn| store::find_user(conn, &id)?.ok_or(ApiError::NotFound("no such user")))
+        .await?;
+    authorize(
+        &principal,
+        Action::ReadUser {
+            user_id: &row.id,
+            organization_id: &row.organization_id,
+        },
+    )?;
+    Ok(web::Json(row.try_into()?))
+}
+
+/// Change a user's name, password or activation (platform administrators only).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserView),
+        (status = 403, description = "Not a platform administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<UpdateUserRequest>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    authorize(
+        &principal,
+        Action::UpdateUser {
+            user_id: &id,
+            organization_id: &principal.organization_id,
+        },
+    )?;
+    let mut v = Validator::new();
+    let display_name = body
+        .display_name
+        .as_deref()
+        .map(|n| v.text("display_name", n, 1, NAME_MAX));
+    let password = body
+        .password
+        .as_deref()
+        .and_then(|p| v.check(NewPassword::parse("password", p)));
+    if body.active == Some(false) && id == principal.user_id {
+        v.push(crate::error::FieldError::new(
+            "active",
+            "invalid",
+            "you cannot deactivate yourself",
+        ));
+    }
+    v.finish()?;
+    let row = service::update_user(
+        &state.db,
+        id,
+        UserUpdate {
+            display_name,
+            password,
+            active: body.active,
+        },
+    )
+    .await?;
+    Ok(web::Json(row.try_into()?))
+}
+
+/// The signed-in user and its organisation.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Who you are", body = MeResponse),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me")]
+pub async fn me(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<MeResponse>, ApiError> {
+    let (user_id, org_id) = (principal.user_id.clone(), principal.organization_id.clone());
+    let (user, org) = state
+        .db
+        .run(move |conn| {
+            let user =
+                store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound("no such user"))?;
+            let org = store::find_organization(conn, &org_id)?
+                .ok_or(ApiError::NotFound("no such organisation"))?;
+            Ok((user, org))
+        })
+        .await?;
+    Ok(web::Json(MeResponse {
+        user: user.try_into()?,
+        organization: org.try_into()?,
+    }))
+}

@@ -1,0 +1,30 @@
+//! wastetrack: industrial solid waste from the park's shared warehouse to the licensed disposer.
+//!
+//! The crate's map:
+
+/// Authentication (passwords, tokens, sessions, the `Principal`) and the access policy.
+pub mod auth;
+/// The command line: `serve`, `migrate`, `openapi`.
+pub mod cli;
+/// Typed settings from defaults, a file and `WASTETRACK_*` variables.
+pub mod config;
+/// Connections to PostgreSQL or SQLite, the pool, migrations, transactions.
+pub mod db;
+/// Pure domain types and rules.
+pub mod domain;
+/// The HTTP error type and its RFC 9457 rendering.
+pub mod error;
+/// Liveness and readiness probes.
+pub mod health;
+/// Shared HTTP plumbing: JSON extraction, pagination, fallbacks.
+pub mod http;
+/// Organisations and users.
+pub mod identity;
+/// The OpenAPI document.
+pub mod openapi;
+/// The table of every route.
+pub mod routes;
+/// Building and running the server.
+pub mod startup;
+/// Logs and request ids.
+pub mod telemetry;

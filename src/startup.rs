@@ -1,0 +1,130 @@
+//! Builds the application: pool, migrations, first administrator, routes, middleware, server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::{AuthSettings, Settings};
+use crate::db::Db;
+use crate::http::fallback::{self, RouteTable};
+use crate::http::json::BodyLimit;
+use crate::openapi::RenderedDocument;
+use crate::telemetry::{self, RootSpan};
+
+/// What every handler can reach, shared by all workers.
+pub struct AppState {
+    pub db: Db,
+    pub keys: TokenKeys,
+    pub auth: AuthSettings,
+    pub trust_forwarded_for: bool,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    /// The generated password of a just-created administrator, to print once.
+    pub bootstrap_password: Option<String>,
+}
+
+impl Application {
+    /// Opens the database, applies migrations, creates the first administrator if the database
+    /// has no user, and binds the listener (port 0 picks a free one). The server starts serving
+    /// when the returned value is awaited with [`Application::run_until_stopped`].
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url, settings.database_max_connections)?;
+        let admin_password = settings
+            .admin_password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned());
+        let bootstrap_db = db.clone();
+        let bootstrap_password = web::block(move || -> anyhow::Result<Option<String>> {
+            let mut conn = bootstrap_db.get()?;
+            let applied = crate::db::run_migrations(&mut conn)?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied database migrations");
+            }
+            crate::identity::service::bootstrap_admin(&mut conn, admin_password.as_deref())
+        })
+        .await
+        .context("start-up task failed")??;
+
+        let keys = TokenKeys::from_settings(&settings.auth)?;
+        if keys.ephemeral {
+            tracing::warn!(
+                "no auth.jwt_secret configured: a random signing key is used, so tokens die with this \
+                 process and are not accepted by other instances; set WASTETRACK_AUTH__JWT_SECRET"
+            );
+        }
+
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(listen = %settings.listen, port, backend = ?db.backend(), "wastetrack listening");
+
+        let state = web::Data::new(AppState {
+            db,
+            keys,
+            auth: settings.auth.clone(),
+            trust_forwarded_for: settings.trust_forwarded_for,
+        });
+        let doc = crate::openapi::document();
+        let routes = web::Data::new(RouteTable::from_openapi(&doc));
+        let rendered = web::Data::new(RenderedDocument(
+            doc.to_pretty_json()
+                .context("rendering the OpenAPI document")?,
+        ));
+        let body_limit = settings.body_limit_bytes;
+
+        let mut server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .configure(crate::routes::configure)
+                .split_for_parts();
+            app.app_data(state.clone())
+                .app_data(routes.clone())
+                .app_data(rendered.clone())
+                .app_data(web::Data::new(BodyLimit(body_limit)))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
+                .app_data(web::PathConfig::default().error_handler(fallback::path_error))
+                .default_service(web::to(fallback::not_matched))
+                .wrap(from_fn(fallback::problem_bodies))
+                .wrap(from_fn(telemetry::request_context))
+                .wrap(TracingLogger::<RootSpan>::new())
+        })
+        .listen(listener)?
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(30));
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            port,
+            bootstrap_password,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully (what SIGTERM does).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to
+    /// `shutdown_timeout_secs`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
