@@ -1,0 +1,184 @@
+//! Login, refresh rotation and reuse detection, logout, password change, throttling.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{ADMIN_PASSWORD, TestApp, access_token, assert_problem};
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({"refresh_token": token}),
+    )
+    .await
+}
+
+fn refresh_token(tokens: &Value) -> String {
+    tokens["refresh_token"]
+        .as_str()
+        .expect("refresh_token")
+        .to_owned()
+}
+
+backend_tests! {
+    async fn login_returns_tokens_that_identify_the_user(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tokens = app.login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(tokens["token_type"], "Bearer");
+        assert!(tokens["expires_in"].as_i64().is_some_and(|s| s > 0 && s <= 900));
+        assert!(tokens["refresh_expires_in"].as_i64().is_some_and(|s| s > 900));
+        let me: Value = app.get("/api/v1/me", &access_token(&tokens)).await.json().await.unwrap();
+        assert_eq!(me["user"]["username"], "admin");
+        assert_eq!(me["user"]["role"], "platform_admin");
+        assert_eq!(me["organization"]["kind"], "platform");
+
+        // Usernames are case-insensitive.
+        app.login("  ADMIN ", ADMIN_PASSWORD).await;
+    }
+
+    async fn wrong_credentials_are_401_without_saying_which(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let wrong_password = app.post_json("/api/v1/auth/login", None, &json!({"username": "admin", "password": "not it at all"})).await;
+        let a = assert_problem(wrong_password, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        let unknown_user = app.post_json("/api/v1/auth/login", None, &json!({"username": "nobody", "password": "not it at all"})).await;
+        let b = assert_problem(unknown_user, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        assert_eq!(a["detail"], b["detail"]);
+        let no_token = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+        assert_eq!(no_token.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+        assert_problem(no_token, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+
+    async fn refresh_rotates_and_a_reused_token_revokes_the_family(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let first = app.login("admin", ADMIN_PASSWORD).await;
+
+        let response = refresh(&app, &refresh_token(&first)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let second: Value = response.json().await.unwrap();
+        assert_ne!(refresh_token(&second), refresh_token(&first), "a new refresh token");
+        assert_eq!(app.get("/api/v1/me", &access_token(&second)).await.status(), StatusCode::OK);
+
+        // Another login is another family, untouched by what follows.
+        let other = app.login("admin", ADMIN_PASSWORD).await;
+
+        // The first refresh token was rotated: presenting it again is reuse.
+        assert_problem(refresh(&app, &refresh_token(&first)).await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        // The whole family is revoked: the newest refresh token and its access token die too.
+        assert_problem(refresh(&app, &refresh_token(&second)).await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        assert_problem(app.get("/api/v1/me", &access_token(&second)).await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        assert_eq!(app.get("/api/v1/me", &access_token(&other)).await.status(), StatusCode::OK);
+        assert_eq!(refresh(&app, &refresh_token(&other)).await.status(), StatusCode::OK);
+
+        // A token never issued is refused.
+        assert_problem(refresh(&app, "made-up-token").await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+
+    async fn concurrent_refreshes_with_one_token_let_at_most_one_through(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tokens = app.login("admin", ADMIN_PASSWORD).await;
+        let token = refresh_token(&tokens);
+        let attempts = (0..8).map(|_| refresh(&app, &token));
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+        let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        assert!(ok <= 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+        // The token was used more than once, so its family is revoked.
+        assert_eq!(app.get("/api/v1/me", &access_token(&tokens)).await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn logout_ends_the_session(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let tokens = app.login("admin", ADMIN_PASSWORD).await;
+        let access = access_token(&tokens);
+        let response = app.request(Method::POST, "/api/v1/auth/logout", Some(&access)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_problem(app.get("/api/v1/me", &access).await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        assert_problem(refresh(&app, &refresh_token(&tokens)).await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        let again = app.request(Method::POST, "/api/v1/auth/logout", Some(&access)).send().await.unwrap();
+        assert_problem(again, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+
+    async fn changing_the_password_ends_other_sessions(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let here = access_token(&app.login("admin", ADMIN_PASSWORD).await);
+        let elsewhere = access_token(&app.login("admin", ADMIN_PASSWORD).await);
+
+        let wrong = app
+            .post_json("/api/v1/auth/password", Some(&here), &json!({"current_password": "not the password", "new_password": "a brand new passphrase"}))
+            .await;
+        let problem = assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], "current_password");
+        let too_short = app
+            .post_json("/api/v1/auth/password", Some(&here), &json!({"current_password": ADMIN_PASSWORD, "new_password": "short"}))
+            .await;
+        let problem = assert_problem(too_short, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], "new_password");
+
+        let ok = app
+            .post_json("/api/v1/auth/password", Some(&here), &json!({"current_password": ADMIN_PASSWORD, "new_password": "a brand new passphrase"}))
+            .await;
+        assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.get("/api/v1/me", &here).await.status(), StatusCode::OK);
+        assert_eq!(app.get("/api/v1/me", &elsewhere).await.status(), StatusCode::UNAUTHORIZED);
+        let old = app.post_json("/api/v1/auth/login", None, &json!({"username": "admin", "password": ADMIN_PASSWORD})).await;
+        assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+        app.login("admin", "a brand new passphrase").await;
+    }
+
+    async fn failed_logins_are_throttled_per_account(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.auth.login_max_failures_per_account = 3;
+            s.auth.login_max_failures_per_address = 100;
+        })
+        .await;
+        let admin = app.admin_token().await;
+        let org = app.create_org(&admin, "park", "Park").await;
+        app.create_user(&admin, &org, "victim", "park_office", "victim password 1").await;
+        app.create_user(&admin, &org, "bystander", "park_office", "bystander password").await;
+
+        for _ in 0..3 {
+            let response = app.post_json("/api/v1/auth/login", None, &json!({"username": "victim", "password": "guess guess guess"})).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        // Past the limit even the right password is refused, before it is checked.
+        let response = app.post_json("/api/v1/auth/login", None, &json!({"username": "VICTIM", "password": "victim password 1"})).await;
+        let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
+        assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+        // Other accounts from the same address are not affected.
+        app.login("bystander", "bystander password").await;
+    }
+
+    async fn failed_logins_are_throttled_per_address(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.auth.login_max_failures_per_account = 100;
+            s.auth.login_max_failures_per_address = 4;
+        })
+        .await;
+        for i in 0..4 {
+            let response = app
+                .post_json("/api/v1/auth/login", None, &json!({"username": format!("user{i}"), "password": "guess guess guess"}))
+                .await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        let response = app.post_json("/api/v1/auth/login", None, &json!({"username": "admin", "password": ADMIN_PASSWORD})).await;
+        assert!(response.headers().contains_key("retry-after"));
+        assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+    }
+
+    async fn a_successful_login_clears_the_account_failures(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.login_max_failures_per_account = 3).await;
+        for _ in 0..2 {
+            let response = app.post_json("/api/v1/auth/login", None, &json!({"username": "admin", "password": "wrong wrong wrong"})).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        app.login("admin", ADMIN_PASSWORD).await;
+        for _ in 0..2 {
+            let response = app.post_json("/api/v1/auth/login", None, &json!({"username": "admin", "password": "wrong wrong wrong"})).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        app.login("admin", ADMIN_PASSWORD).await;
+    }
+}

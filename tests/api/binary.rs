@@ -1,0 +1,174 @@
+//! The `wastetrack` binary itself: `migrate`, `openapi`, and `serve` with its first-start
+//! bootstrap, environment configuration and graceful shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wastetrack");
+
+fn command(db: &TestDb, port: u16) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("WASTETRACK_DATABASE_URL", db.url())
+        .env("WASTETRACK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WASTETRACK_WORKERS", "1")
+        .env("WASTETRACK_LOG_FORMAT", "json")
+        .env(
+            "WASTETRACK_AUTH__JWT_SECRET",
+            "a secret for the binary test, long enough",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `serve`; returns the child and a channel of its stdout lines.
+fn serve(db: &TestDb, port: u16) -> (Child, mpsc::Receiver<String>) {
+    let mut child = command(db, port)
+        .arg("serve")
+        .spawn()
+        .expect("wastetrack starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+async fn wait_until_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await
+            && r.status() == StatusCode::OK
+        {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become healthy");
+}
+
+fn lines_so_far(rx: &mpsc::Receiver<String>) -> Vec<String> {
+    std::iter::from_fn(|| rx.recv_timeout(Duration::from_millis(200)).ok()).collect()
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn login_status(port: u16, password: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[test]
+fn openapi_subcommand_prints_the_document() {
+    let output = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(output.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let generated: serde_json::Value =
+        serde_json::from_str(&wastetrack::openapi::document().to_pretty_json().unwrap()).unwrap();
+    assert_eq!(printed, generated);
+}
+
+backend_tests! {
+    async fn migrate_applies_each_migration_once(backend: Backend) {
+        let db = TestDb::create(backend);
+        let first = command(&db, 0).arg("migrate").output().unwrap();
+        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        let text = String::from_utf8_lossy(&first.stdout);
+        assert!(text.contains("applied 1 migration(s)"), "{text}");
+        let second = command(&db, 0).arg("migrate").output().unwrap();
+        assert!(String::from_utf8_lossy(&second.stdout).contains("applied 0 migration(s)"));
+    }
+
+    async fn serve_bootstraps_an_admin_once_and_stops_gracefully(backend: Backend) {
+        let db = TestDb::create(backend);
+        let port = free_port();
+        let (mut child, rx) = serve(&db, port);
+        wait_until_healthy(port).await;
+        let lines = lines_so_far(&rx);
+        let password = lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("password: ").map(str::to_owned))
+            .unwrap_or_else(|| panic!("a generated password is printed: {lines:?}"));
+        // Logs are JSON lines when asked; the password is never in a log line.
+        assert!(lines.iter().filter(|l| l.starts_with('{')).all(|l| !l.contains(&password)));
+        assert!(lines.iter().any(|l| l.starts_with('{') && l.contains("wastetrack listening")), "{lines:?}");
+        assert_eq!(login_status(port, &password).await, StatusCode::OK);
+
+        // A request in flight when SIGTERM arrives is completed: send the headers and half the
+        // body, signal, then send the rest.
+        let body = json!({"username": "admin", "password": password}).to_string();
+        let (head, tail) = body.split_at(body.len() / 2);
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}", body.len()).unwrap();
+        stream.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        terminate(&child);
+        std::thread::sleep(Duration::from_millis(300));
+        stream.write_all(tail.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "in-flight request: {response:.200}");
+        let status = wait_exit(&mut child);
+        assert!(status.success(), "exit status {status:?}");
+
+        // A second start finds the administrator and prints no password.
+        let port = free_port();
+        let (mut child, rx) = serve(&db, port);
+        wait_until_healthy(port).await;
+        let lines = lines_so_far(&rx);
+        assert!(!lines.iter().any(|l| l.contains("password: ")), "{lines:?}");
+        assert_eq!(login_status(port, &password).await, StatusCode::OK);
+        terminate(&child);
+        assert!(wait_exit(&mut child).success());
+    }
+}

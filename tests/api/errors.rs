@@ -1,0 +1,149 @@
+//! Every kind of bad input gets a 4xx problem document, never a 500, HTML or plain text, and
+//! a rejected request changes nothing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, assert_problem, error_fields};
+
+backend_tests! {
+    async fn malformed_json_is_400(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        for body in ["{", "", "{\"kind\": \"park\", \"name\": }", "[1,2", "{\"kind\":\"park\",\"name\":\"x\"} trailing"] {
+            let response = app
+                .request(Method::POST, "/api/v1/organizations", Some(&admin))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
+        }
+    }
+
+    async fn wrong_content_type_is_415(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+            let mut request = app.request(Method::POST, "/api/v1/auth/login", None).body(r#"{"username":"admin","password":"x"}"#);
+            if let Some(ct) = content_type {
+                request = request.header("content-type", ct);
+            }
+            let response = request.send().await.unwrap();
+            assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type").await;
+        }
+    }
+
+    async fn a_body_over_the_limit_is_413(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.body_limit_bytes = 1024).await;
+        let big = json!({"username": "admin", "password": "x".repeat(2000)});
+        let response = app.post_json("/api/v1/auth/login", None, &big).await;
+        assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
+
+        // Without a Content-Length (chunked), the limit holds while reading.
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(b"{\"username\":\"admin\",\"password\":\"".to_vec()), Ok(vec![b'x'; 4096]), Ok(b"\"}".to_vec())];
+        let response = app
+            .request(Method::POST, "/api/v1/auth/login", None)
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
+    }
+
+    async fn unknown_missing_and_mistyped_fields_are_422_naming_the_field(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let cases = [
+            (json!({"kind": "park", "name": "A park", "colour": "green"}), "colour", "unknown_field"),
+            (json!({"kind": "park"}), "name", "required"),
+            (json!({"kind": "park", "name": 42}), "name", "invalid_type"),
+            (json!({"kind": "volcano", "name": "A park"}), "kind", "invalid"),
+            (json!({"kind": "park", "name": "  "}), "name", "required"),
+            (json!({"kind": "park", "name": "x".repeat(201)}), "name", "too_long"),
+        ];
+        for (body, field, code) in cases {
+            let response = app.post_json("/api/v1/organizations", Some(&admin), &body).await;
+            let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), vec![field.to_owned()], "{body}");
+            assert_eq!(problem["errors"][0]["code"], code, "{body}");
+        }
+        // Several bad fields are reported together.
+        let response = app
+            .post_json(
+                "/api/v1/users",
+                Some(&admin),
+                &json!({"organization_id": "org_x", "username": "a b", "display_name": "", "role": "driver", "password": "short"}),
+            )
+            .await;
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        let mut fields = error_fields(&problem);
+        fields.sort();
+        assert_eq!(fields, vec!["display_name", "password", "username"]);
+    }
+
+    async fn bad_query_parameters_are_422_naming_the_parameter(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        for (query, field) in [("limit=0", "limit"), ("limit=1000", "limit"), ("limit=abc", "limit"), ("cursor=%25%25", "cursor"), ("kind=volcano", "kind")] {
+            let response = app.get(&format!("/api/v1/organizations?{query}"), &admin).await;
+            let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), vec![field.to_owned()], "{query}");
+        }
+    }
+
+    async fn wrong_paths_are_404_and_wrong_methods_405(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        for path in ["/", "/api/v1/nothing", "/api/v2/users", "/api/v1/users/usr_x/extra"] {
+            let response = app.client.get(app.url(path)).send().await.unwrap();
+            assert_problem(response, StatusCode::NOT_FOUND, "not-found").await;
+        }
+        let cases = [
+            (Method::DELETE, "/api/v1/users", "GET, POST"),
+            (Method::PUT, "/api/v1/users/usr_x", "GET, PATCH"),
+            (Method::GET, "/api/v1/auth/login", "POST"),
+            (Method::POST, "/healthz", "GET"),
+        ];
+        for (method, path, allow) in cases {
+            let response = app.client.request(method.clone(), app.url(path)).send().await.unwrap();
+            assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some(allow), "{method} {path}");
+            assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
+        }
+    }
+
+    async fn a_rejected_request_changes_nothing(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let org = app.create_org(&admin, "park", "Longgang park").await;
+        let user = app.create_user(&admin, &org, "wang.fang", "park_office", "first password 1").await;
+
+        // Same username, another password: refused, and the stored user is unchanged.
+        let response = app
+            .post_json(
+                "/api/v1/users",
+                Some(&admin),
+                &json!({"organization_id": org, "username": "Wang.Fang", "display_name": "Impostor", "role": "park_office", "password": "second password 2"}),
+            )
+            .await;
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), vec!["username"]);
+        let stored: Value = app.get(&format!("/api/v1/users/{user}"), &admin).await.json().await.unwrap();
+        assert_eq!(stored["display_name"], "wang.fang");
+        app.login("wang.fang", "first password 1").await;
+
+        // A role that does not fit the organisation: refused, no user created.
+        let response = app
+            .post_json(
+                "/api/v1/users",
+                Some(&admin),
+                &json!({"organization_id": org, "username": "driver.li", "display_name": "Li", "role": "driver", "password": "a long password"}),
+            )
+            .await;
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), vec!["role"]);
+        let users: Value = app.get(&format!("/api/v1/users?organization_id={org}"), &admin).await.json().await.unwrap();
+        assert_eq!(users["items"].as_array().map(Vec::len), Some(1));
+    }
+}

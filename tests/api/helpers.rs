@@ -1,0 +1,354 @@
+//! Starts the real server on port 0 against a fresh database, one per test.
+//!
+//! SQLite runs always (a file in a temporary folder). PostgreSQL runs when
+//! `WASTETRACK_TEST_POSTGRES_URL` points at a server where the user may create databases: each
+//! test creates its own database there and drops it afterwards.
+
+use std::sync::Once;
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wastetrack::config::Settings;
+use wastetrack::startup::Application;
+
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+pub const JWT_SECRET: &str = "a test signing secret of more than 32 bytes";
+pub const POSTGRES_URL_VAR: &str = "WASTETRACK_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Whether the PostgreSQL variant of the tests should run.
+    pub fn postgres_configured() -> bool {
+        let set = std::env::var(POSTGRES_URL_VAR).is_ok_and(|v| !v.is_empty());
+        if !set {
+            eprintln!("PostgreSQL variant skipped: {POSTGRES_URL_VAR} is not set");
+        }
+        set
+    }
+}
+
+/// Runs each test body once per backend: `mod <name> { fn sqlite(); fn postgres(); }`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($backend: $crate::helpers::Backend) $body
+
+            #[actix_web::test]
+            async fn sqlite() {
+                body($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::helpers::Backend::postgres_configured() {
+                    body($crate::helpers::Backend::Postgres).await
+                }
+            }
+        }
+    )*};
+}
+
+/// A database made for one test and removed after it.
+pub enum TestDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        server_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    pub fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}", dir.path().join("wastetrack.db").display());
+                TestDb::Sqlite { _dir: dir, url }
+            }
+            Backend::Postgres => {
+                let server_url = std::env::var(POSTGRES_URL_VAR).expect("PostgreSQL URL");
+                let name = format!("wt_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&server_url).unwrap_or_else(|e| {
+                    panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let url = replace_database(&server_url, &name);
+                TestDb::Postgres {
+                    server_url,
+                    name,
+                    url,
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            server_url, name, ..
+        } = self
+            && let Ok(mut conn) = PgConnection::establish(server_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+/// `postgres://user@host:port/db?x` with the database name replaced.
+fn replace_database(url: &str, name: &str) -> String {
+    let parsed = url::Url::parse(url).expect("a PostgreSQL URL");
+    let mut parsed = parsed.clone();
+    parsed.set_path(&format!("/{name}"));
+    parsed.to_string()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    handle: ServerHandle,
+    // Dropped last: the database outlives the server.
+    _db: TestDb,
+}
+
+static LOGS: Once = Once::new();
+
+/// Settings for a test server: port 0, small pool, one worker, known secrets.
+pub fn test_settings(db: &TestDb) -> Settings {
+    LOGS.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            wastetrack::telemetry::init(&filter, wastetrack::telemetry::LogFormat::Text);
+        }
+    });
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".to_owned(),
+        database_url: db.url().to_owned(),
+        database_max_connections: 4,
+        workers: 1,
+        admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
+        ..Settings::default()
+    };
+    settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    settings
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDb::create(backend);
+        let mut settings = test_settings(&db);
+        customize(&mut settings);
+        Self::start(db, settings).await
+    }
+
+    pub async fn start(db: TestDb, settings: Settings) -> Self {
+        let app = Application::build(settings)
+            .await
+            .expect("the application starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        actix_web::rt::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            base,
+            client,
+            handle,
+            _db: db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Logs in and returns the whole token response.
+    pub async fn login(&self, username: &str, password: &str) -> Value {
+        let response = self
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                &json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+        response.json().await.expect("token JSON")
+    }
+
+    pub async fn admin_token(&self) -> String {
+        access_token(&self.login("admin", ADMIN_PASSWORD).await)
+    }
+
+    /// Creates an organisation as the administrator and returns its id.
+    pub async fn create_org(&self, admin: &str, kind: &str, name: &str) -> String {
+        let response = self
+            .post_json(
+                "/api/v1/organizations",
+                Some(admin),
+                &json!({"kind": kind, "name": name}),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "create organisation {name}"
+        );
+        id_of(response).await
+    }
+
+    /// Creates a user as the administrator and returns its id.
+    pub async fn create_user(
+        &self,
+        admin: &str,
+        org: &str,
+        username: &str,
+        role: &str,
+        password: &str,
+    ) -> String {
+        let response = self
+            .post_json(
+                "/api/v1/users",
+                Some(admin),
+                &json!({"organization_id": org, "username": username, "display_name": username, "role": role, "password": password}),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "create user {username}"
+        );
+        id_of(response).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop serving before the database goes away.
+        drop(self.handle.stop(false));
+    }
+}
+
+pub fn access_token(tokens: &Value) -> String {
+    tokens["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+pub async fn id_of(response: Response) -> String {
+    let body: Value = response.json().await.expect("JSON body");
+    body["id"].as_str().expect("id").to_owned()
+}
+
+/// Asserts an RFC 9457 problem response with this status and type slug; returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode, slug: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json", "content type");
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert!(request_id.is_some(), "x-request-id header");
+    let body: Value = response.json().await.expect("problem JSON");
+    assert_eq!(
+        body["type"],
+        format!("urn:wastetrack:problem:{slug}"),
+        "type in {body}"
+    );
+    assert_eq!(body["status"], status.as_u16(), "status member in {body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "title in {body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "detail in {body}"
+    );
+    assert_eq!(
+        body["request_id"].as_str(),
+        request_id.as_deref(),
+        "request_id matches the header"
+    );
+    body
+}
+
+/// The fields named by a validation problem.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server over HTTP, on SQLite and (when configured) PostgreSQL.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod helpers;
+
+mod auth;
+mod binary;
+mod errors;
+mod health;
+mod identity;
+mod openapi;
+mod tokens;

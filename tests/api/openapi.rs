@@ -1,0 +1,78 @@
+//! The committed OpenAPI document is the one the code generates, and the one it serves.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp};
+
+const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+
+fn generated() -> String {
+    wastetrack::openapi::document()
+        .to_pretty_json()
+        .expect("the document renders")
+}
+
+#[test]
+fn the_committed_document_matches_the_code() {
+    let generated = generated();
+    if std::env::var("WASTETRACK_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(COMMITTED, format!("{generated}\n")).expect("openapi/openapi.json written");
+    }
+    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
+    assert!(
+        committed.trim_end() == generated.trim_end(),
+        "openapi/openapi.json is out of date: run `cargo run -- openapi > openapi/openapi.json` \
+         (or WASTETRACK_UPDATE_OPENAPI=1 cargo test openapi) and commit the result"
+    );
+}
+
+#[test]
+fn every_operation_is_tagged_summarised_and_answers_errors_as_problems() {
+    let doc: Value = serde_json::from_str(&generated()).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 10);
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            let name = format!("{method} {path}");
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{name} has no tag"
+            );
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name} has no summary"
+            );
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]
+                            .get("application/problem+json")
+                            .is_some(),
+                        "{name} {status} is not a problem"
+                    );
+                }
+            }
+            if op.get("security").is_some() {
+                let statuses: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
+                assert!(!statuses.is_empty(), "{name}");
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_served_document_is_the_committed_one() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let served: Value = response.json().await.unwrap();
+    let generated: Value = serde_json::from_str(&generated()).unwrap();
+    assert_eq!(served, generated);
+}
