@@ -1,6 +1,14 @@
 //! Domain types and rules: pure code, no I/O. Input is parsed into these types at the HTTP
 //! boundary, so that an invalid value cannot exist inside the service.
 
+pub mod contract;
 pub mod identity;
 pub mod ids;
+pub mod park;
+pub mod region;
+pub mod text;
 pub mod time;
+pub mod units;
+pub mod uscc;
+pub mod vehicle;
+pub mod waste;

@@ -7,3 +7,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
+
+/// Today's date in a time zone (a park's).
+pub fn today_in(tz: chrono_tz::Tz) -> chrono::NaiveDate {
+    now().with_timezone(&tz).date_naive()
+}
