@@ -325,6 +325,13 @@ impl Validator {
             Err(ApiError::Validation(self.errors))
         }
     }
+
+    /// Ends validation: every recorded error, or the value `build` assembles from the parsed
+    /// fields (each an `Option` that is `Some` when no error was recorded for it).
+    pub fn finish_with<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
+        self.finish()?;
+        build().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a validated field is missing")))
+    }
 }
 
 impl fmt::Debug for Validator {

@@ -22,6 +22,8 @@ pub mod http;
 pub mod identity;
 /// The OpenAPI document.
 pub mod openapi;
+/// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.
+pub mod registry;
 /// The table of every route.
 pub mod routes;
 /// Building and running the server.

@@ -51,6 +51,11 @@ impl Application {
             if !applied.is_empty() {
                 tracing::info!(?applied, "applied database migrations");
             }
+            let seeded = crate::registry::catalog::service::seed_builtin(&mut conn)?;
+            if seeded > 0 {
+                tracing::info!(categories = seeded, "seeded the built-in HW categories");
+            }
+
             crate::identity::service::bootstrap_admin(&mut conn, admin_password.as_deref())
         })
         .await

@@ -1,13 +1,32 @@
 //! Who may do what to which object: the one place where access is decided.
 //!
 //! Every handler calls [`authorize`] with the action it is about to perform, described with the
-//! facts of the target object that matter (its owner). A refusal on a specific object that the
-//! principal may not even see is a 404, so that other tenants' ids cannot be probed; a refusal of
-//! a kind of action the role never has is a 403.
+//! facts of the target object that matter (its park, its region, its parties). Lists ask for a
+//! [`Scope`] and filter their query by it. A refusal on a specific object that the principal may
+//! not even see is a 404, so that other tenants' ids cannot be probed; a refusal of a kind of
+//! action the role never has is a 403.
+//!
+//! The rules, in words:
+//! - a platform administrator may do everything;
+//! - a park office reads and edits its own park, its enterprises, warehouses and contracts;
+//! - an enterprise user reads its own organisation, its park, and the contracts it is party to;
+//! - a disposer's dispatcher reads the contracts it is party to, and its own fleet;
+//! - an inspector reads everything whose park lies in its jurisdiction, and never writes;
+//! - the directory of licensed disposers and carriers is readable by park offices, dispatchers
+//!   and inspectors (the consignor must check the other parties' qualifications);
+//! - everybody signed in reads the waste catalog.
 
 use crate::auth::Principal;
 use crate::domain::identity::Role;
+use crate::domain::region::in_jurisdiction;
 use crate::error::ApiError;
+
+/// Where an object lives: its park and the park's region code.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub park_id: &'a str,
+    pub region_code: &'a str,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub enum Action<'a> {
@@ -16,11 +35,17 @@ pub enum Action<'a> {
     /// List all organisations.
     ListOrganizations,
     /// Read one organisation.
-    ReadOrganization { organization_id: &'a str },
+    ReadOrganization {
+        organization_id: &'a str,
+    },
     /// Create a user in an organisation.
-    CreateUser { organization_id: &'a str },
+    CreateUser {
+        organization_id: &'a str,
+    },
     /// List the users of one organisation, or of all when `None`.
-    ListUsers { organization_id: Option<&'a str> },
+    ListUsers {
+        organization_id: Option<&'a str>,
+    },
     /// Read one user.
     ReadUser {
         user_id: &'a str,
@@ -31,32 +56,218 @@ pub enum Action<'a> {
         user_id: &'a str,
         organization_id: &'a str,
     },
+
+    /// Register a park, a disposal company and its licences, a carrier, a bureau.
+    ManageDirectory,
+    ReadPark(Place<'a>),
+    UpdatePark(Place<'a>),
+    /// Register or edit the enterprises, warehouses, zones and contracts of a park.
+    ManagePark(Place<'a>),
+    ReadEnterprise {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
+    ReadWarehouse(Place<'a>),
+    ReadDisposer {
+        disposer_id: &'a str,
+    },
+    ReadCarrier {
+        carrier_id: &'a str,
+    },
+    ReadBureau {
+        bureau_id: &'a str,
+    },
+    /// Register or retire vehicles of a fleet (a carrier's or a disposer's own).
+    ManageVehicles {
+        operator_id: &'a str,
+    },
+    ReadVehicles {
+        operator_id: &'a str,
+    },
+    ReadContract {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        member_ids: &'a [String],
+    },
+    ReadCatalog,
+    ImportCatalog,
+}
+
+/// What part of a collection a principal may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Objects of one park.
+    Park(String),
+    /// Objects of parks whose region code starts with this prefix.
+    Jurisdiction(String),
+    /// Only the principal's own organisation (an enterprise, a disposer, a fleet).
+    Own(String),
+}
+
+fn is_admin(p: &Principal) -> bool {
+    p.role == Role::PlatformAdmin
+}
+
+fn office_of(p: &Principal, park_id: &str) -> bool {
+    p.role == Role::ParkOffice && p.organization_id == park_id
+}
+
+fn inspects(p: &Principal, region_code: &str) -> bool {
+    p.role == Role::Inspector
+        && p.jurisdiction
+            .as_deref()
+            .is_some_and(|j| in_jurisdiction(region_code, j))
+}
+
+fn reads_directory(p: &Principal) -> bool {
+    matches!(
+        p.role,
+        Role::PlatformAdmin | Role::ParkOffice | Role::DisposerDispatcher | Role::Inspector
+    )
 }
 
 pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
-    if p.role == Role::PlatformAdmin {
+    if is_admin(p) {
         return Ok(());
     }
     let own_org = |id: &str| id == p.organization_id;
-    match action {
+    let allowed = match action {
         Action::CreateOrganization
         | Action::ListOrganizations
         | Action::CreateUser { .. }
-        | Action::UpdateUser { .. } => Err(ApiError::Forbidden(
-            "only a platform administrator may manage organisations and users",
-        )),
-        Action::ListUsers {
-            organization_id: Some(org),
-        } if own_org(org) => Ok(()),
-        Action::ListUsers { .. } => Err(ApiError::Forbidden(
-            "you may list only the users of your own organisation",
-        )),
-        Action::ReadOrganization { organization_id } if own_org(organization_id) => Ok(()),
+        | Action::UpdateUser { .. }
+        | Action::ManageDirectory
+        | Action::ImportCatalog => {
+            return Err(ApiError::Forbidden(
+                "only a platform administrator may do this",
+            ));
+        }
+        Action::ListUsers { organization_id } => {
+            return match organization_id {
+                Some(org) if own_org(org) => Ok(()),
+                _ => Err(ApiError::Forbidden(
+                    "you may list only the users of your own organisation",
+                )),
+            };
+        }
+        Action::ReadOrganization { organization_id } => own_org(organization_id),
         Action::ReadUser {
             organization_id, ..
-        } if own_org(organization_id) => Ok(()),
-        Action::ReadOrganization { .. } => Err(ApiError::NotFound("no such organisation")),
-        Action::ReadUser { .. } => Err(ApiError::NotFound("no such user")),
+        } => own_org(organization_id),
+        Action::ReadPark(place) => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || p.park_id.as_deref() == Some(place.park_id)
+        }
+        Action::UpdatePark(place) | Action::ManagePark(place) => {
+            office_of(p, place.park_id) || return deny_write(p, Action::ReadPark(place))
+        }
+        Action::ReadEnterprise {
+            enterprise_id,
+            place,
+        } => {
+            own_org(enterprise_id) || office_of(p, place.park_id) || inspects(p, place.region_code)
+        }
+        Action::ReadWarehouse(place) => {
+            office_of(p, place.park_id) || inspects(p, place.region_code)
+        }
+        Action::ReadDisposer { disposer_id } => own_org(disposer_id) || reads_directory(p),
+        Action::ReadCarrier { carrier_id } => own_org(carrier_id) || reads_directory(p),
+        Action::ReadBureau { bureau_id } => own_org(bureau_id),
+        Action::ManageVehicles { operator_id } => {
+            (p.role == Role::DisposerDispatcher && own_org(operator_id))
+                || return deny_write(p, Action::ReadVehicles { operator_id })
+        }
+        Action::ReadVehicles { operator_id } => own_org(operator_id) || reads_directory(p),
+        Action::ReadContract {
+            place,
+            disposer_id,
+            member_ids,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || own_org(disposer_id)
+                || member_ids.iter().any(|m| own_org(m))
+        }
+        Action::ReadCatalog => true,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("no such object, or not one you may see"))
+    }
+}
+
+/// Refuses a write: 403 when the principal may at least read the object, 404 when it may not
+/// even know that the object exists.
+fn deny_write(p: &Principal, read: Action<'_>) -> Result<(), ApiError> {
+    match authorize(p, read) {
+        Ok(()) => Err(ApiError::Forbidden(
+            "you may read this object but not change it",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The part of the parks (and of their enterprises, warehouses and contracts) a principal may
+/// list.
+pub fn park_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::PlatformAdmin => Ok(Scope::All),
+        Role::ParkOffice | Role::EnterpriseUser => p
+            .park_id
+            .clone()
+            .map(Scope::Park)
+            .ok_or(ApiError::Forbidden("your organisation belongs to no park")),
+        Role::Inspector => p
+            .jurisdiction
+            .clone()
+            .map(Scope::Jurisdiction)
+            .ok_or(ApiError::Forbidden("your organisation has no jurisdiction")),
+        Role::DisposerDispatcher | Role::Driver => Err(ApiError::Forbidden(
+            "parks are listed for park offices and inspectors",
+        )),
+    }
+}
+
+/// The enterprises a principal may list: a park office its park's, an enterprise user only
+/// its own.
+pub fn enterprise_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::EnterpriseUser => Ok(Scope::Own(p.organization_id.clone())),
+        _ => park_scope(p),
+    }
+}
+
+/// The warehouses a principal may list.
+pub fn warehouse_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::EnterpriseUser => Err(ApiError::Forbidden(
+            "warehouses are listed for park offices and inspectors",
+        )),
+        _ => park_scope(p),
+    }
+}
+
+/// The contracts a principal may list: a disposer's or an enterprise's own (`Own`: contracts
+/// it is party to).
+pub fn contract_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::EnterpriseUser | Role::DisposerDispatcher => {
+            Ok(Scope::Own(p.organization_id.clone()))
+        }
+        Role::Driver => Err(ApiError::Forbidden("drivers do not read contracts")),
+        _ => park_scope(p),
+    }
+}
+
+/// The directory (disposers, carriers, fleets) is listed whole for those who read it.
+pub fn directory_scope(p: &Principal) -> Result<Scope, ApiError> {
+    if reads_directory(p) {
+        Ok(Scope::All)
+    } else {
+        Ok(Scope::Own(p.organization_id.clone()))
     }
 }
 
@@ -65,50 +276,55 @@ mod tests {
     use super::*;
     use crate::domain::identity::OrganizationKind;
 
-    fn principal(role: Role, kind: OrganizationKind) -> Principal {
+    fn principal(role: Role, kind: OrganizationKind, org: &str) -> Principal {
         Principal {
             user_id: "usr_me".into(),
             username: "me".into(),
             role,
-            organization_id: "org_mine".into(),
+            organization_id: org.into(),
             organization_kind: kind,
             session_id: "ses_1".into(),
+            park_id: match role {
+                Role::ParkOffice => Some(org.into()),
+                Role::EnterpriseUser => Some("park_a".into()),
+                _ => None,
+            },
+            jurisdiction: (role == Role::Inspector).then(|| "4403".into()),
         }
     }
 
+    const PARK_A: Place<'static> = Place {
+        park_id: "park_a",
+        region_code: "440307",
+    };
+    const PARK_B: Place<'static> = Place {
+        park_id: "park_b",
+        region_code: "440106",
+    };
+
     #[test]
     fn admins_may_do_everything_others_only_read_their_own() {
-        let admin = principal(Role::PlatformAdmin, OrganizationKind::Platform);
-        let park = principal(Role::ParkOffice, OrganizationKind::Park);
-        let all = [
-            Action::CreateOrganization,
-            Action::ListOrganizations,
-            Action::ReadOrganization {
-                organization_id: "org_other",
-            },
-            Action::CreateUser {
-                organization_id: "org_mine",
-            },
-            Action::ListUsers {
-                organization_id: None,
-            },
-            Action::ReadUser {
-                user_id: "usr_x",
-                organization_id: "org_other",
-            },
-            Action::UpdateUser {
-                user_id: "usr_x",
-                organization_id: "org_mine",
-            },
-        ];
-        for action in all {
-            assert!(authorize(&admin, action).is_ok(), "{action:?}");
-        }
+        let admin = principal(
+            Role::PlatformAdmin,
+            OrganizationKind::Platform,
+            "org_platform",
+        );
+        let park = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        assert!(
+            authorize(
+                &admin,
+                Action::ReadOrganization {
+                    organization_id: "org_other"
+                }
+            )
+            .is_ok()
+        );
+        assert!(authorize(&admin, Action::ManagePark(PARK_B)).is_ok());
         assert!(
             authorize(
                 &park,
                 Action::ReadOrganization {
-                    organization_id: "org_mine"
+                    organization_id: "park_a"
                 }
             )
             .is_ok()
@@ -117,7 +333,7 @@ mod tests {
             authorize(
                 &park,
                 Action::ListUsers {
-                    organization_id: Some("org_mine")
+                    organization_id: Some("park_a")
                 }
             )
             .is_ok()
@@ -135,15 +351,169 @@ mod tests {
             authorize(&park, Action::CreateOrganization),
             Err(ApiError::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn parks_belong_to_their_office_and_are_seen_by_their_inspectors() {
+        let office_a = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau_sz",
+        );
+        let producer = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        assert!(authorize(&office_a, Action::ManagePark(PARK_A)).is_ok());
         assert!(matches!(
-            authorize(
-                &park,
-                Action::UpdateUser {
-                    user_id: "usr_me",
-                    organization_id: "org_mine"
-                }
+            authorize(&office_a, Action::ManagePark(PARK_B)),
+            Err(ApiError::NotFound(_))
+        ));
+        assert!(authorize(&inspector, Action::ReadPark(PARK_A)).is_ok());
+        assert!(
+            matches!(
+                authorize(&inspector, Action::ReadPark(PARK_B)),
+                Err(ApiError::NotFound(_))
             ),
+            "outside 4403"
+        );
+        assert!(matches!(
+            authorize(&inspector, Action::ManagePark(PARK_A)),
             Err(ApiError::Forbidden(_))
         ));
+        assert!(authorize(&producer, Action::ReadPark(PARK_A)).is_ok());
+        assert!(
+            authorize(
+                &producer,
+                Action::ReadEnterprise {
+                    enterprise_id: "ent_1",
+                    place: PARK_A
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &producer,
+                Action::ReadEnterprise {
+                    enterprise_id: "ent_2",
+                    place: PARK_A
+                }
+            )
+            .is_err()
+        );
+        assert!(authorize(&producer, Action::ManagePark(PARK_A)).is_err());
+    }
+
+    #[test]
+    fn contracts_are_read_by_their_parties() {
+        let members = vec!["ent_1".to_owned()];
+        let read = |p: &Principal| {
+            authorize(
+                p,
+                Action::ReadContract {
+                    place: PARK_A,
+                    disposer_id: "disp_1",
+                    member_ids: &members,
+                },
+            )
+            .is_ok()
+        };
+        assert!(read(&principal(
+            Role::ParkOffice,
+            OrganizationKind::Park,
+            "park_a"
+        )));
+        assert!(!read(&principal(
+            Role::ParkOffice,
+            OrganizationKind::Park,
+            "park_b"
+        )));
+        assert!(read(&principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_1"
+        )));
+        assert!(!read(&principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_2"
+        )));
+        assert!(read(&principal(
+            Role::EnterpriseUser,
+            OrganizationKind::Enterprise,
+            "ent_1"
+        )));
+        assert!(!read(&principal(
+            Role::EnterpriseUser,
+            OrganizationKind::Enterprise,
+            "ent_2"
+        )));
+        assert!(read(&principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau"
+        )));
+        assert!(!read(&principal(
+            Role::Driver,
+            OrganizationKind::Carrier,
+            "car_1"
+        )));
+    }
+
+    #[test]
+    fn list_scopes_follow_the_roles() {
+        assert_eq!(
+            park_scope(&principal(
+                Role::PlatformAdmin,
+                OrganizationKind::Platform,
+                "p"
+            ))
+            .ok(),
+            Some(Scope::All)
+        );
+        assert_eq!(
+            park_scope(&principal(
+                Role::ParkOffice,
+                OrganizationKind::Park,
+                "park_a"
+            ))
+            .ok(),
+            Some(Scope::Park("park_a".into()))
+        );
+        assert_eq!(
+            park_scope(&principal(
+                Role::Inspector,
+                OrganizationKind::EnvironmentBureau,
+                "b"
+            ))
+            .ok(),
+            Some(Scope::Jurisdiction("4403".into()))
+        );
+        assert_eq!(
+            enterprise_scope(&principal(
+                Role::EnterpriseUser,
+                OrganizationKind::Enterprise,
+                "ent_1"
+            ))
+            .ok(),
+            Some(Scope::Own("ent_1".into()))
+        );
+        assert_eq!(
+            contract_scope(&principal(
+                Role::DisposerDispatcher,
+                OrganizationKind::DisposalCompany,
+                "disp_1"
+            ))
+            .ok(),
+            Some(Scope::Own("disp_1".into()))
+        );
+        assert!(contract_scope(&principal(Role::Driver, OrganizationKind::Carrier, "c")).is_err());
+        assert!(
+            park_scope(&principal(
+                Role::DisposerDispatcher,
+                OrganizationKind::DisposalCompany,
+                "d"
+            ))
+            .is_err()
+        );
     }
 }

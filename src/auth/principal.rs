@@ -25,6 +25,11 @@ pub struct Principal {
     pub organization_id: String,
     pub organization_kind: OrganizationKind,
     pub session_id: String,
+    /// The park the principal belongs to: its own for a park office, its enterprise's for an
+    /// enterprise user.
+    pub park_id: Option<String>,
+    /// For an inspector: the region-code prefix of its bureau's jurisdiction.
+    pub jurisdiction: Option<String>,
 }
 
 const INVALID_TOKEN: &str = "the access token is missing, invalid or expired";
@@ -62,6 +67,11 @@ impl FromRequest for Principal {
                 organization_kind: found.organization_kind.parse().map_err(|e: String| {
                     ApiError::Internal(anyhow::anyhow!("stored organisation kind: {e}"))
                 })?,
+                park_id: match found.organization_kind.as_str() {
+                    "park" => Some(found.organization_id.clone()),
+                    _ => found.enterprise_park_id,
+                },
+                jurisdiction: found.jurisdiction,
                 user_id: found.user_id,
                 username: found.username,
                 organization_id: found.organization_id,

@@ -4,7 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{login_failures, organizations, refresh_tokens, sessions, users};
+use crate::db::schema::{
+    bureaus, enterprises, login_failures, organizations, refresh_tokens, sessions, users,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -35,6 +37,10 @@ pub struct SessionUser {
     pub role: String,
     pub organization_id: String,
     pub organization_kind: String,
+    /// For an enterprise user: the park of its enterprise.
+    pub enterprise_park_id: Option<String>,
+    /// For an inspector: the jurisdiction of its bureau.
+    pub jurisdiction: Option<String>,
 }
 
 pub fn insert_session(conn: &mut DbConn, row: &SessionRow) -> QueryResult<()> {
@@ -61,6 +67,8 @@ pub fn live_session_user(
 ) -> QueryResult<Option<SessionUser>> {
     sessions::table
         .inner_join(users::table.inner_join(organizations::table))
+        .left_join(enterprises::table.on(enterprises::organization_id.eq(users::organization_id)))
+        .left_join(bureaus::table.on(bureaus::organization_id.eq(users::organization_id)))
         .filter(sessions::id.eq(session_id))
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
@@ -72,6 +80,8 @@ pub fn live_session_user(
             users::role,
             users::organization_id,
             organizations::kind,
+            enterprises::park_id.nullable(),
+            bureaus::jurisdiction.nullable(),
         ))
         .first(conn)
         .optional()

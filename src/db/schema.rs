@@ -58,14 +58,254 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    parks (organization_id) {
+        organization_id -> Text,
+        region_code -> Text,
+        address -> Text,
+        time_zone -> Text,
+        collection_permit_number -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enterprises (organization_id) {
+        organization_id -> Text,
+        park_id -> Text,
+        uscc -> Text,
+        contact_name -> Text,
+        contact_phone -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    disposers (organization_id) {
+        organization_id -> Text,
+        uscc -> Text,
+        region_code -> Text,
+        address -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    licences (id) {
+        id -> Text,
+        disposer_id -> Text,
+        number -> Text,
+        issuing_authority -> Text,
+        valid_from -> Date,
+        valid_to -> Date,
+        annual_capacity_grams -> BigInt,
+        scope -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    carriers (organization_id) {
+        organization_id -> Text,
+        uscc -> Text,
+        region_code -> Text,
+        transport_permit_number -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vehicles (id) {
+        id -> Text,
+        operator_id -> Text,
+        plate -> Text,
+        dangerous_goods_permit_number -> Text,
+        retired_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bureaus (organization_id) {
+        organization_id -> Text,
+        jurisdiction -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    warehouses (id) {
+        id -> Text,
+        park_id -> Text,
+        name -> Text,
+        address -> Text,
+        closed_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    zones (id) {
+        id -> Text,
+        warehouse_id -> Text,
+        name -> Text,
+        kind -> Text,
+        categories -> Text,
+        capacity_grams -> BigInt,
+        closed_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    waste_categories (code) {
+        code -> Text,
+        kind -> Text,
+        name_zh -> Text,
+        name_en -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    waste_codes (code) {
+        code -> Text,
+        kind -> Text,
+        category -> Text,
+        name_zh -> Text,
+        characteristics -> Text,
+        withdrawn_on -> Nullable<Date>,
+        edition -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    catalog_imports (id) {
+        id -> Text,
+        imported_by -> Text,
+        imported_at -> Timestamp,
+        edition -> Nullable<Text>,
+        lines -> Integer,
+        accepted -> Integer,
+        rejected -> Integer,
+        report -> Text,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Text,
+        park_id -> Text,
+        disposer_id -> Text,
+        number -> Text,
+        valid_from -> Date,
+        valid_to -> Date,
+        max_storage_days -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_members (id) {
+        id -> Text,
+        contract_id -> Text,
+        enterprise_id -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_prices (id) {
+        id -> Text,
+        contract_id -> Text,
+        target -> Text,
+        fen_per_tonne -> BigInt,
+        effective_from -> Date,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contract_thresholds (id) {
+        id -> Text,
+        contract_id -> Text,
+        target -> Text,
+        threshold_grams -> BigInt,
+        effective_from -> Date,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    revisions (id) {
+        id -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::joinable!(parks -> organizations (organization_id));
+diesel::joinable!(enterprises -> organizations (organization_id));
+diesel::joinable!(disposers -> organizations (organization_id));
+diesel::joinable!(carriers -> organizations (organization_id));
+diesel::joinable!(bureaus -> organizations (organization_id));
+diesel::joinable!(licences -> disposers (disposer_id));
+diesel::joinable!(warehouses -> parks (park_id));
+diesel::joinable!(zones -> warehouses (warehouse_id));
+diesel::joinable!(waste_codes -> waste_categories (category));
+diesel::joinable!(contract_members -> contracts (contract_id));
+diesel::joinable!(contract_prices -> contracts (contract_id));
+diesel::joinable!(contract_thresholds -> contracts (contract_id));
+diesel::joinable!(contracts -> parks (park_id));
+diesel::joinable!(enterprises -> parks (park_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     users,
     sessions,
     refresh_tokens,
-    login_failures
+    login_failures,
+    parks,
+    enterprises,
+    disposers,
+    licences,
+    carriers,
+    vehicles,
+    bureaus,
+    warehouses,
+    zones,
+    waste_categories,
+    waste_codes,
+    catalog_imports,
+    contracts,
+    contract_members,
+    contract_prices,
+    contract_thresholds,
+    revisions,
 );

@@ -39,16 +39,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::BadRequest(format!("could not read the request body: {e}"))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(&mut payload, limit).await?;
             decode(&body).map(Json)
         })
     }
@@ -62,6 +53,11 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
             "the request body must be JSON (Content-Type: application/json)".to_owned(),
         ));
     }
+    check_declared_length(req, limit)
+}
+
+/// Refuses early a body whose declared length is over the limit.
+pub fn check_declared_length(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -73,6 +69,23 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Reads a whole request body, refusing it (413) as soon as it grows past `limit` bytes.
+pub async fn read_limited<S>(payload: &mut S, limit: usize) -> Result<web::BytesMut, ApiError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Parses a JSON document into `T`, naming the offending field on failure.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -81,6 +94,11 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         if inner.classify() != serde_json::error::Category::Data {
             return ApiError::BadRequest(format!("malformed JSON: {inner}"));
+        }
+        // A document that is not JSON at all (trailing garbage after a partial object, say) is
+        // malformed, whatever its fields.
+        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            return ApiError::BadRequest(format!("malformed JSON: {syntax}"));
         }
         ApiError::Validation(vec![field_error(
             &path,
@@ -136,6 +154,16 @@ fn field_error(path: &str, message: &str) -> FieldError {
         "invalid"
     };
     FieldError::new(field, code, message)
+}
+
+/// For optional fields that may also be cleared: absent → `None`, `null` → `Some(None)`,
+/// a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

@@ -7,3 +7,10 @@ pub mod pagination;
 
 pub use json::Json;
 pub use pagination::{Page, PageQuery};
+
+/// `201 Created` with a `Location` header and the new object as body.
+pub fn created<T: serde::Serialize>(location: String, body: &T) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .json(body)
+}

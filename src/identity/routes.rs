@@ -1,6 +1,5 @@
 //! HTTP endpoints for organisations and users: extract, authorise, call, respond.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -8,23 +7,12 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Action, Principal, authorize};
 use crate::domain::identity::{NewPassword, OrganizationKind, Role, Username};
 use crate::error::{ApiError, Problem, Validator};
-use crate::http::{Json, Page, PageQuery};
-use crate::identity::service::{
-    self, NewOrganization, NewUser, OrganizationView, UserUpdate, UserView,
-};
+use crate::http::{Json, Page, PageQuery, created};
+use crate::identity::service::{self, NewUser, OrganizationView, UserUpdate, UserView};
 use crate::identity::store;
 use crate::startup::AppState;
 
 const NAME_MAX: usize = 200;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"kind": "enterprise", "name": "Shenzhen Huaxin Precision Electronics Co., Ltd."}))]
-pub struct CreateOrganizationRequest {
-    pub kind: OrganizationKind,
-    /// 1 to 200 characters.
-    pub name: String,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,57 +66,6 @@ pub struct UserFilter {
 pub struct MeResponse {
     pub user: UserView,
     pub organization: OrganizationView,
-}
-
-fn created<T: Serialize>(location: String, body: &T) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .json(body)
-}
-
-/// Create an organisation (platform administrators only).
-#[utoipa::path(
-    tag = "organizations",
-    security(("bearer" = [])),
-    request_body = CreateOrganizationRequest,
-    responses(
-        (status = 201, description = "Created", body = OrganizationView, headers(("Location" = String, description = "URL of the new organisation"))),
-        (status = 403, description = "Not a platform administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/organizations")]
-pub async fn create_organization(
-    state: web::Data<AppState>,
-    principal: Principal,
-    body: Json<CreateOrganizationRequest>,
-) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::CreateOrganization)?;
-    let body = body.into_inner();
-    let mut v = Validator::new();
-    let name = v.text("name", &body.name, 1, NAME_MAX);
-    if body.kind == OrganizationKind::Platform {
-        v.push(crate::error::FieldError::new(
-            "kind",
-            "invalid",
-            "the platform organisation exists once and is created at start",
-        ));
-    }
-    v.finish()?;
-    let row = state
-        .db
-        .write(move |conn| {
-            service::create_organization(
-                conn,
-                NewOrganization {
-                    kind: body.kind,
-                    name,
-                },
-            )
-        })
-        .await?;
-    let view = OrganizationView::try_from(row)?;
-    Ok(created(format!("/api/v1/organizations/{}", view.id), &view))
 }
 
 /// List organisations (platform administrators only), oldest first.

@@ -134,3 +134,17 @@ pub fn update_user(conn: &mut DbConn, id: &str, changes: &UserChanges) -> QueryR
         .set(changes)
         .execute(conn)
 }
+
+pub fn rename_organization(
+    conn: &mut DbConn,
+    id: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(organizations::table.find(id))
+        .set((
+            organizations::name.eq(name),
+            organizations::updated_at.eq(now),
+        ))
+        .execute(conn)
+}

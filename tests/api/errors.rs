@@ -11,9 +11,9 @@ backend_tests! {
     async fn malformed_json_is_400(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let admin = app.admin_token().await;
-        for body in ["{", "", "{\"kind\": \"park\", \"name\": }", "[1,2", "{\"kind\":\"park\",\"name\":\"x\"} trailing"] {
+        for body in ["{", "", "{\"name\": \"park\", \"region_code\": }", "[1,2", "{\"name\":\"x\"} trailing"] {
             let response = app
-                .request(Method::POST, "/api/v1/organizations", Some(&admin))
+                .request(Method::POST, "/api/v1/parks", Some(&admin))
                 .header("content-type", "application/json")
                 .body(body)
                 .send()
@@ -56,16 +56,28 @@ backend_tests! {
     async fn unknown_missing_and_mistyped_fields_are_422_naming_the_field(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let admin = app.admin_token().await;
+        let park = |extra: Value| {
+            let mut body = json!({"name": "A park", "region_code": "440307", "address": "Longgang"});
+            for (k, v) in extra.as_object().unwrap() {
+                if v.is_null() {
+                    body.as_object_mut().unwrap().remove(k);
+                } else {
+                    body[k] = v.clone();
+                }
+            }
+            body
+        };
         let cases = [
-            (json!({"kind": "park", "name": "A park", "colour": "green"}), "colour", "unknown_field"),
-            (json!({"kind": "park"}), "name", "required"),
-            (json!({"kind": "park", "name": 42}), "name", "invalid_type"),
-            (json!({"kind": "volcano", "name": "A park"}), "kind", "invalid"),
-            (json!({"kind": "park", "name": "  "}), "name", "required"),
-            (json!({"kind": "park", "name": "x".repeat(201)}), "name", "too_long"),
+            (park(json!({"colour": "green"})), "colour", "unknown_field"),
+            (park(json!({"region_code": null})), "region_code", "required"),
+            (park(json!({"name": 42})), "name", "invalid_type"),
+            (park(json!({"region_code": "990307"})), "region_code", "unknown_province"),
+            (park(json!({"time_zone": "Mars/Olympus"})), "time_zone", "invalid"),
+            (park(json!({"name": "  "})), "name", "required"),
+            (park(json!({"name": "x".repeat(201)})), "name", "too_long"),
         ];
         for (body, field, code) in cases {
-            let response = app.post_json("/api/v1/organizations", Some(&admin), &body).await;
+            let response = app.post_json("/api/v1/parks", Some(&admin), &body).await;
             let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
             assert_eq!(error_fields(&problem), vec![field.to_owned()], "{body}");
             assert_eq!(problem["errors"][0]["code"], code, "{body}");

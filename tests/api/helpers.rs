@@ -240,21 +240,60 @@ impl TestApp {
         access_token(&self.login("admin", ADMIN_PASSWORD).await)
     }
 
-    /// Creates an organisation as the administrator and returns its id.
+    /// Creates an organisation of a kind through its registration endpoint, with valid
+    /// made-up data, and returns its id. An enterprise gets a new park of its own.
     pub async fn create_org(&self, admin: &str, kind: &str, name: &str) -> String {
-        let response = self
-            .post_json(
-                "/api/v1/organizations",
-                Some(admin),
-                &json!({"kind": kind, "name": name}),
-            )
-            .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::CREATED,
-            "create organisation {name}"
-        );
-        id_of(response).await
+        match kind {
+            "park" => self.create_park(admin, name, "440307").await,
+            "enterprise" => {
+                let park = self
+                    .create_park(admin, &format!("Park of {name}"), "440307")
+                    .await;
+                self.create_enterprise(admin, &park, name).await
+            }
+            "disposal_company" => self.create_disposer(admin, name).await,
+            "carrier" => {
+                let body = json!({"name": name, "uscc": next_uscc(), "region_code": "440307", "transport_permit_number": "粤交运440300001"});
+                self.created_id("/api/v1/carriers", admin, &body).await
+            }
+            "environment_bureau" => self.create_bureau(admin, name, "4403").await,
+            other => panic!("no registration endpoint for {other}"),
+        }
+    }
+
+    /// POSTs and returns the `id` of the created object, asserting 201.
+    pub async fn created_id(&self, path: &str, token: &str, body: &Value) -> String {
+        let response = self.post_json(path, Some(token), body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::CREATED, "POST {path}: {text}");
+        let body: Value = serde_json::from_str(&text).expect("JSON body");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn create_park(&self, admin: &str, name: &str, region_code: &str) -> String {
+        let body = json!({"name": name, "region_code": region_code, "address": "Longgang District, Shenzhen"});
+        self.created_id("/api/v1/parks", admin, &body).await
+    }
+
+    pub async fn create_enterprise(&self, token: &str, park_id: &str, name: &str) -> String {
+        let body = json!({"park_id": park_id, "name": name, "uscc": next_uscc(), "contact_name": "Chen Jie",
+            "contact_phone": "13800138000", "joined_on": "2026-01-01"});
+        self.created_id("/api/v1/enterprises", token, &body).await
+    }
+
+    pub async fn create_disposer(&self, admin: &str, name: &str) -> String {
+        let body = json!({"name": name, "uscc": next_uscc(), "region_code": "440310", "address": "Pingshan District, Shenzhen"});
+        self.created_id("/api/v1/disposers", admin, &body).await
+    }
+
+    pub async fn create_bureau(&self, admin: &str, name: &str, jurisdiction: &str) -> String {
+        self.created_id(
+            "/api/v1/bureaus",
+            admin,
+            &json!({"name": name, "jurisdiction": jurisdiction}),
+        )
+        .await
     }
 
     /// Creates a user as the administrator and returns its id.
@@ -287,6 +326,17 @@ impl Drop for TestApp {
         // Stop serving before the database goes away.
         drop(self.handle.stop(false));
     }
+}
+
+/// A new valid Unified Social Credit Code (area 440300), different at each call.
+pub fn next_uscc() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) + u64::from(std::process::id() % 1000) * 1_000_000;
+    let first = format!("9144030{n:010}");
+    let check = wastetrack::domain::uscc::check_character(first.as_bytes())
+        .expect("digits are in the alphabet");
+    format!("{first}{check}")
 }
 
 pub fn access_token(tokens: &Value) -> String {

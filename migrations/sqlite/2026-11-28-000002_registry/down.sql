@@ -1,0 +1,17 @@
+DROP TABLE revisions;
+DROP TABLE contract_thresholds;
+DROP TABLE contract_prices;
+DROP TABLE contract_members;
+DROP TABLE contracts;
+DROP TABLE catalog_imports;
+DROP TABLE waste_codes;
+DROP TABLE waste_categories;
+DROP TABLE zones;
+DROP TABLE warehouses;
+DROP TABLE bureaus;
+DROP TABLE vehicles;
+DROP TABLE carriers;
+DROP TABLE licences;
+DROP TABLE disposers;
+DROP TABLE enterprises;
+DROP TABLE parks;

@@ -1,0 +1,573 @@
+//! Use cases on the directory. Each runs inside the caller's write transaction and records a
+//! revision of what it changed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::DbConn;
+use crate::domain::contract::LicenceTerms;
+use crate::domain::identity::OrganizationKind;
+use crate::domain::ids::new_id;
+use crate::domain::region::{Jurisdiction, RegionCode};
+use crate::domain::uscc::Uscc;
+use crate::domain::waste::{CatalogRef, WasteKind, join_refs, split_refs};
+use crate::error::{ApiError, FieldError};
+use crate::identity::service::{NewOrganization, create_organization};
+use crate::identity::store::{find_organization, rename_organization};
+use crate::registry::catalog::service::check_refs_exist;
+use crate::registry::directory::store::{
+    self, BureauRow, CarrierRow, DisposerRow, LicenceRow, VehicleRow,
+};
+use crate::registry::history::{self, Entity};
+
+fn now() -> DateTime<Utc> {
+    crate::domain::time::now()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
+    "name": "Shenzhen Dongjiang Environmental Disposal Co., Ltd.",
+    "uscc": "91440300MA5F0D0015",
+    "region_code": "440307",
+    "address": "Pingshan District, Shenzhen",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct DisposerView {
+    pub id: String,
+    pub name: String,
+    pub uscc: String,
+    pub region_code: String,
+    pub address: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn disposer_view((row, name): (DisposerRow, String)) -> DisposerView {
+    DisposerView {
+        id: row.organization_id,
+        name,
+        uscc: row.uscc,
+        region_code: row.region_code,
+        address: row.address,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+pub struct NewParty {
+    pub name: String,
+    pub uscc: Uscc,
+    pub region_code: RegionCode,
+}
+
+pub fn create_disposer(
+    conn: &mut DbConn,
+    by: &str,
+    party: NewParty,
+    address: String,
+) -> Result<DisposerView, ApiError> {
+    if store::disposer_uscc_taken(conn, party.uscc.as_str())? {
+        return Err(ApiError::field(
+            "uscc",
+            "taken",
+            "a disposal company with this credit code is already registered",
+        ));
+    }
+    let now = now();
+    let org = create_organization(
+        conn,
+        NewOrganization {
+            kind: OrganizationKind::DisposalCompany,
+            name: party.name,
+        },
+    )?;
+    let row = DisposerRow {
+        organization_id: org.id,
+        uscc: party.uscc.as_str().to_owned(),
+        region_code: party.region_code.as_str().to_owned(),
+        address,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_disposer(conn, &row)?;
+    let view = disposer_view((row, org.name));
+    history::record(conn, Entity::Disposer, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn update_disposer(
+    conn: &mut DbConn,
+    by: &str,
+    (mut row, mut name): (DisposerRow, String),
+    new_name: Option<String>,
+    address: Option<String>,
+) -> Result<DisposerView, ApiError> {
+    let now = now();
+    if let Some(n) = new_name {
+        rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
+        name = n;
+    }
+    if let Some(a) = address {
+        row.address = a;
+    }
+    row.updated_at = now.naive_utc();
+    store::save_disposer(conn, &row)?;
+    let view = disposer_view((row, name));
+    history::record(conn, Entity::Disposer, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn load_disposer(conn: &mut DbConn, id: &str) -> Result<(DisposerRow, String), ApiError> {
+    store::find_disposer(conn, id)?.ok_or(ApiError::NotFound("no such disposal company"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "lic_0193f1c2a4b87d21a1c6e1f0b2d3c4eb",
+    "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
+    "number": "粤危废经第440300001号",
+    "issuing_authority": "广东省生态环境厅",
+    "valid_from": "2026-01-01",
+    "valid_to": "2030-12-31",
+    "annual_capacity_grams": 30000000000i64,
+    "scope": ["HW08", "HW12", "HW49"],
+    "created_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct LicenceView {
+    pub id: String,
+    pub disposer_id: String,
+    /// Hazardous-waste business licence number.
+    pub number: String,
+    pub issuing_authority: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    /// Annual quantity the licence covers, in grams.
+    pub annual_capacity_grams: i64,
+    /// The HW categories and waste codes the licence covers.
+    pub scope: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn licence_view(row: LicenceRow) -> LicenceView {
+    LicenceView {
+        scope: split_refs(&row.scope)
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        id: row.id,
+        disposer_id: row.disposer_id,
+        number: row.number,
+        issuing_authority: row.issuing_authority,
+        valid_from: row.valid_from,
+        valid_to: row.valid_to,
+        annual_capacity_grams: row.annual_capacity_grams,
+        created_at: row.created_at.and_utc(),
+    }
+}
+
+pub fn licence_terms(row: &LicenceRow) -> LicenceTerms {
+    LicenceTerms {
+        valid_from: row.valid_from,
+        valid_to: row.valid_to,
+        scope: split_refs(&row.scope),
+    }
+}
+
+pub struct NewLicence {
+    pub number: String,
+    pub issuing_authority: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    pub annual_capacity_grams: i64,
+    pub scope: Vec<CatalogRef>,
+}
+
+/// Records a licence of a disposer. Its scope must name hazardous categories or codes of the
+/// catalog; the number must be new for this disposer.
+pub fn add_licence(
+    conn: &mut DbConn,
+    by: &str,
+    disposer_id: &str,
+    new: NewLicence,
+) -> Result<LicenceView, ApiError> {
+    let mut errors = Vec::new();
+    if new.valid_to < new.valid_from {
+        errors.push(FieldError::new(
+            "valid_to",
+            "before_start",
+            "must not be before valid_from",
+        ));
+    }
+    for (i, r) in new.scope.iter().enumerate() {
+        if r.kind() != WasteKind::Hazardous {
+            errors.push(FieldError::new(
+                format!("scope[{i}]"),
+                "not_hazardous",
+                format!(
+                    "{r} is general waste: a hazardous-waste licence covers HW categories and codes"
+                ),
+            ));
+        }
+    }
+    errors.extend(check_refs_exist(
+        conn,
+        |i| format!("scope[{i}]"),
+        &new.scope,
+        new.valid_from,
+    )?);
+
+    if store::licences_of(conn, disposer_id)?
+        .iter()
+        .any(|l| l.number == new.number)
+    {
+        errors.push(FieldError::new(
+            "number",
+            "taken",
+            "this disposer already has a licence with this number",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = now();
+    let row = LicenceRow {
+        id: new_id("lic"),
+        disposer_id: disposer_id.to_owned(),
+        number: new.number,
+        issuing_authority: new.issuing_authority,
+        valid_from: new.valid_from,
+        valid_to: new.valid_to,
+        annual_capacity_grams: new.annual_capacity_grams,
+        scope: join_refs(&new.scope),
+        created_at: now.naive_utc(),
+    };
+    store::insert_licence(conn, &row)?;
+    let view = licence_view(row);
+    history::record(conn, Entity::Licence, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+/// Ends a licence early (revocation, surrender): its validity may only be shortened.
+pub fn end_licence(
+    conn: &mut DbConn,
+    by: &str,
+    mut row: LicenceRow,
+    valid_to: NaiveDate,
+) -> Result<LicenceView, ApiError> {
+    if valid_to > row.valid_to || valid_to < row.valid_from {
+        return Err(ApiError::field(
+            "valid_to",
+            "out_of_range",
+            format!(
+                "a licence can only be shortened: choose a day from {} to {}",
+                row.valid_from, row.valid_to
+            ),
+        ));
+    }
+    row.valid_to = valid_to;
+    store::save_licence(conn, &row)?;
+    let view = licence_view(row);
+    history::record(conn, Entity::Licence, &view.id, Some(by), now(), &view)?;
+    Ok(view)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
+    "name": "Shenzhen Lvyun Hazardous Goods Transport Co., Ltd.",
+    "uscc": "91440300MA5F0C0013",
+    "region_code": "440307",
+    "transport_permit_number": "粤交运管许可深字440300012345号",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct CarrierView {
+    pub id: String,
+    pub name: String,
+    pub uscc: String,
+    pub region_code: String,
+    /// Road transport operating permit (道路运输经营许可证) number.
+    pub transport_permit_number: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn carrier_view((row, name): (CarrierRow, String)) -> CarrierView {
+    CarrierView {
+        id: row.organization_id,
+        name,
+        uscc: row.uscc,
+        region_code: row.region_code,
+        transport_permit_number: row.transport_permit_number,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+pub fn create_carrier(
+    conn: &mut DbConn,
+    by: &str,
+    party: NewParty,
+    transport_permit_number: String,
+) -> Result<CarrierView, ApiError> {
+    if store::carrier_uscc_taken(conn, party.uscc.as_str())? {
+        return Err(ApiError::field(
+            "uscc",
+            "taken",
+            "a carrier with this credit code is already registered",
+        ));
+    }
+    let now = now();
+    let org = create_organization(
+        conn,
+        NewOrganization {
+            kind: OrganizationKind::Carrier,
+            name: party.name,
+        },
+    )?;
+    let row = CarrierRow {
+        organization_id: org.id,
+        uscc: party.uscc.as_str().to_owned(),
+        region_code: party.region_code.as_str().to_owned(),
+        transport_permit_number,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_carrier(conn, &row)?;
+    let view = carrier_view((row, org.name));
+    history::record(conn, Entity::Carrier, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn update_carrier(
+    conn: &mut DbConn,
+    by: &str,
+    (mut row, mut name): (CarrierRow, String),
+    new_name: Option<String>,
+    permit: Option<String>,
+) -> Result<CarrierView, ApiError> {
+    let now = now();
+    if let Some(n) = new_name {
+        rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
+        name = n;
+    }
+    if let Some(p) = permit {
+        row.transport_permit_number = p;
+    }
+    row.updated_at = now.naive_utc();
+    store::save_carrier(conn, &row)?;
+    let view = carrier_view((row, name));
+    history::record(conn, Entity::Carrier, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn load_carrier(conn: &mut DbConn, id: &str) -> Result<(CarrierRow, String), ApiError> {
+    store::find_carrier(conn, id)?.ok_or(ApiError::NotFound("no such carrier"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ed",
+    "operator_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
+    "plate": "粤B12345",
+    "dangerous_goods_permit_number": "440300012345",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct VehicleView {
+    pub id: String,
+    /// The carrier or disposal company running the vehicle.
+    pub operator_id: String,
+    pub plate: String,
+    /// Road transport permit for dangerous goods (道路危险货物运输许可) of the vehicle.
+    pub dangerous_goods_permit_number: String,
+    /// The day the vehicle left the fleet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retired_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn vehicle_view(row: VehicleRow) -> VehicleView {
+    VehicleView {
+        id: row.id,
+        operator_id: row.operator_id,
+        plate: row.plate,
+        dangerous_goods_permit_number: row.dangerous_goods_permit_number,
+        retired_on: row.retired_on,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+/// The kind of a fleet's operator: a carrier or a disposal company, or a field error.
+pub fn check_operator(conn: &mut DbConn, operator_id: &str) -> Result<(), ApiError> {
+    let kind = find_organization(conn, operator_id)?.map(|o| o.kind);
+    match kind.as_deref() {
+        Some("carrier" | "disposal_company") => Ok(()),
+        Some(_) => Err(ApiError::field(
+            "operator_id",
+            "not_an_operator",
+            "vehicles belong to a carrier or a disposal company",
+        )),
+        None => Err(ApiError::field(
+            "operator_id",
+            "not_found",
+            "no such organisation",
+        )),
+    }
+}
+
+pub fn add_vehicle(
+    conn: &mut DbConn,
+    by: &str,
+    operator_id: &str,
+    plate: String,
+    permit: String,
+) -> Result<VehicleView, ApiError> {
+    if store::active_plate_taken(conn, &plate)? {
+        return Err(ApiError::field(
+            "plate",
+            "taken",
+            "a vehicle in service already has this plate",
+        ));
+    }
+    let now = now();
+    let row = VehicleRow {
+        id: new_id("veh"),
+        operator_id: operator_id.to_owned(),
+        plate,
+        dangerous_goods_permit_number: permit,
+        retired_on: None,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_vehicle(conn, &row).map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            ApiError::field(
+                "plate",
+                "taken",
+                "a vehicle in service already has this plate",
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    let view = vehicle_view(row);
+    history::record(conn, Entity::Vehicle, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn update_vehicle(
+    conn: &mut DbConn,
+    by: &str,
+    mut row: VehicleRow,
+    permit: Option<String>,
+    retired_on: Option<Option<NaiveDate>>,
+) -> Result<VehicleView, ApiError> {
+    let now = now();
+    if let Some(p) = permit {
+        row.dangerous_goods_permit_number = p;
+    }
+    if let Some(r) = retired_on {
+        if r.is_none() && row.retired_on.is_some() && store::active_plate_taken(conn, &row.plate)? {
+            return Err(ApiError::field(
+                "retired_on",
+                "plate_taken",
+                "another vehicle in service now has this plate",
+            ));
+        }
+        row.retired_on = r;
+    }
+    row.updated_at = now.naive_utc();
+    store::save_vehicle(conn, &row)?;
+    let view = vehicle_view(row);
+    history::record(conn, Entity::Vehicle, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn load_vehicle(conn: &mut DbConn, id: &str) -> Result<VehicleRow, ApiError> {
+    store::find_vehicle(conn, id)?.ok_or(ApiError::NotFound("no such vehicle"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ee",
+    "name": "Shenzhen Municipal Ecology and Environment Bureau, Longgang Office",
+    "jurisdiction": "440307",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct BureauView {
+    pub id: String,
+    pub name: String,
+    /// Region-code prefix of the regions the bureau supervises (2, 4 or 6 digits).
+    pub jurisdiction: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn bureau_view((row, name): (BureauRow, String)) -> BureauView {
+    BureauView {
+        id: row.organization_id,
+        name,
+        jurisdiction: row.jurisdiction,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+pub fn create_bureau(
+    conn: &mut DbConn,
+    by: &str,
+    name: String,
+    jurisdiction: Jurisdiction,
+) -> Result<BureauView, ApiError> {
+    let now = now();
+    let org = create_organization(
+        conn,
+        NewOrganization {
+            kind: OrganizationKind::EnvironmentBureau,
+            name,
+        },
+    )?;
+    let row = BureauRow {
+        organization_id: org.id,
+        jurisdiction: jurisdiction.as_str().to_owned(),
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_bureau(conn, &row)?;
+    let view = bureau_view((row, org.name));
+    history::record(conn, Entity::Bureau, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn update_bureau(
+    conn: &mut DbConn,
+    by: &str,
+    (mut row, mut name): (BureauRow, String),
+    new_name: Option<String>,
+    jurisdiction: Option<Jurisdiction>,
+) -> Result<BureauView, ApiError> {
+    let now = now();
+    if let Some(n) = new_name {
+        rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
+        name = n;
+    }
+    if let Some(j) = jurisdiction {
+        row.jurisdiction = j.as_str().to_owned();
+    }
+    row.updated_at = now.naive_utc();
+    store::save_bureau(conn, &row)?;
+    let view = bureau_view((row, name));
+    history::record(conn, Entity::Bureau, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn load_bureau(conn: &mut DbConn, id: &str) -> Result<(BureauRow, String), ApiError> {
+    store::find_bureau(conn, id)?.ok_or(ApiError::NotFound("no such bureau"))
+}

@@ -1,0 +1,505 @@
+//! HTTP endpoints for parks and enterprises: extract, authorise, call, respond.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::auth::policy::{self, Action, authorize};
+use crate::domain::park::parse_time_zone;
+use crate::domain::region::RegionCode;
+use crate::domain::text::{parse_phone, parse_reference};
+use crate::domain::uscc::Uscc;
+use crate::error::{ApiError, Problem, Validator};
+use crate::http::json::double_option;
+use crate::http::{Json, Page, PageQuery, created};
+use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::parks::service::{
+    self, EnterpriseChanges, EnterpriseView, NewEnterprise, NewPark, ParkChanges, ParkView,
+};
+use crate::registry::parks::store;
+use crate::startup::AppState;
+
+pub const NAME_MAX: usize = 200;
+pub const ADDRESS_MAX: usize = 300;
+pub const PERSON_MAX: usize = 100;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Longgang Green Technology Park",
+    "region_code": "440307",
+    "address": "Longgang District, Shenzhen",
+    "time_zone": "Asia/Shanghai",
+    "collection_permit_number": "440300-HW-2026-012"
+}))]
+pub struct CreateParkRequest {
+    pub name: String,
+    /// 6-digit GB/T 2260 region code of the park's county-level district.
+    pub region_code: String,
+    pub address: String,
+    /// IANA time zone; default `Asia/Shanghai`.
+    pub time_zone: Option<String>,
+    /// The warehouse's hazardous-waste collection permit, when it holds one.
+    pub collection_permit_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"address": "No. 8 Baolong Road, Longgang District, Shenzhen", "collection_permit_number": null}))]
+pub struct UpdateParkRequest {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub time_zone: Option<String>,
+    /// `null` removes the permit (the enterprises become the consignors).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub collection_permit_number: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "name": "Shenzhen Huaxin Precision Electronics Co., Ltd.",
+    "uscc": "91440300MA5F000126",
+    "contact_name": "Chen Jie",
+    "contact_phone": "13800138000",
+    "joined_on": "2026-01-01"
+}))]
+pub struct CreateEnterpriseRequest {
+    pub park_id: String,
+    pub name: String,
+    /// Unified Social Credit Code; a wrong check character is refused naming the right one.
+    pub uscc: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    /// Day the enterprise joined the park; default today in the park's time zone.
+    pub joined_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"contact_phone": "0755-86001234", "left_on": "2026-12-31"}))]
+pub struct UpdateEnterpriseRequest {
+    pub name: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    /// The day the enterprise leaves the park; `null` undoes a recorded departure.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub left_on: Option<Option<NaiveDate>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EnterpriseFilter {
+    /// Only the enterprises of this park.
+    pub park_id: Option<String>,
+}
+
+/// Register a park (platform administrators).
+#[utoipa::path(
+    tag = "parks",
+    security(("bearer" = [])),
+    request_body = CreateParkRequest,
+    responses(
+        (status = 201, description = "Registered", body = ParkView, headers(("Location" = String, description = "URL of the park"))),
+        (status = 403, description = "Not a platform administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/parks")]
+pub async fn create_park(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: Json<CreateParkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageDirectory)?;
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let name = v.text("name", &body.name, 1, NAME_MAX);
+    let region_code = v.check(RegionCode::parse("region_code", &body.region_code));
+    let address = v.text("address", &body.address, 1, ADDRESS_MAX);
+    let time_zone = match &body.time_zone {
+        Some(tz) => v.check(parse_time_zone("time_zone", tz)),
+        None => Some(chrono_tz::Asia::Shanghai),
+    };
+    let permit = body
+        .collection_permit_number
+        .as_deref()
+        .map(|p| v.check(parse_reference("collection_permit_number", p)));
+    let new = v.finish_with(|| {
+        Some(NewPark {
+            name,
+            region_code: region_code?,
+            address,
+            time_zone: time_zone?,
+            collection_permit_number: permit.flatten(),
+        })
+    })?;
+    let by = principal.user_id.clone();
+    let view = state
+        .db
+        .write(move |conn| service::create_park(conn, &by, new))
+        .await?;
+    Ok(created(format!("/api/v1/parks/{}", view.id), &view))
+}
+
+/// List the parks you may see: all (administrators), your own (park office, enterprise), those
+/// in your jurisdiction (inspectors).
+#[utoipa::path(
+    tag = "parks",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<ParkView>),
+        (status = 403, description = "Your role lists no parks", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/parks")]
+pub async fn list_parks(
+    state: web::Data<AppState>,
+    principal: Principal,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ParkView>>, ApiError> {
+    let scope = policy::park_scope(&principal)?;
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    v.finish()?;
+    let limit = page.limit;
+    let rows = state
+        .db
+        .run(move |conn| Ok(store::list_parks(conn, &scope, &page)?))
+        .await?;
+    Ok(web::Json(
+        Page::from_rows(rows, limit, |r| r.0.organization_id.as_str()).map(service::park_view),
+    ))
+}
+
+/// Read a park.
+#[utoipa::path(
+    tag = "parks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Park id")),
+    responses(
+        (status = 200, description = "The park", body = ParkView),
+        (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/parks/{id}")]
+pub async fn get_park(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<ParkView>, ApiError> {
+    let id = id.into_inner();
+    let park = state
+        .db
+        .run(move |conn| {
+            let park = service::load_park(conn, &id)?;
+            authorize(&principal, Action::ReadPark(service::place(&park)))?;
+            Ok(park)
+        })
+        .await?;
+    Ok(web::Json(service::park_view(park)))
+}
+
+/// Change a park's name, address, time zone or collection permit (administrators, the park's
+/// own office). Every change is kept in the park's history.
+#[utoipa::path(
+    tag = "parks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Park id")),
+    request_body = UpdateParkRequest,
+    responses(
+        (status = 200, description = "The updated park", body = ParkView),
+        (status = 403, description = "You may read but not change this park", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/parks/{id}")]
+pub async fn update_park(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<UpdateParkRequest>,
+) -> Result<web::Json<ParkView>, ApiError> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let changes = ParkChanges {
+        name: body.name.as_deref().map(|n| v.text("name", n, 1, NAME_MAX)),
+        address: body
+            .address
+            .as_deref()
+            .map(|a| v.text("address", a, 1, ADDRESS_MAX)),
+        time_zone: body
+            .time_zone
+            .as_deref()
+            .and_then(|tz| v.check(parse_time_zone("time_zone", tz))),
+        collection_permit_number: body
+            .collection_permit_number
+            .map(|p| p.and_then(|p| v.check(parse_reference("collection_permit_number", &p)))),
+    };
+    v.finish()?;
+    let id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let park = service::load_park(conn, &id)?;
+            authorize(&principal, Action::UpdatePark(service::place(&park)))?;
+            service::update_park(conn, &principal.user_id, park, changes)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Every version of a park, oldest first; with `as_of`, the version current at that instant.
+#[utoipa::path(
+    tag = "parks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Park id"), HistoryQuery, PageQuery),
+    responses(
+        (status = 200, description = "Versions", body = Page<Revision>),
+        (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/parks/{id}/history")]
+pub async fn park_history(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Revision>>, ApiError> {
+    let id = id.into_inner();
+    let page = state
+        .db
+        .run(move |conn| {
+            let park = service::load_park(conn, &id)?;
+            authorize(&principal, Action::ReadPark(service::place(&park)))?;
+            history::list(conn, Entity::Park, &id, &query, &page)
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// Register an enterprise in a park (administrators, the park's office).
+#[utoipa::path(
+    tag = "enterprises",
+    security(("bearer" = [])),
+    request_body = CreateEnterpriseRequest,
+    responses(
+        (status = 201, description = "Registered", body = EnterpriseView, headers(("Location" = String, description = "URL of the enterprise"))),
+        (status = 403, description = "You may not register enterprises in this park", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input: a wrong credit code names the right check character", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/enterprises")]
+pub async fn create_enterprise(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: Json<CreateEnterpriseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let park_id = v.text("park_id", &body.park_id, 1, 64);
+    let name = v.text("name", &body.name, 1, NAME_MAX);
+    let uscc = v.check(Uscc::parse("uscc", &body.uscc));
+    let contact_name = v.text("contact_name", &body.contact_name, 1, PERSON_MAX);
+    let contact_phone = v.check(parse_phone("contact_phone", &body.contact_phone));
+    let new = v.finish_with(|| {
+        Some(NewEnterprise {
+            name,
+            uscc: uscc?,
+            contact_name,
+            contact_phone: contact_phone?,
+            joined_on: body.joined_on,
+        })
+    })?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let park = store::find_park(conn, &park_id)?
+                .ok_or_else(|| ApiError::field("park_id", "not_found", "no such park"))?;
+            authorize(&principal, Action::ManagePark(service::place(&park)))?;
+            service::create_enterprise(conn, &principal.user_id, &park, new)
+        })
+        .await?;
+    Ok(created(format!("/api/v1/enterprises/{}", view.id), &view))
+}
+
+/// List the enterprises you may see: a park office its park's, an inspector those in its
+/// jurisdiction, an enterprise user its own.
+#[utoipa::path(
+    tag = "enterprises",
+    security(("bearer" = [])),
+    params(EnterpriseFilter, PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<EnterpriseView>),
+        (status = 403, description = "Your role lists no enterprises", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/enterprises")]
+pub async fn list_enterprises(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<EnterpriseFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<EnterpriseView>>, ApiError> {
+    let scope = policy::enterprise_scope(&principal)?;
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    v.finish()?;
+    let limit = page.limit;
+    let park_id = filter.into_inner().park_id;
+    let rows = state
+        .db
+        .run(move |conn| {
+            Ok(store::list_enterprises(
+                conn,
+                &scope,
+                park_id.as_deref(),
+                &page,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(
+        Page::from_rows(rows, limit, |r| r.0.organization_id.as_str())
+            .map(service::enterprise_view),
+    ))
+}
+
+/// Read an enterprise.
+#[utoipa::path(
+    tag = "enterprises",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Enterprise id")),
+    responses(
+        (status = 200, description = "The enterprise", body = EnterpriseView),
+        (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/enterprises/{id}")]
+pub async fn get_enterprise(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<EnterpriseView>, ApiError> {
+    let id = id.into_inner();
+    let enterprise = state
+        .db
+        .run(move |conn| {
+            let e = service::load_enterprise(conn, &id)?;
+            authorize(
+                &principal,
+                Action::ReadEnterprise {
+                    enterprise_id: &e.0.organization_id,
+                    place: service::enterprise_place(&e),
+                },
+            )?;
+            Ok(e)
+        })
+        .await?;
+    Ok(web::Json(service::enterprise_view(enterprise)))
+}
+
+/// Change an enterprise's name or contact, or record the day it leaves the park
+/// (administrators, the park's office).
+#[utoipa::path(
+    tag = "enterprises",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Enterprise id")),
+    request_body = UpdateEnterpriseRequest,
+    responses(
+        (status = 200, description = "The updated enterprise", body = EnterpriseView),
+        (status = 403, description = "You may read but not change this enterprise", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/enterprises/{id}")]
+pub async fn update_enterprise(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<UpdateEnterpriseRequest>,
+) -> Result<web::Json<EnterpriseView>, ApiError> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let changes = EnterpriseChanges {
+        name: body.name.as_deref().map(|n| v.text("name", n, 1, NAME_MAX)),
+        contact_name: body
+            .contact_name
+            .as_deref()
+            .map(|n| v.text("contact_name", n, 1, PERSON_MAX)),
+        contact_phone: body
+            .contact_phone
+            .as_deref()
+            .and_then(|p| v.check(parse_phone("contact_phone", p))),
+        left_on: body.left_on,
+    };
+    v.finish()?;
+    let id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let e = service::load_enterprise(conn, &id)?;
+            let place = service::enterprise_place(&e);
+            if authorize(&principal, Action::ManagePark(place)).is_err() {
+                // Say 403 to those who may see the enterprise, 404 to the others.
+                authorize(
+                    &principal,
+                    Action::ReadEnterprise {
+                        enterprise_id: &e.0.organization_id,
+                        place,
+                    },
+                )?;
+                return Err(ApiError::Forbidden(
+                    "you may read but not change this enterprise",
+                ));
+            }
+            service::update_enterprise(conn, &principal.user_id, e, changes)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Every version of an enterprise, oldest first; with `as_of`, the version current then.
+#[utoipa::path(
+    tag = "enterprises",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Enterprise id"), HistoryQuery, PageQuery),
+    responses(
+        (status = 200, description = "Versions", body = Page<Revision>),
+        (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/enterprises/{id}/history")]
+pub async fn enterprise_history(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Revision>>, ApiError> {
+    let id = id.into_inner();
+    let page = state
+        .db
+        .run(move |conn| {
+            let e = service::load_enterprise(conn, &id)?;
+            authorize(
+                &principal,
+                Action::ReadEnterprise {
+                    enterprise_id: &e.0.organization_id,
+                    place: service::enterprise_place(&e),
+                },
+            )?;
+            history::list(conn, Entity::Enterprise, &id, &query, &page)
+        })
+        .await?;
+    Ok(web::Json(page))
+}

@@ -1,0 +1,305 @@
+//! Use cases on parks and enterprises. Each runs inside the caller's write transaction and
+//! records a revision of what it changed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::policy::Place;
+use crate::db::DbConn;
+use crate::domain::identity::OrganizationKind;
+use crate::domain::park::{Consignor, consignor};
+use crate::domain::region::RegionCode;
+use crate::domain::uscc::Uscc;
+use crate::error::{ApiError, FieldError};
+use crate::identity::service::{NewOrganization, create_organization};
+use crate::identity::store::rename_organization;
+use crate::registry::history::{self, Entity};
+use crate::registry::parks::store::{self, EnterpriseRow, ParkRow};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "name": "Longgang Green Technology Park",
+    "region_code": "440307",
+    "address": "Longgang District, Shenzhen",
+    "time_zone": "Asia/Shanghai",
+    "collection_permit_number": "440300-HW-2026-012",
+    "consignor": "park_warehouse",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct ParkView {
+    /// The id of the park's management-office organisation.
+    pub id: String,
+    pub name: String,
+    /// GB/T 2260 code of the county-level region.
+    pub region_code: String,
+    pub address: String,
+    /// IANA time zone in which the park's days and billing periods are counted.
+    pub time_zone: String,
+    /// The warehouse's hazardous-waste collection permit, if it holds one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_permit_number: Option<String>,
+    /// Who signs outbound manifests as consignor: decided by the collection permit.
+    pub consignor: Consignor,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn park_view((row, name): store::Park) -> ParkView {
+    ParkView {
+        consignor: consignor(row.collection_permit_number.as_deref()),
+        id: row.organization_id,
+        name,
+        region_code: row.region_code,
+        address: row.address,
+        time_zone: row.time_zone,
+        collection_permit_number: row.collection_permit_number,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+pub struct NewPark {
+    pub name: String,
+    pub region_code: RegionCode,
+    pub address: String,
+    pub time_zone: chrono_tz::Tz,
+    pub collection_permit_number: Option<String>,
+}
+
+pub fn create_park(conn: &mut DbConn, by: &str, new: NewPark) -> Result<ParkView, ApiError> {
+    let now = crate::domain::time::now();
+    let org = create_organization(
+        conn,
+        NewOrganization {
+            kind: OrganizationKind::Park,
+            name: new.name,
+        },
+    )?;
+    let row = ParkRow {
+        organization_id: org.id.clone(),
+        region_code: new.region_code.as_str().to_owned(),
+        address: new.address,
+        time_zone: new.time_zone.name().to_owned(),
+        collection_permit_number: new.collection_permit_number,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_park(conn, &row)?;
+    let view = park_view((row, org.name));
+    history::record(conn, Entity::Park, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+#[derive(Default)]
+pub struct ParkChanges {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub time_zone: Option<chrono_tz::Tz>,
+    pub collection_permit_number: Option<Option<String>>,
+}
+
+pub fn update_park(
+    conn: &mut DbConn,
+    by: &str,
+    (mut row, mut name): store::Park,
+    changes: ParkChanges,
+) -> Result<ParkView, ApiError> {
+    let now = crate::domain::time::now();
+    if let Some(new_name) = changes.name {
+        rename_organization(conn, &row.organization_id, &new_name, now.naive_utc())?;
+        name = new_name;
+    }
+    if let Some(address) = changes.address {
+        row.address = address;
+    }
+    if let Some(tz) = changes.time_zone {
+        row.time_zone = tz.name().to_owned();
+    }
+    if let Some(permit) = changes.collection_permit_number {
+        row.collection_permit_number = permit;
+    }
+    row.updated_at = now.naive_utc();
+    store::save_park(conn, &row)?;
+    let view = park_view((row, name));
+    history::record(conn, Entity::Park, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+/// Loads a park or answers 404.
+pub fn load_park(conn: &mut DbConn, id: &str) -> Result<store::Park, ApiError> {
+    store::find_park(conn, id)?.ok_or(ApiError::NotFound("no such park"))
+}
+
+pub fn place(park: &store::Park) -> Place<'_> {
+    Place {
+        park_id: &park.0.organization_id,
+        region_code: &park.0.region_code,
+    }
+}
+
+/// The park's time zone (Asia/Shanghai if the stored name no longer parses).
+pub fn park_time_zone(row: &ParkRow) -> chrono_tz::Tz {
+    row.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "name": "Shenzhen Huaxin Precision Electronics Co., Ltd.",
+    "uscc": "91440300MA5F000126",
+    "contact_name": "Chen Jie",
+    "contact_phone": "13800138000",
+    "joined_on": "2026-01-01",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct EnterpriseView {
+    pub id: String,
+    pub park_id: String,
+    pub name: String,
+    /// Unified Social Credit Code (GB 32100-2015).
+    pub uscc: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    /// Day the enterprise joined the park.
+    pub joined_on: NaiveDate,
+    /// Day the enterprise left the park (it is no longer in the park on that day).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn enterprise_view((row, name, _region): store::Enterprise) -> EnterpriseView {
+    EnterpriseView {
+        id: row.organization_id,
+        park_id: row.park_id,
+        name,
+        uscc: row.uscc,
+        contact_name: row.contact_name,
+        contact_phone: row.contact_phone,
+        joined_on: row.joined_on,
+        left_on: row.left_on,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+pub struct NewEnterprise {
+    pub name: String,
+    pub uscc: Uscc,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub joined_on: Option<NaiveDate>,
+}
+
+/// Registers an enterprise in `park`. Its credit code must be unused; it joins today (in the
+/// park's time zone) unless a date is given.
+pub fn create_enterprise(
+    conn: &mut DbConn,
+    by: &str,
+    park: &store::Park,
+    new: NewEnterprise,
+) -> Result<EnterpriseView, ApiError> {
+    if store::uscc_taken(conn, new.uscc.as_str())? {
+        return Err(ApiError::field(
+            "uscc",
+            "taken",
+            "an enterprise with this credit code is already registered",
+        ));
+    }
+    let now = crate::domain::time::now();
+    let org = create_organization(
+        conn,
+        NewOrganization {
+            kind: OrganizationKind::Enterprise,
+            name: new.name,
+        },
+    )?;
+    let row = EnterpriseRow {
+        organization_id: org.id,
+        park_id: park.0.organization_id.clone(),
+        uscc: new.uscc.as_str().to_owned(),
+        contact_name: new.contact_name,
+        contact_phone: new.contact_phone,
+        joined_on: new
+            .joined_on
+            .unwrap_or_else(|| crate::domain::time::today_in(park_time_zone(&park.0))),
+        left_on: None,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_enterprise(conn, &row).map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            ApiError::field(
+                "uscc",
+                "taken",
+                "an enterprise with this credit code is already registered",
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    let view = enterprise_view((row, org.name, park.0.region_code.clone()));
+    history::record(conn, Entity::Enterprise, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+#[derive(Default)]
+pub struct EnterpriseChanges {
+    pub name: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub left_on: Option<Option<NaiveDate>>,
+}
+
+pub fn update_enterprise(
+    conn: &mut DbConn,
+    by: &str,
+    (mut row, mut name, region): store::Enterprise,
+    changes: EnterpriseChanges,
+) -> Result<EnterpriseView, ApiError> {
+    let now = crate::domain::time::now();
+    if let Some(Some(left_on)) = changes.left_on
+        && left_on <= row.joined_on
+    {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "left_on",
+            "before_joining",
+            "must be after the day the enterprise joined",
+        )]));
+    }
+    if let Some(new_name) = changes.name {
+        rename_organization(conn, &row.organization_id, &new_name, now.naive_utc())?;
+        name = new_name;
+    }
+    if let Some(v) = changes.contact_name {
+        row.contact_name = v;
+    }
+    if let Some(v) = changes.contact_phone {
+        row.contact_phone = v;
+    }
+    if let Some(v) = changes.left_on {
+        row.left_on = v;
+    }
+    row.updated_at = now.naive_utc();
+    store::save_enterprise(conn, &row)?;
+    let view = enterprise_view((row, name, region));
+    history::record(conn, Entity::Enterprise, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+pub fn load_enterprise(conn: &mut DbConn, id: &str) -> Result<store::Enterprise, ApiError> {
+    store::find_enterprise(conn, id)?.ok_or(ApiError::NotFound("no such enterprise"))
+}
+
+pub fn enterprise_place(e: &store::Enterprise) -> Place<'_> {
+    Place {
+        park_id: &e.0.park_id,
+        region_code: &e.2,
+    }
+}

@@ -1,0 +1,151 @@
+//! Queries on parks and enterprises. Diesel only; no rules.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::policy::Scope;
+use crate::db::DbConn;
+use crate::db::schema::{enterprises, organizations, parks};
+use crate::http::pagination::PageRequest;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = parks)]
+pub struct ParkRow {
+    pub organization_id: String,
+    pub region_code: String,
+    pub address: String,
+    pub time_zone: String,
+    pub collection_permit_number: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = enterprises)]
+#[diesel(treat_none_as_null = true)]
+pub struct EnterpriseRow {
+    pub organization_id: String,
+    pub park_id: String,
+    pub uscc: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A park with its name (from its organisation).
+pub type Park = (ParkRow, String);
+/// An enterprise with its name and its park's region code.
+pub type Enterprise = (EnterpriseRow, String, String);
+
+pub fn insert_park(conn: &mut DbConn, row: &ParkRow) -> QueryResult<()> {
+    diesel::insert_into(parks::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_park(conn: &mut DbConn, row: &ParkRow) -> QueryResult<()> {
+    diesel::update(parks::table.find(&row.organization_id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_park(conn: &mut DbConn, id: &str) -> QueryResult<Option<Park>> {
+    parks::table
+        .inner_join(organizations::table)
+        .filter(parks::organization_id.eq(id))
+        .select((ParkRow::as_select(), organizations::name))
+        .first(conn)
+        .optional()
+}
+
+pub fn list_parks(conn: &mut DbConn, scope: &Scope, page: &PageRequest) -> QueryResult<Vec<Park>> {
+    let mut q = parks::table
+        .inner_join(organizations::table)
+        .select((ParkRow::as_select(), organizations::name))
+        .into_boxed();
+    q = match scope {
+        Scope::All => q,
+        Scope::Park(id) | Scope::Own(id) => q.filter(parks::organization_id.eq(id.clone())),
+        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+    };
+    if let Some(after) = &page.after {
+        q = q.filter(parks::organization_id.gt(after.clone()));
+    }
+    q.order(parks::organization_id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+}
+
+pub fn insert_enterprise(conn: &mut DbConn, row: &EnterpriseRow) -> QueryResult<()> {
+    diesel::insert_into(enterprises::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_enterprise(conn: &mut DbConn, row: &EnterpriseRow) -> QueryResult<()> {
+    diesel::update(enterprises::table.find(&row.organization_id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn uscc_taken(conn: &mut DbConn, uscc: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        enterprises::table
+            .filter(enterprises::uscc.eq(uscc))
+            .select(enterprises::organization_id),
+    ))
+    .get_result(conn)
+}
+
+pub fn find_enterprise(conn: &mut DbConn, id: &str) -> QueryResult<Option<Enterprise>> {
+    enterprises::table
+        .inner_join(organizations::table)
+        .inner_join(parks::table)
+        .filter(enterprises::organization_id.eq(id))
+        .select((
+            EnterpriseRow::as_select(),
+            organizations::name,
+            parks::region_code,
+        ))
+        .first(conn)
+        .optional()
+}
+
+pub fn list_enterprises(
+    conn: &mut DbConn,
+    scope: &Scope,
+    park_id: Option<&str>,
+    page: &PageRequest,
+) -> QueryResult<Vec<Enterprise>> {
+    let mut q = enterprises::table
+        .inner_join(organizations::table)
+        .inner_join(parks::table)
+        .select((
+            EnterpriseRow::as_select(),
+            organizations::name,
+            parks::region_code,
+        ))
+        .into_boxed();
+    q = match scope {
+        Scope::All => q,
+        Scope::Park(id) => q.filter(enterprises::park_id.eq(id.clone())),
+        Scope::Own(id) => q.filter(enterprises::organization_id.eq(id.clone())),
+        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+    };
+    if let Some(park) = park_id {
+        q = q.filter(enterprises::park_id.eq(park.to_owned()));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(enterprises::organization_id.gt(after.clone()));
+    }
+    q.order(enterprises::organization_id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+}

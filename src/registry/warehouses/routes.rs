@@ -1,0 +1,481 @@
+//! HTTP endpoints for warehouses and zones.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::auth::policy::{self, Action, authorize};
+use crate::domain::units::positive_grams;
+use crate::domain::waste::{Category, WasteKind};
+use crate::error::{ApiError, FieldError, Problem, Validator};
+use crate::http::json::double_option;
+use crate::http::{Json, Page, PageQuery, created};
+use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::parks::routes::{ADDRESS_MAX, NAME_MAX};
+use crate::registry::parks::{service as parks, store as park_store};
+use crate::registry::warehouses::service::{
+    self, NewZone, WarehouseChanges, WarehouseView, ZoneChanges, ZoneView,
+};
+use crate::registry::warehouses::store;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "name": "Shared temporary-storage warehouse No. 1",
+    "address": "Building C2, Longgang Green Technology Park"
+}))]
+pub struct CreateWarehouseRequest {
+    pub park_id: String,
+    pub name: String,
+    pub address: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Warehouse No. 1 (east)"}))]
+pub struct UpdateWarehouseRequest {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    /// The day the warehouse stops taking waste; `null` reopens it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub closed_on: Option<Option<NaiveDate>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "A1 waste oil", "kind": "hazardous", "categories": ["HW08", "HW09"], "capacity_grams": 5000000000i64}))]
+pub struct CreateZoneRequest {
+    pub name: String,
+    pub kind: WasteKind,
+    /// Categories the zone may hold (`HW08`, `S17`); empty or absent means any of its kind.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Capacity in grams.
+    pub capacity_grams: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"capacity_grams": 8000000000i64}))]
+pub struct UpdateZoneRequest {
+    pub name: Option<String>,
+    pub categories: Option<Vec<String>>,
+    pub capacity_grams: Option<i64>,
+    /// The day the zone stops taking waste; `null` reopens it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub closed_on: Option<Option<NaiveDate>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WarehouseFilter {
+    /// Only the warehouses of this park.
+    pub park_id: Option<String>,
+}
+
+fn parse_categories(v: &mut Validator, raw: &[String]) -> Option<Vec<Category>> {
+    if raw.len() > 50 {
+        v.push(FieldError::new(
+            "categories",
+            "too_long",
+            "at most 50 categories",
+        ));
+        return None;
+    }
+    let parsed: Vec<Option<Category>> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, c)| v.check(Category::parse(&format!("categories[{i}]"), c)))
+        .collect();
+    parsed.into_iter().collect()
+}
+
+/// Open a warehouse in a park (administrators, the park's office).
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    request_body = CreateWarehouseRequest,
+    responses(
+        (status = 201, description = "Created", body = WarehouseView, headers(("Location" = String, description = "URL of the warehouse"))),
+        (status = 403, description = "You may not manage this park", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/warehouses")]
+pub async fn create_warehouse(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: Json<CreateWarehouseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let park_id = v.text("park_id", &body.park_id, 1, 64);
+    let name = v.text("name", &body.name, 1, NAME_MAX);
+    let address = v.text("address", &body.address, 1, ADDRESS_MAX);
+    v.finish()?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let park = park_store::find_park(conn, &park_id)?
+                .ok_or_else(|| ApiError::field("park_id", "not_found", "no such park"))?;
+            authorize(&principal, Action::ManagePark(parks::place(&park)))?;
+            service::create_warehouse(
+                conn,
+                &principal.user_id,
+                &park_id,
+                park.0.region_code.clone(),
+                name,
+                address,
+            )
+        })
+        .await?;
+    Ok(created(format!("/api/v1/warehouses/{}", view.id), &view))
+}
+
+/// List the warehouses you may see (park offices their park's, inspectors their jurisdiction's).
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(WarehouseFilter, PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<WarehouseView>),
+        (status = 403, description = "Your role lists no warehouses", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/warehouses")]
+pub async fn list_warehouses(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: web::Query<WarehouseFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<WarehouseView>>, ApiError> {
+    let scope = policy::warehouse_scope(&principal)?;
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    v.finish()?;
+    let limit = page.limit;
+    let park_id = filter.into_inner().park_id;
+    let rows = state
+        .db
+        .run(move |conn| {
+            Ok(store::list_warehouses(
+                conn,
+                &scope,
+                park_id.as_deref(),
+                &page,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(
+        Page::from_rows(rows, limit, |r| r.0.id.as_str()).map(service::warehouse_view),
+    ))
+}
+
+/// Read a warehouse.
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Warehouse id")),
+    responses(
+        (status = 200, description = "The warehouse", body = WarehouseView),
+        (status = 404, description = "No such warehouse, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/warehouses/{id}")]
+pub async fn get_warehouse(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<WarehouseView>, ApiError> {
+    let id = id.into_inner();
+    let w = state
+        .db
+        .run(move |conn| {
+            let w = service::load_warehouse(conn, &id)?;
+            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
+            Ok(w)
+        })
+        .await?;
+    Ok(web::Json(service::warehouse_view(w)))
+}
+
+/// Rename, move or close a warehouse (administrators, the park's office).
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Warehouse id")),
+    request_body = UpdateWarehouseRequest,
+    responses(
+        (status = 200, description = "The updated warehouse", body = WarehouseView),
+        (status = 403, description = "You may read but not change this warehouse", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such warehouse, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/warehouses/{id}")]
+pub async fn update_warehouse(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<UpdateWarehouseRequest>,
+) -> Result<web::Json<WarehouseView>, ApiError> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let changes = WarehouseChanges {
+        name: body.name.as_deref().map(|n| v.text("name", n, 1, NAME_MAX)),
+        address: body
+            .address
+            .as_deref()
+            .map(|a| v.text("address", a, 1, ADDRESS_MAX)),
+        closed_on: body.closed_on,
+    };
+    v.finish()?;
+    let id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let w = service::load_warehouse(conn, &id)?;
+            authorize_manage(&principal, &w)?;
+            service::update_warehouse(conn, &principal.user_id, w, changes)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// A park office of another park, or a role without access, must not learn that the warehouse
+/// exists; an inspector may read it but not change it.
+fn authorize_manage(principal: &Principal, w: &store::Warehouse) -> Result<(), ApiError> {
+    if authorize(principal, Action::ManagePark(service::place(w))).is_ok() {
+        return Ok(());
+    }
+    authorize(principal, Action::ReadWarehouse(service::place(w)))?;
+    Err(ApiError::Forbidden(
+        "you may read but not change this warehouse",
+    ))
+}
+
+/// Every version of a warehouse; with `as_of`, the version current then.
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Warehouse id"), HistoryQuery, PageQuery),
+    responses(
+        (status = 200, description = "Versions", body = Page<Revision>),
+        (status = 404, description = "No such warehouse, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/warehouses/{id}/history")]
+pub async fn warehouse_history(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Revision>>, ApiError> {
+    let id = id.into_inner();
+    let page = state
+        .db
+        .run(move |conn| {
+            let w = service::load_warehouse(conn, &id)?;
+            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
+            history::list(conn, Entity::Warehouse, &id, &query, &page)
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// Add a storage zone to a warehouse (administrators, the park's office).
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Warehouse id")),
+    request_body = CreateZoneRequest,
+    responses(
+        (status = 201, description = "Created", body = ZoneView, headers(("Location" = String, description = "URL of the zone"))),
+        (status = 403, description = "You may read but not change this warehouse", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such warehouse, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, a category of the other kind or not in the catalog", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/warehouses/{id}/zones")]
+pub async fn create_zone(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<CreateZoneRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let name = v.text("name", &body.name, 1, NAME_MAX);
+    let categories = parse_categories(&mut v, &body.categories);
+    let capacity = v.check(positive_grams("capacity_grams", body.capacity_grams));
+    let new = v.finish_with(|| {
+        Some(NewZone {
+            name,
+            kind: body.kind,
+            categories: categories?,
+            capacity_grams: capacity?,
+        })
+    })?;
+    let id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let w = service::load_warehouse(conn, &id)?;
+            authorize_manage(&principal, &w)?;
+            service::add_zone(conn, &principal.user_id, &w, new)
+        })
+        .await?;
+    Ok(created(format!("/api/v1/zones/{}", view.id), &view))
+}
+
+/// The zones of a warehouse.
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Warehouse id")),
+    responses(
+        (status = 200, description = "Every zone (at most 200)", body = Vec<ZoneView>),
+        (status = 404, description = "No such warehouse, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/warehouses/{id}/zones")]
+pub async fn list_zones(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<ZoneView>>, ApiError> {
+    let id = id.into_inner();
+    let rows = state
+        .db
+        .run(move |conn| {
+            let w = service::load_warehouse(conn, &id)?;
+            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
+            Ok(store::zones_of(conn, &id)?)
+        })
+        .await?;
+    Ok(web::Json(
+        rows.into_iter().map(service::zone_view).collect(),
+    ))
+}
+
+/// Read a zone.
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Zone id")),
+    responses(
+        (status = 200, description = "The zone", body = ZoneView),
+        (status = 404, description = "No such zone, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/zones/{id}")]
+pub async fn get_zone(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<ZoneView>, ApiError> {
+    let id = id.into_inner();
+    let zone = state
+        .db
+        .run(move |conn| {
+            let (zone, w) = service::load_zone(conn, &id)?;
+            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
+            Ok(zone)
+        })
+        .await?;
+    Ok(web::Json(service::zone_view(zone)))
+}
+
+/// Rename a zone, change its categories or capacity, or close it.
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Zone id")),
+    request_body = UpdateZoneRequest,
+    responses(
+        (status = 200, description = "The updated zone", body = ZoneView),
+        (status = 403, description = "You may read but not change this zone", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such zone, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/zones/{id}")]
+pub async fn update_zone(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<UpdateZoneRequest>,
+) -> Result<web::Json<ZoneView>, ApiError> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let name = body.name.as_deref().map(|n| v.text("name", n, 1, NAME_MAX));
+    let categories = body
+        .categories
+        .as_deref()
+        .map(|c| parse_categories(&mut v, c));
+    let capacity = body
+        .capacity_grams
+        .map(|c| v.check(positive_grams("capacity_grams", c)));
+    let changes = v.finish_with(|| {
+        Some(ZoneChanges {
+            name,
+            categories: match categories {
+                Some(parsed) => Some(parsed?),
+                None => None,
+            },
+            capacity_grams: match capacity {
+                Some(parsed) => Some(parsed?),
+                None => None,
+            },
+            closed_on: body.closed_on,
+        })
+    })?;
+    let id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let (zone, w) = service::load_zone(conn, &id)?;
+            authorize_manage(&principal, &w)?;
+            service::update_zone(conn, &principal.user_id, zone, changes)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Every version of a zone; with `as_of`, the version current then.
+#[utoipa::path(
+    tag = "warehouses",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Zone id"), HistoryQuery, PageQuery),
+    responses(
+        (status = 200, description = "Versions", body = Page<Revision>),
+        (status = 404, description = "No such zone, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/zones/{id}/history")]
+pub async fn zone_history(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Revision>>, ApiError> {
+    let id = id.into_inner();
+    let page = state
+        .db
+        .run(move |conn| {
+            let (_, w) = service::load_zone(conn, &id)?;
+            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
+            history::list(conn, Entity::Zone, &id, &query, &page)
+        })
+        .await?;
+    Ok(web::Json(page))
+}

@@ -1,0 +1,324 @@
+//! Use cases on warehouses and zones. Each runs inside the caller's write transaction and
+//! records a revision of what it changed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::policy::Place;
+use crate::db::DbConn;
+use crate::domain::ids::new_id;
+use crate::domain::waste::{CatalogRef, Category, WasteKind, join_refs, split_refs};
+use crate::error::{ApiError, FieldError};
+use crate::registry::catalog::service::check_refs_exist;
+use crate::registry::history::{self, Entity};
+use crate::registry::warehouses::store::{self, WarehouseRow, ZoneRow};
+
+/// Zones per warehouse, at most.
+pub const MAX_ZONES: usize = 200;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "wh_0193f1c2a4b87d21a1c6e1f0b2d3c4f0",
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "name": "Shared temporary-storage warehouse No. 1",
+    "address": "Building C2, Longgang Green Technology Park",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct WarehouseView {
+    pub id: String,
+    pub park_id: String,
+    pub name: String,
+    pub address: String,
+    /// The day the warehouse stopped taking waste.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1",
+    "warehouse_id": "wh_0193f1c2a4b87d21a1c6e1f0b2d3c4f0",
+    "name": "A1 waste oil",
+    "kind": "hazardous",
+    "categories": ["HW08", "HW09"],
+    "capacity_grams": 5000000000i64,
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct ZoneView {
+    pub id: String,
+    pub warehouse_id: String,
+    pub name: String,
+    /// A zone holds hazardous or general waste, never both.
+    pub kind: WasteKind,
+    /// The categories the zone may hold; empty means any category of its kind.
+    pub categories: Vec<String>,
+    /// Capacity in grams.
+    pub capacity_grams: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn warehouse_view((row, _region): store::Warehouse) -> WarehouseView {
+    WarehouseView {
+        id: row.id,
+        park_id: row.park_id,
+        name: row.name,
+        address: row.address,
+        closed_on: row.closed_on,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+pub fn zone_view(row: ZoneRow) -> ZoneView {
+    ZoneView {
+        kind: WasteKind::parse_stored(&row.kind).unwrap_or(WasteKind::Hazardous),
+        categories: split_refs(&row.categories)
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect(),
+        id: row.id,
+        warehouse_id: row.warehouse_id,
+        name: row.name,
+        capacity_grams: row.capacity_grams,
+        closed_on: row.closed_on,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+pub fn load_warehouse(conn: &mut DbConn, id: &str) -> Result<store::Warehouse, ApiError> {
+    store::find_warehouse(conn, id)?.ok_or(ApiError::NotFound("no such warehouse"))
+}
+
+pub fn place(w: &store::Warehouse) -> Place<'_> {
+    Place {
+        park_id: &w.0.park_id,
+        region_code: &w.1,
+    }
+}
+
+fn name_taken() -> ApiError {
+    ApiError::field(
+        "name",
+        "taken",
+        "the park already has a warehouse with this name",
+    )
+}
+
+pub fn create_warehouse(
+    conn: &mut DbConn,
+    by: &str,
+    park_id: &str,
+    region: String,
+    name: String,
+    address: String,
+) -> Result<WarehouseView, ApiError> {
+    if store::warehouse_name_taken(conn, park_id, &name, None)? {
+        return Err(name_taken());
+    }
+    let now = crate::domain::time::now();
+    let row = WarehouseRow {
+        id: new_id("wh"),
+        park_id: park_id.to_owned(),
+        name,
+        address,
+        closed_on: None,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_warehouse(conn, &row)?;
+    let view = warehouse_view((row, region));
+    history::record(conn, Entity::Warehouse, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+#[derive(Default)]
+pub struct WarehouseChanges {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub closed_on: Option<Option<NaiveDate>>,
+}
+
+pub fn update_warehouse(
+    conn: &mut DbConn,
+    by: &str,
+    (mut row, region): store::Warehouse,
+    changes: WarehouseChanges,
+) -> Result<WarehouseView, ApiError> {
+    if let Some(name) = changes.name {
+        if store::warehouse_name_taken(conn, &row.park_id, &name, Some(&row.id))? {
+            return Err(name_taken());
+        }
+        row.name = name;
+    }
+    if let Some(address) = changes.address {
+        row.address = address;
+    }
+    if let Some(closed_on) = changes.closed_on {
+        row.closed_on = closed_on;
+    }
+    let now = crate::domain::time::now();
+    row.updated_at = now.naive_utc();
+    store::save_warehouse(conn, &row)?;
+    let view = warehouse_view((row, region));
+    history::record(conn, Entity::Warehouse, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+/// Checks that a zone's categories are of its kind and in the catalog.
+fn check_categories(
+    conn: &mut DbConn,
+    kind: WasteKind,
+    categories: &[Category],
+) -> Result<(), ApiError> {
+    let mut errors: Vec<FieldError> = categories
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind() != kind)
+        .map(|(i, c)| {
+            FieldError::new(
+                format!("categories[{i}]"),
+                "wrong_kind",
+                format!(
+                    "{c} is {} waste; a {} zone holds only {} waste",
+                    c.kind().as_str(),
+                    kind.as_str(),
+                    kind.as_str()
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<CatalogRef> = categories
+        .iter()
+        .cloned()
+        .map(CatalogRef::Category)
+        .collect();
+    errors.extend(check_refs_exist(
+        conn,
+        |i| format!("categories[{i}]"),
+        &refs,
+        crate::domain::time::now().date_naive(),
+    )?);
+
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+pub struct NewZone {
+    pub name: String,
+    pub kind: WasteKind,
+    pub categories: Vec<Category>,
+    pub capacity_grams: i64,
+}
+
+pub fn add_zone(
+    conn: &mut DbConn,
+    by: &str,
+    warehouse: &store::Warehouse,
+    new: NewZone,
+) -> Result<ZoneView, ApiError> {
+    check_categories(conn, new.kind, &new.categories)?;
+    let existing = store::zones_of(conn, &warehouse.0.id)?;
+    if existing.iter().any(|z| z.name == new.name) {
+        return Err(ApiError::field(
+            "name",
+            "taken",
+            "the warehouse already has a zone with this name",
+        ));
+    }
+    if existing.len() >= MAX_ZONES {
+        return Err(ApiError::Conflict(format!(
+            "a warehouse holds at most {MAX_ZONES} zones"
+        )));
+    }
+    let now = crate::domain::time::now();
+    let refs: Vec<CatalogRef> = new
+        .categories
+        .into_iter()
+        .map(CatalogRef::Category)
+        .collect();
+    let row = ZoneRow {
+        id: new_id("zone"),
+        warehouse_id: warehouse.0.id.clone(),
+        name: new.name,
+        kind: new.kind.as_str().to_owned(),
+        categories: join_refs(&refs),
+        capacity_grams: new.capacity_grams,
+        closed_on: None,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_zone(conn, &row)?;
+    let view = zone_view(row);
+    history::record(conn, Entity::Zone, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+#[derive(Default)]
+pub struct ZoneChanges {
+    pub name: Option<String>,
+    pub categories: Option<Vec<Category>>,
+    pub capacity_grams: Option<i64>,
+    pub closed_on: Option<Option<NaiveDate>>,
+}
+
+pub fn update_zone(
+    conn: &mut DbConn,
+    by: &str,
+    mut row: ZoneRow,
+    changes: ZoneChanges,
+) -> Result<ZoneView, ApiError> {
+    let kind = WasteKind::parse_stored(&row.kind).unwrap_or(WasteKind::Hazardous);
+    if let Some(name) = changes.name {
+        if store::zones_of(conn, &row.warehouse_id)?
+            .iter()
+            .any(|z| z.name == name && z.id != row.id)
+        {
+            return Err(ApiError::field(
+                "name",
+                "taken",
+                "the warehouse already has a zone with this name",
+            ));
+        }
+        row.name = name;
+    }
+    if let Some(categories) = changes.categories {
+        check_categories(conn, kind, &categories)?;
+        row.categories = join_refs(
+            &categories
+                .into_iter()
+                .map(CatalogRef::Category)
+                .collect::<Vec<_>>(),
+        );
+    }
+    if let Some(capacity) = changes.capacity_grams {
+        row.capacity_grams = capacity;
+    }
+    if let Some(closed_on) = changes.closed_on {
+        row.closed_on = closed_on;
+    }
+    let now = crate::domain::time::now();
+    row.updated_at = now.naive_utc();
+    store::save_zone(conn, &row)?;
+    let view = zone_view(row);
+    history::record(conn, Entity::Zone, &view.id, Some(by), now, &view)?;
+    Ok(view)
+}
+
+/// A zone with its warehouse (for the access check).
+pub fn load_zone(conn: &mut DbConn, id: &str) -> Result<(ZoneRow, store::Warehouse), ApiError> {
+    let zone = store::find_zone(conn, id)?.ok_or(ApiError::NotFound("no such zone"))?;
+    let warehouse = load_warehouse(conn, &zone.warehouse_id)?;
+    Ok((zone, warehouse))
+}

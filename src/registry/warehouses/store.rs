@@ -1,0 +1,135 @@
+//! Queries on warehouses and zones. Diesel only; no rules.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::policy::Scope;
+use crate::db::DbConn;
+use crate::db::schema::{parks, warehouses, zones};
+use crate::http::pagination::PageRequest;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = warehouses)]
+#[diesel(treat_none_as_null = true)]
+pub struct WarehouseRow {
+    pub id: String,
+    pub park_id: String,
+    pub name: String,
+    pub address: String,
+    pub closed_on: Option<NaiveDate>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = zones)]
+#[diesel(treat_none_as_null = true)]
+pub struct ZoneRow {
+    pub id: String,
+    pub warehouse_id: String,
+    pub name: String,
+    pub kind: String,
+    pub categories: String,
+    pub capacity_grams: i64,
+    pub closed_on: Option<NaiveDate>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A warehouse with its park's region code.
+pub type Warehouse = (WarehouseRow, String);
+
+pub fn insert_warehouse(conn: &mut DbConn, row: &WarehouseRow) -> QueryResult<()> {
+    diesel::insert_into(warehouses::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_warehouse(conn: &mut DbConn, row: &WarehouseRow) -> QueryResult<()> {
+    diesel::update(warehouses::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_warehouse(conn: &mut DbConn, id: &str) -> QueryResult<Option<Warehouse>> {
+    warehouses::table
+        .inner_join(parks::table)
+        .filter(warehouses::id.eq(id))
+        .select((WarehouseRow::as_select(), parks::region_code))
+        .first(conn)
+        .optional()
+}
+
+pub fn warehouse_name_taken(
+    conn: &mut DbConn,
+    park_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        warehouses::table
+            .filter(warehouses::park_id.eq(park_id))
+            .filter(warehouses::name.eq(name))
+            .filter(warehouses::id.ne(except.unwrap_or("")))
+            .select(warehouses::id),
+    ))
+    .get_result(conn)
+}
+
+pub fn list_warehouses(
+    conn: &mut DbConn,
+    scope: &Scope,
+    park_id: Option<&str>,
+    page: &PageRequest,
+) -> QueryResult<Vec<Warehouse>> {
+    let mut q = warehouses::table
+        .inner_join(parks::table)
+        .select((WarehouseRow::as_select(), parks::region_code))
+        .into_boxed();
+    q = match scope {
+        Scope::All => q,
+        Scope::Park(id) | Scope::Own(id) => q.filter(warehouses::park_id.eq(id.clone())),
+        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+    };
+    if let Some(park) = park_id {
+        q = q.filter(warehouses::park_id.eq(park.to_owned()));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(warehouses::id.gt(after.clone()));
+    }
+    q.order(warehouses::id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+}
+
+pub fn insert_zone(conn: &mut DbConn, row: &ZoneRow) -> QueryResult<()> {
+    diesel::insert_into(zones::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_zone(conn: &mut DbConn, row: &ZoneRow) -> QueryResult<()> {
+    diesel::update(zones::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_zone(conn: &mut DbConn, id: &str) -> QueryResult<Option<ZoneRow>> {
+    zones::table
+        .find(id)
+        .select(ZoneRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn zones_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<ZoneRow>> {
+    zones::table
+        .filter(zones::warehouse_id.eq(warehouse_id))
+        .select(ZoneRow::as_select())
+        .order(zones::id.asc())
+        .load(conn)
+}
