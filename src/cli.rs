@@ -29,6 +29,8 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Prepare the database and load a realistic demo park; prints the demo sign-ins.
+    Demo,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -54,22 +56,55 @@ pub fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Demo => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            crate::telemetry::init(&settings.log_filter, settings.log_format);
+            let db = crate::db::Db::connect(&settings.database_url, 2)?;
+            let admin_password = settings
+                .admin_password
+                .as_ref()
+                .map(|p| secrecy::ExposeSecret::expose_secret(p).to_owned());
+            if let Some(password) =
+                crate::startup::prepare_database(&db, admin_password.as_deref())?
+            {
+                print_admin_password(&password);
+            }
+            let loaded = crate::demo::load(&db)?;
+            println!(
+                "{}\n\nSign in with POST /api/v1/auth/login; every demo user has the password {:?}:\n",
+                if loaded.already_present {
+                    "The demo park was already loaded."
+                } else {
+                    "Loaded the demo park."
+                },
+                crate::demo::DEMO_PASSWORD
+            );
+            for (username, role, organization) in &loaded.credentials {
+                println!("  {username:<18} {role:<20} {organization}");
+            }
+            println!("\nStart the service with `wastetrack serve` (or `cargo run`).");
+            Ok(())
+        }
         Command::Serve => {
             let settings = Settings::load(cli.config.as_deref())?;
             crate::telemetry::init(&settings.log_filter, settings.log_format);
             actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(settings).await?;
                 if let Some(password) = &app.bootstrap_password {
-                    // Printed, not logged: it must not end up in a log store.
-                    println!(
-                        "\nCreated the platform administrator.\n  username: {}\n  password: {password}\n\
-                         This password is shown once. Change it with POST /api/v1/auth/password.\n",
-                        crate::identity::service::BOOTSTRAP_ADMIN_USERNAME
-                    );
+                    print_admin_password(password);
                 }
                 app.run_until_stopped().await?;
                 Ok(())
             })
         }
     }
+}
+
+/// Printed, not logged: the generated password must not end up in a log store.
+fn print_admin_password(password: &str) {
+    println!(
+        "\nCreated the platform administrator.\n  username: {}\n  password: {password}\n\
+         This password is shown once. Change it with POST /api/v1/auth/password.\n",
+        crate::identity::service::BOOTSTRAP_ADMIN_USERNAME
+    );
 }

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 /// Connections to PostgreSQL or SQLite, the pool, migrations, transactions.
 pub mod db;
+/// `wastetrack demo`: a realistic park to try the API with.
+pub mod demo;
 /// Pure domain types and rules.
 pub mod domain;
 /// The HTTP error type and its RFC 9457 rendering.

@@ -26,6 +26,16 @@ every response carries an `x-request-id` header.",
         (name = "auth", description = "Login, token refresh, logout, password change"),
         (name = "organizations", description = "Organisations taking part in the flow"),
         (name = "users", description = "Users and their roles"),
+        (name = "parks", description = "Parks, carried by their management office"),
+        (name = "enterprises", description = "Waste-producing enterprises of a park"),
+        (name = "disposers", description = "Licensed disposal companies and their licences"),
+        (name = "carriers", description = "Road carriers of hazardous goods"),
+        (name = "vehicles", description = "Vehicles of a carrier's or a disposer's fleet"),
+        (name = "bureaus", description = "Environment bureaus and their jurisdictions"),
+        (name = "warehouses", description = "Shared temporary-storage warehouses and their zones"),
+        (name = "catalog", description = "The waste catalog: HW and S categories, waste codes, CSV imports"),
+        (name = "contracts", description = "1+N contracts: members, prices, thresholds, terms on a day"),
+        (name = "alerts", description = "Licences and contracts about to expire"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -62,7 +72,15 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub struct RenderedDocument(pub String);
 
 /// This OpenAPI document.
-#[utoipa::path(tag = "meta", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+#[utoipa::path(
+    tag = "meta",
+    responses((
+        status = 200,
+        description = "The OpenAPI 3.1 document",
+        content_type = "application/json",
+        example = json!({"openapi": "3.1.0", "info": {"title": "wastetrack", "version": "0.1.0"}, "paths": {}})
+    ))
+)]
 #[get("/openapi.json")]
 pub async fn serve(doc: web::Data<RenderedDocument>) -> HttpResponse {
     HttpResponse::Ok()

@@ -19,6 +19,22 @@ use crate::http::json::BodyLimit;
 use crate::openapi::RenderedDocument;
 use crate::telemetry::{self, RootSpan};
 
+/// Brings a database up to date before use: applies pending migrations, adds the built-in
+/// catalog seed, and creates the first administrator on an empty database (returning its
+/// generated password, if one was generated). Blocking.
+pub fn prepare_database(db: &Db, admin_password: Option<&str>) -> anyhow::Result<Option<String>> {
+    let mut conn = db.get()?;
+    let applied = crate::db::run_migrations(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied database migrations");
+    }
+    let seeded = crate::registry::catalog::service::seed_builtin(&mut conn)?;
+    if seeded > 0 {
+        tracing::info!(categories = seeded, "seeded the built-in HW categories");
+    }
+    crate::identity::service::bootstrap_admin(&mut conn, admin_password)
+}
+
 /// What every handler can reach, shared by all workers.
 pub struct AppState {
     pub db: Db,
@@ -45,21 +61,10 @@ impl Application {
             .as_ref()
             .map(|p| p.expose_secret().to_owned());
         let bootstrap_db = db.clone();
-        let bootstrap_password = web::block(move || -> anyhow::Result<Option<String>> {
-            let mut conn = bootstrap_db.get()?;
-            let applied = crate::db::run_migrations(&mut conn)?;
-            if !applied.is_empty() {
-                tracing::info!(?applied, "applied database migrations");
-            }
-            let seeded = crate::registry::catalog::service::seed_builtin(&mut conn)?;
-            if seeded > 0 {
-                tracing::info!(categories = seeded, "seeded the built-in HW categories");
-            }
-
-            crate::identity::service::bootstrap_admin(&mut conn, admin_password.as_deref())
-        })
-        .await
-        .context("start-up task failed")??;
+        let bootstrap_password =
+            web::block(move || prepare_database(&bootstrap_db, admin_password.as_deref()))
+                .await
+                .context("start-up task failed")??;
 
         let keys = TokenKeys::from_settings(&settings.auth)?;
         if keys.ephemeral {

@@ -63,6 +63,13 @@ pub struct UserFilter {
 
 /// The signed-in user and its organisation.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "user": {"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+        "username": "park.office", "display_name": "Wang Fang", "role": "park_office", "active": true,
+        "created_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z"},
+    "organization": {"id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "kind": "park", "name": "Longgang Green Technology Park",
+        "created_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z"}
+}))]
 pub struct MeResponse {
     pub user: UserView,
     pub organization: OrganizationView,

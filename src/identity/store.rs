@@ -148,3 +148,14 @@ pub fn rename_organization(
         ))
         .execute(conn)
 }
+
+/// Whether an organisation of this kind and name exists.
+pub fn organization_named(conn: &mut DbConn, kind: &str, name: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organizations::table
+            .filter(organizations::kind.eq(kind))
+            .filter(organizations::name.eq(name))
+            .select(organizations::id),
+    ))
+    .get_result(conn)
+}

@@ -58,6 +58,11 @@ struct RevisionRow {
 
 /// One version of an object.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "recorded_at": "2026-11-28T08:00:00Z",
+    "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6",
+    "data": {"id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "name": "Shenzhen Huaxin Precision Electronics Co., Ltd.", "contact_phone": "13800138000"}
+}))]
 pub struct Revision {
     /// From this instant on, this version was the current one.
     pub recorded_at: DateTime<Utc>,

@@ -173,3 +173,44 @@ backend_tests! {
         assert!(wait_exit(&mut child).success());
     }
 }
+
+backend_tests! {
+    async fn the_demo_loads_a_usable_park_once(backend: Backend) {
+        let db = TestDb::create(backend);
+        let first = command(&db, 0).arg("demo").output().unwrap();
+        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        let text = String::from_utf8_lossy(&first.stdout).to_string();
+        assert!(text.contains("Loaded the demo park") && text.contains("park.office"), "{text}");
+        let again = command(&db, 0).arg("demo").output().unwrap();
+        assert!(String::from_utf8_lossy(&again.stdout).contains("already loaded"));
+
+        let settings = crate::helpers::test_settings(&db);
+        let app = crate::helpers::TestApp::start(db, settings).await;
+        let password = wastetrack::demo::DEMO_PASSWORD;
+        let office = crate::helpers::access_token(&app.login("park.office", password).await);
+        let enterprises: serde_json::Value = app.get("/api/v1/enterprises?limit=200", &office).await.json().await.unwrap();
+        let items = enterprises["items"].as_array().unwrap();
+        assert_eq!(items.len(), 23);
+        for e in items {
+            assert!(wastetrack::domain::uscc::Uscc::parse("uscc", e["uscc"].as_str().unwrap()).is_ok());
+        }
+        let contracts: serde_json::Value = app.get("/api/v1/contracts", &office).await.json().await.unwrap();
+        let contract_id = contracts["items"][0]["id"].as_str().unwrap().to_owned();
+        let contract: serde_json::Value = app.get(&format!("/api/v1/contracts/{contract_id}"), &office).await.json().await.unwrap();
+        assert_eq!(contract["members"].as_array().map(Vec::len), Some(23));
+        assert!(contract["prices"].as_array().is_some_and(|p| p.len() > 5));
+        let warehouses: serde_json::Value = app.get("/api/v1/warehouses", &office).await.json().await.unwrap();
+        let warehouse = warehouses["items"][0]["id"].as_str().unwrap().to_owned();
+        let zones: serde_json::Value = app.get(&format!("/api/v1/warehouses/{warehouse}/zones"), &office).await.json().await.unwrap();
+        let kinds: Vec<&str> = zones.as_array().unwrap().iter().map(|z| z["kind"].as_str().unwrap()).collect();
+        assert!(kinds.contains(&"hazardous") && kinds.contains(&"general"));
+        for (user, path) in [("inspector", "/api/v1/parks"), ("enterprise.1", "/api/v1/contracts"), ("disposer.dispatch", "/api/v1/contracts")] {
+            let token = crate::helpers::access_token(&app.login(user, password).await);
+            let page: serde_json::Value = app.get(path, &token).await.json().await.unwrap();
+            assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{user} {path}");
+        }
+        let driver = crate::helpers::access_token(&app.login("driver.1", password).await);
+        let fleet: serde_json::Value = app.get("/api/v1/vehicles", &driver).await.json().await.unwrap();
+        assert_eq!(fleet["items"].as_array().map(Vec::len), Some(3));
+    }
+}

@@ -5,8 +5,11 @@ mod helpers;
 
 mod auth;
 mod binary;
+mod catalog;
+mod contracts;
 mod errors;
 mod health;
 mod identity;
 mod openapi;
+mod registry;
 mod tokens;

@@ -62,6 +62,57 @@ fn every_operation_is_tagged_summarised_and_answers_errors_as_problems() {
     }
 }
 
+/// Whether a schema (following references, arrays and pages) carries an example.
+fn has_example(doc: &Value, schema: &Value, depth: usize) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    if schema.get("example").is_some() || schema.get("examples").is_some() {
+        return true;
+    }
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        return has_example(doc, &doc["components"]["schemas"][name], depth + 1);
+    }
+    if schema["type"] == "array" {
+        return has_example(doc, &schema["items"], depth + 1);
+    }
+    if let Some(items) = schema["properties"].get("items") {
+        return has_example(doc, items, depth + 1);
+    }
+    false
+}
+
+#[test]
+fn every_request_and_success_body_has_an_example() {
+    let doc: Value = serde_json::from_str(&generated()).expect("JSON");
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let mut bodies: Vec<(String, &Value)> = Vec::new();
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                bodies.extend(content.values().map(|c| ("request".to_owned(), c)));
+            }
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                if let (true, Some(content)) =
+                    (status.starts_with('2'), response["content"].as_object())
+                {
+                    bodies.extend(content.values().map(|c| (status.clone(), c)));
+                }
+            }
+            for (which, content) in bodies {
+                if content.get("example").is_none() && !has_example(&doc, &content["schema"], 0) {
+                    missing.push(format!("{method} {path} {which}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "bodies without an example: {missing:#?}"
+    );
+}
+
 #[actix_web::test]
 async fn the_served_document_is_the_committed_one() {
     let app = TestApp::spawn(Backend::Sqlite).await;

@@ -56,6 +56,17 @@ pub struct ThresholdView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2",
+    "number": "LG-2026-001",
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
+    "valid_from": "2026-01-01",
+    "valid_to": "2026-12-31",
+    "max_storage_days": 180,
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
 pub struct ContractSummary {
     pub id: String,
     /// The contract's own number, unique in its park.

@@ -201,13 +201,18 @@ fn check_categories(
         .cloned()
         .map(CatalogRef::Category)
         .collect();
-    errors.extend(check_refs_exist(
+    let unknown = check_refs_exist(
         conn,
         |i| format!("categories[{i}]"),
         &refs,
         crate::domain::time::now().date_naive(),
-    )?);
-
+    )?;
+    // One error per entry: a category of the wrong kind is not also reported as unknown.
+    for e in unknown {
+        if !errors.iter().any(|known| known.field == e.field) {
+            errors.push(e);
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
