@@ -13,6 +13,18 @@ const PROVINCES: &[&str] = &[
     "81", "82",
 ];
 
+fn check_province(field: &str, digits: &str) -> Result<(), FieldError> {
+    if PROVINCES.contains(&&digits[..2]) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "unknown_province",
+            format!("{} is not a province code of GB/T 2260", &digits[..2]),
+        ))
+    }
+}
+
 /// A 6-digit region code with a known province.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionCode(String);
@@ -27,13 +39,7 @@ impl RegionCode {
                 "a GB/T 2260 region code has 6 digits, e.g. 440307",
             ));
         }
-        if !PROVINCES.contains(&&value[..2]) {
-            return Err(FieldError::new(
-                field,
-                "unknown_province",
-                format!("{} is not a province code of GB/T 2260", &value[..2]),
-            ));
-        }
+        check_province(field, value)?;
         Ok(Self(value.to_owned()))
     }
 
@@ -62,13 +68,7 @@ impl Jurisdiction {
                 "a jurisdiction is a region-code prefix of 2, 4 or 6 digits",
             ));
         }
-        if !PROVINCES.contains(&&value[..2]) {
-            return Err(FieldError::new(
-                field,
-                "unknown_province",
-                format!("{} is not a province code of GB/T 2260", &value[..2]),
-            ));
-        }
+        check_province(field, value)?;
         Ok(Self(value.to_owned()))
     }
 

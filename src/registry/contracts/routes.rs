@@ -414,15 +414,18 @@ pub async fn contract_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    let page = state
-        .db
-        .run(move |conn| {
-            load_readable(conn, &principal, &id)?;
-            history::list(conn, Entity::Contract, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+    history::respond(
+        &state.db,
+        Entity::Contract,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            load_readable(conn, &principal, id)?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// An enterprise of the park joins the contract.

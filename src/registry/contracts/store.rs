@@ -1,10 +1,12 @@
 //! Queries on contracts and their dated rules. Diesel only; no rules.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::helper_types::{InnerJoin, IntoBoxed};
 use diesel::prelude::*;
 
 use crate::auth::policy::Scope;
 use crate::db::DbConn;
+use crate::db::MultiBackend;
 use crate::db::schema::{
     contract_members, contract_prices, contract_thresholds, contracts, organizations, parks,
 };
@@ -107,17 +109,14 @@ pub struct ContractFilter {
     pub ending_between: Option<(NaiveDate, NaiveDate)>,
 }
 
-pub fn list_contracts(
-    conn: &mut DbConn,
+/// The contracts a scope sees, joined with their parks, boxed so that callers add their own
+/// selection and filters. `Own` is the contracts an organisation is party to: as the disposer
+/// or as a member enterprise (ever).
+fn scoped(
     scope: &Scope,
-    filter: &ContractFilter,
-    page: &PageRequest,
-) -> QueryResult<Vec<Contract>> {
-    let mut q = contracts::table
-        .inner_join(parks::table)
-        .select((ContractRow::as_select(), parks::region_code))
-        .into_boxed();
-    q = match scope {
+) -> IntoBoxed<'static, InnerJoin<contracts::table, parks::table>, MultiBackend> {
+    let q = contracts::table.inner_join(parks::table).into_boxed();
+    match scope {
         Scope::All => q,
         Scope::Park(id) => q.filter(contracts::park_id.eq(id.clone())),
         Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
@@ -130,7 +129,16 @@ pub fn list_contracts(
                         .select(contract_members::contract_id),
                 )),
         ),
-    };
+    }
+}
+
+pub fn list_contracts(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &ContractFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<Contract>> {
+    let mut q = scoped(scope).select((ContractRow::as_select(), parks::region_code));
     if let Some(park) = &filter.park_id {
         q = q.filter(contracts::park_id.eq(park.clone()));
     }
@@ -229,24 +237,8 @@ pub fn insert_threshold(conn: &mut DbConn, row: &ThresholdRow) -> QueryResult<()
 
 /// The disposers of the contracts a scope sees (for licence alerts).
 pub fn disposers_in_scope(conn: &mut DbConn, scope: &Scope) -> QueryResult<Vec<String>> {
-    let mut q = contracts::table
-        .inner_join(parks::table)
+    scoped(scope)
         .select(contracts::disposer_id)
         .distinct()
-        .into_boxed();
-    q = match scope {
-        Scope::All => q,
-        Scope::Park(id) => q.filter(contracts::park_id.eq(id.clone())),
-        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
-        Scope::Own(org) => q.filter(
-            contracts::disposer_id
-                .eq(org.clone())
-                .or(contracts::id.eq_any(
-                    contract_members::table
-                        .filter(contract_members::enterprise_id.eq(org.clone()))
-                        .select(contract_members::contract_id),
-                )),
-        ),
-    };
-    q.load(conn)
+        .load(conn)
 }

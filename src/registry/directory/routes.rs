@@ -314,16 +314,19 @@ pub async fn disposer_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    authorize(&principal, Action::ReadDisposer { disposer_id: &id })?;
-    let page = state
-        .db
-        .run(move |conn| {
-            service::load_disposer(conn, &id)?;
-            history::list(conn, Entity::Disposer, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+    history::respond(
+        &state.db,
+        Entity::Disposer,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            authorize(&principal, Action::ReadDisposer { disposer_id: id })?;
+            service::load_disposer(conn, id)?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Record a hazardous-waste business licence of a disposal company (platform administrators,
@@ -609,16 +612,19 @@ pub async fn carrier_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    authorize(&principal, Action::ReadCarrier { carrier_id: &id })?;
-    let page = state
-        .db
-        .run(move |conn| {
-            service::load_carrier(conn, &id)?;
-            history::list(conn, Entity::Carrier, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+    history::respond(
+        &state.db,
+        Entity::Carrier,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            authorize(&principal, Action::ReadCarrier { carrier_id: id })?;
+            service::load_carrier(conn, id)?;
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Register a vehicle in a fleet (platform administrators; a disposer's dispatcher for its own
@@ -794,21 +800,24 @@ pub async fn vehicle_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    let page = state
-        .db
-        .run(move |conn| {
-            let row = service::load_vehicle(conn, &id)?;
+    history::respond(
+        &state.db,
+        Entity::Vehicle,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            let row = service::load_vehicle(conn, id)?;
             authorize(
                 &principal,
                 Action::ReadVehicles {
                     operator_id: &row.operator_id,
                 },
             )?;
-            history::list(conn, Entity::Vehicle, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Register an environment bureau with its jurisdiction (platform administrators).

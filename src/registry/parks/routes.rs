@@ -274,16 +274,19 @@ pub async fn park_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    let page = state
-        .db
-        .run(move |conn| {
-            let park = service::load_park(conn, &id)?;
+    history::respond(
+        &state.db,
+        Entity::Park,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            let park = service::load_park(conn, id)?;
             authorize(&principal, Action::ReadPark(service::place(&park)))?;
-            history::list(conn, Entity::Park, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Register an enterprise in a park (administrators, the park's office).
@@ -486,11 +489,14 @@ pub async fn enterprise_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    let page = state
-        .db
-        .run(move |conn| {
-            let e = service::load_enterprise(conn, &id)?;
+    history::respond(
+        &state.db,
+        Entity::Enterprise,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            let e = service::load_enterprise(conn, id)?;
             authorize(
                 &principal,
                 Action::ReadEnterprise {
@@ -498,8 +504,8 @@ pub async fn enterprise_history(
                     place: service::enterprise_place(&e),
                 },
             )?;
-            history::list(conn, Entity::Enterprise, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+            Ok(())
+        },
+    )
+    .await
 }

@@ -279,16 +279,19 @@ pub async fn warehouse_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    let page = state
-        .db
-        .run(move |conn| {
-            let w = service::load_warehouse(conn, &id)?;
+    history::respond(
+        &state.db,
+        Entity::Warehouse,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            let w = service::load_warehouse(conn, id)?;
             authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
-            history::list(conn, Entity::Warehouse, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Add a storage zone to a warehouse (administrators, the park's office).
@@ -468,14 +471,17 @@ pub async fn zone_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    let id = id.into_inner();
-    let page = state
-        .db
-        .run(move |conn| {
-            let (_, w) = service::load_zone(conn, &id)?;
+    history::respond(
+        &state.db,
+        Entity::Zone,
+        id.into_inner(),
+        query.into_inner(),
+        page.into_inner(),
+        move |conn, id| {
+            let (_, w) = service::load_zone(conn, id)?;
             authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
-            history::list(conn, Entity::Zone, &id, &query, &page)
-        })
-        .await?;
-    Ok(web::Json(page))
+            Ok(())
+        },
+    )
+    .await
 }
