@@ -14,6 +14,10 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The one answer for an object that does not exist or that the caller may not see: the same
+/// words in both cases, so that other tenants' ids cannot be probed.
+pub const NOT_VISIBLE: &str = "no such object, or not one you may see";
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {

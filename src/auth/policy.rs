@@ -19,7 +19,7 @@
 use crate::auth::Principal;
 use crate::domain::identity::Role;
 use crate::domain::region::in_jurisdiction;
-use crate::error::ApiError;
+use crate::error::{ApiError, NOT_VISIBLE};
 
 /// Where an object lives: its park and the park's region code.
 #[derive(Debug, Clone, Copy)]
@@ -195,7 +195,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     if allowed {
         Ok(())
     } else {
-        Err(ApiError::NotFound("no such object, or not one you may see"))
+        Err(ApiError::NotFound(NOT_VISIBLE))
     }
 }
 
@@ -259,6 +259,16 @@ pub fn contract_scope(p: &Principal) -> Result<Scope, ApiError> {
         }
         Role::Driver => Err(ApiError::Forbidden("drivers do not read contracts")),
         _ => park_scope(p),
+    }
+}
+
+/// Whose licence expiries a principal is alerted about: `None` for roles that do not read the
+/// directory (enterprise users, drivers); otherwise the disposers of the contracts in its
+/// contract scope (all of them for an administrator), and a disposal company its own.
+pub fn licence_alert_scope(p: &Principal) -> Option<Scope> {
+    match p.role {
+        Role::EnterpriseUser | Role::Driver => None,
+        _ => contract_scope(p).ok(),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::db::{DbConn, write_transaction};
 use crate::domain::identity::NewPassword;
 use crate::domain::ids::new_id;
 use crate::error::ApiError;
+use crate::error::NOT_VISIBLE;
 use crate::identity::store as users;
 use crate::startup::AppState;
 
@@ -288,9 +289,7 @@ pub async fn change_password(
     let user_id = principal.user_id.clone();
     let user = state
         .db
-        .run(move |conn| {
-            users::find_user(conn, &user_id)?.ok_or(ApiError::NotFound("no such user"))
-        })
+        .run(move |conn| users::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE)))
         .await?;
     let new_hash = web::block(move || {
         if password::verify(&current, &user.password_hash) {

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Action, Principal, authorize};
 use crate::domain::identity::{NewPassword, OrganizationKind, Role, Username};
+use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::identity::service::{self, NewUser, OrganizationView, UserUpdate, UserView};
@@ -145,7 +146,7 @@ pub async fn get_organization(
     let row = state
         .db
         .run(move |conn| {
-            store::find_organization(conn, &id)?.ok_or(ApiError::NotFound("no such organisation"))
+            store::find_organization(conn, &id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
         })
         .await?;
     Ok(web::Json(row.try_into()?))
@@ -269,7 +270,7 @@ pub async fn get_user(
     let id = id.into_inner();
     let row = state
         .db
-        .run(move |conn| store::find_user(conn, &id)?.ok_or(ApiError::NotFound("no such user")))
+        .run(move |conn| store::find_user(conn, &id)?.ok_or(ApiError::NotFound(NOT_VISIBLE)))
         .await?;
     authorize(
         &principal,
@@ -358,10 +359,9 @@ pub async fn me(
     let (user, org) = state
         .db
         .run(move |conn| {
-            let user =
-                store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound("no such user"))?;
-            let org = store::find_organization(conn, &org_id)?
-                .ok_or(ApiError::NotFound("no such organisation"))?;
+            let user = store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+            let org =
+                store::find_organization(conn, &org_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
             Ok((user, org))
         })
         .await?;

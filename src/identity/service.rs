@@ -10,6 +10,7 @@ use crate::db::{Db, DbConn};
 use crate::domain::identity::{NewPassword, OrganizationKind, Role, Username};
 use crate::domain::ids::new_id;
 use crate::error::ApiError;
+use crate::error::NOT_VISIBLE;
 use crate::identity::store::{self, OrganizationRow, UserChanges, UserRow};
 
 pub const BOOTSTRAP_ADMIN_USERNAME: &str = "admin";
@@ -185,8 +186,7 @@ pub async fn update_user(
         None => None,
     };
     db.write(move |conn| {
-        let current =
-            store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound("no such user"))?;
+        let current = store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
         let now = crate::domain::time::now().naive_utc();
         let deactivated_at = match update.active {
             Some(false) if current.deactivated_at.is_none() => Some(Some(now)),
@@ -210,7 +210,7 @@ pub async fn update_user(
                 now,
             )?;
         }
-        store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound("no such user"))
+        store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
     })
     .await
 }

@@ -7,11 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy::{self, Action, authorize};
-use crate::domain::identity::Role;
 use crate::domain::text::parse_reference;
 use crate::domain::units::{fen_per_tonne, positive_grams};
 use crate::domain::waste::{CatalogRef, WasteCode};
-use crate::error::{ApiError, FieldError, Problem, Validator};
+use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::contracts::service::{
     self, ContractSummary, ContractView, Expiration, NewContract, NewMember, NewPrice,
@@ -278,8 +277,8 @@ pub async fn create_contract(
     let view = state
         .db
         .write(move |conn| {
-            let park = park_store::find_park(conn, &park_id)?
-                .ok_or_else(|| ApiError::field("park_id", "not_found", "no such park"))?;
+            let park =
+                park_store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
             authorize(&principal, Action::ManagePark(parks::place(&park)))?;
             service::create(conn, &principal.user_id, &park, new)
         })
@@ -650,12 +649,11 @@ pub async fn expirations(
     v.finish()?;
     // Expiry is counted in whole days in China Standard Time, the zone of every park so far.
     let today = crate::domain::time::today_in(chrono_tz::Asia::Shanghai);
-    let own_disposer =
-        (principal.role == Role::DisposerDispatcher).then(|| principal.organization_id.clone());
+    let licence_scope = policy::licence_alert_scope(&principal);
     let items = state
         .db
         .run(move |conn| {
-            service::expirations(conn, &scope, own_disposer.as_deref(), today, within_days)
+            service::expirations(conn, &scope, licence_scope.as_ref(), today, within_days)
         })
         .await?;
     Ok(web::Json(ExpirationList {

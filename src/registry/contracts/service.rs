@@ -14,6 +14,7 @@ use crate::db::DbConn;
 use crate::domain::contract::{DatedRule, in_period, licence_covers, member_on, rule_on};
 use crate::domain::ids::new_id;
 use crate::domain::waste::{CatalogRef, WasteCode, WasteKind};
+use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::contracts::store::{self, ContractRow, MemberRow, PriceRow, ThresholdRow};
@@ -168,7 +169,7 @@ pub fn full_view(conn: &mut DbConn, contract: store::Contract) -> Result<Contrac
 }
 
 pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Contract, ApiError> {
-    store::find_contract(conn, id)?.ok_or(ApiError::NotFound("no such contract"))
+    store::find_contract(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
 pub fn place(c: &store::Contract) -> Place<'_> {
@@ -711,8 +712,8 @@ pub const MAX_ALERTS: i64 = 500;
 /// `extra_disposer` adds a disposal company's own licences (it sees them without a contract).
 pub fn expirations(
     conn: &mut DbConn,
-    scope: &crate::auth::policy::Scope,
-    extra_disposer: Option<&str>,
+    contract_scope: &crate::auth::policy::Scope,
+    licence_scope: Option<&crate::auth::policy::Scope>,
     today: NaiveDate,
     within_days: i64,
 ) -> Result<Vec<Expiration>, ApiError> {
@@ -725,7 +726,7 @@ pub fn expirations(
         ending_between: Some((today, until)),
         ..Default::default()
     };
-    let mut alerts: Vec<Expiration> = store::list_contracts(conn, scope, &filter, &page)?
+    let mut alerts: Vec<Expiration> = store::list_contracts(conn, contract_scope, &filter, &page)?
         .into_iter()
         .map(|(c, _)| Expiration {
             kind: "contract",
@@ -737,11 +738,16 @@ pub fn expirations(
             park_id: Some(c.park_id),
         })
         .collect();
-    let disposers = match scope {
-        crate::auth::policy::Scope::All => None,
-        _ => {
+    use crate::auth::policy::Scope;
+    let disposers = match licence_scope {
+        None => Some(Vec::new()),
+        Some(Scope::All) => None,
+        Some(scope) => {
             let mut ids = store::disposers_in_scope(conn, scope)?;
-            ids.extend(extra_disposer.map(str::to_owned));
+            // A disposal company is told about its own licences even before any contract.
+            if let Scope::Own(org) = scope {
+                ids.push(org.clone());
+            }
             Some(ids)
         }
     };

@@ -12,6 +12,7 @@ use crate::domain::ids::new_id;
 use crate::domain::region::{Jurisdiction, RegionCode};
 use crate::domain::uscc::Uscc;
 use crate::domain::waste::{CatalogRef, WasteKind, join_refs, split_refs};
+use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
 use crate::identity::service::{NewOrganization, create_organization};
 use crate::identity::store::{find_organization, rename_organization};
@@ -121,7 +122,7 @@ pub fn update_disposer(
 }
 
 pub fn load_disposer(conn: &mut DbConn, id: &str) -> Result<(DisposerRow, String), ApiError> {
-    store::find_disposer(conn, id)?.ok_or(ApiError::NotFound("no such disposal company"))
+    store::find_disposer(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -365,7 +366,7 @@ pub fn update_carrier(
 }
 
 pub fn load_carrier(conn: &mut DbConn, id: &str) -> Result<(CarrierRow, String), ApiError> {
-    store::find_carrier(conn, id)?.ok_or(ApiError::NotFound("no such carrier"))
+    store::find_carrier(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -490,7 +491,7 @@ pub fn update_vehicle(
 }
 
 pub fn load_vehicle(conn: &mut DbConn, id: &str) -> Result<VehicleRow, ApiError> {
-    store::find_vehicle(conn, id)?.ok_or(ApiError::NotFound("no such vehicle"))
+    store::find_vehicle(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -569,5 +570,5 @@ pub fn update_bureau(
 }
 
 pub fn load_bureau(conn: &mut DbConn, id: &str) -> Result<(BureauRow, String), ApiError> {
-    store::find_bureau(conn, id)?.ok_or(ApiError::NotFound("no such bureau"))
+    store::find_bureau(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }

@@ -11,7 +11,7 @@ use crate::domain::park::parse_time_zone;
 use crate::domain::region::RegionCode;
 use crate::domain::text::{parse_phone, parse_reference};
 use crate::domain::uscc::Uscc;
-use crate::error::{ApiError, Problem, Validator};
+use crate::error::{ApiError, NOT_VISIBLE, Problem, Validator};
 use crate::http::json::double_option;
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
@@ -326,8 +326,7 @@ pub async fn create_enterprise(
     let view = state
         .db
         .write(move |conn| {
-            let park = store::find_park(conn, &park_id)?
-                .ok_or_else(|| ApiError::field("park_id", "not_found", "no such park"))?;
+            let park = store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
             authorize(&principal, Action::ManagePark(service::place(&park)))?;
             service::create_enterprise(conn, &principal.user_id, &park, new)
         })

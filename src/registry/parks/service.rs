@@ -11,6 +11,7 @@ use crate::domain::identity::OrganizationKind;
 use crate::domain::park::{Consignor, consignor};
 use crate::domain::region::RegionCode;
 use crate::domain::uscc::Uscc;
+use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
 use crate::identity::service::{NewOrganization, create_organization};
 use crate::identity::store::rename_organization;
@@ -130,7 +131,7 @@ pub fn update_park(
 
 /// Loads a park or answers 404.
 pub fn load_park(conn: &mut DbConn, id: &str) -> Result<store::Park, ApiError> {
-    store::find_park(conn, id)?.ok_or(ApiError::NotFound("no such park"))
+    store::find_park(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
 pub fn place(park: &store::Park) -> Place<'_> {
@@ -294,7 +295,7 @@ pub fn update_enterprise(
 }
 
 pub fn load_enterprise(conn: &mut DbConn, id: &str) -> Result<store::Enterprise, ApiError> {
-    store::find_enterprise(conn, id)?.ok_or(ApiError::NotFound("no such enterprise"))
+    store::find_enterprise(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
 pub fn enterprise_place(e: &store::Enterprise) -> Place<'_> {

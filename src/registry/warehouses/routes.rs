@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{self, Action, authorize};
 use crate::domain::units::positive_grams;
 use crate::domain::waste::{Category, WasteKind};
-use crate::error::{ApiError, FieldError, Problem, Validator};
+use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
 use crate::http::json::double_option;
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
@@ -123,8 +123,8 @@ pub async fn create_warehouse(
     let view = state
         .db
         .write(move |conn| {
-            let park = park_store::find_park(conn, &park_id)?
-                .ok_or_else(|| ApiError::field("park_id", "not_found", "no such park"))?;
+            let park =
+                park_store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
             authorize(&principal, Action::ManagePark(parks::place(&park)))?;
             service::create_warehouse(
                 conn,

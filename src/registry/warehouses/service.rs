@@ -9,6 +9,7 @@ use crate::auth::policy::Place;
 use crate::db::DbConn;
 use crate::domain::ids::new_id;
 use crate::domain::waste::{CatalogRef, Category, WasteKind, join_refs, split_refs};
+use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::history::{self, Entity};
@@ -95,7 +96,7 @@ pub fn zone_view(row: ZoneRow) -> ZoneView {
 }
 
 pub fn load_warehouse(conn: &mut DbConn, id: &str) -> Result<store::Warehouse, ApiError> {
-    store::find_warehouse(conn, id)?.ok_or(ApiError::NotFound("no such warehouse"))
+    store::find_warehouse(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
 pub fn place(w: &store::Warehouse) -> Place<'_> {
@@ -323,7 +324,7 @@ pub fn update_zone(
 
 /// A zone with its warehouse (for the access check).
 pub fn load_zone(conn: &mut DbConn, id: &str) -> Result<(ZoneRow, store::Warehouse), ApiError> {
-    let zone = store::find_zone(conn, id)?.ok_or(ApiError::NotFound("no such zone"))?;
+    let zone = store::find_zone(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let warehouse = load_warehouse(conn, &zone.warehouse_id)?;
     Ok((zone, warehouse))
 }
