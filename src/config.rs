@@ -33,6 +33,9 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     /// Take the client address from `X-Forwarded-For` / `Forwarded` (only behind a proxy you run).
     pub trust_forwarded_for: bool,
+    /// The URL at which clients reach this service, as printed in labels' QR codes (default
+    /// `http://` + `listen`).
+    pub public_base_url: Option<String>,
     /// Password of the platform administrator created on an empty database. When unset, one is
     /// generated and printed once.
     pub admin_password: Option<SecretString>,
@@ -82,6 +85,7 @@ impl Default for Settings {
             body_limit_bytes: 64 * 1024,
             shutdown_timeout_secs: 30,
             trust_forwarded_for: false,
+            public_base_url: None,
             admin_password: None,
             auth: AuthSettings::default(),
         }

@@ -20,8 +20,12 @@ pub mod error;
 pub mod health;
 /// Shared HTTP plumbing: JSON extraction, pagination, fallbacks.
 pub mod http;
+/// Idempotency-Key handling for retried POSTs.
+pub mod idempotency;
 /// Organisations and users.
 pub mod identity;
+/// Waste lots: weighing in, declarations, labels, inventory, corrections, alarms.
+pub mod lots;
 /// The OpenAPI document.
 pub mod openapi;
 /// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.

@@ -36,6 +36,7 @@ every response carries an `x-request-id` header.",
         (name = "catalog", description = "The waste catalog: HW and S categories, waste codes, CSV imports"),
         (name = "contracts", description = "1+N contracts: members, prices, thresholds, terms on a day"),
         (name = "alerts", description = "Licences and contracts about to expire"),
+        (name = "lots", description = "Waste lots: weighing in, declarations, labels, inventory, corrections, alarms"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -4,7 +4,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
-use crate::{auth, health, identity, openapi};
+use crate::{auth, health, identity, lots, openapi};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -87,6 +87,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(contracts::routes::add_price)
                 .service(contracts::routes::add_threshold)
                 .service(contracts::routes::terms)
-                .service(contracts::routes::expirations),
+                .service(contracts::routes::expirations)
+                // Lots, labels, inventory, alarms
+                .service(lots::routes::weigh_in)
+                .service(lots::routes::declare)
+                .service(lots::routes::list)
+                .service(lots::routes::get)
+                .service(lots::routes::history)
+                .service(lots::routes::void)
+                .service(lots::routes::correct)
+                .service(lots::routes::label_svg)
+                .service(lots::routes::label_page)
+                .service(lots::routes::inventory)
+                .service(lots::routes::alarms),
         );
 }

@@ -41,6 +41,14 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub auth: AuthSettings,
     pub trust_forwarded_for: bool,
+    /// Base of the URLs printed in labels' QR codes, without a trailing slash.
+    pub public_base_url: String,
+}
+
+/// `host:port` as clients would use it: the bound port replaces a requested port 0.
+fn listener_address(listen: &str, port: u16) -> String {
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    format!("{host}:{port}")
 }
 
 pub struct Application {
@@ -84,6 +92,12 @@ impl Application {
             keys,
             auth: settings.auth.clone(),
             trust_forwarded_for: settings.trust_forwarded_for,
+            public_base_url: settings
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", listener_address(&settings.listen, port)))
+                .trim_end_matches('/')
+                .to_owned(),
         });
         let doc = crate::openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&doc));

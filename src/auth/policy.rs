@@ -91,6 +91,22 @@ pub enum Action<'a> {
     },
     ReadCatalog,
     ImportCatalog,
+    /// Declare a lot waiting at an enterprise's door (the enterprise itself or its park office).
+    DeclareLot {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
+    /// Read a lot: its park office, its enterprise, the disposer of its contract, inspectors.
+    ReadLot {
+        enterprise_id: &'a str,
+        disposer_id: &'a str,
+        place: Place<'a>,
+    },
+    /// Void a declaration the enterprise made itself.
+    VoidOwnDeclaration {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
 }
 
 /// What part of a collection a principal may list.
@@ -191,6 +207,46 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                 || member_ids.iter().any(|m| own_org(m))
         }
         Action::ReadCatalog => true,
+        Action::DeclareLot {
+            enterprise_id,
+            place,
+        } => {
+            (p.role == Role::EnterpriseUser && own_org(enterprise_id))
+                || office_of(p, place.park_id)
+                || return deny_write(
+                    p,
+                    Action::ReadLot {
+                        enterprise_id,
+                        disposer_id: "",
+                        place,
+                    },
+                )
+        }
+        Action::ReadLot {
+            enterprise_id,
+            disposer_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || own_org(enterprise_id)
+                || own_org(disposer_id)
+        }
+        Action::VoidOwnDeclaration {
+            enterprise_id,
+            place,
+        } => {
+            (p.role == Role::EnterpriseUser && own_org(enterprise_id))
+                || office_of(p, place.park_id)
+                || return deny_write(
+                    p,
+                    Action::ReadLot {
+                        enterprise_id,
+                        disposer_id: "",
+                        place,
+                    },
+                )
+        }
     };
     if allowed {
         Ok(())
@@ -269,6 +325,20 @@ pub fn licence_alert_scope(p: &Principal) -> Option<Scope> {
     match p.role {
         Role::EnterpriseUser | Role::Driver => None,
         _ => contract_scope(p).ok(),
+    }
+}
+
+/// The lots a principal may list: a park office its park's, an inspector its jurisdiction's, an
+/// enterprise its own, a disposal company those of its contracts.
+pub fn lot_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::EnterpriseUser | Role::DisposerDispatcher => {
+            Ok(Scope::Own(p.organization_id.clone()))
+        }
+        Role::Driver => Err(ApiError::Forbidden(
+            "drivers see lots through their pickups",
+        )),
+        _ => park_scope(p),
     }
 }
 

@@ -180,8 +180,15 @@ pub fn new_refresh_token() -> String {
 
 /// The digest under which a refresh token is stored and looked up.
 pub fn digest(token: &str) -> String {
-    let hash = Sha256::digest(token.as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    digest_bytes(token.as_bytes())
+}
+
+/// SHA-256 in lower-case hex.
+pub fn digest_bytes(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

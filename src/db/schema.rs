@@ -164,6 +164,7 @@ diesel::table! {
         closed_on -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        stored_grams -> BigInt,
     }
 }
 
@@ -266,6 +267,87 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lots (id) {
+        id -> Text,
+        park_id -> Text,
+        enterprise_id -> Text,
+        contract_id -> Text,
+        route -> Text,
+        status -> Text,
+        waste_code -> Text,
+        kind -> Text,
+        category -> Text,
+        physical_form -> Text,
+        container_type -> Text,
+        container_count -> Integer,
+        container_litres -> Nullable<Integer>,
+        warehouse_id -> Nullable<Text>,
+        zone_id -> Nullable<Text>,
+        gross_grams -> Nullable<BigInt>,
+        tare_grams -> Nullable<BigInt>,
+        net_grams -> BigInt,
+        weight_source -> Text,
+        scale_id -> Nullable<Text>,
+        captured_at -> Timestamp,
+        received_at -> Timestamp,
+        recorded_by -> Text,
+        produced_on -> Date,
+        main_components -> Nullable<Text>,
+        note -> Nullable<Text>,
+        label_code -> Nullable<Text>,
+        voided_at -> Nullable<Timestamp>,
+        void_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lot_events (id) {
+        id -> Text,
+        lot_id -> Text,
+        kind -> Text,
+        at -> Timestamp,
+        by_user -> Text,
+        reason -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    inventory (zone_id, contract_id, waste_code) {
+        zone_id -> Text,
+        contract_id -> Text,
+        waste_code -> Text,
+        grams -> BigInt,
+        lots -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    label_sequences (enterprise_id, waste_code, day) {
+        enterprise_id -> Text,
+        waste_code -> Text,
+        day -> Date,
+        last -> Integer,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        locked_at -> Timestamp,
+        status -> Nullable<Integer>,
+        location -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -284,6 +366,8 @@ diesel::joinable!(contract_prices -> contracts (contract_id));
 diesel::joinable!(contract_thresholds -> contracts (contract_id));
 diesel::joinable!(contracts -> parks (park_id));
 diesel::joinable!(enterprises -> parks (park_id));
+diesel::joinable!(lot_events -> lots (lot_id));
+diesel::joinable!(inventory -> zones (zone_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -308,4 +392,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     contract_prices,
     contract_thresholds,
     revisions,
+    lots,
+    lot_events,
+    inventory,
+    label_sequences,
+    idempotency_keys,
 );

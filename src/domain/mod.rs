@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod identity;
 pub mod ids;
+pub mod lot;
 pub mod park;
 pub mod region;
 pub mod text;

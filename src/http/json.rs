@@ -37,9 +37,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .map_or(64 * 1024, |l| l.0);
         let checked = check_headers(req, limit);
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             checked?;
             let body = read_limited(&mut payload, limit).await?;
+            // Kept for the Idempotency-Key check: "the same request" means the same bytes.
+            req.extensions_mut().insert(crate::idempotency::BodyDigest(
+                crate::auth::tokens::digest_bytes(&body),
+            ));
             decode(&body).map(Json)
         })
     }

@@ -278,7 +278,7 @@ impl TestApp {
 
     pub async fn create_enterprise(&self, token: &str, park_id: &str, name: &str) -> String {
         let body = json!({"park_id": park_id, "name": name, "uscc": next_uscc(), "contact_name": "Chen Jie",
-            "contact_phone": "13800138000", "joined_on": "2026-01-01"});
+            "contact_phone": "13800138000", "joined_on": "2020-01-01"});
         self.created_id("/api/v1/enterprises", token, &body).await
     }
 

@@ -10,6 +10,7 @@ mod contracts;
 mod errors;
 mod health;
 mod identity;
+mod lots;
 mod matrix;
 mod openapi;
 mod registry;

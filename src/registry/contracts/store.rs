@@ -242,3 +242,28 @@ pub fn disposers_in_scope(conn: &mut DbConn, scope: &Scope) -> QueryResult<Vec<S
         .distinct()
         .load(conn)
 }
+
+/// The contracts of a park, valid on `day`, in which the enterprise is a member that day.
+pub fn contracts_of_member_on(
+    conn: &mut DbConn,
+    park_id: &str,
+    enterprise_id: &str,
+    day: NaiveDate,
+) -> QueryResult<Vec<ContractRow>> {
+    contracts::table
+        .inner_join(contract_members::table)
+        .filter(contracts::park_id.eq(park_id))
+        .filter(contracts::valid_from.le(day))
+        .filter(contracts::valid_to.ge(day))
+        .filter(contract_members::enterprise_id.eq(enterprise_id))
+        .filter(contract_members::joined_on.le(day))
+        .filter(
+            contract_members::left_on
+                .is_null()
+                .or(contract_members::left_on.gt(day)),
+        )
+        .select(ContractRow::as_select())
+        .distinct()
+        .order(contracts::id.asc())
+        .load(conn)
+}

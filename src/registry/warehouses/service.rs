@@ -60,6 +60,8 @@ pub struct ZoneView {
     pub categories: Vec<String>,
     /// Capacity in grams.
     pub capacity_grams: i64,
+    /// Grams of waste stored in the zone now.
+    pub stored_grams: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
@@ -89,6 +91,7 @@ pub fn zone_view(row: ZoneRow) -> ZoneView {
         warehouse_id: row.warehouse_id,
         name: row.name,
         capacity_grams: row.capacity_grams,
+        stored_grams: row.stored_grams,
         closed_on: row.closed_on,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -264,6 +267,7 @@ pub fn add_zone(
         closed_on: None,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        stored_grams: 0,
     };
     store::insert_zone(conn, &row)?;
     let view = zone_view(row);

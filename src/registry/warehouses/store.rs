@@ -34,6 +34,9 @@ pub struct ZoneRow {
     pub closed_on: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Kept by the lots that enter and leave the zone, never by a zone update.
+    #[diesel(skip_update)]
+    pub stored_grams: i64,
 }
 
 /// A warehouse with its park's region code.
@@ -132,4 +135,39 @@ pub fn zones_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<ZoneRo
         .select(ZoneRow::as_select())
         .order(zones::id.asc())
         .load(conn)
+}
+
+/// Adds `delta` grams to a zone's stock if the result stays within `0..=capacity`. Returns
+/// whether it did: a single conditional UPDATE, so concurrent weighings cannot overfill a zone
+/// (the row lock serialises them on PostgreSQL; SQLite has one writer).
+pub fn add_to_zone(conn: &mut DbConn, zone_id: &str, delta: i64) -> QueryResult<bool> {
+    let updated = diesel::update(
+        zones::table
+            .filter(zones::id.eq(zone_id))
+            .filter((zones::stored_grams + delta).le(zones::capacity_grams))
+            .filter((zones::stored_grams + delta).ge(0)),
+    )
+    .set(zones::stored_grams.eq(zones::stored_grams + delta))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Open zones within a scope filled to at least `percent` of their capacity, fullest first.
+pub fn zones_near_capacity(
+    conn: &mut DbConn,
+    scope: &Scope,
+    percent: i64,
+) -> QueryResult<Vec<ZoneRow>> {
+    let mut q = zones::table
+        .inner_join(warehouses::table.inner_join(parks::table))
+        .filter(zones::closed_on.is_null())
+        .filter((zones::stored_grams * 100).ge(zones::capacity_grams * percent))
+        .select(ZoneRow::as_select())
+        .into_boxed();
+    q = match scope {
+        Scope::All => q,
+        Scope::Park(id) | Scope::Own(id) => q.filter(warehouses::park_id.eq(id.clone())),
+        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+    };
+    q.order(zones::id.asc()).limit(500).load(conn)
 }

@@ -1,0 +1,299 @@
+//! `Idempotency-Key` for retried POSTs (IETF httpapi draft): a phone on a poor network may send
+//! the same request several times, and only the first may take effect.
+//!
+//! - same key and same request: the first response is replayed;
+//! - same key and another request: 422;
+//! - same key while the first request is still running: 409.
+//!
+//! Keys are scoped to the caller and kept for 48 hours. The first request's effect and its
+//! stored response commit in one transaction, so a crash cannot leave a done request without
+//! its replay (nor a replay without its effect). A request that ends in a server error releases
+//! its key, so that it can be retried.
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::idempotency_keys;
+use crate::db::{Db, DbConn, write_transaction};
+use crate::error::{ApiError, PROBLEM_JSON};
+
+/// How long keys are kept.
+pub const RETENTION_HOURS: i64 = 48;
+/// A request still marked running after this long is taken to have died with its process.
+pub const ABANDONED_AFTER_SECS: i64 = 60;
+
+/// The SHA-256 of the request body, left in the request's extensions by the JSON extractor.
+#[derive(Debug, Clone)]
+pub struct BodyDigest(pub String);
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone)]
+pub struct Idempotency(pub Option<String>);
+
+impl FromRequest for Idempotency {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let value = req.headers().get("idempotency-key").map(|v| {
+            v.to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| {
+                    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
+                })
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "the Idempotency-Key header must be 1 to 255 visible ASCII characters"
+                            .to_owned(),
+                    )
+                })
+        });
+        std::future::ready(match value {
+            None => Ok(Self(None)),
+            Some(Ok(key)) => Ok(Self(Some(key))),
+            Some(Err(e)) => Err(e),
+        })
+    }
+}
+
+/// What identifies "the same request": method, path and body.
+pub fn fingerprint(req: &HttpRequest) -> String {
+    let digest = req
+        .extensions()
+        .get::<BodyDigest>()
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
+    format!("{} {} {digest}", req.method(), req.path())
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+struct KeyRow {
+    user_id: String,
+    key: String,
+    fingerprint: String,
+    locked_at: NaiveDateTime,
+    status: Option<i32>,
+    location: Option<String>,
+    body: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+/// A stored response, replayed for a retry.
+struct Stored {
+    status: i32,
+    location: Option<String>,
+    body: String,
+}
+
+impl Stored {
+    fn response(&self) -> HttpResponse {
+        let status = u16::try_from(self.status)
+            .ok()
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        let mut response = HttpResponse::build(status);
+        let content_type = if status.is_success() {
+            "application/json"
+        } else {
+            PROBLEM_JSON
+        };
+        response.insert_header((header::CONTENT_TYPE, content_type));
+        response.insert_header(("idempotent-replayed", "true"));
+        if let Some(location) = self
+            .location
+            .as_deref()
+            .and_then(|l| HeaderValue::from_str(l).ok())
+        {
+            response.insert_header((header::LOCATION, location));
+        }
+        response.body(self.body.clone())
+    }
+}
+
+enum Begun {
+    Proceed,
+    Replay(Stored),
+}
+
+/// Claims the key for this request, or tells what to answer instead.
+fn begin(
+    conn: &mut DbConn,
+    user_id: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Begun, ApiError> {
+    let now = crate::domain::time::now().naive_utc();
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.lt(now - Duration::hours(RETENTION_HOURS))),
+    )
+    .execute(conn)?;
+    let existing = idempotency_keys::table
+        .find((user_id, key))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(row) = existing else {
+        let inserted = diesel::insert_into(idempotency_keys::table)
+            .values(&KeyRow {
+                user_id: user_id.to_owned(),
+                key: key.to_owned(),
+                fingerprint: fingerprint.to_owned(),
+                locked_at: now,
+                status: None,
+                location: None,
+                body: None,
+                created_at: now,
+            })
+            .execute(conn);
+        return match inserted {
+            Ok(_) => Ok(Begun::Proceed),
+            // A concurrent request with the same key got there first.
+            Err(e) if crate::db::is_unique_violation(&e) => Err(in_progress()),
+            Err(e) => Err(e.into()),
+        };
+    };
+    if row.fingerprint != fingerprint {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "reused",
+            "this key was already used for a different request; use a new key for a new request",
+        ));
+    }
+    match (row.status, row.body) {
+        (Some(status), Some(body)) => Ok(Begun::Replay(Stored {
+            status,
+            location: row.location,
+            body,
+        })),
+        _ if row.locked_at < now - Duration::seconds(ABANDONED_AFTER_SECS) => {
+            diesel::update(idempotency_keys::table.find((user_id, key)))
+                .set(idempotency_keys::locked_at.eq(now))
+                .execute(conn)?;
+            Ok(Begun::Proceed)
+        }
+        _ => Err(in_progress()),
+    }
+}
+
+fn in_progress() -> ApiError {
+    ApiError::Conflict(
+        "a request with this Idempotency-Key is still being processed; retry later".to_owned(),
+    )
+}
+
+fn complete(conn: &mut DbConn, user_id: &str, key: &str, stored: &Stored) -> QueryResult<()> {
+    diesel::update(idempotency_keys::table.find((user_id, key)))
+        .set((
+            idempotency_keys::status.eq(Some(stored.status)),
+            idempotency_keys::location.eq(stored.location.clone()),
+            idempotency_keys::body.eq(Some(stored.body.clone())),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+fn release(conn: &mut DbConn, user_id: &str, key: &str) -> QueryResult<()> {
+    diesel::delete(idempotency_keys::table.find((user_id, key)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Runs `work` in one write transaction and answers `status` with its result as JSON (and a
+/// `Location` from `location`), honouring the `Idempotency-Key` when one was sent.
+pub async fn run<T, W, L>(
+    db: &Db,
+    user_id: &str,
+    key: Idempotency,
+    fingerprint: String,
+    status: StatusCode,
+    location: L,
+    work: W,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    W: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    L: FnOnce(&T) -> Option<String> + Send + 'static,
+{
+    let Some(key) = key.0 else {
+        let value = db.write(work).await?;
+        return Ok(respond(status, location(&value), &value));
+    };
+    let (user, k, fp) = (user_id.to_owned(), key.clone(), fingerprint);
+    if let Begun::Replay(stored) = db.write(move |conn| begin(conn, &user, &k, &fp)).await? {
+        return Ok(stored.response());
+    }
+    let (user, k) = (user_id.to_owned(), key.clone());
+    let outcome = db
+        .write(move |conn| {
+            let value = work(conn)?;
+            let location = location(&value);
+            let body = serde_json::to_string(&value)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("serialising a response: {e}")))?;
+            complete(
+                conn,
+                &user,
+                &k,
+                &Stored {
+                    status: i32::from(status.as_u16()),
+                    location: location.clone(),
+                    body: body.clone(),
+                },
+            )?;
+            Ok((location, body))
+        })
+        .await;
+    match outcome {
+        Ok((location, body)) => {
+            let mut response = HttpResponse::build(status);
+            response.insert_header((header::CONTENT_TYPE, "application/json"));
+            if let Some(location) = location {
+                response.insert_header((header::LOCATION, location));
+            }
+            Ok(response.body(body))
+        }
+        Err(e) => {
+            // A refusal is an answer too: replay it. A server error is not: free the key.
+            let user = user_id.to_owned();
+            let code = e.status_code();
+            let problem = serde_json::to_string(&e.problem()).unwrap_or_default();
+            db.run(move |conn| {
+                if code.is_server_error() {
+                    release(conn, &user, &key)?;
+                } else {
+                    write_transaction(conn, |conn| {
+                        complete(
+                            conn,
+                            &user,
+                            &key,
+                            &Stored {
+                                status: i32::from(code.as_u16()),
+                                location: None,
+                                body: problem,
+                            },
+                        )
+                    })?;
+                }
+                Ok(())
+            })
+            .await?;
+            Err(e)
+        }
+    }
+}
+
+fn respond<T: Serialize>(status: StatusCode, location: Option<String>, value: &T) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if let Some(location) = location {
+        response.insert_header((header::LOCATION, location));
+    }
+    response.json(value)
+}

@@ -1,0 +1,8 @@
+//! Waste lots: weighed into the shared warehouse (route a) or declared at the enterprise's door
+//! for collection there (route b); their labels, the inventory kept with them, corrections,
+//! and the storage alarms.
+
+pub mod labels;
+pub mod routes;
+pub mod service;
+pub mod store;

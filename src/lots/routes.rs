@@ -1,0 +1,711 @@
+//! HTTP endpoints for lots, labels, inventory and alarms. The POSTs a phone sends honour the
+//! `Idempotency-Key` header.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::auth::policy::{self, Action, authorize};
+use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing};
+use crate::domain::units::positive_grams;
+use crate::domain::waste::WasteCode;
+use crate::error::{ApiError, FieldError, Problem, Validator};
+use crate::http::{Json, Page, PageQuery};
+use crate::idempotency::{self, Idempotency};
+use crate::lots::labels;
+use crate::lots::service::{
+    self, AlarmList, Correction, Description, EventView, InventoryView, LotView, WeighIn,
+};
+use crate::lots::store::{self, LotFilter};
+use crate::registry::warehouses::service as warehouses;
+use crate::startup::AppState;
+
+const TEXT_MAX: usize = 500;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "waste_code": "900-249-08",
+    "physical_form": "liquid",
+    "container_type": "drum",
+    "container_count": 2,
+    "container_litres": 200,
+    "zone_id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1",
+    "gross_grams": 352500,
+    "tare_grams": 32500,
+    "scale_id": "SCALE-01",
+    "captured_at": "2026-11-28T15:58:12+08:00",
+    "main_components": "矿物油、铁屑"
+}))]
+pub struct WeighInRequest {
+    pub enterprise_id: String,
+    /// Needed only when several contracts of the enterprise cover the code.
+    pub contract_id: Option<String>,
+    pub waste_code: String,
+    pub physical_form: PhysicalForm,
+    pub container_type: ContainerType,
+    /// 1 to 10000.
+    pub container_count: i32,
+    /// Volume of one container; chooses the label size.
+    pub container_litres: Option<i32>,
+    pub zone_id: String,
+    pub gross_grams: i64,
+    pub tare_grams: i64,
+    /// If given, must equal gross − tare.
+    pub net_grams: Option<i64>,
+    /// The scale or device that weighed (scales used for settlement must be verified).
+    pub scale_id: String,
+    /// When the device captured the weighing (its own clock; at most 10 minutes ahead, 30 days old).
+    pub captured_at: DateTime<Utc>,
+    /// Default: the day of `captured_at` in the park's time zone.
+    pub produced_on: Option<NaiveDate>,
+    pub main_components: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "waste_code": "900-003-S59",
+    "physical_form": "solid",
+    "container_type": "bulk",
+    "container_count": 1,
+    "estimated_grams": 850000,
+    "note": "scrap offcuts by the loading bay"
+}))]
+pub struct DeclarationRequest {
+    pub enterprise_id: String,
+    pub contract_id: Option<String>,
+    /// A general-waste code: hazardous waste is handed into the warehouse.
+    pub waste_code: String,
+    pub physical_form: PhysicalForm,
+    pub container_type: ContainerType,
+    pub container_count: i32,
+    pub container_litres: Option<i32>,
+    /// The enterprise's estimate; the driver's weighing at pickup gives the real weight.
+    pub estimated_grams: i64,
+    pub produced_on: Option<NaiveDate>,
+    pub main_components: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "entered twice by mistake"}))]
+pub struct VoidRequest {
+    /// Why the lot is voided (1 to 500 characters).
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"gross_grams": 351000, "tare_grams": 32500, "scale_id": "SCALE-02", "reason": "scale was not zeroed"}))]
+pub struct CorrectionRequest {
+    /// A stored lot: the new weighing.
+    pub gross_grams: Option<i64>,
+    pub tare_grams: Option<i64>,
+    pub net_grams: Option<i64>,
+    pub scale_id: Option<String>,
+    pub captured_at: Option<DateTime<Utc>>,
+    /// A declaration: the new estimate.
+    pub estimated_grams: Option<i64>,
+    /// Why the weight changes (1 to 500 characters).
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LotQuery {
+    /// `stored`, `declared`, `voided` or `collected`.
+    pub status: Option<String>,
+    /// `warehouse` or `door`.
+    pub route: Option<String>,
+    pub park_id: Option<String>,
+    pub zone_id: Option<String>,
+    pub waste_code: Option<String>,
+    pub enterprise_id: Option<String>,
+    /// Received on or after this day (YYYY-MM-DD, China Standard Time) or instant (RFC 3339).
+    pub from: Option<String>,
+    /// Received before the end of this day (YYYY-MM-DD) or before this instant (RFC 3339).
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LabelQuery {
+    /// Label side in mm: `100`, `150` or `200`; default by container volume (≤ 50 L: 100,
+    /// to 450 L: 150, larger: 200).
+    pub size: Option<String>,
+}
+
+fn bounded(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| v.text(field, s, 1, TEXT_MAX))
+}
+
+fn description(
+    v: &mut Validator,
+    enterprise_id: &str,
+    contract_id: Option<String>,
+    waste_code: &str,
+    (physical_form, container_type, container_count, container_litres): (
+        PhysicalForm,
+        ContainerType,
+        i32,
+        Option<i32>,
+    ),
+    (produced_on, main_components, note): (Option<NaiveDate>, Option<&str>, Option<&str>),
+) -> Option<Description> {
+    let enterprise_id = v.text("enterprise_id", enterprise_id, 1, 64);
+    let code = v.check(WasteCode::parse("waste_code", waste_code));
+    service::check_containers(v, container_count, container_litres);
+    let main_components = bounded(v, "main_components", main_components);
+    let note = bounded(v, "note", note);
+    Some(Description {
+        enterprise_id,
+        contract_id,
+        waste_code: code?,
+        physical_form,
+        container_type,
+        container_count,
+        container_litres,
+        produced_on,
+        main_components,
+        note,
+    })
+}
+
+fn lot_location(lot: &LotView) -> Option<String> {
+    Some(format!("/api/v1/lots/{}", lot.id))
+}
+
+/// Record a lot weighed into the shared warehouse (park office). Refused, saying why, for a code
+/// the contract does not cover, an enterprise outside the contract, hazardous waste into a
+/// general zone, a zone not allowed for the lot's category, or a zone that would overflow.
+/// Send an `Idempotency-Key`: a retry then never records a second lot.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Unique per request; a retry with the same key and body replays the first answer")),
+    request_body = WeighInRequest,
+    responses(
+        (status = 201, description = "Recorded", body = LotView, headers(("Location" = String, description = "URL of the lot"))),
+        (status = 403, description = "Not the park office of this warehouse", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such zone, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The zone would overflow, or the same key is still being processed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid weighing, code not covered, enterprise outside the contract, wrong zone, or the key reused for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/lots")]
+pub async fn weigh_in(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    body: Json<WeighInRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    let d = description(
+        &mut v,
+        &b.enterprise_id,
+        b.contract_id,
+        &b.waste_code,
+        (
+            b.physical_form,
+            b.container_type,
+            b.container_count,
+            b.container_litres,
+        ),
+        (
+            b.produced_on,
+            b.main_components.as_deref(),
+            b.note.as_deref(),
+        ),
+    );
+    let zone_id = v.text("zone_id", &b.zone_id, 1, 64);
+    let scale_id = v.text("scale_id", &b.scale_id, 1, 64);
+    let weighing = match Weighing::parse(b.gross_grams, b.tare_grams, b.net_grams) {
+        Ok(w) => Some(w),
+        Err(errors) => {
+            errors.into_iter().for_each(|e| v.push(e));
+            None
+        }
+    };
+    let new = v.finish_with(|| {
+        Some(WeighIn {
+            description: d?,
+            zone_id,
+            weighing: weighing?,
+            scale_id,
+            captured_at: b.captured_at,
+        })
+    })?;
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        StatusCode::CREATED,
+        lot_location,
+        move |conn| service::weigh_in(conn, &principal, new),
+    )
+    .await
+}
+
+/// Declare general waste waiting at the enterprise's door, to be weighed by the driver at pickup
+/// (the enterprise, or its park office). Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Unique per request; a retry with the same key and body replays the first answer")),
+    request_body = DeclarationRequest,
+    responses(
+        (status = 201, description = "Declared", body = LotView, headers(("Location" = String, description = "URL of the lot"))),
+        (status = 403, description = "You may not declare for this enterprise", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The same key is still being processed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Hazardous waste, code not covered, or enterprise outside the contract", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/lots/declarations")]
+pub async fn declare(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    body: Json<DeclarationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    let d = description(
+        &mut v,
+        &b.enterprise_id,
+        b.contract_id,
+        &b.waste_code,
+        (
+            b.physical_form,
+            b.container_type,
+            b.container_count,
+            b.container_litres,
+        ),
+        (
+            b.produced_on,
+            b.main_components.as_deref(),
+            b.note.as_deref(),
+        ),
+    );
+    let estimate = v.check(positive_grams("estimated_grams", b.estimated_grams));
+    let (d, estimate) = v.finish_with(|| Some((d?, estimate?)))?;
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        StatusCode::CREATED,
+        lot_location,
+        move |conn| service::declare(conn, &principal, d, estimate),
+    )
+    .await
+}
+
+/// Parses a `from`/`to` bound: a day in China Standard Time (its start, or with `end` the start
+/// of the next day) or an RFC 3339 instant.
+fn bound(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<&str>,
+    end: bool,
+) -> Option<chrono::NaiveDateTime> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.naive_utc());
+    }
+    let day = v.check(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        FieldError::new(
+            field,
+            "invalid",
+            "must be a day YYYY-MM-DD or an RFC 3339 instant",
+        )
+    }))?;
+    let day = if end { day.succ_opt()? } else { day };
+    let start = day.and_hms_opt(0, 0, 0)?;
+    Some(start - chrono::Duration::hours(8))
+}
+
+fn one_of(v: &mut Validator, field: &str, raw: Option<String>, allowed: &[&str]) -> Option<String> {
+    let raw = raw?;
+    if allowed.contains(&raw.as_str()) {
+        Some(raw)
+    } else {
+        v.push(FieldError::new(
+            field,
+            "invalid",
+            format!("must be one of: {}", allowed.join(", ")),
+        ));
+        None
+    }
+}
+
+/// List lots: a park office its park's (filter by status, route, zone, code, enterprise and
+/// reception date), an enterprise its own, a disposal company those of its contracts, an
+/// inspector its jurisdiction's. Cursor pages, oldest first.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(LotQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<LotView>),
+        (status = 403, description = "Your role lists no lots", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<LotQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<LotView>>, ApiError> {
+    let scope = policy::lot_scope(&principal)?;
+    let q = query.into_inner();
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    let filter = LotFilter {
+        status: one_of(
+            &mut v,
+            "status",
+            q.status,
+            &["stored", "declared", "voided", "collected"],
+        ),
+        route: one_of(&mut v, "route", q.route, &["warehouse", "door"]),
+        park_id: q.park_id,
+        zone_id: q.zone_id,
+        waste_code: q
+            .waste_code
+            .as_deref()
+            .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
+            .map(|c| c.as_str().to_owned()),
+        enterprise_id: q.enterprise_id,
+        received_from: bound(&mut v, "from", q.from.as_deref(), false),
+        received_before: bound(&mut v, "to", q.to.as_deref(), true),
+    };
+    v.finish()?;
+    let limit = page.limit;
+    let rows = state
+        .db
+        .run(move |conn| Ok(store::list_lots(conn, &scope, &filter, &page)?))
+        .await?;
+    Ok(web::Json(
+        Page::from_rows(rows, limit, |r| r.id.as_str()).map(service::view),
+    ))
+}
+
+/// Read a lot (the URL in its label's QR code).
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lot id")),
+    responses(
+        (status = 200, description = "The lot", body = LotView),
+        (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<LotView>, ApiError> {
+    let id = id.into_inner();
+    let lot = state
+        .db
+        .run(move |conn| service::load_readable(conn, &principal, &id))
+        .await?;
+    Ok(web::Json(service::view(lot.0)))
+}
+
+/// What happened to a lot: recorded or declared, corrected (before and after), voided.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lot id")),
+    responses(
+        (status = 200, description = "Events, oldest first", body = Vec<EventView>),
+        (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots/{id}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<EventView>>, ApiError> {
+    let id = id.into_inner();
+    let events = state
+        .db
+        .run(move |conn| {
+            service::load_readable(conn, &principal, &id)?;
+            service::events(conn, &id)
+        })
+        .await?;
+    Ok(web::Json(events))
+}
+
+/// Void a lot with a reason (the park office; an enterprise its own declarations). It stays
+/// visible, and leaves the stock. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lot id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = VoidRequest,
+    responses(
+        (status = 200, description = "The voided lot", body = LotView),
+        (status = 403, description = "You may read but not void this lot", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already voided or collected", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/lots/{id}/void")]
+pub async fn void(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<VoidRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut v = Validator::new();
+    let reason = v.text("reason", &body.into_inner().reason, 1, TEXT_MAX);
+    v.finish()?;
+    let id = id.into_inner();
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        StatusCode::OK,
+        |_: &LotView| None,
+        move |conn| service::void(conn, &principal, &id, reason),
+    )
+    .await
+}
+
+/// Correct a lot's weight with a reason: a new weighing for a stored lot, a new estimate for a
+/// declaration. The previous weighing stays in the lot's history; the stock follows. Honours
+/// `Idempotency-Key`.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lot id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, description = "The corrected lot", body = LotView),
+        (status = 403, description = "You may read but not correct this lot", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Voided or collected, or the zone would overflow", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid weighing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/lots/{id}/corrections")]
+pub async fn correct(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<CorrectionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    let reason = v.text("reason", &b.reason, 1, TEXT_MAX);
+    let scale_id = b.scale_id.as_deref().map(|s| v.text("scale_id", s, 1, 64));
+    let weighing = match (b.gross_grams, b.tare_grams) {
+        (Some(gross), Some(tare)) => match Weighing::parse(gross, tare, b.net_grams) {
+            Ok(w) => Some(w),
+            Err(errors) => {
+                errors.into_iter().for_each(|e| v.push(e));
+                None
+            }
+        },
+        (None, None) => None,
+        _ => {
+            v.push(FieldError::new(
+                "tare_grams",
+                "required",
+                "gross_grams and tare_grams go together",
+            ));
+            None
+        }
+    };
+    let estimated_grams = b
+        .estimated_grams
+        .and_then(|e| v.check(positive_grams("estimated_grams", e)));
+    v.finish()?;
+    let correction = Correction {
+        weighing,
+        estimated_grams,
+        scale_id,
+        captured_at: b.captured_at,
+        reason,
+    };
+    let id = id.into_inner();
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        StatusCode::OK,
+        |_: &LotView| None,
+        move |conn| service::correct(conn, &principal, &id, correction),
+    )
+    .await
+}
+
+async fn label_data(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+    size: Option<String>,
+) -> Result<(service::LabelData, LabelSize, String), ApiError> {
+    let size = match size.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            LabelSize::parse(raw)
+                .ok_or_else(|| ApiError::field("size", "invalid", "must be 100, 150 or 200"))?,
+        ),
+    };
+    let data = state
+        .db
+        .run(move |conn| {
+            let lot = service::load_readable(conn, &principal, &id)?;
+            service::label_data(conn, lot)
+        })
+        .await?;
+    let size = size.unwrap_or_else(|| LabelSize::for_container(data.lot.container_litres));
+    let url = format!("{}/api/v1/lots/{}", state.public_base_url, data.lot.id);
+    Ok((data, size, url))
+}
+
+/// The lot's container label (HJ 1276-2022) as SVG, at its printed size in millimetres.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lot id"), LabelQuery),
+    responses(
+        (status = 200, description = "The label", content_type = "image/svg+xml", body = String,
+            example = json!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100mm\" height=\"100mm\" viewBox=\"0 0 100 100\">…</svg>")),
+        (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid size", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots/{id}/label.svg")]
+pub async fn label_svg(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<LabelQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (data, size, url) =
+        label_data(&state, principal, id.into_inner(), query.into_inner().size).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml; charset=utf-8")
+        .body(labels::svg(&data, size, &url)))
+}
+
+/// A printable page with the label twice (for two opposite sides of the container).
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lot id"), LabelQuery),
+    responses(
+        (status = 200, description = "An HTML page that prints the labels at size", content_type = "text/html", body = String,
+            example = json!("<!doctype html><html lang=\"zh-CN\">…</html>")),
+        (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots/{id}/label.html")]
+pub async fn label_page(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<LabelQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (data, size, url) =
+        label_data(&state, principal, id.into_inner(), query.into_inner().size).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(labels::printable_page(&data, size, &url)))
+}
+
+/// The stock of a warehouse, kept exact with every weighing: per zone its fill, per contract
+/// and code the grams, the lots and the age of the oldest.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Warehouse id")),
+    responses(
+        (status = 200, description = "The stock", body = InventoryView),
+        (status = 404, description = "No such warehouse, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/warehouses/{id}/inventory")]
+pub async fn inventory(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<InventoryView>, ApiError> {
+    let id = id.into_inner();
+    let view = state
+        .db
+        .run(move |conn| {
+            let w = warehouses::load_warehouse(conn, &id)?;
+            authorize(&principal, Action::ReadWarehouse(warehouses::place(&w)))?;
+            service::inventory(conn, &id)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Storage alarms (lots at 80 % and 100 % of their contract's maximum storage period) and
+/// capacity alarms (zones at 90 % and full), among what you may see.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Current alarms (at most 500 of each kind)", body = AlarmList),
+        (status = 403, description = "Your role receives no alarms", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/alarms")]
+pub async fn alarms(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<AlarmList>, ApiError> {
+    let scope = policy::lot_scope(&principal)?;
+    // Zones are the park's: enterprises and disposers see only their lots' ages.
+    let capacity_too = matches!(
+        scope,
+        policy::Scope::All | policy::Scope::Park(_) | policy::Scope::Jurisdiction(_)
+    );
+    let alarms = state
+        .db
+        .run(move |conn| service::alarms(conn, &scope, capacity_too))
+        .await?;
+    Ok(web::Json(alarms))
+}

@@ -1,0 +1,992 @@
+//! Use cases on lots: weigh in, declare, void, correct; the views, the inventory and the alarms.
+//! Each write runs in the caller's transaction and keeps the zone's stock, the inventory and the
+//! lot's events in step with the lot.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::auth::policy::{Action, Place, Scope, authorize};
+use crate::db::DbConn;
+use crate::domain::contract::{DatedRule, rule_on};
+use crate::domain::ids::new_id;
+use crate::domain::lot::{
+    AlarmLevel, ContainerType, PhysicalForm, Weighing, capacity_alarm, digital_code, storage_alarm,
+};
+use crate::domain::uscc::Uscc;
+use crate::domain::waste::{CatalogRef, WasteCode, WasteKind, split_refs};
+use crate::error::{ApiError, FieldError, NOT_VISIBLE};
+use crate::lots::store::{self, EventRow, LotRow};
+use crate::registry::catalog::service::check_refs_exist;
+use crate::registry::contracts::store as contracts;
+use crate::registry::parks::{service as parks, store as park_store};
+use crate::registry::warehouses::{service as warehouses, store as warehouse_store};
+
+/// How far in the future a device clock may be ahead of the server's.
+pub const CLOCK_SKEW_MINUTES: i64 = 10;
+/// How old a capture may be when it reaches the server (a phone may stay offline for days).
+pub const MAX_CAPTURE_AGE_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500",
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2",
+    "route": "warehouse",
+    "status": "stored",
+    "waste_code": "900-249-08",
+    "kind": "hazardous",
+    "category": "HW08",
+    "physical_form": "liquid",
+    "container_type": "drum",
+    "container_count": 2,
+    "container_litres": 200,
+    "warehouse_id": "wh_0193f1c2a4b87d21a1c6e1f0b2d3c4f0",
+    "zone_id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1",
+    "gross_grams": 352500,
+    "tare_grams": 32500,
+    "net_grams": 320000,
+    "weight_source": "scale",
+    "scale_id": "SCALE-01",
+    "captured_at": "2026-11-28T07:58:12Z",
+    "received_at": "2026-11-28T08:00:00Z",
+    "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6",
+    "produced_on": "2026-11-28",
+    "label_code": "91440300MA5F0001269002490820261128001",
+    "created_at": "2026-11-28T08:00:00Z",
+    "updated_at": "2026-11-28T08:00:00Z"
+}))]
+pub struct LotView {
+    pub id: String,
+    pub park_id: String,
+    pub enterprise_id: String,
+    pub contract_id: String,
+    /// `warehouse`: weighed into the shared warehouse; `door`: declared, waiting at the enterprise.
+    pub route: String,
+    /// `stored`, `declared`, `voided` or `collected`.
+    pub status: String,
+    pub waste_code: String,
+    pub kind: WasteKind,
+    pub category: String,
+    pub physical_form: PhysicalForm,
+    pub container_type: ContainerType,
+    pub container_count: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_litres: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gross_grams: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tare_grams: Option<i64>,
+    /// Net weight in grams: weighed (`weight_source` `scale`) or estimated (`estimate`).
+    pub net_grams: i64,
+    pub weight_source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_id: Option<String>,
+    /// When the device captured the weighing (its clock).
+    pub captured_at: DateTime<Utc>,
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
+    pub recorded_by: String,
+    pub produced_on: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_components: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The 37-character digital identification code of the HJ 1276-2022 label (hazardous lots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voided_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn view(row: LotRow) -> LotView {
+    LotView {
+        kind: WasteKind::parse_stored(&row.kind).unwrap_or(WasteKind::Hazardous),
+        physical_form: PhysicalForm::parse_stored(&row.physical_form)
+            .unwrap_or(PhysicalForm::Solid),
+        container_type: ContainerType::parse_stored(&row.container_type)
+            .unwrap_or(ContainerType::Other),
+        id: row.id,
+        park_id: row.park_id,
+        enterprise_id: row.enterprise_id,
+        contract_id: row.contract_id,
+        route: row.route,
+        status: row.status,
+        waste_code: row.waste_code,
+        category: row.category,
+        container_count: row.container_count,
+        container_litres: row.container_litres,
+        warehouse_id: row.warehouse_id,
+        zone_id: row.zone_id,
+        gross_grams: row.gross_grams,
+        tare_grams: row.tare_grams,
+        net_grams: row.net_grams,
+        weight_source: row.weight_source,
+        scale_id: row.scale_id,
+        captured_at: row.captured_at.and_utc(),
+        received_at: row.received_at.and_utc(),
+        recorded_by: row.recorded_by,
+        produced_on: row.produced_on,
+        main_components: row.main_components,
+        note: row.note,
+        label_code: row.label_code,
+        voided_at: row.voided_at.map(|t| t.and_utc()),
+        void_reason: row.void_reason,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    }
+}
+
+/// What a lot is described by, on either route.
+pub struct Description {
+    pub enterprise_id: String,
+    pub contract_id: Option<String>,
+    pub waste_code: WasteCode,
+    pub physical_form: PhysicalForm,
+    pub container_type: ContainerType,
+    pub container_count: i32,
+    pub container_litres: Option<i32>,
+    pub produced_on: Option<NaiveDate>,
+    pub main_components: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An inbound weighing at the warehouse (route a).
+pub struct WeighIn {
+    pub description: Description,
+    pub zone_id: String,
+    pub weighing: Weighing,
+    pub scale_id: String,
+    pub captured_at: DateTime<Utc>,
+}
+
+pub fn place(lot: &store::Lot) -> Place<'_> {
+    Place {
+        park_id: &lot.0.park_id,
+        region_code: &lot.1,
+    }
+}
+
+pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Lot, ApiError> {
+    store::find_lot(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
+}
+
+/// Loads a lot the principal may read.
+pub fn load_readable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<store::Lot, ApiError> {
+    let lot = load(conn, id)?;
+    authorize(
+        principal,
+        Action::ReadLot {
+            enterprise_id: &lot.0.enterprise_id,
+            disposer_id: &lot.2,
+            place: place(&lot),
+        },
+    )?;
+    Ok(lot)
+}
+
+fn check_capture_time(captured_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if captured_at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err(ApiError::field(
+            "captured_at",
+            "in_future",
+            "lies in the future: check the device's clock",
+        ));
+    }
+    if captured_at < now - Duration::days(MAX_CAPTURE_AGE_DAYS) {
+        return Err(ApiError::field(
+            "captured_at",
+            "too_old",
+            format!("is more than {MAX_CAPTURE_AGE_DAYS} days old; record it with the park office"),
+        ));
+    }
+    Ok(())
+}
+
+/// The contract a lot of `code` falls under on `day`: a contract of the park in force that day,
+/// in which the enterprise is a member, and that prices the code (or its category).
+fn contract_for(
+    conn: &mut DbConn,
+    park_id: &str,
+    d: &Description,
+    day: NaiveDate,
+) -> Result<contracts::ContractRow, ApiError> {
+    let candidates = contracts::contracts_of_member_on(conn, park_id, &d.enterprise_id, day)?;
+    if candidates.is_empty() {
+        return Err(ApiError::field(
+            "enterprise_id",
+            "not_in_contract",
+            format!("the enterprise is not a member of a contract in force on {day}"),
+        ));
+    }
+    let mut covering = Vec::new();
+    for c in candidates {
+        let rules: Vec<DatedRule<()>> = contracts::prices_of(conn, &c.id)?
+            .iter()
+            .filter_map(|p| {
+                CatalogRef::parse("", &p.target)
+                    .ok()
+                    .map(|target| DatedRule {
+                        target,
+                        effective_from: p.effective_from,
+                        value: (),
+                    })
+            })
+            .collect();
+        if rule_on(&rules, &d.waste_code, day).is_some() {
+            covering.push(c);
+        }
+    }
+    match (d.contract_id.as_deref(), covering.len()) {
+        (Some(wanted), _) => covering
+            .into_iter()
+            .find(|c| c.id == wanted)
+            .ok_or_else(|| {
+                ApiError::field(
+                    "contract_id",
+                    "not_applicable",
+                    "this contract does not cover the enterprise and code on that day",
+                )
+            }),
+        (None, 0) => Err(ApiError::field(
+            "waste_code",
+            "not_covered",
+            format!(
+                "no contract of the enterprise covers {} on {day}",
+                d.waste_code
+            ),
+        )),
+        (None, 1) => covering.pop().ok_or(ApiError::NotFound(NOT_VISIBLE)),
+        (None, _) => Err(ApiError::field(
+            "contract_id",
+            "ambiguous",
+            "several contracts cover this code: say which one",
+        )),
+    }
+}
+
+fn check_code(conn: &mut DbConn, code: &WasteCode, day: NaiveDate) -> Result<(), ApiError> {
+    let errors = check_refs_exist(
+        conn,
+        |_| "waste_code".to_owned(),
+        &[CatalogRef::Code(code.clone())],
+        day,
+    )?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+fn event(
+    conn: &mut DbConn,
+    lot_id: &str,
+    kind: &str,
+    by: &str,
+    reason: Option<String>,
+    data: &impl Serialize,
+) -> Result<(), ApiError> {
+    let data = serde_json::to_string(data)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("serialising an event: {e}")))?;
+    store::insert_event(
+        conn,
+        &EventRow {
+            id: new_id("lev"),
+            lot_id: lot_id.to_owned(),
+            kind: kind.to_owned(),
+            at: crate::domain::time::now().naive_utc(),
+            by_user: by.to_owned(),
+            reason,
+            data,
+        },
+    )?;
+    Ok(())
+}
+
+fn over_capacity(zone: &warehouse_store::ZoneRow, adding: i64) -> ApiError {
+    ApiError::Conflict(format!(
+        "zone {} cannot take {adding} more grams: it holds {} of {} grams",
+        zone.name, zone.stored_grams, zone.capacity_grams
+    ))
+}
+
+/// Records a lot weighed into the warehouse: checks the enterprise, contract, code and zone,
+/// takes the weight into the zone's stock (refused if it would overfill it), allocates the
+/// label code, and adds to the inventory — all in the caller's transaction.
+pub fn weigh_in(
+    conn: &mut DbConn,
+    principal: &Principal,
+    new: WeighIn,
+) -> Result<LotView, ApiError> {
+    let now = crate::domain::time::now();
+    let (zone, warehouse) = match warehouse_store::find_zone(conn, &new.zone_id)? {
+        Some(zone) => {
+            let warehouse = warehouses::load_warehouse(conn, &zone.warehouse_id)?;
+            (zone, warehouse)
+        }
+        None => return Err(ApiError::NotFound(NOT_VISIBLE)),
+    };
+    let park = parks::load_park(conn, &warehouse.0.park_id)?;
+    authorize(principal, Action::ManagePark(parks::place(&park)))?;
+    check_capture_time(new.captured_at, now)?;
+    let d = &new.description;
+    let enterprise = park_store::find_enterprise(conn, &d.enterprise_id)?
+        .filter(|e| e.0.park_id == park.0.organization_id)
+        .ok_or_else(|| {
+            ApiError::field(
+                "enterprise_id",
+                "not_in_park",
+                "no such enterprise in this warehouse's park",
+            )
+        })?;
+    let day = new
+        .captured_at
+        .with_timezone(&parks::park_time_zone(&park.0))
+        .date_naive();
+    check_code(conn, &d.waste_code, day)?;
+    let contract = contract_for(conn, &park.0.organization_id, d, day)?;
+
+    let kind = d.waste_code.kind();
+    let zone_kind = WasteKind::parse_stored(&zone.kind).unwrap_or(WasteKind::Hazardous);
+    if zone.closed_on.is_some_and(|c| c <= day) || warehouse.0.closed_on.is_some_and(|c| c <= day) {
+        return Err(ApiError::field(
+            "zone_id",
+            "closed",
+            "the zone or its warehouse is closed",
+        ));
+    }
+    if kind != zone_kind {
+        return Err(ApiError::field(
+            "zone_id",
+            "wrong_kind",
+            format!(
+                "{} waste cannot go into a {} zone",
+                kind.as_str(),
+                zone_kind.as_str()
+            ),
+        ));
+    }
+    let allowed = split_refs(&zone.categories);
+    let category = CatalogRef::Category(d.waste_code.category().clone());
+    if !allowed.is_empty() && !allowed.contains(&category) {
+        return Err(ApiError::field(
+            "zone_id",
+            "category_not_allowed",
+            format!(
+                "zone {} holds only {}, not {}",
+                zone.name,
+                allowed
+                    .iter()
+                    .map(CatalogRef::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                d.waste_code.category()
+            ),
+        ));
+    }
+    if !warehouse_store::add_to_zone(conn, &zone.id, new.weighing.net)? {
+        return Err(over_capacity(&zone, new.weighing.net));
+    }
+
+    let produced_on = d.produced_on.unwrap_or(day);
+    let label_code = match kind {
+        WasteKind::Hazardous => {
+            let sequence = store::next_label_sequence(
+                conn,
+                &enterprise.0.organization_id,
+                d.waste_code.as_str(),
+                produced_on,
+            )?;
+            let uscc = Uscc::parse("uscc", &enterprise.0.uscc).map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!("stored credit code: {}", e.message))
+            })?;
+            let code = digital_code(
+                &uscc,
+                &d.waste_code,
+                produced_on,
+                u32::try_from(sequence).unwrap_or(0),
+            )
+            .ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "the enterprise has labelled 999 lots of {} produced on {produced_on}",
+                    d.waste_code
+                ))
+            })?;
+            Some(code)
+        }
+        WasteKind::General => None,
+    };
+    let row = LotRow {
+        id: new_id("lot"),
+        park_id: park.0.organization_id.clone(),
+        enterprise_id: enterprise.0.organization_id.clone(),
+        contract_id: contract.id.clone(),
+        route: "warehouse".to_owned(),
+        status: "stored".to_owned(),
+        waste_code: d.waste_code.as_str().to_owned(),
+        kind: kind.as_str().to_owned(),
+        category: d.waste_code.category().as_str().to_owned(),
+        physical_form: d.physical_form.as_str().to_owned(),
+        container_type: d.container_type.as_str().to_owned(),
+        container_count: d.container_count,
+        container_litres: d.container_litres,
+        warehouse_id: Some(warehouse.0.id.clone()),
+        zone_id: Some(zone.id.clone()),
+        gross_grams: Some(new.weighing.gross),
+        tare_grams: Some(new.weighing.tare),
+        net_grams: new.weighing.net,
+        weight_source: "scale".to_owned(),
+        scale_id: Some(new.scale_id.clone()),
+        captured_at: new.captured_at.naive_utc(),
+        received_at: now.naive_utc(),
+        recorded_by: principal.user_id.clone(),
+        produced_on,
+        main_components: d.main_components.clone(),
+        note: d.note.clone(),
+        label_code,
+        voided_at: None,
+        void_reason: None,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_lot(conn, &row)?;
+    store::add_inventory(
+        conn,
+        &zone.id,
+        &contract.id,
+        &row.waste_code,
+        row.net_grams,
+        1,
+        now.naive_utc(),
+    )?;
+    let view = view(row);
+    event(conn, &view.id, "recorded", &principal.user_id, None, &view)?;
+    Ok(view)
+}
+
+/// Declares general waste waiting at the enterprise's door for collection there (route b). The
+/// weight is an estimate; the driver's weighing at pickup gives the real one.
+pub fn declare(
+    conn: &mut DbConn,
+    principal: &Principal,
+    d: Description,
+    estimated_grams: i64,
+) -> Result<LotView, ApiError> {
+    let now = crate::domain::time::now();
+    let enterprise = park_store::find_enterprise(conn, &d.enterprise_id)?
+        .ok_or_else(|| ApiError::NotFound(NOT_VISIBLE))?;
+    authorize(
+        principal,
+        Action::DeclareLot {
+            enterprise_id: &enterprise.0.organization_id,
+            place: Place {
+                park_id: &enterprise.0.park_id,
+                region_code: &enterprise.2,
+            },
+        },
+    )?;
+    if d.waste_code.kind() == WasteKind::Hazardous {
+        return Err(ApiError::field(
+            "waste_code",
+            "hazardous_at_door",
+            "hazardous waste is handed into the park's warehouse and weighed there; only general waste is collected at the door",
+        ));
+    }
+    let park = parks::load_park(conn, &enterprise.0.park_id)?;
+    let day = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+    check_code(conn, &d.waste_code, day)?;
+    let contract = contract_for(conn, &park.0.organization_id, &d, day)?;
+    let row = LotRow {
+        id: new_id("lot"),
+        park_id: park.0.organization_id.clone(),
+        enterprise_id: enterprise.0.organization_id.clone(),
+        contract_id: contract.id,
+        route: "door".to_owned(),
+        status: "declared".to_owned(),
+        waste_code: d.waste_code.as_str().to_owned(),
+        kind: WasteKind::General.as_str().to_owned(),
+        category: d.waste_code.category().as_str().to_owned(),
+        physical_form: d.physical_form.as_str().to_owned(),
+        container_type: d.container_type.as_str().to_owned(),
+        container_count: d.container_count,
+        container_litres: d.container_litres,
+        warehouse_id: None,
+        zone_id: None,
+        gross_grams: None,
+        tare_grams: None,
+        net_grams: estimated_grams,
+        weight_source: "estimate".to_owned(),
+        scale_id: None,
+        captured_at: now.naive_utc(),
+        received_at: now.naive_utc(),
+        recorded_by: principal.user_id.clone(),
+        produced_on: d.produced_on.unwrap_or(day),
+        main_components: d.main_components,
+        note: d.note,
+        label_code: None,
+        voided_at: None,
+        void_reason: None,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    store::insert_lot(conn, &row)?;
+    let view = view(row);
+    event(conn, &view.id, "declared", &principal.user_id, None, &view)?;
+    Ok(view)
+}
+
+/// Who may void or correct a lot: the park office (and administrators); the enterprise itself
+/// for its own declarations.
+fn authorize_change(principal: &Principal, lot: &store::Lot) -> Result<(), ApiError> {
+    let place = place(lot);
+    if lot.0.route == "door" && lot.0.status == "declared" {
+        return authorize(
+            principal,
+            Action::VoidOwnDeclaration {
+                enterprise_id: &lot.0.enterprise_id,
+                place,
+            },
+        );
+    }
+    if authorize(principal, Action::ManagePark(place)).is_ok() {
+        return Ok(());
+    }
+    authorize(
+        principal,
+        Action::ReadLot {
+            enterprise_id: &lot.0.enterprise_id,
+            disposer_id: &lot.2,
+            place,
+        },
+    )?;
+    Err(ApiError::Forbidden(
+        "only the park office corrects or voids a weighing",
+    ))
+}
+
+fn check_changeable(lot: &LotRow) -> Result<(), ApiError> {
+    match lot.status.as_str() {
+        "stored" | "declared" => Ok(()),
+        other => Err(ApiError::Conflict(format!(
+            "the lot is {other} and can no longer change"
+        ))),
+    }
+}
+
+/// Takes a lot out of the records with a reason: it stays visible, marked voided, and leaves
+/// the zone's stock and the inventory.
+pub fn void(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    reason: String,
+) -> Result<LotView, ApiError> {
+    let lot = load(conn, id)?;
+    authorize_change(principal, &lot)?;
+    check_changeable(&lot.0)?;
+    let now = crate::domain::time::now();
+    let mut row = lot.0;
+    if let (Some(zone_id), "stored") = (row.zone_id.clone(), row.status.as_str()) {
+        if !warehouse_store::add_to_zone(conn, &zone_id, -row.net_grams)? {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "zone {zone_id} stock would go negative"
+            )));
+        }
+        store::add_inventory(
+            conn,
+            &zone_id,
+            &row.contract_id,
+            &row.waste_code,
+            -row.net_grams,
+            -1,
+            now.naive_utc(),
+        )?;
+    }
+    row.status = "voided".to_owned();
+    row.voided_at = Some(now.naive_utc());
+    row.void_reason = Some(reason.clone());
+    row.updated_at = now.naive_utc();
+    store::save_lot(conn, &row)?;
+    let view = view(row);
+    event(
+        conn,
+        &view.id,
+        "voided",
+        &principal.user_id,
+        Some(reason),
+        &view,
+    )?;
+    Ok(view)
+}
+
+/// A correction of a lot's weight: a new weighing (stored lots) or a new estimate (declarations).
+pub struct Correction {
+    pub weighing: Option<Weighing>,
+    pub estimated_grams: Option<i64>,
+    pub scale_id: Option<String>,
+    pub captured_at: Option<DateTime<Utc>>,
+    pub reason: String,
+}
+
+#[derive(Serialize)]
+struct Corrected<'a> {
+    before: &'a LotView,
+    after: &'a LotView,
+}
+
+/// Replaces a lot's weight with a reason. The weighing is not edited in place: the lot's events
+/// keep the one before and the one after; the zone's stock and the inventory follow.
+pub fn correct(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    c: Correction,
+) -> Result<LotView, ApiError> {
+    let lot = load(conn, id)?;
+    authorize_change(principal, &lot)?;
+    check_changeable(&lot.0)?;
+    let now = crate::domain::time::now();
+    let before = view(lot.0.clone());
+    let mut row = lot.0;
+    let new_net = match (row.status.as_str(), c.weighing, c.estimated_grams) {
+        ("stored", Some(w), None) => {
+            if let Some(at) = c.captured_at {
+                check_capture_time(at, now)?;
+                row.captured_at = at.naive_utc();
+            }
+            row.gross_grams = Some(w.gross);
+            row.tare_grams = Some(w.tare);
+            if let Some(scale) = c.scale_id {
+                row.scale_id = Some(scale);
+            }
+            w.net
+        }
+        ("declared", None, Some(estimate)) => estimate,
+        ("stored", _, _) => {
+            return Err(ApiError::field(
+                "gross_grams",
+                "required",
+                "a stored lot is corrected with a new weighing (gross_grams, tare_grams)",
+            ));
+        }
+        _ => {
+            return Err(ApiError::field(
+                "estimated_grams",
+                "required",
+                "a declaration is corrected with a new estimated_grams",
+            ));
+        }
+    };
+    let delta = new_net - row.net_grams;
+    if let (Some(zone_id), "stored") = (row.zone_id.clone(), row.status.as_str()) {
+        if !warehouse_store::add_to_zone(conn, &zone_id, delta)? {
+            let zone = warehouse_store::find_zone(conn, &zone_id)?
+                .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+            return Err(over_capacity(&zone, delta));
+        }
+        store::add_inventory(
+            conn,
+            &zone_id,
+            &row.contract_id,
+            &row.waste_code,
+            delta,
+            0,
+            now.naive_utc(),
+        )?;
+    }
+    row.net_grams = new_net;
+    row.updated_at = now.naive_utc();
+    store::save_lot(conn, &row)?;
+    let after = view(row);
+    event(
+        conn,
+        &after.id,
+        "corrected",
+        &principal.user_id,
+        Some(c.reason),
+        &Corrected {
+            before: &before,
+            after: &after,
+        },
+    )?;
+    Ok(after)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "kind": "corrected",
+    "at": "2026-11-28T09:10:00Z",
+    "by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6",
+    "reason": "scale was not zeroed",
+    "data": {"before": {"net_grams": 320000}, "after": {"net_grams": 318500}}
+}))]
+pub struct EventView {
+    /// `recorded`, `declared`, `corrected` or `voided`.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The lot as recorded, or `{before, after}` for a correction.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+pub fn events(conn: &mut DbConn, lot_id: &str) -> Result<Vec<EventView>, ApiError> {
+    Ok(store::events_of(conn, lot_id)?
+        .into_iter()
+        .map(|e| EventView {
+            kind: e.kind,
+            at: e.at.and_utc(),
+            by: e.by_user,
+            reason: e.reason,
+            data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockLine {
+    pub contract_id: String,
+    pub waste_code: String,
+    pub grams: i64,
+    pub lots: i32,
+    /// When the oldest lot of this line was weighed in (its storage began).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_weighed_at: Option<DateTime<Utc>>,
+    /// Whole days since then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_age_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneStock {
+    pub zone_id: String,
+    pub name: String,
+    pub kind: WasteKind,
+    pub capacity_grams: i64,
+    pub stored_grams: i64,
+    /// `warning` from 90 % of the capacity, `exceeded` when full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_alarm: Option<AlarmLevel>,
+    pub lines: Vec<StockLine>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "warehouse_id": "wh_0193f1c2a4b87d21a1c6e1f0b2d3c4f0",
+    "zones": [{
+        "zone_id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1", "name": "A1 waste oil", "kind": "hazardous",
+        "capacity_grams": 5000000000i64, "stored_grams": 320000,
+        "lines": [{"contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2", "waste_code": "900-249-08", "grams": 320000, "lots": 1,
+                   "oldest_weighed_at": "2026-11-28T08:00:00Z", "oldest_age_days": 0}]
+    }]
+}))]
+pub struct InventoryView {
+    pub warehouse_id: String,
+    pub zones: Vec<ZoneStock>,
+}
+
+/// The stock of a warehouse: per zone its total and fill, and per contract and code the grams,
+/// the number of lots and the age of the oldest.
+pub fn inventory(conn: &mut DbConn, warehouse_id: &str) -> Result<InventoryView, ApiError> {
+    let now = crate::domain::time::now();
+    let lines = store::inventory_of(conn, warehouse_id)?;
+    let oldest = store::oldest_stored(conn, warehouse_id)?;
+    let zones = warehouse_store::zones_of(conn, warehouse_id)?
+        .into_iter()
+        .map(|z| ZoneStock {
+            lines: lines
+                .iter()
+                .filter(|l| l.zone_id == z.id)
+                .map(|l| {
+                    let weighed = oldest
+                        .iter()
+                        .find(|(zone, contract, code, _)| {
+                            zone.as_deref() == Some(l.zone_id.as_str())
+                                && *contract == l.contract_id
+                                && *code == l.waste_code
+                        })
+                        .and_then(|o| o.3)
+                        .map(|t| t.and_utc());
+                    StockLine {
+                        contract_id: l.contract_id.clone(),
+                        waste_code: l.waste_code.clone(),
+                        grams: l.grams,
+                        lots: l.lots,
+                        oldest_age_days: weighed.map(|t| (now - t).num_days()),
+                        oldest_weighed_at: weighed,
+                    }
+                })
+                .collect(),
+            capacity_alarm: capacity_alarm(z.stored_grams, z.capacity_grams),
+            kind: WasteKind::parse_stored(&z.kind).unwrap_or(WasteKind::Hazardous),
+            zone_id: z.id,
+            name: z.name,
+            capacity_grams: z.capacity_grams,
+            stored_grams: z.stored_grams,
+        })
+        .collect();
+    Ok(InventoryView {
+        warehouse_id: warehouse_id.to_owned(),
+        zones,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StorageAlarm {
+    pub lot_id: String,
+    pub enterprise_id: String,
+    pub waste_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
+    /// When the lot was weighed in: its storage began.
+    pub weighed_at: DateTime<Utc>,
+    pub days_stored: i64,
+    pub max_storage_days: i32,
+    /// `warning` at 80 % of the contract's maximum storage period, `exceeded` at 100 %.
+    pub level: AlarmLevel,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapacityAlarm {
+    pub zone_id: String,
+    pub zone_name: String,
+    pub warehouse_id: String,
+    pub stored_grams: i64,
+    pub capacity_grams: i64,
+    /// `warning` from 90 % of the capacity, `exceeded` when full.
+    pub level: AlarmLevel,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "storage": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+        "waste_code": "900-249-08", "zone_id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1", "weighed_at": "2026-06-01T08:00:00Z",
+        "days_stored": 150, "max_storage_days": 180, "level": "warning"}],
+    "capacity": [{"zone_id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1", "zone_name": "A1 waste oil", "warehouse_id": "wh_0193f1c2a4b87d21a1c6e1f0b2d3c4f0",
+        "stored_grams": 4600000000i64, "capacity_grams": 5000000000i64, "level": "warning"}]
+}))]
+pub struct AlarmList {
+    pub storage: Vec<StorageAlarm>,
+    pub capacity: Vec<CapacityAlarm>,
+}
+
+/// Most alarms of each kind returned, oldest lots first.
+pub const MAX_ALARMS: i64 = 500;
+
+/// Storage-age and capacity alarms within a scope, as of now.
+pub fn alarms(conn: &mut DbConn, scope: &Scope, capacity_too: bool) -> Result<AlarmList, ApiError> {
+    let now = crate::domain::time::now();
+    // Storage begins when the lot is weighed in. A lot can alarm only once 80 % of the shortest
+    // allowed period (1 day) has passed.
+    let candidates = store::stored_before(
+        conn,
+        scope,
+        (now - Duration::hours(19)).naive_utc(),
+        MAX_ALARMS * 4,
+    )?;
+    let storage = candidates
+        .into_iter()
+        .filter_map(|(lot, max_days)| {
+            let weighed = lot.captured_at.and_utc();
+            let days = (now - weighed).num_days();
+            storage_alarm(days, i64::from(max_days)).map(|level| StorageAlarm {
+                lot_id: lot.id,
+                enterprise_id: lot.enterprise_id,
+                waste_code: lot.waste_code,
+                zone_id: lot.zone_id,
+                weighed_at: weighed,
+                days_stored: days,
+                max_storage_days: max_days,
+                level,
+            })
+        })
+        .take(usize::try_from(MAX_ALARMS).unwrap_or(500))
+        .collect();
+    let capacity = if capacity_too {
+        warehouse_store::zones_near_capacity(
+            conn,
+            scope,
+            crate::domain::lot::CAPACITY_WARNING_PERCENT,
+        )?
+        .into_iter()
+        .filter_map(|z| {
+            capacity_alarm(z.stored_grams, z.capacity_grams).map(|level| CapacityAlarm {
+                zone_id: z.id,
+                zone_name: z.name,
+                warehouse_id: z.warehouse_id,
+                stored_grams: z.stored_grams,
+                capacity_grams: z.capacity_grams,
+                level,
+            })
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(AlarmList { storage, capacity })
+}
+
+/// The label data of a lot: the enterprise, the code's catalog entry.
+pub struct LabelData {
+    pub lot: LotView,
+    pub producer: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub code_name: String,
+    pub characteristics: Vec<String>,
+}
+
+pub fn label_data(conn: &mut DbConn, lot: store::Lot) -> Result<LabelData, ApiError> {
+    let enterprise = parks::load_enterprise(conn, &lot.0.enterprise_id)?;
+    let code = crate::registry::catalog::store::find_code(conn, &lot.0.waste_code)?
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let characteristics = crate::domain::waste::parse_characteristics("", &code.characteristics)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    let view_ = view(lot.0);
+    Ok(LabelData {
+        lot: view_,
+        producer: enterprise.1,
+        contact_name: enterprise.0.contact_name,
+        contact_phone: enterprise.0.contact_phone,
+        code_name: code.name_zh,
+        characteristics,
+    })
+}
+
+/// Field errors for a lot's description, shared by both routes.
+pub fn check_containers(v: &mut crate::error::Validator, count: i32, litres: Option<i32>) {
+    if !(1..=10_000).contains(&count) {
+        v.push(FieldError::new(
+            "container_count",
+            "out_of_range",
+            "must be 1 to 10000",
+        ));
+    }
+    if litres.is_some_and(|l| !(1..=100_000).contains(&l)) {
+        v.push(FieldError::new(
+            "container_litres",
+            "out_of_range",
+            "must be 1 to 100000 litres",
+        ));
+    }
+}

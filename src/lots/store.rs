@@ -1,0 +1,330 @@
+//! Queries on lots, their events, the inventory and label sequences. Diesel only; no rules.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::policy::Scope;
+use crate::db::DbConn;
+use crate::db::schema::{contracts, inventory, label_sequences, lot_events, lots, parks, zones};
+use crate::http::pagination::PageRequest;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = lots)]
+#[diesel(treat_none_as_null = true)]
+pub struct LotRow {
+    pub id: String,
+    pub park_id: String,
+    pub enterprise_id: String,
+    pub contract_id: String,
+    pub route: String,
+    pub status: String,
+    pub waste_code: String,
+    pub kind: String,
+    pub category: String,
+    pub physical_form: String,
+    pub container_type: String,
+    pub container_count: i32,
+    pub container_litres: Option<i32>,
+    pub warehouse_id: Option<String>,
+    pub zone_id: Option<String>,
+    pub gross_grams: Option<i64>,
+    pub tare_grams: Option<i64>,
+    pub net_grams: i64,
+    pub weight_source: String,
+    pub scale_id: Option<String>,
+    pub captured_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub recorded_by: String,
+    pub produced_on: NaiveDate,
+    pub main_components: Option<String>,
+    pub note: Option<String>,
+    pub label_code: Option<String>,
+    pub voided_at: Option<NaiveDateTime>,
+    pub void_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = lot_events)]
+pub struct EventRow {
+    pub id: String,
+    pub lot_id: String,
+    pub kind: String,
+    pub at: NaiveDateTime,
+    pub by_user: String,
+    pub reason: Option<String>,
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inventory)]
+pub struct InventoryRow {
+    pub zone_id: String,
+    pub contract_id: String,
+    pub waste_code: String,
+    pub grams: i64,
+    pub lots: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A lot with its park's region code and its contract's disposer (for the access check).
+pub type Lot = (LotRow, String, String);
+
+pub fn insert_lot(conn: &mut DbConn, row: &LotRow) -> QueryResult<()> {
+    diesel::insert_into(lots::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_lot(conn: &mut DbConn, row: &LotRow) -> QueryResult<()> {
+    diesel::update(lots::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_lot(conn: &mut DbConn, id: &str) -> QueryResult<Option<Lot>> {
+    lots::table
+        .inner_join(parks::table.on(parks::organization_id.eq(lots::park_id)))
+        .inner_join(contracts::table.on(contracts::id.eq(lots::contract_id)))
+        .filter(lots::id.eq(id))
+        .select((
+            LotRow::as_select(),
+            parks::region_code,
+            contracts::disposer_id,
+        ))
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_event(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(lot_events::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn events_of(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<EventRow>> {
+    lot_events::table
+        .filter(lot_events::lot_id.eq(lot_id))
+        .select(EventRow::as_select())
+        .order(lot_events::id.asc())
+        .load(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct LotFilter {
+    pub status: Option<String>,
+    pub route: Option<String>,
+    pub park_id: Option<String>,
+    pub zone_id: Option<String>,
+    pub waste_code: Option<String>,
+    pub enterprise_id: Option<String>,
+    pub received_from: Option<NaiveDateTime>,
+    pub received_before: Option<NaiveDateTime>,
+}
+
+/// Lots in id (creation) order after the cursor: keyset pagination, so a page costs the same
+/// at any depth. Each filter has an index leading with the scope's park.
+pub fn list_lots(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &LotFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<LotRow>> {
+    let mut q = lots::table.select(LotRow::as_select()).into_boxed();
+    q = match scope {
+        Scope::All => q,
+        Scope::Park(id) => q.filter(lots::park_id.eq(id.clone())),
+        Scope::Jurisdiction(prefix) => q.filter(
+            lots::park_id.eq_any(
+                parks::table
+                    .filter(parks::region_code.like(format!("{prefix}%")))
+                    .select(parks::organization_id),
+            ),
+        ),
+        Scope::Own(org) => q.filter(
+            lots::enterprise_id
+                .eq(org.clone())
+                .or(lots::contract_id.eq_any(
+                    contracts::table
+                        .filter(contracts::disposer_id.eq(org.clone()))
+                        .select(contracts::id),
+                )),
+        ),
+    };
+    if let Some(v) = &filter.status {
+        q = q.filter(lots::status.eq(v.clone()));
+    }
+    if let Some(v) = &filter.route {
+        q = q.filter(lots::route.eq(v.clone()));
+    }
+    if let Some(v) = &filter.park_id {
+        q = q.filter(lots::park_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.zone_id {
+        q = q.filter(lots::zone_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.waste_code {
+        q = q.filter(lots::waste_code.eq(v.clone()));
+    }
+    if let Some(v) = &filter.enterprise_id {
+        q = q.filter(lots::enterprise_id.eq(v.clone()));
+    }
+    if let Some(v) = filter.received_from {
+        q = q.filter(lots::received_at.ge(v));
+    }
+    if let Some(v) = filter.received_before {
+        q = q.filter(lots::received_at.lt(v));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(lots::id.gt(after.clone()));
+    }
+    q.order(lots::id.asc()).limit(page.limit + 1).load(conn)
+}
+
+/// Adds to the stock of a zone, contract and code (creating the row at the first lot). The
+/// UPDATE is atomic; a first INSERT that loses a race to a concurrent one falls back to the
+/// UPDATE inside a savepoint, so no weighing is lost.
+pub fn add_inventory(
+    conn: &mut DbConn,
+    zone_id: &str,
+    contract_id: &str,
+    waste_code: &str,
+    grams: i64,
+    lots_delta: i32,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let key = inventory::table.find((zone_id, contract_id, waste_code));
+    let update = |conn: &mut DbConn| {
+        diesel::update(key)
+            .set((
+                inventory::grams.eq(inventory::grams + grams),
+                inventory::lots.eq(inventory::lots + lots_delta),
+                inventory::updated_at.eq(now),
+            ))
+            .execute(conn)
+    };
+    if update(conn)? == 1 {
+        return Ok(());
+    }
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(inventory::table)
+            .values((
+                inventory::zone_id.eq(zone_id),
+                inventory::contract_id.eq(contract_id),
+                inventory::waste_code.eq(waste_code),
+                inventory::grams.eq(grams),
+                inventory::lots.eq(lots_delta),
+                inventory::updated_at.eq(now),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if crate::db::is_unique_violation(&e) => update(conn).map(drop),
+        Err(e) => Err(e),
+    }
+}
+
+/// The stock of a warehouse's zones, row by row.
+pub fn inventory_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<InventoryRow>> {
+    inventory::table
+        .inner_join(zones::table)
+        .filter(zones::warehouse_id.eq(warehouse_id))
+        .filter(inventory::lots.gt(0))
+        .select(InventoryRow::as_select())
+        .order((
+            inventory::zone_id.asc(),
+            inventory::contract_id.asc(),
+            inventory::waste_code.asc(),
+        ))
+        .load(conn)
+}
+
+/// A zone, contract and code, with when its oldest stored lot was weighed in.
+pub type OldestLot = (Option<String>, String, String, Option<NaiveDateTime>);
+
+/// When the oldest stored lot of each zone, contract and code of a warehouse was weighed in.
+pub fn oldest_stored(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<OldestLot>> {
+    lots::table
+        .filter(lots::warehouse_id.eq(warehouse_id))
+        .filter(lots::status.eq("stored"))
+        .group_by((lots::zone_id, lots::contract_id, lots::waste_code))
+        .select((
+            lots::zone_id,
+            lots::contract_id,
+            lots::waste_code,
+            diesel::dsl::min(lots::captured_at),
+        ))
+        .load(conn)
+}
+
+/// Stored lots of a scope weighed in before `before` (candidates for storage alarms), oldest
+/// first, with their contract's maximum storage period; at most `limit`.
+pub fn stored_before(
+    conn: &mut DbConn,
+    scope: &Scope,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(LotRow, i32)>> {
+    let mut q = lots::table
+        .inner_join(contracts::table.on(contracts::id.eq(lots::contract_id)))
+        .inner_join(parks::table.on(parks::organization_id.eq(lots::park_id)))
+        .filter(lots::status.eq("stored"))
+        .filter(lots::captured_at.lt(before))
+        .select((LotRow::as_select(), contracts::max_storage_days))
+        .into_boxed();
+    q = match scope {
+        Scope::All => q,
+        Scope::Park(id) => q.filter(lots::park_id.eq(id.clone())),
+        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+        Scope::Own(org) => q.filter(
+            lots::enterprise_id
+                .eq(org.clone())
+                .or(contracts::disposer_id.eq(org.clone())),
+        ),
+    };
+    q.order(lots::captured_at.asc()).limit(limit).load(conn)
+}
+
+/// The next sequence number for labels of this enterprise, code and day (1, 2, …).
+pub fn next_label_sequence(
+    conn: &mut DbConn,
+    enterprise_id: &str,
+    waste_code: &str,
+    day: NaiveDate,
+) -> QueryResult<i32> {
+    let key = label_sequences::table.find((enterprise_id, waste_code, day));
+    let bump = |conn: &mut DbConn| -> QueryResult<Option<i32>> {
+        let updated = diesel::update(key)
+            .set(label_sequences::last.eq(label_sequences::last + 1))
+            .execute(conn)?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        key.select(label_sequences::last).first(conn).map(Some)
+    };
+    if let Some(n) = bump(conn)? {
+        return Ok(n);
+    }
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(label_sequences::table)
+            .values((
+                label_sequences::enterprise_id.eq(enterprise_id),
+                label_sequences::waste_code.eq(waste_code),
+                label_sequences::day.eq(day),
+                label_sequences::last.eq(1),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(1),
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            bump(conn)?.ok_or(diesel::result::Error::NotFound)
+        }
+        Err(e) => Err(e),
+    }
+}
