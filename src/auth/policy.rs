@@ -328,17 +328,32 @@ pub fn licence_alert_scope(p: &Principal) -> Option<Scope> {
     }
 }
 
+/// The lots a principal may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LotScope {
+    All,
+    Park(String),
+    Jurisdiction(String),
+    /// The lots of one enterprise.
+    Enterprise(String),
+    /// The lots under the contracts of one disposal company.
+    Disposer(String),
+}
+
 /// The lots a principal may list: a park office its park's, an inspector its jurisdiction's, an
 /// enterprise its own, a disposal company those of its contracts.
-pub fn lot_scope(p: &Principal) -> Result<Scope, ApiError> {
+pub fn lot_scope(p: &Principal) -> Result<LotScope, ApiError> {
     match p.role {
-        Role::EnterpriseUser | Role::DisposerDispatcher => {
-            Ok(Scope::Own(p.organization_id.clone()))
-        }
+        Role::EnterpriseUser => Ok(LotScope::Enterprise(p.organization_id.clone())),
+        Role::DisposerDispatcher => Ok(LotScope::Disposer(p.organization_id.clone())),
         Role::Driver => Err(ApiError::Forbidden(
             "drivers see lots through their pickups",
         )),
-        _ => park_scope(p),
+        _ => Ok(match park_scope(p)? {
+            Scope::All => LotScope::All,
+            Scope::Jurisdiction(prefix) => LotScope::Jurisdiction(prefix),
+            Scope::Park(id) | Scope::Own(id) => LotScope::Park(id),
+        }),
     }
 }
 

@@ -8,6 +8,13 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
+/// The smallest identifier of this kind that can be allocated at `at` or later: ids sort by
+/// their allocation time, so a time window is an id range.
+pub fn lower_bound(prefix: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    format!("{prefix}_{:012x}", millis & 0xffff_ffff_ffff)
+}
+
 /// Whether `value` looks like an identifier of this kind; used to reject junk early.
 pub fn is_well_formed(prefix: &str, value: &str) -> bool {
     value
@@ -28,5 +35,12 @@ mod tests {
         assert!(a < b, "{a} !< {b}");
         assert!(!is_well_formed("usr", &a));
         assert!(!is_well_formed("org", "org_xyz"));
+        let before = lower_bound(
+            "org",
+            chrono::Utc::now() - chrono::Duration::milliseconds(1),
+        );
+        let after = lower_bound("org", chrono::Utc::now() + chrono::Duration::seconds(1));
+        let id = new_id("org");
+        assert!(before <= id && id < after, "{before} <= {id} < {after}");
     }
 }

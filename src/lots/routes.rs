@@ -698,14 +698,9 @@ pub async fn alarms(
     principal: Principal,
 ) -> Result<web::Json<AlarmList>, ApiError> {
     let scope = policy::lot_scope(&principal)?;
-    // Zones are the park's: enterprises and disposers see only their lots' ages.
-    let capacity_too = matches!(
-        scope,
-        policy::Scope::All | policy::Scope::Park(_) | policy::Scope::Jurisdiction(_)
-    );
     let alarms = state
         .db
-        .run(move |conn| service::alarms(conn, &scope, capacity_too))
+        .run(move |conn| service::alarms(conn, &scope))
         .await?;
     Ok(web::Json(alarms))
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::auth::policy::{Action, Place, Scope, authorize};
+use crate::auth::policy::{Action, LotScope, Place, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::{DatedRule, rule_on};
 use crate::domain::ids::new_id;
@@ -891,7 +891,7 @@ pub struct AlarmList {
 pub const MAX_ALARMS: i64 = 500;
 
 /// Storage-age and capacity alarms within a scope, as of now.
-pub fn alarms(conn: &mut DbConn, scope: &Scope, capacity_too: bool) -> Result<AlarmList, ApiError> {
+pub fn alarms(conn: &mut DbConn, scope: &LotScope) -> Result<AlarmList, ApiError> {
     let now = crate::domain::time::now();
     // Storage begins when the lot is weighed in. A lot can alarm only once 80 % of the shortest
     // allowed period (1 day) has passed.
@@ -919,27 +919,24 @@ pub fn alarms(conn: &mut DbConn, scope: &Scope, capacity_too: bool) -> Result<Al
         })
         .take(usize::try_from(MAX_ALARMS).unwrap_or(500))
         .collect();
-    let capacity = if capacity_too {
-        warehouse_store::zones_near_capacity(
-            conn,
-            scope,
-            crate::domain::lot::CAPACITY_WARNING_PERCENT,
-        )?
-        .into_iter()
-        .filter_map(|z| {
-            capacity_alarm(z.stored_grams, z.capacity_grams).map(|level| CapacityAlarm {
-                zone_id: z.id,
-                zone_name: z.name,
-                warehouse_id: z.warehouse_id,
-                stored_grams: z.stored_grams,
-                capacity_grams: z.capacity_grams,
-                level,
-            })
+    // Zones are the park's: enterprises and disposers see only their lots' ages.
+    let capacity = warehouse_store::zones_near_capacity(
+        conn,
+        scope,
+        crate::domain::lot::CAPACITY_WARNING_PERCENT,
+    )?
+    .into_iter()
+    .filter_map(|z| {
+        capacity_alarm(z.stored_grams, z.capacity_grams).map(|level| CapacityAlarm {
+            zone_id: z.id,
+            zone_name: z.name,
+            warehouse_id: z.warehouse_id,
+            stored_grams: z.stored_grams,
+            capacity_grams: z.capacity_grams,
+            level,
         })
-        .collect()
-    } else {
-        Vec::new()
-    };
+    })
+    .collect();
     Ok(AlarmList { storage, capacity })
 }
 

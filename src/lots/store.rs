@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::auth::policy::Scope;
+use crate::auth::policy::LotScope;
 use crate::db::DbConn;
 use crate::db::schema::{contracts, inventory, label_sequences, lot_events, lots, parks, zones};
 use crate::http::pagination::PageRequest;
@@ -130,29 +130,28 @@ pub struct LotFilter {
 /// at any depth. Each filter has an index leading with the scope's park.
 pub fn list_lots(
     conn: &mut DbConn,
-    scope: &Scope,
+    scope: &LotScope,
     filter: &LotFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<LotRow>> {
     let mut q = lots::table.select(LotRow::as_select()).into_boxed();
     q = match scope {
-        Scope::All => q,
-        Scope::Park(id) => q.filter(lots::park_id.eq(id.clone())),
-        Scope::Jurisdiction(prefix) => q.filter(
+        LotScope::All => q,
+        LotScope::Park(id) => q.filter(lots::park_id.eq(id.clone())),
+        LotScope::Jurisdiction(prefix) => q.filter(
             lots::park_id.eq_any(
                 parks::table
                     .filter(parks::region_code.like(format!("{prefix}%")))
                     .select(parks::organization_id),
             ),
         ),
-        Scope::Own(org) => q.filter(
-            lots::enterprise_id
-                .eq(org.clone())
-                .or(lots::contract_id.eq_any(
-                    contracts::table
-                        .filter(contracts::disposer_id.eq(org.clone()))
-                        .select(contracts::id),
-                )),
+        LotScope::Enterprise(id) => q.filter(lots::enterprise_id.eq(id.clone())),
+        LotScope::Disposer(id) => q.filter(
+            lots::contract_id.eq_any(
+                contracts::table
+                    .filter(contracts::disposer_id.eq(id.clone()))
+                    .select(contracts::id),
+            ),
         ),
     };
     if let Some(v) = &filter.status {
@@ -173,11 +172,17 @@ pub fn list_lots(
     if let Some(v) = &filter.enterprise_id {
         q = q.filter(lots::enterprise_id.eq(v.clone()));
     }
+    // Ids are time-ordered (UUIDv7, allocated on reception), so a reception window is also an
+    // id range: the pagination index serves the date filter too.
     if let Some(v) = filter.received_from {
-        q = q.filter(lots::received_at.ge(v));
+        q = q
+            .filter(lots::received_at.ge(v))
+            .filter(lots::id.ge(crate::domain::ids::lower_bound("lot", v.and_utc())));
     }
     if let Some(v) = filter.received_before {
-        q = q.filter(lots::received_at.lt(v));
+        q = q
+            .filter(lots::received_at.lt(v))
+            .filter(lots::id.lt(crate::domain::ids::lower_bound("lot", v.and_utc())));
     }
     if let Some(after) = &page.after {
         q = q.filter(lots::id.gt(after.clone()));
@@ -266,7 +271,7 @@ pub fn oldest_stored(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<O
 /// first, with their contract's maximum storage period; at most `limit`.
 pub fn stored_before(
     conn: &mut DbConn,
-    scope: &Scope,
+    scope: &LotScope,
     before: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<(LotRow, i32)>> {
@@ -278,14 +283,11 @@ pub fn stored_before(
         .select((LotRow::as_select(), contracts::max_storage_days))
         .into_boxed();
     q = match scope {
-        Scope::All => q,
-        Scope::Park(id) => q.filter(lots::park_id.eq(id.clone())),
-        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
-        Scope::Own(org) => q.filter(
-            lots::enterprise_id
-                .eq(org.clone())
-                .or(contracts::disposer_id.eq(org.clone())),
-        ),
+        LotScope::All => q,
+        LotScope::Park(id) => q.filter(lots::park_id.eq(id.clone())),
+        LotScope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+        LotScope::Enterprise(id) => q.filter(lots::enterprise_id.eq(id.clone())),
+        LotScope::Disposer(id) => q.filter(contracts::disposer_id.eq(id.clone())),
     };
     q.order(lots::captured_at.asc()).limit(limit).load(conn)
 }

@@ -155,7 +155,7 @@ pub fn add_to_zone(conn: &mut DbConn, zone_id: &str, delta: i64) -> QueryResult<
 /// Open zones within a scope filled to at least `percent` of their capacity, fullest first.
 pub fn zones_near_capacity(
     conn: &mut DbConn,
-    scope: &Scope,
+    scope: &crate::auth::policy::LotScope,
     percent: i64,
 ) -> QueryResult<Vec<ZoneRow>> {
     let mut q = zones::table
@@ -164,10 +164,13 @@ pub fn zones_near_capacity(
         .filter((zones::stored_grams * 100).ge(zones::capacity_grams * percent))
         .select(ZoneRow::as_select())
         .into_boxed();
+    use crate::auth::policy::LotScope;
     q = match scope {
-        Scope::All => q,
-        Scope::Park(id) | Scope::Own(id) => q.filter(warehouses::park_id.eq(id.clone())),
-        Scope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+        LotScope::All => q,
+        LotScope::Park(id) => q.filter(warehouses::park_id.eq(id.clone())),
+        LotScope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
+        // Zones are the park's business.
+        LotScope::Enterprise(_) | LotScope::Disposer(_) => return Ok(Vec::new()),
     };
     q.order(zones::id.asc()).limit(500).load(conn)
 }
