@@ -91,7 +91,8 @@ pub enum Action<'a> {
     },
     ReadCatalog,
     ImportCatalog,
-    /// Declare a lot waiting at an enterprise's door (the enterprise itself or its park office).
+    /// Declare a lot waiting at an enterprise's door, or change or void such a declaration (the
+    /// enterprise itself or its park office).
     DeclareLot {
         enterprise_id: &'a str,
         place: Place<'a>,
@@ -100,11 +101,6 @@ pub enum Action<'a> {
     ReadLot {
         enterprise_id: &'a str,
         disposer_id: &'a str,
-        place: Place<'a>,
-    },
-    /// Void a declaration the enterprise made itself.
-    VoidOwnDeclaration {
-        enterprise_id: &'a str,
         place: Place<'a>,
     },
 }
@@ -231,21 +227,6 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                 || inspects(p, place.region_code)
                 || own_org(enterprise_id)
                 || own_org(disposer_id)
-        }
-        Action::VoidOwnDeclaration {
-            enterprise_id,
-            place,
-        } => {
-            (p.role == Role::EnterpriseUser && own_org(enterprise_id))
-                || office_of(p, place.park_id)
-                || return deny_write(
-                    p,
-                    Action::ReadLot {
-                        enterprise_id,
-                        disposer_id: "",
-                        place,
-                    },
-                )
         }
     };
     if allowed {

@@ -557,7 +557,7 @@ fn authorize_change(principal: &Principal, lot: &store::Lot) -> Result<(), ApiEr
     if lot.0.route == "door" && lot.0.status == "declared" {
         return authorize(
             principal,
-            Action::VoidOwnDeclaration {
+            Action::DeclareLot {
                 enterprise_id: &lot.0.enterprise_id,
                 place,
             },

@@ -30,6 +30,7 @@ struct World {
     enterprise: String,
     outsider: String,
     contract: String,
+    disposer: String,
     warehouse: String,
     oil_zone: String,
     rag_zone: String,
@@ -100,6 +101,7 @@ async fn world(app: &TestApp, max_storage_days: i64) -> World {
         enterprise,
         outsider,
         contract,
+        disposer,
         warehouse,
         oil_zone,
         rag_zone,
@@ -557,6 +559,16 @@ backend_tests! {
         }
         assert_problem(app.get(&format!("/api/v1/warehouses/{}/inventory", w.warehouse), &stranger).await, StatusCode::NOT_FOUND, "not-found").await;
         assert_problem(app.get(&format!("/api/v1/warehouses/{}/inventory", w.warehouse), &w.producer).await, StatusCode::NOT_FOUND, "not-found").await;
+        // The disposal company sees the lots of its contracts, read-only.
+        app.create_user(&w.admin, &w.disposer, "dispatch", "disposer_dispatcher", PASSWORD).await;
+        let dispatcher = access_token(&app.login("dispatch", PASSWORD).await);
+        assert_eq!(listed("", dispatcher.clone()).await, ids);
+        assert_eq!(app.get(&format!("/api/v1/lots/{}", ids[0]), &dispatcher).await.status(), StatusCode::OK);
+        let r = app.post_json(&format!("/api/v1/lots/{}/void", ids[0]), Some(&dispatcher), &json!({"reason": "no"})).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let other_disposer = app.create_disposer(&w.admin, "Other disposer").await;
+        app.create_user(&w.admin, &other_disposer, "other.dispatch", "disposer_dispatcher", PASSWORD).await;
+        assert!(listed("", access_token(&app.login("other.dispatch", PASSWORD).await)).await.is_empty());
         let bureau = app.create_bureau(&w.admin, "Longgang bureau", "440307").await;
         app.create_user(&w.admin, &bureau, "inspector", "inspector", PASSWORD).await;
         let inspector = access_token(&app.login("inspector", PASSWORD).await);

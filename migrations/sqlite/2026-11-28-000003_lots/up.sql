@@ -43,8 +43,10 @@ CREATE TABLE lots (
 CREATE INDEX lots_park_idx ON lots (park_id, id);
 CREATE INDEX lots_park_status_idx ON lots (park_id, status, id);
 CREATE INDEX lots_enterprise_idx ON lots (enterprise_id, id);
+CREATE INDEX lots_enterprise_status_idx ON lots (enterprise_id, status, id);
 CREATE INDEX lots_zone_idx ON lots (zone_id, status, id);
 CREATE INDEX lots_code_idx ON lots (park_id, waste_code, id);
+CREATE INDEX lots_code_status_idx ON lots (park_id, status, waste_code, id);
 CREATE INDEX lots_received_idx ON lots (park_id, received_at);
 CREATE INDEX lots_contract_idx ON lots (contract_id, status);
 CREATE INDEX lots_stored_age_idx ON lots (status, captured_at);
