@@ -188,6 +188,11 @@ impl TestApp {
         }
     }
 
+    /// The test's database, for tests that must set up a state no API call can produce.
+    pub fn database_url(&self) -> &str {
+        self._db.url()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

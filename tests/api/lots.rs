@@ -453,6 +453,40 @@ backend_tests! {
         assert_eq!(stored, 10_000 + 10_000 + 7_000);
     }
 
+    async fn a_key_still_in_progress_is_409_until_its_request_is_abandoned(backend: Backend) {
+        use diesel::prelude::*;
+        use wastetrack::db::schema::idempotency_keys as keys;
+        let app = TestApp::spawn(backend).await;
+        let w = world(&app, 180).await;
+        let body = serde_json::to_vec(&weighing(&w, "900-249-08", &w.oil_zone, 5_000, 0)).unwrap();
+        let me: Value = app.get("/api/v1/me", &w.office).await.json().await.unwrap();
+        // A request with this key and these bytes is running elsewhere (another instance, say).
+        let fingerprint = format!("POST /api/v1/lots {}", wastetrack::auth::tokens::digest_bytes(&body));
+        let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
+        let mut conn = db.get().unwrap();
+        let now = Utc::now().naive_utc();
+        diesel::insert_into(keys::table)
+            .values((
+                keys::user_id.eq(me["user"]["id"].as_str().unwrap()),
+                keys::key.eq("running-1"),
+                keys::fingerprint.eq(&fingerprint),
+                keys::locked_at.eq(now),
+                keys::created_at.eq(now),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        let send = || app.request(Method::POST, "/api/v1/lots", Some(&w.office)).header("content-type", "application/json").header("idempotency-key", "running-1").body(body.clone()).send();
+        assert_problem(send().await.unwrap(), StatusCode::CONFLICT, "conflict").await;
+        let lots: Value = app.get("/api/v1/lots", &w.office).await.json().await.unwrap();
+        assert_eq!(lots["items"].as_array().map(Vec::len), Some(0));
+        // A request marked running for over a minute died with its process: a retry takes over.
+        diesel::update(keys::table).set(keys::locked_at.eq(now - Duration::minutes(2))).execute(&mut *conn).unwrap();
+        assert_eq!(send().await.unwrap().status(), StatusCode::CREATED);
+        let replay = send().await.unwrap();
+        assert_eq!(replay.status(), StatusCode::CREATED);
+        assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    }
+
     async fn concurrent_weighings_leave_the_inventory_exact(backend: Backend) {
         let app = TestApp::spawn_with(backend, |s| s.database_max_connections = 8).await;
         let w = world(&app, 180).await;
