@@ -119,7 +119,10 @@ impl Stored {
 }
 
 enum Begun {
-    Proceed,
+    /// The key is this request's, claimed at this instant: the claim's token. A request that
+    /// stalls past [`ABANDONED_AFTER_SECS`] may lose its claim to a retry; then its own effect
+    /// is rolled back, because completing requires the same token.
+    Proceed(NaiveDateTime),
     Replay(Stored),
 }
 
@@ -155,7 +158,7 @@ fn begin(
             })
             .execute(conn);
         return match inserted {
-            Ok(_) => Ok(Begun::Proceed),
+            Ok(_) => Ok(Begun::Proceed(now)),
             // A concurrent request with the same key got there first.
             Err(e) if crate::db::is_unique_violation(&e) => Err(in_progress()),
             Err(e) => Err(e.into()),
@@ -175,34 +178,69 @@ fn begin(
             body,
         })),
         _ if row.locked_at < now - Duration::seconds(ABANDONED_AFTER_SECS) => {
-            diesel::update(idempotency_keys::table.find((user_id, key)))
-                .set(idempotency_keys::locked_at.eq(now))
-                .execute(conn)?;
-            Ok(Begun::Proceed)
+            // Take over only the claim that was read: of two retries, one wins.
+            let taken = diesel::update(
+                idempotency_keys::table
+                    .find((user_id, key))
+                    .filter(idempotency_keys::status.is_null())
+                    .filter(idempotency_keys::locked_at.eq(row.locked_at)),
+            )
+            .set(idempotency_keys::locked_at.eq(now))
+            .execute(conn)?;
+            if taken == 1 {
+                Ok(Begun::Proceed(now))
+            } else {
+                Err(in_progress())
+            }
         }
         _ => Err(in_progress()),
     }
 }
 
-fn in_progress() -> ApiError {
-    ApiError::Conflict(
-        "a request with this Idempotency-Key is still being processed; retry later".to_owned(),
-    )
+const IN_PROGRESS: &str =
+    "a request with this Idempotency-Key is still being processed; retry later";
+
+fn is_in_progress(e: &ApiError) -> bool {
+    matches!(e, ApiError::Conflict(m) if m == IN_PROGRESS)
 }
 
-fn complete(conn: &mut DbConn, user_id: &str, key: &str, stored: &Stored) -> QueryResult<()> {
-    diesel::update(idempotency_keys::table.find((user_id, key)))
+fn in_progress() -> ApiError {
+    ApiError::Conflict(IN_PROGRESS.to_owned())
+}
+
+/// Stores the answer, if the claim is still this request's.
+fn complete(
+    conn: &mut DbConn,
+    user_id: &str,
+    key: &str,
+    token: NaiveDateTime,
+    stored: &Stored,
+) -> Result<(), ApiError> {
+    let updated = diesel::update(idempotency_keys::table)
+        .filter(idempotency_keys::user_id.eq(user_id))
+        .filter(idempotency_keys::key.eq(key))
+        .filter(idempotency_keys::status.is_null())
+        .filter(idempotency_keys::locked_at.eq(token))
         .set((
             idempotency_keys::status.eq(Some(stored.status)),
             idempotency_keys::location.eq(stored.location.clone()),
             idempotency_keys::body.eq(Some(stored.body.clone())),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    if updated == 1 {
+        Ok(())
+    } else {
+        // A retry took the key over while this request stalled: it answers instead.
+        Err(in_progress())
+    }
 }
 
-fn release(conn: &mut DbConn, user_id: &str, key: &str) -> QueryResult<()> {
-    diesel::delete(idempotency_keys::table.find((user_id, key)))
+fn release(conn: &mut DbConn, user_id: &str, key: &str, token: NaiveDateTime) -> QueryResult<()> {
+    diesel::delete(idempotency_keys::table)
+        .filter(idempotency_keys::user_id.eq(user_id))
+        .filter(idempotency_keys::key.eq(key))
+        .filter(idempotency_keys::status.is_null())
+        .filter(idempotency_keys::locked_at.eq(token))
         .execute(conn)
         .map(drop)
 }
@@ -228,9 +266,10 @@ where
         return Ok(respond(status, location(&value), &value));
     };
     let (user, k, fp) = (user_id.to_owned(), key.clone(), fingerprint);
-    if let Begun::Replay(stored) = db.write(move |conn| begin(conn, &user, &k, &fp)).await? {
-        return Ok(stored.response());
-    }
+    let token = match db.write(move |conn| begin(conn, &user, &k, &fp)).await? {
+        Begun::Replay(stored) => return Ok(stored.response()),
+        Begun::Proceed(token) => token,
+    };
     let (user, k) = (user_id.to_owned(), key.clone());
     let outcome = db
         .write(move |conn| {
@@ -242,6 +281,7 @@ where
                 conn,
                 &user,
                 &k,
+                token,
                 &Stored {
                     status: i32::from(status.as_u16()),
                     location: location.clone(),
@@ -260,6 +300,8 @@ where
             }
             Ok(response.body(body))
         }
+        // Lost the key to a retry: that retry answers; this one's effect was rolled back.
+        Err(e) if is_in_progress(&e) => Err(e),
         Err(e) => {
             // A refusal is an answer too: replay it. A server error is not: free the key.
             let user = user_id.to_owned();
@@ -267,20 +309,27 @@ where
             let problem = serde_json::to_string(&e.problem()).unwrap_or_default();
             db.run(move |conn| {
                 if code.is_server_error() {
-                    release(conn, &user, &key)?;
+                    release(conn, &user, &key, token)?;
                 } else {
-                    write_transaction(conn, |conn| {
+                    // If a retry took the key over meanwhile, it answers; nothing to store.
+                    let stored = write_transaction(conn, |conn| {
                         complete(
                             conn,
                             &user,
                             &key,
+                            token,
                             &Stored {
                                 status: i32::from(code.as_u16()),
                                 location: None,
                                 body: problem,
                             },
                         )
-                    })?;
+                    });
+                    if let Err(e) = stored
+                        && !is_in_progress(&e)
+                    {
+                        tracing::warn!(error = %e, "could not store a refusal for replay");
+                    }
                 }
                 Ok(())
             })

@@ -218,6 +218,22 @@ where
     }
 }
 
+/// Runs `f` in one read transaction that sees a single snapshot of the database, for answers
+/// composed of several queries (on PostgreSQL, REPEATABLE READ READ ONLY; on SQLite, a
+/// deferred transaction, which in WAL mode reads one snapshot).
+pub fn read_snapshot<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if matches!(conn, DbConn::Pg(_)) {
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        f(conn)
+    })
+}
+
 /// Applies every pending migration of the connection's backend; returns the versions applied.
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     let applied = match conn {

@@ -8,6 +8,14 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
+/// A new identifier whose time part is `at` (UUIDv7 from that instant), for objects whose id
+/// must sort with a time they carry (a lot's reception).
+pub fn new_id_at(prefix: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.timestamp_subsec_nanos());
+    format!("{prefix}_{}", uuid::Uuid::new_v7(ts).simple())
+}
+
 /// The smallest identifier of this kind that can be allocated at `at` or later: ids sort by
 /// their allocation time, so a time window is an id range.
 pub fn lower_bound(prefix: &str, at: chrono::DateTime<chrono::Utc>) -> String {
@@ -42,5 +50,11 @@ mod tests {
         let after = lower_bound("org", chrono::Utc::now() + chrono::Duration::seconds(1));
         let id = new_id("org");
         assert!(before <= id && id < after, "{before} <= {id} < {after}");
+        let at = chrono::Utc::now() - chrono::Duration::days(3);
+        let dated = new_id_at("lot", at);
+        assert!(
+            lower_bound("lot", at) <= dated
+                && dated < lower_bound("lot", at + chrono::Duration::milliseconds(1))
+        );
     }
 }

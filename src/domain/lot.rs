@@ -9,8 +9,12 @@ use crate::domain::uscc::Uscc;
 use crate::domain::waste::WasteCode;
 use crate::error::FieldError;
 
-/// The heaviest lot accepted: 100 tonnes.
+/// The heaviest lot accepted: 100 tonnes net.
 pub const MAX_LOT_GRAMS: i64 = 100_000_000;
+/// The heaviest gross weight a weighbridge reading may show: 200 tonnes.
+pub const MAX_GROSS_GRAMS: i64 = 200_000_000;
+/// How long before its weighing a lot's production may have started.
+pub const MAX_PRODUCTION_AGE_DAYS: i64 = 366;
 
 /// Physical form (形态) as the label shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -85,11 +89,11 @@ impl Weighing {
     /// of at most [`MAX_LOT_GRAMS`], and a stated net (if any) equal to gross − tare.
     pub fn parse(gross: i64, tare: i64, stated_net: Option<i64>) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        if gross <= 0 {
+        if gross <= 0 || gross > MAX_GROSS_GRAMS {
             errors.push(FieldError::new(
                 "gross_grams",
                 "out_of_range",
-                "must be more than 0 grams",
+                format!("must be more than 0 and at most {MAX_GROSS_GRAMS} grams"),
             ));
         }
         if tare < 0 {
@@ -129,6 +133,43 @@ impl Weighing {
             Err(errors)
         }
     }
+}
+
+/// An estimated weight, as an enterprise declares it: 1 gram to [`MAX_LOT_GRAMS`].
+pub fn estimate(field: &str, grams: i64) -> Result<i64, FieldError> {
+    if (1..=MAX_LOT_GRAMS).contains(&grams) {
+        Ok(grams)
+    } else {
+        Err(FieldError::new(
+            field,
+            "out_of_range",
+            format!("must be 1 to {MAX_LOT_GRAMS} grams"),
+        ))
+    }
+}
+
+/// The production date of a lot weighed (or declared) on `day`: not later than that day, and
+/// not more than [`MAX_PRODUCTION_AGE_DAYS`] earlier (storage is limited to a year).
+pub fn production_date(
+    field: &str,
+    produced_on: NaiveDate,
+    day: NaiveDate,
+) -> Result<NaiveDate, FieldError> {
+    if produced_on > day {
+        return Err(FieldError::new(
+            field,
+            "in_future",
+            format!("must not be after {day}"),
+        ));
+    }
+    if (day - produced_on).num_days() > MAX_PRODUCTION_AGE_DAYS {
+        return Err(FieldError::new(
+            field,
+            "too_old",
+            format!("must be within {MAX_PRODUCTION_AGE_DAYS} days before {day}"),
+        ));
+    }
+    Ok(produced_on)
 }
 
 /// The 37-character digital identification code of a hazardous-waste label: the producer's
@@ -260,6 +301,14 @@ mod tests {
         assert!(Weighing::parse(500, 500, None).is_err());
         assert!(Weighing::parse(500, -1, None).is_err());
         assert!(Weighing::parse(MAX_LOT_GRAMS + 2, 1, None).is_err());
+        assert!(
+            Weighing::parse(9_000_000_000_000_000_000, 8_999_999_999_999_990_000, None).is_err()
+        );
+        assert!(estimate("e", MAX_LOT_GRAMS + 1).is_err());
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).expect("date");
+        assert!(production_date("p", day, day).is_ok());
+        assert!(production_date("p", day + chrono::Duration::days(1), day).is_err());
+        assert!(production_date("p", day - chrono::Duration::days(400), day).is_err());
     }
 
     #[test]

@@ -9,8 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy::{self, Action, authorize};
-use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing};
-use crate::domain::units::positive_grams;
+use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
@@ -304,8 +303,8 @@ pub async fn declare(
             b.note.as_deref(),
         ),
     );
-    let estimate = v.check(positive_grams("estimated_grams", b.estimated_grams));
-    let (d, estimate) = v.finish_with(|| Some((d?, estimate?)))?;
+    let estimated = v.check(estimate("estimated_grams", b.estimated_grams));
+    let (d, estimate) = v.finish_with(|| Some((d?, estimated?)))?;
     let fingerprint = idempotency::fingerprint(&req);
     let user = principal.user_id.clone();
     idempotency::run(
@@ -553,7 +552,7 @@ pub async fn correct(
     };
     let estimated_grams = b
         .estimated_grams
-        .and_then(|e| v.check(positive_grams("estimated_grams", e)));
+        .and_then(|e| v.check(estimate("estimated_grams", e)));
     v.finish()?;
     let correction = Correction {
         weighing,
@@ -676,7 +675,7 @@ pub async fn inventory(
         .run(move |conn| {
             let w = warehouses::load_warehouse(conn, &id)?;
             authorize(&principal, Action::ReadWarehouse(warehouses::place(&w)))?;
-            service::inventory(conn, &id)
+            crate::db::read_snapshot(conn, |conn| service::inventory(conn, &id))
         })
         .await?;
     Ok(web::Json(view))

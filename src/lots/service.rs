@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, LotScope, Place, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::{DatedRule, rule_on};
-use crate::domain::ids::new_id;
+use crate::domain::ids::{new_id, new_id_at};
 use crate::domain::lot::{
     AlarmLevel, ContainerType, PhysicalForm, Weighing, capacity_alarm, digital_code, storage_alarm,
 };
@@ -403,7 +403,9 @@ pub fn weigh_in(
         return Err(over_capacity(&zone, new.weighing.net));
     }
 
-    let produced_on = d.produced_on.unwrap_or(day);
+    let produced_on =
+        crate::domain::lot::production_date("produced_on", d.produced_on.unwrap_or(day), day)
+            .map_err(|e| ApiError::Validation(vec![e]))?;
     let label_code = match kind {
         WasteKind::Hazardous => {
             let sequence = store::next_label_sequence(
@@ -432,7 +434,8 @@ pub fn weigh_in(
         WasteKind::General => None,
     };
     let row = LotRow {
-        id: new_id("lot"),
+        // Minted from the reception time, so that date windows and ids agree.
+        id: new_id_at("lot", now),
         park_id: park.0.organization_id.clone(),
         enterprise_id: enterprise.0.organization_id.clone(),
         contract_id: contract.id.clone(),
@@ -512,7 +515,8 @@ pub fn declare(
     check_code(conn, &d.waste_code, day)?;
     let contract = contract_for(conn, &park.0.organization_id, &d, day)?;
     let row = LotRow {
-        id: new_id("lot"),
+        // Minted from the reception time, so that date windows and ids agree.
+        id: new_id_at("lot", now),
         park_id: park.0.organization_id.clone(),
         enterprise_id: enterprise.0.organization_id.clone(),
         contract_id: contract.id,
@@ -535,7 +539,12 @@ pub fn declare(
         captured_at: now.naive_utc(),
         received_at: now.naive_utc(),
         recorded_by: principal.user_id.clone(),
-        produced_on: d.produced_on.unwrap_or(day),
+        produced_on: crate::domain::lot::production_date(
+            "produced_on",
+            d.produced_on.unwrap_or(day),
+            day,
+        )
+        .map_err(|e| ApiError::Validation(vec![e]))?,
         main_components: d.main_components,
         note: d.note,
         label_code: None,
@@ -579,6 +588,18 @@ fn authorize_change(principal: &Principal, lot: &store::Lot) -> Result<(), ApiEr
     ))
 }
 
+/// Saves the changed lot, first of all, if nobody changed it since it was read: two concurrent
+/// voids or corrections of one lot cannot both take its weight out of the stock.
+fn claim(conn: &mut DbConn, row: &LotRow, read: &LotRow) -> Result<(), ApiError> {
+    if store::save_lot_if_unchanged(conn, row, &read.status, read.updated_at)? {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(
+            "the lot was changed by another request meanwhile; read it again and retry".to_owned(),
+        ))
+    }
+}
+
 fn check_changeable(lot: &LotRow) -> Result<(), ApiError> {
     match lot.status.as_str() {
         "stored" | "declared" => Ok(()),
@@ -600,8 +621,16 @@ pub fn void(
     authorize_change(principal, &lot)?;
     check_changeable(&lot.0)?;
     let now = crate::domain::time::now();
-    let mut row = lot.0;
-    if let (Some(zone_id), "stored") = (row.zone_id.clone(), row.status.as_str()) {
+    let read = lot.0;
+    let row = LotRow {
+        status: "voided".to_owned(),
+        voided_at: Some(now.naive_utc()),
+        void_reason: Some(reason.clone()),
+        updated_at: now.naive_utc(),
+        ..read.clone()
+    };
+    claim(conn, &row, &read)?;
+    if let (Some(zone_id), "stored") = (row.zone_id.clone(), read.status.as_str()) {
         if !warehouse_store::add_to_zone(conn, &zone_id, -row.net_grams)? {
             return Err(ApiError::Internal(anyhow::anyhow!(
                 "zone {zone_id} stock would go negative"
@@ -617,11 +646,6 @@ pub fn void(
             now.naive_utc(),
         )?;
     }
-    row.status = "voided".to_owned();
-    row.voided_at = Some(now.naive_utc());
-    row.void_reason = Some(reason.clone());
-    row.updated_at = now.naive_utc();
-    store::save_lot(conn, &row)?;
     let view = view(row);
     event(
         conn,
@@ -662,6 +686,7 @@ pub fn correct(
     check_changeable(&lot.0)?;
     let now = crate::domain::time::now();
     let before = view(lot.0.clone());
+    let read = lot.0.clone();
     let mut row = lot.0;
     let new_net = match (row.status.as_str(), c.weighing, c.estimated_grams) {
         ("stored", Some(w), None) => {
@@ -677,11 +702,25 @@ pub fn correct(
             w.net
         }
         ("declared", None, Some(estimate)) => estimate,
-        ("stored", _, _) => {
+        ("stored", _, Some(_)) => {
+            return Err(ApiError::field(
+                "estimated_grams",
+                "not_applicable",
+                "a stored lot is corrected with a new weighing (gross_grams, tare_grams), not an estimate",
+            ));
+        }
+        ("stored", None, None) => {
             return Err(ApiError::field(
                 "gross_grams",
                 "required",
                 "a stored lot is corrected with a new weighing (gross_grams, tare_grams)",
+            ));
+        }
+        (_, Some(_), _) => {
+            return Err(ApiError::field(
+                "gross_grams",
+                "not_applicable",
+                "a declaration is corrected with a new estimated_grams; the driver weighs it at pickup",
             ));
         }
         _ => {
@@ -692,7 +731,10 @@ pub fn correct(
             ));
         }
     };
-    let delta = new_net - row.net_grams;
+    let delta = new_net - read.net_grams;
+    row.net_grams = new_net;
+    row.updated_at = now.naive_utc();
+    claim(conn, &row, &read)?;
     if let (Some(zone_id), "stored") = (row.zone_id.clone(), row.status.as_str()) {
         if !warehouse_store::add_to_zone(conn, &zone_id, delta)? {
             let zone = warehouse_store::find_zone(conn, &zone_id)?
@@ -709,9 +751,6 @@ pub fn correct(
             now.naive_utc(),
         )?;
     }
-    row.net_grams = new_net;
-    row.updated_at = now.naive_utc();
-    store::save_lot(conn, &row)?;
     let after = view(row);
     event(
         conn,
@@ -893,32 +932,32 @@ pub const MAX_ALARMS: i64 = 500;
 /// Storage-age and capacity alarms within a scope, as of now.
 pub fn alarms(conn: &mut DbConn, scope: &LotScope) -> Result<AlarmList, ApiError> {
     let now = crate::domain::time::now();
-    // Storage begins when the lot is weighed in. A lot can alarm only once 80 % of the shortest
-    // allowed period (1 day) has passed.
-    let candidates = store::stored_before(
-        conn,
-        scope,
-        (now - Duration::hours(19)).naive_utc(),
-        MAX_ALARMS * 4,
-    )?;
-    let storage = candidates
-        .into_iter()
-        .filter_map(|(lot, max_days)| {
+    // Storage begins when the lot is weighed in. Per contract, only lots past 80 % of its
+    // period can alarm: the database returns just those, oldest first.
+    let mut storage = Vec::new();
+    for (contract_id, max_days) in store::contracts_with_stored(conn, scope)? {
+        let max = i64::from(max_days);
+        let warn_after_days = (max * 80 + 99) / 100;
+        let cutoff = (now - Duration::days(warn_after_days)).naive_utc();
+        for lot in store::stored_since_before(conn, scope, &contract_id, cutoff, MAX_ALARMS)? {
             let weighed = lot.captured_at.and_utc();
             let days = (now - weighed).num_days();
-            storage_alarm(days, i64::from(max_days)).map(|level| StorageAlarm {
-                lot_id: lot.id,
-                enterprise_id: lot.enterprise_id,
-                waste_code: lot.waste_code,
-                zone_id: lot.zone_id,
-                weighed_at: weighed,
-                days_stored: days,
-                max_storage_days: max_days,
-                level,
-            })
-        })
-        .take(usize::try_from(MAX_ALARMS).unwrap_or(500))
-        .collect();
+            if let Some(level) = storage_alarm(days, max) {
+                storage.push(StorageAlarm {
+                    lot_id: lot.id,
+                    enterprise_id: lot.enterprise_id,
+                    waste_code: lot.waste_code,
+                    zone_id: lot.zone_id,
+                    weighed_at: weighed,
+                    days_stored: days,
+                    max_storage_days: max_days,
+                    level,
+                });
+            }
+        }
+    }
+    storage.sort_by_key(|a| a.weighed_at);
+    storage.truncate(usize::try_from(MAX_ALARMS).unwrap_or(500));
     // Zones are the park's: enterprises and disposers see only their lots' ages.
     let capacity = warehouse_store::zones_near_capacity(
         conn,

@@ -78,11 +78,24 @@ pub fn insert_lot(conn: &mut DbConn, row: &LotRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn save_lot(conn: &mut DbConn, row: &LotRow) -> QueryResult<()> {
-    diesel::update(lots::table.find(&row.id))
-        .set(row)
-        .execute(conn)
-        .map(drop)
+/// Saves a changed lot only if it is still in the state it was read in (same status, same
+/// `updated_at`): of two concurrent changes to one lot, the second finds nothing to update.
+/// Returns whether the lot was saved.
+pub fn save_lot_if_unchanged(
+    conn: &mut DbConn,
+    row: &LotRow,
+    read_status: &str,
+    read_updated_at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        lots::table
+            .filter(lots::id.eq(&row.id))
+            .filter(lots::status.eq(read_status))
+            .filter(lots::updated_at.eq(read_updated_at)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 pub fn find_lot(conn: &mut DbConn, id: &str) -> QueryResult<Option<Lot>> {
@@ -267,29 +280,65 @@ pub fn oldest_stored(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<O
         .load(conn)
 }
 
-/// Stored lots of a scope weighed in before `before` (candidates for storage alarms), oldest
-/// first, with their contract's maximum storage period; at most `limit`.
-pub fn stored_before(
-    conn: &mut DbConn,
-    scope: &LotScope,
-    before: NaiveDateTime,
-    limit: i64,
-) -> QueryResult<Vec<(LotRow, i32)>> {
-    let mut q = lots::table
+fn stored_in_scope(scope: &LotScope) -> StoredInScope<'static> {
+    let q = lots::table
         .inner_join(contracts::table.on(contracts::id.eq(lots::contract_id)))
         .inner_join(parks::table.on(parks::organization_id.eq(lots::park_id)))
         .filter(lots::status.eq("stored"))
-        .filter(lots::captured_at.lt(before))
-        .select((LotRow::as_select(), contracts::max_storage_days))
         .into_boxed();
-    q = match scope {
+    match scope {
         LotScope::All => q,
         LotScope::Park(id) => q.filter(lots::park_id.eq(id.clone())),
         LotScope::Jurisdiction(prefix) => q.filter(parks::region_code.like(format!("{prefix}%"))),
         LotScope::Enterprise(id) => q.filter(lots::enterprise_id.eq(id.clone())),
         LotScope::Disposer(id) => q.filter(contracts::disposer_id.eq(id.clone())),
-    };
-    q.order(lots::captured_at.asc()).limit(limit).load(conn)
+    }
+}
+
+type StoredInScope<'a> = diesel::helper_types::IntoBoxed<
+    'a,
+    diesel::helper_types::Filter<
+        diesel::helper_types::InnerJoinOn<
+            diesel::helper_types::InnerJoinOn<
+                lots::table,
+                contracts::table,
+                diesel::helper_types::Eq<contracts::id, lots::contract_id>,
+            >,
+            parks::table,
+            diesel::helper_types::Eq<parks::organization_id, lots::park_id>,
+        >,
+        diesel::helper_types::Eq<lots::status, &'static str>,
+    >,
+    crate::db::MultiBackend,
+>;
+
+/// The contracts under which a scope has stored lots, with their maximum storage periods.
+pub fn contracts_with_stored(
+    conn: &mut DbConn,
+    scope: &LotScope,
+) -> QueryResult<Vec<(String, i32)>> {
+    stored_in_scope(scope)
+        .select((contracts::id, contracts::max_storage_days))
+        .distinct()
+        .load(conn)
+}
+
+/// Stored lots of a scope under one contract weighed in at or before `cutoff`, oldest first;
+/// at most `limit`.
+pub fn stored_since_before(
+    conn: &mut DbConn,
+    scope: &LotScope,
+    contract_id: &str,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<LotRow>> {
+    stored_in_scope(scope)
+        .filter(lots::contract_id.eq(contract_id.to_owned()))
+        .filter(lots::captured_at.le(cutoff))
+        .select(LotRow::as_select())
+        .order(lots::captured_at.asc())
+        .limit(limit)
+        .load(conn)
 }
 
 /// The next sequence number for labels of this enterprise, code and day (1, 2, …).

@@ -256,6 +256,8 @@ backend_tests! {
         future["captured_at"] = json!((Utc::now() + Duration::hours(2)).to_rfc3339());
         let mut stale = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 0);
         stale["captured_at"] = json!((Utc::now() - Duration::days(40)).to_rfc3339());
+        let mut produced_later = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 0);
+        produced_later["produced_on"] = json!((Utc::now() + Duration::days(3)).date_naive().to_string());
         let mut mismatch = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 100);
         mismatch["net_grams"] = json!(950);
         let refusals = [
@@ -268,6 +270,8 @@ backend_tests! {
             (weighing(&w, "900-249-08", &w.oil_zone, 1_000, 1_000), "tare_grams", "implausible"),
             (weighing(&w, "900-249-08", &w.oil_zone, 0, 0), "gross_grams", "out_of_range"),
             (mismatch, "net_grams", "mismatch"),
+            (produced_later, "produced_on", "in_future"),
+            (weighing(&w, "900-249-08", &w.oil_zone, 9_000_000_000_000_000_000, 8_999_999_999_999_990_000), "gross_grams", "out_of_range"),
             (future, "captured_at", "in_future"),
             (stale, "captured_at", "too_old"),
         ];
@@ -377,6 +381,11 @@ backend_tests! {
         assert_problem(r, StatusCode::CONFLICT, "conflict").await;
         let r = app.post_json(&format!("/api/v1/lots/{id}/corrections"), Some(&w.office), &json!({"gross_grams": 1000, "reason": "x"})).await;
         assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        let r = app.post_json(&format!("/api/v1/lots/{id}/corrections"), Some(&w.office), &json!({"estimated_grams": 5, "reason": "x"})).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["estimated_grams"]);
+        // A zone's capacity cannot drop below what it holds.
+        let r = app.patch_json(&format!("/api/v1/zones/{}", w.oil_zone), &w.office, &json!({"capacity_grams": 1_000})).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["capacity_grams"]);
         let r = app.post_json(&format!("/api/v1/lots/{id}/void"), Some(&w.producer), &json!({"reason": "mine"})).await;
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
 
@@ -397,6 +406,34 @@ backend_tests! {
         let r = app.post_json(&format!("/api/v1/lots/{}/void", other["id"].as_str().unwrap()), Some(&w.office), &json!({"reason": "test"})).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(zone_stock(&inventory(&app, &w).await, &w.oil_zone), (0, vec![]));
+    }
+
+    async fn concurrent_voids_of_one_lot_take_it_out_of_stock_once(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.database_max_connections = 8).await;
+        let w = world(&app, 180).await;
+        let mut lots = Vec::new();
+        for _ in 0..5 {
+            let v: Value = post_lot(&app, &w.office, &weighing(&w, "900-249-08", &w.oil_zone, 100_000, 0), None).await.json().await.unwrap();
+            lots.push(v["id"].as_str().unwrap().to_owned());
+        }
+        let voids: Vec<_> = lots
+            .iter()
+            .flat_map(|id| (0..6).map(move |_| id.clone()))
+            .map(|id| {
+                let app = &app;
+                let office = w.office.clone();
+                async move { app.post_json(&format!("/api/v1/lots/{id}/void"), Some(&office), &json!({"reason": "duplicate"})).await.status() }
+            })
+            .collect();
+        let statuses = futures_util::future::join_all(voids).await;
+        let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        assert_eq!(ok, 5, "each lot voided once: {statuses:?}");
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "{statuses:?}");
+        assert_eq!(zone_stock(&inventory(&app, &w).await, &w.oil_zone), (0, vec![]));
+        for id in &lots {
+            let history: Value = app.get(&format!("/api/v1/lots/{id}/history"), &w.office).await.json().await.unwrap();
+            assert_eq!(history.as_array().unwrap().iter().filter(|e| e["kind"] == "voided").count(), 1);
+        }
     }
 
     async fn a_retried_submission_never_records_a_second_lot(backend: Backend) {
@@ -525,6 +562,10 @@ backend_tests! {
         let lot: Value = r.json().await.unwrap();
         assert_eq!((lot["route"].as_str(), lot["status"].as_str(), lot["weight_source"].as_str()), (Some("door"), Some("declared"), Some("estimate")));
         assert!(lot.get("zone_id").is_none());
+        let mut too_much = declaration("900-003-S59");
+        too_much["estimated_grams"] = json!(200_000_000);
+        let r = app.post_json("/api/v1/lots/declarations", Some(&w.producer), &too_much).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["estimated_grams"]);
         let r = app.post_json("/api/v1/lots/declarations", Some(&w.producer), &declaration("900-249-08")).await;
         assert_eq!(problem_code(r).await, "hazardous_at_door");
         let mut outsider = declaration("900-003-S59");
@@ -535,6 +576,8 @@ backend_tests! {
         assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
 
         let id = lot["id"].as_str().unwrap();
+        let r = app.post_json(&format!("/api/v1/lots/{id}/corrections"), Some(&w.producer), &json!({"gross_grams": 9, "tare_grams": 1, "reason": "x"})).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["gross_grams"]);
         let r = app.post_json(&format!("/api/v1/lots/{id}/corrections"), Some(&w.producer), &json!({"estimated_grams": 900_000, "reason": "more than thought"})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let mine: Value = app.get("/api/v1/lots?route=door", &w.producer).await.json().await.unwrap();

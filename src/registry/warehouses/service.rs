@@ -313,6 +313,13 @@ pub fn update_zone(
         );
     }
     if let Some(capacity) = changes.capacity_grams {
+        if capacity < row.stored_grams {
+            return Err(ApiError::field(
+                "capacity_grams",
+                "below_stock",
+                format!("the zone holds {} grams now", row.stored_grams),
+            ));
+        }
         row.capacity_grams = capacity;
     }
     if let Some(closed_on) = changes.closed_on {

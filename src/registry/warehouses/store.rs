@@ -137,18 +137,23 @@ pub fn zones_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<ZoneRo
         .load(conn)
 }
 
-/// Adds `delta` grams to a zone's stock if the result stays within `0..=capacity`. Returns
-/// whether it did: a single conditional UPDATE, so concurrent weighings cannot overfill a zone
-/// (the row lock serialises them on PostgreSQL; SQLite has one writer).
+/// Adds `delta` grams to a zone's stock. Returns whether it did: waste may leave a zone
+/// whatever its capacity (the stock never goes below zero), but may enter only as far as the
+/// capacity. A single conditional UPDATE, so concurrent weighings cannot overfill a zone (the
+/// row lock serialises them on PostgreSQL; SQLite has one writer).
 pub fn add_to_zone(conn: &mut DbConn, zone_id: &str, delta: i64) -> QueryResult<bool> {
-    let updated = diesel::update(
-        zones::table
-            .filter(zones::id.eq(zone_id))
-            .filter((zones::stored_grams + delta).le(zones::capacity_grams))
-            .filter((zones::stored_grams + delta).ge(0)),
-    )
-    .set(zones::stored_grams.eq(zones::stored_grams + delta))
-    .execute(conn)?;
+    let zone = zones::table
+        .filter(zones::id.eq(zone_id))
+        .filter((zones::stored_grams + delta).ge(0));
+    let updated = if delta > 0 {
+        diesel::update(zone.filter((zones::stored_grams + delta).le(zones::capacity_grams)))
+            .set(zones::stored_grams.eq(zones::stored_grams + delta))
+            .execute(conn)?
+    } else {
+        diesel::update(zone)
+            .set(zones::stored_grams.eq(zones::stored_grams + delta))
+            .execute(conn)?
+    };
     Ok(updated == 1)
 }
 
@@ -160,7 +165,11 @@ pub fn zones_near_capacity(
 ) -> QueryResult<Vec<ZoneRow>> {
     let mut q = zones::table
         .inner_join(warehouses::table.inner_join(parks::table))
-        .filter(zones::closed_on.is_null())
+        .filter(
+            zones::closed_on
+                .is_null()
+                .or(zones::closed_on.gt(chrono::Utc::now().date_naive())),
+        )
         .filter((zones::stored_grams * 100).ge(zones::capacity_grams * percent))
         .select(ZoneRow::as_select())
         .into_boxed();
@@ -172,5 +181,9 @@ pub fn zones_near_capacity(
         // Zones are the park's business.
         LotScope::Enterprise(_) | LotScope::Disposer(_) => return Ok(Vec::new()),
     };
-    q.order(zones::id.asc()).limit(500).load(conn)
+    let mut zones: Vec<ZoneRow> = q.order(zones::id.asc()).limit(500).load(conn)?;
+    zones.sort_by_key(|z| {
+        std::cmp::Reverse(i128::from(z.stored_grams) * 1000 / i128::from(z.capacity_grams.max(1)))
+    });
+    Ok(zones)
 }
