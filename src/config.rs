@@ -31,7 +31,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout_secs: u64,
-    /// Take the client address from `X-Forwarded-For` / `Forwarded` (only behind a proxy you run).
+    /// Take the client address from the last entry of `X-Forwarded-For`, the one your proxy
+    /// appends (only behind a proxy you run).
     pub trust_forwarded_for: bool,
     /// The URL at which clients reach this service, as printed in labels' QR codes (default
     /// `http://` + `listen`).

@@ -258,7 +258,17 @@ impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            Error::NotFound => Self::NotFound("no such object"),
+            Error::NotFound => Self::NotFound(NOT_VISIBLE),
+            // PostgreSQL refuses text with a NUL character; such a value names nothing stored.
+            Error::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
+                Self::BadRequest(
+                    "the request contains text with a NUL character or invalid UTF-8".to_owned(),
+                )
+            }
+            // SQLite's busy timeout ran out: the database is overloaded, not broken.
+            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
+                Self::Unavailable("the database is busy; retry shortly")
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 tracing::debug!(constraint = ?info.constraint_name(), "unique violation");
                 Self::Conflict("an object with the same unique value already exists".to_owned())

@@ -24,15 +24,21 @@ use crate::telemetry::{self, RootSpan};
 /// generated password, if one was generated). Blocking.
 pub fn prepare_database(db: &Db, admin_password: Option<&str>) -> anyhow::Result<Option<String>> {
     let mut conn = db.get()?;
-    let applied = crate::db::run_migrations(&mut conn)?;
-    if !applied.is_empty() {
-        tracing::info!(?applied, "applied database migrations");
-    }
-    let seeded = crate::registry::catalog::service::seed_builtin(&mut conn)?;
-    if seeded > 0 {
-        tracing::info!(categories = seeded, "seeded the built-in HW categories");
-    }
-    crate::identity::service::bootstrap_admin(&mut conn, admin_password)
+    // Several instances may start at once on one PostgreSQL: one prepares, the others wait.
+    crate::db::session_lock(&mut conn, "wastetrack:prepare-database")?;
+    let prepared = (|| {
+        let applied = crate::db::run_migrations(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied database migrations");
+        }
+        let seeded = crate::registry::catalog::service::seed_builtin(&mut conn)?;
+        if seeded > 0 {
+            tracing::info!(categories = seeded, "seeded the built-in HW categories");
+        }
+        crate::identity::service::bootstrap_admin(&mut conn, admin_password)
+    })();
+    crate::db::session_unlock(&mut conn, "wastetrack:prepare-database")?;
+    prepared
 }
 
 /// What every handler can reach, shared by all workers.
@@ -43,6 +49,9 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Base of the URLs printed in labels' QR codes, without a trailing slash.
     pub public_base_url: String,
+    /// Password checks running at once: each takes ~19 MiB and a core for a while, so a flood
+    /// of logins queues here instead of exhausting memory.
+    pub password_checks: tokio::sync::Semaphore,
 }
 
 /// `host:port` as clients would use it: the bound port replaces a requested port 0.
@@ -98,6 +107,9 @@ impl Application {
                 .unwrap_or_else(|| format!("http://{}", listener_address(&settings.listen, port)))
                 .trim_end_matches('/')
                 .to_owned(),
+            password_checks: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            ),
         });
         let doc = crate::openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&doc));

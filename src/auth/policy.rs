@@ -199,7 +199,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         } => {
             office_of(p, place.park_id)
                 || inspects(p, place.region_code)
-                || own_org(disposer_id)
+                || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
                 || member_ids.iter().any(|m| own_org(m))
         }
         Action::ReadCatalog => true,
@@ -226,7 +226,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             office_of(p, place.park_id)
                 || inspects(p, place.region_code)
                 || own_org(enterprise_id)
-                || own_org(disposer_id)
+                || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
         }
     };
     if allowed {

@@ -185,14 +185,23 @@ pub async fn change_password(
 /// The client's address, for throttling: the peer, or the proxy-reported client when the
 /// deployment says it runs behind a trusted proxy.
 fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    let raw = if trust_forwarded_for {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(str::to_owned)
-    } else {
-        req.peer_addr().map(|a| a.ip().to_string())
-    };
-    let raw = raw.unwrap_or_else(|| "unknown".to_owned());
+    // Behind a trusted proxy, the client is the last address in X-Forwarded-For: the one the
+    // proxy appended. Earlier entries are written by the client and prove nothing.
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()
+                .map(|a| a.trim().to_owned())
+        })
+        .flatten()
+        .filter(|a| !a.is_empty());
+    let raw = forwarded
+        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+        .unwrap_or_else(|| "unknown".to_owned());
     raw.parse::<std::net::SocketAddr>()
         .map(|a| a.ip().to_string())
         .or_else(|_| {

@@ -28,7 +28,10 @@ pub struct Issued {
 /// Verifies a username and password; on success opens a session.
 ///
 /// Failed attempts are counted per account and per client address over a sliding window; past
-/// the limit, attempts are refused with 429 before the password is even checked.
+/// the limit, attempts are refused with 429 before the password is even checked. Each attempt
+/// is recorded as a failure *before* its password check (under a lock on its account and
+/// address), and the record is removed only when the password is right: attempts sent all at
+/// once count as much as attempts sent one by one.
 pub async fn login(
     state: &AppState,
     username: String,
@@ -38,51 +41,54 @@ pub async fn login(
     let now = crate::domain::time::now();
     let username = username.trim().to_lowercase();
     let limits = state.auth.clone();
-    let user = {
+    let (attempt, user) = {
         let (username, address) = (username.clone(), address.clone());
         state
             .db
-            .run(move |conn| {
-                check_throttle(conn, &limits, ThrottleScope::Account, &username, now)?;
-                check_throttle(conn, &limits, ThrottleScope::Address, &address, now)?;
-                Ok(users::find_user_by_username(conn, &username)?)
+            .write(move |conn| {
+                let attempt = reserve_attempt(
+                    conn,
+                    &limits,
+                    &[
+                        (ThrottleScope::Account, &username),
+                        (ThrottleScope::Address, &address),
+                    ],
+                    now,
+                )?;
+                Ok((attempt, users::find_user_by_username(conn, &username)?))
             })
             .await?
     };
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = web::block(move || match stored_hash {
-        Some(hash) => password::verify(&password_given, &hash),
-        None => {
-            password::verify_dummy(&password_given);
-            false
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+    let password_ok = {
+        let _permit =
+            state.password_checks.acquire().await.map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!("password check queue closed: {e}"))
+            })?;
+        web::block(move || match stored_hash {
+            Some(hash) => password::verify(&password_given, &hash),
+            None => {
+                password::verify_dummy(&password_given);
+                false
+            }
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?
+    };
 
-    let Some(user) = user.filter(|_| password_ok) else {
-        let window_start = now - window(&state.auth);
-        state
-            .db
-            .write(move |conn| {
-                store::prune_failures(conn, window_start.naive_utc())?;
-                store::insert_failure(conn, ThrottleScope::Account, &username, now.naive_utc())?;
-                store::insert_failure(conn, ThrottleScope::Address, &address, now.naive_utc())?;
-                Ok(())
-            })
-            .await?;
+    // A wrong password, or the right one of a deactivated user: the attempt stays a failure.
+    let Some(user) = user.filter(|u| password_ok && u.deactivated_at.is_none()) else {
         tracing::info!("login failed");
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
-    if user.deactivated_at.is_some() {
-        tracing::info!(user_id = %user.id, "login of a deactivated user refused");
-        return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
-    }
     let settings = state.auth.clone();
     let user_id = user.id.clone();
     let (session_id, refresh_token, refresh_expires_at) = state
         .db
         .write(move |conn| {
+            for id in &attempt {
+                store::delete_failure(conn, id)?;
+            }
             store::clear_failures(conn, ThrottleScope::Account, &username)?;
             open_session(conn, &settings, &user_id, now)
         })
@@ -95,6 +101,37 @@ pub async fn login(
         refresh_token,
         refresh_expires_at,
     })
+}
+
+/// Under a lock on the subjects, refuses an attempt past any subject's limit (429), else
+/// records it as a failure for each subject; returns the records' ids, to be removed if the
+/// attempt succeeds.
+fn reserve_attempt(
+    conn: &mut DbConn,
+    settings: &AuthSettings,
+    subjects: &[(ThrottleScope, &str)],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ApiError> {
+    let keys: Vec<String> = subjects
+        .iter()
+        .map(|(scope, subject)| format!("login:{scope:?}:{subject}"))
+        .collect();
+    crate::db::lock_keys(conn, &keys.iter().map(String::as_str).collect::<Vec<_>>())?;
+    store::prune_failures(conn, (now - window(settings)).naive_utc())?;
+    for (scope, subject) in subjects {
+        check_throttle(conn, settings, *scope, subject, now)?;
+    }
+    subjects
+        .iter()
+        .map(|(scope, subject)| {
+            Ok(store::insert_failure(
+                conn,
+                *scope,
+                subject,
+                now.naive_utc(),
+            )?)
+        })
+        .collect()
 }
 
 fn window(settings: &AuthSettings) -> Duration {
@@ -286,20 +323,35 @@ pub async fn change_password(
     current: String,
     new: NewPassword,
 ) -> Result<(), ApiError> {
+    let now = crate::domain::time::now();
     let user_id = principal.user_id.clone();
-    let user = state
+    let username = principal.username.clone();
+    let limits = state.auth.clone();
+    // Wrong current passwords count against the account like failed logins.
+    let (attempt, user) = state
         .db
-        .run(move |conn| users::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE)))
+        .write(move |conn| {
+            let attempt =
+                reserve_attempt(conn, &limits, &[(ThrottleScope::Account, &username)], now)?;
+            let user = users::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+            Ok((attempt, user))
+        })
         .await?;
-    let new_hash = web::block(move || {
-        if password::verify(&current, &user.password_hash) {
-            password::hash(new.expose()).map(Some)
-        } else {
-            Ok(None)
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))??;
+    let new_hash = {
+        let _permit =
+            state.password_checks.acquire().await.map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!("password check queue closed: {e}"))
+            })?;
+        web::block(move || {
+            if password::verify(&current, &user.password_hash) {
+                password::hash(new.expose()).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))??
+    };
     let Some(new_hash) = new_hash else {
         return Err(ApiError::field(
             "current_password",
@@ -308,16 +360,18 @@ pub async fn change_password(
         ));
     };
     let (user_id, session_id) = (principal.user_id.clone(), principal.session_id.clone());
-    let now = crate::domain::time::now().naive_utc();
     state
         .db
         .write(move |conn| {
+            for id in &attempt {
+                store::delete_failure(conn, id)?;
+            }
             users::update_user(
                 conn,
                 &user_id,
                 &users::UserChanges {
                     password_hash: Some(new_hash),
-                    updated_at: Some(now),
+                    updated_at: Some(now.naive_utc()),
                     ..Default::default()
                 },
             )?;
@@ -326,7 +380,7 @@ pub async fn change_password(
                 &user_id,
                 Some(&session_id),
                 "password changed",
-                now,
+                now.naive_utc(),
             )?;
             Ok(())
         })

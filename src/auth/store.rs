@@ -187,21 +187,27 @@ pub fn failures_since(
         .load(conn)
 }
 
+/// Records a failed (or not yet successful) attempt; returns its id.
 pub fn insert_failure(
     conn: &mut DbConn,
     scope: ThrottleScope,
     subject: &str,
     now: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<String> {
+    let id = crate::domain::ids::new_id("lf");
     diesel::insert_into(login_failures::table)
         .values((
-            login_failures::id.eq(crate::domain::ids::new_id("lf")),
+            login_failures::id.eq(&id),
             login_failures::scope.eq(scope.as_str()),
             login_failures::subject.eq(subject),
             login_failures::failed_at.eq(now),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn delete_failure(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(login_failures::table.find(id)).execute(conn)
 }
 
 pub fn clear_failures(

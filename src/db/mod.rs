@@ -218,6 +218,52 @@ where
     }
 }
 
+/// Serialises the transactions that name the same `keys` until they end: a PostgreSQL
+/// transaction-scoped advisory lock per key (taken in sorted order, so two transactions cannot
+/// deadlock). On SQLite a write transaction already holds the one write lock.
+pub fn lock_keys(conn: &mut DbConn, keys: &[&str]) -> QueryResult<()> {
+    let DbConn::Pg(pg) = conn else { return Ok(()) };
+    let mut ids: Vec<i64> = keys.iter().map(|k| lock_id(k)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The advisory-lock number of a name.
+fn lock_id(name: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Takes a PostgreSQL advisory lock for this connection's session (until
+/// [`session_unlock`], or until the connection closes, e.g. when the process dies). SQLite
+/// needs none: its writers are serialised.
+pub fn session_lock(conn: &mut DbConn, name: &str) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(lock_id(name))
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+pub fn session_unlock(conn: &mut DbConn, name: &str) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(lock_id(name))
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Runs `f` in one read transaction that sees a single snapshot of the database, for answers
 /// composed of several queries (on PostgreSQL, REPEATABLE READ READ ONLY; on SQLite, a
 /// deferred transaction, which in WAL mode reads one snapshot).

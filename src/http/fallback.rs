@@ -131,8 +131,24 @@ fn generic_problem(status: StatusCode) -> Problem {
 }
 
 /// Maps errors of actix's query-string and path extractors to problem documents.
+/// A query string whose parameters do not fit: 422, naming the parameter when serde does.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> Error {
-    ApiError::BadRequest(format!("invalid query string: {err}")).into()
+    let message = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let error = match (named("missing field `"), named("duplicate field `")) {
+        (Some(field), _) => crate::error::FieldError::new(field, "required", "is required"),
+        (_, Some(field)) => crate::error::FieldError::new(field, "duplicate", "is given twice"),
+        _ => crate::error::FieldError::new("query", "invalid", message.clone()),
+    };
+    ApiError::Validation(vec![error]).into()
 }
 
 pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> Error {

@@ -61,7 +61,10 @@ fn decode_cursor(raw: &str) -> Result<String, FieldError> {
         return Err(invalid());
     }
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    String::from_utf8(bytes).map_err(|_| invalid())
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|c| !c.is_empty() && !c.chars().any(char::is_control))
+        .ok_or_else(invalid)
 }
 
 /// One page of a list.

@@ -151,6 +151,74 @@ backend_tests! {
         app.login("bystander", "bystander password").await;
     }
 
+    async fn attempts_sent_at_once_are_throttled_like_attempts_one_by_one(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.auth.login_max_failures_per_account = 5;
+            s.database_max_connections = 8;
+        })
+        .await;
+        let wrong = json!({"username": "admin", "password": "guess guess guess"});
+        let attempts = (0..20).map(|_| app.post_json("/api/v1/auth/login", None, &wrong));
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+        let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((checked, throttled), (5, 15), "{statuses:?}");
+        let r = app.post_json("/api/v1/auth/login", None, &json!({"username": "admin", "password": ADMIN_PASSWORD})).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    async fn behind_a_proxy_the_address_is_the_one_the_proxy_appended(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.trust_forwarded_for = true;
+            s.auth.login_max_failures_per_address = 3;
+            s.auth.login_max_failures_per_account = 100;
+        })
+        .await;
+        // The client forges the first entries; the proxy's own entry stays the same.
+        for i in 0..3 {
+            let r = app
+                .request(reqwest::Method::POST, "/api/v1/auth/login", None)
+                .header("x-forwarded-for", format!("10.0.0.{i}, 203.0.113.7"))
+                .json(&json!({"username": format!("user{i}"), "password": "guess guess guess"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+        let r = app
+            .request(reqwest::Method::POST, "/api/v1/auth/login", None)
+            .header("x-forwarded-for", "10.9.9.9, 203.0.113.7")
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(r, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+        // Another client behind the same proxy is not affected.
+        let r = app
+            .request(reqwest::Method::POST, "/api/v1/auth/login", None)
+            .header("x-forwarded-for", "203.0.113.8")
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    async fn wrong_current_passwords_are_throttled(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.auth.login_max_failures_per_account = 3).await;
+        let token = access_token(&app.login("admin", ADMIN_PASSWORD).await);
+        for _ in 0..3 {
+            let r = app
+                .post_json("/api/v1/auth/password", Some(&token), &json!({"current_password": "not it at all", "new_password": "a brand new passphrase"}))
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let r = app
+            .post_json("/api/v1/auth/password", Some(&token), &json!({"current_password": ADMIN_PASSWORD, "new_password": "a brand new passphrase"}))
+            .await;
+        assert_problem(r, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+    }
+
     async fn failed_logins_are_throttled_per_address(backend: Backend) {
         let app = TestApp::spawn_with(backend, |s| {
             s.auth.login_max_failures_per_account = 100;

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::TestDb;
+use crate::helpers::{Backend, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wastetrack");
 
@@ -212,5 +212,39 @@ backend_tests! {
         let driver = crate::helpers::access_token(&app.login("driver.1", password).await);
         let fleet: serde_json::Value = app.get("/api/v1/vehicles", &driver).await.json().await.unwrap();
         assert_eq!(fleet["items"].as_array().map(Vec::len), Some(3));
+    }
+}
+
+/// Several instances started at once on one empty PostgreSQL: one prepares the database, the
+/// others wait for it, and all serve.
+#[actix_web::test]
+async fn instances_started_together_on_one_postgresql_all_come_up() {
+    if !crate::helpers::Backend::postgres_configured() {
+        return;
+    }
+    let db = TestDb::create(Backend::Postgres);
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut children: Vec<Child> = ports
+        .iter()
+        .map(|port| {
+            command(&db, *port)
+                .env("WASTETRACK_ADMIN_PASSWORD", "the same admin password")
+                .arg("serve")
+                .spawn()
+                .expect("wastetrack starts")
+        })
+        .collect();
+    for port in &ports {
+        wait_until_healthy(*port).await;
+        assert_eq!(
+            login_status(*port, "the same admin password").await,
+            StatusCode::OK
+        );
+    }
+    for child in &children {
+        terminate(child);
+    }
+    for child in &mut children {
+        assert!(wait_exit(child).success());
     }
 }

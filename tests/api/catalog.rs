@@ -99,6 +99,12 @@ backend_tests! {
         // Importing the same file again changes nothing; a later edition withdraws a code.
         let again: Value = import(&app, &admin, "?edition=2025", EDITION).await.json().await.unwrap();
         assert_eq!((again["created"].as_u64(), again["updated"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(0), Some(5)));
+        // A file without the name_en column leaves the English names alone.
+        let r: Value = import(&app, &admin, "", "code,name_zh\nHW08,废矿物油与含矿物油废物\n").await.json().await.unwrap();
+        assert_eq!(r["unchanged"], 1, "{r}");
+        let categories: Value = app.get("/api/v1/catalog/categories?kind=hazardous&limit=200", &admin).await.json().await.unwrap();
+        let hw08 = categories["items"].as_array().unwrap().iter().find(|c| c["code"] == "HW08").unwrap().clone();
+        assert_eq!(hw08["name_en"], "waste mineral oil");
         let withdrawal = "code,name_zh,characteristics,withdrawn_on\n900-041-49,含有或沾染毒性、感染性危险废物的废弃的包装物、容器、过滤吸附介质,T/In,2026-01-01\n";
         let r: Value = import(&app, &admin, "?edition=2026", withdrawal).await.json().await.unwrap();
         assert_eq!(r["updated"], 1);
@@ -111,7 +117,7 @@ backend_tests! {
         let prefix: Value = app.get("/api/v1/catalog/codes?q=900-24", &admin).await.json().await.unwrap();
         assert_eq!(prefix["items"][0]["code"], "900-249-08");
         let imports: Value = app.get("/api/v1/catalog/imports", &admin).await.json().await.unwrap();
-        assert_eq!(imports["items"].as_array().map(Vec::len), Some(3));
+        assert_eq!(imports["items"].as_array().map(Vec::len), Some(4));
     }
 
     async fn unusable_files_are_refused_whole(backend: Backend) {

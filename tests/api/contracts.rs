@@ -240,6 +240,21 @@ backend_tests! {
         let r = app.post_json(&members, Some(&second_user), &json!({"enterprise_id": second})).await;
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
 
+        // An enterprise cannot leave the park while a membership runs past that day.
+        let r = app.patch_json(&format!("/api/v1/enterprises/{second}"), &w.admin, &json!({"left_on": "2026-12-01"})).await;
+        assert_eq!(problem_code(r).await, "member_of_contract");
+        let r = app.post_json(&format!("/api/v1/contracts/{id}/members/{second}/leave"), Some(&w.office), &json!({"left_on": "2026-11-30"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = app.patch_json(&format!("/api/v1/enterprises/{second}"), &w.admin, &json!({"left_on": "2026-12-01"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        // Only the disposal company's dispatchers read its contracts; its drivers do not.
+        app.create_user(&w.admin, &w.disposer, "disposer.driver", "driver", PASSWORD).await;
+        let driver = access_token(&app.login("disposer.driver", PASSWORD).await);
+        assert_problem(app.get(&format!("/api/v1/contracts/{id}"), &driver).await, StatusCode::NOT_FOUND, "not-found").await;
+        let r = app.get(&format!("/api/v1/contracts/{id}/terms"), &w.office).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["code"]);
+
         // Shortening the contract before a recorded membership is refused.
         let r = app.patch_json(&format!("/api/v1/contracts/{id}"), &w.office, &json!({"valid_to": "2026-10-01"})).await;
         assert_eq!(problem_code(r).await, "rules_after_end");

@@ -106,6 +106,31 @@ backend_tests! {
         }
     }
 
+    async fn nul_characters_and_junk_cursors_are_refused_not_failed(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        // An id with a NUL names nothing: 404 (SQLite) or 400 (PostgreSQL refuses such text).
+        for path in ["/api/v1/parks/%00", "/api/v1/contracts/%00/terms?code=900-041-49"] {
+            let r = app.get(path, &admin).await;
+            assert!(r.status().is_client_error(), "{path}: {}", r.status());
+            assert_eq!(r.headers()["content-type"], "application/problem+json", "{path}");
+        }
+        // As a filter it matches nothing, or is refused; never a server error.
+        for path in ["/api/v1/enterprises?park_id=%00", "/api/v1/lots?zone_id=a%00b"] {
+            let r = app.get(path, &admin).await;
+            assert!(r.status() == StatusCode::OK || r.status() == StatusCode::BAD_REQUEST, "{path}: {}", r.status());
+        }
+        for cursor in ["AA", "AQ"] {
+            let r = app.get(&format!("/api/v1/parks?cursor={cursor}"), &admin).await;
+            let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), vec!["cursor"]);
+        }
+        let r = app.post_json("/api/v1/enterprises", Some(&admin), &json!({"park_id": "x\u{0}y", "name": "n", "uscc": "91350100M000100Y43", "contact_name": "c", "contact_phone": "13800138000"})).await;
+        assert!(r.status().is_client_error(), "{}", r.status());
+        let r = app.get("/api/v1/catalog/codes?include_withdrawn=maybe", &admin).await;
+        assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    }
+
     async fn wrong_paths_are_404_and_wrong_methods_405(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         for path in ["/", "/api/v1/nothing", "/api/v2/users", "/api/v1/users/usr_x/extra"] {

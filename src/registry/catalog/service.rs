@@ -349,6 +349,10 @@ pub fn import(
         }
     }
 
+    let (has_name_en, has_withdrawn_on) = (
+        position.contains_key("name_en"),
+        position.contains_key("withdrawn_on"),
+    );
     // Categories first, so that codes may name a category defined further down the file.
     let mut known_categories: BTreeSet<String> = BTreeSet::new();
     entries.sort_by_key(|(line, e)| (matches!(e, Entry::Code { .. }), *line));
@@ -364,7 +368,12 @@ pub fn import(
                     code: category.as_str().to_owned(),
                     kind: category.kind().as_str().to_owned(),
                     name_zh,
-                    name_en,
+                    // A file without the column leaves what is stored.
+                    name_en: if has_name_en {
+                        name_en
+                    } else {
+                        existing.as_ref().and_then(|e| e.name_en.clone())
+                    },
                     created_at: existing.as_ref().map_or(now.naive_utc(), |e| e.created_at),
                     updated_at: existing.as_ref().map_or(now.naive_utc(), |e| e.updated_at),
                 };
@@ -406,7 +415,11 @@ pub fn import(
                     category,
                     name_zh,
                     characteristics: join_characteristics(&characteristics),
-                    withdrawn_on,
+                    withdrawn_on: if has_withdrawn_on {
+                        withdrawn_on
+                    } else {
+                        existing.as_ref().and_then(|e| e.withdrawn_on)
+                    },
                     edition: edition
                         .clone()
                         .or_else(|| existing.as_ref().and_then(|e| e.edition.clone())),

@@ -168,6 +168,15 @@ pub fn full_view(conn: &mut DbConn, contract: store::Contract) -> Result<Contrac
     })
 }
 
+/// Serialises the changes of one contract (PostgreSQL): checks of existing members and rules
+/// and the change they guard happen as one.
+fn lock(conn: &mut DbConn, contract: &store::Contract) -> Result<(), ApiError> {
+    Ok(crate::db::lock_keys(
+        conn,
+        &[&format!("contract:{}", contract.0.id)],
+    )?)
+}
+
 pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Contract, ApiError> {
     store::find_contract(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
@@ -382,7 +391,8 @@ fn add_member_row(
             contract_id: c.id.clone(),
             enterprise_id: new.enterprise_id,
             joined_on,
-            left_on: None,
+            // A membership ends, at the latest, when the enterprise leaves the park.
+            left_on: enterprise.0.left_on,
             created_at: now,
             updated_at: now,
         },
@@ -507,6 +517,7 @@ pub fn add_member(
     contract: store::Contract,
     new: NewMember,
 ) -> Result<ContractView, ApiError> {
+    lock(conn, &contract)?;
     add_member_row(conn, &contract, new, "")?;
     touch(conn, by, contract)
 }
@@ -519,6 +530,7 @@ pub fn end_member(
     enterprise_id: &str,
     left_on: NaiveDate,
 ) -> Result<ContractView, ApiError> {
+    lock(conn, &contract)?;
     let open = store::members_of(conn, &contract.0.id)?
         .into_iter()
         .map(|(m, _)| m)
@@ -551,6 +563,7 @@ pub fn add_price(
     contract: store::Contract,
     new: NewPrice,
 ) -> Result<ContractView, ApiError> {
+    lock(conn, &contract)?;
     add_price_row(conn, by, &contract, new, "")?;
     touch(conn, by, contract)
 }
@@ -561,6 +574,7 @@ pub fn add_threshold(
     contract: store::Contract,
     new: NewThreshold,
 ) -> Result<ContractView, ApiError> {
+    lock(conn, &contract)?;
     add_threshold_row(conn, by, &contract, new, "")?;
     touch(conn, by, contract)
 }
@@ -574,6 +588,7 @@ pub fn update(
     valid_to: Option<NaiveDate>,
     max_storage_days: Option<i32>,
 ) -> Result<ContractView, ApiError> {
+    crate::db::lock_keys(conn, &[&format!("contract:{}", row.id)])?;
     let new_to = valid_to.unwrap_or(row.valid_to);
     let new_days = max_storage_days.unwrap_or(row.max_storage_days);
     let mut errors = Vec::new();

@@ -8,7 +8,8 @@ use crate::auth::policy::Scope;
 use crate::db::DbConn;
 use crate::db::MultiBackend;
 use crate::db::schema::{
-    contract_members, contract_prices, contract_thresholds, contracts, organizations, parks,
+    contract_members, contract_prices, contract_thresholds, contracts, enterprises, organizations,
+    parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -250,8 +251,18 @@ pub fn contracts_of_member_on(
     enterprise_id: &str,
     day: NaiveDate,
 ) -> QueryResult<Vec<ContractRow>> {
+    // The enterprise must also be in the park that day.
     contracts::table
         .inner_join(contract_members::table)
+        .inner_join(
+            enterprises::table.on(enterprises::organization_id.eq(contract_members::enterprise_id)),
+        )
+        .filter(enterprises::joined_on.le(day))
+        .filter(
+            enterprises::left_on
+                .is_null()
+                .or(enterprises::left_on.gt(day)),
+        )
         .filter(contracts::park_id.eq(park_id))
         .filter(contracts::valid_from.le(day))
         .filter(contracts::valid_to.ge(day))
@@ -265,5 +276,17 @@ pub fn contracts_of_member_on(
         .select(ContractRow::as_select())
         .distinct()
         .order(contracts::id.asc())
+        .load(conn)
+}
+
+/// The memberships of an enterprise in any contract, with the contract's number.
+pub fn memberships_of(
+    conn: &mut DbConn,
+    enterprise_id: &str,
+) -> QueryResult<Vec<(MemberRow, String)>> {
+    contract_members::table
+        .inner_join(contracts::table)
+        .filter(contract_members::enterprise_id.eq(enterprise_id))
+        .select((MemberRow::as_select(), contracts::number))
         .load(conn)
 }

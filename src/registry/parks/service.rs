@@ -274,6 +274,25 @@ pub fn update_enterprise(
             "must be after the day the enterprise joined",
         )]));
     }
+    if let Some(Some(left_on)) = changes.left_on {
+        // A contract membership cannot outlive the enterprise's presence in the park.
+        let open: Vec<String> =
+            crate::registry::contracts::store::memberships_of(conn, &row.organization_id)?
+                .into_iter()
+                .filter(|(m, _)| m.left_on.is_none_or(|l| l > left_on))
+                .map(|(_, number)| number)
+                .collect();
+        if !open.is_empty() {
+            return Err(ApiError::field(
+                "left_on",
+                "member_of_contract",
+                format!(
+                    "the enterprise is a member of contract {} after that day; end its membership first",
+                    open.join(", ")
+                ),
+            ));
+        }
+    }
     if let Some(new_name) = changes.name {
         rename_organization(conn, &row.organization_id, &new_name, now.naive_utc())?;
         name = new_name;

@@ -313,7 +313,7 @@ pub fn update_zone(
         );
     }
     if let Some(capacity) = changes.capacity_grams {
-        if capacity < row.stored_grams {
+        if !store::set_capacity(conn, &row.id, capacity)? {
             return Err(ApiError::field(
                 "capacity_grams",
                 "below_stock",

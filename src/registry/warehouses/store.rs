@@ -187,3 +187,16 @@ pub fn zones_near_capacity(
     });
     Ok(zones)
 }
+
+/// Sets a zone's capacity if its stock fits: one conditional UPDATE, so a weighing committing
+/// meanwhile cannot leave the zone over its new capacity. Returns whether it did.
+pub fn set_capacity(conn: &mut DbConn, zone_id: &str, capacity: i64) -> QueryResult<bool> {
+    let updated = diesel::update(
+        zones::table
+            .filter(zones::id.eq(zone_id))
+            .filter(zones::stored_grams.le(capacity)),
+    )
+    .set(zones::capacity_grams.eq(capacity))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
