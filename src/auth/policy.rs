@@ -30,8 +30,6 @@ pub struct Place<'a> {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Action<'a> {
-    /// Create an organisation of any kind.
-    CreateOrganization,
     /// List all organisations.
     ListOrganizations,
     /// Read one organisation.
@@ -145,8 +143,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     }
     let own_org = |id: &str| id == p.organization_id;
     let allowed = match action {
-        Action::CreateOrganization
-        | Action::ListOrganizations
+        Action::ListOrganizations
         | Action::CreateUser { .. }
         | Action::UpdateUser { .. }
         | Action::ManageDirectory
@@ -424,7 +421,7 @@ mod tests {
             Err(ApiError::NotFound(_))
         ));
         assert!(matches!(
-            authorize(&park, Action::CreateOrganization),
+            authorize(&park, Action::ManageDirectory),
             Err(ApiError::Forbidden(_))
         ));
     }

@@ -66,10 +66,6 @@ impl DatabaseUrl {
         })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     fn establish(&self) -> ConnectionResult<DbConn> {
         match self.backend {
             Backend::Postgres => diesel::PgConnection::establish(&self.target).map(DbConn::Pg),

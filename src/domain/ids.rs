@@ -23,14 +23,6 @@ pub fn lower_bound(prefix: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     format!("{prefix}_{:012x}", millis & 0xffff_ffff_ffff)
 }
 
-/// Whether `value` looks like an identifier of this kind; used to reject junk early.
-pub fn is_well_formed(prefix: &str, value: &str) -> bool {
-    value
-        .strip_prefix(prefix)
-        .and_then(|rest| rest.strip_prefix('_'))
-        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,10 +31,12 @@ mod tests {
     fn ids_are_prefixed_and_ordered_by_creation() {
         let a = new_id("org");
         let b = new_id("org");
-        assert!(is_well_formed("org", &a), "{a}");
+        let hex = a.strip_prefix("org_").unwrap_or_default();
+        assert!(
+            hex.len() == 32 && hex.bytes().all(|c| c.is_ascii_hexdigit()),
+            "{a}"
+        );
         assert!(a < b, "{a} !< {b}");
-        assert!(!is_well_formed("usr", &a));
-        assert!(!is_well_formed("org", "org_xyz"));
         let before = lower_bound(
             "org",
             chrono::Utc::now() - chrono::Duration::milliseconds(1),

@@ -156,11 +156,6 @@ pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> Error
     ApiError::NotFound("there is no resource at this path").into()
 }
 
-/// An empty success response, for handlers that only need a status.
-pub fn no_content() -> HttpResponse {
-    HttpResponse::NoContent().finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

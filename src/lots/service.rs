@@ -998,9 +998,8 @@ pub fn label_data(conn: &mut DbConn, lot: store::Lot) -> Result<LabelData, ApiEr
         .into_iter()
         .map(|c| c.as_str().to_owned())
         .collect();
-    let view_ = view(lot.0);
     Ok(LabelData {
-        lot: view_,
+        lot: view(lot.0),
         producer: enterprise.1,
         contact_name: enterprise.0.contact_name,
         contact_phone: enterprise.0.contact_phone,
