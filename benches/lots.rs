@@ -145,6 +145,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
                 valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
                 valid_to: NaiveDate::from_ymd_opt(2035, 1, 1).unwrap(),
                 max_storage_days: 365,
+                pickup_zone_percent: 80,
                 members: enterprises
                     .iter()
                     .map(|e| NewMember {
@@ -258,6 +259,7 @@ fn insert_lots(conn: &mut DbConn, world: &World, by: &str, rows: usize) -> Strin
                     void_reason: None,
                     created_at: at.naive_utc(),
                     updated_at: at.naive_utc(),
+                    pickup_request_id: None,
                 }
             })
             .collect();

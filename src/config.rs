@@ -41,6 +41,49 @@ pub struct Settings {
     /// generated and printed once.
     pub admin_password: Option<SecretString>,
     pub auth: AuthSettings,
+    pub notify: NotifySettings,
+}
+
+/// Pickup rules checked over time, and the webhook dispatcher.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct NotifySettings {
+    /// Run the webhook dispatcher and the periodic checks in this process.
+    pub background_enabled: bool,
+    /// How often an idle dispatcher looks for due deliveries.
+    pub poll_interval_ms: u64,
+    /// How often the storage-age and zone-capacity rules, alarms and licence expiries are
+    /// checked (weighings check the rules at once).
+    pub sweep_interval_secs: u64,
+    pub webhook_connect_timeout_secs: u64,
+    /// Longest an attempt may take, answer included.
+    pub webhook_timeout_secs: u64,
+    /// How long a dispatcher holds a claimed delivery; after that (e.g. if the process died),
+    /// another takes it. Must exceed the timeout.
+    pub webhook_claim_lease_secs: u64,
+    /// Delays between attempts, in seconds, comma-separated; after the last, a delivery fails.
+    pub webhook_retry_schedule_secs: String,
+    /// An endpoint whose every attempt failed for this long is disabled.
+    pub webhook_disable_after_secs: u64,
+    /// Hosts (names or addresses, comma-separated) that webhooks may reach even though they are
+    /// loopback, private or link-local, e.g. a receiver on this machine.
+    pub webhook_allowed_hosts: String,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            background_enabled: true,
+            poll_interval_ms: 500,
+            sweep_interval_secs: 60,
+            webhook_connect_timeout_secs: 5,
+            webhook_timeout_secs: 15,
+            webhook_claim_lease_secs: 60,
+            webhook_retry_schedule_secs: "5,300,1800,7200,18000,36000,50400,72000,72000".to_owned(),
+            webhook_disable_after_secs: 3 * 24 * 3600,
+            webhook_allowed_hosts: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +132,7 @@ impl Default for Settings {
             public_base_url: None,
             admin_password: None,
             auth: AuthSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }

@@ -4,6 +4,8 @@
 
 /// Authentication (passwords, tokens, sessions, the `Principal`) and the access policy.
 pub mod auth;
+/// Background tasks: the webhook dispatcher and the periodic checks.
+pub mod background;
 /// The command line: `serve`, `migrate`, `openapi`.
 pub mod cli;
 /// Typed settings from defaults, a file and `WASTETRACK_*` variables.
@@ -26,8 +28,12 @@ pub mod idempotency;
 pub mod identity;
 /// Waste lots: weighing in, declarations, labels, inventory, corrections, alarms.
 pub mod lots;
+/// Notifications: inbox, outbox, webhooks and their dispatcher, alarms told once.
+pub mod notify;
 /// The OpenAPI document.
 pub mod openapi;
+/// Pickup requests raised by the threshold rules, and their dispatch by the disposer.
+pub mod pickups;
 /// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.
 pub mod registry;
 /// The table of every route.

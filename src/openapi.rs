@@ -37,6 +37,8 @@ every response carries an `x-request-id` header.",
         (name = "contracts", description = "1+N contracts: members, prices, thresholds, terms on a day"),
         (name = "alerts", description = "Licences and contracts about to expire"),
         (name = "lots", description = "Waste lots: weighing in, declarations, labels, inventory, corrections, alarms"),
+        (name = "pickups", description = "Pickup requests raised by the contract's thresholds; accepted, scheduled or declined by the disposer"),
+        (name = "notifications", description = "Each organisation's inbox; webhooks (Standard Webhooks) with their delivery log"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -4,7 +4,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
-use crate::{auth, health, identity, lots, openapi};
+use crate::{auth, health, identity, lots, notify, openapi, pickups};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -99,6 +99,28 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(lots::routes::label_svg)
                 .service(lots::routes::label_page)
                 .service(lots::routes::inventory)
-                .service(lots::routes::alarms),
+                .service(lots::routes::alarms)
+                // Pickup requests
+                .service(pickups::routes::raise)
+                .service(pickups::routes::list)
+                .service(pickups::routes::get)
+                .service(pickups::routes::cancel)
+                .service(pickups::routes::accept)
+                .service(pickups::routes::schedule)
+                .service(pickups::routes::decline)
+                // Inbox and webhooks
+                .service(notify::routes::inbox)
+                .service(notify::routes::unread_count)
+                .service(notify::routes::read_all)
+                .service(notify::routes::read)
+                .service(notify::routes::message_types)
+                .service(notify::routes::create_endpoint)
+                .service(notify::routes::list_endpoints)
+                .service(notify::routes::get_endpoint)
+                .service(notify::routes::update_endpoint)
+                .service(notify::routes::rotate_secret)
+                .service(notify::routes::list_deliveries)
+                .service(notify::routes::get_delivery)
+                .service(notify::routes::redeliver),
         );
 }

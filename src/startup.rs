@@ -52,6 +52,8 @@ pub struct AppState {
     /// Password checks running at once: each takes ~19 MiB and a core for a while, so a flood
     /// of logins queues here instead of exhausting memory.
     pub password_checks: tokio::sync::Semaphore,
+    /// Internal hosts that webhook URLs may name anyway.
+    pub webhook_hosts: std::sync::Arc<crate::notify::guard::AllowedHosts>,
 }
 
 /// `host:port` as clients would use it: the bound port replaces a requested port 0.
@@ -96,7 +98,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         tracing::info!(listen = %settings.listen, port, backend = ?db.backend(), "wastetrack listening");
 
+        crate::background::spawn(&db, &settings.notify)?;
         let state = web::Data::new(AppState {
+            webhook_hosts: std::sync::Arc::new(crate::notify::guard::AllowedHosts::parse(
+                &settings.notify.webhook_allowed_hosts,
+            )),
             db,
             keys,
             auth: settings.auth.clone(),

@@ -101,6 +101,23 @@ pub enum Action<'a> {
         disposer_id: &'a str,
         place: Place<'a>,
     },
+    /// Read a pickup request: its park office, its disposer, the enterprises whose lots it
+    /// covers, the driver assigned to it, inspectors.
+    ReadPickup {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        enterprise_ids: &'a [String],
+        driver_id: Option<&'a str>,
+    },
+    /// Accept, schedule or decline a pickup request: the disposer's dispatcher.
+    DispatchPickup {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        enterprise_ids: &'a [String],
+        driver_id: Option<&'a str>,
+    },
+    /// Manage the organisation's own webhook endpoints (not drivers).
+    ManageWebhooks,
 }
 
 /// What part of a collection a principal may list.
@@ -225,6 +242,44 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                 || own_org(enterprise_id)
                 || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
         }
+        Action::ReadPickup {
+            place,
+            disposer_id,
+            enterprise_ids,
+            driver_id,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
+                || (p.role == Role::EnterpriseUser && enterprise_ids.iter().any(|e| own_org(e)))
+                || (p.role == Role::Driver && driver_id == Some(p.user_id.as_str()))
+        }
+        Action::DispatchPickup {
+            place,
+            disposer_id,
+            enterprise_ids,
+            driver_id,
+        } => {
+            (p.role == Role::DisposerDispatcher && own_org(disposer_id))
+                || return deny_write(
+                    p,
+                    Action::ReadPickup {
+                        place,
+                        disposer_id,
+                        enterprise_ids,
+                        driver_id,
+                    },
+                )
+        }
+        Action::ManageWebhooks => {
+            return if p.role == Role::Driver {
+                Err(ApiError::Forbidden(
+                    "webhooks are set up by the organisation's office staff, not drivers",
+                ))
+            } else {
+                Ok(())
+            };
+        }
     };
     if allowed {
         Ok(())
@@ -333,6 +388,35 @@ pub fn lot_scope(p: &Principal) -> Result<LotScope, ApiError> {
             Scope::Park(id) | Scope::Own(id) => LotScope::Park(id),
         }),
     }
+}
+
+/// The pickup requests a principal may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickupScope {
+    All,
+    Park(String),
+    Jurisdiction(String),
+    Disposer(String),
+    /// Requests covering lots of one enterprise.
+    Enterprise(String),
+    /// Requests a driver is assigned to.
+    Driver(String),
+}
+
+/// The pickup requests a principal may list: a park office its park's, a disposal company its
+/// own, an enterprise those covering its lots, a driver those assigned to it, an inspector its
+/// jurisdiction's.
+pub fn pickup_scope(p: &Principal) -> Result<PickupScope, ApiError> {
+    Ok(match p.role {
+        Role::Driver => PickupScope::Driver(p.user_id.clone()),
+        _ => match lot_scope(p)? {
+            LotScope::All => PickupScope::All,
+            LotScope::Park(id) => PickupScope::Park(id),
+            LotScope::Jurisdiction(prefix) => PickupScope::Jurisdiction(prefix),
+            LotScope::Enterprise(id) => PickupScope::Enterprise(id),
+            LotScope::Disposer(id) => PickupScope::Disposer(id),
+        },
+    })
 }
 
 /// The directory (disposers, carriers, fleets) is listed whole for those who read it.

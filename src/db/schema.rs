@@ -217,6 +217,7 @@ diesel::table! {
         max_storage_days -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pickup_zone_percent -> Integer,
     }
 }
 
@@ -300,6 +301,7 @@ diesel::table! {
         void_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pickup_request_id -> Nullable<Text>,
     }
 }
 
@@ -348,6 +350,115 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pickup_requests (id) {
+        id -> Text,
+        park_id -> Text,
+        contract_id -> Text,
+        disposer_id -> Text,
+        route -> Text,
+        warehouse_id -> Nullable<Text>,
+        category -> Text,
+        status -> Text,
+        trigger_kind -> Text,
+        trigger_detail -> Text,
+        open_key -> Nullable<Text>,
+        note -> Nullable<Text>,
+        scheduled_on -> Nullable<Date>,
+        carrier_id -> Nullable<Text>,
+        vehicle_id -> Nullable<Text>,
+        driver_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        accepted_by -> Nullable<Text>,
+        scheduled_at -> Nullable<Timestamp>,
+        scheduled_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pickup_request_lots (request_id, lot_id) {
+        request_id -> Text,
+        lot_id -> Text,
+        enterprise_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        organization_id -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        subject_id -> Text,
+        title -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+        read_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notices (key) {
+        key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        organization_id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_expires_at -> Nullable<Timestamp>,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        message_id -> Text,
+        endpoint_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        attempted_at -> Timestamp,
+        http_status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -368,6 +479,12 @@ diesel::joinable!(contracts -> parks (park_id));
 diesel::joinable!(enterprises -> parks (park_id));
 diesel::joinable!(lot_events -> lots (lot_id));
 diesel::joinable!(inventory -> zones (zone_id));
+diesel::joinable!(pickup_request_lots -> pickup_requests (request_id));
+diesel::joinable!(pickup_request_lots -> lots (lot_id));
+diesel::joinable!(pickup_requests -> parks (park_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> messages (message_id));
+diesel::joinable!(delivery_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -397,4 +514,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     inventory,
     label_sequences,
     idempotency_keys,
+    pickup_requests,
+    pickup_request_lots,
+    messages,
+    notices,
+    webhook_endpoints,
+    webhook_deliveries,
+    delivery_attempts,
 );

@@ -335,6 +335,7 @@ fn build(
             valid_from: day("2026-01-01")?,
             valid_to: day("2027-12-31")?,
             max_storage_days: 180,
+            pickup_zone_percent: 80,
             members: enterprise_ids
                 .iter()
                 .map(|id| NewMember {

@@ -8,6 +8,7 @@ pub mod lot;
 pub mod park;
 pub mod region;
 pub mod text;
+pub mod threshold;
 pub mod time;
 pub mod units;
 pub mod uscc;

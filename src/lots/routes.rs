@@ -343,7 +343,12 @@ fn bound(
     Some(start - chrono::Duration::hours(8))
 }
 
-fn one_of(v: &mut Validator, field: &str, raw: Option<String>, allowed: &[&str]) -> Option<String> {
+pub(crate) fn one_of(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<String>,
+    allowed: &[&str],
+) -> Option<String> {
     let raw = raw?;
     if allowed.contains(&raw.as_str()) {
         Some(raw)

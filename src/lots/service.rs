@@ -18,6 +18,7 @@ use crate::domain::uscc::Uscc;
 use crate::domain::waste::{CatalogRef, WasteCode, WasteKind, split_refs};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::store::{self, EventRow, LotRow};
+use crate::pickups::service::Group;
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::contracts::store as contracts;
 use crate::registry::parks::{service as parks, store as park_store};
@@ -105,6 +106,9 @@ pub struct LotView {
     pub voided_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<String>,
+    /// The open pickup request the lot waits in, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pickup_request_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -142,6 +146,7 @@ pub fn view(row: LotRow) -> LotView {
         label_code: row.label_code,
         voided_at: row.voided_at.map(|t| t.and_utc()),
         void_reason: row.void_reason,
+        pickup_request_id: row.pickup_request_id,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
@@ -399,6 +404,13 @@ pub fn weigh_in(
             ),
         ));
     }
+    // The pickup group's lock comes before the zone's row (see `pickups::service`).
+    Group {
+        contract_id: contract.id.clone(),
+        warehouse_id: Some(warehouse.0.id.clone()),
+        category: d.waste_code.category().as_str().to_owned(),
+    }
+    .lock(conn)?;
     if !warehouse_store::add_to_zone(conn, &zone.id, new.weighing.net)? {
         return Err(over_capacity(&zone, new.weighing.net));
     }
@@ -466,6 +478,7 @@ pub fn weigh_in(
         void_reason: None,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        pickup_request_id: None,
     };
     store::insert_lot(conn, &row)?;
     store::add_inventory(
@@ -479,7 +492,15 @@ pub fn weigh_in(
     )?;
     let view = view(row);
     event(conn, &view.id, "recorded", &principal.user_id, None, &view)?;
-    Ok(view)
+    settle(conn, view)
+}
+
+/// Checks the pickup rules of the lot's group after a change to it (the lot may join or open a
+/// pickup request), and returns the lot as it now is.
+fn settle(conn: &mut DbConn, lot: LotView) -> Result<LotView, ApiError> {
+    let row = load(conn, &lot.id)?.0;
+    crate::pickups::service::evaluate(conn, &Group::of_lot(&row))?;
+    Ok(view(load(conn, &lot.id)?.0))
 }
 
 /// Declares general waste waiting at the enterprise's door for collection there (route b). The
@@ -514,6 +535,12 @@ pub fn declare(
     let day = crate::domain::time::today_in(parks::park_time_zone(&park.0));
     check_code(conn, &d.waste_code, day)?;
     let contract = contract_for(conn, &park.0.organization_id, &d, day)?;
+    Group {
+        contract_id: contract.id.clone(),
+        warehouse_id: None,
+        category: d.waste_code.category().as_str().to_owned(),
+    }
+    .lock(conn)?;
     let row = LotRow {
         // Minted from the reception time, so that date windows and ids agree.
         id: new_id_at("lot", now),
@@ -552,11 +579,12 @@ pub fn declare(
         void_reason: None,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        pickup_request_id: None,
     };
     store::insert_lot(conn, &row)?;
     let view = view(row);
     event(conn, &view.id, "declared", &principal.user_id, None, &view)?;
-    Ok(view)
+    settle(conn, view)
 }
 
 /// Who may void or correct a lot: the park office (and administrators); the enterprise itself
@@ -684,6 +712,8 @@ pub fn correct(
     let lot = load(conn, id)?;
     authorize_change(principal, &lot)?;
     check_changeable(&lot.0)?;
+    Group::of_lot(&lot.0).lock(conn)?;
+    let lot = load(conn, id)?;
     let now = crate::domain::time::now();
     let before = view(lot.0.clone());
     let read = lot.0.clone();
@@ -763,7 +793,7 @@ pub fn correct(
             after: &after,
         },
     )?;
-    Ok(after)
+    settle(conn, after)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -43,6 +43,8 @@ pub struct LotRow {
     pub void_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The open pickup request the lot waits in, if any.
+    pub pickup_request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

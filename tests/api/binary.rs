@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, TestDb};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wastetrack");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_wastetrack");
 
 fn command(db: &TestDb, port: u16) -> Command {
     let mut cmd = Command::new(BIN);
@@ -32,7 +32,7 @@ fn command(db: &TestDb, port: u16) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,7 +58,7 @@ fn serve(db: &TestDb, port: u16) -> (Child, mpsc::Receiver<String>) {
     (child, rx)
 }
 
-async fn wait_until_healthy(port: u16) {
+pub(crate) async fn wait_until_healthy(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await

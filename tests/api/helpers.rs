@@ -154,6 +154,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
         ..Settings::default()
     };
     settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    // Tests that need the periodic check run it themselves.
+    settings.notify.sweep_interval_secs = 3600;
     settings
 }
 

@@ -77,6 +77,9 @@ pub struct CreateContractRequest {
     pub valid_to: NaiveDate,
     /// Longest storage of a lot, 1 to 365 days.
     pub max_storage_days: i32,
+    /// Fill of a zone, in percent of its capacity (1 to 100, default 80), at which its waste
+    /// is called for collection.
+    pub pickup_zone_percent: Option<i32>,
     #[serde(default)]
     pub members: Vec<MemberRequest>,
     #[serde(default)]
@@ -91,6 +94,7 @@ pub struct CreateContractRequest {
 pub struct UpdateContractRequest {
     pub valid_to: Option<NaiveDate>,
     pub max_storage_days: Option<i32>,
+    pub pickup_zone_percent: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -262,6 +266,7 @@ pub async fn create_contract(
             valid_from: body.valid_from,
             valid_to: body.valid_to,
             max_storage_days: body.max_storage_days,
+            pickup_zone_percent: body.pickup_zone_percent.unwrap_or(80),
             members: body
                 .members
                 .into_iter()
@@ -389,6 +394,7 @@ pub async fn update_contract(
                 contract,
                 body.valid_to,
                 body.max_storage_days,
+                body.pickup_zone_percent,
             )
         })
         .await?;

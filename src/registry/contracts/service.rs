@@ -65,6 +65,7 @@ pub struct ThresholdView {
     "valid_from": "2026-01-01",
     "valid_to": "2026-12-31",
     "max_storage_days": 180,
+    "pickup_zone_percent": 80,
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
@@ -78,6 +79,8 @@ pub struct ContractSummary {
     pub valid_to: NaiveDate,
     /// Longest a lot may be stored before it must be collected.
     pub max_storage_days: i32,
+    /// Fill of a zone, in percent of its capacity, at which its waste is called for collection.
+    pub pickup_zone_percent: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -91,6 +94,7 @@ pub struct ContractSummary {
     "valid_from": "2026-01-01",
     "valid_to": "2026-12-31",
     "max_storage_days": 180,
+    "pickup_zone_percent": 80,
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z",
     "members": [{"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "Huaxin Electronics", "joined_on": "2026-01-01"}],
@@ -117,6 +121,7 @@ pub fn summary((row, _region): store::Contract) -> ContractSummary {
         valid_from: row.valid_from,
         valid_to: row.valid_to,
         max_storage_days: row.max_storage_days,
+        pickup_zone_percent: row.pickup_zone_percent,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
@@ -219,6 +224,7 @@ pub struct NewContract {
     pub valid_from: NaiveDate,
     pub valid_to: NaiveDate,
     pub max_storage_days: i32,
+    pub pickup_zone_percent: i32,
     pub members: Vec<NewMember>,
     pub prices: Vec<NewPrice>,
     pub thresholds: Vec<NewThreshold>,
@@ -246,7 +252,15 @@ fn check_period(
     valid_from: NaiveDate,
     valid_to: NaiveDate,
     max_storage_days: i32,
+    pickup_zone_percent: i32,
 ) {
+    if !(1..=100).contains(&pickup_zone_percent) {
+        errors.push(FieldError::new(
+            "pickup_zone_percent",
+            "out_of_range",
+            "must be 1 to 100 percent",
+        ));
+    }
     if valid_to < valid_from {
         errors.push(FieldError::new(
             "valid_to",
@@ -276,6 +290,7 @@ pub fn create(
         new.valid_from,
         new.valid_to,
         new.max_storage_days,
+        new.pickup_zone_percent,
     );
     if directory_store::find_disposer(conn, &new.disposer_id)?.is_none() {
         errors.push(FieldError::new(
@@ -303,6 +318,7 @@ pub fn create(
         valid_from: new.valid_from,
         valid_to: new.valid_to,
         max_storage_days: new.max_storage_days,
+        pickup_zone_percent: new.pickup_zone_percent,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
     };
@@ -587,12 +603,14 @@ pub fn update(
     (mut row, region): store::Contract,
     valid_to: Option<NaiveDate>,
     max_storage_days: Option<i32>,
+    pickup_zone_percent: Option<i32>,
 ) -> Result<ContractView, ApiError> {
     crate::db::lock_keys(conn, &[&format!("contract:{}", row.id)])?;
     let new_to = valid_to.unwrap_or(row.valid_to);
     let new_days = max_storage_days.unwrap_or(row.max_storage_days);
+    let new_percent = pickup_zone_percent.unwrap_or(row.pickup_zone_percent);
     let mut errors = Vec::new();
-    check_period(&mut errors, row.valid_from, new_to, new_days);
+    check_period(&mut errors, row.valid_from, new_to, new_days, new_percent);
     let latest_start = store::prices_of(conn, &row.id)?
         .iter()
         .map(|p| p.effective_from)
@@ -619,6 +637,7 @@ pub fn update(
     }
     row.valid_to = new_to;
     row.max_storage_days = new_days;
+    row.pickup_zone_percent = new_percent;
     touch(conn, by, (row, region))
 }
 

@@ -25,6 +25,7 @@ pub struct ContractRow {
     pub max_storage_days: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub pickup_zone_percent: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

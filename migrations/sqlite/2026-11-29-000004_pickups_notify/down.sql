@@ -1,0 +1,11 @@
+DROP TABLE delivery_attempts;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_endpoints;
+DROP TABLE notices;
+DROP TABLE messages;
+DROP TABLE pickup_request_lots;
+DROP INDEX lots_waiting_idx;
+DROP INDEX lots_pickup_request_idx;
+ALTER TABLE lots DROP COLUMN pickup_request_id;
+DROP TABLE pickup_requests;
+ALTER TABLE contracts DROP COLUMN pickup_zone_percent;

@@ -1,0 +1,46 @@
+//! The background tasks of a server process: the webhook dispatcher, and the periodic check of
+//! the pickup rules that time alone can cross (storage age) and of the alarms told once.
+//!
+//! Every process runs them; they are safe side by side on one PostgreSQL (see
+//! `notify::dispatcher` and `pickups::service`).
+
+use std::time::Duration;
+
+use crate::config::NotifySettings;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::notify::dispatcher::Dispatcher;
+
+/// Starts the tasks on the current runtime. They end with it.
+pub fn spawn(db: &Db, settings: &NotifySettings) -> anyhow::Result<()> {
+    if !settings.background_enabled {
+        return Ok(());
+    }
+    let dispatcher = Dispatcher::new(db.clone(), settings)?;
+    actix_web::rt::spawn(dispatcher.run());
+    let db = db.clone();
+    let every = Duration::from_secs(settings.sweep_interval_secs.max(1));
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = sweep(&db).await {
+                tracing::warn!(error = %e, "periodic check failed; retrying at the next one");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// One periodic check: pickup rules of every group with waiting lots, then alarms and licence
+/// expiries.
+pub async fn sweep(db: &Db) -> Result<(usize, usize), ApiError> {
+    db.run(|conn| {
+        let opened = crate::pickups::service::sweep(conn)?;
+        let told = crate::notify::alarms::sweep(conn)?;
+        if opened + told > 0 {
+            tracing::info!(opened, told, "periodic check");
+        }
+        Ok((opened, told))
+    })
+    .await
+}

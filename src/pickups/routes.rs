@@ -1,0 +1,373 @@
+//! HTTP endpoints for pickup requests. The POSTs honour the `Idempotency-Key` header.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::auth::policy;
+use crate::domain::waste::Category;
+use crate::error::{ApiError, Problem, Validator};
+use crate::http::{Json, Page, PageQuery};
+use crate::idempotency::{self, Idempotency};
+use crate::lots::routes::one_of;
+use crate::pickups::service::{self, Raise, RequestView, Schedule};
+use crate::pickups::store::{self, RequestFilter};
+use crate::startup::AppState;
+
+const TEXT_MAX: usize = 500;
+const STATUSES: &[&str] = &[
+    "requested",
+    "accepted",
+    "scheduled",
+    "collected",
+    "declined",
+    "cancelled",
+];
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2",
+    "warehouse_id": "wh_0193f1c2a4b87d21a1c6e1f0b2d3c4f0",
+    "category": "HW08",
+    "note": "zone A1 is needed for a large delivery next week"
+}))]
+pub struct RaiseRequest {
+    pub contract_id: String,
+    /// The warehouse whose stored lots to collect; omit for general waste declared at the
+    /// enterprises' doors.
+    pub warehouse_id: Option<String>,
+    /// HW category, or general-waste category.
+    pub category: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "the enterprise will deliver more first"}))]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "scheduled_on": "2026-12-02",
+    "carrier_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb",
+    "vehicle_id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
+    "driver_id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed"
+}))]
+pub struct ScheduleRequest {
+    /// The day of the pickup (the park's calendar), today or later.
+    pub scheduled_on: NaiveDate,
+    /// A registered carrier, or the disposal company itself for its own fleet.
+    pub carrier_id: String,
+    pub vehicle_id: String,
+    /// A user with the driver role in the carrier.
+    pub driver_id: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestQuery {
+    /// `requested`, `accepted`, `scheduled`, `collected`, `declined` or `cancelled`.
+    pub status: Option<String>,
+    /// `true`: only requests still to be collected.
+    pub open: Option<bool>,
+    pub contract_id: Option<String>,
+    pub warehouse_id: Option<String>,
+}
+
+fn location(r: &RequestView) -> Option<String> {
+    Some(format!("/api/v1/pickup-requests/{}", r.id))
+}
+
+/// Raise a pickup request by hand (the park office), for the lots of a contract and category
+/// that wait at one place. The rules raise requests by themselves; this is for when the park
+/// needs collection earlier. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = RaiseRequest,
+    responses(
+        (status = 201, description = "Raised", body = RequestView, headers(("Location" = String, description = "URL of the request"))),
+        (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request is already open for this contract, place and category", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing waits, or an unknown contract or warehouse", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pickup-requests")]
+pub async fn raise(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    body: Json<RaiseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    let contract_id = v.text("contract_id", &b.contract_id, 1, 64);
+    let warehouse_id = b.warehouse_id.map(|w| v.text("warehouse_id", &w, 1, 64));
+    let category = v.check(Category::parse("category", b.category.trim()));
+    let note = b.note.map(|n| v.text("note", &n, 1, TEXT_MAX));
+    let raise = v.finish_with(|| {
+        Some(Raise {
+            contract_id,
+            warehouse_id,
+            category: category?.as_str().to_owned(),
+            note,
+        })
+    })?;
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        StatusCode::CREATED,
+        location,
+        move |conn| service::raise(conn, &principal, raise),
+    )
+    .await
+}
+
+/// List pickup requests: a park office its park's, a disposal company its own, an enterprise
+/// those covering its lots, a driver those assigned to it, an inspector its jurisdiction's.
+/// Cursor pages, oldest first.
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(RequestQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<RequestView>),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/pickup-requests")]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<RequestQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<RequestView>>, ApiError> {
+    let scope = policy::pickup_scope(&principal)?;
+    let q = query.into_inner();
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    let filter = RequestFilter {
+        status: one_of(&mut v, "status", q.status, STATUSES),
+        contract_id: q.contract_id,
+        warehouse_id: q.warehouse_id,
+        open: q.open.unwrap_or(false),
+    };
+    v.finish()?;
+    let limit = page.limit;
+    let page = state
+        .db
+        .run(move |conn| {
+            let rows = store::list_requests(conn, &scope, &filter, &page)?;
+            let page = Page::from_rows(rows, limit, |r| r.id.as_str());
+            let mut items = Vec::with_capacity(page.items.len());
+            for row in &page.items {
+                items.push(service::view_for(conn, &principal, row, false)?);
+            }
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// Read a pickup request with its lots (an enterprise sees only its own lots in it).
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Pickup request id")),
+    responses(
+        (status = 200, description = "The request", body = RequestView),
+        (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/pickup-requests/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<RequestView>, ApiError> {
+    let id = id.into_inner();
+    let view = state
+        .db
+        .run(move |conn| {
+            let request = service::load_readable(conn, &principal, &id)?;
+            service::view_for(conn, &principal, &request.0, true)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+fn reason(body: Json<ReasonRequest>) -> Result<String, ApiError> {
+    let mut v = Validator::new();
+    let reason = v.text("reason", &body.into_inner().reason, 1, TEXT_MAX);
+    v.finish()?;
+    Ok(reason)
+}
+
+async fn change(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    work: impl FnOnce(&mut crate::db::DbConn, &Principal) -> Result<RequestView, ApiError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        StatusCode::OK,
+        |_: &RequestView| None,
+        move |conn| work(conn, &principal),
+    )
+    .await
+}
+
+/// Cancel an open request with a reason (the park office). Its lots wait again, and the rules
+/// may raise a new request. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Pickup request id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "Cancelled", body = RequestView),
+        (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already collected, declined or cancelled", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pickup-requests/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = reason(body)?;
+    let id = id.into_inner();
+    change(state, principal, req, key, move |conn, p| {
+        service::cancel(conn, p, &id, reason)
+    })
+    .await
+}
+
+/// Accept a request (the disposal company's dispatcher). Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Pickup request id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    responses(
+        (status = 200, description = "Accepted", body = RequestView),
+        (status = 403, description = "Not the disposal company's dispatcher", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in the requested state", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pickup-requests/{id}/accept")]
+pub async fn accept(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    change(state, principal, req, key, move |conn, p| {
+        service::accept(conn, p, &id)
+    })
+    .await
+}
+
+/// Schedule (or reschedule) the pickup: a day, a carrier (or the disposal company's own
+/// fleet), one of its vehicles and one of its drivers (the disposal company's dispatcher).
+/// Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Pickup request id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = ScheduleRequest,
+    responses(
+        (status = 200, description = "Scheduled", body = RequestView),
+        (status = 403, description = "Not the disposal company's dispatcher", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already collected, declined or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A past day, or a vehicle or driver not of the carrier", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pickup-requests/{id}/schedule")]
+pub async fn schedule(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<ScheduleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    let s = Schedule {
+        scheduled_on: b.scheduled_on,
+        carrier_id: v.text("carrier_id", &b.carrier_id, 1, 64),
+        vehicle_id: v.text("vehicle_id", &b.vehicle_id, 1, 64),
+        driver_id: v.text("driver_id", &b.driver_id, 1, 64),
+    };
+    v.finish()?;
+    let id = id.into_inner();
+    change(state, principal, req, key, move |conn, p| {
+        service::schedule(conn, p, &id, s)
+    })
+    .await
+}
+
+/// Decline a request with a reason (the disposal company's dispatcher). Its lots wait again.
+/// Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Pickup request id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "Declined", body = RequestView),
+        (status = 403, description = "Not the disposal company's dispatcher", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already scheduled, collected, declined or cancelled", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pickup-requests/{id}/decline")]
+pub async fn decline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = reason(body)?;
+    let id = id.into_inner();
+    change(state, principal, req, key, move |conn, p| {
+        service::decline(conn, p, &id, reason)
+    })
+    .await
+}

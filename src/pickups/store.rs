@@ -1,0 +1,237 @@
+//! Queries on pickup requests and the lots they cover. Diesel only; no rules.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::policy::PickupScope;
+use crate::db::DbConn;
+use crate::db::schema::{contracts, lots, parks, pickup_request_lots, pickup_requests, zones};
+use crate::http::pagination::PageRequest;
+use crate::lots::store::LotRow;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = pickup_requests)]
+#[diesel(treat_none_as_null = true)]
+pub struct RequestRow {
+    pub id: String,
+    pub park_id: String,
+    pub contract_id: String,
+    pub disposer_id: String,
+    pub route: String,
+    pub warehouse_id: Option<String>,
+    pub category: String,
+    pub status: String,
+    pub trigger_kind: String,
+    pub trigger_detail: String,
+    pub open_key: Option<String>,
+    pub note: Option<String>,
+    pub scheduled_on: Option<NaiveDate>,
+    pub carrier_id: Option<String>,
+    pub vehicle_id: Option<String>,
+    pub driver_id: Option<String>,
+    pub reason: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub accepted_by: Option<String>,
+    pub scheduled_at: Option<NaiveDateTime>,
+    pub scheduled_by: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub closed_by: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A request with its park's region code (for the access check).
+pub type Request = (RequestRow, String);
+
+pub fn insert_request(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
+    diesel::insert_into(pickup_requests::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_request(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
+    diesel::update(pickup_requests::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<Request>> {
+    pickup_requests::table
+        .inner_join(parks::table)
+        .filter(pickup_requests::id.eq(id))
+        .select((RequestRow::as_select(), parks::region_code))
+        .first(conn)
+        .optional()
+}
+
+pub fn find_open(conn: &mut DbConn, open_key: &str) -> QueryResult<Option<RequestRow>> {
+    pickup_requests::table
+        .filter(pickup_requests::open_key.eq(open_key))
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The lots of a contract and category that wait for collection at one place (a warehouse, or
+/// the enterprises' doors when `warehouse_id` is `None`) and are in no open request.
+pub fn waiting_lots(
+    conn: &mut DbConn,
+    contract_id: &str,
+    category: &str,
+    warehouse_id: Option<&str>,
+) -> QueryResult<Vec<LotRow>> {
+    let q = lots::table
+        .filter(lots::contract_id.eq(contract_id))
+        .filter(lots::category.eq(category))
+        .filter(lots::pickup_request_id.is_null())
+        .select(LotRow::as_select())
+        .order(lots::id.asc())
+        .into_boxed();
+    match warehouse_id {
+        Some(w) => q
+            .filter(lots::status.eq("stored"))
+            .filter(lots::warehouse_id.eq(w.to_owned()))
+            .load(conn),
+        None => q
+            .filter(lots::status.eq("declared"))
+            .filter(lots::route.eq("door"))
+            .load(conn),
+    }
+}
+
+/// Every group (contract, warehouse or door, category) with lots waiting in no request.
+pub fn waiting_groups(conn: &mut DbConn) -> QueryResult<Vec<(String, Option<String>, String)>> {
+    lots::table
+        .filter(lots::status.eq_any(["stored", "declared"]))
+        .filter(lots::pickup_request_id.is_null())
+        .select((lots::contract_id, lots::warehouse_id, lots::category))
+        .distinct()
+        .load(conn)
+}
+
+/// Puts lots in a request: their open request, and the request's list.
+pub fn attach(
+    conn: &mut DbConn,
+    request_id: &str,
+    lots_to_add: &[LotRow],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    for lot in lots_to_add {
+        diesel::update(lots::table.find(&lot.id))
+            .set(lots::pickup_request_id.eq(request_id))
+            .execute(conn)?;
+        diesel::insert_into(pickup_request_lots::table)
+            .values((
+                pickup_request_lots::request_id.eq(request_id),
+                pickup_request_lots::lot_id.eq(&lot.id),
+                pickup_request_lots::enterprise_id.eq(&lot.enterprise_id),
+                pickup_request_lots::added_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Frees the lots still waiting in a request that ends without collection; they wait again.
+pub fn detach_all(conn: &mut DbConn, request_id: &str) -> QueryResult<usize> {
+    diesel::update(lots::table.filter(lots::pickup_request_id.eq(request_id)))
+        .set(lots::pickup_request_id.eq(None::<String>))
+        .execute(conn)
+}
+
+/// The lots a request covers or covered, as they are now.
+pub fn lots_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<LotRow>> {
+    pickup_request_lots::table
+        .inner_join(lots::table)
+        .filter(pickup_request_lots::request_id.eq(request_id))
+        .select(LotRow::as_select())
+        .order(lots::id.asc())
+        .load(conn)
+}
+
+/// The enterprises whose lots a request covers or covered.
+pub fn enterprises_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<String>> {
+    pickup_request_lots::table
+        .filter(pickup_request_lots::request_id.eq(request_id))
+        .select(pickup_request_lots::enterprise_id)
+        .distinct()
+        .load(conn)
+}
+
+/// Zones' name, stored grams and capacity.
+pub fn zone_fill(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, i64, i64)>> {
+    zones::table
+        .filter(zones::id.eq_any(ids))
+        .select((zones::name, zones::stored_grams, zones::capacity_grams))
+        .load(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct RequestFilter {
+    pub status: Option<String>,
+    pub contract_id: Option<String>,
+    pub warehouse_id: Option<String>,
+    /// Only open requests (requested, accepted, scheduled).
+    pub open: bool,
+}
+
+pub fn list_requests(
+    conn: &mut DbConn,
+    scope: &PickupScope,
+    filter: &RequestFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<RequestRow>> {
+    let mut q = pickup_requests::table
+        .select(RequestRow::as_select())
+        .into_boxed();
+    q = match scope {
+        PickupScope::All => q,
+        PickupScope::Park(id) => q.filter(pickup_requests::park_id.eq(id.clone())),
+        PickupScope::Jurisdiction(prefix) => q.filter(
+            pickup_requests::park_id.eq_any(
+                parks::table
+                    .filter(parks::region_code.like(format!("{prefix}%")))
+                    .select(parks::organization_id),
+            ),
+        ),
+        PickupScope::Disposer(id) => q.filter(pickup_requests::disposer_id.eq(id.clone())),
+        PickupScope::Enterprise(id) => q.filter(
+            pickup_requests::id.eq_any(
+                pickup_request_lots::table
+                    .filter(pickup_request_lots::enterprise_id.eq(id.clone()))
+                    .select(pickup_request_lots::request_id),
+            ),
+        ),
+        PickupScope::Driver(id) => q.filter(pickup_requests::driver_id.eq(id.clone())),
+    };
+    if let Some(v) = &filter.status {
+        q = q.filter(pickup_requests::status.eq(v.clone()));
+    }
+    if let Some(v) = &filter.contract_id {
+        q = q.filter(pickup_requests::contract_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.warehouse_id {
+        q = q.filter(pickup_requests::warehouse_id.eq(v.clone()));
+    }
+    if filter.open {
+        q = q.filter(pickup_requests::open_key.is_not_null());
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(pickup_requests::id.gt(after.clone()));
+    }
+    q.order(pickup_requests::id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+}
+
+/// The park offices of the parks whose contracts a disposer is party to.
+pub fn parks_of_disposer(conn: &mut DbConn, disposer_id: &str) -> QueryResult<Vec<String>> {
+    contracts::table
+        .filter(contracts::disposer_id.eq(disposer_id))
+        .select(contracts::park_id)
+        .distinct()
+        .load(conn)
+}
