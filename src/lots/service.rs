@@ -648,6 +648,9 @@ pub fn void(
     let lot = load(conn, id)?;
     authorize_change(principal, &lot)?;
     check_changeable(&lot.0)?;
+    // The pickup group's lock before the lot's row (see `pickups::service`).
+    Group::of_lot(&lot.0).lock(conn)?;
+    let lot = load(conn, id)?;
     let now = crate::domain::time::now();
     let read = lot.0;
     let row = LotRow {

@@ -97,7 +97,8 @@ fn location(r: &RequestView) -> Option<String> {
         (status = 201, description = "Raised", body = RequestView, headers(("Location" = String, description = "URL of the request"))),
         (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request is already open for this contract, place and category", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Nothing waits, or an unknown contract or warehouse", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing waits, an invalid category, or a warehouse not of the contract's park", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pickup-requests")]

@@ -504,8 +504,8 @@ pub struct Raise {
 }
 
 pub fn raise(conn: &mut DbConn, principal: &Principal, r: Raise) -> Result<RequestView, ApiError> {
-    let contract = contracts::find_contract(conn, &r.contract_id)?
-        .ok_or_else(|| ApiError::field("contract_id", "not_found", "no such contract"))?;
+    let contract =
+        contracts::find_contract(conn, &r.contract_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize(
         principal,
         Action::ManagePark(Place {

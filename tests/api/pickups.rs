@@ -478,4 +478,72 @@ backend_tests! {
         // The office's inbox is its own: still unread.
         assert_eq!(inbox(&app, &p.office, "?unread=true&type=pickup.").await.len(), 6);
     }
+
+    async fn time_and_the_periodic_check_call_for_collection_and_tell_alarms_once(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.notify.sweep_interval_secs = 1).await;
+        let p = park(&app, 5000, 80).await;
+        // A 10-day storage limit: a lot weighed 9 days ago is past the 80 % mark at once.
+        let r = app.patch_json(&format!("/api/v1/contracts/{}", p.contract), &p.admin, &json!({"max_storage_days": 10})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let mut old = weighing(&p, &p.enterprise_a, 50);
+        old["captured_at"] = json!((Utc::now() - Duration::days(9)).to_rfc3339());
+        let r = app.post_json("/api/v1/lots", Some(&p.office), &old).await;
+        let lot: Value = r.json().await.unwrap();
+        let id = lot["pickup_request_id"].as_str().expect("the age rule is crossed").to_owned();
+        let request: Value = app.get(&format!("/api/v1/pickup-requests/{id}"), &p.office).await.json().await.unwrap();
+        assert_eq!(request["trigger"], "storage_age");
+
+        // A small zone filled to 95 %, and a licence ending in 20 days.
+        let small = app
+            .created_id(&format!("/api/v1/warehouses/{}/zones", p.warehouse), &p.admin,
+                &json!({"name": "A9", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 100_000}))
+            .await;
+        let mut full = weighing(&p, &p.enterprise_b, 95);
+        full["zone_id"] = json!(small);
+        assert_eq!(app.post_json("/api/v1/lots", Some(&p.office), &full).await.status(), StatusCode::CREATED);
+        let licence = json!({"number": "L-2", "issuing_authority": "GDEE", "valid_from": day(-10), "valid_to": day(20),
+            "annual_capacity_grams": 1_000_000i64, "scope": ["HW08"]});
+        app.created_id(&format!("/api/v1/disposers/{}/licences", p.disposer), &p.admin, &licence).await;
+
+        // Waiting lots below the threshold, then a lower threshold: the periodic check raises.
+        let r = app.post_json("/api/v1/lots/declarations", Some(&p.producer_a), &json!({"enterprise_id": p.enterprise_a,
+            "waste_code": "900-003-S59", "physical_form": "solid", "container_type": "bag", "container_count": 1,
+            "estimated_grams": 50_000})).await;
+        let declared: Value = r.json().await.unwrap();
+        assert!(declared.get("pickup_request_id").is_none());
+        let r = app.post_json(&format!("/api/v1/contracts/{}/thresholds", p.contract), Some(&p.admin),
+            &json!({"target": "S59", "threshold_grams": 40_000, "effective_from": day(0)})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let wanted = ["alarm.storage_age", "alarm.capacity", "licence.expiring", "pickup.requested"];
+        loop {
+            let types: Vec<String> = inbox(&app, &p.office, "").await.iter().map(|m| m["type"].as_str().unwrap().to_owned()).collect();
+            let door = requests(&app, &p.office, "?open=true").await.iter().any(|r| r["route"] == "door");
+            if door && wanted.iter().all(|w| types.iter().any(|t| t == w)) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "office inbox: {types:?}");
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // Several more checks run: each condition was told once.
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let office = inbox(&app, &p.office, "").await;
+        let count = |list: &[Value], t: &str| list.iter().filter(|m| m["type"] == t).count();
+        assert_eq!(count(&office, "alarm.storage_age"), 1);
+        assert_eq!(count(&office, "alarm.capacity"), 1);
+        assert_eq!(count(&office, "licence.expiring"), 1);
+        // The lot filling A9 joined the open HW08 request of the warehouse; the door lots got one.
+        assert_eq!(count(&office, "pickup.requested"), 2, "age, then door");
+        let joined: Value = app.get(&format!("/api/v1/pickup-requests/{id}"), &p.office).await.json().await.unwrap();
+        assert_eq!(joined["lot_count"], 2);
+        let producer = inbox(&app, &p.producer_a, "?type=alarm.").await;
+        assert_eq!(producer.len(), 1, "its own lot's age alarm: {producer:?}");
+        assert_eq!(producer[0]["subject_id"], lot["id"]);
+        assert_eq!(inbox(&app, &p.producer_b, "?type=alarm.").await.len(), 0, "zones are the park's business");
+        let disposer = inbox(&app, &p.dispatcher, "?type=licence.").await;
+        assert_eq!(disposer.len(), 1);
+        assert_eq!(disposer[0]["data"]["days_left"], 20);
+        assert_eq!(inbox(&app, &p.outsider_user, "").await.len(), 0);
+    }
 }
