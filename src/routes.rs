@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(directory::routes::carrier_history)
                 .service(directory::routes::create_vehicle)
                 .service(directory::routes::list_vehicles)
+                .service(directory::routes::list_drivers)
                 .service(directory::routes::get_vehicle)
                 .service(directory::routes::update_vehicle)
                 .service(directory::routes::vehicle_history)

@@ -120,6 +120,18 @@ pub fn list_users(
         .load(conn)
 }
 
+/// The active users with the driver role of an organisation (at most 500), by name.
+pub fn drivers_of(conn: &mut DbConn, organization_id: &str) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::organization_id.eq(organization_id))
+        .filter(users::role.eq("driver"))
+        .filter(users::deactivated_at.is_null())
+        .select(UserRow::as_select())
+        .order((users::display_name.asc(), users::id.asc()))
+        .limit(500)
+        .load(conn)
+}
+
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserChanges {

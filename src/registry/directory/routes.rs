@@ -706,6 +706,54 @@ pub async fn list_vehicles(
     ))
 }
 
+/// A driver of a fleet, as a dispatcher names them in a schedule.
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[schema(example = json!({"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed", "username": "driver.1", "display_name": "王师傅"}))]
+pub struct DriverView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The active drivers of a fleet (a carrier, or a disposal company's own): for whoever may read
+/// the fleet's vehicles.
+#[utoipa::path(
+    tag = "vehicles",
+    security(("bearer" = [])),
+    params(("operator_id" = String, Path, description = "The carrier or disposal company")),
+    responses(
+        (status = 200, description = "The drivers, by name", body = Vec<DriverView>),
+        (status = 404, description = "Not a fleet you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/fleets/{operator_id}/drivers")]
+pub async fn list_drivers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    operator_id: web::Path<String>,
+) -> Result<web::Json<Vec<DriverView>>, ApiError> {
+    let operator_id = operator_id.into_inner();
+    authorize(
+        &principal,
+        Action::ReadVehicles {
+            operator_id: &operator_id,
+        },
+    )?;
+    let rows = state
+        .db
+        .run(move |conn| Ok(crate::identity::store::drivers_of(conn, &operator_id)?))
+        .await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|u| DriverView {
+                id: u.id,
+                username: u.username,
+                display_name: u.display_name,
+            })
+            .collect(),
+    ))
+}
+
 /// Read a vehicle.
 #[utoipa::path(
     tag = "vehicles",
