@@ -32,10 +32,13 @@ pub fn spawn(db: &Db, settings: &NotifySettings) -> anyhow::Result<()> {
 }
 
 /// One periodic check: pickup rules of every group with waiting lots, then alarms and licence
-/// expiries.
+/// expiries (each runs even if the other failed).
 pub async fn sweep(db: &Db) -> Result<(usize, usize), ApiError> {
     db.run(|conn| {
-        let opened = crate::pickups::service::sweep(conn)?;
+        let opened = crate::pickups::service::sweep(conn).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "checking the pickup rules failed");
+            0
+        });
         let told = crate::notify::alarms::sweep(conn)?;
         if opened + told > 0 {
             tracing::info!(opened, told, "periodic check");

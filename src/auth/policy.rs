@@ -118,6 +118,8 @@ pub enum Action<'a> {
     },
     /// Manage the organisation's own webhook endpoints (not drivers).
     ManageWebhooks,
+    /// Read the organisation's inbox (not drivers: they see their own pickups).
+    ReadInbox,
 }
 
 /// What part of a collection a principal may list.
@@ -275,6 +277,15 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             return if p.role == Role::Driver {
                 Err(ApiError::Forbidden(
                     "webhooks are set up by the organisation's office staff, not drivers",
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        Action::ReadInbox => {
+            return if p.role == Role::Driver {
+                Err(ApiError::Forbidden(
+                    "the organisation's inbox is for its office staff; drivers find their pickups in GET /pickup-requests",
                 ))
             } else {
                 Ok(())

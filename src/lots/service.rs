@@ -686,6 +686,9 @@ pub fn void(
         Some(reason),
         &view,
     )?;
+    if let Some(request_id) = &view.pickup_request_id {
+        crate::pickups::service::after_void(conn, principal, request_id)?;
+    }
     Ok(view)
 }
 

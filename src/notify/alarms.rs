@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::auth::policy::LotScope;
 use crate::db::{DbConn, write_transaction};
-use crate::domain::lot::AlarmLevel;
+use crate::domain::lot::{AlarmLevel, capacity_alarm, storage_alarm};
 use crate::error::ApiError;
 use crate::notify::service::{Notice, publish_to_all};
 use crate::notify::store;
@@ -45,56 +45,90 @@ fn tell_once(
     })
 }
 
+/// Lots examined per contract and check for the storage-age alarm, oldest first.
+const LOTS_PER_CHECK: i64 = 5_000;
+
 /// Runs every check once; returns how many messages were told.
 pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
     let mut told = 0;
-    let alarms = crate::lots::service::alarms(conn, &LotScope::All)?;
-    for a in &alarms.storage {
-        let Some(lot) = crate::lots::store::find_lot(conn, &a.lot_id)? else {
-            continue;
-        };
-        let key = format!("storage:{}:{}", a.lot_id, level(a.level));
-        let notice = Notice {
-            type_: "alarm.storage_age",
-            subject_id: &a.lot_id,
-            title: format!(
-                "Lot of {} stored {} of {} days ({})",
-                a.waste_code,
-                a.days_stored,
-                a.max_storage_days,
-                level(a.level)
-            ),
-            data: serde_json::to_value(a).unwrap_or_default(),
-        };
-        if tell_once(
+    let now = crate::domain::time::now();
+    for (contract_id, max_days) in crate::lots::store::contracts_with_stored(conn, &LotScope::All)?
+    {
+        let max = i64::from(max_days);
+        let cutoff = (now - Duration::days((max * 80 + 99) / 100)).naive_utc();
+        let old = crate::lots::store::stored_since_before(
             conn,
-            &key,
-            &[lot.0.park_id.clone(), a.enterprise_id.clone()],
-            &notice,
-        )? {
-            told += 1;
+            &LotScope::All,
+            &contract_id,
+            cutoff,
+            LOTS_PER_CHECK,
+        )?;
+        for lot in old {
+            let days = (now.naive_utc() - lot.captured_at).num_days();
+            let Some(alarm) = storage_alarm(days, max) else {
+                continue;
+            };
+            let key = format!("storage:{}:{}", lot.id, level(alarm));
+            let notice = Notice {
+                type_: "alarm.storage_age",
+                subject_id: &lot.id,
+                title: format!(
+                    "Lot of {} stored {days} of {max_days} days ({})",
+                    lot.waste_code,
+                    level(alarm)
+                ),
+                data: json!({
+                    "lot_id": lot.id,
+                    "enterprise_id": lot.enterprise_id,
+                    "waste_code": lot.waste_code,
+                    "zone_id": lot.zone_id,
+                    "weighed_at": lot.captured_at.and_utc(),
+                    "days_stored": days,
+                    "max_storage_days": max_days,
+                    "level": level(alarm),
+                }),
+            };
+            let audience = [lot.park_id.clone(), lot.enterprise_id.clone()];
+            if tell_once(conn, &key, &audience, &notice)? {
+                told += 1;
+            }
         }
     }
+    let zones = crate::registry::warehouses::store::zones_near_capacity(
+        conn,
+        &LotScope::All,
+        crate::domain::lot::CAPACITY_WARNING_PERCENT,
+    )?;
     let mut alarmed = Vec::new();
-    for a in &alarms.capacity {
+    for zone in &zones {
+        let Some(alarm) = capacity_alarm(zone.stored_grams, zone.capacity_grams) else {
+            continue;
+        };
         let Some(warehouse) =
-            crate::registry::warehouses::store::find_warehouse(conn, &a.warehouse_id)?
+            crate::registry::warehouses::store::find_warehouse(conn, &zone.warehouse_id)?
         else {
             continue;
         };
-        let key = format!("capacity:{}:{}", a.zone_id, level(a.level));
-        alarmed.push(key.clone());
+        alarmed.push(format!("capacity:{}:", zone.id));
+        let key = format!("capacity:{}:{}", zone.id, level(alarm));
         let notice = Notice {
             type_: "alarm.capacity",
-            subject_id: &a.zone_id,
+            subject_id: &zone.id,
             title: format!(
                 "Zone {} holds {} of {} g ({})",
-                a.zone_name,
-                a.stored_grams,
-                a.capacity_grams,
-                level(a.level)
+                zone.name,
+                zone.stored_grams,
+                zone.capacity_grams,
+                level(alarm)
             ),
-            data: serde_json::to_value(a).unwrap_or_default(),
+            data: json!({
+                "zone_id": zone.id,
+                "zone_name": zone.name,
+                "warehouse_id": zone.warehouse_id,
+                "stored_grams": zone.stored_grams,
+                "capacity_grams": zone.capacity_grams,
+                "level": level(alarm),
+            }),
         };
         if tell_once(
             conn,
@@ -105,10 +139,15 @@ pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
             told += 1;
         }
     }
-    // A zone back below its warning level may alarm again later.
+    // A zone back below its warning level may alarm again later: its notices go, under the
+    // same lock as the telling.
     for key in store::notices_with_prefix(conn, "capacity:")? {
-        if !alarmed.contains(&key) {
-            store::delete_notice(conn, &key)?;
+        if !alarmed.iter().any(|zone| key.starts_with(zone.as_str())) {
+            write_transaction(conn, |conn| {
+                crate::db::lock_keys(conn, &[&format!("notice:{key}")])?;
+                store::delete_notice(conn, &key)?;
+                Ok::<_, ApiError>(())
+            })?;
         }
     }
     let today = crate::domain::time::now().date_naive();

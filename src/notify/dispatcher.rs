@@ -31,6 +31,8 @@ use crate::notify::store::{self, AttemptRow, DeliveryRow, EndpointRow, MessageRo
 
 /// Deliveries claimed at once by one dispatcher.
 const BATCH: i64 = 16;
+/// Deliveries one process sends at once.
+const MAX_IN_FLIGHT: usize = 32;
 /// Longest error text kept per attempt.
 const ERROR_MAX: usize = 500;
 
@@ -115,38 +117,60 @@ impl Dispatcher {
         })
     }
 
-    /// Runs forever: claims due deliveries and sends them; sleeps when there is none.
+    /// Runs forever: claims due deliveries and sends each in its own task, up to
+    /// `MAX_IN_FLIGHT` at once (so one slow receiver does not hold up the others); sleeps when
+    /// nothing is due.
     pub async fn run(self) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
         loop {
-            match self.tick().await {
-                Ok(n) if n > 0 => continue,
+            let free = slots.available_permits();
+            if free == 0 {
+                // Every slot is busy: wait for a delivery to end.
+                if let Ok(permit) = slots.clone().acquire_owned().await {
+                    drop(permit);
+                }
+                continue;
+            }
+            match self
+                .claim(i64::try_from(free).unwrap_or(BATCH).min(BATCH))
+                .await
+            {
+                Ok(claimed) if !claimed.is_empty() => {
+                    for delivery in claimed {
+                        // Only this loop takes slots, and it claimed no more than were free.
+                        let Ok(permit) = slots.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        let this = self.clone();
+                        actix_web::rt::spawn(async move {
+                            if let Err(e) = this.deliver(delivery).await {
+                                tracing::warn!(error = %e, "recording a webhook attempt failed");
+                            }
+                            drop(permit);
+                        });
+                    }
+                    continue;
+                }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook dispatch failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying")
+                }
             }
             tokio::time::sleep(self.policy.poll_interval).await;
         }
     }
 
-    /// Claims one batch and sends it; returns how many deliveries were claimed.
-    pub async fn tick(&self) -> Result<usize, ApiError> {
+    /// Claims up to `limit` due deliveries for the lease.
+    async fn claim(&self, limit: i64) -> Result<Vec<DeliveryRow>, ApiError> {
         let lease = Duration::from_std(self.policy.claim_lease).unwrap_or(Duration::minutes(1));
-        let claimed = self
-            .db
+        self.db
             .run(move |conn| {
                 let now = crate::domain::time::now().naive_utc();
                 write_transaction(conn, |conn| {
-                    Ok::<_, ApiError>(store::claim_due(conn, now, now + lease, BATCH)?)
+                    Ok::<_, ApiError>(store::claim_due(conn, now, now + lease, limit)?)
                 })
             })
-            .await?;
-        let n = claimed.len();
-        let sends = claimed.into_iter().map(|d| self.deliver(d));
-        for result in futures_util::future::join_all(sends).await {
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "recording a webhook attempt failed");
-            }
-        }
-        Ok(n)
+            .await
     }
 
     async fn deliver(&self, delivery: DeliveryRow) -> Result<(), ApiError> {
@@ -248,7 +272,7 @@ fn disable(
     endpoint.disabled_reason = Some(reason.clone());
     endpoint.updated_at = now;
     // Saved first, so that the message telling of it is not queued for this endpoint.
-    store::save_endpoint(conn, endpoint)?;
+    store::set_endpoint_health(conn, endpoint)?;
     publish(
         conn,
         &endpoint.organization_id.clone(),
@@ -353,7 +377,7 @@ pub fn record(
     }
     store::save_delivery(conn, &delivery)?;
     if (endpoint.status.clone(), endpoint.failing_since) != endpoint_before {
-        store::save_endpoint(conn, &endpoint)?;
+        store::set_endpoint_health(conn, &endpoint)?;
     }
     Ok(())
 }

@@ -65,10 +65,20 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return forbidden_v4(v4);
+    let segments = ip.segments();
+    // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses are IPv4.
+    if segments[..5].iter().all(|s| *s == 0) && (segments[5] == 0xffff || segments[5] == 0) {
+        if ip.is_loopback() {
+            return Some("a loopback address");
+        }
+        if ip.is_unspecified() {
+            return Some("an unspecified address");
+        }
+        if let Some(v4) = ip.to_ipv4() {
+            return forbidden_v4(v4);
+        }
     }
-    let first = ip.segments()[0];
+    let first = segments[0];
     if ip.is_loopback() {
         Some("a loopback address")
     } else if ip.is_unspecified() {
@@ -79,9 +89,22 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("a link-local address")
     } else if ip.is_multicast() {
         Some("a multicast address")
-    } else if first == 0x0064 && ip.segments()[1] == 0xff9b {
+    } else if first & 0xffc0 == 0xfec0 {
+        Some("a site-local address")
+    } else if first == 0x0064 && segments[1] == 0xff9b && segments[2] == 0x0001 {
+        Some("a local-use NAT64 address")
+    } else if first == 0x0064 && segments[1] == 0xff9b {
         // NAT64 embeds an IPv4 address in its last 32 bits.
-        let [.., a, b] = ip.segments();
+        let [.., a, b] = segments;
+        forbidden_v4(Ipv4Addr::new(
+            (a >> 8) as u8,
+            a as u8,
+            (b >> 8) as u8,
+            b as u8,
+        ))
+    } else if first == 0x2002 {
+        // 6to4 embeds an IPv4 address in its second and third groups.
+        let (a, b) = (segments[1], segments[2]);
         forbidden_v4(Ipv4Addr::new(
             (a >> 8) as u8,
             a as u8,
@@ -148,10 +171,12 @@ impl Resolve for GuardedResolver {
                     .iter()
                     .find_map(|a| forbidden(a.ip()).map(|r| (a.ip(), r)))
             {
-                return Err(format!(
-                    "{host} resolves to {ip}, {reason}, which webhooks may not reach"
-                )
-                .into());
+                // The address stays in the server's log: the endpoint's owner is told the kind
+                // of address, not the address (no probing of internal names).
+                tracing::info!(%host, %ip, "webhook refused: the name resolves to an internal address");
+                return Err(
+                    format!("{host} resolves to {reason}, which webhooks may not reach").into(),
+                );
             }
             let addrs: Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
@@ -179,6 +204,12 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "fec0::1",
+            "64:ff9b:1::1",
+            "2002:a00:1::1",
+            "2002:7f00:1::1",
             "224.0.0.1",
             "::",
         ] {
@@ -190,6 +221,7 @@ mod tests {
             "203.0.114.1",
             "2001:4860:4860::8888",
             "64:ff9b::808:808",
+            "2002:808:808::1",
         ] {
             let ip: IpAddr = ip.parse().expect("ip");
             assert_eq!(forbidden(ip), None, "{ip}");

@@ -66,10 +66,25 @@ pub async fn inbox(
     query: web::Query<InboxQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<MessageView>>, ApiError> {
+    authorize(&principal, Action::ReadInbox)?;
     let q = query.into_inner();
     let mut v = Validator::new();
     let page = page.parse(&mut v);
-    let prefix = q.r#type.map(|t| v.text("type", &t, 1, 64));
+    let prefix = q.r#type.map(|t| {
+        let t = v.text("type", &t, 1, 64).to_ascii_lowercase();
+        // Message types are lower-case words, dots and underscores: no other LIKE wildcard.
+        if !t
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+        {
+            v.push(FieldError::new(
+                "type",
+                "invalid",
+                "a message type or its beginning, e.g. pickup. or alarm.storage_age",
+            ));
+        }
+        t
+    });
     v.finish()?;
     let limit = page.limit;
     let org = principal.organization_id.clone();
@@ -101,6 +116,7 @@ pub async fn unread_count(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<web::Json<UnreadCount>, ApiError> {
+    authorize(&principal, Action::ReadInbox)?;
     let org = principal.organization_id.clone();
     let unread = state
         .db
@@ -125,6 +141,7 @@ pub async fn read(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<MessageView>, ApiError> {
+    authorize(&principal, Action::ReadInbox)?;
     let id = id.into_inner();
     let view = state
         .db
@@ -146,6 +163,7 @@ pub async fn read_all(
     principal: Principal,
     body: Json<ReadAllRequest>,
 ) -> Result<web::Json<Marked>, ApiError> {
+    authorize(&principal, Action::ReadInbox)?;
     let mut v = Validator::new();
     let up_to = body.into_inner().up_to.map(|u| v.text("up_to", &u, 1, 64));
     v.finish()?;

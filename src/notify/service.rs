@@ -304,6 +304,8 @@ pub fn update_endpoint(
     id: &str,
     changes: EndpointChanges,
 ) -> Result<EndpointView, ApiError> {
+    load_own_endpoint(conn, principal, id)?;
+    crate::db::lock_keys(conn, &[&format!("webhook:{id}")])?;
     let mut row = load_own_endpoint(conn, principal, id)?;
     if let Some(url) = changes.url {
         row.url = url;
@@ -339,6 +341,8 @@ pub fn rotate_secret(
     id: &str,
     overlap: Duration,
 ) -> Result<EndpointWithSecret, ApiError> {
+    load_own_endpoint(conn, principal, id)?;
+    crate::db::lock_keys(conn, &[&format!("webhook:{id}")])?;
     let mut row = load_own_endpoint(conn, principal, id)?;
     let now = crate::domain::time::now();
     row.previous_secret = (overlap > Duration::zero()).then(|| row.secret.clone());
@@ -477,6 +481,11 @@ pub fn redeliver(
         ));
     }
     let now = crate::domain::time::now().naive_utc();
+    if delivery.claimed_until.is_some_and(|until| until > now) {
+        return Err(ApiError::Conflict(
+            "the delivery is being sent right now; look at its log in a moment".to_owned(),
+        ));
+    }
     delivery.status = "pending".to_owned();
     delivery.next_attempt_at = now;
     delivery.claimed_until = None;

@@ -188,6 +188,20 @@ pub fn save_endpoint(conn: &mut DbConn, row: &EndpointRow) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Sets only what the dispatcher decides of an endpoint (its health), so that a concurrent
+/// change by its owner (a new secret, a new URL) is never overwritten.
+pub fn set_endpoint_health(conn: &mut DbConn, endpoint: &EndpointRow) -> QueryResult<()> {
+    diesel::update(webhook_endpoints::table.find(&endpoint.id))
+        .set((
+            webhook_endpoints::status.eq(&endpoint.status),
+            webhook_endpoints::disabled_reason.eq(&endpoint.disabled_reason),
+            webhook_endpoints::failing_since.eq(endpoint.failing_since),
+            webhook_endpoints::updated_at.eq(endpoint.updated_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn find_endpoint(conn: &mut DbConn, id: &str) -> QueryResult<Option<EndpointRow>> {
     webhook_endpoints::table
         .find(id)

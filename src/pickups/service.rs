@@ -11,7 +11,9 @@
 //! request is open, makes a second open request impossible even past the lock. A request that
 //! is collected, cancelled or declined frees its key: the rule re-arms.
 //!
-//! Lock order, everywhere: the group's lock, then lot rows, then zone rows.
+//! Every transaction that changes a group's lots or its request takes the group's lock first;
+//! the row locks it takes afterwards (lots, zones, the request) cannot then form a cycle with
+//! another such transaction. Lots and requests are read and authorised before the lock.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -178,7 +180,26 @@ pub struct RequestView {
     pub lots: Option<Vec<RequestLot>>,
 }
 
-/// The request as one audience sees it: an enterprise sees only its own lots in it.
+/// What an enterprise is told of why a request was raised: the rule, not the other
+/// enterprises' figures.
+fn trigger_for_enterprise(row: &RequestRow) -> String {
+    match TriggerKind::parse_stored(&row.trigger_kind) {
+        TriggerKind::Weight => format!(
+            "the contract's weight threshold for {} was reached",
+            row.category
+        ),
+        TriggerKind::ZoneCapacity => {
+            "a zone of the warehouse reached its share of capacity".to_owned()
+        }
+        TriggerKind::StorageAge => {
+            "waste has been stored for most of the contract's period".to_owned()
+        }
+        TriggerKind::Manual => "raised by the park office".to_owned(),
+    }
+}
+
+/// The request as one audience sees it: an enterprise sees only its own lots in it, and not the
+/// figures of the others.
 fn view(
     row: &RequestRow,
     lots: &[LotRow],
@@ -215,7 +236,11 @@ fn view(
         category: row.category.clone(),
         status: row.status.clone(),
         trigger: TriggerKind::parse_stored(&row.trigger_kind),
-        trigger_detail: row.trigger_detail.clone(),
+        trigger_detail: if only_enterprise.is_some() {
+            trigger_for_enterprise(row)
+        } else {
+            row.trigger_detail.clone()
+        },
         note: row.note.clone(),
         scheduled_on: row.scheduled_on,
         carrier_id: row.carrier_id.clone(),
@@ -296,12 +321,31 @@ fn announce(
     row: &RequestRow,
     title: String,
 ) -> Result<(), ApiError> {
+    announce_to(conn, type_, row, title, &[], None)
+}
+
+/// Like [`announce`], to chosen audiences: `also` are told besides the parties (e.g. a carrier
+/// replaced by a reschedule); `only_enterprises`, when given, limits the message to those
+/// enterprises (e.g. those whose first lot just joined the request).
+fn announce_to(
+    conn: &mut DbConn,
+    type_: &str,
+    row: &RequestRow,
+    title: String,
+    also: &[String],
+    only_enterprises: Option<&[String]>,
+) -> Result<(), ApiError> {
     let lots = store::lots_of(conn, &row.id)?;
     let full = serde_json::to_value(view(row, &lots, None, false))
         .map_err(|e| ApiError::Internal(e.into()))?;
     let mut parties = vec![row.park_id.clone(), row.disposer_id.clone()];
     parties.extend(row.carrier_id.iter().cloned());
+    parties.extend(also.iter().cloned());
+    parties.sort();
     parties.dedup();
+    if only_enterprises.is_some() {
+        parties.clear();
+    }
     for party in &parties {
         publish(
             conn,
@@ -315,7 +359,9 @@ fn announce(
         )?;
     }
     for enterprise in store::enterprises_of(conn, &row.id)? {
-        if parties.contains(&enterprise) {
+        if parties.contains(&enterprise)
+            || only_enterprises.is_some_and(|only| !only.contains(&enterprise))
+        {
             continue;
         }
         let own = serde_json::to_value(view(row, &lots, Some(&enterprise), false))
@@ -463,9 +509,39 @@ pub fn evaluate(conn: &mut DbConn, group: &Group) -> Result<Option<RequestRow>, 
     }
     if let Some(mut open) = store::find_open(conn, &group.key())? {
         let now = crate::domain::time::now().naive_utc();
+        let before = store::enterprises_of(conn, &open.id)?;
         store::attach(conn, &open.id, &waiting, now)?;
         open.updated_at = now;
         store::save_request(conn, &open)?;
+        // An enterprise whose first lot joins is told of the request, as the others were.
+        let mut newcomers: Vec<String> = waiting
+            .iter()
+            .map(|l| l.enterprise_id.clone())
+            .filter(|e| !before.contains(e))
+            .collect();
+        newcomers.sort();
+        newcomers.dedup();
+        if !newcomers.is_empty() {
+            let title = title(&open, "requested");
+            announce_to(
+                conn,
+                "pickup.requested",
+                &open,
+                title,
+                &[],
+                Some(&newcomers),
+            )?;
+        }
+        return Ok(None);
+    }
+    // Lots of a request cancelled or declined do not call again by themselves: a new lot must
+    // join them (or the park office raises a request by hand).
+    if !store::any_never_requested(
+        conn,
+        &group.contract_id,
+        &group.category,
+        group.warehouse_id.as_deref(),
+    )? {
         return Ok(None);
     }
     let contract = contracts::find_contract(conn, &group.contract_id)?
@@ -488,8 +564,13 @@ pub fn sweep(db_conn: &mut DbConn) -> Result<usize, ApiError> {
             warehouse_id,
             category,
         };
-        if crate::db::write_transaction(db_conn, |conn| evaluate(conn, &group))?.is_some() {
-            opened += 1;
+        // One group's failure must not stop the others.
+        match crate::db::write_transaction(db_conn, |conn| evaluate(conn, &group)) {
+            Ok(Some(_)) => opened += 1,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(group = %group.key(), error = %e, "checking a pickup group failed")
+            }
         }
     }
     Ok(opened)
@@ -567,8 +648,14 @@ pub fn raise(conn: &mut DbConn, principal: &Principal, r: Raise) -> Result<Reque
 }
 
 /// Loads a request for a change: takes its group's lock first, then reads it.
-fn load_for_change(conn: &mut DbConn, id: &str) -> Result<store::Request, ApiError> {
+fn load_for_change(
+    conn: &mut DbConn,
+    id: &str,
+    authorized: impl FnOnce(&mut DbConn, &store::Request) -> Result<(), ApiError>,
+) -> Result<store::Request, ApiError> {
     let request = store::find_request(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    // Who may not change it does not get to hold its group's lock.
+    authorized(conn, &request)?;
     Group::of_request(&request.0).lock(conn)?;
     store::find_request(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
@@ -628,22 +715,24 @@ pub fn cancel(
     id: &str,
     reason: String,
 ) -> Result<RequestView, ApiError> {
-    let request = load_for_change(conn, id)?;
-    let enterprises = store::enterprises_of(conn, id)?;
-    if authorize(principal, Action::ManagePark(place(&request))).is_err() {
+    let request = load_for_change(conn, id, |conn, request| {
+        if authorize(principal, Action::ManagePark(place(request))).is_ok() {
+            return Ok(());
+        }
+        let enterprises = store::enterprises_of(conn, &request.0.id)?;
         authorize(
             principal,
             Action::ReadPickup {
-                place: place(&request),
+                place: place(request),
                 disposer_id: &request.0.disposer_id,
                 enterprise_ids: &enterprises,
                 driver_id: request.0.driver_id.as_deref(),
             },
         )?;
-        return Err(ApiError::Forbidden(
+        Err(ApiError::Forbidden(
             "only the park office cancels a pickup request",
-        ));
-    }
+        ))
+    })?;
     let mut row = request.0;
     check_status(&row, OPEN_STATUSES, "cancelled")?;
     close(conn, principal, &mut row, "cancelled", reason)?;
@@ -653,8 +742,7 @@ pub fn cancel(
 
 /// The disposer's dispatcher accepts a request.
 pub fn accept(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<RequestView, ApiError> {
-    let request = load_for_change(conn, id)?;
-    authorize_dispatch(conn, principal, &request)?;
+    let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.0;
     check_status(&row, &["requested"], "accepted")?;
     let now = crate::domain::time::now().naive_utc();
@@ -674,8 +762,7 @@ pub fn decline(
     id: &str,
     reason: String,
 ) -> Result<RequestView, ApiError> {
-    let request = load_for_change(conn, id)?;
-    authorize_dispatch(conn, principal, &request)?;
+    let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.0;
     check_status(&row, &["requested", "accepted"], "declined")?;
     close(conn, principal, &mut row, "declined", reason)?;
@@ -700,8 +787,7 @@ pub fn schedule(
     id: &str,
     s: Schedule,
 ) -> Result<RequestView, ApiError> {
-    let request = load_for_change(conn, id)?;
-    authorize_dispatch(conn, principal, &request)?;
+    let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.0;
     check_status(&row, OPEN_STATUSES, "scheduled")?;
     let park = parks::load_park(conn, &row.park_id)?;
@@ -772,6 +858,13 @@ pub fn schedule(
         row.accepted_at = Some(now);
         row.accepted_by = Some(principal.user_id.clone());
     }
+    // A carrier replaced by this schedule is told too: it is no longer booked.
+    let replaced: Vec<String> = row
+        .carrier_id
+        .iter()
+        .filter(|c| **c != s.carrier_id)
+        .cloned()
+        .collect();
     row.status = "scheduled".to_owned();
     row.scheduled_on = Some(s.scheduled_on);
     row.carrier_id = Some(s.carrier_id);
@@ -781,6 +874,34 @@ pub fn schedule(
     row.scheduled_by = Some(principal.user_id.clone());
     row.updated_at = now;
     store::save_request(conn, &row)?;
-    announce(conn, "pickup.scheduled", &row, title(&row, "scheduled"))?;
+    let title = title(&row, "scheduled");
+    announce_to(conn, "pickup.scheduled", &row, title, &replaced, None)?;
     view_for(conn, principal, &row, true)
+}
+
+/// After a lot of an open request was voided: a request left with no lot is cancelled, and
+/// its parties are told. In the caller's transaction, which holds the group's lock.
+pub fn after_void(
+    conn: &mut DbConn,
+    principal: &Principal,
+    request_id: &str,
+) -> Result<(), ApiError> {
+    let Some((mut row, _)) = store::find_request(conn, request_id)? else {
+        return Ok(());
+    };
+    if !OPEN_STATUSES.contains(&row.status.as_str())
+        || store::lots_of(conn, request_id)?
+            .iter()
+            .any(|l| l.status != "voided")
+    {
+        return Ok(());
+    }
+    close(
+        conn,
+        principal,
+        &mut row,
+        "cancelled",
+        "every lot of the request was voided".to_owned(),
+    )?;
+    announce(conn, "pickup.cancelled", &row, title(&row, "cancelled"))
 }

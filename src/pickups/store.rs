@@ -135,6 +135,33 @@ pub fn attach(
     Ok(())
 }
 
+/// Whether some lot waiting in the group was never in a request.
+pub fn any_never_requested(
+    conn: &mut DbConn,
+    contract_id: &str,
+    category: &str,
+    warehouse_id: Option<&str>,
+) -> QueryResult<bool> {
+    let fresh = lots::table
+        .filter(lots::contract_id.eq(contract_id))
+        .filter(lots::category.eq(category))
+        .filter(lots::pickup_request_id.is_null())
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            pickup_request_lots::table.filter(pickup_request_lots::lot_id.eq(lots::id)),
+        )))
+        .select(lots::id)
+        .into_boxed();
+    let fresh = match warehouse_id {
+        Some(w) => fresh
+            .filter(lots::status.eq("stored"))
+            .filter(lots::warehouse_id.eq(w.to_owned())),
+        None => fresh
+            .filter(lots::status.eq("declared"))
+            .filter(lots::route.eq("door")),
+    };
+    Ok(fresh.first::<String>(conn).optional()?.is_some())
+}
+
 /// Frees the lots still waiting in a request that ends without collection; they wait again.
 pub fn detach_all(conn: &mut DbConn, request_id: &str) -> QueryResult<usize> {
     diesel::update(lots::table.filter(lots::pickup_request_id.eq(request_id)))

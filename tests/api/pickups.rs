@@ -210,9 +210,10 @@ backend_tests! {
         assert!(first.get("pickup_request_id").is_none(), "below the threshold: {first}");
         assert!(requests(&app, &p.office, "").await.is_empty());
 
-        let second = weigh(&app, &p, &p.enterprise_b, 250).await;
+        let second = weigh(&app, &p, &p.enterprise_a, 250).await;
         let id = second["pickup_request_id"].as_str().expect("the crossing lot is in a request").to_owned();
-        let third = weigh(&app, &p, &p.enterprise_a, 100).await;
+        assert!(inbox(&app, &p.producer_b, "").await.is_empty(), "B has no lot in it yet");
+        let third = weigh(&app, &p, &p.enterprise_b, 100).await;
         assert_eq!(third["pickup_request_id"], id.as_str(), "a later lot joins the open request");
 
         let all = requests(&app, &p.office, "").await;
@@ -227,9 +228,11 @@ backend_tests! {
         assert_eq!(request["lots"].as_array().unwrap().len(), 3);
         assert!(request["trigger_detail"].as_str().unwrap().contains("550000 g of HW08"), "{request}");
 
-        // An enterprise sees the request with its own lots only; outsiders do not see it.
+        // An enterprise sees the request with its own lots only, and not the others' figures;
+        // outsiders do not see it.
         let mine: Value = app.get(&format!("/api/v1/pickup-requests/{id}"), &p.producer_a).await.json().await.unwrap();
-        assert_eq!(mine["total_grams"], 400_000);
+        assert_eq!(mine["total_grams"], 550_000);
+        assert!(!mine["trigger_detail"].as_str().unwrap().contains("550000"), "{mine}");
         assert!(mine["lots"].as_array().unwrap().iter().all(|l| l["enterprise_id"] == p.enterprise_a.as_str()));
         let r = app.get(&format!("/api/v1/pickup-requests/{id}"), &p.outsider_user).await;
         assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
@@ -246,7 +249,9 @@ backend_tests! {
             assert_eq!(messages[0]["subject_id"], id.as_str());
         }
         let b_message = &inbox(&app, &p.producer_b, "").await[0];
-        assert_eq!(b_message["data"]["total_grams"], 250_000, "an enterprise's message holds only its lots");
+        assert_eq!(b_message["data"]["total_grams"], 100_000, "told when its first lot joined, of its own lots only");
+        let r = app.get("/api/v1/inbox", &p.driver).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
         assert!(inbox(&app, &p.outsider_user, "").await.is_empty());
         receiver.wait_for(20, "the pickup.requested delivery", |r| !r.is_empty()).await;
         actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -259,7 +264,8 @@ backend_tests! {
     }
 
     async fn the_disposer_accepts_schedules_or_declines_and_the_rule_re_arms(backend: Backend) {
-        let app = TestApp::spawn(backend).await;
+        // The periodic check runs every second: it must not re-raise a cancelled request.
+        let app = TestApp::spawn_with(backend, |s| s.notify.sweep_interval_secs = 1).await;
         let p = park(&app, 500, 80).await;
         let lot = weigh(&app, &p, &p.enterprise_a, 600).await;
         let id = lot["pickup_request_id"].as_str().unwrap().to_owned();
@@ -322,6 +328,8 @@ backend_tests! {
         assert_eq!(cancelled["reason"], "the enterprise takes it back");
         let lot_now: Value = app.get(&format!("/api/v1/lots/{}", lot["id"].as_str().unwrap()), &p.office).await.json().await.unwrap();
         assert!(lot_now.get("pickup_request_id").is_none(), "{lot_now}");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+        assert!(requests(&app, &p.office, "?open=true").await.is_empty(), "the cancelled lots do not call again by themselves");
 
         // The rule re-arms: the next lot raises a new request with both lots.
         let next = weigh(&app, &p, &p.enterprise_b, 10).await;
@@ -336,8 +344,25 @@ backend_tests! {
         assert_eq!(seen["status"], "declined");
         assert_eq!(seen["reason"], "licence under review");
         assert_eq!(inbox(&app, &p.producer_b, "?type=pickup.declined").await.len(), 1);
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+        assert_eq!(requests(&app, &p.office, "?open=true").await.len(), 0, "nor do declined ones");
+
+        // The office can still call them by hand; voiding every lot then cancels the request.
+        let raise = json!({"contract_id": p.contract, "warehouse_id": p.warehouse, "category": "HW08"});
+        let r = post(&app, "/api/v1/pickup-requests", &p.office, &raise).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let third: Value = r.json().await.unwrap();
+        assert_eq!(third["total_grams"], 610_000);
+        for l in third["lots"].as_array().unwrap() {
+            let r = post(&app, &format!("/api/v1/lots/{}/void", l["lot_id"].as_str().unwrap()), &p.office, &json!({"reason": "mislabelled"})).await;
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        let emptied: Value = app.get(&format!("/api/v1/pickup-requests/{}", third["id"].as_str().unwrap()), &p.office).await.json().await.unwrap();
+        assert_eq!(emptied["status"], "cancelled");
+        assert_eq!(emptied["reason"], "every lot of the request was voided");
         assert_eq!(requests(&app, &p.office, "?open=true").await.len(), 0);
-        assert_eq!(requests(&app, &p.office, "?status=cancelled").await.len(), 1);
+        assert_eq!(requests(&app, &p.office, "?status=cancelled").await.len(), 2);
+        assert_eq!(requests(&app, &p.office, "?status=declined").await.len(), 1);
     }
 
     async fn the_office_raises_by_hand_once(backend: Backend) {
