@@ -42,6 +42,9 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     pub auth: AuthSettings,
     pub notify: NotifySettings,
+    /// Difference by weight, in percent, beyond which a manifest's mass balance (lots in,
+    /// weighed out, received) flags it for review.
+    pub mass_balance_tolerance_percent: i64,
 }
 
 /// Pickup rules checked over time, and the webhook dispatcher.
@@ -133,6 +136,7 @@ impl Default for Settings {
             admin_password: None,
             auth: AuthSettings::default(),
             notify: NotifySettings::default(),
+            mass_balance_tolerance_percent: crate::domain::manifest::DEFAULT_TOLERANCE_PERCENT,
         }
     }
 }

@@ -28,6 +28,8 @@ pub mod idempotency;
 pub mod identity;
 /// Waste lots: weighing in, declarations, labels, inventory, corrections, alarms.
 pub mod lots;
+/// Transfer manifests: numbering, signed steps, revisions, mass balance, print.
+pub mod manifests;
 /// Notifications: inbox, outbox, webhooks and their dispatcher, alarms told once.
 pub mod notify;
 /// The OpenAPI document.

@@ -38,6 +38,7 @@ every response carries an `x-request-id` header.",
         (name = "alerts", description = "Licences and contracts about to expire"),
         (name = "lots", description = "Waste lots: weighing in, declarations, labels, inventory, corrections, alarms"),
         (name = "pickups", description = "Pickup requests raised by the contract's thresholds; accepted, scheduled or declined by the disposer"),
+        (name = "manifests", description = "Transfer manifests: signed steps, revisions and versions, mass balance, search, print"),
         (name = "notifications", description = "Each organisation's inbox; webhooks (Standard Webhooks) with their delivery log"),
         (name = "meta", description = "This document"),
     )

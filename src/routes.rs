@@ -4,7 +4,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
-use crate::{auth, health, identity, lots, notify, openapi, pickups};
+use crate::{auth, health, identity, lots, manifests, notify, openapi, pickups};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -109,6 +109,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pickups::routes::accept)
                 .service(pickups::routes::schedule)
                 .service(pickups::routes::decline)
+                .service(pickups::routes::collect)
+                // Manifests
+                .service(manifests::routes::search)
+                .service(manifests::routes::get)
+                .service(manifests::routes::print)
+                .service(manifests::routes::versions)
+                .service(manifests::routes::revisions)
+                .service(manifests::routes::confirm)
+                .service(manifests::routes::take_over)
+                .service(manifests::routes::receive)
+                .service(manifests::routes::complete)
+                .service(manifests::routes::resolve)
+                .service(manifests::routes::propose)
+                .service(manifests::routes::approve_revision)
+                .service(manifests::routes::reject_revision)
                 // Inbox and webhooks
                 .service(notify::routes::inbox)
                 .service(notify::routes::unread_count)

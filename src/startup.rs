@@ -54,6 +54,8 @@ pub struct AppState {
     pub password_checks: tokio::sync::Semaphore,
     /// Internal hosts that webhook URLs may name anyway.
     pub webhook_hosts: std::sync::Arc<crate::notify::guard::AllowedHosts>,
+    /// Mass-balance tolerance of manifests, in percent by weight.
+    pub mass_balance_tolerance_percent: i64,
 }
 
 /// `host:port` as clients would use it: the bound port replaces a requested port 0.
@@ -99,7 +101,11 @@ impl Application {
         tracing::info!(listen = %settings.listen, port, backend = ?db.backend(), "wastetrack listening");
 
         crate::background::spawn(&db, &settings.notify)?;
+        if !(0..=100).contains(&settings.mass_balance_tolerance_percent) {
+            anyhow::bail!("mass_balance_tolerance_percent must be 0 to 100");
+        }
         let state = web::Data::new(AppState {
+            mass_balance_tolerance_percent: settings.mass_balance_tolerance_percent,
             webhook_hosts: std::sync::Arc::new(crate::notify::guard::AllowedHosts::parse(
                 &settings.notify.webhook_allowed_hosts,
             )),

@@ -120,6 +120,30 @@ pub enum Action<'a> {
     ManageWebhooks,
     /// Read the organisation's inbox (not drivers: they see their own pickups).
     ReadInbox,
+    /// Record the collection of a scheduled pickup: its assigned driver, or the disposer's
+    /// dispatcher.
+    CollectPickup {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        enterprise_ids: &'a [String],
+        driver_id: Option<&'a str>,
+    },
+    /// Read a manifest: its park office, inspectors of its park, its parties (consignor,
+    /// carrier, receiver, the enterprises whose lots it groups) and its driver.
+    ReadManifest {
+        place: Place<'a>,
+        parties: &'a [String],
+        driver_id: &'a str,
+    },
+    /// Sign a step of a manifest (or resolve its case, or propose or approve a revision): a
+    /// user of `signer_id` with `role`.
+    SignManifest {
+        place: Place<'a>,
+        parties: &'a [String],
+        driver_id: &'a str,
+        signer_id: &'a str,
+        role: Role,
+    },
 }
 
 /// What part of a collection a principal may list.
@@ -282,6 +306,51 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                 Ok(())
             };
         }
+        Action::CollectPickup {
+            place,
+            disposer_id,
+            enterprise_ids,
+            driver_id,
+        } => {
+            (p.role == Role::Driver && driver_id == Some(p.user_id.as_str()))
+                || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
+                || return deny_write(
+                    p,
+                    Action::ReadPickup {
+                        place,
+                        disposer_id,
+                        enterprise_ids,
+                        driver_id,
+                    },
+                )
+        }
+        Action::ReadManifest {
+            place,
+            parties,
+            driver_id,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || (p.role != Role::Driver && parties.iter().any(|o| own_org(o)))
+                || (p.role == Role::Driver && driver_id == p.user_id)
+        }
+        Action::SignManifest {
+            place,
+            parties,
+            driver_id,
+            signer_id,
+            role,
+        } => {
+            (p.role == role && own_org(signer_id))
+                || return deny_write(
+                    p,
+                    Action::ReadManifest {
+                        place,
+                        parties,
+                        driver_id,
+                    },
+                )
+        }
         Action::ReadInbox => {
             return if p.role == Role::Driver {
                 Err(ApiError::Forbidden(
@@ -426,6 +495,35 @@ pub fn pickup_scope(p: &Principal) -> Result<PickupScope, ApiError> {
             LotScope::Jurisdiction(prefix) => PickupScope::Jurisdiction(prefix),
             LotScope::Enterprise(id) => PickupScope::Enterprise(id),
             LotScope::Disposer(id) => PickupScope::Disposer(id),
+        },
+    })
+}
+
+/// The manifests a principal may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestScope {
+    All,
+    Park(String),
+    Jurisdiction(String),
+    /// Manifests an organisation is party to: consignor, carrier, receiver, or an enterprise
+    /// whose lots it groups.
+    Party(String),
+    /// Manifests of the trips a driver drives.
+    Driver(String),
+}
+
+/// The manifests a principal may list: a park office its park's, an inspector its
+/// jurisdiction's, a driver those of its trips, any other organisation those it is party to.
+pub fn manifest_scope(p: &Principal) -> Result<ManifestScope, ApiError> {
+    Ok(match p.role {
+        Role::Driver => ManifestScope::Driver(p.user_id.clone()),
+        Role::EnterpriseUser | Role::DisposerDispatcher => {
+            ManifestScope::Party(p.organization_id.clone())
+        }
+        _ => match park_scope(p)? {
+            Scope::All => ManifestScope::All,
+            Scope::Jurisdiction(prefix) => ManifestScope::Jurisdiction(prefix),
+            Scope::Park(id) | Scope::Own(id) => ManifestScope::Park(id),
         },
     })
 }

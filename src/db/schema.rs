@@ -459,6 +459,116 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collections (id) {
+        id -> Text,
+        request_id -> Text,
+        park_id -> Text,
+        carrier_id -> Text,
+        vehicle_id -> Text,
+        driver_id -> Text,
+        scale_id -> Text,
+        gross_grams -> Nullable<BigInt>,
+        tare_grams -> Nullable<BigInt>,
+        net_grams -> BigInt,
+        captured_at -> Timestamp,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    manifest_counters (prefix) {
+        prefix -> Text,
+        last -> BigInt,
+    }
+}
+
+diesel::table! {
+    manifests (id) {
+        id -> Text,
+        number -> Text,
+        kind -> Text,
+        collection_id -> Text,
+        park_id -> Text,
+        region_code -> Text,
+        status -> Text,
+        consignor_type -> Text,
+        consignor_id -> Text,
+        carrier_id -> Text,
+        vehicle_id -> Text,
+        driver_id -> Text,
+        receiver_id -> Text,
+        licence_id -> Nullable<Text>,
+        waste_code -> Text,
+        category -> Text,
+        physical_form -> Text,
+        packaging -> Text,
+        emergency_measures -> Text,
+        inbound_grams -> BigInt,
+        outbound_grams -> BigInt,
+        received_grams -> Nullable<BigInt>,
+        refused_grams -> Nullable<BigInt>,
+        decision -> Nullable<Text>,
+        treatment -> Nullable<Text>,
+        receipt_due_on -> Nullable<Date>,
+        flag_detail -> Nullable<Text>,
+        case_status -> Nullable<Text>,
+        case_resolution -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    manifest_lots (manifest_id, lot_id) {
+        manifest_id -> Text,
+        lot_id -> Text,
+        enterprise_id -> Text,
+        inbound_grams -> BigInt,
+    }
+}
+
+diesel::table! {
+    manifest_signatures (id) {
+        id -> Text,
+        manifest_id -> Text,
+        step -> Text,
+        user_id -> Text,
+        organization_id -> Text,
+        role -> Text,
+        at -> Timestamp,
+        data -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    manifest_versions (manifest_id, version) {
+        manifest_id -> Text,
+        version -> Integer,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    manifest_revisions (id) {
+        id -> Text,
+        manifest_id -> Text,
+        proposed_by -> Text,
+        proposed_org -> Text,
+        reason -> Text,
+        changes -> Text,
+        status -> Text,
+        needed -> Text,
+        approved -> Text,
+        decided_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -485,6 +595,10 @@ diesel::joinable!(pickup_requests -> parks (park_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> messages (message_id));
 diesel::joinable!(delivery_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(manifest_lots -> manifests (manifest_id));
+diesel::joinable!(manifest_lots -> lots (lot_id));
+diesel::joinable!(manifest_signatures -> manifests (manifest_id));
+diesel::joinable!(collections -> pickup_requests (request_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -521,4 +635,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     delivery_attempts,
+    collections,
+    manifest_counters,
+    manifests,
+    manifest_lots,
+    manifest_signatures,
+    manifest_versions,
+    manifest_revisions,
 );

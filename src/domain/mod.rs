@@ -5,6 +5,7 @@ pub mod contract;
 pub mod identity;
 pub mod ids;
 pub mod lot;
+pub mod manifest;
 pub mod park;
 pub mod region;
 pub mod text;

@@ -15,7 +15,7 @@ use crate::domain::lot::LabelSize;
 use crate::domain::waste::WasteKind;
 use crate::lots::service::LabelData;
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -204,7 +204,10 @@ pub fn load_readable(
     Ok(lot)
 }
 
-fn check_capture_time(captured_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub(crate) fn check_capture_time(
+    captured_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     if captured_at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
         return Err(ApiError::field(
             "captured_at",
@@ -298,7 +301,7 @@ fn check_code(conn: &mut DbConn, code: &WasteCode, day: NaiveDate) -> Result<(),
     }
 }
 
-fn event(
+pub(crate) fn event(
     conn: &mut DbConn,
     lot_id: &str,
     kind: &str,

@@ -28,7 +28,7 @@ fn level(l: AlarmLevel) -> &'static str {
 }
 
 /// Tells a condition once: records its key and publishes, in one transaction.
-fn tell_once(
+pub fn tell_once(
     conn: &mut DbConn,
     key: &str,
     audience: &[String],
@@ -150,6 +150,7 @@ pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
             })?;
         }
     }
+    told += crate::manifests::service::tell_overdue(conn)?;
     let today = crate::domain::time::now().date_naive();
     let ending = crate::registry::directory::store::licences_ending(
         conn,

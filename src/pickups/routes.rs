@@ -13,7 +13,12 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::lots::routes::one_of;
-use crate::pickups::service::{self, Raise, RequestView, Schedule};
+use chrono::{DateTime, Utc};
+
+use crate::domain::lot::Weighing;
+use crate::pickups::service::{
+    self, Collect, CollectionView, DoorWeighing, Raise, RequestView, Schedule,
+};
 use crate::pickups::store::{self, RequestFilter};
 use crate::startup::AppState;
 
@@ -370,5 +375,155 @@ pub async fn decline(
     change(state, principal, req, key, move |conn, p| {
         service::decline(conn, p, &id, reason)
     })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoorWeighingRequest {
+    pub lot_id: String,
+    pub gross_grams: i64,
+    pub tare_grams: i64,
+    pub net_grams: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "vehicle_id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
+    "scale_id": "SCALE-02",
+    "captured_at": "2026-11-30T16:02:11+08:00",
+    "gross_grams": 2130000,
+    "tare_grams": 50000
+}))]
+pub struct CollectRequest {
+    /// The lots taken; all those waiting in the request when omitted.
+    pub lot_ids: Option<Vec<String>>,
+    /// A vehicle of the scheduled carrier.
+    pub vehicle_id: String,
+    /// The driver; the signed-in driver (or the one scheduled) when omitted.
+    pub driver_id: Option<String>,
+    /// The scale or device that weighed.
+    pub scale_id: String,
+    /// When the device captured the weighing (its clock).
+    pub captured_at: DateTime<Utc>,
+    /// The loaded vehicle's outbound weighing (required when lots leave the warehouse).
+    pub gross_grams: Option<i64>,
+    pub tare_grams: Option<i64>,
+    pub net_grams: Option<i64>,
+    /// The driver's weighing of each lot collected at an enterprise's door (route b).
+    #[serde(default)]
+    pub door_weighings: Vec<DoorWeighingRequest>,
+}
+
+/// Record the collection of a scheduled pickup (its driver, from a phone; or the disposer's
+/// dispatcher): the lots taken (all of the request by default), the vehicle, the outbound
+/// weighing, and for lots at the enterprises' doors each one's weighing. The lots leave the
+/// stock and the transfer manifests are issued. Honours `Idempotency-Key`: retry freely.
+#[utoipa::path(
+    tag = "pickups",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Pickup request id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = CollectRequest,
+    responses(
+        (status = 201, description = "Collected; the manifests issued", body = CollectionView, headers(("Location" = String, description = "URL of the request"))),
+        (status = 403, description = "Not the scheduled driver or the disposer's dispatcher", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not scheduled, or a lot already collected", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A vehicle or driver not of the carrier, a code the licence does not cover that day, a lot not in the request, a missing weighing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pickup-requests/{id}/collect")]
+pub async fn collect(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<CollectRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    if b.lot_ids.as_ref().is_some_and(|l| l.len() > 1000) {
+        v.push(crate::error::FieldError::new(
+            "lot_ids",
+            "too_many",
+            "at most 1000 lots",
+        ));
+    }
+    if b.door_weighings.len() > 1000 {
+        v.push(crate::error::FieldError::new(
+            "door_weighings",
+            "too_many",
+            "at most 1000 weighings",
+        ));
+    }
+    let vehicle_id = v.text("vehicle_id", &b.vehicle_id, 1, 64);
+    let scale_id = v.text("scale_id", &b.scale_id, 1, 64);
+    let mut parse = |prefix: &str, gross: i64, tare: i64, net: Option<i64>| match Weighing::parse(
+        gross, tare, net,
+    ) {
+        Ok(w) => Some(w),
+        Err(errors) => {
+            for mut e in errors {
+                e.field = format!("{prefix}{}", e.field);
+                v.push(e);
+            }
+            None
+        }
+    };
+    let weighing = match (b.gross_grams, b.tare_grams) {
+        (Some(g), Some(t)) => parse("", g, t, b.net_grams),
+        (None, None) => None,
+        _ => {
+            parse(
+                "",
+                b.gross_grams.unwrap_or(-1),
+                b.tare_grams.unwrap_or(-1),
+                b.net_grams,
+            );
+            None
+        }
+    };
+    let door: Vec<DoorWeighing> = b
+        .door_weighings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            parse(
+                &format!("door_weighings[{i}]."),
+                d.gross_grams,
+                d.tare_grams,
+                d.net_grams,
+            )
+            .map(|w| DoorWeighing {
+                lot_id: d.lot_id.clone(),
+                weighing: w,
+            })
+        })
+        .collect();
+    v.finish()?;
+    let c = Collect {
+        lot_ids: b.lot_ids,
+        vehicle_id,
+        driver_id: b.driver_id,
+        scale_id,
+        captured_at: b.captured_at,
+        weighing,
+        door,
+    };
+    let id = id.into_inner();
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    let tolerance = state.mass_balance_tolerance_percent;
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        StatusCode::CREATED,
+        |c: &CollectionView| Some(format!("/api/v1/pickup-requests/{}", c.request_id)),
+        move |conn| service::collect(conn, &principal, &id, c, tolerance),
+    )
     .await
 }

@@ -25,12 +25,14 @@ use crate::db::DbConn;
 use crate::domain::contract::DatedRule;
 use crate::domain::identity::Role;
 use crate::domain::ids::new_id;
+use crate::domain::lot::Weighing;
 use crate::domain::threshold::{
     Crossing, TriggerKind, WaitingCode, age_crossing, weight_crossing, zone_crossing,
 };
 use crate::domain::waste::{CatalogRef, WasteCode};
-use crate::error::{ApiError, NOT_VISIBLE};
+use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::store::LotRow;
+use crate::manifests::store::{self as manifest_store, CollectionRow};
 use crate::notify::service::{Notice, publish};
 use crate::pickups::store::{self, RequestRow};
 use crate::registry::contracts::store::{self as contracts, ContractRow};
@@ -904,4 +906,361 @@ pub fn after_void(
         "every lot of the request was voided".to_owned(),
     )?;
     announce(conn, "pickup.cancelled", &row, title(&row, "cancelled"))
+}
+
+/// A lot at an enterprise's door, weighed by the driver at pickup (route b).
+pub struct DoorWeighing {
+    pub lot_id: String,
+    pub weighing: Weighing,
+}
+
+/// The driver's record of a pickup: the lots taken, the vehicle, the outbound weighing.
+pub struct Collect {
+    /// The lots taken; all those waiting in the request when `None`.
+    pub lot_ids: Option<Vec<String>>,
+    pub vehicle_id: String,
+    /// The driver; the signed-in driver (or the one scheduled) when `None`.
+    pub driver_id: Option<String>,
+    pub scale_id: String,
+    pub captured_at: DateTime<Utc>,
+    /// The loaded vehicle's weighing at the warehouse; for lots collected at the doors, the sum
+    /// of the door weighings when absent.
+    pub weighing: Option<Weighing>,
+    pub door: Vec<DoorWeighing>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManifestSummary {
+    pub id: String,
+    pub number: String,
+    /// `hazardous` or `general`.
+    pub kind: String,
+    pub waste_code: String,
+    pub status: String,
+    pub consignor_id: String,
+    pub inbound_grams: i64,
+    pub outbound_grams: i64,
+    /// The mass balance is beyond the tolerance.
+    pub flagged: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "col_0193f1c2a4b87d21a1c6e1f0b2d3c901",
+    "request_id": "pkr_0193f1c2a4b87d21a1c6e1f0b2d3c601",
+    "carrier_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb",
+    "vehicle_id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
+    "driver_id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed",
+    "scale_id": "SCALE-02",
+    "gross_grams": 2130000, "tare_grams": 50000, "net_grams": 2080000,
+    "captured_at": "2026-11-30T08:00:00Z",
+    "lot_ids": ["lot_0193f1c2a4b87d21a1c6e1f0b2d3c500"],
+    "manifests": [{"id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900", "number": "20264403000001", "kind": "hazardous",
+        "waste_code": "900-249-08", "status": "draft", "consignor_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+        "inbound_grams": 2100000, "outbound_grams": 2080000, "flagged": false}]
+}))]
+pub struct CollectionView {
+    pub id: String,
+    pub request_id: String,
+    pub carrier_id: String,
+    pub vehicle_id: String,
+    pub driver_id: String,
+    pub scale_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gross_grams: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tare_grams: Option<i64>,
+    pub net_grams: i64,
+    pub captured_at: DateTime<Utc>,
+    pub lot_ids: Vec<String>,
+    pub manifests: Vec<ManifestSummary>,
+}
+
+/// Records the collection of a scheduled request, in one transaction: the lots taken leave
+/// the stock (door lots get the driver's weighing), the manifests are issued, the request is
+/// collected (its rule re-arms) and lots left behind wait again. Refused: a vehicle or driver
+/// not of the scheduled carrier, a hazardous code the disposer's licence does not cover that
+/// day, a lot not in the request or already collected.
+pub fn collect(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    c: Collect,
+    tolerance_percent: i64,
+) -> Result<CollectionView, ApiError> {
+    let request = load_for_change(conn, id, |conn, r| {
+        let enterprises = store::enterprises_of(conn, &r.0.id)?;
+        authorize(
+            principal,
+            Action::CollectPickup {
+                place: place(r),
+                disposer_id: &r.0.disposer_id,
+                enterprise_ids: &enterprises,
+                driver_id: r.0.driver_id.as_deref(),
+            },
+        )
+    })?;
+    let mut row = request.0;
+    check_status(&row, &["scheduled"], "collected")?;
+    let now = crate::domain::time::now();
+    crate::lots::service::check_capture_time(c.captured_at, now)?;
+    let carrier_id = row.carrier_id.clone().unwrap_or_default();
+    let mut errors: Vec<FieldError> = Vec::new();
+    match directory::find_vehicle(conn, &c.vehicle_id)? {
+        Some(v) if v.operator_id != carrier_id => errors.push(FieldError::new(
+            "vehicle_id",
+            "not_of_carrier",
+            "the vehicle does not belong to the scheduled carrier",
+        )),
+        Some(v) if v.retired_on.is_some_and(|r| r <= now.date_naive()) => errors.push(
+            FieldError::new("vehicle_id", "retired", "the vehicle is out of service"),
+        ),
+        Some(_) => {}
+        None => errors.push(FieldError::new(
+            "vehicle_id",
+            "not_found",
+            "no such vehicle",
+        )),
+    }
+    let driver_id = c
+        .driver_id
+        .clone()
+        .or_else(|| (principal.role == Role::Driver).then(|| principal.user_id.clone()))
+        .or_else(|| row.driver_id.clone())
+        .unwrap_or_default();
+    match crate::identity::store::find_user(conn, &driver_id)? {
+        Some(d)
+            if d.organization_id == carrier_id
+                && d.role == Role::Driver.as_str()
+                && d.deactivated_at.is_none() => {}
+        _ => errors.push(FieldError::new(
+            "driver_id",
+            "not_of_carrier",
+            "not an active driver of the scheduled carrier",
+        )),
+    }
+
+    // The lots: those named, or all that wait in the request.
+    let covered = store::lots_of(conn, id)?;
+    let waiting = |l: &&LotRow| {
+        l.pickup_request_id.as_deref() == Some(id)
+            && (l.status == "stored" || l.status == "declared")
+    };
+    let mut selected: Vec<LotRow> = Vec::new();
+    match &c.lot_ids {
+        None => selected.extend(covered.iter().filter(waiting).cloned()),
+        Some(ids) => {
+            for lot_id in ids {
+                match covered.iter().find(|l| l.id == *lot_id) {
+                    Some(l) if l.status == "collected" => {
+                        return Err(ApiError::Conflict(format!(
+                            "lot {lot_id} was already collected"
+                        )));
+                    }
+                    Some(l) if waiting(&l) => {
+                        if !selected.iter().any(|s| s.id == l.id) {
+                            selected.push(l.clone());
+                        }
+                    }
+                    _ => errors.push(FieldError::new(
+                        "lot_ids",
+                        "not_in_request",
+                        format!("lot {lot_id} does not wait in this request"),
+                    )),
+                }
+            }
+        }
+    }
+    if selected.is_empty() && errors.is_empty() {
+        errors.push(FieldError::new("lot_ids", "empty", "no lot to collect"));
+    }
+
+    // The receiver's licence must cover each hazardous code on the day.
+    let park = parks::load_park(conn, &row.park_id)?;
+    let today = now
+        .with_timezone(&parks::park_time_zone(&park.0))
+        .date_naive();
+    let licences = directory::licences_of(conn, &row.disposer_id)?;
+    let mut licence_of_code: Vec<(String, String)> = Vec::new();
+    for lot in &selected {
+        if lot.kind != "hazardous" || licence_of_code.iter().any(|(c, _)| *c == lot.waste_code) {
+            continue;
+        }
+        let target = CatalogRef::parse("", &lot.waste_code)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
+        let covering = licences.iter().find(|l| {
+            crate::domain::contract::licence_covers(
+                &[crate::registry::directory::service::licence_terms(l)],
+                &target,
+                today,
+            )
+        });
+        match covering {
+            Some(l) => licence_of_code.push((lot.waste_code.clone(), l.id.clone())),
+            None => errors.push(FieldError::new(
+                "lot_ids",
+                "code_not_licensed",
+                format!(
+                    "the disposal company's licence does not cover {} on {today}",
+                    lot.waste_code
+                ),
+            )),
+        }
+    }
+
+    // Door lots need the driver's weighing; the warehouse load needs the vehicle's.
+    for (i, w) in c.door.iter().enumerate() {
+        if !selected
+            .iter()
+            .any(|l| l.id == w.lot_id && l.route == "door")
+        {
+            errors.push(FieldError::new(
+                format!("door_weighings[{i}].lot_id"),
+                "not_a_door_lot",
+                "not a lot collected at a door in this pickup",
+            ));
+        }
+    }
+    for lot in selected.iter().filter(|l| l.route == "door") {
+        if !c.door.iter().any(|w| w.lot_id == lot.id) {
+            errors.push(FieldError::new(
+                "door_weighings",
+                "missing",
+                format!(
+                    "lot {} is weighed at the enterprise's door: give its weighing",
+                    lot.id
+                ),
+            ));
+        }
+    }
+    if c.weighing.is_none() && selected.iter().any(|l| l.route == "warehouse") {
+        errors.push(FieldError::new(
+            "gross_grams",
+            "required",
+            "the loaded vehicle is weighed out of the warehouse: give gross_grams and tare_grams",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+
+    let collection_id = new_id("col");
+    for lot in &mut selected {
+        let read = lot.clone();
+        if let Some(w) = c.door.iter().find(|w| w.lot_id == lot.id) {
+            lot.gross_grams = Some(w.weighing.gross);
+            lot.tare_grams = Some(w.weighing.tare);
+            lot.net_grams = w.weighing.net;
+            lot.weight_source = "scale".to_owned();
+            lot.scale_id = Some(c.scale_id.clone());
+        }
+        lot.status = "collected".to_owned();
+        lot.pickup_request_id = None;
+        lot.updated_at = now.naive_utc();
+        if !crate::lots::store::save_lot_if_unchanged(conn, lot, &read.status, read.updated_at)? {
+            return Err(ApiError::Conflict(format!(
+                "lot {} was changed by another request meanwhile; retry",
+                lot.id
+            )));
+        }
+        if let (Some(zone_id), "stored") = (read.zone_id.as_deref(), read.status.as_str()) {
+            if !crate::registry::warehouses::store::add_to_zone(conn, zone_id, -read.net_grams)? {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "zone {zone_id} stock would go negative"
+                )));
+            }
+            crate::lots::store::add_inventory(
+                conn,
+                zone_id,
+                &read.contract_id,
+                &read.waste_code,
+                -read.net_grams,
+                -1,
+                now.naive_utc(),
+            )?;
+        }
+        crate::lots::service::event(
+            conn,
+            &lot.id,
+            "collected",
+            &principal.user_id,
+            None,
+            &serde_json::json!({
+                "collection_id": collection_id, "request_id": id,
+                "net_grams_before": read.net_grams, "net_grams": lot.net_grams,
+                "weight_source": lot.weight_source,
+            }),
+        )?;
+    }
+    let collection = CollectionRow {
+        id: collection_id,
+        request_id: id.to_owned(),
+        park_id: row.park_id.clone(),
+        carrier_id: carrier_id.clone(),
+        vehicle_id: c.vehicle_id.clone(),
+        driver_id: driver_id.clone(),
+        scale_id: c.scale_id.clone(),
+        gross_grams: c.weighing.map(|w| w.gross),
+        tare_grams: c.weighing.map(|w| w.tare),
+        net_grams: c
+            .weighing
+            .map_or_else(|| selected.iter().map(|l| l.net_grams).sum(), |w| w.net),
+        captured_at: c.captured_at.naive_utc(),
+        recorded_by: principal.user_id.clone(),
+        created_at: now.naive_utc(),
+    };
+    manifest_store::insert_collection(conn, &collection)?;
+    let licence_for = |code: &str| {
+        licence_of_code
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, l)| l.clone())
+    };
+    let manifests = crate::manifests::service::issue(
+        conn,
+        crate::manifests::service::Trip {
+            collection: &collection,
+            receiver_id: &row.disposer_id,
+            licence_for: &licence_for,
+            lots: &selected,
+        },
+        tolerance_percent,
+    )?;
+
+    // The request is collected: its rule re-arms; lots left behind wait again.
+    row.status = "collected".to_owned();
+    row.open_key = None;
+    row.closed_at = Some(now.naive_utc());
+    row.closed_by = Some(principal.user_id.clone());
+    row.updated_at = now.naive_utc();
+    store::save_request(conn, &row)?;
+    store::detach_all(conn, id)?;
+    announce(conn, "pickup.collected", &row, title(&row, "collected"))?;
+    Ok(CollectionView {
+        id: collection.id,
+        request_id: id.to_owned(),
+        carrier_id,
+        vehicle_id: collection.vehicle_id,
+        driver_id,
+        scale_id: collection.scale_id,
+        gross_grams: collection.gross_grams,
+        tare_grams: collection.tare_grams,
+        net_grams: collection.net_grams,
+        captured_at: c.captured_at,
+        lot_ids: selected.into_iter().map(|l| l.id).collect(),
+        manifests: manifests
+            .into_iter()
+            .map(|m| ManifestSummary {
+                flagged: m.flag_detail.is_some(),
+                id: m.id,
+                number: m.number,
+                kind: m.kind,
+                waste_code: m.waste_code,
+                status: m.status,
+                consignor_id: m.consignor_id,
+                inbound_grams: m.inbound_grams,
+                outbound_grams: m.outbound_grams,
+            })
+            .collect(),
+    })
 }

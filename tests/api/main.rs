@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod identity;
 mod lots;
+mod manifests;
 mod matrix;
 mod openapi;
 mod pickups;

@@ -15,6 +15,7 @@ pub const PASSWORD: &str = "a long password";
 const CATALOG: &str = "code,name_zh,characteristics
 900-249-08,其他生产、销售、使用过程中产生的废矿物油及沾染矿物油的废弃包装物,T/I
 900-214-08,车辆、机械维修和拆解过程中产生的废发动机油、制动器油,T/I
+900-041-49,含有或沾染毒性、感染性危险废物的废弃的包装物、容器、过滤吸附介质,T/In
 S59,其他工业固体废物,
 900-003-S59,废金属边角料,
 ";
@@ -190,7 +191,7 @@ pub async fn subscribe(app: &TestApp, token: &str, url: &str, types: &[&str]) ->
     )
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
+pub async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
     app.post_json(path, Some(token), body).await
 }
 

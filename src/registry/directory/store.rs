@@ -310,3 +310,11 @@ pub fn list_bureaus(
         .limit(page.limit + 1)
         .load(conn)
 }
+
+/// Every bureau (a few per deployment), for finding those whose jurisdiction covers a place.
+pub fn all_bureaus(conn: &mut DbConn) -> QueryResult<Vec<BureauRow>> {
+    bureaus::table
+        .select(BureauRow::as_select())
+        .order(bureaus::organization_id.asc())
+        .load(conn)
+}

@@ -1,0 +1,305 @@
+//! Rules of transfer manifests (《危险废物转移管理办法》, 2022): the number, the steps and who
+//! signs them, the receipt deadline, the receiver's decision, the mass balance, and how one
+//! outbound weighing is shared among the manifests of a trip.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::waste::Characteristic;
+
+/// Highest serial of a city in a year (6 digits).
+pub const MAX_SERIAL: i64 = 999_999;
+
+/// Working days the receiver has to confirm receipt, from the carrier's take-over.
+pub const RECEIPT_WORKING_DAYS: i64 = 5;
+
+/// Default tolerance of the mass balance, in percent by weight (the US federal rule's 10 % for
+/// bulk waste).
+pub const DEFAULT_TOLERANCE_PERCENT: i64 = 10;
+
+/// Emergency measures printed on a manifest, from the waste's hazard characteristics (a
+/// default text the consignor may revise; general waste gets the general one).
+pub fn emergency_measures(characteristics: &[Characteristic]) -> String {
+    let mut lines =
+        vec!["泄漏时隔离现场，收集泄漏物并装入完好容器；通知移出人、承运人和当地生态环境部门。"];
+    for c in characteristics {
+        lines.push(match c {
+            Characteristic::T => "毒性：避免接触和吸入，佩戴防护手套、护目镜和防毒口罩。",
+            Characteristic::C => "腐蚀性：穿戴耐腐蚀防护用品，溅及皮肤用大量清水冲洗。",
+            Characteristic::I => "易燃性：远离火源和热源，禁止吸烟，备干粉或泡沫灭火器。",
+            Characteristic::R => "反应性：避免与水、酸、氧化剂等接触，防止撞击和摩擦。",
+            Characteristic::In => "感染性：密闭包装，避免破损，接触后消毒。",
+        });
+    }
+    lines.join("\n")
+}
+
+/// The counter a number is drawn from: per kind, year and city of departure.
+pub fn counter_prefix(hazardous: bool, year: i32, city: &str) -> String {
+    if hazardous {
+        format!("{year:04}{city}")
+    } else {
+        format!("G{year:04}{city}")
+    }
+}
+
+/// A manifest number: 4 digits of the year, 2 of the province and 2 of the prefecture-level city
+/// of the place of departure (GB/T 2260), then a 6-digit serial per city and year — 14 digits.
+/// A transfer record of general waste carries the same digits after a `G`.
+pub fn number(prefix: &str, serial: i64) -> Option<String> {
+    (1..=MAX_SERIAL)
+        .contains(&serial)
+        .then(|| format!("{prefix}{serial:06}"))
+}
+
+/// The day `n` working days (Monday to Friday) after `from`. Public holidays are not known to
+/// the service (*unverified*: the rule counts working days; a holiday calendar would belong here).
+pub fn add_working_days(from: NaiveDate, n: i64) -> NaiveDate {
+    let mut day = from;
+    let mut left = n;
+    while left > 0 {
+        day += Duration::days(1);
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    day
+}
+
+/// The steps of a manifest, in order, each signed by one party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The consignor confirms what leaves (draft → confirmed).
+    Confirm,
+    /// The carrier takes the waste over (confirmed → in_transit).
+    TakeOver,
+    /// The receiver records the quantity received and its decision (in_transit → received).
+    Receive,
+    /// The receiver records the treatment (received → completed).
+    Complete,
+}
+
+/// Who signs a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Consignor,
+    Carrier,
+    Receiver,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::TakeOver => "take_over",
+            Self::Receive => "receive",
+            Self::Complete => "complete",
+        }
+    }
+
+    /// The status the manifest must be in, and the one it moves to.
+    pub fn transition(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Confirm => ("draft", "confirmed"),
+            Self::TakeOver => ("confirmed", "in_transit"),
+            Self::Receive => ("in_transit", "received"),
+            Self::Complete => ("received", "completed"),
+        }
+    }
+
+    pub fn party(self) -> Party {
+        match self {
+            Self::Confirm => Party::Consignor,
+            Self::TakeOver => Party::Carrier,
+            Self::Receive | Self::Complete => Party::Receiver,
+        }
+    }
+}
+
+/// The receiver's decision on what arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Accepted,
+    PartiallyRefused,
+    Refused,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::PartiallyRefused => "partially_refused",
+            Self::Refused => "refused",
+        }
+    }
+
+    pub fn parse_stored(s: &str) -> Option<Self> {
+        match s {
+            "accepted" => Some(Self::Accepted),
+            "partially_refused" => Some(Self::PartiallyRefused),
+            "refused" => Some(Self::Refused),
+            _ => None,
+        }
+    }
+
+    /// The refused grams this decision implies, checked against what was received: none when
+    /// accepted, all when refused, some (more than 0, less than all) when partially refused.
+    pub fn refused_grams(self, received: i64, refused: Option<i64>) -> Result<i64, &'static str> {
+        match (self, refused) {
+            (Self::Accepted, None | Some(0)) => Ok(0),
+            (Self::Accepted, Some(_)) => Err("must be absent or 0 when the waste is accepted"),
+            (Self::Refused, None) => Ok(received),
+            (Self::Refused, Some(r)) if r == received => Ok(r),
+            (Self::Refused, Some(_)) => Err("must equal received_grams when the waste is refused"),
+            (Self::PartiallyRefused, Some(r)) if r > 0 && r < received => Ok(r),
+            (Self::PartiallyRefused, _) => {
+                Err("is required, more than 0 and less than received_grams, for a partial refusal")
+            }
+        }
+    }
+}
+
+/// Whether `actual` differs from `expected` by more than `tolerance_percent` of `expected`.
+fn beyond(expected: i64, actual: i64, tolerance_percent: i64) -> bool {
+    let difference = (i128::from(actual) - i128::from(expected)).abs();
+    difference * 100 > i128::from(expected.max(0)) * i128::from(tolerance_percent)
+}
+
+/// The mass balance of a manifest: the lots' inbound weights against the outbound weighing, and
+/// the outbound weighing against what the receiver received. Returns what is beyond the
+/// tolerance, if anything.
+pub fn mass_balance(
+    inbound: i64,
+    outbound: i64,
+    received: Option<i64>,
+    tolerance_percent: i64,
+) -> Option<String> {
+    let mut findings = Vec::new();
+    if beyond(inbound, outbound, tolerance_percent) {
+        findings.push(format!(
+            "outbound {outbound} g differs from the lots' inbound {inbound} g by more than {tolerance_percent} %"
+        ));
+    }
+    if let Some(received) = received
+        && beyond(outbound, received, tolerance_percent)
+    {
+        findings.push(format!(
+            "received {received} g differs from outbound {outbound} g by more than {tolerance_percent} %"
+        ));
+    }
+    (!findings.is_empty()).then(|| findings.join("; "))
+}
+
+/// Shares `total` among parts in proportion to `weights`, in whole grams that add up to `total`
+/// (largest remainders first; ties to the earlier part). Equal shares when all weights are 0.
+pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let sum: i128 = weights.iter().map(|w| i128::from((*w).max(0))).sum();
+    let n = weights.len();
+    let exact: Vec<(i128, i128)> = weights
+        .iter()
+        .map(|w| {
+            if sum == 0 {
+                (i128::from(total) / n as i128, i128::from(total) % n as i128)
+            } else {
+                let product = i128::from(total) * i128::from((*w).max(0));
+                (product / sum, product % sum)
+            }
+        })
+        .collect();
+    let mut shares: Vec<i128> = exact.iter().map(|(q, _)| *q).collect();
+    let mut left = i128::from(total) - shares.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| exact[*b].1.cmp(&exact[*a].1).then(a.cmp(b)));
+    for i in order.iter().cycle() {
+        if left <= 0 {
+            break;
+        }
+        shares[*i] += 1;
+        left -= 1;
+    }
+    shares
+        .into_iter()
+        .map(|s| i64::try_from(s).unwrap_or(i64::MAX))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn numbers_have_fourteen_digits() {
+        let prefix = counter_prefix(true, 2026, "4403");
+        assert_eq!(number(&prefix, 1).as_deref(), Some("20264403000001"));
+        assert_eq!(number(&prefix, 999_999).map(|n| n.len()), Some(14));
+        assert_eq!(number(&prefix, 1_000_000), None);
+        assert_eq!(number(&prefix, 0), None);
+        assert_eq!(
+            number(&counter_prefix(false, 2026, "4403"), 7).as_deref(),
+            Some("G20264403000007")
+        );
+    }
+
+    #[test]
+    fn five_working_days_skip_the_weekend() {
+        // 2026-11-27 is a Friday.
+        assert_eq!(add_working_days(day("2026-11-27"), 5), day("2026-12-04"));
+        assert_eq!(add_working_days(day("2026-11-28"), 5), day("2026-12-04"));
+        assert_eq!(add_working_days(day("2026-11-30"), 5), day("2026-12-07"));
+    }
+
+    #[test]
+    fn decisions_imply_the_refused_quantity() {
+        assert_eq!(Decision::Accepted.refused_grams(100, None), Ok(0));
+        assert!(Decision::Accepted.refused_grams(100, Some(5)).is_err());
+        assert_eq!(Decision::Refused.refused_grams(100, None), Ok(100));
+        assert!(Decision::Refused.refused_grams(100, Some(5)).is_err());
+        assert_eq!(
+            Decision::PartiallyRefused.refused_grams(100, Some(5)),
+            Ok(5)
+        );
+        assert!(
+            Decision::PartiallyRefused
+                .refused_grams(100, Some(100))
+                .is_err()
+        );
+        assert!(Decision::PartiallyRefused.refused_grams(100, None).is_err());
+    }
+
+    #[test]
+    fn the_mass_balance_flags_beyond_the_tolerance() {
+        assert_eq!(mass_balance(1000, 1100, Some(1000), 10), None);
+        assert!(mass_balance(1000, 1101, None, 10).is_some());
+        let finding = mass_balance(1000, 1000, Some(899), 10).expect("flagged");
+        assert!(finding.contains("received 899 g"), "{finding}");
+        assert_eq!(mass_balance(0, 0, Some(0), 10), None);
+    }
+
+    #[test]
+    fn allocation_adds_up() {
+        assert_eq!(allocate(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(
+            allocate(2_050_000, &[1_200_000, 900_000]),
+            vec![1_171_429, 878_571]
+        );
+        assert_eq!(allocate(10, &[0, 0]), vec![5, 5]);
+        assert_eq!(allocate(7, &[]), Vec::<i64>::new());
+        for (total, weights) in [
+            (999_999, vec![3, 7, 11, 13]),
+            (1, vec![5, 5]),
+            (0, vec![1, 2]),
+        ] {
+            assert_eq!(allocate(total, &weights).iter().sum::<i64>(), total);
+        }
+    }
+}

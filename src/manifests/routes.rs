@@ -1,0 +1,574 @@
+//! HTTP endpoints of manifests: search, read, print, the signed steps, the refused-waste case,
+//! revisions and versions. The POSTs honour the `Idempotency-Key` header.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::auth::policy;
+use crate::db::DbConn;
+use crate::domain::manifest::{Decision, Step};
+use crate::domain::waste::WasteCode;
+use crate::error::{ApiError, FieldError, Problem, Validator};
+use crate::http::{Json, Page, PageQuery};
+use crate::idempotency::{self, Idempotency};
+use crate::lots::routes::one_of;
+use crate::manifests::service::{self, Changes, ManifestView, Receipt, RevisionView};
+use crate::manifests::store::{self, ManifestFilter};
+use crate::startup::AppState;
+
+const TEXT_MAX: usize = 500;
+const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", "completed"];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ManifestQuery {
+    /// The manifest number (exact).
+    pub number: Option<String>,
+    /// An organisation party to it: consignor, carrier, receiver, or an originating enterprise.
+    pub party: Option<String>,
+    pub waste_code: Option<String>,
+    /// `draft`, `confirmed`, `in_transit`, `received` or `completed`.
+    pub status: Option<String>,
+    /// `true`: only manifests whose mass balance is beyond the tolerance.
+    pub flagged: Option<bool>,
+    /// Created on or after this day (YYYY-MM-DD, China Standard Time) or instant (RFC 3339).
+    pub from: Option<String>,
+    /// Created before the end of this day or before this instant.
+    pub to: Option<String>,
+}
+
+/// Parses a `from`/`to` bound: a day in China Standard Time or an RFC 3339 instant.
+fn bound(v: &mut Validator, field: &str, raw: Option<&str>, end: bool) -> Option<NaiveDateTime> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Some(t.naive_utc());
+    }
+    let day = v.check(
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            FieldError::new(
+                field,
+                "invalid",
+                "must be a day YYYY-MM-DD or an RFC 3339 instant",
+            )
+        }),
+    )?;
+    let day = if end { day.succ_opt()? } else { day };
+    Some(day.and_hms_opt(0, 0, 0)? - chrono::Duration::hours(8))
+}
+
+/// Search manifests: a park office its park's, an inspector those of the parks in its
+/// jurisdiction, a driver those of its trips, any other organisation those it is party to. By
+/// number, party, code, status, flag and creation date; cursor pages, oldest first.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(ManifestQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<ManifestView>),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests")]
+pub async fn search(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ManifestQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ManifestView>>, ApiError> {
+    let scope = policy::manifest_scope(&principal)?;
+    let q = query.into_inner();
+    let mut v = Validator::new();
+    let page = page.parse(&mut v);
+    let filter = ManifestFilter {
+        number: q.number.map(|n| v.text("number", &n, 1, 32)),
+        party: q.party.map(|p| v.text("party", &p, 1, 64)),
+        waste_code: q
+            .waste_code
+            .as_deref()
+            .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
+            .map(|c| c.as_str().to_owned()),
+        status: one_of(&mut v, "status", q.status, STATUSES),
+        flagged: q.flagged,
+        created_from: bound(&mut v, "from", q.from.as_deref(), false),
+        created_before: bound(&mut v, "to", q.to.as_deref(), true),
+    };
+    v.finish()?;
+    let limit = page.limit;
+    let tolerance = state.mass_balance_tolerance_percent;
+    let page = state
+        .db
+        .run(move |conn| {
+            let rows = store::list_manifests(conn, &scope, &filter, &page)?;
+            let page = Page::from_rows(rows, limit, |r| r.id.as_str());
+            let mut items = Vec::with_capacity(page.items.len());
+            for row in &page.items {
+                items.push(service::view(conn, row, tolerance)?);
+            }
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// Read a manifest: parties, waste, the lots it groups back to each enterprise, the mass
+/// balance, every signature.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id")),
+    responses(
+        (status = 200, description = "The manifest", body = ManifestView),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<ManifestView>, ApiError> {
+    let id = id.into_inner();
+    let tolerance = state.mass_balance_tolerance_percent;
+    let view = state
+        .db
+        .run(move |conn| {
+            let row = service::load_readable(conn, &principal, &id)?;
+            service::view(conn, &row, tolerance)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// The manifest as a page designed for printing (A4; print to PDF from the browser), with a QR
+/// code of its URL.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id")),
+    responses(
+        (status = 200, description = "An HTML page", content_type = "text/html", body = String,
+            example = json!("<!doctype html><html lang=\"zh-CN\">…</html>")),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/print.html")]
+pub async fn print(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let tolerance = state.mass_balance_tolerance_percent;
+    let url = format!("{}/api/v1/manifests/{id}", state.public_base_url);
+    let view = state
+        .db
+        .run(move |conn| {
+            let row = service::load_readable(conn, &principal, &id)?;
+            service::view(conn, &row, tolerance)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::manifests::print::page(&view, &url)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"version": 1, "created_at": "2026-11-30T08:00:00Z", "data": {"number": "20264403000001"}}))]
+pub struct VersionView {
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The manifest as it was.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// Every version of a manifest, oldest first: the first as issued, then one per applied
+/// revision.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id")),
+    responses(
+        (status = 200, description = "The versions", body = Vec<VersionView>),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/versions")]
+pub async fn versions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<VersionView>>, ApiError> {
+    let id = id.into_inner();
+    let found = state
+        .db
+        .run(move |conn| {
+            service::load_readable(conn, &principal, &id)?;
+            Ok(store::versions_of(conn, &id)?)
+        })
+        .await?;
+    Ok(web::Json(
+        found
+            .into_iter()
+            .map(|(version, data, at)| VersionView {
+                version,
+                created_at: at.and_utc(),
+                data: serde_json::from_str(&data).unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+/// The revisions proposed for a manifest, oldest first.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id")),
+    responses(
+        (status = 200, description = "The revisions", body = Vec<RevisionView>),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/revisions")]
+pub async fn revisions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<RevisionView>>, ApiError> {
+    let id = id.into_inner();
+    let found = state
+        .db
+        .run(move |conn| {
+            service::load_readable(conn, &principal, &id)?;
+            Ok(store::revisions_of(conn, &id)?)
+        })
+        .await?;
+    Ok(web::Json(
+        found.into_iter().map(service::revision_view).collect(),
+    ))
+}
+
+async fn change<T>(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    status: StatusCode,
+    work: impl FnOnce(&mut DbConn, &Principal, i64) -> Result<T, ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+{
+    let fingerprint = idempotency::fingerprint(&req);
+    let user = principal.user_id.clone();
+    let tolerance = state.mass_balance_tolerance_percent;
+    idempotency::run(
+        &state.db,
+        &user,
+        key,
+        fingerprint,
+        status,
+        |_: &T| None,
+        move |conn| work(conn, &principal, tolerance),
+    )
+    .await
+}
+
+macro_rules! step_route {
+    ($name:ident, $path:literal, $step:expr, $who:literal) => {
+        #[doc = concat!("Sign the step: ", $who, ". Honours `Idempotency-Key`.")]
+        #[utoipa::path(
+            tag = "manifests",
+            security(("bearer" = [])),
+            params(("id" = String, Path, description = "Manifest id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+            responses(
+                (status = 200, description = "The manifest, signed", body = ManifestView),
+                (status = 403, description = "Not the party that signs this step", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Not at this step", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            principal: Principal,
+            req: HttpRequest,
+            key: Idempotency,
+            id: web::Path<String>,
+        ) -> Result<HttpResponse, ApiError> {
+            let id = id.into_inner();
+            change(state, principal, req, key, StatusCode::OK, move |conn, p, t| {
+                service::step(conn, p, &id, $step, None, None, t)
+            })
+            .await
+        }
+    };
+}
+
+step_route!(
+    confirm,
+    "/manifests/{id}/confirm",
+    Step::Confirm,
+    "the consignor confirms what leaves (the park office when the park's warehouse is the consignor, else the enterprise)"
+);
+step_route!(
+    take_over,
+    "/manifests/{id}/take-over",
+    Step::TakeOver,
+    "the carrier's driver takes the waste over; the receipt is due within 5 working days"
+);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"received_grams": 1850000, "decision": "partially_refused", "refused_grams": 120000, "note": "two drums leaking"}))]
+pub struct ReceiveRequest {
+    /// What the receiver weighed on arrival.
+    pub received_grams: i64,
+    /// `accepted`, `partially_refused` or `refused`.
+    pub decision: Decision,
+    /// Required for a partial refusal (more than 0, less than received); all when refused.
+    pub refused_grams: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// The receiver's dispatcher records the quantity received and its decision. A refusal opens a
+/// case for the park office; a mass balance beyond the tolerance flags the manifest and tells
+/// the park office and the inspectors. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = ReceiveRequest,
+    responses(
+        (status = 200, description = "The manifest, received", body = ManifestView),
+        (status = 403, description = "Not the receiver", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in transit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Quantities inconsistent with the decision", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/manifests/{id}/receive")]
+pub async fn receive(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<ReceiveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    let note = b.note.map(|n| v.text("note", &n, 1, TEXT_MAX));
+    v.finish()?;
+    let receipt = Receipt {
+        received_grams: b.received_grams,
+        decision: b.decision,
+        refused_grams: b.refused_grams,
+        note,
+    };
+    let id = id.into_inner();
+    change(
+        state,
+        principal,
+        req,
+        key,
+        StatusCode::OK,
+        move |conn, p, t| service::step(conn, p, &id, Step::Receive, Some(receipt), None, t),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"treatment": "D10 incineration"}))]
+pub struct CompleteRequest {
+    /// How the waste was treated or disposed of.
+    pub treatment: String,
+}
+
+/// The receiver records the treatment: the manifest is completed. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = CompleteRequest,
+    responses(
+        (status = 200, description = "The manifest, completed", body = ManifestView),
+        (status = 403, description = "Not the receiver", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not received", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/manifests/{id}/complete")]
+pub async fn complete(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<CompleteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut v = Validator::new();
+    let treatment = v.text("treatment", &body.into_inner().treatment, 1, 200);
+    v.finish()?;
+    let id = id.into_inner();
+    change(
+        state,
+        principal,
+        req,
+        key,
+        StatusCode::OK,
+        move |conn, p, t| service::step(conn, p, &id, Step::Complete, None, Some(treatment), t),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"resolution": "returned to the enterprise, repacked and sent on manifest 20264403000009"}))]
+pub struct ResolveRequest {
+    pub resolution: String,
+}
+
+/// The park office resolves the case of refused waste. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = ResolveRequest,
+    responses(
+        (status = 200, description = "The manifest, its case resolved", body = ManifestView),
+        (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No open case", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/manifests/{id}/resolve")]
+pub async fn resolve(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<ResolveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut v = Validator::new();
+    let resolution = v.text("resolution", &body.into_inner().resolution, 1, TEXT_MAX);
+    v.finish()?;
+    let id = id.into_inner();
+    change(
+        state,
+        principal,
+        req,
+        key,
+        StatusCode::OK,
+        move |conn, p, t| service::resolve(conn, p, &id, resolution, t),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "the scale ticket was misread", "changes": {"outbound_grams": 2090000}}))]
+pub struct ProposeRequest {
+    pub reason: String,
+    pub changes: Changes,
+}
+
+/// Propose a change to a signed manifest (a party that signed it). It applies, as a new
+/// version, once every other party that signed approves. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = ProposeRequest,
+    responses(
+        (status = 201, description = "Proposed (or applied, when no other party signed)", body = RevisionView),
+        (status = 403, description = "Not a party that signed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another revision awaits approval", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid changes", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/manifests/{id}/revisions")]
+pub async fn propose(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<ProposeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let mut v = Validator::new();
+    let reason = v.text("reason", &b.reason, 1, TEXT_MAX);
+    if let Some(p) = &b.changes.packaging {
+        v.text("changes.packaging", p, 1, TEXT_MAX);
+    }
+    if let Some(e) = &b.changes.emergency_measures {
+        v.text("changes.emergency_measures", e, 1, 2000);
+    }
+    v.finish()?;
+    let id = id.into_inner();
+    change(
+        state,
+        principal,
+        req,
+        key,
+        StatusCode::CREATED,
+        move |conn, p, t| service::propose(conn, p, &id, reason, b.changes, t),
+    )
+    .await
+}
+
+macro_rules! decide_route {
+    ($name:ident, $path:literal, $approve:expr, $what:literal) => {
+        #[doc = concat!($what, " a proposed revision (a party whose approval it needs). Honours `Idempotency-Key`.")]
+        #[utoipa::path(
+            tag = "manifests",
+            security(("bearer" = [])),
+            params(("id" = String, Path, description = "Manifest id"), ("revision_id" = String, Path, description = "Revision id"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+            responses(
+                (status = 200, description = "The revision", body = RevisionView),
+                (status = 403, description = "Your approval is not needed", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such revision, or not one you may see", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Already applied or rejected", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            principal: Principal,
+            req: HttpRequest,
+            key: Idempotency,
+            path: web::Path<(String, String)>,
+        ) -> Result<HttpResponse, ApiError> {
+            let (id, revision_id) = path.into_inner();
+            change(state, principal, req, key, StatusCode::OK, move |conn, p, t| {
+                service::decide(conn, p, &id, &revision_id, $approve, t)
+            })
+            .await
+        }
+    };
+}
+
+decide_route!(
+    approve_revision,
+    "/manifests/{id}/revisions/{revision_id}/approve",
+    true,
+    "Approve"
+);
+decide_route!(
+    reject_revision,
+    "/manifests/{id}/revisions/{revision_id}/reject",
+    false,
+    "Reject"
+);

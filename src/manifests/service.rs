@@ -1,0 +1,1057 @@
+//! Transfer manifests: issued when a pickup is collected, then signed step by step (consignor,
+//! carrier, receiver), revised only with the other signers' approval (every version kept),
+//! checked by a mass balance, and read by their parties and the inspectors of their park.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::auth::policy::{Action, Place, authorize};
+use crate::db::DbConn;
+use crate::domain::identity::Role;
+use crate::domain::ids::new_id;
+use crate::domain::manifest::{
+    Decision, Party, RECEIPT_WORKING_DAYS, Step, add_working_days, allocate, counter_prefix,
+    emergency_measures, mass_balance, number,
+};
+use crate::domain::park::{Consignor, consignor};
+use crate::domain::region::in_jurisdiction;
+use crate::domain::waste::{WasteKind, parse_characteristics};
+use crate::error::{ApiError, FieldError, NOT_VISIBLE};
+use crate::lots::store::LotRow;
+use crate::manifests::store::{
+    self, CollectionRow, ManifestLotRow, ManifestRow, RevisionRow, SignatureRow,
+};
+use crate::notify::service::{Notice, publish_to_all};
+use crate::registry::parks::service as parks;
+
+/// A party of a manifest, as printed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartyView {
+    pub organization_id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<String>,
+    /// The consignor's collection permit, the carrier's transport permit, the receiver's
+    /// licence number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permit: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OriginView {
+    pub lot_id: String,
+    pub enterprise_id: String,
+    pub enterprise_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_code: Option<String>,
+    pub inbound_grams: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SignatureView {
+    /// `confirm`, `take_over`, `receive`, `complete`, `resolve`, `revise`.
+    pub step: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub role: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MassBalanceView {
+    pub inbound_grams: i64,
+    pub outbound_grams: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_grams: Option<i64>,
+    pub tolerance_percent: i64,
+    /// Beyond the tolerance: the manifest is flagged for review.
+    pub flagged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900",
+    "number": "20264403000001",
+    "kind": "hazardous",
+    "status": "in_transit",
+    "version": 1,
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "collection_id": "col_0193f1c2a4b87d21a1c6e1f0b2d3c901",
+    "consignor_type": "park_warehouse",
+    "consignor": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "name": "龙岗绿色科技园区管理处", "permit": "440300-HW-2026-012"},
+    "carrier": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb", "name": "深圳市绿运危险货物运输有限公司", "uscc": "91440300MA5F0C0011", "permit": "粤交运440300001"},
+    "vehicle": {"id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ec", "plate": "粤B3H521", "permit": "440300012345"},
+    "driver": {"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed", "name": "王师傅"},
+    "receiver": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "name": "深圳市东江环保处置有限公司", "uscc": "91440300MA5F0D0015", "permit": "440300001"},
+    "waste_code": "900-249-08", "waste_name": "其他生产、销售、使用过程中产生的废矿物油", "category": "HW08",
+    "characteristics": ["T", "I"], "physical_form": "liquid", "packaging": "drum × 7",
+    "emergency_measures": "泄漏时隔离现场……",
+    "origins": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司", "label_code": "91440300MA5F0001269002490820261128001", "inbound_grams": 320000}],
+    "mass_balance": {"inbound_grams": 2100000, "outbound_grams": 2080000, "tolerance_percent": 10, "flagged": false},
+    "receipt_due_on": "2026-12-07",
+    "receipt_overdue": false,
+    "signatures": [{"step": "confirm", "user_id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "role": "park_office", "at": "2026-11-30T08:10:00Z"}],
+    "created_at": "2026-11-30T08:00:00Z",
+    "updated_at": "2026-11-30T08:20:00Z"
+}))]
+pub struct ManifestView {
+    pub id: String,
+    /// 14 digits (year, province and city of departure, serial); `G` + 14 digits for a
+    /// transfer record of general waste.
+    pub number: String,
+    /// `hazardous` (a transfer manifest) or `general` (a transfer record).
+    pub kind: String,
+    /// `draft`, `confirmed`, `in_transit`, `received` or `completed`.
+    pub status: String,
+    pub version: i32,
+    pub park_id: String,
+    pub collection_id: String,
+    /// `park_warehouse` (the park's warehouse, as collector) or `enterprise`.
+    pub consignor_type: String,
+    pub consignor: PartyView,
+    pub carrier: PartyView,
+    pub vehicle: serde_json::Value,
+    pub driver: serde_json::Value,
+    pub receiver: PartyView,
+    pub waste_code: String,
+    pub waste_name: String,
+    pub category: String,
+    pub characteristics: Vec<String>,
+    pub physical_form: String,
+    pub packaging: String,
+    pub emergency_measures: String,
+    /// The enterprises' lots the manifest groups, with the weight each brought in.
+    pub origins: Vec<OriginView>,
+    pub mass_balance: MassBalanceView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_grams: Option<i64>,
+    /// `accepted`, `partially_refused` or `refused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub treatment: Option<String>,
+    /// The last day the receiver may confirm receipt (5 working days after the take-over).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_due_on: Option<NaiveDate>,
+    pub receipt_overdue: bool,
+    /// `open` while refused waste awaits the park office's resolution, then `resolved`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_resolution: Option<String>,
+    pub signatures: Vec<SignatureView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn party(conn: &mut DbConn, id: &str, permit: Option<String>) -> Result<PartyView, ApiError> {
+    let org = crate::identity::store::find_organization(conn, id)?;
+    let uscc = crate::registry::directory::store::find_carrier(conn, id)?
+        .map(|c| c.0.uscc)
+        .or(crate::registry::directory::store::find_disposer(conn, id)?.map(|d| d.0.uscc))
+        .or(crate::registry::parks::store::find_enterprise(conn, id)?.map(|e| e.0.uscc));
+    Ok(PartyView {
+        organization_id: id.to_owned(),
+        name: org.map(|o| o.name).unwrap_or_default(),
+        uscc,
+        permit,
+    })
+}
+
+/// The parties of a manifest (who may read it besides the park office and inspectors).
+pub fn parties(conn: &mut DbConn, row: &ManifestRow) -> Result<Vec<String>, ApiError> {
+    let mut list = vec![
+        row.consignor_id.clone(),
+        row.carrier_id.clone(),
+        row.receiver_id.clone(),
+    ];
+    list.extend(
+        store::lots_of(conn, &row.id)?
+            .into_iter()
+            .map(|l| l.enterprise_id),
+    );
+    list.sort();
+    list.dedup();
+    Ok(list)
+}
+
+pub fn place(row: &ManifestRow) -> Place<'_> {
+    Place {
+        park_id: &row.park_id,
+        region_code: &row.region_code,
+    }
+}
+
+/// The whole manifest as the API shows it.
+pub fn view(
+    conn: &mut DbConn,
+    row: &ManifestRow,
+    tolerance_percent: i64,
+) -> Result<ManifestView, ApiError> {
+    let park = parks::load_park(conn, &row.park_id)?;
+    let consignor = match row.consignor_type.as_str() {
+        "park_warehouse" => party(
+            conn,
+            &row.consignor_id,
+            park.0.collection_permit_number.clone(),
+        )?,
+        _ => party(conn, &row.consignor_id, None)?,
+    };
+    let carrier_permit = crate::registry::directory::store::find_carrier(conn, &row.carrier_id)?
+        .map(|c| c.0.transport_permit_number);
+    let carrier = party(conn, &row.carrier_id, carrier_permit)?;
+    let licence = match &row.licence_id {
+        Some(id) => crate::registry::directory::store::find_licence(conn, id)?,
+        None => None,
+    };
+    let receiver = party(conn, &row.receiver_id, licence.map(|l| l.number))?;
+    let vehicle = crate::registry::directory::store::find_vehicle(conn, &row.vehicle_id)?;
+    let driver = crate::identity::store::find_user(conn, &row.driver_id)?;
+    let code = crate::registry::catalog::store::find_code(conn, &row.waste_code)?;
+    let characteristics = code
+        .as_ref()
+        .and_then(|c| parse_characteristics("", &c.characteristics).ok())
+        .map(|set| set.into_iter().map(|c| c.as_str().to_owned()).collect())
+        .unwrap_or_default();
+    let mut origins = Vec::new();
+    for l in store::lots_of(conn, &row.id)? {
+        let lot = crate::lots::store::find_lot(conn, &l.lot_id)?;
+        let name = crate::identity::store::find_organization(conn, &l.enterprise_id)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        origins.push(OriginView {
+            lot_id: l.lot_id,
+            enterprise_id: l.enterprise_id,
+            enterprise_name: name,
+            label_code: lot.and_then(|l| l.0.label_code),
+            inbound_grams: l.inbound_grams,
+        });
+    }
+    let signatures = store::signatures_of(conn, &row.id)?
+        .into_iter()
+        .map(|s| SignatureView {
+            step: s.step,
+            user_id: s.user_id,
+            organization_id: s.organization_id,
+            role: s.role,
+            at: s.at.and_utc(),
+        })
+        .collect();
+    let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+    Ok(ManifestView {
+        id: row.id.clone(),
+        number: row.number.clone(),
+        kind: row.kind.clone(),
+        status: row.status.clone(),
+        version: row.version,
+        park_id: row.park_id.clone(),
+        collection_id: row.collection_id.clone(),
+        consignor_type: row.consignor_type.clone(),
+        consignor,
+        carrier,
+        vehicle: serde_json::json!({
+            "id": row.vehicle_id,
+            "plate": vehicle.as_ref().map(|v| v.plate.clone()),
+            "permit": vehicle.map(|v| v.dangerous_goods_permit_number),
+        }),
+        driver: serde_json::json!({"id": row.driver_id, "name": driver.map(|d| d.display_name)}),
+        receiver,
+        waste_code: row.waste_code.clone(),
+        waste_name: code.map(|c| c.name_zh).unwrap_or_default(),
+        category: row.category.clone(),
+        characteristics,
+        physical_form: row.physical_form.clone(),
+        packaging: row.packaging.clone(),
+        emergency_measures: row.emergency_measures.clone(),
+        origins,
+        mass_balance: MassBalanceView {
+            inbound_grams: row.inbound_grams,
+            outbound_grams: row.outbound_grams,
+            received_grams: row.received_grams,
+            tolerance_percent,
+            flagged: row.flag_detail.is_some(),
+            detail: row.flag_detail.clone(),
+        },
+        refused_grams: row.refused_grams,
+        decision: row.decision.clone(),
+        treatment: row.treatment.clone(),
+        receipt_due_on: row.receipt_due_on,
+        receipt_overdue: row.status == "in_transit"
+            && row.receipt_due_on.is_some_and(|d| d < today),
+        case_status: row.case_status.clone(),
+        case_resolution: row.case_resolution.clone(),
+        signatures,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    })
+}
+
+/// Loads a manifest the principal may read.
+pub fn load_readable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<ManifestRow, ApiError> {
+    let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let parties = parties(conn, &row)?;
+    authorize(
+        principal,
+        Action::ReadManifest {
+            place: place(&row),
+            parties: &parties,
+            driver_id: &row.driver_id,
+        },
+    )?;
+    Ok(row)
+}
+
+/// The inspectors' bureaus whose jurisdiction covers a region.
+fn bureaus_over(conn: &mut DbConn, region_code: &str) -> Result<Vec<String>, ApiError> {
+    Ok(crate::registry::directory::store::all_bureaus(conn)?
+        .into_iter()
+        .filter(|b| in_jurisdiction(region_code, &b.jurisdiction))
+        .map(|b| b.organization_id)
+        .collect())
+}
+
+/// Re-checks the mass balance; a manifest newly beyond the tolerance is flagged, and the park
+/// office and the inspectors of its jurisdiction are told.
+fn check_balance(
+    conn: &mut DbConn,
+    row: &mut ManifestRow,
+    tolerance_percent: i64,
+) -> Result<(), ApiError> {
+    let finding = mass_balance(
+        row.inbound_grams,
+        row.outbound_grams,
+        row.received_grams,
+        tolerance_percent,
+    );
+    let newly = finding.is_some() && finding != row.flag_detail;
+    row.flag_detail = finding;
+    if newly {
+        let mut audience = vec![row.park_id.clone()];
+        audience.extend(bureaus_over(conn, &row.region_code)?);
+        publish_to_all(
+            conn,
+            &audience,
+            &Notice {
+                type_: "manifest.flagged",
+                subject_id: &row.id,
+                title: format!(
+                    "Manifest {}: mass balance beyond {tolerance_percent} %",
+                    row.number
+                ),
+                data: serde_json::json!({
+                    "manifest_id": row.id,
+                    "number": row.number,
+                    "inbound_grams": row.inbound_grams,
+                    "outbound_grams": row.outbound_grams,
+                    "received_grams": row.received_grams,
+                    "detail": row.flag_detail,
+                }),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// What a collection hands to the manifests: the trip and the lots it took.
+pub struct Trip<'a> {
+    pub collection: &'a CollectionRow,
+    pub receiver_id: &'a str,
+    pub licence_for: &'a dyn Fn(&str) -> Option<String>,
+    pub lots: &'a [LotRow],
+}
+
+fn packaging(lots: &[&LotRow]) -> String {
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for lot in lots {
+        match counts.iter_mut().find(|(t, _)| *t == lot.container_type) {
+            Some((_, n)) => *n += i64::from(lot.container_count),
+            None => counts.push((lot.container_type.clone(), i64::from(lot.container_count))),
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(t, n)| format!("{t} × {n}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Issues the manifests of a collection, in its transaction: one per waste code (and per
+/// enterprise, where each enterprise is its own consignor), numbered from the city's counter,
+/// the outbound weighing shared among them in proportion to their inbound weights.
+pub fn issue(
+    conn: &mut DbConn,
+    trip: Trip<'_>,
+    tolerance_percent: i64,
+) -> Result<Vec<ManifestRow>, ApiError> {
+    let park = parks::load_park(conn, &trip.collection.park_id)?;
+    let who = consignor(park.0.collection_permit_number.as_deref());
+    let tz = parks::park_time_zone(&park.0);
+    let year = trip
+        .collection
+        .created_at
+        .and_utc()
+        .with_timezone(&tz)
+        .format("%Y")
+        .to_string();
+    let year: i32 = year.parse().unwrap_or(2026);
+    let region = park.0.region_code.clone();
+    let city = region.get(..4).unwrap_or(region.as_str()).to_owned();
+    // Groups: (consignor, code), in a stable order.
+    let mut groups: Vec<((String, String), Vec<&LotRow>)> = Vec::new();
+    for lot in trip.lots {
+        let consignor_id = match who {
+            Consignor::ParkWarehouse => park.0.organization_id.clone(),
+            Consignor::Enterprise => lot.enterprise_id.clone(),
+        };
+        let key = (consignor_id, lot.waste_code.clone());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, lots)) => lots.push(lot),
+            None => groups.push((key, vec![lot])),
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let inbound: Vec<i64> = groups
+        .iter()
+        .map(|(_, lots)| lots.iter().map(|l| l.net_grams).sum())
+        .collect();
+    let outbound = allocate(trip.collection.net_grams, &inbound);
+    let now = crate::domain::time::now().naive_utc();
+    let mut issued = Vec::new();
+    for (((consignor_id, code), lots), (inbound, outbound)) in
+        groups.into_iter().zip(inbound.into_iter().zip(outbound))
+    {
+        let first = lots[0];
+        let hazardous = first.kind == WasteKind::Hazardous.as_str();
+        let serial = store::next_serial(conn, &counter_prefix(hazardous, year, &city))?;
+        let number = number(&counter_prefix(hazardous, year, &city), serial).ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "the {year} manifest serials of {city} are exhausted"
+            ))
+        })?;
+        let characteristics = crate::registry::catalog::store::find_code(conn, &code)?
+            .and_then(|c| parse_characteristics("", &c.characteristics).ok())
+            .map(|set| set.into_iter().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let mut forms: Vec<&str> = lots.iter().map(|l| l.physical_form.as_str()).collect();
+        forms.sort_unstable();
+        forms.dedup();
+        let mut row = ManifestRow {
+            id: new_id("man"),
+            number,
+            kind: if hazardous { "hazardous" } else { "general" }.to_owned(),
+            collection_id: trip.collection.id.clone(),
+            park_id: park.0.organization_id.clone(),
+            region_code: region.clone(),
+            status: "draft".to_owned(),
+            consignor_type: match who {
+                Consignor::ParkWarehouse => "park_warehouse",
+                Consignor::Enterprise => "enterprise",
+            }
+            .to_owned(),
+            consignor_id,
+            carrier_id: trip.collection.carrier_id.clone(),
+            vehicle_id: trip.collection.vehicle_id.clone(),
+            driver_id: trip.collection.driver_id.clone(),
+            receiver_id: trip.receiver_id.to_owned(),
+            licence_id: (trip.licence_for)(&code),
+            waste_code: code.clone(),
+            category: first.category.clone(),
+            physical_form: forms.join(", "),
+            packaging: packaging(&lots),
+            emergency_measures: emergency_measures(&characteristics),
+            inbound_grams: inbound,
+            outbound_grams: outbound,
+            received_grams: None,
+            refused_grams: None,
+            decision: None,
+            treatment: None,
+            receipt_due_on: None,
+            flag_detail: None,
+            case_status: None,
+            case_resolution: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert_manifest(conn, &row)?;
+        for lot in &lots {
+            store::insert_manifest_lot(
+                conn,
+                &ManifestLotRow {
+                    manifest_id: row.id.clone(),
+                    lot_id: lot.id.clone(),
+                    enterprise_id: lot.enterprise_id.clone(),
+                    inbound_grams: lot.net_grams,
+                },
+            )?;
+        }
+        check_balance(conn, &mut row, tolerance_percent)?;
+        store::save_manifest(conn, &row)?;
+        snapshot(conn, &row, tolerance_percent)?;
+        issued.push(row);
+    }
+    Ok(issued)
+}
+
+/// Keeps the manifest's current version as the API shows it.
+fn snapshot(conn: &mut DbConn, row: &ManifestRow, tolerance_percent: i64) -> Result<(), ApiError> {
+    let data = serde_json::to_string(&view(conn, row, tolerance_percent)?)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    store::insert_version(conn, &row.id, row.version, &data, row.updated_at)?;
+    Ok(())
+}
+
+/// Who signs for a party of a manifest: the organisation and the role.
+fn signer(row: &ManifestRow, party: Party) -> (&str, Role) {
+    match party {
+        Party::Consignor if row.consignor_type == "park_warehouse" => {
+            (&row.consignor_id, Role::ParkOffice)
+        }
+        Party::Consignor => (&row.consignor_id, Role::EnterpriseUser),
+        Party::Carrier => (&row.carrier_id, Role::Driver),
+        Party::Receiver => (&row.receiver_id, Role::DisposerDispatcher),
+    }
+}
+
+fn authorize_party(
+    conn: &mut DbConn,
+    principal: &Principal,
+    row: &ManifestRow,
+    party: Party,
+) -> Result<(), ApiError> {
+    let parties = parties(conn, row)?;
+    let (signer_id, role) = signer(row, party);
+    authorize(
+        principal,
+        Action::SignManifest {
+            place: place(row),
+            parties: &parties,
+            driver_id: &row.driver_id,
+            signer_id,
+            role,
+        },
+    )
+}
+
+fn sign(
+    conn: &mut DbConn,
+    principal: &Principal,
+    row: &ManifestRow,
+    step: &str,
+    data: Option<serde_json::Value>,
+) -> Result<(), ApiError> {
+    store::insert_signature(
+        conn,
+        &SignatureRow {
+            id: new_id("sig"),
+            manifest_id: row.id.clone(),
+            step: step.to_owned(),
+            user_id: principal.user_id.clone(),
+            organization_id: principal.organization_id.clone(),
+            role: principal.role.as_str().to_owned(),
+            at: crate::domain::time::now().naive_utc(),
+            data: data.map(|d| d.to_string()),
+        },
+    )?;
+    Ok(())
+}
+
+/// Loads a manifest for a change by `party`: authorised on the first read, then locked (one
+/// change at a time per manifest) and read again.
+fn load_for_change(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    party: Party,
+) -> Result<ManifestRow, ApiError> {
+    let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    authorize_party(conn, principal, &row, party)?;
+    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
+}
+
+/// What the receiver records.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Receipt {
+    pub received_grams: i64,
+    pub decision: Decision,
+    pub refused_grams: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// Signs a step: checks the role and the state, records who and when, and moves the manifest
+/// on.
+pub fn step(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    step: Step,
+    receipt: Option<Receipt>,
+    treatment: Option<String>,
+    tolerance_percent: i64,
+) -> Result<ManifestView, ApiError> {
+    let mut row = load_for_change(conn, principal, id, step.party())?;
+    let (from, to) = step.transition();
+    if row.status != from {
+        return Err(ApiError::Conflict(format!(
+            "the manifest is {}; {} needs it {from}",
+            row.status,
+            step.as_str()
+        )));
+    }
+    let now = crate::domain::time::now();
+    let mut data = None;
+    match step {
+        Step::Confirm => {}
+        Step::TakeOver => {
+            let park = parks::load_park(conn, &row.park_id)?;
+            let today = now
+                .with_timezone(&parks::park_time_zone(&park.0))
+                .date_naive();
+            row.receipt_due_on = Some(add_working_days(today, RECEIPT_WORKING_DAYS));
+        }
+        Step::Receive => {
+            let r = receipt.ok_or_else(|| {
+                ApiError::field(
+                    "received_grams",
+                    "required",
+                    "the quantity received is required",
+                )
+            })?;
+            if !(0..=crate::domain::units::MAX_GRAMS).contains(&r.received_grams) {
+                return Err(ApiError::field(
+                    "received_grams",
+                    "out_of_range",
+                    "must be 0 or more grams, and plausible",
+                ));
+            }
+            let refused = r
+                .decision
+                .refused_grams(r.received_grams, r.refused_grams)
+                .map_err(|m| ApiError::field("refused_grams", "inconsistent", m))?;
+            row.received_grams = Some(r.received_grams);
+            row.refused_grams = Some(refused);
+            row.decision = Some(r.decision.as_str().to_owned());
+            if r.decision != Decision::Accepted {
+                row.case_status = Some("open".to_owned());
+                let mut audience = vec![row.park_id.clone(), row.consignor_id.clone()];
+                audience.extend(
+                    store::lots_of(conn, &row.id)?
+                        .into_iter()
+                        .map(|l| l.enterprise_id),
+                );
+                publish_to_all(
+                    conn,
+                    &audience,
+                    &Notice {
+                        type_: "manifest.refused",
+                        subject_id: &row.id,
+                        title: format!(
+                            "Manifest {}: {} g of {} refused by the receiver",
+                            row.number, refused, r.received_grams
+                        ),
+                        data: serde_json::json!({
+                            "manifest_id": row.id, "number": row.number, "decision": r.decision,
+                            "received_grams": r.received_grams, "refused_grams": refused, "note": r.note,
+                        }),
+                    },
+                )?;
+            }
+            check_balance(conn, &mut row, tolerance_percent)?;
+            data = Some(serde_json::json!({
+                "received_grams": r.received_grams, "decision": r.decision,
+                "refused_grams": refused, "note": r.note,
+            }));
+        }
+        Step::Complete => {
+            row.treatment = treatment;
+            data = Some(serde_json::json!({"treatment": row.treatment}));
+        }
+    }
+    row.status = to.to_owned();
+    row.updated_at = now.naive_utc();
+    store::save_manifest(conn, &row)?;
+    sign(conn, principal, &row, step.as_str(), data)?;
+    view(conn, &row, tolerance_percent)
+}
+
+/// The park office resolves the case of refused waste, saying how.
+pub fn resolve(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    resolution: String,
+    tolerance_percent: i64,
+) -> Result<ManifestView, ApiError> {
+    let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let parties = parties(conn, &row)?;
+    authorize(
+        principal,
+        Action::SignManifest {
+            place: place(&row),
+            parties: &parties,
+            driver_id: &row.driver_id,
+            signer_id: &row.park_id,
+            role: Role::ParkOffice,
+        },
+    )?;
+    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    if row.case_status.as_deref() != Some("open") {
+        return Err(ApiError::Conflict(
+            "the manifest has no open case of refused waste".to_owned(),
+        ));
+    }
+    row.case_status = Some("resolved".to_owned());
+    row.case_resolution = Some(resolution.clone());
+    row.updated_at = crate::domain::time::now().naive_utc();
+    store::save_manifest(conn, &row)?;
+    sign(
+        conn,
+        principal,
+        &row,
+        "resolve",
+        Some(serde_json::json!({"resolution": resolution})),
+    )?;
+    view(conn, &row, tolerance_percent)
+}
+
+/// What a revision may change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Changes {
+    pub outbound_grams: Option<i64>,
+    pub received_grams: Option<i64>,
+    pub refused_grams: Option<i64>,
+    pub packaging: Option<String>,
+    pub emergency_measures: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "rev_0193f1c2a4b87d21a1c6e1f0b2d3c950",
+    "manifest_id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900",
+    "proposed_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed",
+    "proposed_org": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb",
+    "reason": "the scale ticket was misread",
+    "changes": {"outbound_grams": 2090000},
+    "status": "pending",
+    "needed": ["org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5"],
+    "approved": [],
+    "created_at": "2026-11-30T09:00:00Z"
+}))]
+pub struct RevisionView {
+    pub id: String,
+    pub manifest_id: String,
+    pub proposed_by: String,
+    pub proposed_org: String,
+    pub reason: String,
+    pub changes: Changes,
+    /// `pending`, `applied` or `rejected`.
+    pub status: String,
+    /// The organisations whose approval is needed (the other parties that signed).
+    pub needed: Vec<String>,
+    pub approved: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+fn split(list: &str) -> Vec<String> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn revision_view(row: RevisionRow) -> RevisionView {
+    RevisionView {
+        changes: serde_json::from_str(&row.changes).unwrap_or_default(),
+        needed: split(&row.needed),
+        approved: split(&row.approved),
+        id: row.id,
+        manifest_id: row.manifest_id,
+        proposed_by: row.proposed_by,
+        proposed_org: row.proposed_org,
+        reason: row.reason,
+        status: row.status,
+        created_at: row.created_at.and_utc(),
+        decided_at: row.decided_at.map(|t| t.and_utc()),
+    }
+}
+
+/// The party a principal signs for on this manifest, among those that have signed.
+fn signing_party(
+    conn: &mut DbConn,
+    principal: &Principal,
+    row: &ManifestRow,
+) -> Result<Party, ApiError> {
+    let signed: Vec<String> = store::signatures_of(conn, &row.id)?
+        .into_iter()
+        .map(|s| s.organization_id)
+        .collect();
+    for party in [Party::Consignor, Party::Carrier, Party::Receiver] {
+        let (org, role) = signer(row, party);
+        if org == principal.organization_id
+            && role == principal.role
+            && signed.iter().any(|s| s == org)
+        {
+            return Ok(party);
+        }
+    }
+    let parties = parties(conn, row)?;
+    authorize(
+        principal,
+        Action::ReadManifest {
+            place: place(row),
+            parties: &parties,
+            driver_id: &row.driver_id,
+        },
+    )?;
+    Err(ApiError::Forbidden(
+        "only a party that has signed the manifest proposes or approves a revision",
+    ))
+}
+
+/// Applies changes to a manifest, checking them; returns the field errors.
+fn apply(row: &mut ManifestRow, c: &Changes) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let max = crate::domain::units::MAX_GRAMS;
+    for (field, value) in [
+        ("changes.outbound_grams", c.outbound_grams),
+        ("changes.received_grams", c.received_grams),
+        ("changes.refused_grams", c.refused_grams),
+    ] {
+        if value.is_some_and(|v| !(0..=max).contains(&v)) {
+            errors.push(FieldError::new(
+                field,
+                "out_of_range",
+                "must be 0 or more grams, and plausible",
+            ));
+        }
+    }
+    if (c.received_grams.is_some() || c.refused_grams.is_some()) && row.received_grams.is_none() {
+        errors.push(FieldError::new(
+            "changes.received_grams",
+            "not_received",
+            "the receiver has not recorded a receipt yet",
+        ));
+    }
+    if let Some(v) = c.outbound_grams {
+        row.outbound_grams = v;
+    }
+    if let Some(v) = c.received_grams {
+        row.received_grams = Some(v);
+    }
+    if let Some(v) = c.refused_grams {
+        row.refused_grams = Some(v);
+    }
+    if row.refused_grams.unwrap_or(0) > row.received_grams.unwrap_or(0) {
+        errors.push(FieldError::new(
+            "changes.refused_grams",
+            "inconsistent",
+            "cannot exceed the quantity received",
+        ));
+    }
+    if let Some(v) = &c.packaging {
+        row.packaging = v.clone();
+    }
+    if let Some(v) = &c.emergency_measures {
+        row.emergency_measures = v.clone();
+    }
+    errors
+}
+
+fn apply_revision(
+    conn: &mut DbConn,
+    row: &mut ManifestRow,
+    revision: &mut RevisionRow,
+    tolerance_percent: i64,
+) -> Result<(), ApiError> {
+    let changes: Changes = serde_json::from_str(&revision.changes).unwrap_or_default();
+    let errors = apply(row, &changes);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = crate::domain::time::now().naive_utc();
+    row.version += 1;
+    row.updated_at = now;
+    check_balance(conn, row, tolerance_percent)?;
+    store::save_manifest(conn, row)?;
+    snapshot(conn, row, tolerance_percent)?;
+    revision.status = "applied".to_owned();
+    revision.decided_at = Some(now);
+    Ok(())
+}
+
+/// A party that signed proposes a change; it applies once every other party that signed
+/// approves (at once when there is none).
+pub fn propose(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    reason: String,
+    changes: Changes,
+    tolerance_percent: i64,
+) -> Result<RevisionView, ApiError> {
+    let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    signing_party(conn, principal, &row)?;
+    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let mut probe = row.clone();
+    let errors = apply(&mut probe, &changes);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if store::revisions_of(conn, id)?
+        .iter()
+        .any(|r| r.status == "pending")
+    {
+        return Err(ApiError::Conflict(
+            "a revision of this manifest awaits approval; approve or reject it first".to_owned(),
+        ));
+    }
+    let mut needed: Vec<String> = store::signatures_of(conn, id)?
+        .into_iter()
+        .map(|s| s.organization_id)
+        .filter(|o| *o != principal.organization_id)
+        .collect();
+    needed.sort();
+    needed.dedup();
+    let now = crate::domain::time::now().naive_utc();
+    let mut revision = RevisionRow {
+        id: new_id("rev"),
+        manifest_id: id.to_owned(),
+        proposed_by: principal.user_id.clone(),
+        proposed_org: principal.organization_id.clone(),
+        reason,
+        changes: serde_json::to_string(&changes).map_err(|e| ApiError::Internal(e.into()))?,
+        status: "pending".to_owned(),
+        needed: needed.join(","),
+        approved: String::new(),
+        decided_by: None,
+        created_at: now,
+        decided_at: None,
+    };
+    if needed.is_empty() {
+        apply_revision(conn, &mut row, &mut revision, tolerance_percent)?;
+    } else {
+        publish_to_all(
+            conn,
+            &needed,
+            &Notice {
+                type_: "manifest.revision_proposed",
+                subject_id: id,
+                title: format!("Manifest {}: a revision awaits your approval", row.number),
+                data: serde_json::json!({"manifest_id": id, "revision_id": revision.id, "reason": revision.reason, "changes": changes}),
+            },
+        )?;
+    }
+    store::insert_revision(conn, &revision)?;
+    sign(
+        conn,
+        principal,
+        &row,
+        "revise",
+        Some(serde_json::json!({"revision_id": revision.id})),
+    )?;
+    Ok(revision_view(revision))
+}
+
+/// A party whose approval is needed approves (the revision applies once all have) or rejects.
+pub fn decide(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    revision_id: &str,
+    approve: bool,
+    tolerance_percent: i64,
+) -> Result<RevisionView, ApiError> {
+    let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    signing_party(conn, principal, &row)?;
+    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let mut revision = store::find_revision(conn, revision_id)?
+        .filter(|r| r.manifest_id == id)
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    if revision.status != "pending" {
+        return Err(ApiError::Conflict(format!(
+            "the revision is {}",
+            revision.status
+        )));
+    }
+    let needed = split(&revision.needed);
+    let mut approved = split(&revision.approved);
+    if !needed.contains(&principal.organization_id) {
+        return Err(ApiError::Forbidden(
+            "your organisation's approval is not needed for this revision",
+        ));
+    }
+    let now = crate::domain::time::now().naive_utc();
+    if approve {
+        if !approved.contains(&principal.organization_id) {
+            approved.push(principal.organization_id.clone());
+        }
+        revision.approved = approved.join(",");
+        if needed.iter().all(|n| approved.contains(n)) {
+            apply_revision(conn, &mut row, &mut revision, tolerance_percent)?;
+        }
+    } else {
+        revision.status = "rejected".to_owned();
+        revision.decided_at = Some(now);
+    }
+    revision.decided_by = Some(principal.user_id.clone());
+    store::save_revision(conn, &revision)?;
+    sign(
+        conn,
+        principal,
+        &row,
+        if approve {
+            "approve_revision"
+        } else {
+            "reject_revision"
+        },
+        Some(serde_json::json!({"revision_id": revision.id})),
+    )?;
+    Ok(revision_view(revision))
+}
+
+/// Tells once, for each manifest whose receipt is overdue, the park office, the receiver and
+/// the inspectors of its jurisdiction. Each in its own transaction.
+pub fn tell_overdue(conn: &mut DbConn) -> Result<usize, ApiError> {
+    let today = crate::domain::time::now().date_naive();
+    let mut told = 0;
+    for row in store::receipts_overdue(conn, today)? {
+        let mut audience = vec![row.park_id.clone(), row.receiver_id.clone()];
+        audience.extend(bureaus_over(conn, &row.region_code)?);
+        let notice = Notice {
+            type_: "manifest.receipt_overdue",
+            subject_id: &row.id,
+            title: format!(
+                "Manifest {}: receipt not confirmed by {}",
+                row.number,
+                row.receipt_due_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+            data: serde_json::json!({"manifest_id": row.id, "number": row.number, "receipt_due_on": row.receipt_due_on}),
+        };
+        if crate::notify::alarms::tell_once(
+            conn,
+            &format!("manifest-overdue:{}", row.id),
+            &audience,
+            &notice,
+        )? {
+            told += 1;
+        }
+    }
+    Ok(told)
+}

@@ -1,0 +1,349 @@
+//! Queries on collections, manifests, their lots, signatures, versions and revisions, and the
+//! serial counters. Diesel only; no rules.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::policy::ManifestScope;
+use crate::db::DbConn;
+use crate::db::schema::{
+    collections, manifest_counters, manifest_lots, manifest_revisions, manifest_signatures,
+    manifest_versions, manifests,
+};
+use crate::http::pagination::PageRequest;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = collections)]
+pub struct CollectionRow {
+    pub id: String,
+    pub request_id: String,
+    pub park_id: String,
+    pub carrier_id: String,
+    pub vehicle_id: String,
+    pub driver_id: String,
+    pub scale_id: String,
+    pub gross_grams: Option<i64>,
+    pub tare_grams: Option<i64>,
+    pub net_grams: i64,
+    pub captured_at: NaiveDateTime,
+    pub recorded_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = manifests)]
+#[diesel(treat_none_as_null = true)]
+pub struct ManifestRow {
+    pub id: String,
+    pub number: String,
+    pub kind: String,
+    pub collection_id: String,
+    pub park_id: String,
+    pub region_code: String,
+    pub status: String,
+    pub consignor_type: String,
+    pub consignor_id: String,
+    pub carrier_id: String,
+    pub vehicle_id: String,
+    pub driver_id: String,
+    pub receiver_id: String,
+    pub licence_id: Option<String>,
+    pub waste_code: String,
+    pub category: String,
+    pub physical_form: String,
+    pub packaging: String,
+    pub emergency_measures: String,
+    pub inbound_grams: i64,
+    pub outbound_grams: i64,
+    pub received_grams: Option<i64>,
+    pub refused_grams: Option<i64>,
+    pub decision: Option<String>,
+    pub treatment: Option<String>,
+    pub receipt_due_on: Option<NaiveDate>,
+    pub flag_detail: Option<String>,
+    pub case_status: Option<String>,
+    pub case_resolution: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_lots)]
+pub struct ManifestLotRow {
+    pub manifest_id: String,
+    pub lot_id: String,
+    pub enterprise_id: String,
+    pub inbound_grams: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_signatures)]
+pub struct SignatureRow {
+    pub id: String,
+    pub manifest_id: String,
+    pub step: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub role: String,
+    pub at: NaiveDateTime,
+    pub data: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = manifest_revisions)]
+#[diesel(treat_none_as_null = true)]
+pub struct RevisionRow {
+    pub id: String,
+    pub manifest_id: String,
+    pub proposed_by: String,
+    pub proposed_org: String,
+    pub reason: String,
+    pub changes: String,
+    pub status: String,
+    pub needed: String,
+    pub approved: String,
+    pub decided_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_collection(conn: &mut DbConn, row: &CollectionRow) -> QueryResult<()> {
+    diesel::insert_into(collections::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The next serial of a prefix, in the caller's transaction: the counter row is locked until
+/// the transaction ends, so concurrent manifests get consecutive serials and a rolled-back one
+/// gives its serial back (no gap).
+pub fn next_serial(conn: &mut DbConn, prefix: &str) -> QueryResult<i64> {
+    crate::db::lock_keys(conn, &[&format!("manifest-serial:{prefix}")])?;
+    let updated: Option<i64> = diesel::update(manifest_counters::table.find(prefix))
+        .set(manifest_counters::last.eq(manifest_counters::last + 1))
+        .returning(manifest_counters::last)
+        .get_result(conn)
+        .optional()?;
+    match updated {
+        Some(last) => Ok(last),
+        None => {
+            diesel::insert_into(manifest_counters::table)
+                .values((
+                    manifest_counters::prefix.eq(prefix),
+                    manifest_counters::last.eq(1i64),
+                ))
+                .execute(conn)?;
+            Ok(1)
+        }
+    }
+}
+
+pub fn insert_manifest(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<()> {
+    diesel::insert_into(manifests::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_manifest(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<()> {
+    diesel::update(manifests::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_manifest(conn: &mut DbConn, id: &str) -> QueryResult<Option<ManifestRow>> {
+    manifests::table
+        .find(id)
+        .select(ManifestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_manifest_lot(conn: &mut DbConn, row: &ManifestLotRow) -> QueryResult<()> {
+    diesel::insert_into(manifest_lots::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn lots_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<ManifestLotRow>> {
+    manifest_lots::table
+        .filter(manifest_lots::manifest_id.eq(manifest_id))
+        .select(ManifestLotRow::as_select())
+        .order(manifest_lots::lot_id.asc())
+        .load(conn)
+}
+
+pub fn insert_signature(conn: &mut DbConn, row: &SignatureRow) -> QueryResult<()> {
+    diesel::insert_into(manifest_signatures::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn signatures_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<SignatureRow>> {
+    manifest_signatures::table
+        .filter(manifest_signatures::manifest_id.eq(manifest_id))
+        .select(SignatureRow::as_select())
+        .order(manifest_signatures::id.asc())
+        .load(conn)
+}
+
+pub fn insert_version(
+    conn: &mut DbConn,
+    manifest_id: &str,
+    version: i32,
+    data: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(manifest_versions::table)
+        .values((
+            manifest_versions::manifest_id.eq(manifest_id),
+            manifest_versions::version.eq(version),
+            manifest_versions::data.eq(data),
+            manifest_versions::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn versions_of(
+    conn: &mut DbConn,
+    manifest_id: &str,
+) -> QueryResult<Vec<(i32, String, NaiveDateTime)>> {
+    manifest_versions::table
+        .filter(manifest_versions::manifest_id.eq(manifest_id))
+        .select((
+            manifest_versions::version,
+            manifest_versions::data,
+            manifest_versions::created_at,
+        ))
+        .order(manifest_versions::version.asc())
+        .load(conn)
+}
+
+pub fn insert_revision(conn: &mut DbConn, row: &RevisionRow) -> QueryResult<()> {
+    diesel::insert_into(manifest_revisions::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_revision(conn: &mut DbConn, row: &RevisionRow) -> QueryResult<()> {
+    diesel::update(manifest_revisions::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_revision(conn: &mut DbConn, id: &str) -> QueryResult<Option<RevisionRow>> {
+    manifest_revisions::table
+        .find(id)
+        .select(RevisionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn revisions_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<RevisionRow>> {
+    manifest_revisions::table
+        .filter(manifest_revisions::manifest_id.eq(manifest_id))
+        .select(RevisionRow::as_select())
+        .order(manifest_revisions::id.asc())
+        .load(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct ManifestFilter {
+    pub number: Option<String>,
+    pub party: Option<String>,
+    pub waste_code: Option<String>,
+    pub status: Option<String>,
+    pub flagged: Option<bool>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_before: Option<NaiveDateTime>,
+}
+
+fn party_filter(
+    org: String,
+) -> Box<
+    dyn BoxableExpression<
+            manifests::table,
+            crate::db::MultiBackend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+> {
+    Box::new(
+        manifests::consignor_id
+            .eq(org.clone())
+            .or(manifests::carrier_id.eq(org.clone()))
+            .or(manifests::receiver_id.eq(org.clone()))
+            .or(manifests::id.eq_any(
+                manifest_lots::table
+                    .filter(manifest_lots::enterprise_id.eq(org))
+                    .select(manifest_lots::manifest_id),
+            )),
+    )
+}
+
+pub fn list_manifests(
+    conn: &mut DbConn,
+    scope: &ManifestScope,
+    filter: &ManifestFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<ManifestRow>> {
+    let mut q = manifests::table
+        .select(ManifestRow::as_select())
+        .into_boxed();
+    q = match scope {
+        ManifestScope::All => q,
+        ManifestScope::Park(id) => q.filter(manifests::park_id.eq(id.clone())),
+        ManifestScope::Jurisdiction(prefix) => {
+            q.filter(manifests::region_code.like(format!("{prefix}%")))
+        }
+        ManifestScope::Party(org) => q.filter(party_filter(org.clone())),
+        ManifestScope::Driver(user) => q.filter(manifests::driver_id.eq(user.clone())),
+    };
+    if let Some(v) = &filter.number {
+        q = q.filter(manifests::number.eq(v.clone()));
+    }
+    if let Some(v) = &filter.party {
+        q = q.filter(party_filter(v.clone()));
+    }
+    if let Some(v) = &filter.waste_code {
+        q = q.filter(manifests::waste_code.eq(v.clone()));
+    }
+    if let Some(v) = &filter.status {
+        q = q.filter(manifests::status.eq(v.clone()));
+    }
+    match filter.flagged {
+        Some(true) => q = q.filter(manifests::flag_detail.is_not_null()),
+        Some(false) => q = q.filter(manifests::flag_detail.is_null()),
+        None => {}
+    }
+    if let Some(v) = filter.created_from {
+        q = q.filter(manifests::created_at.ge(v));
+    }
+    if let Some(v) = filter.created_before {
+        q = q.filter(manifests::created_at.lt(v));
+    }
+    if let Some(after) = &page.after {
+        q = q.filter(manifests::id.gt(after.clone()));
+    }
+    q.order(manifests::id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+}
+
+/// Manifests taken over before `due` and not yet received (their receipt is overdue after
+/// their due day).
+pub fn receipts_overdue(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Vec<ManifestRow>> {
+    manifests::table
+        .filter(manifests::status.eq("in_transit"))
+        .filter(manifests::receipt_due_on.lt(today))
+        .select(ManifestRow::as_select())
+        .order(manifests::id.asc())
+        .limit(500)
+        .load(conn)
+}

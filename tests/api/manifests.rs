@@ -1,0 +1,414 @@
+//! Pickup, outbound weighing and transfer manifests: the whole flow from several enterprises'
+//! lots to the disposer and back, each signed step refusing the wrong role, the partial refusal
+//! and the mass balance, revisions and versions, search and print, concurrent manifests with
+//! gap-free numbers, and the refusals of a collection.
+
+use chrono::{Datelike, FixedOffset, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, access_token, assert_problem, error_fields};
+use crate::pickups::{PASSWORD, Park, day, inbox, park, weigh};
+
+/// The park's warehouse holds a collection permit: it is the consignor of what leaves.
+async fn with_permit(app: &TestApp, p: &Park) {
+    let r = app
+        .patch_json(
+            &format!("/api/v1/parks/{}", p.park),
+            &p.admin,
+            &json!({"collection_permit_number": "440300-HW-2026-012"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+async fn schedule(app: &TestApp, p: &Park, request: &str) {
+    let body = json!({"scheduled_on": day(0), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
+    let r = app
+        .post_json(
+            &format!("/api/v1/pickup-requests/{request}/schedule"),
+            Some(&p.dispatcher),
+            &body,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+fn outbound(p: &Park, net_kg: i64) -> Value {
+    json!({"vehicle_id": p.vehicle, "scale_id": "SCALE-02", "captured_at": Utc::now().to_rfc3339(),
+        "gross_grams": net_kg * 1000 + 8_000_000, "tare_grams": 8_000_000})
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    app.post_json(path, Some(token), body).await
+}
+
+async fn manifest(app: &TestApp, token: &str, id: &str) -> Value {
+    let r = app.get(&format!("/api/v1/manifests/{id}"), token).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn search(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let r = app.get(&format!("/api/v1/manifests{query}"), token).await;
+    assert_eq!(r.status(), StatusCode::OK, "{query}");
+    r.json::<Value>().await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn year_prefix() -> String {
+    let year = Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
+        .year();
+    format!("{year}4403")
+}
+
+backend_tests! {
+    async fn the_whole_flow_traces_every_lot_from_the_enterprises_to_the_disposer(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        with_permit(&app, &p).await;
+        let bureau = app.create_bureau(&p.admin, "Longgang bureau", "4403").await;
+        let elsewhere = app.create_bureau(&p.admin, "Guangzhou bureau", "4401").await;
+        app.create_user(&p.admin, &bureau, "inspector", "inspector", PASSWORD).await;
+        app.create_user(&p.admin, &elsewhere, "inspector2", "inspector", PASSWORD).await;
+        let inspector = access_token(&app.login("inspector", PASSWORD).await);
+        let inspector2 = access_token(&app.login("inspector2", PASSWORD).await);
+
+        // Two enterprises weigh in; the threshold fires; the disposer schedules.
+        let lot_a = weigh(&app, &p, &p.enterprise_a, 300).await;
+        let lot_b = weigh(&app, &p, &p.enterprise_b, 250).await;
+        let request = lot_b["pickup_request_id"].as_str().expect("a request").to_owned();
+        schedule(&app, &p, &request).await;
+        let collect = format!("/api/v1/pickup-requests/{request}/collect");
+
+        // Collecting refuses the wrong people, vehicles and drivers.
+        let r = post(&app, &collect, &p.office, &outbound(&p, 540)).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, &collect, &p.outsider_user, &outbound(&p, 540)).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        let other = app.create_org(&p.admin, "carrier", "Other Transport").await;
+        let other_vehicle = app.created_id("/api/v1/vehicles", &p.admin,
+            &json!({"operator_id": other, "plate": "粤B·99999", "dangerous_goods_permit_number": "1"})).await;
+        let other_driver = app.create_user(&p.admin, &other, "driver9", "driver", PASSWORD).await;
+        let mut bad = outbound(&p, 540);
+        bad["vehicle_id"] = json!(other_vehicle);
+        bad["driver_id"] = json!(other_driver);
+        let r = post(&app, &collect, &p.driver, &bad).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), vec!["vehicle_id", "driver_id"]);
+
+        // The driver collects: 550 kg weighed in, 540 kg weighed out.
+        let r = post(&app, &collect, &p.driver, &outbound(&p, 540)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let collection: Value = r.json().await.unwrap();
+        assert_eq!(collection["net_grams"], 540_000);
+        assert_eq!(collection["lot_ids"].as_array().unwrap().len(), 2);
+        let manifests = collection["manifests"].as_array().unwrap();
+        assert_eq!(manifests.len(), 1, "one manifest per trip and kind of waste");
+        let number = manifests[0]["number"].as_str().unwrap().to_owned();
+        assert_eq!(number, format!("{}000001", year_prefix()));
+        assert_eq!(number.len(), 14);
+        let id = manifests[0]["id"].as_str().unwrap().to_owned();
+
+        // The lots left the stock; the request is collected and cannot be collected again.
+        for lot in [&lot_a, &lot_b] {
+            let now: Value = app.get(&format!("/api/v1/lots/{}", lot["id"].as_str().unwrap()), &p.office).await.json().await.unwrap();
+            assert_eq!(now["status"], "collected");
+        }
+        let stock: Value = app.get(&format!("/api/v1/warehouses/{}/inventory", p.warehouse), &p.office).await.json().await.unwrap();
+        assert_eq!(stock["zones"][0]["stored_grams"], 0);
+        let r: Value = app.get(&format!("/api/v1/pickup-requests/{request}"), &p.office).await.json().await.unwrap();
+        assert_eq!(r["status"], "collected");
+        let r = post(&app, &collect, &p.driver, &outbound(&p, 540)).await;
+        assert_problem(r, StatusCode::CONFLICT, "conflict").await;
+        assert_eq!(inbox(&app, &p.producer_a, "?type=pickup.collected").await.len(), 1);
+
+        // The manifest: the warehouse as consignor, the carrier, the receiver, the lots it groups.
+        let m = manifest(&app, &p.office, &id).await;
+        assert_eq!(m["kind"], "hazardous");
+        assert_eq!(m["status"], "draft");
+        assert_eq!(m["consignor_type"], "park_warehouse");
+        assert_eq!(m["consignor"]["organization_id"], p.park.as_str());
+        assert_eq!(m["consignor"]["permit"], "440300-HW-2026-012");
+        assert_eq!(m["carrier"]["organization_id"], p.carrier.as_str());
+        assert_eq!(m["carrier"]["permit"], "粤交运440300001");
+        assert_eq!(m["vehicle"]["plate"], "粤B12345");
+        assert_eq!(m["driver"]["id"], p.driver_id.as_str());
+        assert_eq!(m["receiver"]["organization_id"], p.disposer.as_str());
+        assert_eq!(m["receiver"]["permit"], "L-1");
+        assert_eq!(m["waste_code"], "900-249-08");
+        assert_eq!(m["characteristics"], json!(["T", "I"]));
+        assert_eq!(m["packaging"], "drum × 2");
+        assert!(m["emergency_measures"].as_str().unwrap().contains("易燃性"));
+        let origins = m["origins"].as_array().unwrap();
+        assert_eq!(origins.len(), 2);
+        let from_a = origins.iter().find(|o| o["enterprise_id"] == p.enterprise_a.as_str()).unwrap();
+        assert_eq!(from_a["inbound_grams"], 300_000);
+        assert_eq!(from_a["label_code"], lot_a["label_code"]);
+        assert_eq!(m["mass_balance"]["inbound_grams"], 550_000);
+        assert_eq!(m["mass_balance"]["outbound_grams"], 540_000);
+        assert_eq!(m["mass_balance"]["flagged"], false);
+
+        // Each step refuses the wrong role.
+        let step = |s: &str| format!("/api/v1/manifests/{id}/{s}");
+        for token in [&p.driver, &p.dispatcher, &p.producer_a] {
+            let r = post(&app, &step("confirm"), token, &json!({})).await;
+            assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        }
+        let r = post(&app, &step("confirm"), &p.outsider_user, &json!({})).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        let r = post(&app, &step("confirm"), &inspector, &json!({})).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, &step("take-over"), &p.driver, &json!({})).await;
+        assert_problem(r, StatusCode::CONFLICT, "conflict").await;
+        let r = post(&app, &step("confirm"), &p.office, &json!({})).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], "confirmed");
+        for token in [&p.office, &p.dispatcher] {
+            let r = post(&app, &step("take-over"), token, &json!({})).await;
+            assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        }
+        let r = post(&app, &step("take-over"), &p.driver, &json!({})).await;
+        let taken: Value = r.json().await.unwrap();
+        assert_eq!(taken["status"], "in_transit");
+        assert!(taken["receipt_due_on"].as_str().is_some());
+        assert_eq!(taken["receipt_overdue"], false);
+        let receipt = json!({"received_grams": 470_000, "decision": "partially_refused", "refused_grams": 50_000, "note": "two drums leaking"});
+        for token in [&p.office, &p.driver] {
+            let r = post(&app, &step("receive"), token, &receipt).await;
+            assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        }
+        let r = post(&app, &step("receive"), &p.dispatcher, &json!({"received_grams": 470_000, "decision": "partially_refused"})).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["refused_grams"]);
+
+        // The receiver partially refuses; 470 kg received of 540 kg sent: the balance flags it.
+        let r = post(&app, &step("receive"), &p.dispatcher, &receipt).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let received: Value = r.json().await.unwrap();
+        assert_eq!(received["status"], "received");
+        assert_eq!(received["decision"], "partially_refused");
+        assert_eq!(received["refused_grams"], 50_000);
+        assert_eq!(received["case_status"], "open");
+        assert_eq!(received["mass_balance"]["flagged"], true);
+        assert!(received["mass_balance"]["detail"].as_str().unwrap().contains("received 470000 g"));
+        assert_eq!(inbox(&app, &p.office, "?type=manifest.flagged").await.len(), 1);
+        assert_eq!(inbox(&app, &p.office, "?type=manifest.refused").await.len(), 1);
+        assert_eq!(inbox(&app, &p.producer_a, "?type=manifest.refused").await.len(), 1);
+        assert_eq!(inbox(&app, &inspector, "?type=manifest.flagged").await.len(), 1);
+        assert!(inbox(&app, &inspector2, "").await.is_empty(), "another jurisdiction is not told");
+
+        // The park office resolves the case; the receiver completes.
+        let r = post(&app, &step("resolve"), &p.dispatcher, &json!({"resolution": "x"})).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, &step("resolve"), &p.office, &json!({"resolution": "returned to Bolin, repacked"})).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["case_status"], "resolved");
+        let r = post(&app, &step("complete"), &p.office, &json!({"treatment": "D10"})).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, &step("complete"), &p.dispatcher, &json!({"treatment": "D10 incineration"})).await;
+        let done: Value = r.json().await.unwrap();
+        assert_eq!(done["status"], "completed");
+        let steps: Vec<&str> = done["signatures"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+        assert_eq!(steps, vec!["confirm", "take_over", "receive", "resolve", "complete"]);
+        let roles: Vec<&str> = done["signatures"].as_array().unwrap().iter().map(|s| s["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, vec!["park_office", "driver", "disposer_dispatcher", "park_office", "disposer_dispatcher"]);
+
+        // Inspectors of the park's jurisdiction read and search; nobody else not party to it.
+        assert_eq!(manifest(&app, &inspector, &id).await["number"], number.as_str());
+        for query in [format!("?number={number}"), "?waste_code=900-249-08".to_owned(), "?status=completed".to_owned(),
+                      format!("?party={}", p.enterprise_b), "?flagged=true".to_owned(), format!("?from={}&to={}", day(0), day(0))] {
+            assert_eq!(search(&app, &inspector, &query).await.len(), 1, "{query}");
+        }
+        assert!(search(&app, &inspector, "?status=draft").await.is_empty());
+        assert!(search(&app, &inspector, &format!("?from={}", day(1))).await.is_empty());
+        assert!(search(&app, &inspector2, "").await.is_empty());
+        let r = app.get(&format!("/api/v1/manifests/{id}"), &inspector2).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        assert_eq!(search(&app, &p.producer_a, "").await.len(), 1, "an originating enterprise");
+        assert_eq!(search(&app, &p.driver, "").await.len(), 1);
+        assert_eq!(search(&app, &p.dispatcher, "").await.len(), 1);
+        assert!(search(&app, &p.outsider_user, "").await.is_empty());
+        let r = app.get(&format!("/api/v1/manifests/{id}"), &p.outsider_user).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+
+        // The printable page.
+        let r = app.get(&format!("/api/v1/manifests/{id}/print.html"), &inspector).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let page = r.text().await.unwrap();
+        assert!(page.contains(&number) && page.contains("<svg") && page.contains("危险废物转移联单"));
+
+        // A change after signature is a revision the other signing parties approve.
+        let revise = format!("/api/v1/manifests/{id}/revisions");
+        let change = json!({"reason": "the scale ticket was misread", "changes": {"outbound_grams": 545_000}});
+        let r = post(&app, &revise, &p.producer_a, &change).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, &revise, &p.outsider_user, &change).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        let r = post(&app, &revise, &p.driver, &change).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let revision: Value = r.json().await.unwrap();
+        assert_eq!(revision["status"], "pending");
+        let mut needed: Vec<&str> = revision["needed"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+        needed.sort_unstable();
+        let mut expected = vec![p.park.as_str(), p.disposer.as_str()];
+        expected.sort_unstable();
+        assert_eq!(needed, expected);
+        let approve = format!("{revise}/{}/approve", revision["id"].as_str().unwrap());
+        let r = post(&app, &approve, &p.driver, &json!({})).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, &approve, &p.office, &json!({})).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], "pending");
+        assert_eq!(manifest(&app, &p.office, &id).await["version"], 1);
+        let r = post(&app, &approve, &p.dispatcher, &json!({})).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], "applied");
+        let m = manifest(&app, &p.office, &id).await;
+        assert_eq!(m["version"], 2);
+        assert_eq!(m["mass_balance"]["outbound_grams"], 545_000);
+        // Rejected: nothing changes.
+        let r = post(&app, &revise, &p.office, &json!({"reason": "typo", "changes": {"packaging": "drum × 3"}})).await;
+        let second: Value = r.json().await.unwrap();
+        let r = post(&app, &format!("{revise}/{}/reject", second["id"].as_str().unwrap()), &p.dispatcher, &json!({})).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], "rejected");
+        assert_eq!(manifest(&app, &p.office, &id).await["packaging"], "drum × 2");
+        let versions: Value = app.get(&format!("/api/v1/manifests/{id}/versions"), &inspector).await.json().await.unwrap();
+        let versions = versions.as_array().unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(versions[0]["data"]["mass_balance"]["outbound_grams"], 540_000);
+        assert_eq!(versions[1]["data"]["mass_balance"]["outbound_grams"], 545_000);
+        let revisions: Value = app.get(&format!("/api/v1/manifests/{id}/revisions"), &p.producer_a).await.json().await.unwrap();
+        assert_eq!(revisions.as_array().unwrap().len(), 2);
+    }
+
+    async fn manifest_numbers_are_unique_and_without_gaps_under_concurrency(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.workers = 4;
+            s.database_max_connections = 8;
+        })
+        .await;
+        let p = park(&app, 100, 80).await;
+        with_permit(&app, &p).await;
+        // Ten warehouses, each with a request of 150 kg, all scheduled.
+        let mut requests = Vec::new();
+        for i in 0..10 {
+            let warehouse = app.created_id("/api/v1/warehouses", &p.admin, &json!({"park_id": p.park, "name": format!("W{i}"), "address": "C"})).await;
+            let zone = app.created_id(&format!("/api/v1/warehouses/{warehouse}/zones"), &p.admin,
+                &json!({"name": "A", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000})).await;
+            let mut body = crate::pickups::weighing(&p, &p.enterprise_a, 150);
+            body["zone_id"] = json!(zone);
+            let lot: Value = post(&app, "/api/v1/lots", &p.office, &body).await.json().await.unwrap();
+            let request = lot["pickup_request_id"].as_str().unwrap().to_owned();
+            schedule(&app, &p, &request).await;
+            requests.push(request);
+        }
+        let paths: Vec<String> = requests.iter().map(|r| format!("/api/v1/pickup-requests/{r}/collect")).collect();
+        let body = outbound(&p, 150);
+        let sends = paths.iter().map(|path| app.post_json(path, Some(&p.driver), &body));
+        let mut numbers = Vec::new();
+        for r in futures_util::future::join_all(sends).await {
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let c: Value = r.json().await.unwrap();
+            numbers.extend(c["manifests"].as_array().unwrap().iter().map(|m| m["number"].as_str().unwrap().to_owned()));
+        }
+        numbers.sort();
+        let expected: Vec<String> = (1..=10).map(|n| format!("{}{n:06}", year_prefix())).collect();
+        assert_eq!(numbers, expected, "unique, consecutive, from 1");
+        assert_eq!(search(&app, &p.office, "").await.len(), 10);
+    }
+
+    async fn a_collection_checks_the_licence_and_weighs_door_lots(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.notify.sweep_interval_secs = 1).await;
+        let p = park(&app, 500, 80).await;
+        // A licence for HW49 that ended yesterday: lots of HW49 can no longer leave for this disposer.
+        let old = json!({"number": "L-49", "issuing_authority": "GDEE", "valid_from": day(-400), "valid_to": day(-1),
+            "annual_capacity_grams": 1_000_000_000i64, "scope": ["HW49"]});
+        app.created_id(&format!("/api/v1/disposers/{}/licences", p.disposer), &p.admin, &old).await;
+        let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
+            &json!({"target": "900-041-49", "fen_per_tonne": 500_000, "effective_from": day(-300)})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let rags = app.created_id(&format!("/api/v1/warehouses/{}/zones", p.warehouse), &p.admin,
+            &json!({"name": "A4", "kind": "hazardous", "categories": ["HW49"], "capacity_grams": 1_000_000})).await;
+        let mut body = crate::pickups::weighing(&p, &p.enterprise_a, 40);
+        body["waste_code"] = json!("900-041-49");
+        body["zone_id"] = json!(rags);
+        assert_eq!(post(&app, "/api/v1/lots", &p.office, &body).await.status(), StatusCode::CREATED);
+        let r = post(&app, "/api/v1/pickup-requests", &p.office, &json!({"contract_id": p.contract, "warehouse_id": p.warehouse, "category": "HW49"})).await;
+        let request: Value = r.json().await.unwrap();
+        let request = request["id"].as_str().unwrap().to_owned();
+        schedule(&app, &p, &request).await;
+        let r = post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &outbound(&p, 40)).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["code"], "code_not_licensed", "{problem}");
+        let stock: Value = app.get(&format!("/api/v1/warehouses/{}/inventory", p.warehouse), &p.office).await.json().await.unwrap();
+        let a4 = stock["zones"].as_array().unwrap().iter().find(|z| z["zone_id"] == rags.as_str()).unwrap().clone();
+        assert_eq!(a4["stored_grams"], 40_000, "a refused collection changes nothing");
+
+        // General waste at the doors: the driver weighs each lot there.
+        let declare = |kg: i64| json!({"enterprise_id": p.enterprise_a, "waste_code": "900-003-S59", "physical_form": "solid",
+            "container_type": "bag", "container_count": 2, "estimated_grams": kg * 1000});
+        let first: Value = post(&app, "/api/v1/lots/declarations", &p.producer_a, &declare(150)).await.json().await.unwrap();
+        let second: Value = post(&app, "/api/v1/lots/declarations", &p.producer_a, &declare(60)).await.json().await.unwrap();
+        let door = second["pickup_request_id"].as_str().unwrap().to_owned();
+        schedule(&app, &p, &door).await;
+        let collect = format!("/api/v1/pickup-requests/{door}/collect");
+        let base = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-SCALE-7", "captured_at": Utc::now().to_rfc3339()});
+        let r = post(&app, &collect, &p.driver, &base).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), vec!["door_weighings", "door_weighings"]);
+        let mut weighed = base.clone();
+        weighed["door_weighings"] = json!([
+            {"lot_id": first["id"], "gross_grams": 142_500, "tare_grams": 2_500},
+            {"lot_id": second["id"], "gross_grams": 71_000, "tare_grams": 1_000}
+        ]);
+        let r = post(&app, &collect, &p.driver, &weighed).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let collection: Value = r.json().await.unwrap();
+        assert_eq!(collection["net_grams"], 210_000, "the sum of the door weighings");
+        let record = &collection["manifests"][0];
+        assert_eq!(record["kind"], "general");
+        assert!(record["number"].as_str().unwrap().starts_with(&format!("G{}", year_prefix())));
+        assert_eq!(record["consignor_id"], p.enterprise_a.as_str(), "no permit: the enterprise consigns");
+        let lot: Value = app.get(&format!("/api/v1/lots/{}", first["id"].as_str().unwrap()), &p.producer_a).await.json().await.unwrap();
+        assert_eq!(lot["status"], "collected");
+        assert_eq!(lot["net_grams"], 140_000, "the driver's weighing replaces the estimate");
+        assert_eq!(lot["weight_source"], "scale");
+        let history: Value = app.get(&format!("/api/v1/lots/{}/history", first["id"].as_str().unwrap()), &p.producer_a).await.json().await.unwrap();
+        let last = history.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["kind"], "collected");
+        assert_eq!(last["data"]["net_grams_before"], 150_000);
+        // The enterprise consigns: it confirms its own record; the park office may not.
+        let id = record["id"].as_str().unwrap();
+        let r = post(&app, &format!("/api/v1/manifests/{id}/confirm"), &p.office, &json!({})).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, &format!("/api/v1/manifests/{id}/confirm"), &p.producer_a, &json!({})).await;
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], "confirmed");
+        let r = app.get(&format!("/api/v1/manifests/{id}/print.html"), &p.producer_a).await;
+        assert!(r.text().await.unwrap().contains("一般工业固体废物转移记录"));
+
+        // Taken over, then not received in time: the receipt is overdue, and the park office
+        // and the receiver are told once. (The due day is moved back: no API moves time.)
+        let r = post(&app, &format!("/api/v1/manifests/{id}/take-over"), &p.driver, &json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        {
+            use diesel::prelude::*;
+            use wastetrack::db::schema::manifests;
+            let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
+            let mut conn = db.get().unwrap();
+            diesel::update(manifests::table.find(id))
+                .set(manifests::receipt_due_on.eq(Some(Utc::now().date_naive() - chrono::Duration::days(2))))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        assert_eq!(manifest(&app, &p.office, id).await["receipt_overdue"], true);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while inbox(&app, &p.office, "?type=manifest.receipt_overdue").await.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the overdue receipt was not told");
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+        assert_eq!(inbox(&app, &p.office, "?type=manifest.receipt_overdue").await.len(), 1, "told once");
+        assert_eq!(inbox(&app, &p.dispatcher, "?type=manifest.receipt_overdue").await.len(), 1);
+    }
+}
