@@ -341,7 +341,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             signer_id,
             role,
         } => {
-            (p.role == role && own_org(signer_id))
+            // A carrier signs through the manifest's own driver.
+            (p.role == role
+                && own_org(signer_id)
+                && (role != Role::Driver || driver_id == p.user_id))
                 || return deny_write(
                     p,
                     Action::ReadManifest {

@@ -651,9 +651,11 @@ pub fn void(
     let lot = load(conn, id)?;
     authorize_change(principal, &lot)?;
     check_changeable(&lot.0)?;
-    // The pickup group's lock before the lot's row (see `pickups::service`).
+    // The pickup group's lock before the lot's row (see `pickups::service`); then read again,
+    // as a concurrent change may have committed meanwhile.
     Group::of_lot(&lot.0).lock(conn)?;
     let lot = load(conn, id)?;
+    check_changeable(&lot.0)?;
     let now = crate::domain::time::now();
     let read = lot.0;
     let row = LotRow {
@@ -723,6 +725,7 @@ pub fn correct(
     check_changeable(&lot.0)?;
     Group::of_lot(&lot.0).lock(conn)?;
     let lot = load(conn, id)?;
+    check_changeable(&lot.0)?;
     let now = crate::domain::time::now();
     let before = view(lot.0.clone());
     let read = lot.0.clone();

@@ -11,12 +11,9 @@ fn grams_as_kg(g: i64) -> String {
 }
 
 fn row(out: &mut String, label: &str, value: &str) {
-    let _ = write!(
-        out,
-        "<tr><th>{}</th><td>{}</td></tr>",
-        escape(label),
-        escape(value)
-    );
+    // Lines of the value stay lines.
+    let value = value.lines().map(escape).collect::<Vec<_>>().join("<br>");
+    let _ = write!(out, "<tr><th>{}</th><td>{value}</td></tr>", escape(label));
 }
 
 /// The page. Every value is escaped; the QR code is drawn inline as SVG.

@@ -106,7 +106,12 @@ pub async fn search(
             let page = Page::from_rows(rows, limit, |r| r.id.as_str());
             let mut items = Vec::with_capacity(page.items.len());
             for row in &page.items {
-                items.push(service::view(conn, row, tolerance)?);
+                items.push(service::view(
+                    conn,
+                    row,
+                    tolerance,
+                    service::viewer(&principal),
+                )?);
             }
             Ok(Page {
                 items,
@@ -140,7 +145,7 @@ pub async fn get(
         .db
         .run(move |conn| {
             let row = service::load_readable(conn, &principal, &id)?;
-            service::view(conn, &row, tolerance)
+            service::view(conn, &row, tolerance, service::viewer(&principal))
         })
         .await?;
     Ok(web::Json(view))
@@ -166,12 +171,12 @@ pub async fn print(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let tolerance = state.mass_balance_tolerance_percent;
-    let url = format!("{}/api/v1/manifests/{id}", state.public_base_url);
+    let url = format!("{}/api/v1/manifests/{id}/print.html", state.public_base_url);
     let view = state
         .db
         .run(move |conn| {
             let row = service::load_readable(conn, &principal, &id)?;
-            service::view(conn, &row, tolerance)
+            service::view(conn, &row, tolerance, service::viewer(&principal))
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -207,6 +212,7 @@ pub async fn versions(
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<VersionView>>, ApiError> {
     let id = id.into_inner();
+    let only = service::viewer(&principal).map(str::to_owned);
     let found = state
         .db
         .run(move |conn| {
@@ -217,10 +223,17 @@ pub async fn versions(
     Ok(web::Json(
         found
             .into_iter()
-            .map(|(version, data, at)| VersionView {
-                version,
-                created_at: at.and_utc(),
-                data: serde_json::from_str(&data).unwrap_or_default(),
+            .map(|(version, data, at)| {
+                let mut data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+                // An enterprise sees only its own lots among the origins, as in the manifest.
+                if let (Some(me), Some(origins)) = (&only, data["origins"].as_array_mut()) {
+                    origins.retain(|o| o["enterprise_id"].as_str() == Some(me.as_str()));
+                }
+                VersionView {
+                    version,
+                    created_at: at.and_utc(),
+                    data,
+                }
             })
             .collect(),
     ))
@@ -282,8 +295,8 @@ where
 }
 
 macro_rules! step_route {
-    ($name:ident, $path:literal, $step:expr, $who:literal) => {
-        #[doc = concat!("Sign the step: ", $who, ". Honours `Idempotency-Key`.")]
+    ($name:ident, $path:literal, $step:expr, $doc:literal) => {
+        #[doc = $doc]
         #[utoipa::path(
             tag = "manifests",
             security(("bearer" = [])),
@@ -316,13 +329,13 @@ step_route!(
     confirm,
     "/manifests/{id}/confirm",
     Step::Confirm,
-    "the consignor confirms what leaves (the park office when the park's warehouse is the consignor, else the enterprise)"
+    "Confirm what leaves (the consignor: the park office when the park's warehouse consigns, else the enterprise). Honours `Idempotency-Key`."
 );
 step_route!(
     take_over,
     "/manifests/{id}/take-over",
     Step::TakeOver,
-    "the carrier's driver takes the waste over; the receipt is due within 5 working days"
+    "Take the waste over (the manifest's driver, for the carrier); the receipt is then due within 5 working days. Honours `Idempotency-Key`."
 );
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -529,8 +542,8 @@ pub async fn propose(
 }
 
 macro_rules! decide_route {
-    ($name:ident, $path:literal, $approve:expr, $what:literal) => {
-        #[doc = concat!($what, " a proposed revision (a party whose approval it needs). Honours `Idempotency-Key`.")]
+    ($name:ident, $path:literal, $approve:expr, $doc:literal) => {
+        #[doc = $doc]
         #[utoipa::path(
             tag = "manifests",
             security(("bearer" = [])),
@@ -564,11 +577,11 @@ decide_route!(
     approve_revision,
     "/manifests/{id}/revisions/{revision_id}/approve",
     true,
-    "Approve"
+    "Approve a proposed revision (a party whose approval it needs); it applies once all have. Honours `Idempotency-Key`."
 );
 decide_route!(
     reject_revision,
     "/manifests/{id}/revisions/{revision_id}/reject",
     false,
-    "Reject"
+    "Reject a proposed revision (a party whose approval it needs). Honours `Idempotency-Key`."
 );

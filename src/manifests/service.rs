@@ -57,6 +57,10 @@ pub struct SignatureView {
     pub organization_id: String,
     pub role: String,
     pub at: DateTime<Utc>,
+    /// What was signed for: the receipt (quantities, decision), the treatment, a resolution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -144,6 +148,9 @@ pub struct ManifestView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_resolution: Option<String>,
     pub signatures: Vec<SignatureView>,
+    /// A revision awaiting approval, if any (how a driver learns of one to approve).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_revision: Option<RevisionView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -187,10 +194,12 @@ pub fn place(row: &ManifestRow) -> Place<'_> {
 }
 
 /// The whole manifest as the API shows it.
+/// `only_enterprise`: an enterprise reading sees only its own lots among the origins.
 pub fn view(
     conn: &mut DbConn,
     row: &ManifestRow,
     tolerance_percent: i64,
+    only_enterprise: Option<&str>,
 ) -> Result<ManifestView, ApiError> {
     let park = parks::load_park(conn, &row.park_id)?;
     let consignor = match row.consignor_type.as_str() {
@@ -219,6 +228,9 @@ pub fn view(
         .unwrap_or_default();
     let mut origins = Vec::new();
     for l in store::lots_of(conn, &row.id)? {
+        if only_enterprise.is_some_and(|e| e != l.enterprise_id) {
+            continue;
+        }
         let lot = crate::lots::store::find_lot(conn, &l.lot_id)?;
         let name = crate::identity::store::find_organization(conn, &l.enterprise_id)?
             .map(|o| o.name)
@@ -239,6 +251,7 @@ pub fn view(
             organization_id: s.organization_id,
             role: s.role,
             at: s.at.and_utc(),
+            data: s.data.and_then(|d| serde_json::from_str(&d).ok()),
         })
         .collect();
     let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
@@ -285,9 +298,18 @@ pub fn view(
         case_status: row.case_status.clone(),
         case_resolution: row.case_resolution.clone(),
         signatures,
+        pending_revision: store::revisions_of(conn, &row.id)?
+            .into_iter()
+            .find(|r| r.status == "pending")
+            .map(revision_view),
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     })
+}
+
+/// Whose lots alone a principal sees among a manifest's origins: an enterprise, its own.
+pub fn viewer(principal: &Principal) -> Option<&str> {
+    (principal.role == Role::EnterpriseUser).then_some(principal.organization_id.as_str())
 }
 
 /// Loads a manifest the principal may read.
@@ -297,16 +319,24 @@ pub fn load_readable(
     id: &str,
 ) -> Result<ManifestRow, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    let parties = parties(conn, &row)?;
+    authorize_read(conn, principal, &row)?;
+    Ok(row)
+}
+
+fn authorize_read(
+    conn: &mut DbConn,
+    principal: &Principal,
+    row: &ManifestRow,
+) -> Result<(), ApiError> {
+    let parties = parties(conn, row)?;
     authorize(
         principal,
         Action::ReadManifest {
-            place: place(&row),
+            place: place(row),
             parties: &parties,
             driver_id: &row.driver_id,
         },
-    )?;
-    Ok(row)
+    )
 }
 
 /// The inspectors' bureaus whose jurisdiction covers a region.
@@ -331,9 +361,19 @@ fn check_balance(
         row.received_grams,
         tolerance_percent,
     );
-    let newly = finding.is_some() && finding != row.flag_detail;
-    row.flag_detail = finding;
-    if newly {
+    // Once flagged, a manifest stays flagged (a later revision adds its finding, never clears
+    // the one the park office and the inspectors were told of).
+    let Some(finding) = finding else {
+        return Ok(());
+    };
+    if row.flag_detail.as_deref() == Some(finding.as_str()) {
+        return Ok(());
+    }
+    row.flag_detail = Some(match row.flag_detail.take() {
+        Some(earlier) if !earlier.contains(&finding) => format!("{earlier}; then {finding}"),
+        _ => finding,
+    });
+    {
         let mut audience = vec![row.park_id.clone()];
         audience.extend(bureaus_over(conn, &row.region_code)?);
         publish_to_all(
@@ -503,7 +543,7 @@ pub fn issue(
 
 /// Keeps the manifest's current version as the API shows it.
 fn snapshot(conn: &mut DbConn, row: &ManifestRow, tolerance_percent: i64) -> Result<(), ApiError> {
-    let data = serde_json::to_string(&view(conn, row, tolerance_percent)?)
+    let data = serde_json::to_string(&view(conn, row, tolerance_percent, None)?)
         .map_err(|e| ApiError::Internal(e.into()))?;
     store::insert_version(conn, &row.id, row.version, &data, row.updated_at)?;
     Ok(())
@@ -599,6 +639,15 @@ pub fn step(
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
     let mut row = load_for_change(conn, principal, id, step.party())?;
+    if store::revisions_of(conn, id)?
+        .iter()
+        .any(|r| r.status == "pending")
+    {
+        return Err(ApiError::Conflict(
+            "a revision of this manifest awaits approval; it is decided before the next step"
+                .to_owned(),
+        ));
+    }
     let (from, to) = step.transition();
     if row.status != from {
         return Err(ApiError::Conflict(format!(
@@ -672,6 +721,18 @@ pub fn step(
             }));
         }
         Step::Complete => {
+            if row.decision.as_deref() == Some(Decision::Refused.as_str()) {
+                return Err(ApiError::Conflict(
+                    "the waste was refused: nothing was treated; the park office resolves the case"
+                        .to_owned(),
+                ));
+            }
+            if row.case_status.as_deref() == Some("open") {
+                return Err(ApiError::Conflict(
+                    "the case of the refused part is still open: the park office resolves it first"
+                        .to_owned(),
+                ));
+            }
             row.treatment = treatment;
             data = Some(serde_json::json!({"treatment": row.treatment}));
         }
@@ -680,7 +741,7 @@ pub fn step(
     row.updated_at = now.naive_utc();
     store::save_manifest(conn, &row)?;
     sign(conn, principal, &row, step.as_str(), data)?;
-    view(conn, &row, tolerance_percent)
+    view(conn, &row, tolerance_percent, viewer(principal))
 }
 
 /// The park office resolves the case of refused waste, saying how.
@@ -721,7 +782,7 @@ pub fn resolve(
         "resolve",
         Some(serde_json::json!({"resolution": resolution})),
     )?;
-    view(conn, &row, tolerance_percent)
+    view(conn, &row, tolerance_percent, viewer(principal))
 }
 
 /// What a revision may change.
@@ -735,7 +796,7 @@ pub struct Changes {
     pub emergency_measures: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "rev_0193f1c2a4b87d21a1c6e1f0b2d3c950",
     "manifest_id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900",
@@ -788,34 +849,43 @@ pub fn revision_view(row: RevisionRow) -> RevisionView {
     }
 }
 
+/// The organisations that signed a step (confirm, take over, receive, complete): the parties
+/// whose approval a revision needs.
+fn step_signers(conn: &mut DbConn, row: &ManifestRow) -> Result<Vec<String>, ApiError> {
+    let steps = [
+        Step::Confirm.as_str(),
+        Step::TakeOver.as_str(),
+        Step::Receive.as_str(),
+        Step::Complete.as_str(),
+    ];
+    let mut orgs: Vec<String> = store::signatures_of(conn, &row.id)?
+        .into_iter()
+        .filter(|s| steps.contains(&s.step.as_str()))
+        .map(|s| s.organization_id)
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    Ok(orgs)
+}
+
 /// The party a principal signs for on this manifest, among those that have signed.
 fn signing_party(
     conn: &mut DbConn,
     principal: &Principal,
     row: &ManifestRow,
 ) -> Result<Party, ApiError> {
-    let signed: Vec<String> = store::signatures_of(conn, &row.id)?
-        .into_iter()
-        .map(|s| s.organization_id)
-        .collect();
+    let signed = step_signers(conn, row)?;
     for party in [Party::Consignor, Party::Carrier, Party::Receiver] {
         let (org, role) = signer(row, party);
         if org == principal.organization_id
             && role == principal.role
+            && (role != Role::Driver || principal.user_id == row.driver_id)
             && signed.iter().any(|s| s == org)
         {
             return Ok(party);
         }
     }
-    let parties = parties(conn, row)?;
-    authorize(
-        principal,
-        Action::ReadManifest {
-            place: place(row),
-            parties: &parties,
-            driver_id: &row.driver_id,
-        },
-    )?;
+    authorize_read(conn, principal, row)?;
     Err(ApiError::Forbidden(
         "only a party that has signed the manifest proposes or approves a revision",
     ))
@@ -854,11 +924,15 @@ fn apply(row: &mut ManifestRow, c: &Changes) -> Vec<FieldError> {
     if let Some(v) = c.refused_grams {
         row.refused_grams = Some(v);
     }
-    if row.refused_grams.unwrap_or(0) > row.received_grams.unwrap_or(0) {
+    if let (Some(decision), Some(received)) = (
+        row.decision.as_deref().and_then(Decision::parse_stored),
+        row.received_grams,
+    ) && let Err(message) = decision.refused_grams(received, row.refused_grams)
+    {
         errors.push(FieldError::new(
             "changes.refused_grams",
             "inconsistent",
-            "cannot exceed the quantity received",
+            format!("{message} (the decision was {})", decision.as_str()),
         ));
     }
     if let Some(v) = &c.packaging {
@@ -882,6 +956,11 @@ fn apply_revision(
         return Err(ApiError::Validation(errors));
     }
     let now = crate::domain::time::now().naive_utc();
+    // The version being replaced is kept as it stood when revised, signatures included.
+    let before = store::find_manifest(conn, &row.id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let data = serde_json::to_string(&view(conn, &before, tolerance_percent, None)?)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    store::replace_version(conn, &row.id, before.version, &data, now)?;
     row.version += 1;
     row.updated_at = now;
     check_balance(conn, row, tolerance_percent)?;
@@ -919,13 +998,10 @@ pub fn propose(
             "a revision of this manifest awaits approval; approve or reject it first".to_owned(),
         ));
     }
-    let mut needed: Vec<String> = store::signatures_of(conn, id)?
+    let needed: Vec<String> = step_signers(conn, &row)?
         .into_iter()
-        .map(|s| s.organization_id)
         .filter(|o| *o != principal.organization_id)
         .collect();
-    needed.sort();
-    needed.dedup();
     let now = crate::domain::time::now().naive_utc();
     let mut revision = RevisionRow {
         id: new_id("rev"),
@@ -1027,9 +1103,15 @@ pub fn decide(
 /// Tells once, for each manifest whose receipt is overdue, the park office, the receiver and
 /// the inspectors of its jurisdiction. Each in its own transaction.
 pub fn tell_overdue(conn: &mut DbConn) -> Result<usize, ApiError> {
-    let today = crate::domain::time::now().date_naive();
+    // Candidates by the latest calendar on earth; each then by its park's own date.
+    let tomorrow = crate::domain::time::now().date_naive() + chrono::Duration::days(1);
     let mut told = 0;
-    for row in store::receipts_overdue(conn, today)? {
+    for row in store::receipts_overdue(conn, tomorrow)? {
+        let park = parks::load_park(conn, &row.park_id)?;
+        let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+        if row.receipt_due_on.is_none_or(|due| due >= today) {
+            continue;
+        }
         let mut audience = vec![row.park_id.clone(), row.receiver_id.clone()];
         audience.extend(bureaus_over(conn, &row.region_code)?);
         let notice = Notice {

@@ -209,6 +209,18 @@ pub fn insert_version(
         .map(drop)
 }
 
+/// Rewrites a version's snapshot (the current version, as it stands when a revision replaces it).
+pub fn replace_version(
+    conn: &mut DbConn,
+    manifest_id: &str,
+    version: i32,
+    data: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::delete(manifest_versions::table.find((manifest_id, version))).execute(conn)?;
+    insert_version(conn, manifest_id, version, data, at)
+}
+
 pub fn versions_of(
     conn: &mut DbConn,
     manifest_id: &str,
@@ -336,14 +348,21 @@ pub fn list_manifests(
         .load(conn)
 }
 
-/// Manifests taken over before `due` and not yet received (their receipt is overdue after
-/// their due day).
-pub fn receipts_overdue(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Vec<ManifestRow>> {
+/// Manifests in transit whose receipt was due before `before` and whose lateness was not yet
+/// told (the notice `manifest-overdue:{id}`), oldest due first.
+pub fn receipts_overdue(conn: &mut DbConn, before: NaiveDate) -> QueryResult<Vec<ManifestRow>> {
+    use diesel::dsl::{exists, not};
+    use diesel::expression::AsExpression;
+    use diesel::sql_types::Text;
+    let key = AsExpression::<Text>::as_expression("manifest-overdue:").concat(manifests::id);
     manifests::table
         .filter(manifests::status.eq("in_transit"))
-        .filter(manifests::receipt_due_on.lt(today))
+        .filter(manifests::receipt_due_on.lt(before))
+        .filter(not(exists(
+            crate::db::schema::notices::table.filter(crate::db::schema::notices::key.eq(key)),
+        )))
         .select(ManifestRow::as_select())
-        .order(manifests::id.asc())
+        .order((manifests::receipt_due_on.asc(), manifests::id.asc()))
         .limit(500)
         .load(conn)
 }

@@ -407,9 +407,10 @@ pub struct CollectRequest {
     pub scale_id: String,
     /// When the device captured the weighing (its clock).
     pub captured_at: DateTime<Utc>,
-    /// The loaded vehicle's outbound weighing (required when lots leave the warehouse).
-    pub gross_grams: Option<i64>,
-    pub tare_grams: Option<i64>,
+    /// The loaded vehicle's outbound weighing: gross, tare and (if given, equal to gross − tare)
+    /// net, in grams.
+    pub gross_grams: i64,
+    pub tare_grams: i64,
     pub net_grams: Option<i64>,
     /// The driver's weighing of each lot collected at an enterprise's door (route b).
     #[serde(default)]
@@ -459,6 +460,16 @@ pub async fn collect(
         ));
     }
     let vehicle_id = v.text("vehicle_id", &b.vehicle_id, 1, 64);
+    let driver_id = b.driver_id.map(|d| v.text("driver_id", &d, 1, 64));
+    let lot_ids = b.lot_ids.map(|ids| {
+        ids.iter()
+            .enumerate()
+            .map(|(i, l)| v.text(&format!("lot_ids[{i}]"), l, 1, 64))
+            .collect::<Vec<_>>()
+    });
+    for (i, d) in b.door_weighings.iter().enumerate() {
+        v.text(&format!("door_weighings[{i}].lot_id"), &d.lot_id, 1, 64);
+    }
     let scale_id = v.text("scale_id", &b.scale_id, 1, 64);
     let mut parse = |prefix: &str, gross: i64, tare: i64, net: Option<i64>| match Weighing::parse(
         gross, tare, net,
@@ -472,19 +483,7 @@ pub async fn collect(
             None
         }
     };
-    let weighing = match (b.gross_grams, b.tare_grams) {
-        (Some(g), Some(t)) => parse("", g, t, b.net_grams),
-        (None, None) => None,
-        _ => {
-            parse(
-                "",
-                b.gross_grams.unwrap_or(-1),
-                b.tare_grams.unwrap_or(-1),
-                b.net_grams,
-            );
-            None
-        }
-    };
+    let weighing = parse("", b.gross_grams, b.tare_grams, b.net_grams);
     let door: Vec<DoorWeighing> = b
         .door_weighings
         .iter()
@@ -504,9 +503,9 @@ pub async fn collect(
         .collect();
     v.finish()?;
     let c = Collect {
-        lot_ids: b.lot_ids,
+        lot_ids,
         vehicle_id,
-        driver_id: b.driver_id,
+        driver_id,
         scale_id,
         captured_at: b.captured_at,
         weighing,

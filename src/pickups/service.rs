@@ -772,6 +772,52 @@ pub fn decline(
     view_for(conn, principal, &row, true)
 }
 
+/// Checks that a vehicle in service on `day` and an active driver belong to the carrier (a
+/// registered carrier, or a disposal company's own fleet).
+fn check_crew(
+    conn: &mut DbConn,
+    carrier_id: &str,
+    vehicle_id: &str,
+    driver_id: &str,
+    day: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    match directory::find_vehicle(conn, vehicle_id)? {
+        Some(v) if v.operator_id != carrier_id => errors.push(FieldError::new(
+            "vehicle_id",
+            "not_of_carrier",
+            "the vehicle does not belong to the carrier",
+        )),
+        Some(v) if v.retired_on.is_some_and(|r| r <= day) => errors.push(FieldError::new(
+            "vehicle_id",
+            "retired",
+            format!("the vehicle is out of service on {day}"),
+        )),
+        Some(_) => {}
+        None => errors.push(FieldError::new(
+            "vehicle_id",
+            "not_found",
+            "no such vehicle",
+        )),
+    }
+    match crate::identity::store::find_user(conn, driver_id)? {
+        Some(d) if d.organization_id != carrier_id || d.role != Role::Driver.as_str() => errors
+            .push(FieldError::new(
+                "driver_id",
+                "not_of_carrier",
+                "not a driver of the carrier",
+            )),
+        Some(d) if d.deactivated_at.is_some() => errors.push(FieldError::new(
+            "driver_id",
+            "deactivated",
+            "this driver's account is deactivated",
+        )),
+        Some(_) => {}
+        None => errors.push(FieldError::new("driver_id", "not_found", "no such driver")),
+    }
+    Ok(())
+}
+
 /// When, with which vehicle and driver, the disposer comes.
 pub struct Schedule {
     pub scheduled_on: NaiveDate,
@@ -796,7 +842,7 @@ pub fn schedule(
     let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
     let mut errors = Vec::new();
     if s.scheduled_on < today {
-        errors.push(crate::error::FieldError::new(
+        errors.push(FieldError::new(
             "scheduled_on",
             "in_past",
             format!("must be today ({today}) or later"),
@@ -805,53 +851,20 @@ pub fn schedule(
     let carrier_ok =
         s.carrier_id == row.disposer_id || directory::find_carrier(conn, &s.carrier_id)?.is_some();
     if !carrier_ok {
-        errors.push(crate::error::FieldError::new(
+        errors.push(FieldError::new(
             "carrier_id",
             "not_found",
             "no such carrier: name a registered carrier or the disposal company itself",
         ));
     }
-    let vehicle = directory::find_vehicle(conn, &s.vehicle_id)?;
-    match &vehicle {
-        Some(v) if v.operator_id != s.carrier_id => errors.push(crate::error::FieldError::new(
-            "vehicle_id",
-            "not_of_carrier",
-            "the vehicle does not belong to this carrier",
-        )),
-        Some(v) if v.retired_on.is_some_and(|r| r <= s.scheduled_on) => {
-            errors.push(crate::error::FieldError::new(
-                "vehicle_id",
-                "retired",
-                "the vehicle is out of service on that day",
-            ))
-        }
-        Some(_) => {}
-        None => errors.push(crate::error::FieldError::new(
-            "vehicle_id",
-            "not_found",
-            "no such vehicle",
-        )),
-    }
-    let driver = crate::identity::store::find_user(conn, &s.driver_id)?;
-    match &driver {
-        Some(d) if d.organization_id != s.carrier_id || d.role != Role::Driver.as_str() => errors
-            .push(crate::error::FieldError::new(
-                "driver_id",
-                "not_of_carrier",
-                "not a driver of this carrier",
-            )),
-        Some(d) if d.deactivated_at.is_some() => errors.push(crate::error::FieldError::new(
-            "driver_id",
-            "deactivated",
-            "this driver's account is deactivated",
-        )),
-        Some(_) => {}
-        None => errors.push(crate::error::FieldError::new(
-            "driver_id",
-            "not_found",
-            "no such driver",
-        )),
-    }
+    check_crew(
+        conn,
+        &s.carrier_id,
+        &s.vehicle_id,
+        &s.driver_id,
+        s.scheduled_on,
+        &mut errors,
+    )?;
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -1006,21 +1019,16 @@ pub fn collect(
     crate::lots::service::check_capture_time(c.captured_at, now)?;
     let carrier_id = row.carrier_id.clone().unwrap_or_default();
     let mut errors: Vec<FieldError> = Vec::new();
-    match directory::find_vehicle(conn, &c.vehicle_id)? {
-        Some(v) if v.operator_id != carrier_id => errors.push(FieldError::new(
-            "vehicle_id",
-            "not_of_carrier",
-            "the vehicle does not belong to the scheduled carrier",
-        )),
-        Some(v) if v.retired_on.is_some_and(|r| r <= now.date_naive()) => errors.push(
-            FieldError::new("vehicle_id", "retired", "the vehicle is out of service"),
-        ),
-        Some(_) => {}
-        None => errors.push(FieldError::new(
-            "vehicle_id",
-            "not_found",
-            "no such vehicle",
-        )),
+    if principal.role == Role::Driver
+        && c.driver_id
+            .as_deref()
+            .is_some_and(|d| d != principal.user_id)
+    {
+        errors.push(FieldError::new(
+            "driver_id",
+            "not_you",
+            "a driver records their own collection; leave driver_id out",
+        ));
     }
     let driver_id = c
         .driver_id
@@ -1028,17 +1036,14 @@ pub fn collect(
         .or_else(|| (principal.role == Role::Driver).then(|| principal.user_id.clone()))
         .or_else(|| row.driver_id.clone())
         .unwrap_or_default();
-    match crate::identity::store::find_user(conn, &driver_id)? {
-        Some(d)
-            if d.organization_id == carrier_id
-                && d.role == Role::Driver.as_str()
-                && d.deactivated_at.is_none() => {}
-        _ => errors.push(FieldError::new(
-            "driver_id",
-            "not_of_carrier",
-            "not an active driver of the scheduled carrier",
-        )),
-    }
+    check_crew(
+        conn,
+        &carrier_id,
+        &c.vehicle_id,
+        &driver_id,
+        now.date_naive(),
+        &mut errors,
+    )?;
 
     // The lots: those named, or all that wait in the request.
     let covered = store::lots_of(conn, id)?;
@@ -1133,18 +1138,32 @@ pub fn collect(
             ));
         }
     }
-    if c.weighing.is_none() && selected.iter().any(|l| l.route == "warehouse") {
+    if c.weighing.is_none() {
         errors.push(FieldError::new(
             "gross_grams",
             "required",
-            "the loaded vehicle is weighed out of the warehouse: give gross_grams and tare_grams",
+            "the loaded vehicle's outbound weighing: give gross_grams and tare_grams",
+        ));
+    }
+    let mut weighed: Vec<&str> = c.door.iter().map(|w| w.lot_id.as_str()).collect();
+    weighed.sort_unstable();
+    if weighed.windows(2).any(|w| w[0] == w[1]) {
+        errors.push(FieldError::new(
+            "door_weighings",
+            "duplicate",
+            "a lot is weighed once at its door",
         ));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
 
+    // Lot rows first (in id order), then the zones' stock and the inventory, each in key
+    // order: two collections touching the same zones cannot wait on each other in a cycle.
     let collection_id = new_id("col");
+    selected.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut zone_deltas: Vec<(String, i64)> = Vec::new();
+    let mut stock_deltas: Vec<((String, String, String), i64, i32)> = Vec::new();
     for lot in &mut selected {
         let read = lot.clone();
         if let Some(w) = c.door.iter().find(|w| w.lot_id == lot.id) {
@@ -1163,21 +1182,19 @@ pub fn collect(
                 lot.id
             )));
         }
-        if let (Some(zone_id), "stored") = (read.zone_id.as_deref(), read.status.as_str()) {
-            if !crate::registry::warehouses::store::add_to_zone(conn, zone_id, -read.net_grams)? {
-                return Err(ApiError::Internal(anyhow::anyhow!(
-                    "zone {zone_id} stock would go negative"
-                )));
+        if let (Some(zone_id), "stored") = (read.zone_id.clone(), read.status.as_str()) {
+            match zone_deltas.iter_mut().find(|(z, _)| *z == zone_id) {
+                Some((_, d)) => *d -= read.net_grams,
+                None => zone_deltas.push((zone_id.clone(), -read.net_grams)),
             }
-            crate::lots::store::add_inventory(
-                conn,
-                zone_id,
-                &read.contract_id,
-                &read.waste_code,
-                -read.net_grams,
-                -1,
-                now.naive_utc(),
-            )?;
+            let key = (zone_id, read.contract_id.clone(), read.waste_code.clone());
+            match stock_deltas.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, g, n)) => {
+                    *g -= read.net_grams;
+                    *n -= 1;
+                }
+                None => stock_deltas.push((key, -read.net_grams, -1)),
+            }
         }
         crate::lots::service::event(
             conn,
@@ -1192,6 +1209,26 @@ pub fn collect(
             }),
         )?;
     }
+    zone_deltas.sort();
+    for (zone_id, delta) in zone_deltas {
+        if !crate::registry::warehouses::store::add_to_zone(conn, &zone_id, delta)? {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "zone {zone_id} stock would go negative"
+            )));
+        }
+    }
+    stock_deltas.sort();
+    for ((zone_id, contract_id, code), grams, lots) in stock_deltas {
+        crate::lots::store::add_inventory(
+            conn,
+            &zone_id,
+            &contract_id,
+            &code,
+            grams,
+            lots,
+            now.naive_utc(),
+        )?;
+    }
     let collection = CollectionRow {
         id: collection_id,
         request_id: id.to_owned(),
@@ -1202,9 +1239,7 @@ pub fn collect(
         scale_id: c.scale_id.clone(),
         gross_grams: c.weighing.map(|w| w.gross),
         tare_grams: c.weighing.map(|w| w.tare),
-        net_grams: c
-            .weighing
-            .map_or_else(|| selected.iter().map(|l| l.net_grams).sum(), |w| w.net),
+        net_grams: c.weighing.map_or(0, |w| w.net),
         captured_at: c.captured_at.naive_utc(),
         recorded_by: principal.user_id.clone(),
         created_at: now.naive_utc(),

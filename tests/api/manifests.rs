@@ -97,9 +97,14 @@ backend_tests! {
         let mut bad = outbound(&p, 540);
         bad["vehicle_id"] = json!(other_vehicle);
         bad["driver_id"] = json!(other_driver);
-        let r = post(&app, &collect, &p.driver, &bad).await;
+        let r = post(&app, &collect, &p.dispatcher, &bad).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), vec!["vehicle_id", "driver_id"]);
+        let mut someone_else = outbound(&p, 540);
+        someone_else["driver_id"] = json!(other_driver);
+        let r = post(&app, &collect, &p.driver, &someone_else).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["code"], "not_you", "a driver records only their own collection");
 
         // The driver collects: 550 kg weighed in, 540 kg weighed out.
         let r = post(&app, &collect, &p.driver, &outbound(&p, 540)).await;
@@ -171,6 +176,11 @@ backend_tests! {
             let r = post(&app, &step("take-over"), token, &json!({})).await;
             assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
         }
+        // Only the manifest's own driver signs for the carrier; another driver cannot even see it.
+        app.create_user(&p.admin, &p.carrier, "driver2", "driver", PASSWORD).await;
+        let driver2 = access_token(&app.login("driver2", PASSWORD).await);
+        let r = post(&app, &step("take-over"), &driver2, &json!({})).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
         let r = post(&app, &step("take-over"), &p.driver, &json!({})).await;
         let taken: Value = r.json().await.unwrap();
         assert_eq!(taken["status"], "in_transit");
@@ -200,7 +210,9 @@ backend_tests! {
         assert_eq!(inbox(&app, &inspector, "?type=manifest.flagged").await.len(), 1);
         assert!(inbox(&app, &inspector2, "").await.is_empty(), "another jurisdiction is not told");
 
-        // The park office resolves the case; the receiver completes.
+        // The park office resolves the case; then, not before, the receiver completes.
+        let r = post(&app, &step("complete"), &p.dispatcher, &json!({"treatment": "D10"})).await;
+        assert_problem(r, StatusCode::CONFLICT, "conflict").await;
         let r = post(&app, &step("resolve"), &p.dispatcher, &json!({"resolution": "x"})).await;
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
         let r = post(&app, &step("resolve"), &p.office, &json!({"resolution": "returned to Bolin, repacked"})).await;
@@ -247,10 +259,16 @@ backend_tests! {
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
         let r = post(&app, &revise, &p.outsider_user, &change).await;
         assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        let inconsistent = json!({"reason": "r", "changes": {"refused_grams": 0}});
+        let r = post(&app, &revise, &p.dispatcher, &inconsistent).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), vec!["changes.refused_grams"], "a partial refusal keeps a refused part");
         let r = post(&app, &revise, &p.driver, &change).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let revision: Value = r.json().await.unwrap();
         assert_eq!(revision["status"], "pending");
+        let seen = manifest(&app, &p.driver, &id).await;
+        assert_eq!(seen["pending_revision"]["id"], revision["id"], "the driver sees what awaits approval");
         let mut needed: Vec<&str> = revision["needed"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
         needed.sort_unstable();
         let mut expected = vec![p.park.as_str(), p.disposer.as_str()];
@@ -277,7 +295,25 @@ backend_tests! {
         let versions = versions.as_array().unwrap();
         assert_eq!(versions.len(), 2);
         assert_eq!(versions[0]["data"]["mass_balance"]["outbound_grams"], 540_000);
+        assert_eq!(versions[0]["data"]["mass_balance"]["received_grams"], 470_000, "the signed state is kept");
+        let receipt_signed = versions[0]["data"]["signatures"].as_array().unwrap().iter()
+            .find(|s| s["step"] == "receive").unwrap().clone();
+        assert_eq!(receipt_signed["data"]["received_grams"], 470_000);
+        assert_eq!(receipt_signed["data"]["decision"], "partially_refused");
         assert_eq!(versions[1]["data"]["mass_balance"]["outbound_grams"], 545_000);
+        assert_eq!(versions[1]["data"]["mass_balance"]["flagged"], true, "a flag is never cleared by a revision");
+        for path in ["versions", "revisions", "print.html"] {
+            for token in [&p.outsider_user, &inspector2, &driver2] {
+                let r = app.get(&format!("/api/v1/manifests/{id}/{path}"), token).await;
+                assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+            }
+        }
+        // An enterprise sees its own lots among the origins, not the others'.
+        let own = manifest(&app, &p.producer_a, &id).await;
+        assert_eq!(own["origins"].as_array().unwrap().len(), 1);
+        assert_eq!(own["origins"][0]["enterprise_id"], p.enterprise_a.as_str());
+        let own_versions: Value = app.get(&format!("/api/v1/manifests/{id}/versions"), &p.producer_a).await.json().await.unwrap();
+        assert_eq!(own_versions[0]["data"]["origins"].as_array().unwrap().len(), 1);
         let revisions: Value = app.get(&format!("/api/v1/manifests/{id}/revisions"), &p.producer_a).await.json().await.unwrap();
         assert_eq!(revisions.as_array().unwrap().len(), 2);
     }
@@ -353,7 +389,8 @@ backend_tests! {
         let door = second["pickup_request_id"].as_str().unwrap().to_owned();
         schedule(&app, &p, &door).await;
         let collect = format!("/api/v1/pickup-requests/{door}/collect");
-        let base = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-SCALE-7", "captured_at": Utc::now().to_rfc3339()});
+        let base = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-SCALE-7", "captured_at": Utc::now().to_rfc3339(),
+            "gross_grams": 8_215_000, "tare_grams": 8_000_000});
         let r = post(&app, &collect, &p.driver, &base).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), vec!["door_weighings", "door_weighings"]);
@@ -365,7 +402,8 @@ backend_tests! {
         let r = post(&app, &collect, &p.driver, &weighed).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let collection: Value = r.json().await.unwrap();
-        assert_eq!(collection["net_grams"], 210_000, "the sum of the door weighings");
+        assert_eq!(collection["net_grams"], 215_000, "the loaded vehicle, weighed out");
+        assert_eq!(collection["manifests"][0]["inbound_grams"], 210_000, "the door weighings");
         let record = &collection["manifests"][0];
         assert_eq!(record["kind"], "general");
         assert!(record["number"].as_str().unwrap().starts_with(&format!("G{}", year_prefix())));
@@ -410,5 +448,32 @@ backend_tests! {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
         assert_eq!(inbox(&app, &p.office, "?type=manifest.receipt_overdue").await.len(), 1, "told once");
         assert_eq!(inbox(&app, &p.dispatcher, "?type=manifest.receipt_overdue").await.len(), 1);
+
+        // Refused whole: nothing to complete; the case waits for the park office.
+        let r = post(&app, &format!("/api/v1/manifests/{id}/receive"), &p.dispatcher, &json!({"received_grams": 214_000, "decision": "refused"})).await;
+        let refused: Value = r.json().await.unwrap();
+        assert_eq!(refused["refused_grams"], 214_000);
+        assert_eq!(refused["case_status"], "open");
+        let r = post(&app, &format!("/api/v1/manifests/{id}/complete"), &p.dispatcher, &json!({"treatment": "landfill"})).await;
+        assert_problem(r, StatusCode::CONFLICT, "conflict").await;
+    }
+
+    async fn a_serial_drawn_in_a_failed_transaction_is_given_back(backend: Backend) {
+        use wastetrack::db::write_transaction;
+        use wastetrack::manifests::store::next_serial;
+        let app = TestApp::spawn(backend).await;
+        let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
+        let mut conn = db.get().unwrap();
+        let first = write_transaction(&mut conn, |c| next_serial(c, "20264403")).unwrap();
+        assert_eq!(first, 1);
+        let failed: Result<i64, diesel::result::Error> = write_transaction(&mut conn, |c| {
+            assert_eq!(next_serial(c, "20264403")?, 2);
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        let next = write_transaction(&mut conn, |c| next_serial(c, "20264403")).unwrap();
+        assert_eq!(next, 2, "no gap: the rolled-back serial is drawn again");
+        let other = write_transaction(&mut conn, |c| next_serial(c, "20264401")).unwrap();
+        assert_eq!(other, 1, "each city has its own series");
     }
 }

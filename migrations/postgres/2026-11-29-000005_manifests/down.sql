@@ -1,3 +1,4 @@
+DELETE FROM lot_events WHERE kind = 'collected';
 ALTER TABLE lot_events DROP CONSTRAINT lot_events_kind_check;
 ALTER TABLE lot_events ADD CONSTRAINT lot_events_kind_check
     CHECK (kind IN ('recorded', 'declared', 'corrected', 'voided'));
