@@ -6,6 +6,8 @@
 pub mod auth;
 /// Background tasks: the webhook dispatcher and the periodic checks.
 pub mod background;
+/// Billing by actual weight: statements, notes, payments, remittances, exports.
+pub mod billing;
 /// The command line: `serve`, `migrate`, `openapi`.
 pub mod cli;
 /// Typed settings from defaults, a file and `WASTETRACK_*` variables.

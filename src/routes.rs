@@ -4,7 +4,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
-use crate::{auth, health, identity, lots, manifests, notify, openapi, pickups};
+use crate::{auth, billing, health, identity, lots, manifests, notify, openapi, pickups};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -124,6 +124,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::propose)
                 .service(manifests::routes::approve_revision)
                 .service(manifests::routes::reject_revision)
+                // Billing
+                .service(billing::routes::issue)
+                .service(billing::routes::list)
+                .service(billing::routes::get)
+                .service(billing::routes::export_csv)
+                .service(billing::routes::export_xlsx)
+                .service(billing::routes::reprice)
+                .service(billing::routes::add_note)
+                .service(billing::routes::record_payment)
+                .service(billing::routes::balance)
+                .service(billing::routes::remittance_csv)
+                .service(billing::routes::remittance_xlsx)
+                .service(billing::routes::remittance)
                 // Inbox and webhooks
                 .service(notify::routes::inbox)
                 .service(notify::routes::unread_count)

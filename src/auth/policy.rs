@@ -120,6 +120,22 @@ pub enum Action<'a> {
     ManageWebhooks,
     /// Read the organisation's inbox (not drivers: they see their own pickups).
     ReadInbox,
+    /// Read an enterprise's statements, notes, payments and balance: the park office and the
+    /// enterprise itself.
+    ReadBilling {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
+    /// Issue statements, record payments and notes: the park office.
+    ManageBilling {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
+    /// Read the remittance statement of a park to a disposer: the park office and the disposer.
+    ReadRemittance {
+        place: Place<'a>,
+        disposer_id: &'a str,
+    },
     /// Record the collection of a scheduled pickup: its assigned driver, or the disposer's
     /// dispatcher.
     CollectPickup {
@@ -353,6 +369,30 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                         driver_id,
                     },
                 )
+        }
+        Action::ReadBilling {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || (p.role == Role::EnterpriseUser && own_org(enterprise_id))
+        }
+        Action::ManageBilling {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || return deny_write(
+                    p,
+                    Action::ReadBilling {
+                        enterprise_id,
+                        place,
+                    },
+                )
+        }
+        Action::ReadRemittance { place, disposer_id } => {
+            office_of(p, place.park_id)
+                || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
         }
         Action::ReadInbox => {
             return if p.role == Role::Driver {

@@ -569,6 +569,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    statements (id) {
+        id -> Text,
+        number -> Text,
+        park_id -> Text,
+        enterprise_id -> Text,
+        period -> Text,
+        total_fen -> BigInt,
+        due_on -> Date,
+        issued_at -> Timestamp,
+        issued_by -> Text,
+    }
+}
+
+diesel::table! {
+    statement_lines (statement_id, lot_id) {
+        statement_id -> Text,
+        lot_id -> Text,
+        contract_id -> Text,
+        disposer_id -> Text,
+        waste_code -> Text,
+        billable_on -> Date,
+        grams -> BigInt,
+        fen_per_tonne -> BigInt,
+        amount_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    billing_notes (id) {
+        id -> Text,
+        statement_id -> Text,
+        enterprise_id -> Text,
+        park_id -> Text,
+        disposer_id -> Text,
+        lot_id -> Nullable<Text>,
+        period -> Text,
+        amount_fen -> BigInt,
+        reason -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        park_id -> Text,
+        enterprise_id -> Text,
+        amount_fen -> BigInt,
+        paid_on -> Date,
+        reference -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -599,6 +656,8 @@ diesel::joinable!(manifest_lots -> manifests (manifest_id));
 diesel::joinable!(manifest_lots -> lots (lot_id));
 diesel::joinable!(manifest_signatures -> manifests (manifest_id));
 diesel::joinable!(collections -> pickup_requests (request_id));
+diesel::joinable!(statement_lines -> statements (statement_id));
+diesel::joinable!(billing_notes -> statements (statement_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -642,4 +701,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     manifest_signatures,
     manifest_versions,
     manifest_revisions,
+    statements,
+    statement_lines,
+    billing_notes,
+    payments,
 );

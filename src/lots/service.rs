@@ -682,6 +682,7 @@ pub fn void(
             now.naive_utc(),
         )?;
     }
+    crate::billing::service::after_lot_change(conn, &principal.user_id, &row, &reason)?;
     let view = view(row);
     event(
         conn,
@@ -793,6 +794,7 @@ pub fn correct(
             now.naive_utc(),
         )?;
     }
+    crate::billing::service::after_lot_change(conn, &principal.user_id, &row, &c.reason)?;
     let after = view(row);
     event(
         conn,

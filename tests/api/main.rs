@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod billing;
 mod binary;
 mod catalog;
 mod contracts;

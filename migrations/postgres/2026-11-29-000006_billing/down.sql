@@ -1,0 +1,4 @@
+DROP TABLE payments;
+DROP TABLE billing_notes;
+DROP TABLE statement_lines;
+DROP TABLE statements;

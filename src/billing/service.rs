@@ -1,0 +1,751 @@
+//! Billing by actual weight, without minimum charge: statements per enterprise and month,
+//! notes after issue, payments collected by the park office, balances and their ageing, and
+//! the remittance to each disposal company.
+//!
+//! **Billable weight**, decided in [`billable`] only: the warehouse's inbound net weight for a
+//! lot handed in there (route a), billable on the day it was weighed in; the driver's weighing
+//! at the door for a lot collected there (route b), billable on the day of collection. A
+//! declaration not yet collected is not billable; a voided lot is not billable. A lot partially
+//! refused by the receiver stays billed at its billable weight: the enterprise pays for what it
+//! handed over, and the refused part is a case the park office resolves (with a note on the
+//! statement when the resolution warrants one, `POST /statements/{id}/notes`).
+//!
+//! **Price**: the contract's price in force on the billable day for the lot's code (or its
+//! category); negative prices (recyclables the disposer buys) make credits.
+//!
+//! **Nothing is billed twice**: a lot is on one statement line at most (a unique key), and a
+//! statement takes every billable lot of the enterprise up to the end of its period that no
+//! statement holds yet (so a lot weighed late into an already issued month goes on the next
+//! statement). An issued statement never changes: a void, a correction or a price change after
+//! issue becomes a note that references it, for the difference between what the lot should now
+//! cost and what was billed for it so far.
+
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::auth::policy::{Action, Place, authorize};
+use crate::billing::store::{self, LineRow, NoteRow, PaymentRow, StatementRow};
+use crate::db::DbConn;
+use crate::domain::billing::{AGEING_BUCKETS, Period, ageing_bucket, line_amount};
+use crate::domain::contract::{DatedRule, rule_on};
+use crate::domain::ids::new_id;
+use crate::domain::manifest::allocate;
+use crate::domain::waste::{CatalogRef, WasteCode};
+use crate::error::{ApiError, NOT_VISIBLE};
+use crate::lots::store::LotRow;
+use crate::registry::contracts::store as contracts;
+use crate::registry::parks::{service as parks, store as park_store};
+
+/// The billable weight of a lot and the day it is billable on, in the park's time zone; `None`
+/// when the lot is not billable (see the module).
+pub fn billable(lot: &LotRow, tz: chrono_tz::Tz) -> Option<(i64, NaiveDate)> {
+    let day = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).date_naive();
+    match (lot.route.as_str(), lot.status.as_str()) {
+        ("warehouse", "stored" | "collected") => Some((lot.net_grams, day(lot.captured_at))),
+        // A collected door lot is not changed after collection: its last change is it.
+        ("door", "collected") => Some((lot.net_grams, day(lot.updated_at))),
+        _ => None,
+    }
+}
+
+/// The price in fen per tonne in force for a code on a day under a contract.
+fn price_on(
+    conn: &mut DbConn,
+    contract_id: &str,
+    code: &str,
+    day: NaiveDate,
+) -> Result<i64, ApiError> {
+    let rules: Vec<DatedRule<i64>> = contracts::prices_of(conn, contract_id)?
+        .into_iter()
+        .filter_map(|p| {
+            CatalogRef::parse("", &p.target)
+                .ok()
+                .map(|target| DatedRule {
+                    target,
+                    effective_from: p.effective_from,
+                    value: p.fen_per_tonne,
+                })
+        })
+        .collect();
+    let code = WasteCode::parse("", code)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
+    // A lot exists only under a contract that priced its code; without a price it costs 0.
+    Ok(rule_on(&rules, &code, day).map_or(0, |r| r.value))
+}
+
+fn enterprise_place(e: &park_store::Enterprise) -> Place<'_> {
+    Place {
+        park_id: &e.0.park_id,
+        region_code: &e.2,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineView {
+    pub lot_id: String,
+    pub contract_id: String,
+    pub disposer_id: String,
+    pub waste_code: String,
+    pub billable_on: NaiveDate,
+    pub grams: i64,
+    pub fen_per_tonne: i64,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeTotal {
+    pub waste_code: String,
+    pub grams: i64,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteView {
+    pub id: String,
+    pub statement_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot_id: Option<String>,
+    pub disposer_id: String,
+    /// The month it was raised in.
+    pub period: String,
+    /// Negative: a credit note; positive: a debit note.
+    pub amount_fen: i64,
+    pub reason: String,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "stm_0193f1c2a4b87d21a1c6e1f0b2d3ca00",
+    "number": "202611-91440300MA5F000126",
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "period": "2026-11",
+    "issued_at": "2026-12-01T02:00:00Z",
+    "due_on": "2026-12-30",
+    "total_fen": 89600,
+    "lines": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2",
+        "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "waste_code": "900-249-08", "billable_on": "2026-11-28",
+        "grams": 320000, "fen_per_tonne": 280000, "amount_fen": 89600}],
+    "totals_by_code": [{"waste_code": "900-249-08", "grams": 320000, "amount_fen": 89600}],
+    "notes": [],
+    "notes_fen": 0,
+    "amount_due_fen": 89600
+}))]
+pub struct StatementView {
+    pub id: String,
+    pub number: String,
+    pub park_id: String,
+    pub enterprise_id: String,
+    pub period: String,
+    pub issued_at: chrono::DateTime<Utc>,
+    pub due_on: NaiveDate,
+    /// The sum of the lines, as issued (never changes).
+    pub total_fen: i64,
+    pub lines: Vec<LineView>,
+    pub totals_by_code: Vec<CodeTotal>,
+    /// Credit and debit notes raised on it since.
+    pub notes: Vec<NoteView>,
+    pub notes_fen: i64,
+    /// Total plus notes.
+    pub amount_due_fen: i64,
+}
+
+fn note_view(n: NoteRow) -> NoteView {
+    NoteView {
+        id: n.id,
+        statement_id: n.statement_id,
+        lot_id: n.lot_id,
+        disposer_id: n.disposer_id,
+        period: n.period,
+        amount_fen: n.amount_fen,
+        reason: n.reason,
+        created_at: n.created_at.and_utc(),
+    }
+}
+
+pub fn statement_view(conn: &mut DbConn, row: StatementRow) -> Result<StatementView, ApiError> {
+    let lines = store::lines_of(conn, &row.id)?;
+    let notes: Vec<NoteView> = store::notes_of(conn, &row.id)?
+        .into_iter()
+        .map(note_view)
+        .collect();
+    let mut totals: Vec<CodeTotal> = Vec::new();
+    for l in &lines {
+        match totals.iter_mut().find(|t| t.waste_code == l.waste_code) {
+            Some(t) => {
+                t.grams += l.grams;
+                t.amount_fen += l.amount_fen;
+            }
+            None => totals.push(CodeTotal {
+                waste_code: l.waste_code.clone(),
+                grams: l.grams,
+                amount_fen: l.amount_fen,
+            }),
+        }
+    }
+    totals.sort_by(|a, b| a.waste_code.cmp(&b.waste_code));
+    let notes_fen: i64 = notes.iter().map(|n| n.amount_fen).sum();
+    Ok(StatementView {
+        amount_due_fen: row.total_fen + notes_fen,
+        id: row.id,
+        number: row.number,
+        park_id: row.park_id,
+        enterprise_id: row.enterprise_id,
+        period: row.period,
+        issued_at: row.issued_at.and_utc(),
+        due_on: row.due_on,
+        total_fen: row.total_fen,
+        lines: lines
+            .into_iter()
+            .map(|l| LineView {
+                lot_id: l.lot_id,
+                contract_id: l.contract_id,
+                disposer_id: l.disposer_id,
+                waste_code: l.waste_code,
+                billable_on: l.billable_on,
+                grams: l.grams,
+                fen_per_tonne: l.fen_per_tonne,
+                amount_fen: l.amount_fen,
+            })
+            .collect(),
+        totals_by_code: totals,
+        notes,
+        notes_fen,
+    })
+}
+
+/// Loads a statement the principal may read.
+pub fn load_readable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<StatementRow, ApiError> {
+    let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let enterprise = parks::load_enterprise(conn, &row.enterprise_id)?;
+    authorize(
+        principal,
+        Action::ReadBilling {
+            enterprise_id: &row.enterprise_id,
+            place: enterprise_place(&enterprise),
+        },
+    )?;
+    Ok(row)
+}
+
+fn load_enterprise_for(
+    conn: &mut DbConn,
+    principal: &Principal,
+    enterprise_id: &str,
+    manage: bool,
+) -> Result<park_store::Enterprise, ApiError> {
+    let enterprise = parks::load_enterprise(conn, enterprise_id)?;
+    let place = enterprise_place(&enterprise);
+    let action = if manage {
+        Action::ManageBilling {
+            enterprise_id,
+            place,
+        }
+    } else {
+        Action::ReadBilling {
+            enterprise_id,
+            place,
+        }
+    };
+    authorize(principal, action)?;
+    Ok(enterprise)
+}
+
+/// Issues the statement of an enterprise for a month that has ended (in the park's time zone).
+/// Deterministic: the same lots and prices give the same lines, in lot order.
+pub fn issue(
+    conn: &mut DbConn,
+    principal: &Principal,
+    enterprise_id: &str,
+    period: Period,
+) -> Result<StatementView, ApiError> {
+    let enterprise = load_enterprise_for(conn, principal, enterprise_id, true)?;
+    let park = parks::load_park(conn, &enterprise.0.park_id)?;
+    let tz = parks::park_time_zone(&park.0);
+    let today = crate::domain::time::today_in(tz);
+    let (Some(end), Some(due_on)) = (period.end(), period.due_on()) else {
+        return Err(ApiError::field("period", "invalid", "not a month"));
+    };
+    if today < end {
+        return Err(ApiError::field(
+            "period",
+            "not_ended",
+            format!(
+                "{} ends on {}: issue its statement from then on",
+                period.as_string(),
+                end - chrono::Duration::days(1)
+            ),
+        ));
+    }
+    crate::db::lock_keys(conn, &[&format!("statement:{enterprise_id}")])?;
+    if let Some(existing) = store::statement_of(conn, enterprise_id, &period.as_string())? {
+        return Err(ApiError::Conflict(format!(
+            "statement {} was already issued for {} and this month",
+            existing.number, enterprise.1
+        )));
+    }
+    let now = crate::domain::time::now().naive_utc();
+    let id = new_id("stm");
+    let mut lines = Vec::new();
+    for lot in store::unbilled_lots(conn, enterprise_id)? {
+        let Some((grams, day)) = billable(&lot, tz) else {
+            continue;
+        };
+        if day >= end {
+            continue;
+        }
+        let disposer_id = contracts::find_contract(conn, &lot.contract_id)?
+            .map(|c| c.0.disposer_id)
+            .unwrap_or_default();
+        let price = price_on(conn, &lot.contract_id, &lot.waste_code, day)?;
+        lines.push(LineRow {
+            statement_id: id.clone(),
+            lot_id: lot.id,
+            contract_id: lot.contract_id,
+            disposer_id,
+            waste_code: lot.waste_code,
+            billable_on: day,
+            grams,
+            fen_per_tonne: price,
+            amount_fen: line_amount(grams, price),
+        });
+    }
+    let row = StatementRow {
+        id: id.clone(),
+        number: format!(
+            "{:04}{:02}-{}",
+            period.year, period.month, enterprise.0.uscc
+        ),
+        park_id: enterprise.0.park_id.clone(),
+        enterprise_id: enterprise_id.to_owned(),
+        period: period.as_string(),
+        total_fen: lines.iter().map(|l| l.amount_fen).sum(),
+        due_on,
+        issued_at: now,
+        issued_by: principal.user_id.clone(),
+    };
+    store::insert_statement(conn, &row)?;
+    for line in &lines {
+        store::insert_line(conn, line)?;
+    }
+    statement_view(conn, row)
+}
+
+/// What a billed lot should cost now, against what was billed for it so far: the note that
+/// settles the difference, if any.
+fn settle_lot(
+    conn: &mut DbConn,
+    by: &str,
+    line: &LineRow,
+    lot: &LotRow,
+    price: i64,
+    reason: &str,
+) -> Result<Option<NoteRow>, ApiError> {
+    let statement =
+        store::find_statement(conn, &line.statement_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let park = parks::load_park(conn, &statement.park_id)?;
+    let tz = parks::park_time_zone(&park.0);
+    let should = billable(lot, tz).map_or(0, |(grams, _)| line_amount(grams, price));
+    let so_far = line.amount_fen
+        + store::notes_of_lot(conn, &lot.id)?
+            .iter()
+            .map(|n| n.amount_fen)
+            .sum::<i64>();
+    let difference = should - so_far;
+    if difference == 0 {
+        return Ok(None);
+    }
+    let note = NoteRow {
+        id: new_id("bnt"),
+        statement_id: statement.id.clone(),
+        enterprise_id: statement.enterprise_id.clone(),
+        park_id: statement.park_id.clone(),
+        disposer_id: line.disposer_id.clone(),
+        lot_id: Some(lot.id.clone()),
+        period: Period::of(crate::domain::time::today_in(tz)).as_string(),
+        amount_fen: difference,
+        reason: reason.to_owned(),
+        created_at: crate::domain::time::now().naive_utc(),
+        created_by: by.to_owned(),
+    };
+    store::insert_note(conn, &note)?;
+    Ok(Some(note))
+}
+
+/// After a lot was voided or corrected, in that transaction: a lot already on a statement gets
+/// a note for the difference (a credit for a void).
+pub fn after_lot_change(
+    conn: &mut DbConn,
+    by: &str,
+    lot: &LotRow,
+    reason: &str,
+) -> Result<(), ApiError> {
+    if let Some(line) = store::line_of_lot(conn, &lot.id)? {
+        let why = format!(
+            "lot {} {} after the statement was issued: {reason}",
+            lot.id, lot.status
+        );
+        settle_lot(conn, by, &line, lot, line.fen_per_tonne, &why)?;
+    }
+    Ok(())
+}
+
+/// Applies the prices now in force to an issued statement's lines: each difference becomes a
+/// note (a price corrected retroactively). Running it again changes nothing.
+pub fn reprice(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<StatementView, ApiError> {
+    let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    load_enterprise_for(conn, principal, &row.enterprise_id, true)?;
+    crate::db::lock_keys(conn, &[&format!("statement:{}", row.enterprise_id)])?;
+    for line in store::lines_of(conn, id)? {
+        let Some(lot) = crate::lots::store::find_lot(conn, &line.lot_id)? else {
+            continue;
+        };
+        let price = price_on(conn, &line.contract_id, &line.waste_code, line.billable_on)?;
+        let reason = format!(
+            "price of {} on {} corrected to {} fen per tonne",
+            line.waste_code, line.billable_on, price
+        );
+        settle_lot(conn, &principal.user_id, &line, &lot.0, price, &reason)?;
+    }
+    statement_view(conn, row)
+}
+
+/// A note by hand on an issued statement (e.g. the resolution of refused waste).
+pub fn add_note(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    amount_fen: i64,
+    disposer_id: Option<String>,
+    reason: String,
+) -> Result<StatementView, ApiError> {
+    let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    load_enterprise_for(conn, principal, &row.enterprise_id, true)?;
+    let mut disposers: Vec<String> = store::lines_of(conn, id)?
+        .into_iter()
+        .map(|l| l.disposer_id)
+        .collect();
+    disposers.sort();
+    disposers.dedup();
+    let disposer_id = match (disposer_id, disposers.len()) {
+        (Some(d), _) if disposers.contains(&d) => d,
+        (Some(_), _) => {
+            return Err(ApiError::field(
+                "disposer_id",
+                "not_on_statement",
+                "no line of the statement is for this disposal company",
+            ));
+        }
+        (None, 1) => disposers.remove(0),
+        (None, _) => {
+            return Err(ApiError::field(
+                "disposer_id",
+                "required",
+                "name the disposal company the note is for",
+            ));
+        }
+    };
+    let park = parks::load_park(conn, &row.park_id)?;
+    let tz = parks::park_time_zone(&park.0);
+    store::insert_note(
+        conn,
+        &NoteRow {
+            id: new_id("bnt"),
+            statement_id: row.id.clone(),
+            enterprise_id: row.enterprise_id.clone(),
+            park_id: row.park_id.clone(),
+            disposer_id,
+            lot_id: None,
+            period: Period::of(crate::domain::time::today_in(tz)).as_string(),
+            amount_fen,
+            reason,
+            created_at: crate::domain::time::now().naive_utc(),
+            created_by: principal.user_id.clone(),
+        },
+    )?;
+    statement_view(conn, row)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "pay_0193f1c2a4b87d21a1c6e1f0b2d3cb00", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "amount_fen": 50000, "paid_on": "2026-12-05", "reference": "bank transfer 8812",
+    "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "created_at": "2026-12-05T03:00:00Z"
+}))]
+pub struct PaymentView {
+    pub id: String,
+    pub enterprise_id: String,
+    pub amount_fen: i64,
+    pub paid_on: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub recorded_by: String,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+fn payment_view(p: PaymentRow) -> PaymentView {
+    PaymentView {
+        id: p.id,
+        enterprise_id: p.enterprise_id,
+        amount_fen: p.amount_fen,
+        paid_on: p.paid_on,
+        reference: p.reference,
+        recorded_by: p.recorded_by,
+        created_at: p.created_at.and_utc(),
+    }
+}
+
+/// The park office records a payment (partial, full or more than owed).
+pub fn record_payment(
+    conn: &mut DbConn,
+    principal: &Principal,
+    enterprise_id: &str,
+    amount_fen: i64,
+    paid_on: NaiveDate,
+    reference: Option<String>,
+) -> Result<PaymentView, ApiError> {
+    let enterprise = load_enterprise_for(conn, principal, enterprise_id, true)?;
+    let row = PaymentRow {
+        id: new_id("pay"),
+        park_id: enterprise.0.park_id.clone(),
+        enterprise_id: enterprise_id.to_owned(),
+        amount_fen,
+        paid_on,
+        reference,
+        recorded_by: principal.user_id.clone(),
+        created_at: crate::domain::time::now().naive_utc(),
+    };
+    store::insert_payment(conn, &row)?;
+    Ok(payment_view(row))
+}
+
+/// A statement, what it owes (notes included) and what of it is paid.
+type Covered = (StatementRow, i64, i64);
+
+/// How an enterprise's payments cover its statements: oldest due first (credits add to what
+/// is paid). Returns, per statement, what it owes and what of it is paid, and what is paid
+/// beyond everything owed.
+fn allocation(conn: &mut DbConn, enterprise_id: &str) -> Result<(Vec<Covered>, i64), ApiError> {
+    let mut pool: i64 = store::payments_of(conn, enterprise_id)?
+        .iter()
+        .map(|p| p.amount_fen)
+        .sum();
+    let mut owing = Vec::new();
+    for s in store::statements_of(conn, enterprise_id)? {
+        let owed = s.total_fen
+            + store::notes_of(conn, &s.id)?
+                .iter()
+                .map(|n| n.amount_fen)
+                .sum::<i64>();
+        owing.push((s, owed));
+    }
+    // Credits (negative amounts owed) pay the rest.
+    for (_, owed) in owing.iter().filter(|(_, o)| *o < 0) {
+        pool -= owed;
+    }
+    let mut result = Vec::new();
+    for (s, owed) in owing {
+        let paid = if owed > 0 {
+            owed.min(pool.max(0))
+        } else {
+            owed
+        };
+        if owed > 0 {
+            pool -= paid;
+        }
+        result.push((s, owed, paid));
+    }
+    Ok((result, pool.max(0)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgeingBucket {
+    /// `current` (not yet due), `1-30`, `31-60`, `61-90` or `over_90` days past due.
+    pub bucket: String,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "billed_fen": 89600, "notes_fen": -5000, "paid_fen": 50000, "balance_fen": 34600, "credit_fen": 0,
+    "ageing": [{"bucket": "current", "amount_fen": 34600}, {"bucket": "1-30", "amount_fen": 0},
+        {"bucket": "31-60", "amount_fen": 0}, {"bucket": "61-90", "amount_fen": 0}, {"bucket": "over_90", "amount_fen": 0}],
+    "payments": []
+}))]
+pub struct BalanceView {
+    pub enterprise_id: String,
+    /// Statements' totals as issued.
+    pub billed_fen: i64,
+    /// Credit (negative) and debit notes since.
+    pub notes_fen: i64,
+    pub paid_fen: i64,
+    /// Billed + notes − paid; negative when the enterprise paid more than it owes.
+    pub balance_fen: i64,
+    /// What was paid beyond everything owed.
+    pub credit_fen: i64,
+    /// What is still owed, by days past the due day (payments cover the oldest first).
+    pub ageing: Vec<AgeingBucket>,
+    pub payments: Vec<PaymentView>,
+}
+
+pub fn balance(
+    conn: &mut DbConn,
+    principal: &Principal,
+    enterprise_id: &str,
+) -> Result<BalanceView, ApiError> {
+    let enterprise = load_enterprise_for(conn, principal, enterprise_id, false)?;
+    let park = parks::load_park(conn, &enterprise.0.park_id)?;
+    let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+    let (allocated, credit) = allocation(conn, enterprise_id)?;
+    let payments = store::payments_of(conn, enterprise_id)?;
+    let billed: i64 = allocated.iter().map(|(s, _, _)| s.total_fen).sum();
+    let owed: i64 = allocated.iter().map(|(_, o, _)| *o).sum();
+    let paid: i64 = payments.iter().map(|p| p.amount_fen).sum();
+    let mut ageing: Vec<AgeingBucket> = AGEING_BUCKETS
+        .iter()
+        .map(|b| AgeingBucket {
+            bucket: (*b).to_owned(),
+            amount_fen: 0,
+        })
+        .collect();
+    for (s, owed, covered) in &allocated {
+        let open = owed - covered;
+        if open > 0 {
+            let bucket = ageing_bucket((today - s.due_on).num_days());
+            if let Some(b) = ageing.iter_mut().find(|b| b.bucket == bucket) {
+                b.amount_fen += open;
+            }
+        }
+    }
+    Ok(BalanceView {
+        enterprise_id: enterprise_id.to_owned(),
+        billed_fen: billed,
+        notes_fen: owed - billed,
+        paid_fen: paid,
+        balance_fen: owed - paid,
+        credit_fen: credit,
+        ageing,
+        payments: payments.into_iter().map(payment_view).collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemittanceLine {
+    pub enterprise_id: String,
+    pub enterprise_name: String,
+    pub statement_number: String,
+    pub billed_fen: i64,
+    pub collected_fen: i64,
+    pub outstanding_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
+    "period": "2026-11",
+    "lines": [{"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司",
+        "statement_number": "202611-91440300MA5F000126", "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600}],
+    "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600, "owed_to_disposer_fen": 50000
+}))]
+pub struct RemittanceView {
+    pub park_id: String,
+    pub disposer_id: String,
+    pub period: String,
+    pub lines: Vec<RemittanceLine>,
+    /// Billed on the period's statements for this disposer's contracts, notes included.
+    pub billed_fen: i64,
+    /// Collected of it by the park office so far.
+    pub collected_fen: i64,
+    /// Still to collect from the enterprises.
+    pub outstanding_fen: i64,
+    /// What the park office owes the disposer: what it collected on its behalf.
+    pub owed_to_disposer_fen: i64,
+}
+
+/// The park office's remittance statement to a disposal company for a month: per enterprise
+/// what was billed for the disposer's contracts, what the park office collected of it (each
+/// statement's payments shared among its disposers in proportion to what it owes each), and
+/// what remains outstanding.
+pub fn remittance(
+    conn: &mut DbConn,
+    principal: &Principal,
+    park_id: &str,
+    disposer_id: &str,
+    period: Period,
+) -> Result<RemittanceView, ApiError> {
+    let park = parks::load_park(conn, park_id)?;
+    authorize(
+        principal,
+        Action::ReadRemittance {
+            place: parks::place(&park),
+            disposer_id,
+        },
+    )?;
+    let mut lines = Vec::new();
+    for s in store::statements_in(conn, park_id, &period.as_string())? {
+        let (allocated, _) = allocation(conn, &s.enterprise_id)?;
+        let Some((_, owed, covered)) = allocated.into_iter().find(|(a, _, _)| a.id == s.id) else {
+            continue;
+        };
+        // What the statement owes each disposer.
+        let mut shares: Vec<(String, i64)> = Vec::new();
+        for l in store::lines_of(conn, &s.id)? {
+            match shares.iter_mut().find(|(d, _)| *d == l.disposer_id) {
+                Some((_, a)) => *a += l.amount_fen,
+                None => shares.push((l.disposer_id, l.amount_fen)),
+            }
+        }
+        for n in store::notes_of(conn, &s.id)? {
+            match shares.iter_mut().find(|(d, _)| *d == n.disposer_id) {
+                Some((_, a)) => *a += n.amount_fen,
+                None => shares.push((n.disposer_id, n.amount_fen)),
+            }
+        }
+        shares.sort();
+        let Some(index) = shares.iter().position(|(d, _)| d == disposer_id) else {
+            continue;
+        };
+        let billed = shares[index].1;
+        let collected = if owed > 0 {
+            let weights: Vec<i64> = shares.iter().map(|(_, a)| (*a).max(0)).collect();
+            allocate(covered, &weights)[index]
+        } else {
+            billed
+        };
+        let name = crate::identity::store::find_organization(conn, &s.enterprise_id)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        lines.push(RemittanceLine {
+            enterprise_id: s.enterprise_id.clone(),
+            enterprise_name: name,
+            statement_number: s.number.clone(),
+            billed_fen: billed,
+            collected_fen: collected,
+            outstanding_fen: billed - collected,
+        });
+    }
+    let billed = lines.iter().map(|l| l.billed_fen).sum();
+    let collected = lines.iter().map(|l| l.collected_fen).sum();
+    Ok(RemittanceView {
+        park_id: park_id.to_owned(),
+        disposer_id: disposer_id.to_owned(),
+        period: period.as_string(),
+        lines,
+        billed_fen: billed,
+        collected_fen: collected,
+        outstanding_fen: billed - collected,
+        owed_to_disposer_fen: collected,
+    })
+}

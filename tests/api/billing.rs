@@ -1,0 +1,232 @@
+//! Billing by actual weight: a price change in the middle of the month, voided and corrected
+//! lots before and after issue, notes, a price corrected afterwards, partial payments and
+//! over-payment, the remittance to the disposer, and the exports parsed back.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, assert_problem, error_fields};
+use crate::pickups::{day, park, post, weighing};
+
+/// The previous month in China Standard Time: ended, so its statement may be issued.
+fn previous_month() -> (i32, u32) {
+    let today = Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let first = today.with_day(1).unwrap() - Duration::days(1);
+    (first.year(), first.month())
+}
+
+fn day_of(month: (i32, u32), d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(month.0, month.1, d).unwrap()
+}
+
+/// Moves a lot's weighing into the past (no API moves time).
+fn weighed_on(app: &TestApp, lot: &str, on: NaiveDate) {
+    use diesel::prelude::*;
+    use wastetrack::db::schema::lots;
+    let noon = FixedOffset::east_opt(8 * 3600)
+        .unwrap()
+        .from_local_datetime(&on.and_hms_opt(12, 0, 0).unwrap())
+        .unwrap();
+    let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
+    let mut conn = db.get().unwrap();
+    diesel::update(lots::table.find(lot))
+        .set(lots::captured_at.eq(noon.naive_utc()))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+backend_tests! {
+    async fn a_month_is_billed_by_actual_weight_once_and_settled(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        // No threshold is crossed here: 100 t.
+        let p = park(&app, 100_000, 100).await;
+        let month = previous_month();
+        let period = format!("{:04}-{:02}", month.0, month.1);
+        // HW08 costs 2 800 yuan/t, then 3 000 from the 16th; S59 scrap is bought at 1 200 yuan/t.
+        let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
+            &json!({"target": "HW08", "fen_per_tonne": 300_000, "effective_from": day_of(month, 16)})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let general = app.created_id(&format!("/api/v1/warehouses/{}/zones", p.warehouse), &p.admin,
+            &json!({"name": "G1", "kind": "general", "capacity_grams": 10_000_000})).await;
+        let lot = |body: Value| {
+            let app = &app;
+            let office = p.office.clone();
+            async move {
+                let r = app.post_json("/api/v1/lots", Some(&office), &body).await;
+                assert_eq!(r.status(), StatusCode::CREATED);
+                r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let l1 = lot(weighing(&p, &p.enterprise_a, 300)).await;
+        let l2 = lot(weighing(&p, &p.enterprise_a, 250)).await;
+        let l3 = lot(weighing(&p, &p.enterprise_a, 100)).await;
+        let mut scrap = weighing(&p, &p.enterprise_a, 50);
+        scrap["waste_code"] = json!("900-003-S59");
+        scrap["zone_id"] = json!(general);
+        scrap["physical_form"] = json!("solid");
+        let l5 = lot(scrap).await;
+        let other = lot(weighing(&p, &p.enterprise_b, 10)).await;
+        for (id, d) in [(&l1, 10), (&l2, 20), (&l3, 5), (&l5, 12), (&other, 3)] {
+            weighed_on(&app, id, day_of(month, d));
+        }
+        // Before issue: L3 is voided, L2 corrected to 240 kg.
+        let r = post(&app, &format!("/api/v1/lots/{l3}/void"), &p.office, &json!({"reason": "duplicate"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = post(&app, &format!("/api/v1/lots/{l2}/corrections"), &p.office,
+            &json!({"gross_grams": 260_000, "tare_grams": 20_000, "reason": "scale not zeroed"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        // Issuing: the park office only, once, for a month that has ended.
+        let issue = json!({"enterprise_id": p.enterprise_a, "period": period});
+        let r = post(&app, "/api/v1/statements", &p.producer_a, &issue).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let this_month = Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m").to_string();
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": this_month})).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["period"]);
+        let r = post(&app, "/api/v1/statements", &p.office, &issue).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let statement: Value = r.json().await.unwrap();
+        let sid = statement["id"].as_str().unwrap().to_owned();
+        let lines = statement["lines"].as_array().unwrap();
+        let amount = |lot: &str| lines.iter().find(|l| l["lot_id"] == lot).map(|l| l["amount_fen"].as_i64().unwrap());
+        assert_eq!(amount(&l1), Some(84_000), "300 kg at 2 800 yuan/t (before the 16th)");
+        assert_eq!(amount(&l2), Some(72_000), "240 kg, corrected, at 3 000 yuan/t (from the 16th)");
+        assert_eq!(amount(&l5), Some(-6_000), "50 kg bought at 1 200 yuan/t: a credit");
+        assert_eq!(amount(&l3), None, "voided before issue: not billed");
+        assert_eq!(amount(&other), None, "another enterprise's lot");
+        assert_eq!(lines.len(), 3);
+        let sum: i64 = lines.iter().map(|l| l["amount_fen"].as_i64().unwrap()).sum();
+        assert_eq!(statement["total_fen"], sum);
+        assert_eq!(statement["total_fen"], 150_000);
+        let hw: Value = statement["totals_by_code"].as_array().unwrap().iter().find(|t| t["waste_code"] == "900-249-08").unwrap().clone();
+        assert_eq!(hw["grams"], 540_000);
+        assert_eq!(hw["amount_fen"], 156_000);
+        let r = post(&app, "/api/v1/statements", &p.office, &issue).await;
+        assert_problem(r, StatusCode::CONFLICT, "conflict").await;
+
+        // After issue: the statement never changes; a void and a correction become notes.
+        let r = post(&app, &format!("/api/v1/lots/{l1}/void"), &p.office, &json!({"reason": "belongs to Bolin"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = post(&app, &format!("/api/v1/lots/{l2}/corrections"), &p.office,
+            &json!({"gross_grams": 280_000, "tare_grams": 20_000, "reason": "re-weighed"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let after: Value = app.get(&format!("/api/v1/statements/{sid}"), &p.office).await.json().await.unwrap();
+        assert_eq!(after["total_fen"], 150_000);
+        assert_eq!(after["lines"], statement["lines"]);
+        let notes: Vec<i64> = after["notes"].as_array().unwrap().iter().map(|n| n["amount_fen"].as_i64().unwrap()).collect();
+        assert_eq!(notes, vec![-84_000, 6_000], "a credit for the void, a debit for 20 kg more");
+        assert_eq!(after["amount_due_fen"], 72_000);
+
+        // A price corrected for a past day: repricing notes the difference, once.
+        let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
+            &json!({"target": "HW08", "fen_per_tonne": 310_000, "effective_from": day_of(month, 18)})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = post(&app, &format!("/api/v1/statements/{sid}/reprice"), &p.office, &json!({})).await;
+        let repriced: Value = r.json().await.unwrap();
+        assert_eq!(repriced["notes"].as_array().unwrap().last().unwrap()["amount_fen"], 2_600, "260 kg × 100 yuan/t more");
+        let r = post(&app, &format!("/api/v1/statements/{sid}/reprice"), &p.office, &json!({})).await;
+        let again: Value = r.json().await.unwrap();
+        assert_eq!(again["notes"].as_array().unwrap().len(), 3, "nothing billed twice");
+        assert_eq!(again["amount_due_fen"], 74_600);
+
+        // Payments: partial, then more than owed.
+        let pay = |amount: i64| json!({"enterprise_id": p.enterprise_a, "amount_fen": amount, "paid_on": day(0), "reference": "bank"});
+        let r = post(&app, "/api/v1/payments", &p.producer_a, &pay(1)).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+        let r = post(&app, "/api/v1/payments", &p.office, &pay(0)).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["amount_fen"]);
+        assert_eq!(post(&app, "/api/v1/payments", &p.office, &pay(30_000)).await.status(), StatusCode::CREATED);
+        let balance: Value = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.producer_a).await.json().await.unwrap();
+        assert_eq!(balance["billed_fen"], 150_000);
+        assert_eq!(balance["notes_fen"], -75_400);
+        assert_eq!(balance["paid_fen"], 30_000);
+        assert_eq!(balance["balance_fen"], 44_600);
+        let owed_by_age: i64 = balance["ageing"].as_array().unwrap().iter().map(|b| b["amount_fen"].as_i64().unwrap()).sum();
+        assert_eq!(owed_by_age, 44_600);
+        assert_eq!(post(&app, "/api/v1/payments", &p.office, &pay(50_000)).await.status(), StatusCode::CREATED);
+        let balance: Value = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.office).await.json().await.unwrap();
+        assert_eq!(balance["balance_fen"], -5_400, "over-paid");
+        assert_eq!(balance["credit_fen"], 5_400);
+        let r = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.producer_b).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+
+        // The remittance to the disposer: billed, collected, outstanding.
+        let query = format!("?period={period}&park_id={}&disposer_id={}", p.park, p.disposer);
+        let remit: Value = app.get(&format!("/api/v1/remittances{query}"), &p.office).await.json().await.unwrap();
+        assert_eq!(remit["billed_fen"], 74_600);
+        assert_eq!(remit["collected_fen"], 74_600);
+        assert_eq!(remit["outstanding_fen"], 0);
+        assert_eq!(remit["owed_to_disposer_fen"], 74_600);
+        let theirs: Value = app.get(&format!("/api/v1/remittances?period={period}&park_id={}", p.park), &p.dispatcher).await.json().await.unwrap();
+        assert_eq!(theirs["billed_fen"], 74_600);
+        let r = app.get(&format!("/api/v1/remittances{query}"), &p.producer_a).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+
+        // Exports, parsed back: CSV and Excel, Chinese headers, yuan to two decimals.
+        let r = app.get(&format!("/api/v1/statements/{sid}/export.csv"), &p.producer_a).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let text = r.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(headers, ["类型", "批次编号", "废物代码", "计费日期", "重量（千克）", "单价（元/吨）", "金额（元）"]);
+        let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+        let row_l1 = rows.iter().find(|r| r[1] == l1).unwrap();
+        assert_eq!((row_l1[4].as_str(), row_l1[5].as_str(), row_l1[6].as_str()), ("300.000", "2800.00", "840.00"));
+        let total = rows.iter().find(|r| r[0] == "合计").unwrap();
+        assert_eq!(total[6], "1500.00");
+        let due = rows.iter().find(|r| r[0] == "应付").unwrap();
+        assert_eq!(due[6], "746.00");
+        assert!(rows.iter().any(|r| r[0] == "贷项通知" && r[6] == "-840.00"));
+
+        let r = app.get(&format!("/api/v1/statements/{sid}/export.xlsx"), &p.office).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let bytes = r.bytes().await.unwrap().to_vec();
+        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        assert_eq!(sheet.get((0, 6)), Some(&Data::String("金额（元）".to_owned())));
+        let fen = |c: Option<&Data>| match c {
+            Some(Data::Float(f)) => (f * 100.0).round() as i64,
+            other => panic!("not a number: {other:?}"),
+        };
+        let l1_row = (1..sheet.height()).find(|r| sheet.get((*r, 1)) == Some(&Data::String(l1.clone()))).unwrap();
+        assert_eq!(fen(sheet.get((l1_row, 6))), 84_000);
+        let total_row = (1..sheet.height()).find(|r| sheet.get((*r, 0)) == Some(&Data::String("合计".to_owned()))).unwrap();
+        assert_eq!(fen(sheet.get((total_row, 6))), 150_000);
+
+        let r = app.get(&format!("/api/v1/remittances/export.csv{query}"), &p.dispatcher).await;
+        let text = r.text().await.unwrap();
+        assert!(text.starts_with("企业,对账单号,应收（元）,已收（元）,未收（元）"), "{text}");
+        assert!(text.contains(",746.00,746.00,0.00"), "{text}");
+        let r = app.get(&format!("/api/v1/remittances/export.xlsx{query}"), &p.dispatcher).await;
+        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        assert_eq!(sheet.get((0, 2)), Some(&Data::String("应收（元）".to_owned())));
+
+        // Who sees statements: the enterprise its own, the park office all; nobody else.
+        for token in [&p.producer_b, &p.dispatcher] {
+            let r = app.get(&format!("/api/v1/statements/{sid}"), token).await;
+            assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+            let r = app.get(&format!("/api/v1/statements/{sid}/export.csv"), token).await;
+            assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        }
+        let mine: Value = app.get("/api/v1/statements", &p.producer_a).await.json().await.unwrap();
+        assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+        let theirs: Value = app.get("/api/v1/statements", &p.producer_b).await.json().await.unwrap();
+        assert!(theirs["items"].as_array().unwrap().is_empty());
+        let r = app.get("/api/v1/statements", &p.dispatcher).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+
+        // B's statement: issued alone, deterministic, its lot billed once.
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_b, "period": period})).await;
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["lines"].as_array().unwrap().len(), 1);
+        assert_eq!(b["total_fen"], 2_800);
+    }
+}
