@@ -129,13 +129,16 @@ fn remittance_table(r: &RemittanceView) -> Table {
 }
 
 fn csv(table: &Table) -> Result<Vec<u8>, ApiError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // A byte-order mark, so that Excel opens the UTF-8 (Chinese) text as such.
+    let mut w = csv::Writer::from_writer("\u{feff}".as_bytes().to_vec());
     let err = |e: csv::Error| ApiError::Internal(e.into());
     w.write_record(&table.headers).map_err(err)?;
     for row in &table.rows {
         let cells: Vec<String> = row
             .iter()
             .map(|c| match c {
+                // Text that a spreadsheet would run as a formula is kept as text.
+                Cell::Text(t) if t.starts_with(['=', '+', '-', '@']) => format!("'{t}"),
                 Cell::Text(t) => t.clone(),
                 Cell::Fen(f) => yuan(*f),
                 Cell::Grams(g) => kilograms(*g),

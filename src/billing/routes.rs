@@ -12,9 +12,9 @@ use crate::billing::export;
 use crate::billing::service::{self, BalanceView, PaymentView, RemittanceView, StatementView};
 use crate::billing::store;
 use crate::db::DbConn;
+use crate::domain::billing::MAX_FEN;
 use crate::domain::billing::Period;
 use crate::domain::identity::Role;
-use crate::domain::units::MAX_GRAMS;
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
@@ -250,7 +250,8 @@ pub async fn export_csv(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Statement id")),
     responses(
-        (status = 200, description = "An xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 200, description = "An xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>,
+            example = json!("(an xlsx workbook: a ZIP archive starting with PK)")),
         (status = 404, description = "No such statement, or not one you may see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -335,7 +336,7 @@ pub async fn add_note(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let mut v = Validator::new();
-    if b.amount_fen == 0 || b.amount_fen.abs() > MAX_GRAMS {
+    if b.amount_fen == 0 || b.amount_fen.abs() > MAX_FEN {
         v.push(FieldError::new(
             "amount_fen",
             "out_of_range",
@@ -395,7 +396,7 @@ pub async fn record_payment(
     let b = body.into_inner();
     let mut v = Validator::new();
     let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
-    if b.amount_fen <= 0 || b.amount_fen > MAX_GRAMS {
+    if b.amount_fen <= 0 || b.amount_fen > MAX_FEN {
         v.push(FieldError::new(
             "amount_fen",
             "out_of_range",
@@ -444,7 +445,9 @@ pub async fn balance(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| service::balance(conn, &principal, &id))
+        .run(move |conn| {
+            crate::db::read_snapshot(conn, |conn| service::balance(conn, &principal, &id))
+        })
         .await?;
     Ok(web::Json(view))
 }
@@ -487,7 +490,11 @@ async fn remittance_of(
         v.finish_with(|| Some((period?, park_id?, disposer_id?)))?;
     state
         .db
-        .run(move |conn| service::remittance(conn, &principal, &park_id, &disposer_id, period))
+        .run(move |conn| {
+            crate::db::read_snapshot(conn, |conn| {
+                service::remittance(conn, &principal, &park_id, &disposer_id, period)
+            })
+        })
         .await
 }
 
@@ -546,7 +553,8 @@ pub async fn remittance_csv(
     security(("bearer" = [])),
     params(RemittanceQuery),
     responses(
-        (status = 200, description = "An xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 200, description = "An xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>,
+            example = json!("(an xlsx workbook: a ZIP archive starting with PK)")),
         (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -28,7 +28,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, Place, authorize};
 use crate::billing::store::{self, LineRow, NoteRow, PaymentRow, StatementRow};
 use crate::db::DbConn;
-use crate::domain::billing::{AGEING_BUCKETS, Period, ageing_bucket, line_amount};
+use crate::domain::billing::{AGEING_BUCKETS, Period, ageing_bucket, line_amount, settling_note};
 use crate::domain::contract::{DatedRule, rule_on};
 use crate::domain::ids::new_id;
 use crate::domain::manifest::allocate;
@@ -44,19 +44,19 @@ pub fn billable(lot: &LotRow, tz: chrono_tz::Tz) -> Option<(i64, NaiveDate)> {
     let day = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).date_naive();
     match (lot.route.as_str(), lot.status.as_str()) {
         ("warehouse", "stored" | "collected") => Some((lot.net_grams, day(lot.captured_at))),
-        // A collected door lot is not changed after collection: its last change is it.
-        ("door", "collected") => Some((lot.net_grams, day(lot.updated_at))),
+        // A door lot's weighing is the driver's, captured at collection.
+        ("door", "collected") => Some((lot.net_grams, day(lot.captured_at))),
         _ => None,
     }
 }
 
-/// The price in fen per tonne in force for a code on a day under a contract.
+/// The price in fen per tonne in force for a code on a day under a contract, if any.
 fn price_on(
     conn: &mut DbConn,
     contract_id: &str,
     code: &str,
     day: NaiveDate,
-) -> Result<i64, ApiError> {
+) -> Result<Option<i64>, ApiError> {
     let rules: Vec<DatedRule<i64>> = contracts::prices_of(conn, contract_id)?
         .into_iter()
         .filter_map(|p| {
@@ -71,8 +71,7 @@ fn price_on(
         .collect();
     let code = WasteCode::parse("", code)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
-    // A lot exists only under a contract that priced its code; without a price it costs 0.
-    Ok(rule_on(&rules, &code, day).map_or(0, |r| r.value))
+    Ok(rule_on(&rules, &code, day).map(|r| r.value))
 }
 
 fn enterprise_place(e: &park_store::Enterprise) -> Place<'_> {
@@ -294,6 +293,8 @@ pub fn issue(
     let now = crate::domain::time::now().naive_utc();
     let id = new_id("stm");
     let mut lines = Vec::new();
+    let mut unpriced = Vec::new();
+    let first_day = period.first_day().unwrap_or(end);
     for lot in store::unbilled_lots(conn, enterprise_id)? {
         let Some((grams, day)) = billable(&lot, tz) else {
             continue;
@@ -301,10 +302,26 @@ pub fn issue(
         if day >= end {
             continue;
         }
+        // A lot of an earlier month goes on this statement only if that month was issued (it
+        // came in late); otherwise that month is issued first.
+        if day < first_day
+            && store::statement_of(conn, enterprise_id, &Period::of(day).as_string())?.is_none()
+        {
+            return Err(ApiError::Conflict(format!(
+                "lot {} is billable in {}, which has no statement yet: issue that month first",
+                lot.id,
+                Period::of(day).as_string()
+            )));
+        }
         let disposer_id = contracts::find_contract(conn, &lot.contract_id)?
             .map(|c| c.0.disposer_id)
-            .unwrap_or_default();
-        let price = price_on(conn, &lot.contract_id, &lot.waste_code, day)?;
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("lot {} names no contract", lot.id))
+            })?;
+        let Some(price) = price_on(conn, &lot.contract_id, &lot.waste_code, day)? else {
+            unpriced.push(format!("{} ({} on {day})", lot.id, lot.waste_code));
+            continue;
+        };
         lines.push(LineRow {
             statement_id: id.clone(),
             lot_id: lot.id,
@@ -317,6 +334,20 @@ pub fn issue(
             amount_fen: line_amount(grams, price),
         });
     }
+    if !unpriced.is_empty() {
+        return Err(ApiError::field(
+            "period",
+            "unpriced_lots",
+            format!(
+                "no contract price is in force for: {}; add the price, then issue",
+                unpriced.join(", ")
+            ),
+        ));
+    }
+    let total = lines
+        .iter()
+        .try_fold(0i64, |sum, l| sum.checked_add(l.amount_fen))
+        .ok_or_else(|| ApiError::Conflict("the statement's total is out of range".to_owned()))?;
     let row = StatementRow {
         id: id.clone(),
         number: format!(
@@ -326,7 +357,7 @@ pub fn issue(
         park_id: enterprise.0.park_id.clone(),
         enterprise_id: enterprise_id.to_owned(),
         period: period.as_string(),
-        total_fen: lines.iter().map(|l| l.amount_fen).sum(),
+        total_fen: total,
         due_on,
         issued_at: now,
         issued_by: principal.user_id.clone(),
@@ -338,30 +369,34 @@ pub fn issue(
     statement_view(conn, row)
 }
 
-/// What a billed lot should cost now, against what was billed for it so far: the note that
-/// settles the difference, if any.
+/// What a billed lot should cost now (its billable weight and day as they now are, at the price
+/// now in force that day), against what was billed for it so far: the note that settles the
+/// difference, if any. The caller holds the enterprise's statement lock.
 fn settle_lot(
     conn: &mut DbConn,
     by: &str,
     line: &LineRow,
     lot: &LotRow,
-    price: i64,
     reason: &str,
 ) -> Result<Option<NoteRow>, ApiError> {
     let statement =
         store::find_statement(conn, &line.statement_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let park = parks::load_park(conn, &statement.park_id)?;
     let tz = parks::park_time_zone(&park.0);
-    let should = billable(lot, tz).map_or(0, |(grams, _)| line_amount(grams, price));
-    let so_far = line.amount_fen
-        + store::notes_of_lot(conn, &lot.id)?
-            .iter()
-            .map(|n| n.amount_fen)
-            .sum::<i64>();
-    let difference = should - so_far;
-    if difference == 0 {
+    let should = match billable(lot, tz) {
+        Some((grams, day)) => line_amount(
+            grams,
+            price_on(conn, &line.contract_id, &line.waste_code, day)?.unwrap_or(0),
+        ),
+        None => 0,
+    };
+    let notes: Vec<i64> = store::notes_of_lot(conn, &lot.id)?
+        .iter()
+        .map(|n| n.amount_fen)
+        .collect();
+    let Some(difference) = settling_note(should, line.amount_fen, &notes) else {
         return Ok(None);
-    }
+    };
     let note = NoteRow {
         id: new_id("bnt"),
         statement_id: statement.id.clone(),
@@ -387,12 +422,14 @@ pub fn after_lot_change(
     lot: &LotRow,
     reason: &str,
 ) -> Result<(), ApiError> {
+    // The statement lock: an issue running meanwhile either saw this change or is seen by it.
+    crate::db::lock_keys(conn, &[&format!("statement:{}", lot.enterprise_id)])?;
     if let Some(line) = store::line_of_lot(conn, &lot.id)? {
         let why = format!(
             "lot {} {} after the statement was issued: {reason}",
             lot.id, lot.status
         );
-        settle_lot(conn, by, &line, lot, line.fen_per_tonne, &why)?;
+        settle_lot(conn, by, &line, lot, &why)?;
     }
     Ok(())
 }
@@ -411,12 +448,11 @@ pub fn reprice(
         let Some(lot) = crate::lots::store::find_lot(conn, &line.lot_id)? else {
             continue;
         };
-        let price = price_on(conn, &line.contract_id, &line.waste_code, line.billable_on)?;
         let reason = format!(
-            "price of {} on {} corrected to {} fen per tonne",
-            line.waste_code, line.billable_on, price
+            "price of {} on {} corrected after issue",
+            line.waste_code, line.billable_on
         );
-        settle_lot(conn, &principal.user_id, &line, &lot.0, price, &reason)?;
+        settle_lot(conn, &principal.user_id, &line, &lot.0, &reason)?;
     }
     statement_view(conn, row)
 }
@@ -432,6 +468,7 @@ pub fn add_note(
 ) -> Result<StatementView, ApiError> {
     let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     load_enterprise_for(conn, principal, &row.enterprise_id, true)?;
+    crate::db::lock_keys(conn, &[&format!("statement:{}", row.enterprise_id)])?;
     let mut disposers: Vec<String> = store::lines_of(conn, id)?
         .into_iter()
         .map(|l| l.disposer_id)
@@ -693,6 +730,13 @@ pub fn remittance(
             disposer_id,
         },
     )?;
+    // Only a disposal company under contract with the park has a remittance there.
+    if !crate::pickups::store::parks_of_disposer(conn, disposer_id)?
+        .iter()
+        .any(|p| p == park_id)
+    {
+        return Err(ApiError::NotFound(NOT_VISIBLE));
+    }
     let mut lines = Vec::new();
     for s in store::statements_in(conn, park_id, &period.as_string())? {
         let (allocated, _) = allocation(conn, &s.enterprise_id)?;
@@ -718,11 +762,15 @@ pub fn remittance(
             continue;
         };
         let billed = shares[index].1;
-        let collected = if owed > 0 {
-            let weights: Vec<i64> = shares.iter().map(|(_, a)| (*a).max(0)).collect();
-            allocate(covered, &weights)[index]
-        } else {
+        // Credit shares (a disposer buying waste) are settled by offset against the others;
+        // what was paid, plus those offsets, covers the positive shares in proportion.
+        let collected = if billed < 0 {
             billed
+        } else {
+            let offsets: i64 = shares.iter().map(|(_, a)| (*a).min(0)).sum::<i64>().abs();
+            let weights: Vec<i64> = shares.iter().map(|(_, a)| (*a).max(0)).collect();
+            let _ = owed;
+            allocate(covered + offsets, &weights)[index]
         };
         let name = crate::identity::store::find_organization(conn, &s.enterprise_id)?
             .map(|o| o.name)

@@ -11,6 +11,18 @@ use chrono::{Datelike, Duration, NaiveDate};
 /// Grams in a tonne.
 pub const GRAMS_PER_TONNE: i128 = 1_000_000;
 
+/// Largest amount accepted for a payment or a note: ¥100 billion.
+pub const MAX_FEN: i64 = 10_000_000_000_000;
+
+/// The note that settles a billed lot: what it should cost now, less what was billed for it so
+/// far (its line and every note on it); `None` when nothing is owed either way. Applying it
+/// makes line + notes equal the lot's current amount, so a lot is never billed twice.
+pub fn settling_note(should_fen: i64, line_fen: i64, notes_fen: &[i64]) -> Option<i64> {
+    let so_far = line_fen + notes_fen.iter().sum::<i64>();
+    let difference = should_fen - so_far;
+    (difference != 0).then_some(difference)
+}
+
 /// Days after the end of its period that a statement is due.
 pub const DAYS_TO_PAY: i64 = 30;
 
@@ -149,13 +161,41 @@ mod tests {
     }
 
     proptest! {
-        /// A rounded line is within half a fen of the exact amount.
+        /// A rounded line is the exact amount rounded to the nearest fen, halves away from zero:
+        /// within half a fen, and exactly half a fen only away from zero.
         #[test]
         fn a_line_is_the_exact_amount_rounded_once(grams in 0i64..=10_000_000_000, price in -10_000_000i64..=10_000_000) {
             let amount = line_amount(grams, price);
             let exact2 = i128::from(grams) * i128::from(price) * 2;
             let diff2 = i128::from(amount) * GRAMS_PER_TONNE * 2 - exact2;
             prop_assert!(diff2.abs() <= GRAMS_PER_TONNE);
+            if diff2.abs() == GRAMS_PER_TONNE {
+                // A tie: rounded away from zero.
+                prop_assert!(i128::from(amount).abs() * GRAMS_PER_TONNE * 2 > exact2.abs());
+            }
+        }
+
+        /// Whatever happens to a billed lot after issue (new weights, new prices, a void), the
+        /// notes raised keep line + notes equal to what the lot costs now: never billed twice,
+        /// never missed.
+        #[test]
+        fn notes_keep_a_lot_billed_exactly_once(
+            first in (1i64..=5_000_000, -2_000_000i64..=5_000_000),
+            changes in proptest::collection::vec(proptest::option::of((1i64..=5_000_000, -2_000_000i64..=5_000_000)), 0..12),
+        ) {
+            let line = line_amount(first.0, first.1);
+            let mut notes: Vec<i64> = Vec::new();
+            let mut current = line;
+            for change in changes {
+                // None: the lot is voided (costs nothing); Some: a new weight or price.
+                current = change.map_or(0, |(g, p)| line_amount(g, p));
+                if let Some(note) = settling_note(current, line, &notes) {
+                    notes.push(note);
+                }
+                prop_assert_eq!(line + notes.iter().sum::<i64>(), current);
+            }
+            // Settling again raises nothing.
+            prop_assert_eq!(settling_note(current, line, &notes), None);
         }
 
         /// The lines of a statement sum to its total, which is Σ weight × price under the rule,

@@ -1172,6 +1172,8 @@ pub fn collect(
             lot.net_grams = w.weighing.net;
             lot.weight_source = "scale".to_owned();
             lot.scale_id = Some(c.scale_id.clone());
+            // The driver's weighing at the door: billed by its weight, on its day.
+            lot.captured_at = c.captured_at.naive_utc();
         }
         lot.status = "collected".to_owned();
         lot.pickup_request_id = None;

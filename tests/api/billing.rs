@@ -135,6 +135,14 @@ backend_tests! {
         let again: Value = r.json().await.unwrap();
         assert_eq!(again["notes"].as_array().unwrap().len(), 3, "nothing billed twice");
         assert_eq!(again["amount_due_fen"], 74_600);
+        // A correction after the reprice is settled at the price now in force: 10 kg less at
+        // 3 100 yuan/t.
+        let r = post(&app, &format!("/api/v1/lots/{l2}/corrections"), &p.office,
+            &json!({"gross_grams": 270_000, "tare_grams": 20_000, "reason": "re-weighed again"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let settled: Value = app.get(&format!("/api/v1/statements/{sid}"), &p.office).await.json().await.unwrap();
+        assert_eq!(settled["notes"].as_array().unwrap().last().unwrap()["amount_fen"], -3_100);
+        assert_eq!(settled["amount_due_fen"], 71_500);
 
         // Payments: partial, then more than owed.
         let pay = |amount: i64| json!({"enterprise_id": p.enterprise_a, "amount_fen": amount, "paid_on": day(0), "reference": "bank"});
@@ -145,35 +153,38 @@ backend_tests! {
         assert_eq!(post(&app, "/api/v1/payments", &p.office, &pay(30_000)).await.status(), StatusCode::CREATED);
         let balance: Value = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.producer_a).await.json().await.unwrap();
         assert_eq!(balance["billed_fen"], 150_000);
-        assert_eq!(balance["notes_fen"], -75_400);
+        assert_eq!(balance["notes_fen"], -78_500);
         assert_eq!(balance["paid_fen"], 30_000);
-        assert_eq!(balance["balance_fen"], 44_600);
+        assert_eq!(balance["balance_fen"], 41_500);
         let owed_by_age: i64 = balance["ageing"].as_array().unwrap().iter().map(|b| b["amount_fen"].as_i64().unwrap()).sum();
-        assert_eq!(owed_by_age, 44_600);
+        assert_eq!(owed_by_age, 41_500);
         assert_eq!(post(&app, "/api/v1/payments", &p.office, &pay(50_000)).await.status(), StatusCode::CREATED);
         let balance: Value = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.office).await.json().await.unwrap();
-        assert_eq!(balance["balance_fen"], -5_400, "over-paid");
-        assert_eq!(balance["credit_fen"], 5_400);
+        assert_eq!(balance["balance_fen"], -8_500, "over-paid");
+        assert_eq!(balance["credit_fen"], 8_500);
         let r = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.producer_b).await;
         assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
 
         // The remittance to the disposer: billed, collected, outstanding.
         let query = format!("?period={period}&park_id={}&disposer_id={}", p.park, p.disposer);
         let remit: Value = app.get(&format!("/api/v1/remittances{query}"), &p.office).await.json().await.unwrap();
-        assert_eq!(remit["billed_fen"], 74_600);
-        assert_eq!(remit["collected_fen"], 74_600);
+        assert_eq!(remit["billed_fen"], 71_500);
+        assert_eq!(remit["collected_fen"], 71_500);
         assert_eq!(remit["outstanding_fen"], 0);
-        assert_eq!(remit["owed_to_disposer_fen"], 74_600);
+        assert_eq!(remit["owed_to_disposer_fen"], 71_500);
         let theirs: Value = app.get(&format!("/api/v1/remittances?period={period}&park_id={}", p.park), &p.dispatcher).await.json().await.unwrap();
-        assert_eq!(theirs["billed_fen"], 74_600);
+        assert_eq!(theirs["billed_fen"], 71_500);
         let r = app.get(&format!("/api/v1/remittances{query}"), &p.producer_a).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        let elsewhere = app.create_park(&p.admin, "Another park", "440307").await;
+        let r = app.get(&format!("/api/v1/remittances?period={period}&park_id={elsewhere}"), &p.dispatcher).await;
         assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
 
         // Exports, parsed back: CSV and Excel, Chinese headers, yuan to two decimals.
         let r = app.get(&format!("/api/v1/statements/{sid}/export.csv"), &p.producer_a).await;
         assert_eq!(r.status(), StatusCode::OK);
         let text = r.text().await.unwrap();
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
         let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
         assert_eq!(headers, ["类型", "批次编号", "废物代码", "计费日期", "重量（千克）", "单价（元/吨）", "金额（元）"]);
         let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
@@ -182,7 +193,7 @@ backend_tests! {
         let total = rows.iter().find(|r| r[0] == "合计").unwrap();
         assert_eq!(total[6], "1500.00");
         let due = rows.iter().find(|r| r[0] == "应付").unwrap();
-        assert_eq!(due[6], "746.00");
+        assert_eq!(due[6], "715.00");
         assert!(rows.iter().any(|r| r[0] == "贷项通知" && r[6] == "-840.00"));
 
         let r = app.get(&format!("/api/v1/statements/{sid}/export.xlsx"), &p.office).await;
@@ -202,8 +213,8 @@ backend_tests! {
 
         let r = app.get(&format!("/api/v1/remittances/export.csv{query}"), &p.dispatcher).await;
         let text = r.text().await.unwrap();
-        assert!(text.starts_with("企业,对账单号,应收（元）,已收（元）,未收（元）"), "{text}");
-        assert!(text.contains(",746.00,746.00,0.00"), "{text}");
+        assert!(text.starts_with("\u{feff}企业,对账单号,应收（元）,已收（元）,未收（元）"), "a BOM for Excel: {text}");
+        assert!(text.contains(",715.00,715.00,0.00"), "{text}");
         let r = app.get(&format!("/api/v1/remittances/export.xlsx{query}"), &p.dispatcher).await;
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();
         let sheet = book.worksheet_range_at(0).unwrap().unwrap();
@@ -228,5 +239,54 @@ backend_tests! {
         let b: Value = r.json().await.unwrap();
         assert_eq!(b["lines"].as_array().unwrap().len(), 1);
         assert_eq!(b["total_fen"], 2_800);
+    }
+
+    async fn door_lots_are_billed_by_the_drivers_weighing_and_months_in_order(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 100_000, 100).await;
+        let month = previous_month();
+        let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
+        // A lot of the month before last, not yet billed: that month is issued first.
+        let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, &p.enterprise_a, 10)).await;
+        let early: Value = r.json().await.unwrap();
+        weighed_on(&app, early["id"].as_str().unwrap(), day_of(before, 5));
+        // Scrap declared at the door (250 kg estimated) and collected: the driver weighs 240 kg.
+        let r = post(&app, "/api/v1/lots/declarations", &p.producer_a, &json!({"enterprise_id": p.enterprise_a,
+            "waste_code": "900-003-S59", "physical_form": "solid", "container_type": "bag", "container_count": 4,
+            "estimated_grams": 250_000})).await;
+        let declared: Value = r.json().await.unwrap();
+        let request = declared["pickup_request_id"].as_str().expect("200 kg of S59 reached").to_owned();
+        let schedule = json!({"scheduled_on": day(0), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
+        assert_eq!(post(&app, &format!("/api/v1/pickup-requests/{request}/schedule"), &p.dispatcher, &schedule).await.status(), StatusCode::OK);
+        let collect = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-7", "captured_at": Utc::now().to_rfc3339(),
+            "gross_grams": 8_241_000, "tare_grams": 8_000_000,
+            "door_weighings": [{"lot_id": declared["id"], "gross_grams": 242_000, "tare_grams": 2_000}]});
+        assert_eq!(post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &collect).await.status(), StatusCode::CREATED);
+        weighed_on(&app, declared["id"].as_str().unwrap(), day_of(month, 10));
+
+        let period = format!("{:04}-{:02}", month.0, month.1);
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+        let problem = assert_problem(r, StatusCode::CONFLICT, "conflict").await;
+        assert!(problem["detail"].as_str().unwrap().contains("issue that month first"), "{problem}");
+        let earlier = format!("{:04}-{:02}", before.0, before.1);
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": earlier})).await;
+        let first: Value = r.json().await.unwrap();
+        assert_eq!(first["total_fen"], 2_800);
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let second: Value = r.json().await.unwrap();
+        let lines = second["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 1, "each lot billed once: {lines:?}");
+        assert_eq!(lines[0]["lot_id"], declared["id"]);
+        assert_eq!(lines[0]["grams"], 240_000, "the driver's weighing, not the estimate");
+        assert_eq!(lines[0]["amount_fen"], -28_800, "bought at 1 200 yuan/t: a credit");
+        assert_eq!(second["total_fen"], -28_800);
+        // A partial payment of the first month; the second month is a credit.
+        let r = post(&app, "/api/v1/payments", &p.office, &json!({"enterprise_id": p.enterprise_a, "amount_fen": 1_000, "paid_on": day(0)})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let balance: Value = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.office).await.json().await.unwrap();
+        assert_eq!(balance["balance_fen"], 2_800 - 28_800 - 1_000);
+        let remit: Value = app.get(&format!("/api/v1/remittances?period={earlier}&park_id={}&disposer_id={}", p.park, p.disposer), &p.office).await.json().await.unwrap();
+        assert_eq!(remit["billed_fen"], 2_800);
     }
 }
