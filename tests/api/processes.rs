@@ -115,7 +115,7 @@ backend_tests! {
 /// Two server processes on one PostgreSQL, weighings sent to both at once: one request, one
 /// message per party, one webhook delivery.
 #[actix_web::test]
-async fn two_processes_raise_one_request_and_send_one_notification() {
+async fn two_processes_on_one_postgres_raise_one_request_and_send_one_notification() {
     if !Backend::postgres_configured() {
         return;
     }
