@@ -18,6 +18,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::auth::Principal;
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConn, write_transaction};
 use crate::error::{ApiError, PROBLEM_JSON};
@@ -245,22 +246,27 @@ fn release(conn: &mut DbConn, user_id: &str, key: &str, token: NaiveDateTime) ->
         .map(drop)
 }
 
-/// Runs `work` in one write transaction and answers `status` with its result as JSON (and a
-/// `Location` from `location`), honouring the `Idempotency-Key` when one was sent.
+/// Runs `work` for the principal in one write transaction and answers `status` with its result
+/// as JSON (and a `Location` from `location`), honouring the `Idempotency-Key` when one was
+/// sent: keys are the principal's, and a request is recognised by its fingerprint.
 pub async fn run<T, W, L>(
     db: &Db,
-    user_id: &str,
+    principal: Principal,
+    req: &HttpRequest,
     key: Idempotency,
-    fingerprint: String,
     status: StatusCode,
     location: L,
     work: W,
 ) -> Result<HttpResponse, ApiError>
 where
     T: Serialize + Send + 'static,
-    W: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    W: FnOnce(&mut DbConn, &Principal) -> Result<T, ApiError> + Send + 'static,
     L: FnOnce(&T) -> Option<String> + Send + 'static,
 {
+    let fingerprint = fingerprint(req);
+    let user_id = principal.user_id.clone();
+    let user_id = user_id.as_str();
+    let work = move |conn: &mut DbConn| work(conn, &principal);
     let Some(key) = key.0 else {
         let value = db.write(work).await?;
         return Ok(respond(status, location(&value), &value));

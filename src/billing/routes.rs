@@ -11,7 +11,6 @@ use crate::auth::Principal;
 use crate::billing::export;
 use crate::billing::service::{self, BalanceView, PaymentView, RemittanceView, StatementView};
 use crate::billing::store;
-use crate::db::DbConn;
 use crate::domain::billing::MAX_FEN;
 use crate::domain::billing::Period;
 use crate::domain::identity::Role;
@@ -29,32 +28,6 @@ fn period(v: &mut Validator, raw: &str) -> Option<Period> {
         v.push(FieldError::new("period", "invalid", "a month, YYYY-MM"));
     }
     p
-}
-
-async fn post_idempotent<T>(
-    state: web::Data<AppState>,
-    principal: Principal,
-    req: HttpRequest,
-    key: Idempotency,
-    status: StatusCode,
-    location: impl FnOnce(&T) -> Option<String> + Send + 'static,
-    work: impl FnOnce(&mut DbConn, &Principal) -> Result<T, ApiError> + Send + 'static,
-) -> Result<HttpResponse, ApiError>
-where
-    T: serde::Serialize + Send + 'static,
-{
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
-    idempotency::run(
-        &state.db,
-        &user,
-        key,
-        fingerprint,
-        status,
-        location,
-        move |conn| work(conn, &principal),
-    )
-    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,10 +69,10 @@ pub async fn issue(
     let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
     let period = period(&mut v, &b.period);
     let period = v.finish_with(|| period)?;
-    post_idempotent(
-        state,
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::CREATED,
         |s: &StatementView| Some(format!("/api/v1/statements/{}", s.id)),
@@ -288,10 +261,10 @@ pub async fn reprice(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    post_idempotent(
-        state,
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::OK,
         |_: &StatementView| None,
@@ -348,10 +321,10 @@ pub async fn add_note(
     v.finish()?;
     let id = id.into_inner();
     let amount = b.amount_fen;
-    post_idempotent(
-        state,
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::CREATED,
         |_: &StatementView| None,
@@ -413,10 +386,10 @@ pub async fn record_payment(
     let reference = b.reference.map(|r| v.text("reference", &r, 1, 200));
     v.finish()?;
     let (amount, paid_on) = (b.amount_fen, b.paid_on);
-    post_idempotent(
-        state,
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::CREATED,
         |_: &PaymentView| None,

@@ -4,6 +4,7 @@
 pub mod fallback;
 pub mod json;
 pub mod pagination;
+pub mod query;
 
 pub use json::Json;
 pub use pagination::{Page, PageQuery};

@@ -12,6 +12,7 @@ use crate::auth::policy::{self, Action, authorize};
 use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
+use crate::http::query::{one_of, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::lots::labels;
@@ -247,16 +248,14 @@ pub async fn weigh_in(
             captured_at: b.captured_at,
         })
     })?;
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
     idempotency::run(
         &state.db,
-        &user,
+        principal,
+        &req,
         key,
-        fingerprint,
         StatusCode::CREATED,
         lot_location,
-        move |conn| service::weigh_in(conn, &principal, new),
+        move |conn, principal| service::weigh_in(conn, principal, new),
     )
     .await
 }
@@ -305,61 +304,16 @@ pub async fn declare(
     );
     let estimated = v.check(estimate("estimated_grams", b.estimated_grams));
     let (d, estimate) = v.finish_with(|| Some((d?, estimated?)))?;
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
     idempotency::run(
         &state.db,
-        &user,
+        principal,
+        &req,
         key,
-        fingerprint,
         StatusCode::CREATED,
         lot_location,
-        move |conn| service::declare(conn, &principal, d, estimate),
+        move |conn, principal| service::declare(conn, principal, d, estimate),
     )
     .await
-}
-
-/// Parses a `from`/`to` bound: a day in China Standard Time (its start, or with `end` the start
-/// of the next day) or an RFC 3339 instant.
-fn bound(
-    v: &mut Validator,
-    field: &str,
-    raw: Option<&str>,
-    end: bool,
-) -> Option<chrono::NaiveDateTime> {
-    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Some(t.naive_utc());
-    }
-    let day = v.check(NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        FieldError::new(
-            field,
-            "invalid",
-            "must be a day YYYY-MM-DD or an RFC 3339 instant",
-        )
-    }))?;
-    let day = if end { day.succ_opt()? } else { day };
-    let start = day.and_hms_opt(0, 0, 0)?;
-    Some(start - chrono::Duration::hours(8))
-}
-
-pub(crate) fn one_of(
-    v: &mut Validator,
-    field: &str,
-    raw: Option<String>,
-    allowed: &[&str],
-) -> Option<String> {
-    let raw = raw?;
-    if allowed.contains(&raw.as_str()) {
-        Some(raw)
-    } else {
-        v.push(FieldError::new(
-            field,
-            "invalid",
-            format!("must be one of: {}", allowed.join(", ")),
-        ));
-        None
-    }
 }
 
 /// List lots: a park office its park's (filter by status, route, zone, code, enterprise and
@@ -402,8 +356,8 @@ pub async fn list(
             .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
             .map(|c| c.as_str().to_owned()),
         enterprise_id: q.enterprise_id,
-        received_from: bound(&mut v, "from", q.from.as_deref(), false),
-        received_before: bound(&mut v, "to", q.to.as_deref(), true),
+        received_from: time_bound(&mut v, "from", q.from.as_deref(), false),
+        received_before: time_bound(&mut v, "to", q.to.as_deref(), true),
     };
     v.finish()?;
     let limit = page.limit;
@@ -494,16 +448,14 @@ pub async fn void(
     let reason = v.text("reason", &body.into_inner().reason, 1, TEXT_MAX);
     v.finish()?;
     let id = id.into_inner();
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
     idempotency::run(
         &state.db,
-        &user,
+        principal,
+        &req,
         key,
-        fingerprint,
         StatusCode::OK,
         |_: &LotView| None,
-        move |conn| service::void(conn, &principal, &id, reason),
+        move |conn, principal| service::void(conn, principal, &id, reason),
     )
     .await
 }
@@ -567,16 +519,14 @@ pub async fn correct(
         reason,
     };
     let id = id.into_inner();
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
     idempotency::run(
         &state.db,
-        &user,
+        principal,
+        &req,
         key,
-        fingerprint,
         StatusCode::OK,
         |_: &LotView| None,
-        move |conn| service::correct(conn, &principal, &id, correction),
+        move |conn, principal| service::correct(conn, principal, &id, correction),
     )
     .await
 }

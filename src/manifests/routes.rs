@@ -3,19 +3,17 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy;
-use crate::db::DbConn;
 use crate::domain::manifest::{Decision, Step};
 use crate::domain::waste::WasteCode;
-use crate::error::{ApiError, FieldError, Problem, Validator};
+use crate::error::{ApiError, Problem, Validator};
+use crate::http::query::{one_of, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
-use crate::lots::routes::one_of;
 use crate::manifests::service::{self, Changes, ManifestView, Receipt, RevisionView};
 use crate::manifests::store::{self, ManifestFilter};
 use crate::startup::AppState;
@@ -39,25 +37,6 @@ pub struct ManifestQuery {
     pub from: Option<String>,
     /// Created before the end of this day or before this instant.
     pub to: Option<String>,
-}
-
-/// Parses a `from`/`to` bound: a day in China Standard Time or an RFC 3339 instant.
-fn bound(v: &mut Validator, field: &str, raw: Option<&str>, end: bool) -> Option<NaiveDateTime> {
-    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
-        return Some(t.naive_utc());
-    }
-    let day = v.check(
-        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-            FieldError::new(
-                field,
-                "invalid",
-                "must be a day YYYY-MM-DD or an RFC 3339 instant",
-            )
-        }),
-    )?;
-    let day = if end { day.succ_opt()? } else { day };
-    Some(day.and_hms_opt(0, 0, 0)? - chrono::Duration::hours(8))
 }
 
 /// Search manifests: a park office its park's, an inspector those of the parks in its
@@ -93,8 +72,8 @@ pub async fn search(
             .map(|c| c.as_str().to_owned()),
         status: one_of(&mut v, "status", q.status, STATUSES),
         flagged: q.flagged,
-        created_from: bound(&mut v, "from", q.from.as_deref(), false),
-        created_before: bound(&mut v, "to", q.to.as_deref(), true),
+        created_from: time_bound(&mut v, "from", q.from.as_deref(), false),
+        created_before: time_bound(&mut v, "to", q.to.as_deref(), true),
     };
     v.finish()?;
     let limit = page.limit;
@@ -268,32 +247,6 @@ pub async fn revisions(
     ))
 }
 
-async fn change<T>(
-    state: web::Data<AppState>,
-    principal: Principal,
-    req: HttpRequest,
-    key: Idempotency,
-    status: StatusCode,
-    work: impl FnOnce(&mut DbConn, &Principal, i64) -> Result<T, ApiError> + Send + 'static,
-) -> Result<HttpResponse, ApiError>
-where
-    T: Serialize + Send + 'static,
-{
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
-    let tolerance = state.mass_balance_tolerance_percent;
-    idempotency::run(
-        &state.db,
-        &user,
-        key,
-        fingerprint,
-        status,
-        |_: &T| None,
-        move |conn| work(conn, &principal, tolerance),
-    )
-    .await
-}
-
 macro_rules! step_route {
     ($name:ident, $path:literal, $step:expr, $doc:literal) => {
         #[doc = $doc]
@@ -317,7 +270,8 @@ macro_rules! step_route {
             id: web::Path<String>,
         ) -> Result<HttpResponse, ApiError> {
             let id = id.into_inner();
-            change(state, principal, req, key, StatusCode::OK, move |conn, p, t| {
+            let t = state.mass_balance_tolerance_percent;
+            idempotency::run(&state.db, principal, &req, key, StatusCode::OK, |_| None, move |conn, p| {
                 service::step(conn, p, &id, $step, None, None, t)
             })
             .await
@@ -387,13 +341,15 @@ pub async fn receive(
         note,
     };
     let id = id.into_inner();
-    change(
-        state,
+    let t = state.mass_balance_tolerance_percent;
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::OK,
-        move |conn, p, t| service::step(conn, p, &id, Step::Receive, Some(receipt), None, t),
+        |_| None,
+        move |conn, p| service::step(conn, p, &id, Step::Receive, Some(receipt), None, t),
     )
     .await
 }
@@ -432,13 +388,15 @@ pub async fn complete(
     let treatment = v.text("treatment", &body.into_inner().treatment, 1, 200);
     v.finish()?;
     let id = id.into_inner();
-    change(
-        state,
+    let t = state.mass_balance_tolerance_percent;
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::OK,
-        move |conn, p, t| service::step(conn, p, &id, Step::Complete, None, Some(treatment), t),
+        |_| None,
+        move |conn, p| service::step(conn, p, &id, Step::Complete, None, Some(treatment), t),
     )
     .await
 }
@@ -476,13 +434,15 @@ pub async fn resolve(
     let resolution = v.text("resolution", &body.into_inner().resolution, 1, TEXT_MAX);
     v.finish()?;
     let id = id.into_inner();
-    change(
-        state,
+    let t = state.mass_balance_tolerance_percent;
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::OK,
-        move |conn, p, t| service::resolve(conn, p, &id, resolution, t),
+        |_| None,
+        move |conn, p| service::resolve(conn, p, &id, resolution, t),
     )
     .await
 }
@@ -530,13 +490,15 @@ pub async fn propose(
     }
     v.finish()?;
     let id = id.into_inner();
-    change(
-        state,
+    let t = state.mass_balance_tolerance_percent;
+    idempotency::run(
+        &state.db,
         principal,
-        req,
+        &req,
         key,
         StatusCode::CREATED,
-        move |conn, p, t| service::propose(conn, p, &id, reason, b.changes, t),
+        |_| None,
+        move |conn, p| service::propose(conn, p, &id, reason, b.changes, t),
     )
     .await
 }
@@ -565,7 +527,8 @@ macro_rules! decide_route {
             path: web::Path<(String, String)>,
         ) -> Result<HttpResponse, ApiError> {
             let (id, revision_id) = path.into_inner();
-            change(state, principal, req, key, StatusCode::OK, move |conn, p, t| {
+            let t = state.mass_balance_tolerance_percent;
+            idempotency::run(&state.db, principal, &req, key, StatusCode::OK, |_| None, move |conn, p| {
                 service::decide(conn, p, &id, &revision_id, $approve, t)
             })
             .await

@@ -10,9 +10,9 @@ use crate::auth::Principal;
 use crate::auth::policy;
 use crate::domain::waste::Category;
 use crate::error::{ApiError, Problem, Validator};
+use crate::http::query::one_of;
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
-use crate::lots::routes::one_of;
 use chrono::{DateTime, Utc};
 
 use crate::domain::lot::Weighing;
@@ -128,16 +128,14 @@ pub async fn raise(
             note,
         })
     })?;
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
     idempotency::run(
         &state.db,
-        &user,
+        principal,
+        &req,
         key,
-        fingerprint,
         StatusCode::CREATED,
         location,
-        move |conn| service::raise(conn, &principal, raise),
+        move |conn, principal| service::raise(conn, principal, raise),
     )
     .await
 }
@@ -225,29 +223,6 @@ fn reason(body: Json<ReasonRequest>) -> Result<String, ApiError> {
     Ok(reason)
 }
 
-async fn change(
-    state: web::Data<AppState>,
-    principal: Principal,
-    req: HttpRequest,
-    key: Idempotency,
-    work: impl FnOnce(&mut crate::db::DbConn, &Principal) -> Result<RequestView, ApiError>
-    + Send
-    + 'static,
-) -> Result<HttpResponse, ApiError> {
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
-    idempotency::run(
-        &state.db,
-        &user,
-        key,
-        fingerprint,
-        StatusCode::OK,
-        |_: &RequestView| None,
-        move |conn| work(conn, &principal),
-    )
-    .await
-}
-
 /// Cancel an open request with a reason (the park office). Its lots wait again, and the rules
 /// may raise a new request. Honours `Idempotency-Key`.
 #[utoipa::path(
@@ -273,9 +248,15 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let reason = reason(body)?;
     let id = id.into_inner();
-    change(state, principal, req, key, move |conn, p| {
-        service::cancel(conn, p, &id, reason)
-    })
+    idempotency::run(
+        &state.db,
+        principal,
+        &req,
+        key,
+        StatusCode::OK,
+        |_| None,
+        move |conn, p| service::cancel(conn, p, &id, reason),
+    )
     .await
 }
 
@@ -300,9 +281,15 @@ pub async fn accept(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    change(state, principal, req, key, move |conn, p| {
-        service::accept(conn, p, &id)
-    })
+    idempotency::run(
+        &state.db,
+        principal,
+        &req,
+        key,
+        StatusCode::OK,
+        |_| None,
+        move |conn, p| service::accept(conn, p, &id),
+    )
     .await
 }
 
@@ -341,9 +328,15 @@ pub async fn schedule(
     };
     v.finish()?;
     let id = id.into_inner();
-    change(state, principal, req, key, move |conn, p| {
-        service::schedule(conn, p, &id, s)
-    })
+    idempotency::run(
+        &state.db,
+        principal,
+        &req,
+        key,
+        StatusCode::OK,
+        |_| None,
+        move |conn, p| service::schedule(conn, p, &id, s),
+    )
     .await
 }
 
@@ -372,9 +365,15 @@ pub async fn decline(
 ) -> Result<HttpResponse, ApiError> {
     let reason = reason(body)?;
     let id = id.into_inner();
-    change(state, principal, req, key, move |conn, p| {
-        service::decline(conn, p, &id, reason)
-    })
+    idempotency::run(
+        &state.db,
+        principal,
+        &req,
+        key,
+        StatusCode::OK,
+        |_| None,
+        move |conn, p| service::decline(conn, p, &id, reason),
+    )
     .await
 }
 
@@ -512,17 +511,15 @@ pub async fn collect(
         door,
     };
     let id = id.into_inner();
-    let fingerprint = idempotency::fingerprint(&req);
-    let user = principal.user_id.clone();
     let tolerance = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state.db,
-        &user,
+        principal,
+        &req,
         key,
-        fingerprint,
         StatusCode::CREATED,
         |c: &CollectionView| Some(format!("/api/v1/pickup-requests/{}", c.request_id)),
-        move |conn| service::collect(conn, &principal, &id, c, tolerance),
+        move |conn, principal| service::collect(conn, principal, &id, c, tolerance),
     )
     .await
 }
