@@ -501,8 +501,12 @@ pub fn weigh_in(
 /// Checks the pickup rules of the lot's group after a change to it (the lot may join or open a
 /// pickup request), and returns the lot as it now is.
 fn settle(conn: &mut DbConn, lot: LotView) -> Result<LotView, ApiError> {
-    let row = load(conn, &lot.id)?.0;
-    crate::pickups::service::evaluate(conn, &Group::of_lot(&row))?;
+    let group = Group {
+        contract_id: lot.contract_id,
+        warehouse_id: lot.warehouse_id,
+        category: lot.category,
+    };
+    crate::pickups::service::evaluate(conn, &group)?;
     Ok(view(load(conn, &lot.id)?.0))
 }
 
@@ -973,21 +977,25 @@ pub struct AlarmList {
 /// Most alarms of each kind returned, oldest lots first.
 pub const MAX_ALARMS: i64 = 500;
 
-/// Storage-age and capacity alarms within a scope, as of now.
-pub fn alarms(conn: &mut DbConn, scope: &LotScope) -> Result<AlarmList, ApiError> {
+/// The stored lots of a scope past the storage-age warning of their contract, with the park of
+/// each: storage begins when the lot is weighed in, and per contract the database returns only
+/// the lots past 80 % of its period, oldest first, at most `per_contract` of them.
+pub fn storage_alarms(
+    conn: &mut DbConn,
+    scope: &LotScope,
+    per_contract: i64,
+) -> Result<Vec<(StorageAlarm, String)>, ApiError> {
     let now = crate::domain::time::now();
-    // Storage begins when the lot is weighed in. Per contract, only lots past 80 % of its
-    // period can alarm: the database returns just those, oldest first.
-    let mut storage = Vec::new();
+    let mut alarms = Vec::new();
     for (contract_id, max_days) in store::contracts_with_stored(conn, scope)? {
         let max = i64::from(max_days);
         let warn_after_days = (max * 80 + 99) / 100;
         let cutoff = (now - Duration::days(warn_after_days)).naive_utc();
-        for lot in store::stored_since_before(conn, scope, &contract_id, cutoff, MAX_ALARMS)? {
+        for lot in store::stored_since_before(conn, scope, &contract_id, cutoff, per_contract)? {
             let weighed = lot.captured_at.and_utc();
             let days = (now - weighed).num_days();
             if let Some(level) = storage_alarm(days, max) {
-                storage.push(StorageAlarm {
+                let alarm = StorageAlarm {
                     lot_id: lot.id,
                     enterprise_id: lot.enterprise_id,
                     waste_code: lot.waste_code,
@@ -996,10 +1004,20 @@ pub fn alarms(conn: &mut DbConn, scope: &LotScope) -> Result<AlarmList, ApiError
                     days_stored: days,
                     max_storage_days: max_days,
                     level,
-                });
+                };
+                alarms.push((alarm, lot.park_id));
             }
         }
     }
+    Ok(alarms)
+}
+
+/// Storage-age and capacity alarms within a scope, as of now.
+pub fn alarms(conn: &mut DbConn, scope: &LotScope) -> Result<AlarmList, ApiError> {
+    let mut storage: Vec<StorageAlarm> = storage_alarms(conn, scope, MAX_ALARMS)?
+        .into_iter()
+        .map(|(alarm, _park)| alarm)
+        .collect();
     storage.sort_by_key(|a| a.weighed_at);
     storage.truncate(usize::try_from(MAX_ALARMS).unwrap_or(500));
     // Zones are the park's: enterprises and disposers see only their lots' ages.

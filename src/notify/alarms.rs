@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::auth::policy::LotScope;
 use crate::db::{DbConn, write_transaction};
-use crate::domain::lot::{AlarmLevel, capacity_alarm, storage_alarm};
+use crate::domain::lot::{AlarmLevel, capacity_alarm};
 use crate::error::ApiError;
 use crate::notify::service::{Notice, publish_to_all};
 use crate::notify::store;
@@ -51,47 +51,24 @@ const LOTS_PER_CHECK: i64 = 5_000;
 /// Runs every check once; returns how many messages were told.
 pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
     let mut told = 0;
-    let now = crate::domain::time::now();
-    for (contract_id, max_days) in crate::lots::store::contracts_with_stored(conn, &LotScope::All)?
+    for (alarm, park_id) in
+        crate::lots::service::storage_alarms(conn, &LotScope::All, LOTS_PER_CHECK)?
     {
-        let max = i64::from(max_days);
-        let cutoff = (now - Duration::days((max * 80 + 99) / 100)).naive_utc();
-        let old = crate::lots::store::stored_since_before(
-            conn,
-            &LotScope::All,
-            &contract_id,
-            cutoff,
-            LOTS_PER_CHECK,
-        )?;
-        for lot in old {
-            let days = (now.naive_utc() - lot.captured_at).num_days();
-            let Some(alarm) = storage_alarm(days, max) else {
-                continue;
-            };
-            let key = format!("storage:{}:{}", lot.id, level(alarm));
-            let notice = Notice {
-                type_: "alarm.storage_age",
-                subject_id: &lot.id,
-                title: format!(
-                    "Lot of {} stored {days} of {max_days} days ({})",
-                    lot.waste_code,
-                    level(alarm)
-                ),
-                data: json!({
-                    "lot_id": lot.id,
-                    "enterprise_id": lot.enterprise_id,
-                    "waste_code": lot.waste_code,
-                    "zone_id": lot.zone_id,
-                    "weighed_at": lot.captured_at.and_utc(),
-                    "days_stored": days,
-                    "max_storage_days": max_days,
-                    "level": level(alarm),
-                }),
-            };
-            let audience = [lot.park_id.clone(), lot.enterprise_id.clone()];
-            if tell_once(conn, &key, &audience, &notice)? {
-                told += 1;
-            }
+        let key = format!("storage:{}:{}", alarm.lot_id, level(alarm.level));
+        let notice = Notice {
+            type_: "alarm.storage_age",
+            subject_id: &alarm.lot_id,
+            title: format!(
+                "Lot of {} stored {} of {} days ({})",
+                alarm.waste_code,
+                alarm.days_stored,
+                alarm.max_storage_days,
+                level(alarm.level)
+            ),
+            data: serde_json::to_value(&alarm).unwrap_or_default(),
+        };
+        if tell_once(conn, &key, &[park_id, alarm.enterprise_id.clone()], &notice)? {
+            told += 1;
         }
     }
     let zones = crate::registry::warehouses::store::zones_near_capacity(
