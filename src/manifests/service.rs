@@ -404,7 +404,8 @@ fn check_balance(
 pub struct Trip<'a> {
     pub collection: &'a CollectionRow,
     pub receiver_id: &'a str,
-    pub licence_for: &'a dyn Fn(&str) -> Option<String>,
+    /// The receiver's licence covering each hazardous code that day: (code, licence id).
+    pub licences: &'a [(String, String)],
     pub lots: &'a [LotRow],
 }
 
@@ -501,7 +502,11 @@ pub fn issue(
             vehicle_id: trip.collection.vehicle_id.clone(),
             driver_id: trip.collection.driver_id.clone(),
             receiver_id: trip.receiver_id.to_owned(),
-            licence_id: (trip.licence_for)(&code),
+            licence_id: trip
+                .licences
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, l)| l.clone()),
             waste_code: code.clone(),
             category: first.category.clone(),
             physical_form: forms.join(", "),

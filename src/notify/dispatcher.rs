@@ -96,7 +96,6 @@ pub fn client(s: &NotifySettings, allowed: Arc<AllowedHosts>) -> anyhow::Result<
 pub enum Outcome {
     Answered(u16),
     Failed(String),
-    EndpointDisabled,
 }
 
 #[derive(Clone)]
@@ -184,13 +183,17 @@ impl Dispatcher {
                 ))
             })
             .await?;
-        let started = Instant::now();
-        let outcome = match loaded {
-            (Some(endpoint), Some(message)) if endpoint.status == "active" => {
-                self.send(&endpoint, &message).await
+        let (endpoint, message) = match loaded {
+            (Some(endpoint), Some(message)) if endpoint.status == "active" => (endpoint, message),
+            _ => {
+                return self
+                    .db
+                    .run(move |conn| write_transaction(conn, |conn| skip(conn, &delivery.id)))
+                    .await;
             }
-            _ => Outcome::EndpointDisabled,
         };
+        let started = Instant::now();
+        let outcome = self.send(&endpoint, &message).await;
         let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         tracing::info!(delivery = %delivery.id, endpoint = %delivery.endpoint_id, outcome = ?outcome, elapsed_ms = elapsed, "webhook attempt");
         let policy = self.policy.clone();
@@ -287,6 +290,20 @@ fn disable(
     Ok(())
 }
 
+/// Ends a delivery whose endpoint was disabled (or removed) after the message was queued: not
+/// an attempt, so nothing is sent and no attempt is logged.
+fn skip(conn: &mut DbConn, delivery_id: &str) -> Result<(), ApiError> {
+    let Some(mut delivery) = store::find_delivery(conn, delivery_id)? else {
+        return Ok(());
+    };
+    delivery.status = "failed".to_owned();
+    delivery.claimed_until = None;
+    delivery.last_error = Some("the endpoint is disabled".to_owned());
+    delivery.updated_at = crate::domain::time::now().naive_utc();
+    store::save_delivery(conn, &delivery)?;
+    Ok(())
+}
+
 /// Records an attempt and decides what follows: delivered, another attempt later, or failed.
 pub fn record(
     conn: &mut DbConn,
@@ -303,19 +320,9 @@ pub fn record(
     let Some(mut endpoint) = store::find_endpoint(conn, &delivery.endpoint_id)? else {
         return Ok(());
     };
-    if matches!(outcome, Outcome::EndpointDisabled) {
-        // Not an attempt: the endpoint was disabled (or deleted) after the message was queued.
-        delivery.status = "failed".to_owned();
-        delivery.claimed_until = None;
-        delivery.last_error = Some("the endpoint is disabled".to_owned());
-        delivery.updated_at = now;
-        store::save_delivery(conn, &delivery)?;
-        return Ok(());
-    }
     let (http_status, error) = match &outcome {
         Outcome::Answered(code) => (Some(i32::from(*code)), None),
         Outcome::Failed(e) => (None, Some(e.clone())),
-        Outcome::EndpointDisabled => (None, None),
     };
     store::insert_attempt(
         conn,
@@ -351,7 +358,7 @@ pub fn record(
                 )?;
             }
         }
-        Outcome::Answered(_) | Outcome::Failed(_) | Outcome::EndpointDisabled => {
+        Outcome::Answered(_) | Outcome::Failed(_) => {
             match policy.next_delay(delivery.attempts, jitter_permille) {
                 Some(delay) => delivery.next_attempt_at = now + delay,
                 None => delivery.status = "failed".to_owned(),

@@ -1247,18 +1247,12 @@ pub fn collect(
         created_at: now.naive_utc(),
     };
     manifest_store::insert_collection(conn, &collection)?;
-    let licence_for = |code: &str| {
-        licence_of_code
-            .iter()
-            .find(|(c, _)| c == code)
-            .map(|(_, l)| l.clone())
-    };
     let manifests = crate::manifests::service::issue(
         conn,
         crate::manifests::service::Trip {
             collection: &collection,
             receiver_id: &row.disposer_id,
-            licence_for: &licence_for,
+            licences: &licence_of_code,
             lots: &selected,
         },
         tolerance_percent,
