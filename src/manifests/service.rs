@@ -366,37 +366,39 @@ fn check_balance(
     let Some(finding) = finding else {
         return Ok(());
     };
-    if row.flag_detail.as_deref() == Some(finding.as_str()) {
+    if row
+        .flag_detail
+        .as_deref()
+        .is_some_and(|told| told.contains(finding.as_str()))
+    {
         return Ok(());
     }
     row.flag_detail = Some(match row.flag_detail.take() {
-        Some(earlier) if !earlier.contains(&finding) => format!("{earlier}; then {finding}"),
-        _ => finding,
+        Some(earlier) => format!("{earlier}; then {finding}"),
+        None => finding,
     });
-    {
-        let mut audience = vec![row.park_id.clone()];
-        audience.extend(bureaus_over(conn, &row.region_code)?);
-        publish_to_all(
-            conn,
-            &audience,
-            &Notice {
-                type_: "manifest.flagged",
-                subject_id: &row.id,
-                title: format!(
-                    "Manifest {}: mass balance beyond {tolerance_percent} %",
-                    row.number
-                ),
-                data: serde_json::json!({
-                    "manifest_id": row.id,
-                    "number": row.number,
-                    "inbound_grams": row.inbound_grams,
-                    "outbound_grams": row.outbound_grams,
-                    "received_grams": row.received_grams,
-                    "detail": row.flag_detail,
-                }),
-            },
-        )?;
-    }
+    let mut audience = vec![row.park_id.clone()];
+    audience.extend(bureaus_over(conn, &row.region_code)?);
+    publish_to_all(
+        conn,
+        &audience,
+        &Notice {
+            type_: "manifest.flagged",
+            subject_id: &row.id,
+            title: format!(
+                "Manifest {}: mass balance beyond {tolerance_percent} %",
+                row.number
+            ),
+            data: serde_json::json!({
+                "manifest_id": row.id,
+                "number": row.number,
+                "inbound_grams": row.inbound_grams,
+                "outbound_grams": row.outbound_grams,
+                "received_grams": row.received_grams,
+                "detail": row.flag_detail,
+            }),
+        },
+    )?;
     Ok(())
 }
 
