@@ -13,13 +13,18 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, TestDb};
 
-pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_wastetrack");
+const BIN: &str = env!("CARGO_BIN_EXE_wastetrack");
 
 fn command(db: &TestDb, port: u16) -> Command {
+    command_for(db.url(), port)
+}
+
+/// `wastetrack` on a database, listening on `port`, with only its own environment.
+pub(crate) fn command_for(database_url: &str, port: u16) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("WASTETRACK_DATABASE_URL", db.url())
+        .env("WASTETRACK_DATABASE_URL", database_url)
         .env("WASTETRACK_LISTEN", format!("127.0.0.1:{port}"))
         .env("WASTETRACK_WORKERS", "1")
         .env("WASTETRACK_LOG_FORMAT", "json")

@@ -2,13 +2,13 @@
 //! loses nothing once a process runs again, and two processes on one PostgreSQL raise one
 //! request and send one notification per crossing.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::binary::{BIN, free_port, wait_until_healthy};
+use crate::binary::{command_for, free_port, wait_until_healthy};
 use crate::helpers::{Backend, JWT_SECRET, TestApp};
 use crate::pickups::{day, inbox, park, requests, subscribe, weigh, weighing};
 use crate::receiver::Receiver;
@@ -22,11 +22,7 @@ struct Server {
 impl Server {
     async fn start(database_url: &str) -> Self {
         let port = free_port();
-        let child = Command::new(BIN)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WASTETRACK_DATABASE_URL", database_url)
-            .env("WASTETRACK_LISTEN", format!("127.0.0.1:{port}"))
+        let child = command_for(database_url, port)
             .env("WASTETRACK_WORKERS", "2")
             .env("WASTETRACK_AUTH__JWT_SECRET", JWT_SECRET)
             .env("WASTETRACK_NOTIFY__WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
