@@ -74,10 +74,19 @@ struct World {
 }
 
 fn build_world(conn: &mut DbConn, by: &str) -> World {
+    let now = wastetrack::clock::Clock::system().now();
     write_transaction(conn, |conn| {
-        wastetrack::registry::catalog::service::import(conn, by, CATALOG.as_bytes(), None, false)?;
+        wastetrack::registry::catalog::service::import(
+            conn,
+            now,
+            by,
+            CATALOG.as_bytes(),
+            None,
+            false,
+        )?;
         let park = parks::create_park(
             conn,
+            now,
             by,
             NewPark {
                 name: "Bench park".into(),
@@ -92,6 +101,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
         for n in 1..=23 {
             let e = parks::create_enterprise(
                 conn,
+                now,
                 by,
                 &park_row,
                 NewEnterprise {
@@ -106,6 +116,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
         }
         let disposer = directory::create_disposer(
             conn,
+            now,
             by,
             NewParty {
                 name: "Disposer".into(),
@@ -116,6 +127,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
         )?;
         directory::add_licence(
             conn,
+            now,
             by,
             &disposer.id,
             NewLicence {
@@ -137,6 +149,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
         };
         let contract = contracts::create(
             conn,
+            now,
             by,
             &park_row,
             NewContract {
@@ -159,6 +172,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
         )?;
         let w = warehouses::create_warehouse(
             conn,
+            now,
             by,
             &park.id,
             park.region_code.clone(),
@@ -174,6 +188,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
         ] {
             let z = warehouses::add_zone(
                 conn,
+                now,
                 by,
                 &warehouse,
                 NewZone {
@@ -310,7 +325,8 @@ fn main() {
         "SQLite"
     };
     let db = Db::connect(&url, 4).expect("database");
-    wastetrack::startup::prepare_database(&db, Some(PASSWORD)).expect("migrations");
+    let now = wastetrack::clock::Clock::system().now();
+    wastetrack::startup::prepare_database(&db, now, Some(PASSWORD)).expect("migrations");
 
     let rt = actix_web::rt::System::new();
     let admin_id = {
@@ -332,6 +348,7 @@ fn main() {
         ] {
             create_user(
                 &db,
+                now,
                 NewUser {
                     organization_id: org,
                     username: Username::parse("u", username).unwrap(),

@@ -6,24 +6,28 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
 use crate::config::NotifySettings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::notify::dispatcher::Dispatcher;
 
 /// Starts the tasks on the current runtime. They end with it.
-pub fn spawn(db: &Db, settings: &NotifySettings) -> anyhow::Result<()> {
+pub fn spawn(db: &Db, clock: &Clock, settings: &NotifySettings) -> anyhow::Result<()> {
     if !settings.background_enabled {
         return Ok(());
     }
-    let dispatcher = Dispatcher::new(db.clone(), settings)?;
+    let dispatcher = Dispatcher::new(db.clone(), clock.clone(), settings)?;
     actix_web::rt::spawn(dispatcher.run());
     let db = db.clone();
+    let clock = clock.clone();
     let every = Duration::from_secs(settings.sweep_interval_secs.max(1));
     actix_web::rt::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = sweep(&db).await {
+            if let Err(e) = sweep(&db, clock.now()).await {
                 tracing::warn!(error = %e, "periodic check failed; retrying at the next one");
             }
         }
@@ -33,13 +37,13 @@ pub fn spawn(db: &Db, settings: &NotifySettings) -> anyhow::Result<()> {
 
 /// One periodic check: pickup rules of every group with waiting lots, then alarms and licence
 /// expiries (each runs even if the other failed).
-pub async fn sweep(db: &Db) -> Result<(usize, usize), ApiError> {
-    db.run(|conn| {
-        let opened = crate::pickups::service::sweep(conn).unwrap_or_else(|e| {
+pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiError> {
+    db.run(move |conn| {
+        let opened = crate::pickups::service::sweep(conn, now).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "checking the pickup rules failed");
             0
         });
-        let told = crate::notify::alarms::sweep(conn)?;
+        let told = crate::notify::alarms::sweep(conn, now)?;
         if opened + told > 0 {
             tracing::info!(opened, told, "periodic check");
         }

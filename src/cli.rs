@@ -64,12 +64,14 @@ pub fn run() -> anyhow::Result<()> {
                 .admin_password
                 .as_ref()
                 .map(|p| secrecy::ExposeSecret::expose_secret(p).to_owned());
-            if let Some(password) =
-                crate::startup::prepare_database(&db, admin_password.as_deref())?
-            {
+            if let Some(password) = crate::startup::prepare_database(
+                &db,
+                settings.clock().now(),
+                admin_password.as_deref(),
+            )? {
                 print_admin_password(&password);
             }
-            let loaded = crate::demo::load(&db)?;
+            let loaded = crate::demo::load(&db, settings.clock().now())?;
             println!(
                 "{}\n\nSign in with POST /api/v1/auth/login; every demo user has the password {:?}:\n",
                 if loaded.already_present {

@@ -45,6 +45,11 @@ pub struct Settings {
     /// Difference by weight, in percent, beyond which a manifest's mass balance (lots in,
     /// weighed out, received) flags it for review.
     pub mass_balance_tolerance_percent: i64,
+    /// For tests and training only: the service's clock shows this instant at start and runs
+    /// on from there, so that every date rule (storage age, due dates, statement months,
+    /// manifest years, token expiry) sees that time. Unset, the machine's clock is used; never
+    /// set it in production.
+    pub clock_start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Pickup rules checked over time, and the webhook dispatcher.
@@ -137,6 +142,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             notify: NotifySettings::default(),
             mass_balance_tolerance_percent: crate::domain::manifest::DEFAULT_TOLERANCE_PERCENT,
+            clock_start_at: None,
         }
     }
 }
@@ -161,6 +167,17 @@ impl Default for AuthSettings {
 }
 
 impl Settings {
+    /// The service's clock: the machine's, or one running from `clock_start_at`.
+    pub fn clock(&self) -> crate::clock::Clock {
+        match self.clock_start_at {
+            Some(at) => {
+                tracing::warn!(%at, "the clock runs from clock_start_at: every date rule reads it; never set this in production");
+                crate::clock::Clock::starting_at(at)
+            }
+            None => crate::clock::Clock::system(),
+        }
+    }
+
     /// Loads the settings. `file` is an explicit config file (it must exist); without one,
     /// `wastetrack.toml` in the working directory is read if present.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {

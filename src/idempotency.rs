@@ -14,14 +14,15 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use chrono::{Duration, NaiveDateTime};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::db::schema::idempotency_keys;
-use crate::db::{Db, DbConn, write_transaction};
+use crate::db::{DbConn, write_transaction};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::startup::AppState;
 
 /// How long keys are kept.
 pub const RETENTION_HOURS: i64 = 48;
@@ -130,11 +131,12 @@ enum Begun {
 /// Claims the key for this request, or tells what to answer instead.
 fn begin(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     user_id: &str,
     key: &str,
     fingerprint: &str,
 ) -> Result<Begun, ApiError> {
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     diesel::delete(
         idempotency_keys::table
             .filter(idempotency_keys::created_at.lt(now - Duration::hours(RETENTION_HOURS))),
@@ -250,7 +252,7 @@ fn release(conn: &mut DbConn, user_id: &str, key: &str, token: NaiveDateTime) ->
 /// as JSON (and a `Location` from `location`), honouring the `Idempotency-Key` when one was
 /// sent: keys are the principal's, and a request is recognised by its fingerprint.
 pub async fn run<T, W, L>(
-    db: &Db,
+    state: &AppState,
     principal: Principal,
     req: &HttpRequest,
     key: Idempotency,
@@ -263,6 +265,7 @@ where
     W: FnOnce(&mut DbConn, &Principal) -> Result<T, ApiError> + Send + 'static,
     L: FnOnce(&T) -> Option<String> + Send + 'static,
 {
+    let (db, now) = (&state.db, state.clock.now());
     let fingerprint = fingerprint(req);
     let user_id = principal.user_id.clone();
     let user_id = user_id.as_str();
@@ -272,7 +275,10 @@ where
         return Ok(respond(status, location(&value), &value));
     };
     let (user, k, fp) = (user_id.to_owned(), key.clone(), fingerprint);
-    let token = match db.write(move |conn| begin(conn, &user, &k, &fp)).await? {
+    let token = match db
+        .write(move |conn| begin(conn, now, &user, &k, &fp))
+        .await?
+    {
         Begun::Replay(stored) => return Ok(stored.response()),
         Begun::Proceed(token) => token,
     };

@@ -10,6 +10,8 @@ pub mod background;
 pub mod billing;
 /// The command line: `serve`, `migrate`, `openapi`.
 pub mod cli;
+/// The service's clock, the one source of "now" for every rule.
+pub mod clock;
 /// Typed settings from defaults, a file and `WASTETRACK_*` variables.
 pub mod config;
 /// Connections to PostgreSQL or SQLite, the pool, migrations, transactions.

@@ -12,6 +12,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 
 use crate::auth::tokens::TokenKeys;
+use crate::clock::Clock;
 use crate::config::{AuthSettings, Settings};
 use crate::db::Db;
 use crate::http::fallback::{self, RouteTable};
@@ -22,7 +23,11 @@ use crate::telemetry::{self, RootSpan};
 /// Brings a database up to date before use: applies pending migrations, adds the built-in
 /// catalog seed, and creates the first administrator on an empty database (returning its
 /// generated password, if one was generated). Blocking.
-pub fn prepare_database(db: &Db, admin_password: Option<&str>) -> anyhow::Result<Option<String>> {
+pub fn prepare_database(
+    db: &Db,
+    now: chrono::DateTime<chrono::Utc>,
+    admin_password: Option<&str>,
+) -> anyhow::Result<Option<String>> {
     let mut conn = db.get()?;
     // Several instances may start at once on one PostgreSQL: one prepares, the others wait.
     crate::db::session_lock(&mut conn, "wastetrack:prepare-database")?;
@@ -31,11 +36,11 @@ pub fn prepare_database(db: &Db, admin_password: Option<&str>) -> anyhow::Result
         if !applied.is_empty() {
             tracing::info!(?applied, "applied database migrations");
         }
-        let seeded = crate::registry::catalog::service::seed_builtin(&mut conn)?;
+        let seeded = crate::registry::catalog::service::seed_builtin(&mut conn, now)?;
         if seeded > 0 {
             tracing::info!(categories = seeded, "seeded the built-in HW categories");
         }
-        crate::identity::service::bootstrap_admin(&mut conn, admin_password)
+        crate::identity::service::bootstrap_admin(&mut conn, now, admin_password)
     })();
     crate::db::session_unlock(&mut conn, "wastetrack:prepare-database")?;
     prepared
@@ -44,6 +49,8 @@ pub fn prepare_database(db: &Db, admin_password: Option<&str>) -> anyhow::Result
 /// What every handler can reach, shared by all workers.
 pub struct AppState {
     pub db: Db,
+    /// The one source of "now" for every rule.
+    pub clock: Clock,
     pub keys: TokenKeys,
     pub auth: AuthSettings,
     pub trust_forwarded_for: bool,
@@ -75,15 +82,24 @@ impl Application {
     /// Opens the database, applies migrations, creates the first administrator if the database
     /// has no user, and binds the listener (port 0 picks a free one). The server starts serving
     /// when the returned value is awaited with [`Application::run_until_stopped`].
+    ///
+    /// The clock is the machine's, unless `clock_start_at` is set (training and tests only).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let clock = settings.clock();
+        Self::build_with_clock(settings, clock).await
+    }
+
+    /// Like [`Application::build`], with a clock of the caller's (tests move it).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.database_max_connections)?;
         let admin_password = settings
             .admin_password
             .as_ref()
             .map(|p| p.expose_secret().to_owned());
         let bootstrap_db = db.clone();
+        let now = clock.now();
         let bootstrap_password =
-            web::block(move || prepare_database(&bootstrap_db, admin_password.as_deref()))
+            web::block(move || prepare_database(&bootstrap_db, now, admin_password.as_deref()))
                 .await
                 .context("start-up task failed")??;
 
@@ -100,7 +116,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         tracing::info!(listen = %settings.listen, port, backend = ?db.backend(), "wastetrack listening");
 
-        crate::background::spawn(&db, &settings.notify)?;
+        crate::background::spawn(&db, &clock, &settings.notify)?;
         if !(0..=100).contains(&settings.mass_balance_tolerance_percent) {
             anyhow::bail!("mass_balance_tolerance_percent must be 0 to 100");
         }
@@ -110,6 +126,7 @@ impl Application {
                 &settings.notify.webhook_allowed_hosts,
             )),
             db,
+            clock,
             keys,
             auth: settings.auth.clone(),
             trust_forwarded_for: settings.trust_forwarded_for,

@@ -45,11 +45,11 @@ impl FromRequest for Principal {
             let state = state
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
             let token = token.ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?;
-            let claims = state.keys.verify(&token).map_err(|e| {
+            let claims = state.keys.verify(&token, state.clock.now()).map_err(|e| {
                 tracing::info!(reason = %e, "access token refused");
                 ApiError::Unauthenticated(INVALID_TOKEN)
             })?;
-            let now = crate::domain::time::now().naive_utc();
+            let now = state.clock.now().naive_utc();
             let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
             let found = state
                 .db

@@ -57,7 +57,7 @@ pub struct TokenResponse {
 
 impl From<service::Issued> for TokenResponse {
     fn from(issued: service::Issued) -> Self {
-        let now = crate::domain::time::now();
+        let now = issued.issued_at;
         Self {
             access_token: issued.access_token,
             token_type: "Bearer",

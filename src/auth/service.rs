@@ -19,6 +19,8 @@ const BAD_REFRESH: &str = "the refresh token is invalid, expired or revoked";
 
 /// What a successful login or refresh hands out.
 pub struct Issued {
+    /// The instant of issue, from which the lifetimes are counted.
+    pub issued_at: DateTime<Utc>,
     pub access_token: String,
     pub access_expires_at: DateTime<Utc>,
     pub refresh_token: String,
@@ -38,7 +40,7 @@ pub async fn login(
     password_given: String,
     address: String,
 ) -> Result<Issued, ApiError> {
-    let now = crate::domain::time::now();
+    let now = state.clock.now();
     let username = username.trim().to_lowercase();
     let limits = state.auth.clone();
     let (attempt, user) = {
@@ -96,6 +98,7 @@ pub async fn login(
     tracing::info!(user_id = %user.id, session_id = %session_id, "logged in");
     let (access_token, access_expires_at) = state.keys.issue(&user.id, &session_id, now)?;
     Ok(Issued {
+        issued_at: now,
         access_token,
         access_expires_at,
         refresh_token,
@@ -230,7 +233,7 @@ enum Refreshed {
 /// Exchanges a refresh token for a new access token and a new refresh token. A token can be
 /// used once; presenting it again revokes its whole session.
 pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, ApiError> {
-    let now = crate::domain::time::now();
+    let now = state.clock.now();
     let settings = state.auth.clone();
     let hash = tokens::digest(&presented);
     let outcome = state
@@ -289,6 +292,7 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, ApiE
         } => {
             let (access_token, access_expires_at) = state.keys.issue(&user_id, &session_id, now)?;
             Ok(Issued {
+                issued_at: now,
                 access_token,
                 access_expires_at,
                 refresh_token: token,
@@ -306,7 +310,7 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, ApiE
 /// Ends the principal's session: its refresh tokens and access tokens stop working.
 pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
     let session_id = principal.session_id.clone();
-    let now = crate::domain::time::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     state
         .db
         .write(move |conn| Ok(store::revoke_session(conn, &session_id, "logout", now)?))
@@ -323,7 +327,7 @@ pub async fn change_password(
     current: String,
     new: NewPassword,
 ) -> Result<(), ApiError> {
-    let now = crate::domain::time::now();
+    let now = state.clock.now();
     let user_id = principal.user_id.clone();
     let username = principal.username.clone();
     let limits = state.auth.clone();

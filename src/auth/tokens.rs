@@ -3,7 +3,7 @@
 //! An access token is short-lived and carries `kid` in its header so that keys can rotate: the
 //! current key signs, retired keys still verify until their tokens expire. Only the configured
 //! algorithm is accepted (never `none`), and `exp`, `iat`, `iss`, `aud` and `sub` are required
-//! and checked. A refresh token is 256 random bits; only its SHA-256 digest is stored.
+//! and checked; expiry against the service's clock, not the machine's. A refresh token is 256 random bits; only its SHA-256 digest is stored.
 
 use std::collections::HashMap;
 
@@ -44,6 +44,8 @@ pub enum TokenError {
     UnknownKey(Option<String>),
     #[error("invalid token: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("expired at {0}")]
+    Expired(i64),
 }
 
 pub struct TokenKeys {
@@ -60,6 +62,8 @@ pub struct TokenKeys {
 }
 
 const MIN_SECRET_BYTES: usize = 32;
+/// Seconds past `exp` that a token is still accepted.
+pub const LEEWAY_SECS: i64 = 30;
 
 impl TokenKeys {
     pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
@@ -98,7 +102,9 @@ impl TokenKeys {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 30;
+        // Expiry is checked in `verify` against the service's clock: the library would read the
+        // machine's.
+        validation.validate_exp = false;
         Ok(Self {
             algorithm,
             signing_kid: kid,
@@ -135,7 +141,9 @@ impl TokenKeys {
         Ok((token, exp))
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// Checks a token's signature and claims, and that it has not expired at `now` (with
+    /// [`LEEWAY_SECS`] for clocks a little apart between instances).
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         if header.alg != self.algorithm {
@@ -146,7 +154,11 @@ impl TokenKeys {
             .as_ref()
             .and_then(|kid| self.verifying.get(kid))
             .ok_or_else(|| TokenError::UnknownKey(header.kid.clone()))?;
-        Ok(jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims;
+        if claims.exp.saturating_add(LEEWAY_SECS) <= now.timestamp() {
+            return Err(TokenError::Expired(claims.exp));
+        }
+        Ok(claims)
     }
 }
 
@@ -208,24 +220,37 @@ mod tests {
             jwt_key_id: "old".into(),
             ..settings(&"a".repeat(32))
         })?;
-        let (token, _) = old.issue("usr_1", "ses_1", Utc::now())?;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T02:00:00Z")?.to_utc();
+        let (token, exp) = old.issue("usr_1", "ses_1", now)?;
         assert_eq!(
-            old.verify(&token).map(|c| c.sub).ok().as_deref(),
+            old.verify(&token, now).map(|c| c.sub).ok().as_deref(),
             Some("usr_1")
         );
+        let late = exp + chrono::Duration::seconds(LEEWAY_SECS);
+        assert!(
+            old.verify(&token, late - chrono::Duration::seconds(1))
+                .is_ok()
+        );
+        assert!(matches!(
+            old.verify(&token, late),
+            Err(TokenError::Expired(_))
+        ));
 
         let new = TokenKeys::from_settings(&AuthSettings {
             jwt_key_id: "new".into(),
             jwt_retired_keys: Some(SecretString::from(format!("old={}", "a".repeat(32)))),
             ..settings(&"b".repeat(32))
         })?;
-        assert!(new.verify(&token).is_ok(), "a retired key still verifies");
+        assert!(
+            new.verify(&token, now).is_ok(),
+            "a retired key still verifies"
+        );
         let without_old = TokenKeys::from_settings(&AuthSettings {
             jwt_key_id: "new".into(),
             ..settings(&"b".repeat(32))
         })?;
         assert!(matches!(
-            without_old.verify(&token),
+            without_old.verify(&token, now),
             Err(TokenError::UnknownKey(_))
         ));
         Ok(())

@@ -64,19 +64,20 @@ pub async fn issue(
     key: Idempotency,
     body: Json<IssueRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
     let period = period(&mut v, &b.period);
     let period = v.finish_with(|| period)?;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         |s: &StatementView| Some(format!("/api/v1/statements/{}", s.id)),
-        move |conn, p| service::issue(conn, p, &enterprise_id, period),
+        move |conn, p| service::issue(conn, now, p, &enterprise_id, period),
     )
     .await
 }
@@ -260,15 +261,16 @@ pub async fn reprice(
     key: Idempotency,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let id = id.into_inner();
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_: &StatementView| None,
-        move |conn, p| service::reprice(conn, p, &id),
+        move |conn, p| service::reprice(conn, now, p, &id),
     )
     .await
 }
@@ -307,6 +309,7 @@ pub async fn add_note(
     id: web::Path<String>,
     body: Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     if b.amount_fen == 0 || b.amount_fen.abs() > MAX_FEN {
@@ -322,13 +325,13 @@ pub async fn add_note(
     let id = id.into_inner();
     let amount = b.amount_fen;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         |_: &StatementView| None,
-        move |conn, p| service::add_note(conn, p, &id, amount, disposer_id, reason),
+        move |conn, p| service::add_note(conn, now, p, &id, amount, disposer_id, reason),
     )
     .await
 }
@@ -366,6 +369,7 @@ pub async fn record_payment(
     key: Idempotency,
     body: Json<PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
@@ -376,7 +380,7 @@ pub async fn record_payment(
             "must be more than 0 fen, and plausible",
         ));
     }
-    if b.paid_on > crate::domain::time::now().date_naive() + chrono::Duration::days(1) {
+    if b.paid_on > state.clock.now().date_naive() + chrono::Duration::days(1) {
         v.push(FieldError::new(
             "paid_on",
             "in_future",
@@ -387,13 +391,15 @@ pub async fn record_payment(
     v.finish()?;
     let (amount, paid_on) = (b.amount_fen, b.paid_on);
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         |_: &PaymentView| None,
-        move |conn, p| service::record_payment(conn, p, &enterprise_id, amount, paid_on, reference),
+        move |conn, p| {
+            service::record_payment(conn, now, p, &enterprise_id, amount, paid_on, reference)
+        },
     )
     .await
 }
@@ -415,11 +421,12 @@ pub async fn balance(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<BalanceView>, ApiError> {
+    let now = state.clock.now();
     let id = id.into_inner();
     let view = state
         .db
         .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| service::balance(conn, &principal, &id))
+            crate::db::read_snapshot(conn, |conn| service::balance(conn, now, &principal, &id))
         })
         .await?;
     Ok(web::Json(view))

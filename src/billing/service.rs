@@ -20,7 +20,7 @@
 //! issue becomes a note that references it, for the difference between what the lot should now
 //! cost and what was billed for it so far.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -261,6 +261,7 @@ fn load_enterprise_for(
 /// Deterministic: the same lots and prices give the same lines, in lot order.
 pub fn issue(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     enterprise_id: &str,
     period: Period,
@@ -268,7 +269,7 @@ pub fn issue(
     let enterprise = load_enterprise_for(conn, principal, enterprise_id, true)?;
     let park = parks::load_park(conn, &enterprise.0.park_id)?;
     let tz = parks::park_time_zone(&park.0);
-    let today = crate::domain::time::today_in(tz);
+    let today = crate::domain::time::local_date(now, tz);
     let (Some(end), Some(due_on)) = (period.end(), period.due_on()) else {
         return Err(ApiError::field("period", "invalid", "not a month"));
     };
@@ -290,7 +291,7 @@ pub fn issue(
             existing.number, enterprise.1
         )));
     }
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     let id = new_id("stm");
     let mut lines = Vec::new();
     let mut unpriced = Vec::new();
@@ -374,6 +375,7 @@ pub fn issue(
 /// difference, if any. The caller holds the enterprise's statement lock.
 fn settle_lot(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     line: &LineRow,
     lot: &LotRow,
@@ -404,10 +406,10 @@ fn settle_lot(
         park_id: statement.park_id.clone(),
         disposer_id: line.disposer_id.clone(),
         lot_id: Some(lot.id.clone()),
-        period: Period::of(crate::domain::time::today_in(tz)).as_string(),
+        period: Period::of(crate::domain::time::local_date(now, tz)).as_string(),
         amount_fen: difference,
         reason: reason.to_owned(),
-        created_at: crate::domain::time::now().naive_utc(),
+        created_at: now.naive_utc(),
         created_by: by.to_owned(),
     };
     store::insert_note(conn, &note)?;
@@ -418,6 +420,7 @@ fn settle_lot(
 /// a note for the difference (a credit for a void).
 pub fn after_lot_change(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     lot: &LotRow,
     reason: &str,
@@ -429,7 +432,7 @@ pub fn after_lot_change(
             "lot {} {} after the statement was issued: {reason}",
             lot.id, lot.status
         );
-        settle_lot(conn, by, &line, lot, &why)?;
+        settle_lot(conn, now, by, &line, lot, &why)?;
     }
     Ok(())
 }
@@ -438,6 +441,7 @@ pub fn after_lot_change(
 /// note (a price corrected retroactively). Running it again changes nothing.
 pub fn reprice(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
 ) -> Result<StatementView, ApiError> {
@@ -452,7 +456,7 @@ pub fn reprice(
             "price of {} on {} corrected after issue",
             line.waste_code, line.billable_on
         );
-        settle_lot(conn, &principal.user_id, &line, &lot.0, &reason)?;
+        settle_lot(conn, now, &principal.user_id, &line, &lot.0, &reason)?;
     }
     statement_view(conn, row)
 }
@@ -460,6 +464,7 @@ pub fn reprice(
 /// A note by hand on an issued statement (e.g. the resolution of refused waste).
 pub fn add_note(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     amount_fen: i64,
@@ -504,10 +509,10 @@ pub fn add_note(
             park_id: row.park_id.clone(),
             disposer_id,
             lot_id: None,
-            period: Period::of(crate::domain::time::today_in(tz)).as_string(),
+            period: Period::of(crate::domain::time::local_date(now, tz)).as_string(),
             amount_fen,
             reason,
-            created_at: crate::domain::time::now().naive_utc(),
+            created_at: now.naive_utc(),
             created_by: principal.user_id.clone(),
         },
     )?;
@@ -546,6 +551,7 @@ fn payment_view(p: PaymentRow) -> PaymentView {
 /// The park office records a payment (partial, full or more than owed).
 pub fn record_payment(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     enterprise_id: &str,
     amount_fen: i64,
@@ -561,7 +567,7 @@ pub fn record_payment(
         paid_on,
         reference,
         recorded_by: principal.user_id.clone(),
-        created_at: crate::domain::time::now().naive_utc(),
+        created_at: now.naive_utc(),
     };
     store::insert_payment(conn, &row)?;
     Ok(payment_view(row))
@@ -639,12 +645,13 @@ pub struct BalanceView {
 
 pub fn balance(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     enterprise_id: &str,
 ) -> Result<BalanceView, ApiError> {
     let enterprise = load_enterprise_for(conn, principal, enterprise_id, false)?;
     let park = parks::load_park(conn, &enterprise.0.park_id)?;
-    let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
     let (allocated, credit) = allocation(conn, enterprise_id)?;
     let payments = store::payments_of(conn, enterprise_id)?;
     let billed: i64 = allocated.iter().map(|(s, _, _)| s.total_fen).sum();

@@ -7,7 +7,7 @@
 //! list (names abridged) and illustrative general-waste codes marked 演示; it is demo data, not a
 //! reference edition.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::db::{Db, DbConn, write_transaction};
 use crate::domain::identity::{Role, Username};
@@ -83,7 +83,7 @@ fn day(s: &str) -> Result<NaiveDate, ApiError> {
 
 /// Loads the demo into `db` unless its park is already there. Migrations, the catalog seed and
 /// the administrator must exist (as after `wastetrack migrate` or a first `serve`).
-pub fn load(db: &Db) -> anyhow::Result<Loaded> {
+pub fn load(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Loaded> {
     let mut conn = db.get()?;
     let admin = identity_store::find_user_by_username(
         &mut conn,
@@ -99,7 +99,7 @@ pub fn load(db: &Db) -> anyhow::Result<Loaded> {
     if !already {
         let hash = crate::auth::password::hash(DEMO_PASSWORD)?;
         write_transaction(&mut conn, |conn| {
-            build(conn, &admin.id, &hash, &mut credentials)
+            build(conn, now, &admin.id, &hash, &mut credentials)
         })
         .map_err(|e| anyhow::anyhow!("loading the demo: {e}"))?;
     } else {
@@ -148,12 +148,14 @@ fn demo_logins() -> Vec<(String, &'static str, String)> {
 
 fn build(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     password_hash: &str,
     credentials: &mut Vec<(String, &'static str, String)>,
 ) -> Result<(), ApiError> {
     let report = catalog::import(
         conn,
+        now,
         by,
         include_bytes!("catalog.csv"),
         Some("demo".to_owned()),
@@ -168,6 +170,7 @@ fn build(
 
     let park = parks::create_park(
         conn,
+        now,
         by,
         NewPark {
             name: PARK_NAME.to_owned(),
@@ -181,6 +184,7 @@ fn build(
 
     let bureau = directory::create_bureau(
         conn,
+        now,
         by,
         "深圳市生态环境局龙岗管理局 (demo)".to_owned(),
         field(Jurisdiction::parse("jurisdiction", "440307"))?,
@@ -188,6 +192,7 @@ fn build(
 
     let disposer = directory::create_disposer(
         conn,
+        now,
         by,
         NewParty {
             name: "深圳市东江环保处置有限公司 (demo)".to_owned(),
@@ -204,6 +209,7 @@ fn build(
     .collect::<Result<Vec<_>, _>>()?;
     directory::add_licence(
         conn,
+        now,
         by,
         &disposer.id,
         NewLicence {
@@ -218,6 +224,7 @@ fn build(
 
     let carrier = directory::create_carrier(
         conn,
+        now,
         by,
         NewParty {
             name: "深圳市绿运危险货物运输有限公司 (demo)".to_owned(),
@@ -229,6 +236,7 @@ fn build(
     for (i, plate) in ["粤B3H521", "粤B7K093", "粤BD61208"].iter().enumerate() {
         directory::add_vehicle(
             conn,
+            now,
             by,
             &carrier.id,
             field(crate::domain::vehicle::parse_plate("plate", plate))?,
@@ -241,6 +249,7 @@ fn build(
         let n = u32::try_from(i).unwrap_or(0) + 1;
         let e = parks::create_enterprise(
             conn,
+            now,
             by,
             &park_row,
             NewEnterprise {
@@ -257,6 +266,7 @@ fn build(
     let warehouse_row = {
         let w = warehouses::create_warehouse(
             conn,
+            now,
             by,
             &park.id,
             park.region_code.clone(),
@@ -300,6 +310,7 @@ fn build(
             .collect::<Result<Vec<_>, _>>()?;
         warehouses::add_zone(
             conn,
+            now,
             by,
             &warehouse_row,
             NewZone {
@@ -327,6 +338,7 @@ fn build(
     };
     contracts::create(
         conn,
+        now,
         by,
         &park_row,
         NewContract {
@@ -421,7 +433,7 @@ fn build(
             ENTERPRISES[2].to_owned(),
         ),
     ] {
-        insert_user(conn, username, role, &org_id, password_hash)?;
+        insert_user(conn, now, username, role, &org_id, password_hash)?;
         credentials.push((username.to_owned(), role.as_str(), org_name));
     }
     Ok(())
@@ -429,13 +441,14 @@ fn build(
 
 fn insert_user(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     username: &str,
     role: Role,
     organization_id: &str,
     password_hash: &str,
 ) -> Result<(), ApiError> {
     // The password hash is computed once for all demo users.
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     identity_store::insert_user(
         conn,
         &identity_store::UserRow {

@@ -1,14 +1,10 @@
-//! Time as the service keeps it: UTC, to the microsecond (PostgreSQL's precision, so that
-//! both backends store and return the same instants).
+//! Time as the rules see it: instants in UTC (to the microsecond), dates in a park's time zone.
+//! The current instant is never read here: it comes from the service's clock
+//! (`crate::clock::Clock`) and is passed in.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
-/// The current instant, truncated to microseconds.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-/// Today's date in a time zone (a park's).
-pub fn today_in(tz: chrono_tz::Tz) -> chrono::NaiveDate {
-    now().with_timezone(&tz).date_naive()
+/// The date of an instant in a time zone (a park's).
+pub fn local_date(at: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
 }

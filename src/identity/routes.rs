@@ -189,6 +189,7 @@ pub async fn create_user(
     };
     let row = service::create_user(
         &state.db,
+        state.clock.now(),
         NewUser {
             organization_id,
             username,
@@ -302,6 +303,7 @@ pub async fn update_user(
     id: web::Path<String>,
     body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, ApiError> {
+    let now = state.clock.now();
     let id = id.into_inner();
     let body = body.into_inner();
     authorize(
@@ -330,6 +332,7 @@ pub async fn update_user(
     v.finish()?;
     let row = service::update_user(
         &state.db,
+        now,
         id,
         UserUpdate {
             display_name,

@@ -100,9 +100,10 @@ pub struct NewOrganization {
 
 pub fn create_organization(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     new: NewOrganization,
 ) -> Result<OrganizationRow, ApiError> {
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     let row = OrganizationRow {
         id: new_id("org"),
         kind: new.kind.as_str().to_owned(),
@@ -124,7 +125,7 @@ pub struct NewUser {
 
 /// Creates a user after checking that the organisation exists, that the role fits its kind and
 /// that the username is free. The password is hashed off the executor.
-pub async fn create_user(db: &Db, new: NewUser) -> Result<UserRow, ApiError> {
+pub async fn create_user(db: &Db, now: DateTime<Utc>, new: NewUser) -> Result<UserRow, ApiError> {
     let password_hash = hash_off_executor(new.password).await?;
     db.write(move |conn| {
         let org = store::find_organization(conn, &new.organization_id)?.ok_or_else(|| {
@@ -144,7 +145,7 @@ pub async fn create_user(db: &Db, new: NewUser) -> Result<UserRow, ApiError> {
         if store::username_taken(conn, new.username.as_str())? {
             return Err(ApiError::field("username", "taken", "is already taken"));
         }
-        let now = crate::domain::time::now().naive_utc();
+        let now = now.naive_utc();
         let row = UserRow {
             id: new_id("usr"),
             organization_id: org.id,
@@ -178,6 +179,7 @@ pub struct UserUpdate {
 /// user's sessions.
 pub async fn update_user(
     db: &Db,
+    now: DateTime<Utc>,
     user_id: String,
     update: UserUpdate,
 ) -> Result<UserRow, ApiError> {
@@ -187,7 +189,7 @@ pub async fn update_user(
     };
     db.write(move |conn| {
         let current = store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-        let now = crate::domain::time::now().naive_utc();
+        let now = now.naive_utc();
         let deactivated_at = match update.active {
             Some(false) if current.deactivated_at.is_none() => Some(Some(now)),
             Some(true) if current.deactivated_at.is_some() => Some(None),
@@ -228,6 +230,7 @@ async fn hash_off_executor(password: NewPassword) -> Result<String, ApiError> {
 /// find a user and do nothing.
 pub fn bootstrap_admin(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     configured: Option<&str>,
 ) -> anyhow::Result<Option<String>> {
     if store::any_user_exists(conn)? {
@@ -248,12 +251,13 @@ pub fn bootstrap_admin(
         }
         let org = create_organization(
             conn,
+            now,
             NewOrganization {
                 kind: OrganizationKind::Platform,
                 name: "Platform operator".to_owned(),
             },
         )?;
-        let now = crate::domain::time::now().naive_utc();
+        let now = now.naive_utc();
         let inserted = store::insert_user(
             conn,
             &UserRow {

@@ -211,6 +211,7 @@ pub async fn weigh_in(
     key: Idempotency,
     body: Json<WeighInRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let d = description(
@@ -249,13 +250,13 @@ pub async fn weigh_in(
         })
     })?;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         lot_location,
-        move |conn, principal| service::weigh_in(conn, principal, new),
+        move |conn, principal| service::weigh_in(conn, now, principal, new),
     )
     .await
 }
@@ -283,6 +284,7 @@ pub async fn declare(
     key: Idempotency,
     body: Json<DeclarationRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let d = description(
@@ -305,13 +307,13 @@ pub async fn declare(
     let estimated = v.check(estimate("estimated_grams", b.estimated_grams));
     let (d, estimate) = v.finish_with(|| Some((d?, estimated?)))?;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         lot_location,
-        move |conn, principal| service::declare(conn, principal, d, estimate),
+        move |conn, principal| service::declare(conn, now, principal, d, estimate),
     )
     .await
 }
@@ -444,18 +446,19 @@ pub async fn void(
     id: web::Path<String>,
     body: Json<VoidRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let mut v = Validator::new();
     let reason = v.text("reason", &body.into_inner().reason, 1, TEXT_MAX);
     v.finish()?;
     let id = id.into_inner();
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_: &LotView| None,
-        move |conn, principal| service::void(conn, principal, &id, reason),
+        move |conn, principal| service::void(conn, now, principal, &id, reason),
     )
     .await
 }
@@ -485,6 +488,7 @@ pub async fn correct(
     id: web::Path<String>,
     body: Json<CorrectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let reason = v.text("reason", &b.reason, 1, TEXT_MAX);
@@ -520,13 +524,13 @@ pub async fn correct(
     };
     let id = id.into_inner();
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_: &LotView| None,
-        move |conn, principal| service::correct(conn, principal, &id, correction),
+        move |conn, principal| service::correct(conn, now, principal, &id, correction),
     )
     .await
 }
@@ -624,13 +628,14 @@ pub async fn inventory(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<InventoryView>, ApiError> {
+    let now = state.clock.now();
     let id = id.into_inner();
     let view = state
         .db
         .run(move |conn| {
             let w = warehouses::load_warehouse(conn, &id)?;
             authorize(&principal, Action::ReadWarehouse(warehouses::place(&w)))?;
-            crate::db::read_snapshot(conn, |conn| service::inventory(conn, &id))
+            crate::db::read_snapshot(conn, |conn| service::inventory(conn, now, &id))
         })
         .await?;
     Ok(web::Json(view))
@@ -651,10 +656,11 @@ pub async fn alarms(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<web::Json<AlarmList>, ApiError> {
+    let now = state.clock.now();
     let scope = policy::lot_scope(&principal)?;
     let alarms = state
         .db
-        .run(move |conn| service::alarms(conn, &scope))
+        .run(move |conn| service::alarms(conn, now, &scope))
         .await?;
     Ok(web::Json(alarms))
 }

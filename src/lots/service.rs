@@ -303,6 +303,7 @@ fn check_code(conn: &mut DbConn, code: &WasteCode, day: NaiveDate) -> Result<(),
 
 pub(crate) fn event(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     lot_id: &str,
     kind: &str,
     by: &str,
@@ -317,7 +318,7 @@ pub(crate) fn event(
             id: new_id("lev"),
             lot_id: lot_id.to_owned(),
             kind: kind.to_owned(),
-            at: crate::domain::time::now().naive_utc(),
+            at: now.naive_utc(),
             by_user: by.to_owned(),
             reason,
             data,
@@ -338,10 +339,10 @@ fn over_capacity(zone: &warehouse_store::ZoneRow, adding: i64) -> ApiError {
 /// label code, and adds to the inventory — all in the caller's transaction.
 pub fn weigh_in(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     new: WeighIn,
 ) -> Result<LotView, ApiError> {
-    let now = crate::domain::time::now();
     let (zone, warehouse) = match warehouse_store::find_zone(conn, &new.zone_id)? {
         Some(zone) => {
             let warehouse = warehouses::load_warehouse(conn, &zone.warehouse_id)?;
@@ -494,19 +495,27 @@ pub fn weigh_in(
         now.naive_utc(),
     )?;
     let view = view(row);
-    event(conn, &view.id, "recorded", &principal.user_id, None, &view)?;
-    settle(conn, view)
+    event(
+        conn,
+        now,
+        &view.id,
+        "recorded",
+        &principal.user_id,
+        None,
+        &view,
+    )?;
+    settle(conn, now, view)
 }
 
 /// Checks the pickup rules of the lot's group after a change to it (the lot may join or open a
 /// pickup request), and returns the lot as it now is.
-fn settle(conn: &mut DbConn, lot: LotView) -> Result<LotView, ApiError> {
+fn settle(conn: &mut DbConn, now: DateTime<Utc>, lot: LotView) -> Result<LotView, ApiError> {
     let group = Group {
         contract_id: lot.contract_id,
         warehouse_id: lot.warehouse_id,
         category: lot.category,
     };
-    crate::pickups::service::evaluate(conn, &group)?;
+    crate::pickups::service::evaluate(conn, now, &group)?;
     Ok(view(load(conn, &lot.id)?.0))
 }
 
@@ -514,11 +523,11 @@ fn settle(conn: &mut DbConn, lot: LotView) -> Result<LotView, ApiError> {
 /// weight is an estimate; the driver's weighing at pickup gives the real one.
 pub fn declare(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     d: Description,
     estimated_grams: i64,
 ) -> Result<LotView, ApiError> {
-    let now = crate::domain::time::now();
     let enterprise = park_store::find_enterprise(conn, &d.enterprise_id)?
         .ok_or_else(|| ApiError::NotFound(NOT_VISIBLE))?;
     authorize(
@@ -539,7 +548,7 @@ pub fn declare(
         ));
     }
     let park = parks::load_park(conn, &enterprise.0.park_id)?;
-    let day = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+    let day = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
     check_code(conn, &d.waste_code, day)?;
     let contract = contract_for(conn, &park.0.organization_id, &d, day)?;
     Group {
@@ -590,8 +599,16 @@ pub fn declare(
     };
     store::insert_lot(conn, &row)?;
     let view = view(row);
-    event(conn, &view.id, "declared", &principal.user_id, None, &view)?;
-    settle(conn, view)
+    event(
+        conn,
+        now,
+        &view.id,
+        "declared",
+        &principal.user_id,
+        None,
+        &view,
+    )?;
+    settle(conn, now, view)
 }
 
 /// Who may void or correct a lot: the park office (and administrators); the enterprise itself
@@ -648,6 +665,7 @@ fn check_changeable(lot: &LotRow) -> Result<(), ApiError> {
 /// the zone's stock and the inventory.
 pub fn void(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     reason: String,
@@ -660,7 +678,6 @@ pub fn void(
     Group::of_lot(&lot.0).lock(conn)?;
     let lot = load(conn, id)?;
     check_changeable(&lot.0)?;
-    let now = crate::domain::time::now();
     let read = lot.0;
     let row = LotRow {
         status: "voided".to_owned(),
@@ -686,10 +703,11 @@ pub fn void(
             now.naive_utc(),
         )?;
     }
-    crate::billing::service::after_lot_change(conn, &principal.user_id, &row, &reason)?;
+    crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row, &reason)?;
     let view = view(row);
     event(
         conn,
+        now,
         &view.id,
         "voided",
         &principal.user_id,
@@ -697,7 +715,7 @@ pub fn void(
         &view,
     )?;
     if let Some(request_id) = &view.pickup_request_id {
-        crate::pickups::service::after_void(conn, principal, request_id)?;
+        crate::pickups::service::after_void(conn, now, principal, request_id)?;
     }
     Ok(view)
 }
@@ -721,6 +739,7 @@ struct Corrected<'a> {
 /// keep the one before and the one after; the zone's stock and the inventory follow.
 pub fn correct(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     c: Correction,
@@ -731,7 +750,6 @@ pub fn correct(
     Group::of_lot(&lot.0).lock(conn)?;
     let lot = load(conn, id)?;
     check_changeable(&lot.0)?;
-    let now = crate::domain::time::now();
     let before = view(lot.0.clone());
     let read = lot.0.clone();
     let mut row = lot.0;
@@ -798,10 +816,11 @@ pub fn correct(
             now.naive_utc(),
         )?;
     }
-    crate::billing::service::after_lot_change(conn, &principal.user_id, &row, &c.reason)?;
+    crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row, &c.reason)?;
     let after = view(row);
     event(
         conn,
+        now,
         &after.id,
         "corrected",
         &principal.user_id,
@@ -811,7 +830,7 @@ pub fn correct(
             after: &after,
         },
     )?;
-    settle(conn, after)
+    settle(conn, now, after)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -891,8 +910,11 @@ pub struct InventoryView {
 
 /// The stock of a warehouse: per zone its total and fill, and per contract and code the grams,
 /// the number of lots and the age of the oldest.
-pub fn inventory(conn: &mut DbConn, warehouse_id: &str) -> Result<InventoryView, ApiError> {
-    let now = crate::domain::time::now();
+pub fn inventory(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    warehouse_id: &str,
+) -> Result<InventoryView, ApiError> {
     let lines = store::inventory_of(conn, warehouse_id)?;
     let oldest = store::oldest_stored(conn, warehouse_id)?;
     let zones = warehouse_store::zones_of(conn, warehouse_id)?
@@ -982,10 +1004,10 @@ pub const MAX_ALARMS: i64 = 500;
 /// the lots past 80 % of its period, oldest first, at most `per_contract` of them.
 pub fn storage_alarms(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     scope: &LotScope,
     per_contract: i64,
 ) -> Result<Vec<(StorageAlarm, String)>, ApiError> {
-    let now = crate::domain::time::now();
     let mut alarms = Vec::new();
     for (contract_id, max_days) in store::contracts_with_stored(conn, scope)? {
         let max = i64::from(max_days);
@@ -1013,8 +1035,12 @@ pub fn storage_alarms(
 }
 
 /// Storage-age and capacity alarms within a scope, as of now.
-pub fn alarms(conn: &mut DbConn, scope: &LotScope) -> Result<AlarmList, ApiError> {
-    let mut storage: Vec<StorageAlarm> = storage_alarms(conn, scope, MAX_ALARMS)?
+pub fn alarms(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    scope: &LotScope,
+) -> Result<AlarmList, ApiError> {
+    let mut storage: Vec<StorageAlarm> = storage_alarms(conn, now, scope, MAX_ALARMS)?
         .into_iter()
         .map(|(alarm, _park)| alarm)
         .collect();

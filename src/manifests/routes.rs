@@ -14,7 +14,7 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::http::query::{one_of, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
-use crate::manifests::service::{self, Changes, ManifestView, Receipt, RevisionView};
+use crate::manifests::service::{self, Changes, ManifestView, Receipt, RevisionView, StepData};
 use crate::manifests::store::{self, ManifestFilter};
 use crate::startup::AppState;
 
@@ -58,6 +58,7 @@ pub async fn search(
     query: web::Query<ManifestQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<ManifestView>>, ApiError> {
+    let now = state.clock.now();
     let scope = policy::manifest_scope(&principal)?;
     let q = query.into_inner();
     let mut v = Validator::new();
@@ -87,6 +88,7 @@ pub async fn search(
             for row in &page.items {
                 items.push(service::view(
                     conn,
+                    now,
                     row,
                     tolerance,
                     service::viewer(&principal),
@@ -118,13 +120,14 @@ pub async fn get(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<ManifestView>, ApiError> {
+    let now = state.clock.now();
     let id = id.into_inner();
     let tolerance = state.mass_balance_tolerance_percent;
     let view = state
         .db
         .run(move |conn| {
             let row = service::load_readable(conn, &principal, &id)?;
-            service::view(conn, &row, tolerance, service::viewer(&principal))
+            service::view(conn, now, &row, tolerance, service::viewer(&principal))
         })
         .await?;
     Ok(web::Json(view))
@@ -148,6 +151,7 @@ pub async fn print(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let id = id.into_inner();
     let tolerance = state.mass_balance_tolerance_percent;
     let url = format!("{}/api/v1/manifests/{id}/print.html", state.public_base_url);
@@ -155,7 +159,7 @@ pub async fn print(
         .db
         .run(move |conn| {
             let row = service::load_readable(conn, &principal, &id)?;
-            service::view(conn, &row, tolerance, service::viewer(&principal))
+            service::view(conn, now, &row, tolerance, service::viewer(&principal))
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -271,8 +275,11 @@ macro_rules! step_route {
         ) -> Result<HttpResponse, ApiError> {
             let id = id.into_inner();
             let t = state.mass_balance_tolerance_percent;
-            idempotency::run(&state.db, principal, &req, key, StatusCode::OK, |_| None, move |conn, p| {
-                service::step(conn, p, &id, $step, None, None, t)
+            let now = state.clock.now();
+            idempotency::run(
+        &state,
+        principal, &req, key, StatusCode::OK, |_| None, move |conn, p| {
+                service::step(conn, now, p, &id, ($step, StepData::default()), t)
             })
             .await
         }
@@ -330,6 +337,7 @@ pub async fn receive(
     id: web::Path<String>,
     body: Json<ReceiveRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let note = b.note.map(|n| v.text("note", &n, 1, TEXT_MAX));
@@ -343,13 +351,28 @@ pub async fn receive(
     let id = id.into_inner();
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_| None,
-        move |conn, p| service::step(conn, p, &id, Step::Receive, Some(receipt), None, t),
+        move |conn, p| {
+            service::step(
+                conn,
+                now,
+                p,
+                &id,
+                (
+                    Step::Receive,
+                    StepData {
+                        receipt: Some(receipt),
+                        treatment: None,
+                    },
+                ),
+                t,
+            )
+        },
     )
     .await
 }
@@ -384,19 +407,35 @@ pub async fn complete(
     id: web::Path<String>,
     body: Json<CompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let mut v = Validator::new();
     let treatment = v.text("treatment", &body.into_inner().treatment, 1, 200);
     v.finish()?;
     let id = id.into_inner();
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_| None,
-        move |conn, p| service::step(conn, p, &id, Step::Complete, None, Some(treatment), t),
+        move |conn, p| {
+            service::step(
+                conn,
+                now,
+                p,
+                &id,
+                (
+                    Step::Complete,
+                    StepData {
+                        receipt: None,
+                        treatment: Some(treatment),
+                    },
+                ),
+                t,
+            )
+        },
     )
     .await
 }
@@ -430,19 +469,20 @@ pub async fn resolve(
     id: web::Path<String>,
     body: Json<ResolveRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let mut v = Validator::new();
     let resolution = v.text("resolution", &body.into_inner().resolution, 1, TEXT_MAX);
     v.finish()?;
     let id = id.into_inner();
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_| None,
-        move |conn, p| service::resolve(conn, p, &id, resolution, t),
+        move |conn, p| service::resolve(conn, now, p, &id, resolution, t),
     )
     .await
 }
@@ -479,6 +519,7 @@ pub async fn propose(
     id: web::Path<String>,
     body: Json<ProposeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let reason = v.text("reason", &b.reason, 1, TEXT_MAX);
@@ -492,13 +533,13 @@ pub async fn propose(
     let id = id.into_inner();
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         |_| None,
-        move |conn, p| service::propose(conn, p, &id, reason, b.changes, t),
+        move |conn, p| service::propose(conn, now, p, &id, reason, b.changes, t),
     )
     .await
 }
@@ -528,8 +569,11 @@ macro_rules! decide_route {
         ) -> Result<HttpResponse, ApiError> {
             let (id, revision_id) = path.into_inner();
             let t = state.mass_balance_tolerance_percent;
-            idempotency::run(&state.db, principal, &req, key, StatusCode::OK, |_| None, move |conn, p| {
-                service::decide(conn, p, &id, &revision_id, $approve, t)
+            let now = state.clock.now();
+            idempotency::run(
+        &state,
+        principal, &req, key, StatusCode::OK, |_| None, move |conn, p| {
+                service::decide(conn, now, p, &id, &revision_id, $approve, t)
             })
             .await
         }

@@ -197,6 +197,7 @@ pub fn place(row: &ManifestRow) -> Place<'_> {
 /// `only_enterprise`: an enterprise reading sees only its own lots among the origins.
 pub fn view(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     row: &ManifestRow,
     tolerance_percent: i64,
     only_enterprise: Option<&str>,
@@ -254,7 +255,7 @@ pub fn view(
             data: s.data.and_then(|d| serde_json::from_str(&d).ok()),
         })
         .collect();
-    let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
     Ok(ManifestView {
         id: row.id.clone(),
         number: row.number.clone(),
@@ -352,6 +353,7 @@ fn bureaus_over(conn: &mut DbConn, region_code: &str) -> Result<Vec<String>, Api
 /// office and the inspectors of its jurisdiction are told.
 fn check_balance(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     row: &mut ManifestRow,
     tolerance_percent: i64,
 ) -> Result<(), ApiError> {
@@ -381,6 +383,7 @@ fn check_balance(
     audience.extend(bureaus_over(conn, &row.region_code)?);
     publish_to_all(
         conn,
+        now,
         &audience,
         &Notice {
             type_: "manifest.flagged",
@@ -431,6 +434,7 @@ fn packaging(lots: &[&LotRow]) -> String {
 /// the outbound weighing shared among them in proportion to their inbound weights.
 pub fn issue(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     trip: Trip<'_>,
     tolerance_percent: i64,
 ) -> Result<Vec<ManifestRow>, ApiError> {
@@ -466,7 +470,6 @@ pub fn issue(
         .map(|(_, lots)| lots.iter().map(|l| l.net_grams).sum())
         .collect();
     let outbound = allocate(trip.collection.net_grams, &inbound);
-    let now = crate::domain::time::now().naive_utc();
     let mut issued = Vec::new();
     for (((consignor_id, code), lots), (inbound, outbound)) in
         groups.into_iter().zip(inbound.into_iter().zip(outbound))
@@ -525,8 +528,8 @@ pub fn issue(
             case_status: None,
             case_resolution: None,
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: now.naive_utc(),
+            updated_at: now.naive_utc(),
         };
         store::insert_manifest(conn, &row)?;
         for lot in &lots {
@@ -540,17 +543,22 @@ pub fn issue(
                 },
             )?;
         }
-        check_balance(conn, &mut row, tolerance_percent)?;
+        check_balance(conn, now, &mut row, tolerance_percent)?;
         store::save_manifest(conn, &row)?;
-        snapshot(conn, &row, tolerance_percent)?;
+        snapshot(conn, now, &row, tolerance_percent)?;
         issued.push(row);
     }
     Ok(issued)
 }
 
 /// Keeps the manifest's current version as the API shows it.
-fn snapshot(conn: &mut DbConn, row: &ManifestRow, tolerance_percent: i64) -> Result<(), ApiError> {
-    let data = serde_json::to_string(&view(conn, row, tolerance_percent, None)?)
+fn snapshot(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    row: &ManifestRow,
+    tolerance_percent: i64,
+) -> Result<(), ApiError> {
+    let data = serde_json::to_string(&view(conn, now, row, tolerance_percent, None)?)
         .map_err(|e| ApiError::Internal(e.into()))?;
     store::insert_version(conn, &row.id, row.version, &data, row.updated_at)?;
     Ok(())
@@ -590,6 +598,7 @@ fn authorize_party(
 
 fn sign(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     row: &ManifestRow,
     step: &str,
@@ -604,7 +613,7 @@ fn sign(
             user_id: principal.user_id.clone(),
             organization_id: principal.organization_id.clone(),
             role: principal.role.as_str().to_owned(),
-            at: crate::domain::time::now().naive_utc(),
+            at: now.naive_utc(),
             data: data.map(|d| d.to_string()),
         },
     )?;
@@ -634,17 +643,25 @@ pub struct Receipt {
     pub note: Option<String>,
 }
 
+/// What a step carries besides the signature: the receipt (receive), the treatment
+/// (complete).
+#[derive(Default)]
+pub struct StepData {
+    pub receipt: Option<Receipt>,
+    pub treatment: Option<String>,
+}
+
 /// Signs a step: checks the role and the state, records who and when, and moves the manifest
 /// on.
 pub fn step(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
-    step: Step,
-    receipt: Option<Receipt>,
-    treatment: Option<String>,
+    (step, given): (Step, StepData),
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
+    let StepData { receipt, treatment } = given;
     let mut row = load_for_change(conn, principal, id, step.party())?;
     if store::revisions_of(conn, id)?
         .iter()
@@ -663,7 +680,6 @@ pub fn step(
             step.as_str()
         )));
     }
-    let now = crate::domain::time::now();
     let mut data = None;
     match step {
         Step::Confirm => {}
@@ -706,6 +722,7 @@ pub fn step(
                 );
                 publish_to_all(
                     conn,
+                    now,
                     &audience,
                     &Notice {
                         type_: "manifest.refused",
@@ -721,7 +738,7 @@ pub fn step(
                     },
                 )?;
             }
-            check_balance(conn, &mut row, tolerance_percent)?;
+            check_balance(conn, now, &mut row, tolerance_percent)?;
             data = Some(serde_json::json!({
                 "received_grams": r.received_grams, "decision": r.decision,
                 "refused_grams": refused, "note": r.note,
@@ -747,13 +764,14 @@ pub fn step(
     row.status = to.to_owned();
     row.updated_at = now.naive_utc();
     store::save_manifest(conn, &row)?;
-    sign(conn, principal, &row, step.as_str(), data)?;
-    view(conn, &row, tolerance_percent, viewer(principal))
+    sign(conn, now, principal, &row, step.as_str(), data)?;
+    view(conn, now, &row, tolerance_percent, viewer(principal))
 }
 
 /// The park office resolves the case of refused waste, saying how.
 pub fn resolve(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     resolution: String,
@@ -780,16 +798,17 @@ pub fn resolve(
     }
     row.case_status = Some("resolved".to_owned());
     row.case_resolution = Some(resolution.clone());
-    row.updated_at = crate::domain::time::now().naive_utc();
+    row.updated_at = now.naive_utc();
     store::save_manifest(conn, &row)?;
     sign(
         conn,
+        now,
         principal,
         &row,
         "resolve",
         Some(serde_json::json!({"resolution": resolution})),
     )?;
-    view(conn, &row, tolerance_percent, viewer(principal))
+    view(conn, now, &row, tolerance_percent, viewer(principal))
 }
 
 /// What a revision may change.
@@ -953,6 +972,7 @@ fn apply(row: &mut ManifestRow, c: &Changes) -> Vec<FieldError> {
 
 fn apply_revision(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     row: &mut ManifestRow,
     revision: &mut RevisionRow,
     tolerance_percent: i64,
@@ -962,19 +982,18 @@ fn apply_revision(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = crate::domain::time::now().naive_utc();
     // The version being replaced is kept as it stood when revised, signatures included.
     let before = store::find_manifest(conn, &row.id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    let data = serde_json::to_string(&view(conn, &before, tolerance_percent, None)?)
+    let data = serde_json::to_string(&view(conn, now, &before, tolerance_percent, None)?)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    store::replace_version(conn, &row.id, before.version, &data, now)?;
+    store::replace_version(conn, &row.id, before.version, &data, now.naive_utc())?;
     row.version += 1;
-    row.updated_at = now;
-    check_balance(conn, row, tolerance_percent)?;
+    row.updated_at = now.naive_utc();
+    check_balance(conn, now, row, tolerance_percent)?;
     store::save_manifest(conn, row)?;
-    snapshot(conn, row, tolerance_percent)?;
+    snapshot(conn, now, row, tolerance_percent)?;
     revision.status = "applied".to_owned();
-    revision.decided_at = Some(now);
+    revision.decided_at = Some(now.naive_utc());
     Ok(())
 }
 
@@ -982,6 +1001,7 @@ fn apply_revision(
 /// approves (at once when there is none).
 pub fn propose(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     reason: String,
@@ -1009,7 +1029,6 @@ pub fn propose(
         .into_iter()
         .filter(|o| *o != principal.organization_id)
         .collect();
-    let now = crate::domain::time::now().naive_utc();
     let mut revision = RevisionRow {
         id: new_id("rev"),
         manifest_id: id.to_owned(),
@@ -1021,14 +1040,15 @@ pub fn propose(
         needed: needed.join(","),
         approved: String::new(),
         decided_by: None,
-        created_at: now,
+        created_at: now.naive_utc(),
         decided_at: None,
     };
     if needed.is_empty() {
-        apply_revision(conn, &mut row, &mut revision, tolerance_percent)?;
+        apply_revision(conn, now, &mut row, &mut revision, tolerance_percent)?;
     } else {
         publish_to_all(
             conn,
+            now,
             &needed,
             &Notice {
                 type_: "manifest.revision_proposed",
@@ -1041,6 +1061,7 @@ pub fn propose(
     store::insert_revision(conn, &revision)?;
     sign(
         conn,
+        now,
         principal,
         &row,
         "revise",
@@ -1052,6 +1073,7 @@ pub fn propose(
 /// A party whose approval is needed approves (the revision applies once all have) or rejects.
 pub fn decide(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     revision_id: &str,
@@ -1078,23 +1100,23 @@ pub fn decide(
             "your organisation's approval is not needed for this revision",
         ));
     }
-    let now = crate::domain::time::now().naive_utc();
     if approve {
         if !approved.contains(&principal.organization_id) {
             approved.push(principal.organization_id.clone());
         }
         revision.approved = approved.join(",");
         if needed.iter().all(|n| approved.contains(n)) {
-            apply_revision(conn, &mut row, &mut revision, tolerance_percent)?;
+            apply_revision(conn, now, &mut row, &mut revision, tolerance_percent)?;
         }
     } else {
         revision.status = "rejected".to_owned();
-        revision.decided_at = Some(now);
+        revision.decided_at = Some(now.naive_utc());
     }
     revision.decided_by = Some(principal.user_id.clone());
     store::save_revision(conn, &revision)?;
     sign(
         conn,
+        now,
         principal,
         &row,
         if approve {
@@ -1109,13 +1131,13 @@ pub fn decide(
 
 /// Tells once, for each manifest whose receipt is overdue, the park office, the receiver and
 /// the inspectors of its jurisdiction. Each in its own transaction.
-pub fn tell_overdue(conn: &mut DbConn) -> Result<usize, ApiError> {
+pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
     // Candidates by the latest calendar on earth; each then by its park's own date.
-    let tomorrow = crate::domain::time::now().date_naive() + chrono::Duration::days(1);
+    let tomorrow = now.date_naive() + chrono::Duration::days(1);
     let mut told = 0;
     for row in store::receipts_overdue(conn, tomorrow)? {
         let park = parks::load_park(conn, &row.park_id)?;
-        let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+        let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
         if row.receipt_due_on.is_none_or(|due| due >= today) {
             continue;
         }
@@ -1135,6 +1157,7 @@ pub fn tell_overdue(conn: &mut DbConn) -> Result<usize, ApiError> {
         };
         if crate::notify::alarms::tell_once(
             conn,
+            now,
             &format!("manifest-overdue:{}", row.id),
             &audience,
             &notice,

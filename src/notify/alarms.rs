@@ -7,7 +7,7 @@
 //! again. The key is taken under a lock in the transaction that publishes the message, so two
 //! server processes checking at once tell it once.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::auth::policy::LotScope;
@@ -30,17 +30,17 @@ fn level(l: AlarmLevel) -> &'static str {
 /// Tells a condition once: records its key and publishes, in one transaction.
 pub fn tell_once(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     key: &str,
     audience: &[String],
     notice: &Notice<'_>,
 ) -> Result<bool, ApiError> {
     write_transaction(conn, |conn| {
         crate::db::lock_keys(conn, &[&format!("notice:{key}")])?;
-        let now = crate::domain::time::now().naive_utc();
-        if !store::insert_notice(conn, key, now)? {
+        if !store::insert_notice(conn, key, now.naive_utc())? {
             return Ok(false);
         }
-        publish_to_all(conn, audience, notice)?;
+        publish_to_all(conn, now, audience, notice)?;
         Ok(true)
     })
 }
@@ -49,10 +49,10 @@ pub fn tell_once(
 const LOTS_PER_CHECK: i64 = 5_000;
 
 /// Runs every check once; returns how many messages were told.
-pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
+pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
     let mut told = 0;
     for (alarm, park_id) in
-        crate::lots::service::storage_alarms(conn, &LotScope::All, LOTS_PER_CHECK)?
+        crate::lots::service::storage_alarms(conn, now, &LotScope::All, LOTS_PER_CHECK)?
     {
         let key = format!("storage:{}:{}", alarm.lot_id, level(alarm.level));
         let notice = Notice {
@@ -67,7 +67,13 @@ pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
             ),
             data: serde_json::to_value(&alarm).unwrap_or_default(),
         };
-        if tell_once(conn, &key, &[park_id, alarm.enterprise_id.clone()], &notice)? {
+        if tell_once(
+            conn,
+            now,
+            &key,
+            &[park_id, alarm.enterprise_id.clone()],
+            &notice,
+        )? {
             told += 1;
         }
     }
@@ -109,6 +115,7 @@ pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
         };
         if tell_once(
             conn,
+            now,
             &key,
             std::slice::from_ref(&warehouse.0.park_id),
             &notice,
@@ -127,8 +134,8 @@ pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
             })?;
         }
     }
-    told += crate::manifests::service::tell_overdue(conn)?;
-    let today = crate::domain::time::now().date_naive();
+    told += crate::manifests::service::tell_overdue(conn, now)?;
+    let today = now.date_naive();
     let ending = crate::registry::directory::store::licences_ending(
         conn,
         today,
@@ -158,7 +165,7 @@ pub fn sweep(conn: &mut DbConn) -> Result<usize, ApiError> {
                 "days_left": (licence.valid_to - today).num_days(),
             }),
         };
-        if tell_once(conn, &key, &audience, &notice)? {
+        if tell_once(conn, now, &key, &audience, &notice)? {
             told += 1;
         }
     }

@@ -17,9 +17,10 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use rand::Rng;
 
+use crate::clock::Clock;
 use crate::config::NotifySettings;
 use crate::db::{Db, DbConn, write_transaction};
 use crate::domain::ids::new_id;
@@ -101,16 +102,18 @@ pub enum Outcome {
 #[derive(Clone)]
 pub struct Dispatcher {
     db: Db,
+    clock: Clock,
     client: reqwest::Client,
     policy: Arc<Policy>,
 }
 
 impl Dispatcher {
-    pub fn new(db: Db, settings: &NotifySettings) -> anyhow::Result<Self> {
+    pub fn new(db: Db, clock: Clock, settings: &NotifySettings) -> anyhow::Result<Self> {
         let policy = Policy::from_settings(settings)?;
         let client = client(settings, policy.allowed_hosts.clone())?;
         Ok(Self {
             db,
+            clock,
             client,
             policy: Arc::new(policy),
         })
@@ -162,9 +165,9 @@ impl Dispatcher {
     /// Claims up to `limit` due deliveries for the lease.
     async fn claim(&self, limit: i64) -> Result<Vec<DeliveryRow>, ApiError> {
         let lease = Duration::from_std(self.policy.claim_lease).unwrap_or(Duration::minutes(1));
+        let now = self.clock.now().naive_utc();
         self.db
             .run(move |conn| {
-                let now = crate::domain::time::now().naive_utc();
                 write_transaction(conn, |conn| {
                     Ok::<_, ApiError>(store::claim_due(conn, now, now + lease, limit)?)
                 })
@@ -186,9 +189,10 @@ impl Dispatcher {
         let (endpoint, message) = match loaded {
             (Some(endpoint), Some(message)) if endpoint.status == "active" => (endpoint, message),
             _ => {
+                let now = self.clock.now();
                 return self
                     .db
-                    .run(move |conn| write_transaction(conn, |conn| skip(conn, &delivery.id)))
+                    .run(move |conn| write_transaction(conn, |conn| skip(conn, now, &delivery.id)))
                     .await;
             }
         };
@@ -198,10 +202,11 @@ impl Dispatcher {
         tracing::info!(delivery = %delivery.id, endpoint = %delivery.endpoint_id, outcome = ?outcome, elapsed_ms = elapsed, "webhook attempt");
         let policy = self.policy.clone();
         let jitter = rand::rng().random_range(900..=1100);
+        let now = self.clock.now();
         self.db
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    record(conn, &policy, &delivery.id, outcome, elapsed, jitter)
+                    record(conn, now, &policy, &delivery.id, outcome, elapsed, jitter)
                 })
             })
             .await
@@ -220,7 +225,7 @@ impl Dispatcher {
             "data": serde_json::from_str::<serde_json::Value>(&message.data).unwrap_or_default(),
         })
         .to_string();
-        let now = crate::domain::time::now();
+        let now = self.clock.now();
         let mut secrets = vec![endpoint.secret.as_str()];
         if let (Some(previous), Some(until)) =
             (&endpoint.previous_secret, endpoint.previous_expires_at)
@@ -228,7 +233,10 @@ impl Dispatcher {
         {
             secrets.push(previous);
         }
-        let timestamp = now.timestamp();
+        // The receiver checks `webhook-timestamp` against its own clock to refuse replays, so
+        // it is the machine's true time, whatever the service's clock shows (only tests and
+        // training move that one).
+        let timestamp = chrono::Utc::now().timestamp();
         let signature = signature_header(&secrets, &message.id, timestamp, body.as_bytes());
         let sent = self
             .client
@@ -278,6 +286,7 @@ fn disable(
     store::set_endpoint_health(conn, endpoint)?;
     publish(
         conn,
+        now.and_utc(),
         &endpoint.organization_id.clone(),
         &Notice {
             type_: "webhook.endpoint_disabled",
@@ -292,14 +301,14 @@ fn disable(
 
 /// Ends a delivery whose endpoint was disabled (or removed) after the message was queued: not
 /// an attempt, so nothing is sent and no attempt is logged.
-fn skip(conn: &mut DbConn, delivery_id: &str) -> Result<(), ApiError> {
+fn skip(conn: &mut DbConn, now: DateTime<Utc>, delivery_id: &str) -> Result<(), ApiError> {
     let Some(mut delivery) = store::find_delivery(conn, delivery_id)? else {
         return Ok(());
     };
     delivery.status = "failed".to_owned();
     delivery.claimed_until = None;
     delivery.last_error = Some("the endpoint is disabled".to_owned());
-    delivery.updated_at = crate::domain::time::now().naive_utc();
+    delivery.updated_at = now.naive_utc();
     store::save_delivery(conn, &delivery)?;
     Ok(())
 }
@@ -307,13 +316,14 @@ fn skip(conn: &mut DbConn, delivery_id: &str) -> Result<(), ApiError> {
 /// Records an attempt and decides what follows: delivered, another attempt later, or failed.
 pub fn record(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     policy: &Policy,
     delivery_id: &str,
     outcome: Outcome,
     elapsed_ms: i64,
     jitter_permille: i64,
 ) -> Result<(), ApiError> {
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     let Some(mut delivery) = store::find_delivery(conn, delivery_id)? else {
         return Ok(());
     };

@@ -141,11 +141,12 @@ pub async fn read(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<MessageView>, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ReadInbox)?;
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| service::read_one(conn, &principal, &id))
+        .write(move |conn| service::read_one(conn, now, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -167,10 +168,10 @@ pub async fn read_all(
     let mut v = Validator::new();
     let up_to = body.into_inner().up_to.map(|u| v.text("up_to", &u, 1, 64));
     v.finish()?;
+    let now = state.clock.now().naive_utc();
     let marked = state
         .db
         .write(move |conn| {
-            let now = crate::domain::time::now().naive_utc();
             Ok(store::mark_read(
                 conn,
                 &principal.organization_id,
@@ -294,6 +295,7 @@ pub async fn create_endpoint(
     principal: Principal,
     body: Json<CreateEndpointRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageWebhooks)?;
     let b = body.into_inner();
     let mut v = Validator::new();
@@ -311,7 +313,7 @@ pub async fn create_endpoint(
     })?;
     let created = state
         .db
-        .write(move |conn| service::create_endpoint(conn, &principal, new))
+        .write(move |conn| service::create_endpoint(conn, now, &principal, new))
         .await?;
     Ok(crate::http::created(
         format!("/api/v1/webhooks/{}", created.endpoint.id),
@@ -396,6 +398,7 @@ pub async fn update_endpoint(
     id: web::Path<String>,
     body: Json<UpdateEndpointRequest>,
 ) -> Result<web::Json<EndpointView>, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageWebhooks)?;
     let b = body.into_inner();
     let mut v = Validator::new();
@@ -413,7 +416,7 @@ pub async fn update_endpoint(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| service::update_endpoint(conn, &principal, &id, changes))
+        .write(move |conn| service::update_endpoint(conn, now, &principal, &id, changes))
         .await?;
     Ok(web::Json(view))
 }
@@ -438,6 +441,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
     body: Json<RotateRequest>,
 ) -> Result<web::Json<EndpointWithSecret>, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageWebhooks)?;
     let hours = body.into_inner().keep_previous_hours.unwrap_or(24);
     if !(0..=168).contains(&hours) {
@@ -451,7 +455,7 @@ pub async fn rotate_secret(
     let view = state
         .db
         .write(move |conn| {
-            service::rotate_secret(conn, &principal, &id, chrono::Duration::hours(hours))
+            service::rotate_secret(conn, now, &principal, &id, chrono::Duration::hours(hours))
         })
         .await?;
     Ok(web::Json(view))
@@ -532,11 +536,12 @@ pub async fn redeliver(
     principal: Principal,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageWebhooks)?;
     let (id, delivery_id) = path.into_inner();
     let view = state
         .db
-        .write(move |conn| service::redeliver(conn, &principal, &id, &delivery_id))
+        .write(move |conn| service::redeliver(conn, now, &principal, &id, &delivery_id))
         .await?;
     Ok(HttpResponse::build(StatusCode::ACCEPTED).json(view))
 }

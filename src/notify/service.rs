@@ -56,10 +56,11 @@ fn subscribes(endpoint: &EndpointRow, type_: &str) -> bool {
 /// which the dispatcher sends once the transaction has committed.
 pub fn publish(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     organization_id: &str,
     notice: &Notice<'_>,
 ) -> Result<String, ApiError> {
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     let message = MessageRow {
         id: new_id("msg"),
         organization_id: organization_id.to_owned(),
@@ -99,6 +100,7 @@ pub fn publish(
 /// Publishes the same notice to several organisations, each once.
 pub fn publish_to_all(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     organization_ids: &[String],
     notice: &Notice<'_>,
 ) -> Result<(), ApiError> {
@@ -106,7 +108,7 @@ pub fn publish_to_all(
     for org in organization_ids {
         if !seen.contains(&org.as_str()) {
             seen.push(org);
-            publish(conn, org, notice)?;
+            publish(conn, now, org, notice)?;
         }
     }
     Ok(())
@@ -157,13 +159,14 @@ pub fn message_view(row: MessageRow) -> MessageView {
 /// Marks one message of the principal's organisation read.
 pub fn read_one(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
 ) -> Result<MessageView, ApiError> {
     let message = store::find_message(conn, id)?
         .filter(|m| m.organization_id == principal.organization_id)
         .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     store::mark_read(
         conn,
         &principal.organization_id,
@@ -263,6 +266,7 @@ pub struct NewEndpoint {
 
 pub fn create_endpoint(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     new: NewEndpoint,
 ) -> Result<EndpointWithSecret, ApiError> {
@@ -272,7 +276,7 @@ pub fn create_endpoint(
             "an organisation has at most {MAX_ENDPOINTS} webhook endpoints"
         )));
     }
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     let row = EndpointRow {
         id: new_id("whe"),
         organization_id: principal.organization_id.clone(),
@@ -305,6 +309,7 @@ pub struct EndpointChanges {
 
 pub fn update_endpoint(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     changes: EndpointChanges,
@@ -333,7 +338,7 @@ pub fn update_endpoint(
         }
         None => {}
     }
-    row.updated_at = crate::domain::time::now().naive_utc();
+    row.updated_at = now.naive_utc();
     store::save_endpoint(conn, &row)?;
     Ok(endpoint_view(&row))
 }
@@ -342,6 +347,7 @@ pub fn update_endpoint(
 /// signatures in `webhook-signature`) for `overlap`, so receivers can switch without a gap.
 pub fn rotate_secret(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     overlap: Duration,
@@ -349,7 +355,6 @@ pub fn rotate_secret(
     load_own_endpoint(conn, principal, id)?;
     crate::db::lock_keys(conn, &[&format!("webhook:{id}")])?;
     let mut row = load_own_endpoint(conn, principal, id)?;
-    let now = crate::domain::time::now();
     row.previous_secret = (overlap > Duration::zero()).then(|| row.secret.clone());
     row.previous_expires_at = (overlap > Duration::zero()).then(|| (now + overlap).naive_utc());
     row.secret = signing::new_secret();
@@ -474,6 +479,7 @@ pub fn delivery(
 /// Sends a delivery again, whatever its state: it becomes pending and due now.
 pub fn redeliver(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     endpoint_id: &str,
     delivery_id: &str,
@@ -485,7 +491,7 @@ pub fn redeliver(
             "the endpoint is disabled: enable it first".to_owned(),
         ));
     }
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     if delivery.claimed_until.is_some_and(|until| until > now) {
         return Err(ApiError::Conflict(
             "the delivery is being sent right now; look at its log in a moment".to_owned(),

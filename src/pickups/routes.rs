@@ -114,6 +114,7 @@ pub async fn raise(
     key: Idempotency,
     body: Json<RaiseRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let contract_id = v.text("contract_id", &b.contract_id, 1, 64);
@@ -129,13 +130,13 @@ pub async fn raise(
         })
     })?;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         location,
-        move |conn, principal| service::raise(conn, principal, raise),
+        move |conn, principal| service::raise(conn, now, principal, raise),
     )
     .await
 }
@@ -246,16 +247,17 @@ pub async fn cancel(
     id: web::Path<String>,
     body: Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let reason = reason(body)?;
     let id = id.into_inner();
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_| None,
-        move |conn, p| service::cancel(conn, p, &id, reason),
+        move |conn, p| service::cancel(conn, now, p, &id, reason),
     )
     .await
 }
@@ -280,15 +282,16 @@ pub async fn accept(
     key: Idempotency,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let id = id.into_inner();
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_| None,
-        move |conn, p| service::accept(conn, p, &id),
+        move |conn, p| service::accept(conn, now, p, &id),
     )
     .await
 }
@@ -318,6 +321,7 @@ pub async fn schedule(
     id: web::Path<String>,
     body: Json<ScheduleRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     let s = Schedule {
@@ -329,13 +333,13 @@ pub async fn schedule(
     v.finish()?;
     let id = id.into_inner();
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_| None,
-        move |conn, p| service::schedule(conn, p, &id, s),
+        move |conn, p| service::schedule(conn, now, p, &id, s),
     )
     .await
 }
@@ -363,16 +367,17 @@ pub async fn decline(
     id: web::Path<String>,
     body: Json<ReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let reason = reason(body)?;
     let id = id.into_inner();
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::OK,
         |_| None,
-        move |conn, p| service::decline(conn, p, &id, reason),
+        move |conn, p| service::decline(conn, now, p, &id, reason),
     )
     .await
 }
@@ -442,6 +447,7 @@ pub async fn collect(
     id: web::Path<String>,
     body: Json<CollectRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
     if b.lot_ids.as_ref().is_some_and(|l| l.len() > 1000) {
@@ -513,13 +519,13 @@ pub async fn collect(
     let id = id.into_inner();
     let tolerance = state.mass_balance_tolerance_percent;
     idempotency::run(
-        &state.db,
+        &state,
         principal,
         &req,
         key,
         StatusCode::CREATED,
         |c: &CollectionView| Some(format!("/api/v1/pickup-requests/{}", c.request_id)),
-        move |conn, principal| service::collect(conn, principal, &id, c, tolerance),
+        move |conn, principal| service::collect(conn, now, principal, &id, c, tolerance),
     )
     .await
 }

@@ -319,11 +319,12 @@ pub fn load_readable(
 /// once scheduled, and each enterprise concerned (with only its own lots).
 fn announce(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     type_: &str,
     row: &RequestRow,
     title: String,
 ) -> Result<(), ApiError> {
-    announce_to(conn, type_, row, title, &[], None)
+    announce_to(conn, now, type_, row, title, &[], None)
 }
 
 /// Like [`announce`], to chosen audiences: `also` are told besides the parties (e.g. a carrier
@@ -331,6 +332,7 @@ fn announce(
 /// enterprises (e.g. those whose first lot just joined the request).
 fn announce_to(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     type_: &str,
     row: &RequestRow,
     title: String,
@@ -351,6 +353,7 @@ fn announce_to(
     for party in &parties {
         publish(
             conn,
+            now,
             party,
             &Notice {
                 type_,
@@ -370,6 +373,7 @@ fn announce_to(
             .map_err(|e| ApiError::Internal(e.into()))?;
         publish(
             conn,
+            now,
             &enterprise,
             &Notice {
                 type_,
@@ -397,10 +401,10 @@ fn title(row: &RequestRow, what: &str) -> String {
 /// The first rule the waiting lots cross, if any: weight, then zone capacity, then age.
 fn crossing(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     contract: &ContractRow,
     waiting: &[LotRow],
 ) -> Result<Option<Crossing>, ApiError> {
-    let now = crate::domain::time::now();
     let park = parks::load_park(conn, &contract.park_id)?;
     let today = now
         .with_timezone(&parks::park_time_zone(&park.0))
@@ -446,16 +450,25 @@ fn crossing(
         .and_then(|at| age_crossing((now.naive_utc() - at).num_days(), contract.max_storage_days)))
 }
 
+/// Who raised a request by hand, and why.
+struct RaisedBy<'a> {
+    principal: &'a Principal,
+    note: Option<String>,
+}
+
 fn open_request(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     contract: &ContractRow,
     group: &Group,
     waiting: &[LotRow],
     crossing: Crossing,
-    by: Option<&Principal>,
-    note: Option<String>,
+    raised_by: Option<RaisedBy<'_>>,
 ) -> Result<RequestRow, ApiError> {
-    let now = crate::domain::time::now().naive_utc();
+    let (by, note) = match raised_by {
+        Some(r) => (Some(r.principal), r.note),
+        None => (None, None),
+    };
     let row = RequestRow {
         id: new_id("pkr"),
         park_id: contract.park_id.clone(),
@@ -480,25 +493,35 @@ fn open_request(
         driver_id: None,
         reason: None,
         created_by: by.map(|p| p.user_id.clone()),
-        created_at: now,
+        created_at: now.naive_utc(),
         accepted_at: None,
         accepted_by: None,
         scheduled_at: None,
         scheduled_by: None,
         closed_at: None,
         closed_by: None,
-        updated_at: now,
+        updated_at: now.naive_utc(),
     };
     store::insert_request(conn, &row)?;
-    store::attach(conn, &row.id, waiting, now)?;
-    announce(conn, "pickup.requested", &row, title(&row, "requested"))?;
+    store::attach(conn, &row.id, waiting, now.naive_utc())?;
+    announce(
+        conn,
+        now,
+        "pickup.requested",
+        &row,
+        title(&row, "requested"),
+    )?;
     tracing::info!(request = %row.id, group = %group.key(), trigger = %row.trigger_kind, "pickup requested");
     Ok(row)
 }
 
 /// Checks a group's rules after a change, in the caller's transaction: new waiting lots join
 /// the group's open request, or open one if a rule is crossed. Returns a request it opened.
-pub fn evaluate(conn: &mut DbConn, group: &Group) -> Result<Option<RequestRow>, ApiError> {
+pub fn evaluate(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    group: &Group,
+) -> Result<Option<RequestRow>, ApiError> {
     group.lock(conn)?;
     let waiting = store::waiting_lots(
         conn,
@@ -510,10 +533,9 @@ pub fn evaluate(conn: &mut DbConn, group: &Group) -> Result<Option<RequestRow>, 
         return Ok(None);
     }
     if let Some(mut open) = store::find_open(conn, &group.key())? {
-        let now = crate::domain::time::now().naive_utc();
         let before = store::enterprises_of(conn, &open.id)?;
-        store::attach(conn, &open.id, &waiting, now)?;
-        open.updated_at = now;
+        store::attach(conn, &open.id, &waiting, now.naive_utc())?;
+        open.updated_at = now.naive_utc();
         store::save_request(conn, &open)?;
         // An enterprise whose first lot joins is told of the request, as the others were.
         let mut newcomers: Vec<String> = waiting
@@ -527,6 +549,7 @@ pub fn evaluate(conn: &mut DbConn, group: &Group) -> Result<Option<RequestRow>, 
             let title = title(&open, "requested");
             announce_to(
                 conn,
+                now,
                 "pickup.requested",
                 &open,
                 title,
@@ -549,15 +572,15 @@ pub fn evaluate(conn: &mut DbConn, group: &Group) -> Result<Option<RequestRow>, 
     let contract = contracts::find_contract(conn, &group.contract_id)?
         .ok_or(ApiError::NotFound(NOT_VISIBLE))?
         .0;
-    match crossing(conn, &contract, &waiting)? {
-        Some(c) => open_request(conn, &contract, group, &waiting, c, None, None).map(Some),
+    match crossing(conn, now, &contract, &waiting)? {
+        Some(c) => open_request(conn, now, &contract, group, &waiting, c, None).map(Some),
         None => Ok(None),
     }
 }
 
 /// Checks every group with waiting lots (the storage-age rule is crossed by time alone, and a
 /// zone can fill through another contract's lots). Each group in its own transaction.
-pub fn sweep(db_conn: &mut DbConn) -> Result<usize, ApiError> {
+pub fn sweep(db_conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
     let groups = store::waiting_groups(db_conn)?;
     let mut opened = 0;
     for (contract_id, warehouse_id, category) in groups {
@@ -567,7 +590,7 @@ pub fn sweep(db_conn: &mut DbConn) -> Result<usize, ApiError> {
             category,
         };
         // One group's failure must not stop the others.
-        match crate::db::write_transaction(db_conn, |conn| evaluate(conn, &group)) {
+        match crate::db::write_transaction(db_conn, |conn| evaluate(conn, now, &group)) {
             Ok(Some(_)) => opened += 1,
             Ok(None) => {}
             Err(e) => {
@@ -586,7 +609,12 @@ pub struct Raise {
     pub note: Option<String>,
 }
 
-pub fn raise(conn: &mut DbConn, principal: &Principal, r: Raise) -> Result<RequestView, ApiError> {
+pub fn raise(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    r: Raise,
+) -> Result<RequestView, ApiError> {
     let contract =
         contracts::find_contract(conn, &r.contract_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize(
@@ -639,12 +667,15 @@ pub fn raise(conn: &mut DbConn, principal: &Principal, r: Raise) -> Result<Reque
     };
     let row = open_request(
         conn,
+        now,
         &contract.0,
         &group,
         &waiting,
         crossing,
-        Some(principal),
-        r.note,
+        Some(RaisedBy {
+            principal,
+            note: r.note,
+        }),
     )?;
     view_for(conn, principal, &row, true)
 }
@@ -693,12 +724,13 @@ fn authorize_dispatch(
 /// Ends an open request without collection: its lots wait again, and the rule re-arms.
 fn close(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     row: &mut RequestRow,
     status: &str,
     reason: String,
 ) -> Result<(), ApiError> {
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     row.status = status.to_owned();
     row.reason = Some(reason);
     row.open_key = None;
@@ -713,6 +745,7 @@ fn close(
 /// The park office cancels an open request with a reason.
 pub fn cancel(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     reason: String,
@@ -737,29 +770,40 @@ pub fn cancel(
     })?;
     let mut row = request.0;
     check_status(&row, OPEN_STATUSES, "cancelled")?;
-    close(conn, principal, &mut row, "cancelled", reason)?;
-    announce(conn, "pickup.cancelled", &row, title(&row, "cancelled"))?;
+    close(conn, now, principal, &mut row, "cancelled", reason)?;
+    announce(
+        conn,
+        now,
+        "pickup.cancelled",
+        &row,
+        title(&row, "cancelled"),
+    )?;
     view_for(conn, principal, &row, true)
 }
 
 /// The disposer's dispatcher accepts a request.
-pub fn accept(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<RequestView, ApiError> {
+pub fn accept(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.0;
     check_status(&row, &["requested"], "accepted")?;
-    let now = crate::domain::time::now().naive_utc();
     row.status = "accepted".to_owned();
-    row.accepted_at = Some(now);
+    row.accepted_at = Some(now.naive_utc());
     row.accepted_by = Some(principal.user_id.clone());
-    row.updated_at = now;
+    row.updated_at = now.naive_utc();
     store::save_request(conn, &row)?;
-    announce(conn, "pickup.accepted", &row, title(&row, "accepted"))?;
+    announce(conn, now, "pickup.accepted", &row, title(&row, "accepted"))?;
     view_for(conn, principal, &row, true)
 }
 
 /// The disposer's dispatcher declines a request with a reason; its lots wait again.
 pub fn decline(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     reason: String,
@@ -767,8 +811,8 @@ pub fn decline(
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.0;
     check_status(&row, &["requested", "accepted"], "declined")?;
-    close(conn, principal, &mut row, "declined", reason)?;
-    announce(conn, "pickup.declined", &row, title(&row, "declined"))?;
+    close(conn, now, principal, &mut row, "declined", reason)?;
+    announce(conn, now, "pickup.declined", &row, title(&row, "declined"))?;
     view_for(conn, principal, &row, true)
 }
 
@@ -831,6 +875,7 @@ pub struct Schedule {
 /// its drivers. Scheduling a request not yet accepted accepts it.
 pub fn schedule(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     s: Schedule,
@@ -839,7 +884,7 @@ pub fn schedule(
     let mut row = request.0;
     check_status(&row, OPEN_STATUSES, "scheduled")?;
     let park = parks::load_park(conn, &row.park_id)?;
-    let today = crate::domain::time::today_in(parks::park_time_zone(&park.0));
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
     let mut errors = Vec::new();
     if s.scheduled_on < today {
         errors.push(FieldError::new(
@@ -868,9 +913,8 @@ pub fn schedule(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = crate::domain::time::now().naive_utc();
     if row.accepted_at.is_none() {
-        row.accepted_at = Some(now);
+        row.accepted_at = Some(now.naive_utc());
         row.accepted_by = Some(principal.user_id.clone());
     }
     // A carrier replaced by this schedule is told too: it is no longer booked.
@@ -885,12 +929,12 @@ pub fn schedule(
     row.carrier_id = Some(s.carrier_id);
     row.vehicle_id = Some(s.vehicle_id);
     row.driver_id = Some(s.driver_id);
-    row.scheduled_at = Some(now);
+    row.scheduled_at = Some(now.naive_utc());
     row.scheduled_by = Some(principal.user_id.clone());
-    row.updated_at = now;
+    row.updated_at = now.naive_utc();
     store::save_request(conn, &row)?;
     let title = title(&row, "scheduled");
-    announce_to(conn, "pickup.scheduled", &row, title, &replaced, None)?;
+    announce_to(conn, now, "pickup.scheduled", &row, title, &replaced, None)?;
     view_for(conn, principal, &row, true)
 }
 
@@ -898,6 +942,7 @@ pub fn schedule(
 /// its parties are told. In the caller's transaction, which holds the group's lock.
 pub fn after_void(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     request_id: &str,
 ) -> Result<(), ApiError> {
@@ -913,12 +958,19 @@ pub fn after_void(
     }
     close(
         conn,
+        now,
         principal,
         &mut row,
         "cancelled",
         "every lot of the request was voided".to_owned(),
     )?;
-    announce(conn, "pickup.cancelled", &row, title(&row, "cancelled"))
+    announce(
+        conn,
+        now,
+        "pickup.cancelled",
+        &row,
+        title(&row, "cancelled"),
+    )
 }
 
 /// A lot at an enterprise's door, weighed by the driver at pickup (route b).
@@ -996,6 +1048,7 @@ pub struct CollectionView {
 /// day, a lot not in the request or already collected.
 pub fn collect(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
     c: Collect,
@@ -1015,7 +1068,6 @@ pub fn collect(
     })?;
     let mut row = request.0;
     check_status(&row, &["scheduled"], "collected")?;
-    let now = crate::domain::time::now();
     crate::lots::service::check_capture_time(c.captured_at, now)?;
     let carrier_id = row.carrier_id.clone().unwrap_or_default();
     let mut errors: Vec<FieldError> = Vec::new();
@@ -1200,6 +1252,7 @@ pub fn collect(
         }
         crate::lots::service::event(
             conn,
+            now,
             &lot.id,
             "collected",
             &principal.user_id,
@@ -1249,6 +1302,7 @@ pub fn collect(
     manifest_store::insert_collection(conn, &collection)?;
     let manifests = crate::manifests::service::issue(
         conn,
+        now,
         crate::manifests::service::Trip {
             collection: &collection,
             receiver_id: &row.disposer_id,
@@ -1266,7 +1320,13 @@ pub fn collect(
     row.updated_at = now.naive_utc();
     store::save_request(conn, &row)?;
     store::detach_all(conn, id)?;
-    announce(conn, "pickup.collected", &row, title(&row, "collected"))?;
+    announce(
+        conn,
+        now,
+        "pickup.collected",
+        &row,
+        title(&row, "collected"),
+    )?;
     Ok(CollectionView {
         id: collection.id,
         request_id: id.to_owned(),

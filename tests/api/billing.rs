@@ -5,17 +5,18 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, assert_problem, error_fields};
-use crate::pickups::{day, park, post, weighing};
+use crate::pickups::{park, post, weighing};
 
 /// The previous month in China Standard Time: ended, so its statement may be issued.
-fn previous_month() -> (i32, u32) {
-    let today = Utc::now()
+fn previous_month(app: &TestApp) -> (i32, u32) {
+    let today = app
+        .now()
         .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
         .date_naive();
     let first = today.with_day(1).unwrap() - Duration::days(1);
@@ -47,7 +48,7 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         // No threshold is crossed here: 100 t.
         let p = park(&app, 100_000, 100).await;
-        let month = previous_month();
+        let month = previous_month(&app);
         let period = format!("{:04}-{:02}", month.0, month.1);
         // HW08 costs 2 800 yuan/t, then 3 000 from the 16th; S59 scrap is bought at 1 200 yuan/t.
         let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
@@ -87,7 +88,7 @@ backend_tests! {
         let issue = json!({"enterprise_id": p.enterprise_a, "period": period});
         let r = post(&app, "/api/v1/statements", &p.producer_a, &issue).await;
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
-        let this_month = Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m").to_string();
+        let this_month = app.now().with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m").to_string();
         let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": this_month})).await;
         assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["period"]);
         let r = post(&app, "/api/v1/statements", &p.office, &issue).await;
@@ -145,7 +146,7 @@ backend_tests! {
         assert_eq!(settled["amount_due_fen"], 71_500);
 
         // Payments: partial, then more than owed.
-        let pay = |amount: i64| json!({"enterprise_id": p.enterprise_a, "amount_fen": amount, "paid_on": day(0), "reference": "bank"});
+        let pay = |amount: i64| json!({"enterprise_id": p.enterprise_a, "amount_fen": amount, "paid_on": app.day(0), "reference": "bank"});
         let r = post(&app, "/api/v1/payments", &p.producer_a, &pay(1)).await;
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
         let r = post(&app, "/api/v1/payments", &p.office, &pay(0)).await;
@@ -244,7 +245,7 @@ backend_tests! {
     async fn door_lots_are_billed_by_the_drivers_weighing_and_months_in_order(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let p = park(&app, 100_000, 100).await;
-        let month = previous_month();
+        let month = previous_month(&app);
         let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
         // A lot of the month before last, not yet billed: that month is issued first.
         let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, &p.enterprise_a, 10)).await;
@@ -256,9 +257,9 @@ backend_tests! {
             "estimated_grams": 250_000})).await;
         let declared: Value = r.json().await.unwrap();
         let request = declared["pickup_request_id"].as_str().expect("200 kg of S59 reached").to_owned();
-        let schedule = json!({"scheduled_on": day(0), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
+        let schedule = json!({"scheduled_on": app.day(0), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
         assert_eq!(post(&app, &format!("/api/v1/pickup-requests/{request}/schedule"), &p.dispatcher, &schedule).await.status(), StatusCode::OK);
-        let collect = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-7", "captured_at": Utc::now().to_rfc3339(),
+        let collect = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-7", "captured_at": app.now().to_rfc3339(),
             "gross_grams": 8_241_000, "tare_grams": 8_000_000,
             "door_weighings": [{"lot_id": declared["id"], "gross_grams": 242_000, "tare_grams": 2_000}]});
         assert_eq!(post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &collect).await.status(), StatusCode::CREATED);
@@ -282,7 +283,7 @@ backend_tests! {
         assert_eq!(lines[0]["amount_fen"], -28_800, "bought at 1 200 yuan/t: a credit");
         assert_eq!(second["total_fen"], -28_800);
         // A partial payment of the first month; the second month is a credit.
-        let r = post(&app, "/api/v1/payments", &p.office, &json!({"enterprise_id": p.enterprise_a, "amount_fen": 1_000, "paid_on": day(0)})).await;
+        let r = post(&app, "/api/v1/payments", &p.office, &json!({"enterprise_id": p.enterprise_a, "amount_fen": 1_000, "paid_on": app.day(0)})).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let balance: Value = app.get(&format!("/api/v1/enterprises/{}/balance", p.enterprise_a), &p.office).await.json().await.unwrap();
         assert_eq!(balance["balance_fen"], 2_800 - 28_800 - 1_000);

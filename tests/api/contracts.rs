@@ -265,7 +265,7 @@ backend_tests! {
     async fn licences_and_contracts_about_to_expire_are_alerted_to_those_concerned(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let w = world(&app).await;
-        let today = wastetrack::domain::time::today_in(chrono_tz::Asia::Shanghai);
+        let today = app.today();
         let day = |d: i64| (today + Duration::days(d)).to_string();
         let soon = licence(&app, &w.admin, &w.disposer, "L-SOON", &day(-300), &day(10), &["HW08"]).await;
         let later = licence(&app, &w.admin, &w.disposer, "L-LATER", &day(-300), &day(100), &["HW08"]).await;

@@ -7,16 +7,32 @@
 use std::sync::Once;
 
 use actix_web::dev::ServerHandle;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use wastetrack::clock::Clock;
 use wastetrack::config::Settings;
 use wastetrack::startup::Application;
 
 pub const ADMIN_PASSWORD: &str = "admin password for tests";
 pub const JWT_SECRET: &str = "a test signing secret of more than 32 bytes";
 pub const POSTGRES_URL_VAR: &str = "WASTETRACK_TEST_POSTGRES_URL";
+
+/// Where every test server's clock starts, whatever the machine's date, hour and time zone:
+/// an ordinary Wednesday, 10:00 in Shanghai (02:00 UTC). The clock runs on from there; a test
+/// that needs another instant moves it ([`TestApp::stand_at`]).
+pub fn test_epoch() -> DateTime<Utc> {
+    instant("2026-11-25T02:00:00Z")
+}
+
+/// An instant written in RFC 3339, e.g. `2026-12-31T23:59:59+08:00`.
+pub fn instant(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{rfc3339}: {e}"))
+        .with_timezone(&Utc)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -131,6 +147,8 @@ fn replace_database(url: &str, name: &str) -> String {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The server's clock: tests read it and move it.
+    pub clock: Clock,
     handle: ServerHandle,
     // Dropped last: the database outlives the server.
     _db: TestDb,
@@ -172,7 +190,8 @@ impl TestApp {
     }
 
     pub async fn start(db: TestDb, settings: Settings) -> Self {
-        let app = Application::build(settings)
+        let clock = Clock::starting_at(test_epoch());
+        let app = Application::build_with_clock(settings, clock.clone())
             .await
             .expect("the application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -185,9 +204,40 @@ impl TestApp {
         TestApp {
             base,
             client,
+            clock,
             handle,
             _db: db,
         }
+    }
+
+    /// The server's current instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The server's current instant in RFC 3339, as a device would send it.
+    pub fn now_rfc3339(&self) -> String {
+        self.now().to_rfc3339()
+    }
+
+    /// Today in the parks' time zone (Asia/Shanghai) by the server's clock.
+    pub fn today(&self) -> NaiveDate {
+        wastetrack::domain::time::local_date(self.now(), chrono_tz::Asia::Shanghai)
+    }
+
+    /// The day `d` days from today in the parks' time zone, as `YYYY-MM-DD`.
+    pub fn day(&self, d: i64) -> String {
+        (self.today() + Duration::days(d)).to_string()
+    }
+
+    /// Stops the server's clock at `at` (RFC 3339): every rule then sees that instant.
+    pub fn stand_at(&self, at: &str) {
+        self.clock.set(instant(at));
+    }
+
+    /// Moves the server's clock forward (or back, for a negative duration).
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
     }
 
     /// The test's database, for tests that must set up a state no API call can produce.

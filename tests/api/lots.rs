@@ -2,7 +2,7 @@
 //! voids and corrections, idempotent retries, concurrent weighings, declarations, lists,
 //! alarms, and who may see what.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -23,6 +23,7 @@ S59,其他工业固体废物,
 /// HW49 zone and a general zone.
 #[allow(dead_code)]
 struct World {
+    clock: wastetrack::clock::Clock,
     admin: String,
     office: String,
     producer: String,
@@ -47,8 +48,7 @@ async fn world(app: &TestApp, max_storage_days: i64) -> World {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let today = Utc::now().date_naive();
-    let day = |d: i64| (today + Duration::days(d)).to_string();
+    let day = |d: i64| app.day(d);
     let park = app.create_park(&admin, "Longgang park", "440307").await;
     let enterprise = app
         .create_enterprise(&admin, &park, "Huaxin Electronics")
@@ -94,6 +94,7 @@ async fn world(app: &TestApp, max_storage_days: i64) -> World {
     let office = access_token(&app.login("office", PASSWORD).await);
     let producer = access_token(&app.login("producer", PASSWORD).await);
     World {
+        clock: app.clock.clone(),
         admin,
         office,
         producer,
@@ -112,7 +113,7 @@ async fn world(app: &TestApp, max_storage_days: i64) -> World {
 fn weighing(w: &World, code: &str, zone: &str, gross: i64, tare: i64) -> Value {
     json!({"enterprise_id": w.enterprise, "waste_code": code, "physical_form": "liquid", "container_type": "drum",
         "container_count": 1, "container_litres": 200, "zone_id": zone, "gross_grams": gross, "tare_grams": tare,
-        "scale_id": "SCALE-01", "captured_at": (Utc::now() - Duration::minutes(30)).to_rfc3339()})
+        "scale_id": "SCALE-01", "captured_at": (w.clock.now() - Duration::minutes(30)).to_rfc3339()})
 }
 
 async fn post_lot(
@@ -253,11 +254,11 @@ backend_tests! {
         let mut outsider = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 0);
         outsider["enterprise_id"] = json!(w.outsider);
         let mut future = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 0);
-        future["captured_at"] = json!((Utc::now() + Duration::hours(2)).to_rfc3339());
+        future["captured_at"] = json!((app.now() + Duration::hours(2)).to_rfc3339());
         let mut stale = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 0);
-        stale["captured_at"] = json!((Utc::now() - Duration::days(40)).to_rfc3339());
+        stale["captured_at"] = json!((app.now() - Duration::days(40)).to_rfc3339());
         let mut produced_later = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 0);
-        produced_later["produced_on"] = json!((Utc::now() + Duration::days(3)).date_naive().to_string());
+        produced_later["produced_on"] = json!((app.now() + Duration::days(3)).date_naive().to_string());
         let mut mismatch = weighing(&w, "900-249-08", &w.oil_zone, 1_000, 100);
         mismatch["net_grams"] = json!(950);
         let refusals = [
@@ -501,7 +502,7 @@ backend_tests! {
         let fingerprint = format!("POST /api/v1/lots {}", wastetrack::auth::tokens::digest_bytes(&body));
         let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
         let mut conn = db.get().unwrap();
-        let now = Utc::now().naive_utc();
+        let now = app.now().naive_utc();
         diesel::insert_into(keys::table)
             .values((
                 keys::user_id.eq(me["user"]["id"].as_str().unwrap()),
@@ -609,7 +610,7 @@ backend_tests! {
         let zone_query = format!("?zone_id={}", w.rag_zone);
         let v: Value = app.get(&format!("/api/v1/lots{zone_query}"), &w.office).await.json().await.unwrap();
         assert_eq!(v["items"].as_array().map(Vec::len), Some(1));
-        let today = wastetrack::domain::time::today_in(chrono_tz::Asia::Shanghai);
+        let today = app.today();
         let v: Value = app.get(&format!("/api/v1/lots?from={today}&to={today}&status=stored"), &w.office).await.json().await.unwrap();
         assert_eq!(v["items"].as_array().map(Vec::len), Some(3));
         let v: Value = app.get(&format!("/api/v1/lots?to={}", today - Duration::days(2)), &w.office).await.json().await.unwrap();
@@ -659,7 +660,7 @@ backend_tests! {
         let w = world(&app, 10).await;
         let aged = |days: i64, grams: i64| {
             let mut b = weighing(&w, "900-249-08", &w.oil_zone, grams, 0);
-            b["captured_at"] = json!((Utc::now() - Duration::days(days) - Duration::hours(1)).to_rfc3339());
+            b["captured_at"] = json!((app.now() - Duration::days(days) - Duration::hours(1)).to_rfc3339());
             b
         };
         let young: Value = post_lot(&app, &w.office, &aged(7, 1_000), None).await.json().await.unwrap();

@@ -3,13 +3,13 @@
 //! and the mass balance, revisions and versions, search and print, concurrent manifests with
 //! gap-free numbers, and the refusals of a collection.
 
-use chrono::{Datelike, FixedOffset, Utc};
+use chrono::{Datelike, FixedOffset};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, access_token, assert_problem, error_fields};
-use crate::pickups::{PASSWORD, Park, day, inbox, park, weigh};
+use crate::pickups::{PASSWORD, Park, inbox, park, weigh};
 
 /// The park's warehouse holds a collection permit: it is the consignor of what leaves.
 async fn with_permit(app: &TestApp, p: &Park) {
@@ -24,7 +24,7 @@ async fn with_permit(app: &TestApp, p: &Park) {
 }
 
 async fn schedule(app: &TestApp, p: &Park, request: &str) {
-    let body = json!({"scheduled_on": day(0), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
+    let body = json!({"scheduled_on": app.day(0), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
     let r = app
         .post_json(
             &format!("/api/v1/pickup-requests/{request}/schedule"),
@@ -36,7 +36,7 @@ async fn schedule(app: &TestApp, p: &Park, request: &str) {
 }
 
 fn outbound(p: &Park, net_kg: i64) -> Value {
-    json!({"vehicle_id": p.vehicle, "scale_id": "SCALE-02", "captured_at": Utc::now().to_rfc3339(),
+    json!({"vehicle_id": p.vehicle, "scale_id": "SCALE-02", "captured_at": p.clock.now().to_rfc3339(),
         "gross_grams": net_kg * 1000 + 8_000_000, "tare_grams": 8_000_000})
 }
 
@@ -59,8 +59,9 @@ async fn search(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
         .clone()
 }
 
-fn year_prefix() -> String {
-    let year = Utc::now()
+fn year_prefix(app: &TestApp) -> String {
+    let year = app
+        .now()
         .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
         .year();
     format!("{year}4403")
@@ -115,7 +116,7 @@ backend_tests! {
         let manifests = collection["manifests"].as_array().unwrap();
         assert_eq!(manifests.len(), 1, "one manifest per trip and kind of waste");
         let number = manifests[0]["number"].as_str().unwrap().to_owned();
-        assert_eq!(number, format!("{}000001", year_prefix()));
+        assert_eq!(number, format!("{}000001", year_prefix(&app)));
         assert_eq!(number.len(), 14);
         let id = manifests[0]["id"].as_str().unwrap().to_owned();
 
@@ -230,11 +231,11 @@ backend_tests! {
         // Inspectors of the park's jurisdiction read and search; nobody else not party to it.
         assert_eq!(manifest(&app, &inspector, &id).await["number"], number.as_str());
         for query in [format!("?number={number}"), "?waste_code=900-249-08".to_owned(), "?status=completed".to_owned(),
-                      format!("?party={}", p.enterprise_b), "?flagged=true".to_owned(), format!("?from={}&to={}", day(0), day(0))] {
+                      format!("?party={}", p.enterprise_b), "?flagged=true".to_owned(), format!("?from={}&to={}", app.day(0), app.day(0))] {
             assert_eq!(search(&app, &inspector, &query).await.len(), 1, "{query}");
         }
         assert!(search(&app, &inspector, "?status=draft").await.is_empty());
-        assert!(search(&app, &inspector, &format!("?from={}", day(1))).await.is_empty());
+        assert!(search(&app, &inspector, &format!("?from={}", app.day(1))).await.is_empty());
         assert!(search(&app, &inspector2, "").await.is_empty());
         let r = app.get(&format!("/api/v1/manifests/{id}"), &inspector2).await;
         assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
@@ -349,7 +350,7 @@ backend_tests! {
             numbers.extend(c["manifests"].as_array().unwrap().iter().map(|m| m["number"].as_str().unwrap().to_owned()));
         }
         numbers.sort();
-        let expected: Vec<String> = (1..=10).map(|n| format!("{}{n:06}", year_prefix())).collect();
+        let expected: Vec<String> = (1..=10).map(|n| format!("{}{n:06}", year_prefix(&app))).collect();
         assert_eq!(numbers, expected, "unique, consecutive, from 1");
         assert_eq!(search(&app, &p.office, "").await.len(), 10);
     }
@@ -358,11 +359,11 @@ backend_tests! {
         let app = TestApp::spawn_with(backend, |s| s.notify.sweep_interval_secs = 1).await;
         let p = park(&app, 500, 80).await;
         // A licence for HW49 that ended yesterday: lots of HW49 can no longer leave for this disposer.
-        let old = json!({"number": "L-49", "issuing_authority": "GDEE", "valid_from": day(-400), "valid_to": day(-1),
+        let old = json!({"number": "L-49", "issuing_authority": "GDEE", "valid_from": app.day(-400), "valid_to": app.day(-1),
             "annual_capacity_grams": 1_000_000_000i64, "scope": ["HW49"]});
         app.created_id(&format!("/api/v1/disposers/{}/licences", p.disposer), &p.admin, &old).await;
         let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
-            &json!({"target": "900-041-49", "fen_per_tonne": 500_000, "effective_from": day(-300)})).await;
+            &json!({"target": "900-041-49", "fen_per_tonne": 500_000, "effective_from": app.day(-300)})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let rags = app.created_id(&format!("/api/v1/warehouses/{}/zones", p.warehouse), &p.admin,
             &json!({"name": "A4", "kind": "hazardous", "categories": ["HW49"], "capacity_grams": 1_000_000})).await;
@@ -389,7 +390,7 @@ backend_tests! {
         let door = second["pickup_request_id"].as_str().unwrap().to_owned();
         schedule(&app, &p, &door).await;
         let collect = format!("/api/v1/pickup-requests/{door}/collect");
-        let base = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-SCALE-7", "captured_at": Utc::now().to_rfc3339(),
+        let base = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-SCALE-7", "captured_at": app.now().to_rfc3339(),
             "gross_grams": 8_215_000, "tare_grams": 8_000_000});
         let r = post(&app, &collect, &p.driver, &base).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
@@ -406,7 +407,7 @@ backend_tests! {
         assert_eq!(collection["manifests"][0]["inbound_grams"], 210_000, "the door weighings");
         let record = &collection["manifests"][0];
         assert_eq!(record["kind"], "general");
-        assert!(record["number"].as_str().unwrap().starts_with(&format!("G{}", year_prefix())));
+        assert!(record["number"].as_str().unwrap().starts_with(&format!("G{}", year_prefix(&app))));
         assert_eq!(record["consignor_id"], p.enterprise_a.as_str(), "no permit: the enterprise consigns");
         let lot: Value = app.get(&format!("/api/v1/lots/{}", first["id"].as_str().unwrap()), &p.producer_a).await.json().await.unwrap();
         assert_eq!(lot["status"], "collected");
@@ -435,7 +436,7 @@ backend_tests! {
             let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
             let mut conn = db.get().unwrap();
             diesel::update(manifests::table.find(id))
-                .set(manifests::receipt_due_on.eq(Some(Utc::now().date_naive() - chrono::Duration::days(2))))
+                .set(manifests::receipt_due_on.eq(Some(app.now().date_naive() - chrono::Duration::days(2))))
                 .execute(&mut *conn)
                 .unwrap();
         }

@@ -339,7 +339,7 @@ impl World {
     async fn build(backend: Backend) -> Self {
         let app = TestApp::spawn(backend).await;
         let admin = app.admin_token().await;
-        let today = wastetrack::domain::time::today_in(chrono_tz::Asia::Shanghai);
+        let today = app.today();
         let contract_end = (today + chrono::Duration::days(60)).to_string();
         let d2_licence_end = (today + chrono::Duration::days(45)).to_string();
 

@@ -3,7 +3,7 @@
 //! decline; the disposer accepts, schedules or declines; the parties see the status in their
 //! inboxes and over webhooks; each step refuses the wrong role.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -25,6 +25,8 @@ S59,其他工业固体废物,
 /// a vehicle and a driver, and a warehouse with a 10 t HW08 zone.
 #[allow(dead_code)]
 pub struct Park {
+    /// The server's clock, for times a device would send.
+    pub clock: wastetrack::clock::Clock,
     pub admin: String,
     pub office: String,
     pub dispatcher: String,
@@ -43,10 +45,6 @@ pub struct Park {
     pub contract: String,
     pub warehouse: String,
     pub zone: String,
-}
-
-pub fn day(d: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(d)).to_string()
 }
 
 pub async fn park(app: &TestApp, threshold_kg: i64, zone_percent: i64) -> Park {
@@ -68,7 +66,7 @@ pub async fn park(app: &TestApp, threshold_kg: i64, zone_percent: i64) -> Park {
         .await;
     let outsider = app.create_enterprise(&admin, &park, "Outside Ltd").await;
     let disposer = app.create_disposer(&admin, "Dongjiang").await;
-    let licence = json!({"number": "L-1", "issuing_authority": "GDEE", "valid_from": day(-400), "valid_to": day(400),
+    let licence = json!({"number": "L-1", "issuing_authority": "GDEE", "valid_from": app.day(-400), "valid_to": app.day(400),
         "annual_capacity_grams": 1_000_000_000_000i64, "scope": ["HW08"]});
     app.created_id(
         &format!("/api/v1/disposers/{disposer}/licences"),
@@ -76,7 +74,7 @@ pub async fn park(app: &TestApp, threshold_kg: i64, zone_percent: i64) -> Park {
         &licence,
     )
     .await;
-    let contract = json!({"park_id": park, "disposer_id": disposer, "number": "C-1", "valid_from": day(-365), "valid_to": day(365),
+    let contract = json!({"park_id": park, "disposer_id": disposer, "number": "C-1", "valid_from": app.day(-365), "valid_to": app.day(365),
         "max_storage_days": 180, "pickup_zone_percent": zone_percent,
         "members": [{"enterprise_id": enterprise_a}, {"enterprise_id": enterprise_b}],
         "prices": [{"target": "HW08", "fen_per_tonne": 280_000}, {"target": "900-003-S59", "fen_per_tonne": -120_000}],
@@ -119,6 +117,7 @@ pub async fn park(app: &TestApp, threshold_kg: i64, zone_percent: i64) -> Park {
         .await;
     let token = |name: &'static str| async move { access_token(&app.login(name, PASSWORD).await) };
     Park {
+        clock: app.clock.clone(),
         office: token("office").await,
         dispatcher: token("dispatch").await,
         producer_a: token("producer_a").await,
@@ -143,7 +142,7 @@ pub async fn park(app: &TestApp, threshold_kg: i64, zone_percent: i64) -> Park {
 pub fn weighing(p: &Park, enterprise: &str, net_kg: i64) -> Value {
     json!({"enterprise_id": enterprise, "waste_code": "900-249-08", "physical_form": "liquid", "container_type": "drum",
         "container_count": 1, "container_litres": 200, "zone_id": p.zone, "gross_grams": net_kg * 1000 + 20_000, "tare_grams": 20_000,
-        "scale_id": "SCALE-01", "captured_at": (Utc::now() - Duration::minutes(5)).to_rfc3339()})
+        "scale_id": "SCALE-01", "captured_at": (p.clock.now() - Duration::minutes(5)).to_rfc3339()})
 }
 
 pub async fn weigh(app: &TestApp, p: &Park, enterprise: &str, net_kg: i64) -> Value {
@@ -291,9 +290,9 @@ backend_tests! {
 
         // Scheduling checks the day, the vehicle and the driver against the carrier.
         let other_carrier = app.create_org(&p.admin, "carrier", "Other Transport").await;
-        let schedule = json!({"scheduled_on": day(2), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
+        let schedule = json!({"scheduled_on": app.day(2), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
         let mut bad = schedule.clone();
-        bad["scheduled_on"] = json!(day(-1));
+        bad["scheduled_on"] = json!(app.day(-1));
         bad["carrier_id"] = json!(other_carrier);
         let r = post(&app, &path("schedule"), &p.dispatcher, &bad).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
@@ -304,7 +303,7 @@ backend_tests! {
         assert_eq!(r.status(), StatusCode::OK);
         let scheduled: Value = r.json().await.unwrap();
         assert_eq!(scheduled["status"], "scheduled");
-        assert_eq!(scheduled["scheduled_on"], day(2));
+        assert_eq!(scheduled["scheduled_on"], app.day(2));
         assert_eq!(scheduled["driver_id"], p.driver_id.as_str());
 
         // The office, the enterprise and the driver see it scheduled.
@@ -512,7 +511,7 @@ backend_tests! {
         let r = app.patch_json(&format!("/api/v1/contracts/{}", p.contract), &p.admin, &json!({"max_storage_days": 10})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let mut old = weighing(&p, &p.enterprise_a, 50);
-        old["captured_at"] = json!((Utc::now() - Duration::days(9)).to_rfc3339());
+        old["captured_at"] = json!((app.now() - Duration::days(9)).to_rfc3339());
         let r = app.post_json("/api/v1/lots", Some(&p.office), &old).await;
         let lot: Value = r.json().await.unwrap();
         let id = lot["pickup_request_id"].as_str().expect("the age rule is crossed").to_owned();
@@ -527,7 +526,7 @@ backend_tests! {
         let mut full = weighing(&p, &p.enterprise_b, 95);
         full["zone_id"] = json!(small);
         assert_eq!(app.post_json("/api/v1/lots", Some(&p.office), &full).await.status(), StatusCode::CREATED);
-        let licence = json!({"number": "L-2", "issuing_authority": "GDEE", "valid_from": day(-10), "valid_to": day(20),
+        let licence = json!({"number": "L-2", "issuing_authority": "GDEE", "valid_from": app.day(-10), "valid_to": app.day(20),
             "annual_capacity_grams": 1_000_000i64, "scope": ["HW08"]});
         app.created_id(&format!("/api/v1/disposers/{}/licences", p.disposer), &p.admin, &licence).await;
 
@@ -538,7 +537,7 @@ backend_tests! {
         let declared: Value = r.json().await.unwrap();
         assert!(declared.get("pickup_request_id").is_none());
         let r = app.post_json(&format!("/api/v1/contracts/{}/thresholds", p.contract), Some(&p.admin),
-            &json!({"target": "S59", "threshold_grams": 40_000, "effective_from": day(0)})).await;
+            &json!({"target": "S59", "threshold_grams": 40_000, "effective_from": app.day(0)})).await;
         assert_eq!(r.status(), StatusCode::OK);
 
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

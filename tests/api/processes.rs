@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::binary::{command_for, free_port, wait_until_healthy};
 use crate::helpers::{Backend, JWT_SECRET, TestApp};
-use crate::pickups::{day, inbox, park, requests, subscribe, weigh, weighing};
+use crate::pickups::{inbox, park, requests, subscribe, weigh, weighing};
 use crate::receiver::Receiver;
 
 /// A `wastetrack serve` process, killed (SIGKILL) when dropped.
@@ -20,9 +20,11 @@ struct Server {
 }
 
 impl Server {
-    async fn start(database_url: &str) -> Self {
+    /// Starts a process on the app's database whose clock shows what the app's shows.
+    async fn start(app: &TestApp) -> Self {
         let port = free_port();
-        let child = command_for(database_url, port)
+        let child = command_for(app.database_url(), port)
+            .env("WASTETRACK_CLOCK_START_AT", app.now_rfc3339())
             .env("WASTETRACK_WORKERS", "2")
             .env("WASTETRACK_AUTH__JWT_SECRET", JWT_SECRET)
             .env("WASTETRACK_NOTIFY__WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
@@ -75,15 +77,15 @@ backend_tests! {
         let request = lot["pickup_request_id"].as_str().unwrap().to_owned();
         let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/accept"), Some(&p.dispatcher), &json!({})).await;
         assert_eq!(r.status(), StatusCode::OK);
-        let schedule = json!({"scheduled_on": day(1), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
+        let schedule = json!({"scheduled_on": app.day(1), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
         let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/schedule"), Some(&p.dispatcher), &schedule).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert!(receiver.received().is_empty());
 
-        let mut first = Server::start(app.database_url()).await;
+        let mut first = Server::start(&app).await;
         let held = receiver.wait_for(30, "a delivery to arrive", |r| !r.is_empty()).await[0].id();
         first.kill();
-        let _second = Server::start(app.database_url()).await;
+        let _second = Server::start(&app).await;
         let got = receiver
             .wait_for(60, "every message answered 200", |r| {
                 let mut ok: Vec<String> = r.iter().filter(|x| x.answered == 200).map(|x| x.id()).collect();
@@ -125,10 +127,7 @@ async fn two_processes_on_one_postgres_raise_one_request_and_send_one_notificati
         &["pickup.requested"],
     )
     .await;
-    let servers = [
-        Server::start(app.database_url()).await,
-        Server::start(app.database_url()).await,
-    ];
+    let servers = [Server::start(&app).await, Server::start(&app).await];
     let client = reqwest::Client::new();
     let sends = (0..40).map(|i| {
         let enterprise = if i % 2 == 0 {

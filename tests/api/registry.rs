@@ -77,7 +77,7 @@ backend_tests! {
         let admin = app.admin_token().await;
         let park = app.create_park(&admin, "Park", "440307").await;
         let enterprise = app.create_enterprise(&admin, &park, "Old name Ltd").await;
-        let before_rename = chrono::Utc::now();
+        let before_rename = app.now();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let r = app
             .patch_json(&format!("/api/v1/enterprises/{enterprise}"), &admin, &json!({"name": "New name Ltd", "contact_phone": "0755-86001234"}))

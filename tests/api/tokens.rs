@@ -37,7 +37,7 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         let good = access_token(&app.login("admin", ADMIN_PASSWORD).await);
         let claims = claims_of(&good);
-        let now = chrono::Utc::now().timestamp();
+        let now = app.now().timestamp();
 
         // Our own signing reproduces a valid token: the refusals below are for the stated reason.
         let resigned = sign(&claims, Algorithm::HS256, "k1", JWT_SECRET);

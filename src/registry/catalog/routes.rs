@@ -199,6 +199,7 @@ pub async fn import(
     query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ImportCatalog)?;
     let is_csv = matches!(req.mime_type(), Ok(Some(m))
         if (m.type_() == mime::TEXT && (m.subtype() == "csv" || m.subtype() == mime::PLAIN)) || (m.type_() == mime::APPLICATION && m.subtype() == "csv"));
@@ -220,7 +221,7 @@ pub async fn import(
     let by = principal.user_id.clone();
     let report = state
         .db
-        .write(move |conn| service::import(conn, &by, &body, edition, dry_run))
+        .write(move |conn| service::import(conn, now, &by, &body, edition, dry_run))
         .await?;
     tracing::info!(
         lines = report.lines,

@@ -79,8 +79,8 @@ pub fn code_view(row: CodeRow) -> CodeView {
 
 /// Adds the built-in HW categories that the catalog lacks; existing ones (perhaps renamed by an
 /// import) are left alone. Runs at every start.
-pub fn seed_builtin(conn: &mut DbConn) -> anyhow::Result<usize> {
-    let now = crate::domain::time::now().naive_utc();
+pub fn seed_builtin(conn: &mut DbConn, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let now = now.naive_utc();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(BUILTIN_HW_CATEGORIES.as_bytes());
@@ -232,12 +232,12 @@ enum Entry {
 /// a code leaving the catalog gets `withdrawn_on`.
 pub fn import(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     bytes: &[u8],
     edition: Option<String>,
     dry_run: bool,
 ) -> Result<ImportReport, ApiError> {
-    let now = crate::domain::time::now();
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ApiError::field("body", "encoding", format!("the file is not UTF-8: {e}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

@@ -239,6 +239,7 @@ pub async fn create_contract(
     principal: Principal,
     body: Json<CreateContractRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let park_id = v.text("park_id", &body.park_id, 1, 64);
@@ -285,7 +286,7 @@ pub async fn create_contract(
             let park =
                 park_store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
             authorize(&principal, Action::ManagePark(parks::place(&park)))?;
-            service::create(conn, &principal.user_id, &park, new)
+            service::create(conn, now, &principal.user_id, &park, new)
         })
         .await?;
     Ok(created(
@@ -382,6 +383,7 @@ pub async fn update_contract(
     id: web::Path<String>,
     body: Json<UpdateContractRequest>,
 ) -> Result<web::Json<ContractView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let id = id.into_inner();
     let view = state
@@ -390,6 +392,7 @@ pub async fn update_contract(
             let contract = load_manageable(conn, &principal, &id)?;
             service::update(
                 conn,
+                now,
                 &principal.user_id,
                 contract,
                 body.valid_to,
@@ -453,6 +456,7 @@ pub async fn add_member(
     id: web::Path<String>,
     body: Json<MemberRequest>,
 ) -> Result<web::Json<ContractView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let id = id.into_inner();
     let view = state
@@ -461,6 +465,7 @@ pub async fn add_member(
             let contract = load_manageable(conn, &principal, &id)?;
             service::add_member(
                 conn,
+                now,
                 &principal.user_id,
                 contract,
                 NewMember {
@@ -493,13 +498,21 @@ pub async fn end_member(
     path: web::Path<(String, String)>,
     body: Json<LeaveRequest>,
 ) -> Result<web::Json<ContractView>, ApiError> {
+    let now = state.clock.now();
     let (id, enterprise_id) = path.into_inner();
     let left_on = body.into_inner().left_on;
     let view = state
         .db
         .write(move |conn| {
             let contract = load_manageable(conn, &principal, &id)?;
-            service::end_member(conn, &principal.user_id, contract, &enterprise_id, left_on)
+            service::end_member(
+                conn,
+                now,
+                &principal.user_id,
+                contract,
+                &enterprise_id,
+                left_on,
+            )
         })
         .await?;
     Ok(web::Json(view))
@@ -525,6 +538,7 @@ pub async fn add_price(
     id: web::Path<String>,
     body: Json<PriceRequest>,
 ) -> Result<web::Json<ContractView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let price = parse_price(&mut v, "", &body);
@@ -534,7 +548,7 @@ pub async fn add_price(
         .db
         .write(move |conn| {
             let contract = load_manageable(conn, &principal, &id)?;
-            service::add_price(conn, &principal.user_id, contract, price)
+            service::add_price(conn, now, &principal.user_id, contract, price)
         })
         .await?;
     Ok(web::Json(view))
@@ -560,6 +574,7 @@ pub async fn add_threshold(
     id: web::Path<String>,
     body: Json<ThresholdRequest>,
 ) -> Result<web::Json<ContractView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let threshold = parse_threshold(&mut v, "", &body);
@@ -569,7 +584,7 @@ pub async fn add_threshold(
         .db
         .write(move |conn| {
             let contract = load_manageable(conn, &principal, &id)?;
-            service::add_threshold(conn, &principal.user_id, contract, threshold)
+            service::add_threshold(conn, now, &principal.user_id, contract, threshold)
         })
         .await?;
     Ok(web::Json(view))
@@ -599,6 +614,7 @@ pub async fn terms(
     let on = parse_day(&mut v, "on", query.on.as_deref());
     let code = v.finish_with(|| code)?;
     let id = id.into_inner();
+    let now = state.clock.now();
     let view = state
         .db
         .run(move |conn| {
@@ -607,7 +623,7 @@ pub async fn terms(
                 Some(day) => day,
                 None => {
                     let park = parks::load_park(conn, &contract.0.park_id)?;
-                    crate::domain::time::today_in(parks::park_time_zone(&park.0))
+                    crate::domain::time::local_date(now, parks::park_time_zone(&park.0))
                 }
             };
             service::terms_on(conn, &contract, &code, day)
@@ -654,7 +670,7 @@ pub async fn expirations(
     };
     v.finish()?;
     // Expiry is counted in whole days in China Standard Time, the zone of every park so far.
-    let today = crate::domain::time::today_in(chrono_tz::Asia::Shanghai);
+    let today = crate::domain::time::local_date(state.clock.now(), chrono_tz::Asia::Shanghai);
     let licence_scope = policy::licence_alert_scope(&principal);
     let items = state
         .db

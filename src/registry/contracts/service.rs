@@ -232,6 +232,7 @@ pub struct NewContract {
 
 fn record(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     contract: store::Contract,
 ) -> Result<ContractView, ApiError> {
@@ -241,7 +242,7 @@ fn record(
         Entity::Contract,
         &view.summary.id,
         Some(by),
-        crate::domain::time::now(),
+        now,
         &view,
     )?;
     Ok(view)
@@ -280,6 +281,7 @@ fn check_period(
 /// Concludes a contract between `park` and a disposer, with its first members and rules.
 pub fn create(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     park: &park_store::Park,
     new: NewContract,
@@ -309,7 +311,6 @@ pub fn create(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = crate::domain::time::now();
     let row = ContractRow {
         id: new_id("con"),
         park_id: park.0.organization_id.clone(),
@@ -325,16 +326,17 @@ pub fn create(
     store::insert_contract(conn, &row)?;
     let contract = (row, park.0.region_code.clone());
     for (i, m) in new.members.into_iter().enumerate() {
-        add_member_row(conn, &contract, m, &format!("members[{i}]."))?;
+        add_member_row(conn, now, &contract, m, &format!("members[{i}]."))?;
     }
     let mut errors = Vec::new();
     for (i, p) in new.prices.into_iter().enumerate() {
-        if let Err(e) = add_price_row(conn, by, &contract, p, &format!("prices[{i}].")) {
+        if let Err(e) = add_price_row(conn, now, by, &contract, p, &format!("prices[{i}].")) {
             errors.extend(field_errors(e)?);
         }
     }
     for (i, t) in new.thresholds.into_iter().enumerate() {
-        if let Err(e) = add_threshold_row(conn, by, &contract, t, &format!("thresholds[{i}].")) {
+        if let Err(e) = add_threshold_row(conn, now, by, &contract, t, &format!("thresholds[{i}]."))
+        {
             errors.extend(field_errors(e)?);
         }
     }
@@ -342,7 +344,7 @@ pub fn create(
         // The transaction is rolled back: nothing of the contract is stored.
         return Err(ApiError::Validation(errors));
     }
-    record(conn, by, contract)
+    record(conn, now, by, contract)
 }
 
 /// Field errors of a validation failure, so that every bad line is reported at once; any other
@@ -356,6 +358,7 @@ fn field_errors(e: ApiError) -> Result<Vec<FieldError>, ApiError> {
 
 fn add_member_row(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     contract: &store::Contract,
     new: NewMember,
     prefix: &str,
@@ -399,7 +402,7 @@ fn add_member_row(
             "the enterprise is already a member from that day",
         ));
     }
-    let now = crate::domain::time::now().naive_utc();
+    let now = now.naive_utc();
     store::insert_member(
         conn,
         &MemberRow {
@@ -462,6 +465,7 @@ fn check_rule_target(
 
 fn add_price_row(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     contract: &store::Contract,
     new: NewPrice,
@@ -485,7 +489,7 @@ fn add_price_row(
         target: new.target.as_str().to_owned(),
         fen_per_tonne: new.fen_per_tonne,
         effective_from,
-        created_at: crate::domain::time::now().naive_utc(),
+        created_at: now.naive_utc(),
         created_by: Some(by.to_owned()),
     };
     store::insert_price(conn, &row)?;
@@ -494,6 +498,7 @@ fn add_price_row(
 
 fn add_threshold_row(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     contract: &store::Contract,
     new: NewThreshold,
@@ -520,7 +525,7 @@ fn add_threshold_row(
         target: new.target.as_str().to_owned(),
         threshold_grams: new.threshold_grams,
         effective_from,
-        created_at: crate::domain::time::now().naive_utc(),
+        created_at: now.naive_utc(),
         created_by: Some(by.to_owned()),
     };
     store::insert_threshold(conn, &row)?;
@@ -529,18 +534,20 @@ fn add_threshold_row(
 
 pub fn add_member(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     contract: store::Contract,
     new: NewMember,
 ) -> Result<ContractView, ApiError> {
     lock(conn, &contract)?;
-    add_member_row(conn, &contract, new, "")?;
-    touch(conn, by, contract)
+    add_member_row(conn, now, &contract, new, "")?;
+    touch(conn, now, by, contract)
 }
 
 /// Records that an enterprise leaves the contract: it is no longer a member from `left_on`.
 pub fn end_member(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     contract: store::Contract,
     enterprise_id: &str,
@@ -561,44 +568,46 @@ pub fn end_member(
             format!("must be after the day it joined ({})", open.joined_on),
         ));
     }
-    let now = crate::domain::time::now().naive_utc();
     store::save_member(
         conn,
         &MemberRow {
             left_on: Some(left_on),
-            updated_at: now,
+            updated_at: now.naive_utc(),
             ..open
         },
     )?;
-    touch(conn, by, contract)
+    touch(conn, now, by, contract)
 }
 
 pub fn add_price(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     contract: store::Contract,
     new: NewPrice,
 ) -> Result<ContractView, ApiError> {
     lock(conn, &contract)?;
-    add_price_row(conn, by, &contract, new, "")?;
-    touch(conn, by, contract)
+    add_price_row(conn, now, by, &contract, new, "")?;
+    touch(conn, now, by, contract)
 }
 
 pub fn add_threshold(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     contract: store::Contract,
     new: NewThreshold,
 ) -> Result<ContractView, ApiError> {
     lock(conn, &contract)?;
-    add_threshold_row(conn, by, &contract, new, "")?;
-    touch(conn, by, contract)
+    add_threshold_row(conn, now, by, &contract, new, "")?;
+    touch(conn, now, by, contract)
 }
 
 /// Extends or shortens the contract, or changes its storage limit. Prices, thresholds and
 /// memberships already recorded must still fall within the new period.
 pub fn update(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, region): store::Contract,
     valid_to: Option<NaiveDate>,
@@ -638,18 +647,19 @@ pub fn update(
     row.valid_to = new_to;
     row.max_storage_days = new_days;
     row.pickup_zone_percent = new_percent;
-    touch(conn, by, (row, region))
+    touch(conn, now, by, (row, region))
 }
 
 /// Saves the contract's header with a new `updated_at` and records the new version.
 fn touch(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, region): store::Contract,
 ) -> Result<ContractView, ApiError> {
-    row.updated_at = crate::domain::time::now().naive_utc();
+    row.updated_at = now.naive_utc();
     store::save_contract(conn, &row)?;
-    record(conn, by, (row, region))
+    record(conn, now, by, (row, region))
 }
 
 /// What the contract said about a code on a day.

@@ -187,6 +187,7 @@ pub async fn create_disposer(
     principal: Principal,
     body: Json<CreateDisposerRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -201,7 +202,7 @@ pub async fn create_disposer(
     })?;
     let view = state
         .db
-        .write(move |conn| service::create_disposer(conn, &principal.user_id, party, address))
+        .write(move |conn| service::create_disposer(conn, now, &principal.user_id, party, address))
         .await?;
     Ok(created(format!("/api/v1/disposers/{}", view.id), &view))
 }
@@ -276,6 +277,7 @@ pub async fn update_disposer(
     id: web::Path<String>,
     body: Json<UpdateDisposerRequest>,
 ) -> Result<web::Json<DisposerView>, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -290,7 +292,7 @@ pub async fn update_disposer(
         .db
         .write(move |conn| {
             let row = service::load_disposer(conn, &id)?;
-            service::update_disposer(conn, &principal.user_id, row, name, address)
+            service::update_disposer(conn, now, &principal.user_id, row, name, address)
         })
         .await?;
     Ok(web::Json(view))
@@ -350,6 +352,7 @@ pub async fn add_licence(
     id: web::Path<String>,
     body: Json<CreateLicenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -390,7 +393,7 @@ pub async fn add_licence(
         .db
         .write(move |conn| {
             service::load_disposer(conn, &id)?;
-            service::add_licence(conn, &principal.user_id, &id, new)
+            service::add_licence(conn, now, &principal.user_id, &id, new)
         })
         .await?;
     Ok(created(
@@ -449,6 +452,7 @@ pub async fn end_licence(
     id: web::Path<String>,
     body: Json<EndLicenceRequest>,
 ) -> Result<web::Json<LicenceView>, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let valid_to = body.into_inner().valid_to;
     let id = id.into_inner();
@@ -457,7 +461,7 @@ pub async fn end_licence(
         .write(move |conn| {
             let row =
                 store::find_licence(conn, &id)?.ok_or(ApiError::NotFound("no such licence"))?;
-            service::end_licence(conn, &principal.user_id, row, valid_to)
+            service::end_licence(conn, now, &principal.user_id, row, valid_to)
         })
         .await?;
     Ok(web::Json(view))
@@ -480,6 +484,7 @@ pub async fn create_carrier(
     principal: Principal,
     body: Json<CreateCarrierRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -500,7 +505,7 @@ pub async fn create_carrier(
     })?;
     let view = state
         .db
-        .write(move |conn| service::create_carrier(conn, &principal.user_id, party, permit))
+        .write(move |conn| service::create_carrier(conn, now, &principal.user_id, party, permit))
         .await?;
     Ok(created(format!("/api/v1/carriers/{}", view.id), &view))
 }
@@ -574,6 +579,7 @@ pub async fn update_carrier(
     id: web::Path<String>,
     body: Json<UpdateCarrierRequest>,
 ) -> Result<web::Json<CarrierView>, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -588,7 +594,7 @@ pub async fn update_carrier(
         .db
         .write(move |conn| {
             let row = service::load_carrier(conn, &id)?;
-            service::update_carrier(conn, &principal.user_id, row, name, permit)
+            service::update_carrier(conn, now, &principal.user_id, row, name, permit)
         })
         .await?;
     Ok(web::Json(view))
@@ -646,6 +652,7 @@ pub async fn create_vehicle(
     principal: Principal,
     body: Json<CreateVehicleRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let operator_id = v.text("operator_id", &body.operator_id, 1, 64);
@@ -665,7 +672,7 @@ pub async fn create_vehicle(
                 },
             )?;
             service::check_operator(conn, &operator_id)?;
-            service::add_vehicle(conn, &principal.user_id, &operator_id, plate, permit)
+            service::add_vehicle(conn, now, &principal.user_id, &operator_id, plate, permit)
         })
         .await?;
     Ok(created(format!("/api/v1/vehicles/{}", view.id), &view))
@@ -806,6 +813,7 @@ pub async fn update_vehicle(
     id: web::Path<String>,
     body: Json<UpdateVehicleRequest>,
 ) -> Result<web::Json<VehicleView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let permit = body
@@ -824,7 +832,7 @@ pub async fn update_vehicle(
                     operator_id: &row.operator_id,
                 },
             )?;
-            service::update_vehicle(conn, &principal.user_id, row, permit, body.retired_on)
+            service::update_vehicle(conn, now, &principal.user_id, row, permit, body.retired_on)
         })
         .await?;
     Ok(web::Json(view))
@@ -885,6 +893,7 @@ pub async fn create_bureau(
     principal: Principal,
     body: Json<CreateBureauRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -893,7 +902,9 @@ pub async fn create_bureau(
     let jurisdiction = v.finish_with(|| jurisdiction)?;
     let view = state
         .db
-        .write(move |conn| service::create_bureau(conn, &principal.user_id, name, jurisdiction))
+        .write(move |conn| {
+            service::create_bureau(conn, now, &principal.user_id, name, jurisdiction)
+        })
         .await?;
     Ok(created(format!("/api/v1/bureaus/{}", view.id), &view))
 }
@@ -972,6 +983,7 @@ pub async fn update_bureau(
     id: web::Path<String>,
     body: Json<UpdateBureauRequest>,
 ) -> Result<web::Json<BureauView>, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -986,7 +998,7 @@ pub async fn update_bureau(
         .db
         .write(move |conn| {
             let row = service::load_bureau(conn, &id)?;
-            service::update_bureau(conn, &principal.user_id, row, name, jurisdiction)
+            service::update_bureau(conn, now, &principal.user_id, row, name, jurisdiction)
         })
         .await?;
     Ok(web::Json(view))

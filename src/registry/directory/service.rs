@@ -22,10 +22,6 @@ use crate::registry::directory::store::{
 };
 use crate::registry::history::{self, Entity};
 
-fn now() -> DateTime<Utc> {
-    crate::domain::time::now()
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
@@ -66,6 +62,7 @@ pub struct NewParty {
 
 pub fn create_disposer(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     party: NewParty,
     address: String,
@@ -77,9 +74,9 @@ pub fn create_disposer(
             "a disposal company with this credit code is already registered",
         ));
     }
-    let now = now();
     let org = create_organization(
         conn,
+        now,
         NewOrganization {
             kind: OrganizationKind::DisposalCompany,
             name: party.name,
@@ -101,12 +98,12 @@ pub fn create_disposer(
 
 pub fn update_disposer(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, mut name): (DisposerRow, String),
     new_name: Option<String>,
     address: Option<String>,
 ) -> Result<DisposerView, ApiError> {
-    let now = now();
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -190,6 +187,7 @@ pub struct NewLicence {
 /// catalog; the number must be new for this disposer.
 pub fn add_licence(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     disposer_id: &str,
     new: NewLicence,
@@ -233,7 +231,6 @@ pub fn add_licence(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = now();
     let row = LicenceRow {
         id: new_id("lic"),
         disposer_id: disposer_id.to_owned(),
@@ -254,6 +251,7 @@ pub fn add_licence(
 /// Ends a licence early (revocation, surrender): its validity may only be shortened.
 pub fn end_licence(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     mut row: LicenceRow,
     valid_to: NaiveDate,
@@ -271,7 +269,7 @@ pub fn end_licence(
     row.valid_to = valid_to;
     store::save_licence(conn, &row)?;
     let view = licence_view(row);
-    history::record(conn, Entity::Licence, &view.id, Some(by), now(), &view)?;
+    history::record(conn, Entity::Licence, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
 
@@ -310,6 +308,7 @@ pub fn carrier_view((row, name): (CarrierRow, String)) -> CarrierView {
 
 pub fn create_carrier(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     party: NewParty,
     transport_permit_number: String,
@@ -321,9 +320,9 @@ pub fn create_carrier(
             "a carrier with this credit code is already registered",
         ));
     }
-    let now = now();
     let org = create_organization(
         conn,
+        now,
         NewOrganization {
             kind: OrganizationKind::Carrier,
             name: party.name,
@@ -345,12 +344,12 @@ pub fn create_carrier(
 
 pub fn update_carrier(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, mut name): (CarrierRow, String),
     new_name: Option<String>,
     permit: Option<String>,
 ) -> Result<CarrierView, ApiError> {
-    let now = now();
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -424,6 +423,7 @@ pub fn check_operator(conn: &mut DbConn, operator_id: &str) -> Result<(), ApiErr
 
 pub fn add_vehicle(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     operator_id: &str,
     plate: String,
@@ -436,7 +436,6 @@ pub fn add_vehicle(
             "a vehicle in service already has this plate",
         ));
     }
-    let now = now();
     let row = VehicleRow {
         id: new_id("veh"),
         operator_id: operator_id.to_owned(),
@@ -464,12 +463,12 @@ pub fn add_vehicle(
 
 pub fn update_vehicle(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     mut row: VehicleRow,
     permit: Option<String>,
     retired_on: Option<Option<NaiveDate>>,
 ) -> Result<VehicleView, ApiError> {
-    let now = now();
     if let Some(p) = permit {
         row.dangerous_goods_permit_number = p;
     }
@@ -523,13 +522,14 @@ pub fn bureau_view((row, name): (BureauRow, String)) -> BureauView {
 
 pub fn create_bureau(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     name: String,
     jurisdiction: Jurisdiction,
 ) -> Result<BureauView, ApiError> {
-    let now = now();
     let org = create_organization(
         conn,
+        now,
         NewOrganization {
             kind: OrganizationKind::EnvironmentBureau,
             name,
@@ -549,12 +549,12 @@ pub fn create_bureau(
 
 pub fn update_bureau(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, mut name): (BureauRow, String),
     new_name: Option<String>,
     jurisdiction: Option<Jurisdiction>,
 ) -> Result<BureauView, ApiError> {
-    let now = now();
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;

@@ -116,6 +116,7 @@ pub async fn create_park(
     principal: Principal,
     body: Json<CreateParkRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     authorize(&principal, Action::ManageDirectory)?;
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -142,7 +143,7 @@ pub async fn create_park(
     let by = principal.user_id.clone();
     let view = state
         .db
-        .write(move |conn| service::create_park(conn, &by, new))
+        .write(move |conn| service::create_park(conn, now, &by, new))
         .await?;
     Ok(created(format!("/api/v1/parks/{}", view.id), &view))
 }
@@ -227,6 +228,7 @@ pub async fn update_park(
     id: web::Path<String>,
     body: Json<UpdateParkRequest>,
 ) -> Result<web::Json<ParkView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let changes = ParkChanges {
@@ -250,7 +252,7 @@ pub async fn update_park(
         .write(move |conn| {
             let park = service::load_park(conn, &id)?;
             authorize(&principal, Action::UpdatePark(service::place(&park)))?;
-            service::update_park(conn, &principal.user_id, park, changes)
+            service::update_park(conn, now, &principal.user_id, park, changes)
         })
         .await?;
     Ok(web::Json(view))
@@ -307,6 +309,7 @@ pub async fn create_enterprise(
     principal: Principal,
     body: Json<CreateEnterpriseRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let park_id = v.text("park_id", &body.park_id, 1, 64);
@@ -328,7 +331,7 @@ pub async fn create_enterprise(
         .write(move |conn| {
             let park = store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
             authorize(&principal, Action::ManagePark(service::place(&park)))?;
-            service::create_enterprise(conn, &principal.user_id, &park, new)
+            service::create_enterprise(conn, now, &principal.user_id, &park, new)
         })
         .await?;
     Ok(created(format!("/api/v1/enterprises/{}", view.id), &view))
@@ -430,6 +433,7 @@ pub async fn update_enterprise(
     id: web::Path<String>,
     body: Json<UpdateEnterpriseRequest>,
 ) -> Result<web::Json<EnterpriseView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let changes = EnterpriseChanges {
@@ -464,7 +468,7 @@ pub async fn update_enterprise(
                     "you may read but not change this enterprise",
                 ));
             }
-            service::update_enterprise(conn, &principal.user_id, e, changes)
+            service::update_enterprise(conn, now, &principal.user_id, e, changes)
         })
         .await?;
     Ok(web::Json(view))

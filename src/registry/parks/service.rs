@@ -70,10 +70,15 @@ pub struct NewPark {
     pub collection_permit_number: Option<String>,
 }
 
-pub fn create_park(conn: &mut DbConn, by: &str, new: NewPark) -> Result<ParkView, ApiError> {
-    let now = crate::domain::time::now();
+pub fn create_park(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    by: &str,
+    new: NewPark,
+) -> Result<ParkView, ApiError> {
     let org = create_organization(
         conn,
+        now,
         NewOrganization {
             kind: OrganizationKind::Park,
             name: new.name,
@@ -104,11 +109,11 @@ pub struct ParkChanges {
 
 pub fn update_park(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, mut name): store::Park,
     changes: ParkChanges,
 ) -> Result<ParkView, ApiError> {
-    let now = crate::domain::time::now();
     if let Some(new_name) = changes.name {
         rename_organization(conn, &row.organization_id, &new_name, now.naive_utc())?;
         name = new_name;
@@ -202,6 +207,7 @@ pub struct NewEnterprise {
 /// park's time zone) unless a date is given.
 pub fn create_enterprise(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     park: &store::Park,
     new: NewEnterprise,
@@ -213,9 +219,9 @@ pub fn create_enterprise(
             "an enterprise with this credit code is already registered",
         ));
     }
-    let now = crate::domain::time::now();
     let org = create_organization(
         conn,
+        now,
         NewOrganization {
             kind: OrganizationKind::Enterprise,
             name: new.name,
@@ -229,7 +235,7 @@ pub fn create_enterprise(
         contact_phone: new.contact_phone,
         joined_on: new
             .joined_on
-            .unwrap_or_else(|| crate::domain::time::today_in(park_time_zone(&park.0))),
+            .unwrap_or_else(|| crate::domain::time::local_date(now, park_time_zone(&park.0))),
         left_on: None,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
@@ -260,11 +266,11 @@ pub struct EnterpriseChanges {
 
 pub fn update_enterprise(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, mut name, region): store::Enterprise,
     changes: EnterpriseChanges,
 ) -> Result<EnterpriseView, ApiError> {
-    let now = crate::domain::time::now();
     if let Some(Some(left_on)) = changes.left_on
         && left_on <= row.joined_on
     {

@@ -114,6 +114,7 @@ pub async fn create_warehouse(
     principal: Principal,
     body: Json<CreateWarehouseRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let park_id = v.text("park_id", &body.park_id, 1, 64);
@@ -128,6 +129,7 @@ pub async fn create_warehouse(
             authorize(&principal, Action::ManagePark(parks::place(&park)))?;
             service::create_warehouse(
                 conn,
+                now,
                 &principal.user_id,
                 &park_id,
                 park.0.region_code.clone(),
@@ -226,6 +228,7 @@ pub async fn update_warehouse(
     id: web::Path<String>,
     body: Json<UpdateWarehouseRequest>,
 ) -> Result<web::Json<WarehouseView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let changes = WarehouseChanges {
@@ -243,7 +246,7 @@ pub async fn update_warehouse(
         .write(move |conn| {
             let w = service::load_warehouse(conn, &id)?;
             authorize_manage(&principal, &w)?;
-            service::update_warehouse(conn, &principal.user_id, w, changes)
+            service::update_warehouse(conn, now, &principal.user_id, w, changes)
         })
         .await?;
     Ok(web::Json(view))
@@ -314,6 +317,7 @@ pub async fn create_zone(
     id: web::Path<String>,
     body: Json<CreateZoneRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let name = v.text("name", &body.name, 1, NAME_MAX);
@@ -333,7 +337,7 @@ pub async fn create_zone(
         .write(move |conn| {
             let w = service::load_warehouse(conn, &id)?;
             authorize_manage(&principal, &w)?;
-            service::add_zone(conn, &principal.user_id, &w, new)
+            service::add_zone(conn, now, &principal.user_id, &w, new)
         })
         .await?;
     Ok(created(format!("/api/v1/zones/{}", view.id), &view))
@@ -417,6 +421,7 @@ pub async fn update_zone(
     id: web::Path<String>,
     body: Json<UpdateZoneRequest>,
 ) -> Result<web::Json<ZoneView>, ApiError> {
+    let now = state.clock.now();
     let body = body.into_inner();
     let mut v = Validator::new();
     let name = body.name.as_deref().map(|n| v.text("name", n, 1, NAME_MAX));
@@ -447,7 +452,7 @@ pub async fn update_zone(
         .write(move |conn| {
             let (zone, w) = service::load_zone(conn, &id)?;
             authorize_manage(&principal, &w)?;
-            service::update_zone(conn, &principal.user_id, zone, changes)
+            service::update_zone(conn, now, &principal.user_id, zone, changes)
         })
         .await?;
     Ok(web::Json(view))

@@ -119,6 +119,7 @@ fn name_taken() -> ApiError {
 
 pub fn create_warehouse(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     park_id: &str,
     region: String,
@@ -128,7 +129,6 @@ pub fn create_warehouse(
     if store::warehouse_name_taken(conn, park_id, &name, None)? {
         return Err(name_taken());
     }
-    let now = crate::domain::time::now();
     let row = WarehouseRow {
         id: new_id("wh"),
         park_id: park_id.to_owned(),
@@ -153,6 +153,7 @@ pub struct WarehouseChanges {
 
 pub fn update_warehouse(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     (mut row, region): store::Warehouse,
     changes: WarehouseChanges,
@@ -169,7 +170,6 @@ pub fn update_warehouse(
     if let Some(closed_on) = changes.closed_on {
         row.closed_on = closed_on;
     }
-    let now = crate::domain::time::now();
     row.updated_at = now.naive_utc();
     store::save_warehouse(conn, &row)?;
     let view = warehouse_view((row, region));
@@ -180,6 +180,7 @@ pub fn update_warehouse(
 /// Checks that a zone's categories are of its kind and in the catalog.
 fn check_categories(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     kind: WasteKind,
     categories: &[Category],
 ) -> Result<(), ApiError> {
@@ -209,7 +210,7 @@ fn check_categories(
         conn,
         |i| format!("categories[{i}]"),
         &refs,
-        crate::domain::time::now().date_naive(),
+        now.date_naive(),
     )?;
     // One error per entry: a category of the wrong kind is not also reported as unknown.
     for e in unknown {
@@ -233,11 +234,12 @@ pub struct NewZone {
 
 pub fn add_zone(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     warehouse: &store::Warehouse,
     new: NewZone,
 ) -> Result<ZoneView, ApiError> {
-    check_categories(conn, new.kind, &new.categories)?;
+    check_categories(conn, now, new.kind, &new.categories)?;
     let existing = store::zones_of(conn, &warehouse.0.id)?;
     if existing.iter().any(|z| z.name == new.name) {
         return Err(ApiError::field(
@@ -251,7 +253,6 @@ pub fn add_zone(
             "a warehouse holds at most {MAX_ZONES} zones"
         )));
     }
-    let now = crate::domain::time::now();
     let refs: Vec<CatalogRef> = new
         .categories
         .into_iter()
@@ -285,6 +286,7 @@ pub struct ZoneChanges {
 
 pub fn update_zone(
     conn: &mut DbConn,
+    now: DateTime<Utc>,
     by: &str,
     mut row: ZoneRow,
     changes: ZoneChanges,
@@ -304,7 +306,7 @@ pub fn update_zone(
         row.name = name;
     }
     if let Some(categories) = changes.categories {
-        check_categories(conn, kind, &categories)?;
+        check_categories(conn, now, kind, &categories)?;
         row.categories = join_refs(
             &categories
                 .into_iter()
@@ -325,7 +327,6 @@ pub fn update_zone(
     if let Some(closed_on) = changes.closed_on {
         row.closed_on = closed_on;
     }
-    let now = crate::domain::time::now();
     row.updated_at = now.naive_utc();
     store::save_zone(conn, &row)?;
     let view = zone_view(row);
