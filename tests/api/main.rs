@@ -12,6 +12,7 @@ mod errors;
 mod health;
 mod identity;
 mod lots;
+mod manifest_signers;
 mod manifests;
 mod matrix;
 mod openapi;
