@@ -16,6 +16,7 @@ mod manifest_signers;
 mod manifests;
 mod matrix;
 mod openapi;
+mod patches;
 mod pickups;
 mod processes;
 mod receiver;
