@@ -270,366 +270,109 @@ async fn revise(
 
 /// Collects a trip with `fleet`, then walks the manifest through every step, checking at each
 /// stage who may sign, propose and approve.
+#[rustfmt::skip]
 async fn walk(app: &TestApp, p: &Park, fleet: &Fleet) {
     with_permit(app, p).await;
     weigh(app, p, &p.enterprise_a, 300).await;
     let lot = weigh(app, p, &p.enterprise_b, 250).await;
-    let request = lot["pickup_request_id"]
-        .as_str()
-        .expect("a request")
-        .to_owned();
-    let r = post(
-        app,
-        &format!("/api/v1/pickup-requests/{request}/schedule"),
-        &p.dispatcher,
-        &json!({"scheduled_on": day(1), "carrier_id": fleet.carrier, "vehicle_id": fleet.vehicle, "driver_id": fleet.driver_id}),
-    )
-    .await;
+    let request = lot["pickup_request_id"].as_str().expect("a request").to_owned();
+    let r = post(app, &format!("/api/v1/pickup-requests/{request}/schedule"), &p.dispatcher,
+        &json!({"scheduled_on": day(1), "carrier_id": fleet.carrier, "vehicle_id": fleet.vehicle, "driver_id": fleet.driver_id})).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let r = post(
-        app,
-        &format!("/api/v1/pickup-requests/{request}/collect"),
-        &fleet.driver,
+    let r = post(app, &format!("/api/v1/pickup-requests/{request}/collect"), &fleet.driver,
         &json!({"vehicle_id": fleet.vehicle, "scale_id": "SCALE-02", "captured_at": chrono::Utc::now().to_rfc3339(),
-            "gross_grams": 8_540_000, "tare_grams": 8_000_000}),
-    )
-    .await;
+            "gross_grams": 8_540_000, "tare_grams": 8_000_000})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let collection: Value = r.json().await.unwrap();
-    let id = collection["manifests"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
     let id = id.as_str();
     let m = manifest(app, &p.office, id).await;
     assert_eq!(m["carrier"]["organization_id"], fleet.carrier.as_str());
     assert_eq!(m["receiver"]["organization_id"], p.disposer.as_str());
 
-    let office = Who {
-        name: "park office (consignor)",
-        token: &p.office,
-    };
-    let driver = Who {
-        name: "manifest's driver (carrier)",
-        token: &fleet.driver,
-    };
-    let dispatcher = Who {
-        name: "disposer's dispatcher (receiver)",
-        token: &p.dispatcher,
-    };
-    let producer = Who {
-        name: "originating enterprise",
-        token: &p.producer_a,
-    };
-    let other_driver = Who {
-        name: "another driver of the carrier",
-        token: &fleet.other_driver,
-    };
-    let outsider = Who {
-        name: "enterprise outside the contract",
-        token: &p.outsider_user,
-    };
+    let office = Who { name: "park office (consignor)", token: &p.office };
+    let driver = Who { name: "manifest's driver (carrier)", token: &fleet.driver };
+    let dispatcher = Who { name: "disposer's dispatcher (receiver)", token: &p.dispatcher };
+    let producer = Who { name: "originating enterprise", token: &p.producer_a };
+    let other_driver = Who { name: "another driver of the carrier", token: &fleet.other_driver };
+    let outsider = Who { name: "enterprise outside the contract", token: &p.outsider_user };
     const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
     const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
     let reader = p.office.as_str();
     let propose = format!("/api/v1/manifests/{id}/revisions");
-    let change =
-        json!({"reason": "the packaging was miscounted", "changes": {"packaging": "drum × 9"}});
+    let change = json!({"reason": "the packaging was miscounted", "changes": {"packaging": "drum × 9"}});
+    let (consignor, carrier, receiver) = ((office, "consignor"), (driver, "carrier"), (dispatcher, "receiver"));
 
     // Draft: nobody has signed, so nobody may revise.
-    refused(
-        app,
-        reader,
-        id,
-        &propose,
-        &change,
-        &[
-            (office, FORBIDDEN),
-            (driver, FORBIDDEN),
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-    )
-    .await;
-    sign(
-        app,
-        reader,
-        id,
-        "confirm",
-        &json!({}),
-        &[
-            (driver, FORBIDDEN),
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        office,
-        ("park_office", &p.park),
-    )
-    .await;
+    refused(app, reader, id, &propose, &change, &[
+        (office, FORBIDDEN), (driver, FORBIDDEN), (dispatcher, FORBIDDEN), (producer, FORBIDDEN),
+        (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ]).await;
+    sign(app, reader, id, "confirm", &json!({}), &[
+        (driver, FORBIDDEN), (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], office, ("park_office", &p.park)).await;
 
     // Confirmed: the consignor alone has signed; its revision applies at once.
-    refused(
-        app,
-        reader,
-        id,
-        &propose,
-        &change,
-        &[
-            (driver, FORBIDDEN),
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-    )
-    .await;
+    refused(app, reader, id, &propose, &change, &[
+        (driver, FORBIDDEN), (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ]).await;
     revise(app, reader, id, office, &[], &[], &[], false).await;
-    sign(
-        app,
-        reader,
-        id,
-        "take-over",
-        &json!({}),
-        &[
-            (office, FORBIDDEN),
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        driver,
-        ("driver", &fleet.carrier),
-    )
-    .await;
+    sign(app, reader, id, "take-over", &json!({}), &[
+        (office, FORBIDDEN), (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], driver, ("driver", &fleet.carrier)).await;
 
-    // In transit: the consignor and the carrier have signed, the receiver not yet.
-    refused(
-        app,
-        reader,
-        id,
-        &propose,
-        &change,
-        &[
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        office,
-        &["carrier"],
-        &[
-            (office, FORBIDDEN),
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        &[(driver, "carrier")],
-        false,
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        driver,
-        &["consignor"],
-        &[
-            (driver, FORBIDDEN),
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        &[(office, "consignor")],
-        false,
-    )
-    .await;
-    let receipt = json!({"received_grams": 538_000, "decision": "accepted"});
-    sign(
-        app,
-        reader,
-        id,
-        "receive",
-        &receipt,
-        &[
-            (office, FORBIDDEN),
-            (driver, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        dispatcher,
-        ("disposer_dispatcher", &p.disposer),
-    )
-    .await;
+    // In transit: the consignor and the carrier have signed, the receiver not yet (with its own
+    // fleet, the disposer's dispatcher is still no signer).
+    refused(app, reader, id, &propose, &change, &[
+        (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ]).await;
+    revise(app, reader, id, office, &["carrier"], &[
+        (office, FORBIDDEN), (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], &[carrier], false).await;
+    revise(app, reader, id, driver, &["consignor"], &[
+        (driver, FORBIDDEN), (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], &[consignor], false).await;
+    sign(app, reader, id, "receive", &json!({"received_grams": 538_000, "decision": "accepted"}), &[
+        (office, FORBIDDEN), (driver, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], dispatcher, ("disposer_dispatcher", &p.disposer)).await;
 
-    // Received: all three parties have signed; each revision needs the two others.
-    refused(
-        app,
-        reader,
-        id,
-        &propose,
-        &change,
-        &[
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        office,
-        &["carrier", "receiver"],
-        &[
-            (office, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        &[(driver, "carrier"), (dispatcher, "receiver")],
-        false,
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        office,
-        &["carrier", "receiver"],
-        &[],
-        &[(dispatcher, "receiver"), (driver, "carrier")],
-        false,
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        driver,
-        &["consignor", "receiver"],
-        &[
-            (driver, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        &[(office, "consignor"), (dispatcher, "receiver")],
-        false,
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        dispatcher,
-        &["consignor", "carrier"],
-        &[
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        &[(office, "consignor"), (driver, "carrier")],
-        false,
-    )
-    .await;
+    // Received: all three parties have signed; each revision needs the two others, each
+    // approving for itself (with its own fleet, the dispatcher never for the carrier).
+    refused(app, reader, id, &propose, &change, &[
+        (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ]).await;
+    revise(app, reader, id, office, &["carrier", "receiver"], &[
+        (office, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], &[carrier, receiver], false).await;
+    revise(app, reader, id, office, &["carrier", "receiver"], &[], &[receiver, carrier], false).await;
+    revise(app, reader, id, driver, &["consignor", "receiver"], &[
+        (driver, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], &[consignor, receiver], false).await;
+    revise(app, reader, id, dispatcher, &["consignor", "carrier"], &[
+        (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], &[consignor, carrier], false).await;
     // While a revision waits, the next step waits too.
     let r = post(app, &propose, dispatcher.token, &change).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let waiting: Value = r.json().await.unwrap();
-    refused(
-        app,
-        reader,
-        id,
-        &format!("/api/v1/manifests/{id}/complete"),
-        &json!({"treatment": "D10"}),
-        &[(dispatcher, StatusCode::CONFLICT)],
-    )
-    .await;
-    let r = post(
-        app,
-        &format!("{propose}/{}/reject", waiting["id"].as_str().unwrap()),
-        driver.token,
-        &json!({}),
-    )
-    .await;
+    refused(app, reader, id, &format!("/api/v1/manifests/{id}/complete"), &json!({"treatment": "D10"}), &[
+        (dispatcher, StatusCode::CONFLICT),
+    ]).await;
+    let r = post(app, &format!("{propose}/{}/reject", waiting["id"].as_str().unwrap()), driver.token, &json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
-    sign(
-        app,
-        reader,
-        id,
-        "complete",
-        &json!({"treatment": "D10 incineration"}),
-        &[
-            (office, FORBIDDEN),
-            (driver, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-            (outsider, NOT_FOUND),
-        ],
-        dispatcher,
-        ("disposer_dispatcher", &p.disposer),
-    )
-    .await;
+    sign(app, reader, id, "complete", &json!({"treatment": "D10 incineration"}), &[
+        (office, FORBIDDEN), (driver, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], dispatcher, ("disposer_dispatcher", &p.disposer)).await;
 
     // Completed: the same three signers; a rejection by any one party needed ends a revision.
-    revise(
-        app,
-        reader,
-        id,
-        dispatcher,
-        &["consignor", "carrier"],
-        &[
-            (dispatcher, FORBIDDEN),
-            (producer, FORBIDDEN),
-            (other_driver, NOT_FOUND),
-        ],
-        &[(driver, "carrier")],
-        true,
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        driver,
-        &["consignor", "receiver"],
-        &[(driver, FORBIDDEN)],
-        &[(dispatcher, "receiver")],
-        true,
-    )
-    .await;
-    revise(
-        app,
-        reader,
-        id,
-        office,
-        &["carrier", "receiver"],
-        &[(office, FORBIDDEN)],
-        &[(driver, "carrier"), (dispatcher, "receiver")],
-        false,
-    )
-    .await;
+    revise(app, reader, id, dispatcher, &["consignor", "carrier"], &[
+        (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND),
+    ], &[carrier], true).await;
+    revise(app, reader, id, driver, &["consignor", "receiver"], &[(driver, FORBIDDEN)], &[receiver], true).await;
+    revise(app, reader, id, office, &["carrier", "receiver"], &[(office, FORBIDDEN)], &[carrier, receiver], false).await;
     let done = manifest(app, reader, id).await;
     assert_eq!(done["status"], "completed");
-    let steps: Vec<&str> = done["signatures"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let steps: Vec<&str> = done["signatures"].as_array().unwrap().iter()
         .map(|s| s["step"].as_str().unwrap())
         .filter(|s| ["confirm", "take_over", "receive", "complete"].contains(s))
         .collect();
