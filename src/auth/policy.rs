@@ -357,10 +357,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             signer_id,
             role,
         } => {
-            // A carrier signs through the manifest's own driver.
-            (p.role == role
-                && own_org(signer_id)
-                && (role != Role::Driver || driver_id == p.user_id))
+            signs_for(p, signer_id, role, driver_id)
                 || return deny_write(
                     p,
                     Action::ReadManifest {
@@ -409,6 +406,16 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     } else {
         Err(ApiError::NotFound(NOT_VISIBLE))
     }
+}
+
+/// Whether the principal is the signer of a manifest's party: a user of `signer_id` in `role`
+/// (a carrier signs through the manifest's own driver, `driver_id`). By organisation and role
+/// together: a disposal company with its own fleet is the carrier through its driver and the
+/// receiver through its dispatcher. Administrators are no party's signer.
+pub fn signs_for(p: &Principal, signer_id: &str, role: Role, driver_id: &str) -> bool {
+    p.role == role
+        && p.organization_id == signer_id
+        && (role != Role::Driver || driver_id == p.user_id)
 }
 
 /// Refuses a write: 403 when the principal may at least read the object, 404 when it may not
@@ -766,6 +773,43 @@ mod tests {
             OrganizationKind::Carrier,
             "car_1"
         )));
+    }
+
+    #[test]
+    fn a_party_of_a_manifest_is_signed_for_by_organisation_and_role_together() {
+        // A disposal company collecting with its own fleet: carrier and receiver are one
+        // organisation, signed for by its driver and by its dispatcher respectively.
+        let dispatcher = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_1",
+        );
+        let driver = principal(Role::Driver, OrganizationKind::DisposalCompany, "disp_1");
+        assert!(signs_for(
+            &dispatcher,
+            "disp_1",
+            Role::DisposerDispatcher,
+            "usr_me"
+        ));
+        assert!(!signs_for(&dispatcher, "disp_1", Role::Driver, "usr_me"));
+        assert!(signs_for(&driver, "disp_1", Role::Driver, "usr_me"));
+        assert!(!signs_for(
+            &driver,
+            "disp_1",
+            Role::DisposerDispatcher,
+            "usr_me"
+        ));
+        assert!(
+            !signs_for(&driver, "disp_1", Role::Driver, "usr_other"),
+            "only the manifest's own driver"
+        );
+        let admin = principal(Role::PlatformAdmin, OrganizationKind::Platform, "disp_1");
+        assert!(!signs_for(
+            &admin,
+            "disp_1",
+            Role::DisposerDispatcher,
+            "usr_me"
+        ));
     }
 
     #[test]

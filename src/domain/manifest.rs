@@ -81,15 +81,38 @@ pub enum Step {
     Complete,
 }
 
-/// Who signs a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who signs a step: a party of the manifest. A disposal company collecting with its own fleet
+/// is two parties, the carrier (through the manifest's driver) and the receiver (through its
+/// dispatcher), so a party is never told by its organisation alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Party {
     Consignor,
     Carrier,
     Receiver,
 }
 
+impl Party {
+    /// Every party, in the order of the steps they sign.
+    pub const ALL: [Self; 3] = [Self::Consignor, Self::Carrier, Self::Receiver];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Consignor => "consignor",
+            Self::Carrier => "carrier",
+            Self::Receiver => "receiver",
+        }
+    }
+
+    pub fn parse_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 impl Step {
+    /// Every step, in order.
+    pub const ALL: [Self; 4] = [Self::Confirm, Self::TakeOver, Self::Receive, Self::Complete];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Confirm => "confirm",
@@ -97,6 +120,12 @@ impl Step {
             Self::Receive => "receive",
             Self::Complete => "complete",
         }
+    }
+
+    /// The step a stored signature is of; `None` for the signatures that are not steps (a
+    /// resolution, a revision proposed, approved or rejected).
+    pub fn parse_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|step| step.as_str() == s)
     }
 
     /// The status the manifest must be in, and the one it moves to.
@@ -256,6 +285,31 @@ mod tests {
         assert_eq!(add_working_days(day("2026-11-27"), 5), day("2026-12-04"));
         assert_eq!(add_working_days(day("2026-11-28"), 5), day("2026-12-04"));
         assert_eq!(add_working_days(day("2026-11-30"), 5), day("2026-12-07"));
+    }
+
+    #[test]
+    fn each_step_is_signed_by_one_party() {
+        let signers: Vec<Party> = Step::ALL.into_iter().map(Step::party).collect();
+        assert_eq!(
+            signers,
+            vec![
+                Party::Consignor,
+                Party::Carrier,
+                Party::Receiver,
+                Party::Receiver
+            ]
+        );
+        for step in Step::ALL {
+            assert_eq!(Step::parse_stored(step.as_str()), Some(step));
+        }
+        for party in Party::ALL {
+            assert_eq!(Party::parse_stored(party.as_str()), Some(party));
+        }
+        assert_eq!(Step::parse_stored("approve_revision"), None);
+        assert_eq!(
+            Party::parse_stored("org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5"),
+            None
+        );
     }
 
     #[test]

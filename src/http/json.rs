@@ -153,7 +153,9 @@ fn field_error(path: &str, message: &str) -> FieldError {
     } else {
         parent.to_owned()
     };
-    let code = if message.starts_with("invalid type") {
+    let code = if message.starts_with(NOT_NULLABLE) {
+        "not_nullable"
+    } else if message.starts_with("invalid type") {
         "invalid_type"
     } else {
         "invalid"
@@ -162,13 +164,35 @@ fn field_error(path: &str, message: &str) -> FieldError {
 }
 
 /// For optional fields that may also be cleared: absent → `None`, `null` → `Some(None)`,
-/// a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "double_option")]`.
+/// a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "double_option")]`
+/// and `#[schema(value_type = Option<T>)]`; the row saved must write `None` as NULL
+/// (`#[diesel(treat_none_as_null = true)]`), or the clearing is lost.
 pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// What a `null` is told for a field that cannot be cleared.
+const NOT_NULLABLE: &str =
+    "cannot be cleared: null is not allowed here; leave the field out to keep its value";
+
+/// For optional fields that cannot be cleared (those of a PATCH that are never empty):
+/// absent → `None`, a value → `Some(v)`, `null` → 422 naming the field (`not_nullable`)
+/// rather than silently meaning "unchanged". Use with
+/// `#[serde(default, deserialize_with = "non_null")]` and `#[schema(value_type = T)]`, so that
+/// the document does not call the field nullable.
+pub fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    match <Option<T> as serde::Deserialize>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom(NOT_NULLABLE)),
+    }
 }
 
 #[cfg(test)]
@@ -221,6 +245,43 @@ mod tests {
             field_of(r#"{"name":"a","count":1,"inner":{"kg":1}}"#),
             ("inner.kg".into(), "unknown_field".into())
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Changes {
+        #[serde(default, deserialize_with = "non_null")]
+        name: Option<String>,
+        #[serde(default, deserialize_with = "double_option")]
+        permit: Option<Option<String>>,
+    }
+
+    #[test]
+    fn null_clears_what_may_be_cleared_and_is_refused_elsewhere() {
+        let changes = |body: &str| decode::<Changes>(body.as_bytes());
+        let absent = changes("{}").expect("absent");
+        assert_eq!((absent.name, absent.permit), (None, None));
+        let set = changes(r#"{"name":"a","permit":"p"}"#).expect("values");
+        assert_eq!(
+            (set.name, set.permit),
+            (Some("a".to_owned()), Some(Some("p".to_owned())))
+        );
+        let cleared = changes(r#"{"permit":null}"#).expect("cleared");
+        assert_eq!((cleared.name, cleared.permit), (None, Some(None)));
+        match changes(r#"{"permit":null,"name":null}"#) {
+            Err(ApiError::Validation(errors)) => {
+                assert_eq!(errors.len(), 1);
+                assert_eq!(
+                    (errors[0].field.as_str(), errors[0].code.as_str()),
+                    ("name", "not_nullable")
+                );
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        match changes(r#"{"name":3}"#) {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].code, "invalid_type"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::auth::{Action, Principal, authorize};
 use crate::domain::identity::{NewPassword, OrganizationKind, Role, Username};
 use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, Problem, Validator};
+use crate::http::json::non_null;
 use crate::http::{Json, Page, PageQuery, created};
 use crate::identity::service::{self, NewUser, OrganizationView, UserUpdate, UserView};
 use crate::identity::store;
@@ -40,10 +41,16 @@ pub struct CreateUserRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"active": false}))]
 pub struct UpdateUserRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub display_name: Option<String>,
     /// A new password; ends the user's sessions.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub password: Option<String>,
     /// `false` deactivates the user and ends its sessions; `true` reactivates it.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = bool)]
     pub active: Option<bool>,
 }
 

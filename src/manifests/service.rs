@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::auth::policy::{Action, Place, authorize};
+use crate::auth::policy::{Action, Place, authorize, signs_for};
 use crate::db::DbConn;
 use crate::domain::identity::Role;
 use crate::domain::ids::new_id;
@@ -831,8 +831,8 @@ pub struct Changes {
     "reason": "the scale ticket was misread",
     "changes": {"outbound_grams": 2090000},
     "status": "pending",
-    "needed": ["org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5"],
-    "approved": [],
+    "needed": ["consignor", "receiver"],
+    "approved": ["receiver"],
     "created_at": "2026-11-30T09:00:00Z"
 }))]
 pub struct RevisionView {
@@ -844,9 +844,12 @@ pub struct RevisionView {
     pub changes: Changes,
     /// `pending`, `applied` or `rejected`.
     pub status: String,
-    /// The organisations whose approval is needed (the other parties that signed).
-    pub needed: Vec<String>,
-    pub approved: Vec<String>,
+    /// The parties whose approval is needed: every other party whose step was signed. Each
+    /// approves through its signer (the consignor's user, the manifest's driver for the
+    /// carrier, the receiver's dispatcher), even where two parties are one organisation.
+    pub needed: Vec<Party>,
+    /// The parties that approved, in the order they did.
+    pub approved: Vec<Party>,
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<DateTime<Utc>>,
@@ -859,11 +862,27 @@ fn split(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// Parties stored as a comma-separated list of their names.
+fn parties_in(list: &str) -> Vec<Party> {
+    split(list)
+        .iter()
+        .filter_map(|p| Party::parse_stored(p))
+        .collect()
+}
+
+fn party_list(parties: &[Party]) -> String {
+    parties
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn revision_view(row: RevisionRow) -> RevisionView {
     RevisionView {
         changes: serde_json::from_str(&row.changes).unwrap_or_default(),
-        needed: split(&row.needed),
-        approved: split(&row.approved),
+        needed: parties_in(&row.needed),
+        approved: parties_in(&row.approved),
         id: row.id,
         manifest_id: row.manifest_id,
         proposed_by: row.proposed_by,
@@ -875,45 +894,45 @@ pub fn revision_view(row: RevisionRow) -> RevisionView {
     }
 }
 
-/// The organisations that signed a step (confirm, take over, receive, complete): the parties
-/// whose approval a revision needs.
-fn step_signers(conn: &mut DbConn, row: &ManifestRow) -> Result<Vec<String>, ApiError> {
-    let steps = [
-        Step::Confirm.as_str(),
-        Step::TakeOver.as_str(),
-        Step::Receive.as_str(),
-        Step::Complete.as_str(),
-    ];
-    let mut orgs: Vec<String> = store::signatures_of(conn, &row.id)?
-        .into_iter()
-        .filter(|s| steps.contains(&s.step.as_str()))
-        .map(|s| s.organization_id)
+/// The parties whose step was signed (consignor: confirm; carrier: take over; receiver: receive,
+/// complete), in that order: the parties whose approval a revision needs. Decided by the step
+/// signed, never by the signer's organisation: a disposal company with its own fleet is the
+/// carrier and the receiver, and the take-over signed by its driver is not a receipt.
+fn signed_parties(conn: &mut DbConn, row: &ManifestRow) -> Result<Vec<Party>, ApiError> {
+    let signed: Vec<Party> = store::signatures_of(conn, &row.id)?
+        .iter()
+        .filter_map(|s| Step::parse_stored(&s.step))
+        .map(Step::party)
         .collect();
-    orgs.sort();
-    orgs.dedup();
-    Ok(orgs)
+    Ok(Party::ALL
+        .into_iter()
+        .filter(|p| signed.contains(p))
+        .collect())
 }
 
-/// The party a principal signs for on this manifest, among those that have signed.
+/// The party whose signer the principal is on this manifest, if any (at most one: each party
+/// signs in its own role).
+fn party_of(principal: &Principal, row: &ManifestRow) -> Option<Party> {
+    Party::ALL.into_iter().find(|party| {
+        let (org, role) = signer(row, *party);
+        signs_for(principal, org, role, &row.driver_id)
+    })
+}
+
+/// The party a principal proposes or approves a revision for: the one it signs for, once that
+/// party's step was signed.
 fn signing_party(
     conn: &mut DbConn,
     principal: &Principal,
     row: &ManifestRow,
 ) -> Result<Party, ApiError> {
-    let signed = step_signers(conn, row)?;
-    for party in [Party::Consignor, Party::Carrier, Party::Receiver] {
-        let (org, role) = signer(row, party);
-        if org == principal.organization_id
-            && role == principal.role
-            && (role != Role::Driver || principal.user_id == row.driver_id)
-            && signed.iter().any(|s| s == org)
-        {
-            return Ok(party);
-        }
+    let signed = signed_parties(conn, row)?;
+    if let Some(party) = party_of(principal, row).filter(|p| signed.contains(p)) {
+        return Ok(party);
     }
     authorize_read(conn, principal, row)?;
     Err(ApiError::Forbidden(
-        "only a party that has signed the manifest proposes or approves a revision",
+        "only the signer of a party whose step was signed proposes or approves a revision",
     ))
 }
 
@@ -1009,7 +1028,7 @@ pub fn propose(
     tolerance_percent: i64,
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    signing_party(conn, principal, &row)?;
+    let party = signing_party(conn, principal, &row)?;
     crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut probe = row.clone();
@@ -1025,10 +1044,16 @@ pub fn propose(
             "a revision of this manifest awaits approval; approve or reject it first".to_owned(),
         ));
     }
-    let needed: Vec<String> = step_signers(conn, &row)?
+    let needed: Vec<Party> = signed_parties(conn, &row)?
         .into_iter()
-        .filter(|o| *o != principal.organization_id)
+        .filter(|p| *p != party)
         .collect();
+    let mut told: Vec<String> = needed
+        .iter()
+        .map(|p| signer(&row, *p).0.to_owned())
+        .collect();
+    told.sort();
+    told.dedup();
     let mut revision = RevisionRow {
         id: new_id("rev"),
         manifest_id: id.to_owned(),
@@ -1037,7 +1062,7 @@ pub fn propose(
         reason,
         changes: serde_json::to_string(&changes).map_err(|e| ApiError::Internal(e.into()))?,
         status: "pending".to_owned(),
-        needed: needed.join(","),
+        needed: party_list(&needed),
         approved: String::new(),
         decided_by: None,
         created_at: now.naive_utc(),
@@ -1049,7 +1074,7 @@ pub fn propose(
         publish_to_all(
             conn,
             now,
-            &needed,
+            &told,
             &Notice {
                 type_: "manifest.revision_proposed",
                 subject_id: id,
@@ -1081,7 +1106,7 @@ pub fn decide(
     tolerance_percent: i64,
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    signing_party(conn, principal, &row)?;
+    let party = signing_party(conn, principal, &row)?;
     crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut revision = store::find_revision(conn, revision_id)?
@@ -1093,18 +1118,18 @@ pub fn decide(
             revision.status
         )));
     }
-    let needed = split(&revision.needed);
-    let mut approved = split(&revision.approved);
-    if !needed.contains(&principal.organization_id) {
+    let needed = parties_in(&revision.needed);
+    let mut approved = parties_in(&revision.approved);
+    if !needed.contains(&party) {
         return Err(ApiError::Forbidden(
-            "your organisation's approval is not needed for this revision",
+            "the approval of the party you sign for is not needed for this revision",
         ));
     }
     if approve {
-        if !approved.contains(&principal.organization_id) {
-            approved.push(principal.organization_id.clone());
+        if !approved.contains(&party) {
+            approved.push(party);
         }
-        revision.approved = approved.join(",");
+        revision.approved = party_list(&approved);
         if needed.iter().all(|n| approved.contains(n)) {
             apply_revision(conn, now, &mut row, &mut revision, tolerance_percent)?;
         }

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
 use crate::error::{ApiError, FieldError, Problem, Validator};
-use crate::http::json::double_option;
+use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery};
 use crate::notify::guard::{AllowedHosts, check_url};
 use crate::notify::service::{
@@ -205,13 +205,19 @@ pub struct CreateEndpointRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"enabled": true}))]
 pub struct UpdateEndpointRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub url: Option<String>,
     /// `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Vec<String>)]
     pub event_types: Option<Vec<String>>,
     /// `true` re-enables a disabled endpoint; `false` pauses it.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = bool)]
     pub enabled: Option<bool>,
 }
 

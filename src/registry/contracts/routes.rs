@@ -11,6 +11,7 @@ use crate::domain::text::parse_reference;
 use crate::domain::units::{fen_per_tonne, positive_grams};
 use crate::domain::waste::{CatalogRef, WasteCode};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
+use crate::http::json::non_null;
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::contracts::service::{
     self, ContractSummary, ContractView, Expiration, NewContract, NewMember, NewPrice,
@@ -92,8 +93,14 @@ pub struct CreateContractRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"valid_to": "2027-12-31"}))]
 pub struct UpdateContractRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = NaiveDate)]
     pub valid_to: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = i32)]
     pub max_storage_days: Option<i32>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = i32)]
     pub pickup_zone_percent: Option<i32>,
 }
 

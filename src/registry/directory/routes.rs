@@ -14,7 +14,7 @@ use crate::domain::uscc::Uscc;
 use crate::domain::vehicle::parse_plate;
 use crate::domain::waste::parse_refs;
 use crate::error::{ApiError, Problem, Validator};
-use crate::http::json::double_option;
+use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::directory::service::{
     self, BureauView, CarrierView, DisposerView, LicenceView, NewLicence, NewParty, VehicleView,
@@ -44,7 +44,11 @@ pub struct CreateDisposerRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"address": "No. 1 Huanbao Road, Pingshan District, Shenzhen"}))]
 pub struct UpdateDisposerRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub address: Option<String>,
 }
 
@@ -97,7 +101,11 @@ pub struct CreateCarrierRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"transport_permit_number": "粤交运管许可深字440300099999号"}))]
 pub struct UpdateCarrierRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub transport_permit_number: Option<String>,
 }
 
@@ -119,6 +127,8 @@ pub struct CreateVehicleRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"retired_on": "2026-12-31"}))]
 pub struct UpdateVehicleRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub dangerous_goods_permit_number: Option<String>,
     /// The day the vehicle leaves the fleet; `null` puts it back in service.
     #[serde(default, deserialize_with = "double_option")]
@@ -146,7 +156,11 @@ pub struct CreateBureauRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"jurisdiction": "4403"}))]
 pub struct UpdateBureauRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub jurisdiction: Option<String>,
 }
 

@@ -12,7 +12,7 @@ use crate::domain::region::RegionCode;
 use crate::domain::text::{parse_phone, parse_reference};
 use crate::domain::uscc::Uscc;
 use crate::error::{ApiError, NOT_VISIBLE, Problem, Validator};
-use crate::http::json::double_option;
+use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
 use crate::registry::parks::service::{
@@ -49,8 +49,14 @@ pub struct CreateParkRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"address": "No. 8 Baolong Road, Longgang District, Shenzhen", "collection_permit_number": null}))]
 pub struct UpdateParkRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub address: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub time_zone: Option<String>,
     /// `null` removes the permit (the enterprises become the consignors).
     #[serde(default, deserialize_with = "double_option")]
@@ -83,8 +89,14 @@ pub struct CreateEnterpriseRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"contact_phone": "0755-86001234", "left_on": "2026-12-31"}))]
 pub struct UpdateEnterpriseRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub contact_name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub contact_phone: Option<String>,
     /// The day the enterprise leaves the park; `null` undoes a recorded departure.
     #[serde(default, deserialize_with = "double_option")]

@@ -10,6 +10,7 @@ use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = parks)]
+#[diesel(treat_none_as_null = true)]
 pub struct ParkRow {
     pub organization_id: String,
     pub region_code: String,

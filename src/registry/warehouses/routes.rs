@@ -10,7 +10,7 @@ use crate::auth::policy::{self, Action, authorize};
 use crate::domain::units::positive_grams;
 use crate::domain::waste::{Category, WasteKind};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
-use crate::http::json::double_option;
+use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
 use crate::registry::parks::routes::{ADDRESS_MAX, NAME_MAX};
@@ -38,7 +38,11 @@ pub struct CreateWarehouseRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Warehouse No. 1 (east)"}))]
 pub struct UpdateWarehouseRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub address: Option<String>,
     /// The day the warehouse stops taking waste; `null` reopens it.
     #[serde(default, deserialize_with = "double_option")]
@@ -63,8 +67,14 @@ pub struct CreateZoneRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"capacity_grams": 8000000000i64}))]
 pub struct UpdateZoneRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Vec<String>)]
     pub categories: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = i64)]
     pub capacity_grams: Option<i64>,
     /// The day the zone stops taking waste; `null` reopens it.
     #[serde(default, deserialize_with = "double_option")]
