@@ -45,8 +45,11 @@ pub struct Park {
     pub zone: String,
 }
 
+/// A day relative to today in the park's time zone (China Standard Time), where dates are
+/// checked: from 16:00 UTC, today there is already tomorrow in UTC.
 pub fn day(d: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(d)).to_string()
+    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    (Utc::now().with_timezone(&china).date_naive() + Duration::days(d)).to_string()
 }
 
 pub async fn park(app: &TestApp, threshold_kg: i64, zone_percent: i64) -> Park {
