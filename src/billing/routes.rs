@@ -11,8 +11,7 @@ use crate::auth::Principal;
 use crate::billing::export;
 use crate::billing::service::{self, BalanceView, PaymentView, RemittanceView, StatementView};
 use crate::billing::store;
-use crate::domain::billing::MAX_FEN;
-use crate::domain::billing::Period;
+use crate::domain::billing::{Period, note_amount, payment_amount};
 use crate::domain::identity::Role;
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
@@ -309,18 +308,11 @@ pub async fn add_note(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let mut v = Validator::new();
-    if b.amount_fen == 0 || b.amount_fen.abs() > MAX_FEN {
-        v.push(FieldError::new(
-            "amount_fen",
-            "out_of_range",
-            "must not be 0, and be plausible",
-        ));
-    }
+    let amount = v.check(note_amount("amount_fen", b.amount_fen));
     let reason = v.text("reason", &b.reason, 1, TEXT_MAX);
     let disposer_id = b.disposer_id.map(|d| v.text("disposer_id", &d, 1, 64));
-    v.finish()?;
+    let amount = v.finish_with(|| amount)?;
     let id = id.into_inner();
-    let amount = b.amount_fen;
     idempotency::run(
         &state.db,
         principal,
@@ -369,13 +361,7 @@ pub async fn record_payment(
     let b = body.into_inner();
     let mut v = Validator::new();
     let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
-    if b.amount_fen <= 0 || b.amount_fen > MAX_FEN {
-        v.push(FieldError::new(
-            "amount_fen",
-            "out_of_range",
-            "must be more than 0 fen, and plausible",
-        ));
-    }
+    let amount = v.check(payment_amount("amount_fen", b.amount_fen));
     if b.paid_on > crate::domain::time::now().date_naive() + chrono::Duration::days(1) {
         v.push(FieldError::new(
             "paid_on",
@@ -384,8 +370,8 @@ pub async fn record_payment(
         ));
     }
     let reference = b.reference.map(|r| v.text("reference", &r, 1, 200));
-    v.finish()?;
-    let (amount, paid_on) = (b.amount_fen, b.paid_on);
+    let amount = v.finish_with(|| amount)?;
+    let paid_on = b.paid_on;
     idempotency::run(
         &state.db,
         principal,

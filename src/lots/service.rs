@@ -778,6 +778,7 @@ pub fn correct(
             ));
         }
     };
+    // Both at most MAX_LOT_GRAMS = 10^8 g: the difference cannot overflow.
     let delta = new_net - read.net_grams;
     row.net_grams = new_net;
     row.updated_at = now.naive_utc();

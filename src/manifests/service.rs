@@ -463,8 +463,8 @@ pub fn issue(
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     let inbound: Vec<i64> = groups
         .iter()
-        .map(|(_, lots)| lots.iter().map(|l| l.net_grams).sum())
-        .collect();
+        .map(|(_, lots)| crate::domain::units::total(lots.iter().map(|l| l.net_grams)))
+        .collect::<Result<_, _>>()?;
     let outbound = allocate(trip.collection.net_grams, &inbound);
     let now = crate::domain::time::now().naive_utc();
     let mut issued = Vec::new();

@@ -137,7 +137,9 @@ pub fn zones_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<ZoneRo
         .load(conn)
 }
 
-/// Adds `delta` grams to a zone's stock. Returns whether it did: waste may leave a zone
+/// Adds `delta` grams to a zone's stock (no overflow in SQL: the stock stays within the
+/// capacity, at most MAX_GRAMS = 10^15 g, and a delta is at most that in size). Returns whether
+/// it did: waste may leave a zone
 /// whatever its capacity (the stock never goes below zero), but may enter only as far as the
 /// capacity. A single conditional UPDATE, so concurrent weighings cannot overfill a zone (the
 /// row lock serialises them on PostgreSQL; SQLite has one writer).
@@ -170,6 +172,8 @@ pub fn zones_near_capacity(
                 .is_null()
                 .or(zones::closed_on.gt(chrono::Utc::now().date_naive())),
         )
+        // No overflow: stock and capacity are at most MAX_GRAMS = 10^15 g, so the products are
+        // at most 10^17 (the percent is at most 100), far inside a bigint.
         .filter((zones::stored_grams * 100).ge(zones::capacity_grams * percent))
         .select(ZoneRow::as_select())
         .into_boxed();
