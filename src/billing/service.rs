@@ -273,6 +273,17 @@ pub fn issue(
     let (Some(end), Some(due_on)) = (period.end(), period.due_on()) else {
         return Err(ApiError::field("period", "invalid", "not a month"));
     };
+    let first_day_of_park = parks::park_first_day(&park.0);
+    if end <= first_day_of_park {
+        return Err(ApiError::field(
+            "period",
+            "before_park",
+            format!(
+                "{} ended before the park's first day, {first_day_of_park}: nothing can be billed for it",
+                period.as_string()
+            ),
+        ));
+    }
     if today < end {
         return Err(ApiError::field(
             "period",

@@ -94,6 +94,7 @@ backend_tests! {
         // No threshold is crossed here: 100 t.
         let p = park(&app, 100_000, 100).await;
         let month = previous_month();
+        park_opened_on(&app, &p.park, day_of(month, 1));
         let period = format!("{:04}-{:02}", month.0, month.1);
         // HW08 costs 2 800 yuan/t, then 3 000 from the 16th; S59 scrap is bought at 1 200 yuan/t.
         let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
@@ -292,6 +293,7 @@ backend_tests! {
         let p = park(&app, 100_000, 100).await;
         let month = previous_month();
         let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
+        park_opened_on(&app, &p.park, day_of(before, 1));
         // A lot of the month before last, not yet billed: that month is issued first.
         let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, &p.enterprise_a, 10)).await;
         let early: Value = r.json().await.unwrap();
@@ -459,5 +461,24 @@ backend_tests! {
         let balance = json_of(&app, &balance_path, &p.office).await;
         assert_eq!(balance["balance_fen"], i64::MAX);
         assert_eq!(balance["ageing"].as_array().unwrap().iter().map(|b| b["amount_fen"].as_i64().unwrap() as i128).sum::<i128>(), i64::MAX as i128);
+    }
+
+    async fn statements_are_refused_for_months_before_the_park(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 100_000, 100).await;
+        let month = previous_month();
+        // The park opened on the 15th of last month.
+        park_opened_on(&app, &p.park, day_of(month, 15));
+        let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
+        for period in ["0000-01".to_owned(), "1999-12".to_owned(), format!("{:04}-{:02}", before.0, before.1)] {
+            let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+            assert_refused(r, "period", &period).await;
+        }
+        let listed = json_of(&app, "/api/v1/statements", &p.office).await;
+        assert!(listed["items"].as_array().unwrap().is_empty(), "nothing issued: {listed}");
+        // The month it opened in is billed.
+        let period = format!("{:04}-{:02}", month.0, month.1);
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
     }
 }

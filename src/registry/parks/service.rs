@@ -146,6 +146,15 @@ pub fn park_time_zone(row: &ParkRow) -> chrono_tz::Tz {
     row.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
 }
 
+/// The park's first day, in its time zone: parks record no opening date, so the day it was
+/// registered here. Nothing is billed for a month that ended before it.
+pub fn park_first_day(row: &ParkRow) -> NaiveDate {
+    row.created_at
+        .and_utc()
+        .with_timezone(&park_time_zone(row))
+        .date_naive()
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
