@@ -119,7 +119,7 @@ pub struct NoteView {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "stm_0193f1c2a4b87d21a1c6e1f0b2d3ca00",
-    "number": "202611-91440300MA5F000126",
+    "number": "202611-91440300MA5F000181",
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
     "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
     "period": "2026-11",
@@ -762,7 +762,7 @@ pub struct RemittanceLine {
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
     "period": "2026-11",
     "lines": [{"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司",
-        "statement_number": "202611-91440300MA5F000126", "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600}],
+        "statement_number": "202611-91440300MA5F000181", "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600}],
     "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600, "owed_to_disposer_fen": 50000
 }))]
 pub struct RemittanceView {

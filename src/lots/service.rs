@@ -55,7 +55,7 @@ pub const MAX_CAPTURE_AGE_DAYS: i64 = 30;
     "received_at": "2026-11-28T08:00:00Z",
     "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6",
     "produced_on": "2026-11-28",
-    "label_code": "91440300MA5F0001269002490820261128001",
+    "label_code": "91440300MA5F0001819002490820261128001",
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
