@@ -31,10 +31,11 @@ fn period(v: &mut Validator, raw: &str) -> Option<Period> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "period": "2026-11"}))]
+#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "period": "2026-10"}))]
 pub struct IssueRequest {
     pub enterprise_id: String,
-    /// The month, YYYY-MM, in the park's time zone; it must have ended.
+    /// The month, YYYY-MM, in the park's time zone; it must have ended, and must not have ended
+    /// before the park's first day (the day the park was registered).
     pub period: String,
 }
 
@@ -197,7 +198,7 @@ fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
     params(("id" = String, Path, description = "Statement id")),
     responses(
         (status = 200, description = "CSV", content_type = "text/csv", body = String,
-            example = json!("类型,批次编号,废物代码,计费日期,重量（千克）,单价（元/吨）,金额（元）\n明细,lot_…,900-249-08,2026-11-28,320.000,2800.00,896.00\n")),
+            example = json!("类型,批次编号,废物代码,计费日期,重量（千克）,单价（元/吨）,金额（元）\n明细,lot_…,900-249-08,2026-10-28,320.000,2800.00,896.00\n")),
         (status = 404, description = "No such statement, or not one you may see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -327,11 +328,12 @@ pub async fn add_note(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "amount_fen": 50000, "paid_on": "2026-12-05", "reference": "bank transfer 8812"}))]
+#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "amount_fen": 50000, "paid_on": "2026-11-05", "reference": "bank transfer 8812"}))]
 pub struct PaymentRequest {
     pub enterprise_id: String,
     /// More than 0; a payment may be partial, full or more than owed.
     pub amount_fen: i64,
+    /// The day it was paid; not in the future.
     pub paid_on: NaiveDate,
     pub reference: Option<String>,
 }
@@ -487,7 +489,7 @@ pub async fn remittance(
     params(RemittanceQuery),
     responses(
         (status = 200, description = "CSV", content_type = "text/csv", body = String,
-            example = json!("企业,对账单号,应收（元）,已收（元）,未收（元）\n深圳市华信精密电子有限公司,202611-…,896.00,500.00,396.00\n")),
+            example = json!("企业,对账单号,应收（元）,已收（元）,未收（元）\n深圳市华信精密电子有限公司,202610-…,896.00,500.00,396.00\n")),
         (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -119,15 +119,15 @@ pub struct NoteView {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "stm_0193f1c2a4b87d21a1c6e1f0b2d3ca00",
-    "number": "202611-91440300MA5F000181",
+    "number": "202610-91440300MA5F000181",
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
     "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
-    "period": "2026-11",
-    "issued_at": "2026-12-01T02:00:00Z",
-    "due_on": "2026-12-30",
+    "period": "2026-10",
+    "issued_at": "2026-11-02T02:00:00Z",
+    "due_on": "2026-11-30",
     "total_fen": 89600,
     "lines": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2",
-        "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "waste_code": "900-249-08", "billable_on": "2026-11-28",
+        "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "waste_code": "900-249-08", "billable_on": "2026-10-28",
         "grams": 320000, "fen_per_tonne": 280000, "amount_fen": 89600}],
     "totals_by_code": [{"waste_code": "900-249-08", "grams": 320000, "amount_fen": 89600}],
     "notes": [],
@@ -550,8 +550,8 @@ pub fn add_note(
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "pay_0193f1c2a4b87d21a1c6e1f0b2d3cb00", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
-    "amount_fen": 50000, "paid_on": "2026-12-05", "reference": "bank transfer 8812",
-    "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "created_at": "2026-12-05T03:00:00Z"
+    "amount_fen": 50000, "paid_on": "2026-11-05", "reference": "bank transfer 8812",
+    "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "created_at": "2026-11-05T03:00:00Z"
 }))]
 pub struct PaymentView {
     pub id: String,
@@ -760,9 +760,9 @@ pub struct RemittanceLine {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
-    "period": "2026-11",
+    "period": "2026-10",
     "lines": [{"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司",
-        "statement_number": "202611-91440300MA5F000181", "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600}],
+        "statement_number": "202610-91440300MA5F000181", "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600}],
     "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600, "owed_to_disposer_fen": 50000
 }))]
 pub struct RemittanceView {
