@@ -191,7 +191,14 @@ mod tests {
 
     #[test]
     fn note_and_payment_amounts_are_bounded_at_the_edges() {
-        for bad in [i64::MIN, i64::MIN + 1, -MAX_FEN - 1, 0, MAX_FEN + 1, i64::MAX] {
+        for bad in [
+            i64::MIN,
+            i64::MIN + 1,
+            -MAX_FEN - 1,
+            0,
+            MAX_FEN + 1,
+            i64::MAX,
+        ] {
             assert!(note_amount("amount_fen", bad).is_err(), "{bad}");
         }
         for good in [-MAX_FEN, -1, 1, MAX_FEN] {

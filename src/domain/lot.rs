@@ -327,7 +327,7 @@ mod tests {
 
         #[test]
         fn estimates_are_bounded_over_the_whole_range(grams in edge()) {
-            prop_assert_eq!(estimate("g", grams).is_ok(), grams >= 1 && grams <= MAX_LOT_GRAMS);
+            prop_assert_eq!(estimate("g", grams).is_ok(), (1..=MAX_LOT_GRAMS).contains(&grams));
         }
     }
 

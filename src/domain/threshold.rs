@@ -160,7 +160,9 @@ mod tests {
         let huge = waiting(&[("900-249-08", i64::MAX), ("900-214-08", i64::MAX)]);
         let crossing = weight_crossing(&huge, &rules, day(5)).expect("crossed");
         assert!(
-            crossing.detail.starts_with("18446744073709551614 g of HW08"),
+            crossing
+                .detail
+                .starts_with("18446744073709551614 g of HW08"),
             "{}",
             crossing.detail
         );

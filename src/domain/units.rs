@@ -107,7 +107,7 @@ mod tests {
         #[test]
         fn bounds_hold_over_the_whole_range(value in any::<i64>()) {
             let grams = positive_grams("g", value);
-            prop_assert_eq!(grams.is_ok(), value >= 1 && value <= MAX_GRAMS);
+            prop_assert_eq!(grams.is_ok(), (1..=MAX_GRAMS).contains(&value));
             if let Err(e) = grams {
                 prop_assert_eq!(e.field, "g");
                 prop_assert_eq!(e.code, "out_of_range");

@@ -203,7 +203,7 @@ mod tests {
         let first17 = b"91350100M000100Y5";
         let last = check_character(first17).expect("alphabet");
         let code = format!("{}{last}", std::str::from_utf8(first17).unwrap_or_default());
-        let err = Uscc::parse("uscc", &code).err().expect("refused");
+        let err = Uscc::parse("uscc", &code).expect_err("refused");
         assert_eq!(err.field, "uscc");
         assert_eq!(err.code, "organization_check_character");
         assert!(err.message.contains("'4'"), "{}", err.message);
@@ -241,8 +241,14 @@ mod tests {
                 .as_deref(),
             Some("440300")
         );
-        assert_eq!(complete("91350100M000100Y").as_deref(), Some("91350100M000100Y43"));
-        assert_eq!(complete("9113020069922961").as_deref(), Some("91130200699229617X"));
+        assert_eq!(
+            complete("91350100M000100Y").as_deref(),
+            Some("91350100M000100Y43")
+        );
+        assert_eq!(
+            complete("9113020069922961").as_deref(),
+            Some("91130200699229617X")
+        );
         assert_eq!(complete("91350100M000100"), None);
     }
 

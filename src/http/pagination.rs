@@ -163,7 +163,11 @@ mod tests {
         let page = PageQuery::default().parse(&mut v);
         assert!(v.finish().is_ok());
         assert_eq!((page.limit, page.after), (DEFAULT_LIMIT, None));
-        for (limit, cursor, field) in [(Some(""), None, "limit"), (Some(" "), None, "limit"), (None, Some(""), "cursor")] {
+        for (limit, cursor, field) in [
+            (Some(""), None, "limit"),
+            (Some(" "), None, "limit"),
+            (None, Some(""), "cursor"),
+        ] {
             let mut v = Validator::new();
             PageQuery {
                 limit: limit.map(str::to_owned),

@@ -65,12 +65,24 @@ async fn billed_park(app: &TestApp) -> (crate::pickups::Park, String) {
     let p = park(app, 100_000, 100).await;
     park_opened_on(app, &p.park, Utc::now().date_naive() - Duration::days(365));
     let month = previous_month();
-    let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, &p.enterprise_a, 300)).await;
+    let r = app
+        .post_json(
+            "/api/v1/lots",
+            Some(&p.office),
+            &weighing(&p, &p.enterprise_a, 300),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let lot: Value = r.json().await.unwrap();
     weighed_on(app, lot["id"].as_str().unwrap(), day_of(month, 10));
     let period = format!("{:04}-{:02}", month.0, month.1);
-    let r = post(app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+    let r = post(
+        app,
+        "/api/v1/statements",
+        &p.office,
+        &json!({"enterprise_id": p.enterprise_a, "period": period}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let statement: Value = r.json().await.unwrap();
     assert_eq!(statement["total_fen"], 84_000);
@@ -85,7 +97,11 @@ async fn json_of(app: &TestApp, path: &str, token: &str) -> Value {
 
 async fn assert_refused(r: reqwest::Response, field: &str, what: &str) {
     let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
-    assert_eq!(error_fields(&problem), vec![field.to_owned()], "{what}: {problem}");
+    assert_eq!(
+        error_fields(&problem),
+        vec![field.to_owned()],
+        "{what}: {problem}"
+    );
 }
 
 backend_tests! {

@@ -305,7 +305,10 @@ fn with(ids: &Ids, overrides: &[(&'static str, &str)]) -> Ids {
 }
 
 fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_owned()
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_owned()
 }
 
 backend_tests! {
@@ -517,9 +520,18 @@ fn ids_are_recognised_and_substituted_by_field() {
     assert!(is_id("org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5"));
     assert!(!is_id("org_…"));
     assert!(!is_id("91440300MA5F000181"));
-    let ids: Ids = HashMap::from([("carrier_id", "org_real".to_owned()), ("zone_id", "zone_real".to_owned())]);
+    let ids: Ids = HashMap::from([
+        ("carrier_id", "org_real".to_owned()),
+        ("zone_id", "zone_real".to_owned()),
+    ]);
     let mut body = json!({"operator_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ec", "lines": [{"zone_id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1"}], "plate": "粤B12345"});
     substitute(&mut body, "", &ids, "test");
-    assert_eq!(body, json!({"operator_id": "org_real", "lines": [{"zone_id": "zone_real"}], "plate": "粤B12345"}));
-    assert_eq!(concrete("/api/v1/zones/{id}/history", &ids), "/api/v1/zones/zone_real/history");
+    assert_eq!(
+        body,
+        json!({"operator_id": "org_real", "lines": [{"zone_id": "zone_real"}], "plate": "粤B12345"})
+    );
+    assert_eq!(
+        concrete("/api/v1/zones/{id}/history", &ids),
+        "/api/v1/zones/zone_real/history"
+    );
 }

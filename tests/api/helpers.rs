@@ -352,7 +352,10 @@ pub fn next_uscc() -> String {
     }
     let first16 = format!("91440300{}", std::str::from_utf8(&body).expect("ASCII"));
     let code = wastetrack::domain::uscc::complete(&first16).expect("characters of the alphabet");
-    assert!(wastetrack::domain::uscc::Uscc::parse("uscc", &code).is_ok(), "{code}");
+    assert!(
+        wastetrack::domain::uscc::Uscc::parse("uscc", &code).is_ok(),
+        "{code}"
+    );
     code
 }
 
