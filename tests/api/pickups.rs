@@ -530,7 +530,9 @@ backend_tests! {
         let mut full = weighing(&p, &p.enterprise_b, 95);
         full["zone_id"] = json!(small);
         assert_eq!(app.post_json("/api/v1/lots", Some(&p.office), &full).await.status(), StatusCode::CREATED);
-        let licence = json!({"number": "L-2", "issuing_authority": "GDEE", "valid_from": day(-10), "valid_to": day(20),
+        // The periodic check counts a licence's days left from the UTC date.
+        let in_20_days = (Utc::now().date_naive() + Duration::days(20)).to_string();
+        let licence = json!({"number": "L-2", "issuing_authority": "GDEE", "valid_from": day(-10), "valid_to": in_20_days,
             "annual_capacity_grams": 1_000_000i64, "scope": ["HW08"]});
         app.created_id(&format!("/api/v1/disposers/{}/licences", p.disposer), &p.admin, &licence).await;
 
