@@ -53,7 +53,7 @@ pub struct IssueRequest {
         (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already issued for this enterprise and month", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid month, or one that has not ended", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid month, one that has not ended or that ended before the park's first day, lots without a price, or a total out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/statements")]
@@ -349,7 +349,7 @@ pub struct PaymentRequest {
         (status = 201, description = "Recorded", body = PaymentView),
         (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Amount not positive, a day in the future", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Amount not positive or out of range, a day in the future", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/payments")]
