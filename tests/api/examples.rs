@@ -323,7 +323,7 @@ backend_tests! {
         let doc: Value = r.json().await.unwrap();
         let mut ex = Examples { app: &app, doc, sent: BTreeSet::new() };
 
-        // The world: a park in use for a while, two enterprises, a licensed disposer under
+        // The world: a park in use for a while, its enterprises, a licensed disposer under
         // contract, a carrier with a vehicle and a driver, a warehouse with an HW08 zone, and a
         // user of each role.
         let admin = app.admin_token().await;
@@ -374,8 +374,13 @@ backend_tests! {
             ("warehouse_id", warehouse.clone()),
             ("zone_id", zone.clone()),
         ]);
-        let weigh = |kg: i64| {
-            let (app, office, enterprise, zone) = (&app, office.clone(), enterprise.clone(), zone.clone());
+        // A second warehouse, whose lot of a past month waits there for no pickup: in the
+        // first, its age would call one as months pass.
+        let archive = app.created_id("/api/v1/warehouses", &admin, &json!({"park_id": park, "name": "No. 2", "address": "C3"})).await;
+        let archive_zone = app.created_id(&format!("/api/v1/warehouses/{archive}/zones"), &admin,
+            &json!({"name": "B1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000})).await;
+        let weigh = |kg: i64, zone: &str| {
+            let (app, office, enterprise, zone) = (&app, office.clone(), enterprise.clone(), zone.to_owned());
             async move {
                 let body = json!({"enterprise_id": enterprise, "waste_code": "900-249-08", "physical_form": "liquid",
                     "container_type": "drum", "container_count": 1, "container_litres": 200, "zone_id": zone,
@@ -392,9 +397,9 @@ backend_tests! {
         let period = statement_example["period"].as_str().unwrap();
         let (year, month) = period.split_once('-').unwrap();
         let in_period = NaiveDate::from_ymd_opt(year.parse().unwrap(), month.parse().unwrap(), 15).unwrap();
-        let billed_lot = weigh(100).await;
+        let billed_lot = weigh(100, &archive_zone).await;
         backdate(&app, "lot", &billed_lot, noon(in_period));
-        let lot_to_void = weigh(50).await;
+        let lot_to_void = weigh(50, &zone).await;
 
         // Users and sign-in: the example user signs in, refreshes, changes its password, and is
         // deactivated.
@@ -470,7 +475,7 @@ backend_tests! {
         ex.send(Method::POST, "/api/v1/manifests/{id}/revisions", Some(&dispatcher), &ids, |_| {}).await;
         // Two more requests by hand: one the park office cancels, one the disposer declines.
         for (step, token) in [("cancel", &office), ("decline", &dispatcher)] {
-            weigh(200).await;
+            weigh(200, &zone).await;
             let raise = json!({"contract_id": contract, "warehouse_id": warehouse, "category": "HW08"});
             let r = app.post_json("/api/v1/pickup-requests", Some(&office), &raise).await;
             assert_eq!(r.status(), StatusCode::CREATED);
