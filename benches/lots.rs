@@ -25,7 +25,7 @@ use wastetrack::config::Settings;
 use wastetrack::db::{Db, DbConn, write_transaction};
 use wastetrack::domain::identity::{NewPassword, Role, Username};
 use wastetrack::domain::region::RegionCode;
-use wastetrack::domain::uscc::{Uscc, check_character};
+use wastetrack::domain::uscc::{Uscc, complete};
 use wastetrack::domain::waste::{CatalogRef, Category, WasteKind};
 use wastetrack::identity::service::{NewUser, create_user};
 use wastetrack::lots::store::LotRow;
@@ -60,9 +60,7 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn uscc(n: u32) -> Uscc {
-    let first = format!("91440300MA5F{n:05}");
-    let check = check_character(first.as_bytes()).unwrap();
-    Uscc::parse("uscc", &format!("{first}{check}")).unwrap()
+    Uscc::parse("uscc", &complete(&format!("91440300MA5{n:05}")).unwrap()).unwrap()
 }
 
 struct World {

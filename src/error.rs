@@ -281,6 +281,14 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+/// A total of grams or fen that no input of the request pushed out of range (those are refused
+/// with a 422 naming the field where they arise): an internal error, never a wrapped number.
+impl From<crate::domain::units::OutOfRange> for ApiError {
+    fn from(e: crate::domain::units::OutOfRange) -> Self {
+        Self::Internal(anyhow::Error::new(e))
+    }
+}
+
 /// Collects field errors so that a request reports every invalid field at once.
 #[derive(Default)]
 pub struct Validator {

@@ -65,12 +65,45 @@ impl Modify for BearerAuth {
 
 /// The document for the routes of [`crate::routes::configure`].
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, doc) = actix_web::App::new()
+    let (_, mut doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    document_paging_errors(&mut doc);
     doc
+}
+
+/// Every list answers a bad `limit` or `cursor` (an empty one included) with a 422 naming it,
+/// whether or not its own filters can be bad: documented here once for every operation paged
+/// by [`crate::http::PageQuery`], rather than on each.
+fn document_paging_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    for item in doc.paths.paths.values_mut() {
+        let Some(op) = item.get.as_mut() else {
+            continue;
+        };
+        let paged = op
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| p.name == "limit" && p.parameter_in == ParameterIn::Query);
+        if paged && !op.responses.responses.contains_key("422") {
+            let problem = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            op.responses.responses.insert(
+                "422".to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description("A bad `limit` or `cursor` (an empty one included)")
+                        .content(crate::error::PROBLEM_JSON, problem)
+                        .build(),
+                ),
+            );
+        }
+    }
 }
 
 /// The document rendered once at start, served as is.

@@ -7,6 +7,7 @@ use rust_xlsxwriter::{Format, Workbook};
 
 use crate::billing::service::{RemittanceView, StatementView};
 use crate::domain::billing::{kilograms, yuan};
+use crate::domain::units::total;
 use crate::error::ApiError;
 
 /// A table to export: headers, then rows of cells.
@@ -22,7 +23,7 @@ enum Cell {
     Grams(i64),
 }
 
-fn statement_table(s: &StatementView) -> Table {
+fn statement_table(s: &StatementView) -> Result<Table, ApiError> {
     let mut rows: Vec<Vec<Cell>> = s
         .lines
         .iter()
@@ -54,7 +55,7 @@ fn statement_table(s: &StatementView) -> Table {
         Cell::Text(String::new()),
         Cell::Text(String::new()),
         Cell::Text(String::new()),
-        Cell::Grams(s.lines.iter().map(|l| l.grams).sum()),
+        Cell::Grams(total(s.lines.iter().map(|l| l.grams))?),
         Cell::Text(String::new()),
         Cell::Fen(s.total_fen),
     ]);
@@ -85,7 +86,7 @@ fn statement_table(s: &StatementView) -> Table {
         Cell::Text(String::new()),
         Cell::Fen(s.amount_due_fen),
     ]);
-    Table {
+    Ok(Table {
         title: format!("对账单 {}", s.number),
         headers: vec![
             "类型",
@@ -97,7 +98,7 @@ fn statement_table(s: &StatementView) -> Table {
             "金额（元）",
         ],
         rows,
-    }
+    })
 }
 
 fn remittance_table(r: &RemittanceView) -> Table {
@@ -201,11 +202,11 @@ fn xlsx(table: &Table) -> Result<Vec<u8>, ApiError> {
 }
 
 pub fn statement_csv(s: &StatementView) -> Result<Vec<u8>, ApiError> {
-    csv(&statement_table(s))
+    csv(&statement_table(s)?)
 }
 
 pub fn statement_xlsx(s: &StatementView) -> Result<Vec<u8>, ApiError> {
-    xlsx(&statement_table(s))
+    xlsx(&statement_table(s)?)
 }
 
 pub fn remittance_csv(r: &RemittanceView) -> Result<Vec<u8>, ApiError> {

@@ -11,8 +11,7 @@ use crate::auth::Principal;
 use crate::billing::export;
 use crate::billing::service::{self, BalanceView, PaymentView, RemittanceView, StatementView};
 use crate::billing::store;
-use crate::domain::billing::MAX_FEN;
-use crate::domain::billing::Period;
+use crate::domain::billing::{Period, note_amount, payment_amount};
 use crate::domain::identity::Role;
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
@@ -32,10 +31,11 @@ fn period(v: &mut Validator, raw: &str) -> Option<Period> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "period": "2026-11"}))]
+#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "period": "2026-10"}))]
 pub struct IssueRequest {
     pub enterprise_id: String,
-    /// The month, YYYY-MM, in the park's time zone; it must have ended.
+    /// The month, YYYY-MM, in the park's time zone; it must have ended, and must not have ended
+    /// before the park's first day (the day the park was registered).
     pub period: String,
 }
 
@@ -53,7 +53,7 @@ pub struct IssueRequest {
         (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already issued for this enterprise and month", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid month, or one that has not ended", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid month, one that has not ended or that ended before the park's first day, lots without a price, or a total out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/statements")]
@@ -199,7 +199,7 @@ fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
     params(("id" = String, Path, description = "Statement id")),
     responses(
         (status = 200, description = "CSV", content_type = "text/csv", body = String,
-            example = json!("类型,批次编号,废物代码,计费日期,重量（千克）,单价（元/吨）,金额（元）\n明细,lot_…,900-249-08,2026-11-28,320.000,2800.00,896.00\n")),
+            example = json!("类型,批次编号,废物代码,计费日期,重量（千克）,单价（元/吨）,金额（元）\n明细,lot_…,900-249-08,2026-10-28,320.000,2800.00,896.00\n")),
         (status = 404, description = "No such statement, or not one you may see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -312,18 +312,11 @@ pub async fn add_note(
     let now = state.clock.now();
     let b = body.into_inner();
     let mut v = Validator::new();
-    if b.amount_fen == 0 || b.amount_fen.abs() > MAX_FEN {
-        v.push(FieldError::new(
-            "amount_fen",
-            "out_of_range",
-            "must not be 0, and be plausible",
-        ));
-    }
+    let amount = v.check(note_amount("amount_fen", b.amount_fen));
     let reason = v.text("reason", &b.reason, 1, TEXT_MAX);
     let disposer_id = b.disposer_id.map(|d| v.text("disposer_id", &d, 1, 64));
-    v.finish()?;
+    let amount = v.finish_with(|| amount)?;
     let id = id.into_inner();
-    let amount = b.amount_fen;
     idempotency::run(
         &state,
         principal,
@@ -338,11 +331,12 @@ pub async fn add_note(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "amount_fen": 50000, "paid_on": "2026-12-05", "reference": "bank transfer 8812"}))]
+#[schema(example = json!({"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "amount_fen": 50000, "paid_on": "2026-11-05", "reference": "bank transfer 8812"}))]
 pub struct PaymentRequest {
     pub enterprise_id: String,
     /// More than 0; a payment may be partial, full or more than owed.
     pub amount_fen: i64,
+    /// The day it was paid; not in the future.
     pub paid_on: NaiveDate,
     pub reference: Option<String>,
 }
@@ -358,7 +352,7 @@ pub struct PaymentRequest {
         (status = 201, description = "Recorded", body = PaymentView),
         (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enterprise, or not one you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Amount not positive, a day in the future", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Amount not positive or out of range, a day in the future", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/payments")]
@@ -373,13 +367,7 @@ pub async fn record_payment(
     let b = body.into_inner();
     let mut v = Validator::new();
     let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
-    if b.amount_fen <= 0 || b.amount_fen > MAX_FEN {
-        v.push(FieldError::new(
-            "amount_fen",
-            "out_of_range",
-            "must be more than 0 fen, and plausible",
-        ));
-    }
+    let amount = v.check(payment_amount("amount_fen", b.amount_fen));
     if b.paid_on > state.clock.now().date_naive() + chrono::Duration::days(1) {
         v.push(FieldError::new(
             "paid_on",
@@ -388,8 +376,8 @@ pub async fn record_payment(
         ));
     }
     let reference = b.reference.map(|r| v.text("reference", &r, 1, 200));
-    v.finish()?;
-    let (amount, paid_on) = (b.amount_fen, b.paid_on);
+    let amount = v.finish_with(|| amount)?;
+    let paid_on = b.paid_on;
     idempotency::run(
         &state,
         principal,
@@ -508,7 +496,7 @@ pub async fn remittance(
     params(RemittanceQuery),
     responses(
         (status = 200, description = "CSV", content_type = "text/csv", body = String,
-            example = json!("企业,对账单号,应收（元）,已收（元）,未收（元）\n深圳市华信精密电子有限公司,202611-…,896.00,500.00,396.00\n")),
+            example = json!("企业,对账单号,应收（元）,已收（元）,未收（元）\n深圳市华信精密电子有限公司,202610-…,896.00,500.00,396.00\n")),
         (status = 404, description = "No such park, or not one you may see", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -32,6 +32,7 @@ use crate::domain::billing::{AGEING_BUCKETS, Period, ageing_bucket, line_amount,
 use crate::domain::contract::{DatedRule, rule_on};
 use crate::domain::ids::new_id;
 use crate::domain::manifest::allocate;
+use crate::domain::units::{OutOfRange, add, subtract, total};
 use crate::domain::waste::{CatalogRef, WasteCode};
 use crate::error::{ApiError, NOT_VISIBLE};
 use crate::lots::store::LotRow;
@@ -118,15 +119,15 @@ pub struct NoteView {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "stm_0193f1c2a4b87d21a1c6e1f0b2d3ca00",
-    "number": "202611-91440300MA5F000126",
+    "number": "202610-91440300MA5F000181",
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
     "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
-    "period": "2026-11",
-    "issued_at": "2026-12-01T02:00:00Z",
-    "due_on": "2026-12-30",
+    "period": "2026-10",
+    "issued_at": "2026-11-02T02:00:00Z",
+    "due_on": "2026-11-30",
     "total_fen": 89600,
     "lines": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2",
-        "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "waste_code": "900-249-08", "billable_on": "2026-11-28",
+        "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "waste_code": "900-249-08", "billable_on": "2026-10-28",
         "grams": 320000, "fen_per_tonne": 280000, "amount_fen": 89600}],
     "totals_by_code": [{"waste_code": "900-249-08", "grams": 320000, "amount_fen": 89600}],
     "notes": [],
@@ -175,8 +176,8 @@ pub fn statement_view(conn: &mut DbConn, row: StatementRow) -> Result<StatementV
     for l in &lines {
         match totals.iter_mut().find(|t| t.waste_code == l.waste_code) {
             Some(t) => {
-                t.grams += l.grams;
-                t.amount_fen += l.amount_fen;
+                t.grams = add(t.grams, l.grams)?;
+                t.amount_fen = add(t.amount_fen, l.amount_fen)?;
             }
             None => totals.push(CodeTotal {
                 waste_code: l.waste_code.clone(),
@@ -186,9 +187,9 @@ pub fn statement_view(conn: &mut DbConn, row: StatementRow) -> Result<StatementV
         }
     }
     totals.sort_by(|a, b| a.waste_code.cmp(&b.waste_code));
-    let notes_fen: i64 = notes.iter().map(|n| n.amount_fen).sum();
+    let notes_fen = total(notes.iter().map(|n| n.amount_fen))?;
     Ok(StatementView {
-        amount_due_fen: row.total_fen + notes_fen,
+        amount_due_fen: add(row.total_fen, notes_fen)?,
         id: row.id,
         number: row.number,
         park_id: row.park_id,
@@ -273,6 +274,17 @@ pub fn issue(
     let (Some(end), Some(due_on)) = (period.end(), period.due_on()) else {
         return Err(ApiError::field("period", "invalid", "not a month"));
     };
+    let first_day_of_park = parks::park_first_day(&park.0);
+    if end <= first_day_of_park {
+        return Err(ApiError::field(
+            "period",
+            "before_park",
+            format!(
+                "{} ended before the park's first day, {first_day_of_park}: nothing can be billed for it",
+                period.as_string()
+            ),
+        ));
+    }
     if today < end {
         return Err(ApiError::field(
             "period",
@@ -332,7 +344,9 @@ pub fn issue(
             billable_on: day,
             grams,
             fen_per_tonne: price,
-            amount_fen: line_amount(grams, price),
+            // A lot weighs at most 10^8 g and a price is at most 10^12 fen/t in size, so a line
+            // is at most 10^14 fen: out of range only if stored data broke those bounds.
+            amount_fen: line_amount(grams, price)?,
         });
     }
     if !unpriced.is_empty() {
@@ -345,10 +359,17 @@ pub fn issue(
             ),
         ));
     }
-    let total = lines
-        .iter()
-        .try_fold(0i64, |sum, l| sum.checked_add(l.amount_fen))
-        .ok_or_else(|| ApiError::Conflict("the statement's total is out of range".to_owned()))?;
+    let too_large = || {
+        ApiError::field(
+            "period",
+            "out_of_range",
+            "the statement's total, or the enterprise's billing with it, would exceed the range of amounts",
+        )
+    };
+    let total = total(lines.iter().map(|l| l.amount_fen)).map_err(|_| too_large())?;
+    if !ledger_fits(conn, enterprise_id, lines.iter().map(|l| l.amount_fen))? {
+        return Err(too_large());
+    }
     let row = StatementRow {
         id: id.clone(),
         number: format!(
@@ -389,16 +410,21 @@ fn settle_lot(
         Some((grams, day)) => line_amount(
             grams,
             price_on(conn, &line.contract_id, &line.waste_code, day)?.unwrap_or(0),
-        ),
+        )?,
         None => 0,
     };
     let notes: Vec<i64> = store::notes_of_lot(conn, &lot.id)?
         .iter()
         .map(|n| n.amount_fen)
         .collect();
-    let Some(difference) = settling_note(should, line.amount_fen, &notes) else {
+    let Some(difference) = settling_note(should, line.amount_fen, &notes)? else {
         return Ok(None);
     };
+    // No field of the request that caused it carries the amount: an internal error, and the
+    // change that called for the note is undone with it.
+    if !ledger_fits(conn, &statement.enterprise_id, [difference])? {
+        return Err(OutOfRange.into());
+    }
     let note = NoteRow {
         id: new_id("bnt"),
         statement_id: statement.id.clone(),
@@ -498,6 +524,13 @@ pub fn add_note(
             ));
         }
     };
+    if !ledger_fits(conn, &row.enterprise_id, [amount_fen])? {
+        return Err(ApiError::field(
+            "amount_fen",
+            "out_of_range",
+            "the statement's amount due, or the enterprise's billing with it, would exceed the range of amounts",
+        ));
+    }
     let park = parks::load_park(conn, &row.park_id)?;
     let tz = parks::park_time_zone(&park.0);
     store::insert_note(
@@ -522,8 +555,8 @@ pub fn add_note(
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "pay_0193f1c2a4b87d21a1c6e1f0b2d3cb00", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
-    "amount_fen": 50000, "paid_on": "2026-12-05", "reference": "bank transfer 8812",
-    "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "created_at": "2026-12-05T03:00:00Z"
+    "amount_fen": 50000, "paid_on": "2026-11-05", "reference": "bank transfer 8812",
+    "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "created_at": "2026-11-05T03:00:00Z"
 }))]
 pub struct PaymentView {
     pub id: String,
@@ -559,6 +592,15 @@ pub fn record_payment(
     reference: Option<String>,
 ) -> Result<PaymentView, ApiError> {
     let enterprise = load_enterprise_for(conn, principal, enterprise_id, true)?;
+    // The enterprise's lock for billing: payments recorded at once are counted together.
+    crate::db::lock_keys(conn, &[&format!("statement:{enterprise_id}")])?;
+    if !ledger_fits(conn, enterprise_id, [amount_fen])? {
+        return Err(ApiError::field(
+            "amount_fen",
+            "out_of_range",
+            "the enterprise's payments, or its balance with them, would exceed the range of amounts",
+        ));
+    }
     let row = PaymentRow {
         id: new_id("pay"),
         park_id: enterprise.0.park_id.clone(),
@@ -580,22 +622,20 @@ type Covered = (StatementRow, i64, i64);
 /// is paid). Returns, per statement, what it owes and what of it is paid, and what is paid
 /// beyond everything owed.
 fn allocation(conn: &mut DbConn, enterprise_id: &str) -> Result<(Vec<Covered>, i64), ApiError> {
-    let mut pool: i64 = store::payments_of(conn, enterprise_id)?
-        .iter()
-        .map(|p| p.amount_fen)
-        .sum();
+    let mut pool = total(
+        store::payments_of(conn, enterprise_id)?
+            .iter()
+            .map(|p| p.amount_fen),
+    )?;
     let mut owing = Vec::new();
     for s in store::statements_of(conn, enterprise_id)? {
-        let owed = s.total_fen
-            + store::notes_of(conn, &s.id)?
-                .iter()
-                .map(|n| n.amount_fen)
-                .sum::<i64>();
+        let notes = total(store::notes_of(conn, &s.id)?.iter().map(|n| n.amount_fen))?;
+        let owed = add(s.total_fen, notes)?;
         owing.push((s, owed));
     }
     // Credits (negative amounts owed) pay the rest.
     for (_, owed) in owing.iter().filter(|(_, o)| *o < 0) {
-        pool -= owed;
+        pool = subtract(pool, *owed)?;
     }
     let mut result = Vec::new();
     for (s, owed) in owing {
@@ -605,11 +645,40 @@ fn allocation(conn: &mut DbConn, enterprise_id: &str) -> Result<(Vec<Covered>, i
             owed
         };
         if owed > 0 {
+            // 0 ≤ paid ≤ pool: cannot overflow.
             pool -= paid;
         }
         result.push((s, owed, paid));
     }
     Ok((result, pool.max(0)))
+}
+
+/// Whether an enterprise's billing stays within the range of amounts once `adding` (new lines,
+/// a note or a payment) joins it: the absolute values of all its statement lines, notes and
+/// payments, with `adding`, sum to at most `i64::MAX`. Every figure shown for the enterprise (a
+/// statement's total and amount due, a disposer's share of it, the balance's billed, notes,
+/// paid and balance, each ageing bucket, its share of a remittance) is a sum or difference of
+/// some of these amounts, so it is bounded by that sum and fits too.
+fn ledger_fits(
+    conn: &mut DbConn,
+    enterprise_id: &str,
+    adding: impl IntoIterator<Item = i64>,
+) -> Result<bool, ApiError> {
+    // At most 2^63 per amount: i128 cannot overflow below 2^64 amounts.
+    let size = |amounts: &mut dyn Iterator<Item = i64>| -> i128 {
+        amounts.map(|a| i128::from(a).abs()).sum()
+    };
+    let mut sum = size(&mut adding.into_iter());
+    for s in store::statements_of(conn, enterprise_id)? {
+        sum += size(&mut store::lines_of(conn, &s.id)?.iter().map(|l| l.amount_fen));
+        sum += size(&mut store::notes_of(conn, &s.id)?.iter().map(|n| n.amount_fen));
+    }
+    sum += size(
+        &mut store::payments_of(conn, enterprise_id)?
+            .iter()
+            .map(|p| p.amount_fen),
+    );
+    Ok(sum <= i128::from(i64::MAX))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -654,9 +723,9 @@ pub fn balance(
     let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
     let (allocated, credit) = allocation(conn, enterprise_id)?;
     let payments = store::payments_of(conn, enterprise_id)?;
-    let billed: i64 = allocated.iter().map(|(s, _, _)| s.total_fen).sum();
-    let owed: i64 = allocated.iter().map(|(_, o, _)| *o).sum();
-    let paid: i64 = payments.iter().map(|p| p.amount_fen).sum();
+    let billed = total(allocated.iter().map(|(s, _, _)| s.total_fen))?;
+    let owed = total(allocated.iter().map(|(_, o, _)| *o))?;
+    let paid = total(payments.iter().map(|p| p.amount_fen))?;
     let mut ageing: Vec<AgeingBucket> = AGEING_BUCKETS
         .iter()
         .map(|b| AgeingBucket {
@@ -665,20 +734,20 @@ pub fn balance(
         })
         .collect();
     for (s, owed, covered) in &allocated {
-        let open = owed - covered;
+        let open = subtract(*owed, *covered)?;
         if open > 0 {
             let bucket = ageing_bucket((today - s.due_on).num_days());
             if let Some(b) = ageing.iter_mut().find(|b| b.bucket == bucket) {
-                b.amount_fen += open;
+                b.amount_fen = add(b.amount_fen, open)?;
             }
         }
     }
     Ok(BalanceView {
         enterprise_id: enterprise_id.to_owned(),
         billed_fen: billed,
-        notes_fen: owed - billed,
+        notes_fen: subtract(owed, billed)?,
         paid_fen: paid,
-        balance_fen: owed - paid,
+        balance_fen: subtract(owed, paid)?,
         credit_fen: credit,
         ageing,
         payments: payments.into_iter().map(payment_view).collect(),
@@ -698,9 +767,9 @@ pub struct RemittanceLine {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "disposer_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
-    "period": "2026-11",
+    "period": "2026-10",
     "lines": [{"enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司",
-        "statement_number": "202611-91440300MA5F000126", "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600}],
+        "statement_number": "202610-91440300MA5F000181", "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600}],
     "billed_fen": 89600, "collected_fen": 50000, "outstanding_fen": 39600, "owed_to_disposer_fen": 50000
 }))]
 pub struct RemittanceView {
@@ -754,13 +823,13 @@ pub fn remittance(
         let mut shares: Vec<(String, i64)> = Vec::new();
         for l in store::lines_of(conn, &s.id)? {
             match shares.iter_mut().find(|(d, _)| *d == l.disposer_id) {
-                Some((_, a)) => *a += l.amount_fen,
+                Some((_, a)) => *a = add(*a, l.amount_fen)?,
                 None => shares.push((l.disposer_id, l.amount_fen)),
             }
         }
         for n in store::notes_of(conn, &s.id)? {
             match shares.iter_mut().find(|(d, _)| *d == n.disposer_id) {
-                Some((_, a)) => *a += n.amount_fen,
+                Some((_, a)) => *a = add(*a, n.amount_fen)?,
                 None => shares.push((n.disposer_id, n.amount_fen)),
             }
         }
@@ -774,10 +843,10 @@ pub fn remittance(
         let collected = if billed < 0 {
             billed
         } else {
-            let offsets: i64 = shares.iter().map(|(_, a)| (*a).min(0)).sum::<i64>().abs();
+            let offsets = subtract(0, total(shares.iter().map(|(_, a)| (*a).min(0)))?)?;
             let weights: Vec<i64> = shares.iter().map(|(_, a)| (*a).max(0)).collect();
             let _ = owed;
-            allocate(covered + offsets, &weights)[index]
+            allocate(add(covered, offsets)?, &weights)[index]
         };
         let name = crate::identity::store::find_organization(conn, &s.enterprise_id)?
             .map(|o| o.name)
@@ -788,11 +857,11 @@ pub fn remittance(
             statement_number: s.number.clone(),
             billed_fen: billed,
             collected_fen: collected,
-            outstanding_fen: billed - collected,
+            outstanding_fen: subtract(billed, collected)?,
         });
     }
-    let billed = lines.iter().map(|l| l.billed_fen).sum();
-    let collected = lines.iter().map(|l| l.collected_fen).sum();
+    let billed = total(lines.iter().map(|l| l.billed_fen))?;
+    let collected = total(lines.iter().map(|l| l.collected_fen))?;
     Ok(RemittanceView {
         park_id: park_id.to_owned(),
         disposer_id: disposer_id.to_owned(),
@@ -800,7 +869,7 @@ pub fn remittance(
         lines,
         billed_fen: billed,
         collected_fen: collected,
-        outstanding_fen: billed - collected,
+        outstanding_fen: subtract(billed, collected)?,
         owed_to_disposer_fen: collected,
     })
 }

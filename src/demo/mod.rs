@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::db::{Db, DbConn, write_transaction};
 use crate::domain::identity::{Role, Username};
 use crate::domain::region::{Jurisdiction, RegionCode};
-use crate::domain::uscc::{Uscc, check_character};
+use crate::domain::uscc::{Uscc, complete};
 use crate::domain::waste::CatalogRef;
 use crate::domain::waste::{Category, WasteKind};
 use crate::error::ApiError;
@@ -63,12 +63,12 @@ pub struct Loaded {
     pub credentials: Vec<(String, &'static str, String)>,
 }
 
-/// A valid credit code for the demo, different for each `n`.
+/// A valid credit code for the demo (both check characters right), different for each `n`
+/// below 100 000.
 fn demo_uscc(n: u32) -> Result<Uscc, ApiError> {
-    let first = format!("91440300MA5F{n:05}");
-    let check = check_character(first.as_bytes())
+    let code = complete(&format!("91440300MA5{n:05}"))
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("demo credit code")))?;
-    Uscc::parse("uscc", &format!("{first}{check}"))
+    Uscc::parse("uscc", &code)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("demo credit code: {}", e.message)))
 }
 

@@ -109,6 +109,8 @@ impl Weighing {
                 "must be less than the gross weight",
             ));
         }
+        // Saturating only where an error is already reported; otherwise 0 ≤ tare < gross ≤
+        // MAX_GROSS_GRAMS and the difference is exact.
         let net = gross.saturating_sub(tare);
         if errors.is_empty() && net > MAX_LOT_GRAMS {
             errors.push(FieldError::new(
@@ -288,6 +290,46 @@ pub fn capacity_alarm(stored: i64, capacity: i64) -> Option<AlarmLevel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn edge() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            any::<i64>(),
+            -1_000i64..=MAX_GROSS_GRAMS + 1_000,
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(MAX_LOT_GRAMS),
+            Just(MAX_GROSS_GRAMS),
+        ]
+    }
+
+    proptest! {
+        /// Over the whole range of i64, a weighing is accepted exactly when it is within its
+        /// bounds, and its net is then exactly gross − tare.
+        #[test]
+        fn weighings_are_bounded_over_the_whole_range(gross in edge(), tare in edge(), stated in proptest::option::of(edge())) {
+            let exact = i128::from(gross) - i128::from(tare);
+            let plausible = (1..=MAX_GROSS_GRAMS).contains(&gross)
+                && (0..gross).contains(&tare)
+                && exact <= i128::from(MAX_LOT_GRAMS)
+                && stated.is_none_or(|n| i128::from(n) == exact);
+            match Weighing::parse(gross, tare, stated) {
+                Ok(w) => {
+                    prop_assert!(plausible);
+                    prop_assert_eq!(i128::from(w.net), exact);
+                }
+                Err(errors) => {
+                    prop_assert!(!plausible);
+                    prop_assert!(!errors.is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn estimates_are_bounded_over_the_whole_range(grams in edge()) {
+            prop_assert_eq!(estimate("g", grams).is_ok(), (1..=MAX_LOT_GRAMS).contains(&grams));
+        }
+    }
 
     #[test]
     fn weighings_are_plausible() {

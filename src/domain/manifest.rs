@@ -252,6 +252,9 @@ pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
         shares[*i] += 1;
         left -= 1;
     }
+    // Each share lies between 0 and `total` (the weights are taken as 0 or more, and the
+    // remainders handed out add up to what truncation left over), so it fits in an i64: the
+    // fallback is never taken.
     shares
         .into_iter()
         .map(|s| i64::try_from(s).unwrap_or(i64::MAX))
@@ -337,6 +340,26 @@ mod tests {
         let finding = mass_balance(1000, 1000, Some(899), 10).expect("flagged");
         assert!(finding.contains("received 899 g"), "{finding}");
         assert_eq!(mass_balance(0, 0, Some(0), 10), None);
+    }
+
+    proptest::proptest! {
+        /// Over the whole range of i64, the shares of a total of 0 or more add up to it exactly,
+        /// and every share of any total lies between 0 and it: none wraps or is clamped.
+        #[test]
+        fn allocation_adds_up_over_the_whole_range(
+            total in proptest::prop_oneof![proptest::prelude::any::<i64>(), 0i64..1_000_000, proptest::strategy::Just(i64::MAX), proptest::strategy::Just(i64::MIN)],
+            weights in proptest::collection::vec(proptest::prop_oneof![proptest::prelude::any::<i64>(), 0i64..1_000, proptest::strategy::Just(i64::MAX)], 1..6),
+        ) {
+            let shares = allocate(total, &weights);
+            proptest::prop_assert_eq!(shares.len(), weights.len());
+            for share in &shares {
+                proptest::prop_assert!((total.min(0)..=total.max(0)).contains(share), "{share} of {total}");
+            }
+            if total >= 0 {
+                let sum: i128 = shares.iter().map(|s| i128::from(*s)).sum();
+                proptest::prop_assert_eq!(sum, i128::from(total));
+            }
+        }
     }
 
     #[test]

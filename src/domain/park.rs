@@ -23,6 +23,11 @@ pub fn consignor(collection_permit_number: Option<&str>) -> Consignor {
     }
 }
 
+/// A park's time zone unless it names another, and the zone in which dates that concern
+/// several parks at once are counted (licence expiry, zones' closing days): China Standard
+/// Time, that of every park so far.
+pub const DEFAULT_TIME_ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
 /// Time zones accepted for a park: any IANA name known to the time-zone database.
 pub fn parse_time_zone(field: &str, raw: &str) -> Result<chrono_tz::Tz, crate::error::FieldError> {
     raw.trim().parse::<chrono_tz::Tz>().map_err(|_| {

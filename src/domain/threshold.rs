@@ -67,8 +67,9 @@ pub fn weight_crossing(
     rules: &[DatedRule<i64>],
     day: NaiveDate,
 ) -> Option<Crossing> {
-    // Sum the grams per rule (by index: rules are not comparable by value).
-    let mut sums: Vec<(usize, i64)> = Vec::new();
+    // Sum the grams per rule (by index: rules are not comparable by value), exactly: an i128
+    // cannot overflow below 2^64 codes of at most 2^63 grams each.
+    let mut sums: Vec<(usize, i128)> = Vec::new();
     for w in waiting {
         let Some(rule) = rule_on(rules, &w.code, day) else {
             continue;
@@ -78,14 +79,14 @@ pub fn weight_crossing(
             .position(|r| std::ptr::eq(r, rule))
             .unwrap_or_default();
         match sums.iter_mut().find(|(i, _)| *i == index) {
-            Some((_, sum)) => *sum = sum.saturating_add(w.grams),
-            None => sums.push((index, w.grams)),
+            Some((_, sum)) => *sum += i128::from(w.grams),
+            None => sums.push((index, i128::from(w.grams))),
         }
     }
     sums.sort_unstable();
     sums.into_iter().find_map(|(index, grams)| {
         let rule = &rules[index];
-        (grams >= rule.value).then(|| Crossing {
+        (grams >= i128::from(rule.value)).then(|| Crossing {
             kind: TriggerKind::Weight,
             detail: format!(
                 "{} g of {} wait for collection; the threshold is {} g",
@@ -151,6 +152,20 @@ mod tests {
                 grams: *g,
             })
             .collect()
+    }
+
+    #[test]
+    fn sums_beyond_the_range_of_i64_are_exact() {
+        let rules = [rule("HW08", i64::MAX)];
+        let huge = waiting(&[("900-249-08", i64::MAX), ("900-214-08", i64::MAX)]);
+        let crossing = weight_crossing(&huge, &rules, day(5)).expect("crossed");
+        assert!(
+            crossing
+                .detail
+                .starts_with("18446744073709551614 g of HW08"),
+            "{}",
+            crossing.detail
+        );
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Cursor pagination, the same for every list: `?limit=&cursor=`, answered by
 //! `{"items": [...], "next_cursor": "..."}`. Page sizes are bounded.
+//!
+//! A parameter left out takes its default (50 items, the first page); a parameter given empty
+//! (`?limit=`, `?cursor=`) is a bad value like any other, refused with a 422 naming it, so that
+//! a client that lost its cursor is told so rather than sent back to the first page.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,10 +18,10 @@ pub const MAX_LIMIT: i64 = 200;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Items per page, 1 to 200 (default 50).
+    /// Items per page, 1 to 200 (default 50 when left out; not empty).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page; left out for the first page (not empty).
     pub cursor: Option<String>,
 }
 
@@ -31,7 +35,11 @@ pub struct PageRequest {
 impl PageQuery {
     pub fn parse(&self, v: &mut Validator) -> PageRequest {
         let limit = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => DEFAULT_LIMIT,
+            None => DEFAULT_LIMIT,
+            Some("") => {
+                v.push(empty("limit", "for 50 items"));
+                DEFAULT_LIMIT
+            }
             Some(raw) => v
                 .check(
                     raw.parse::<i64>()
@@ -48,11 +56,24 @@ impl PageQuery {
                 .unwrap_or(DEFAULT_LIMIT),
         };
         let after = match self.cursor.as_deref() {
-            None | Some("") => None,
+            None => None,
+            Some("") => {
+                v.push(empty("cursor", "for the first page"));
+                None
+            }
             Some(raw) => v.check(decode_cursor(raw)),
         };
         PageRequest { limit, after }
     }
+}
+
+/// The error for a query parameter given with an empty value.
+pub fn empty(field: &str, default: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "empty",
+        format!("must not be empty: leave it out {default}"),
+    )
 }
 
 fn decode_cursor(raw: &str) -> Result<String, FieldError> {
@@ -134,5 +155,33 @@ mod tests {
         }
         .parse(&mut v);
         assert!(v.finish().is_err());
+    }
+
+    #[test]
+    fn empty_values_are_refused_and_absent_ones_take_the_default() {
+        let mut v = Validator::new();
+        let page = PageQuery::default().parse(&mut v);
+        assert!(v.finish().is_ok());
+        assert_eq!((page.limit, page.after), (DEFAULT_LIMIT, None));
+        for (limit, cursor, field) in [
+            (Some(""), None, "limit"),
+            (Some(" "), None, "limit"),
+            (None, Some(""), "cursor"),
+        ] {
+            let mut v = Validator::new();
+            PageQuery {
+                limit: limit.map(str::to_owned),
+                cursor: cursor.map(str::to_owned),
+            }
+            .parse(&mut v);
+            match v.finish() {
+                Err(crate::error::ApiError::Validation(errors)) => {
+                    assert_eq!(errors.len(), 1);
+                    assert_eq!(errors[0].field, field);
+                    assert_eq!(errors[0].code, "empty");
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Query parameters shared by the list endpoints: a value among a fixed set, and a time bound
-//! given as a day or an instant.
+//! given as a day or an instant. As for `limit` and `cursor` (see [`super::pagination`]), a
+//! parameter left out means no filter, and one given empty is refused with a 422 naming it.
 
 use crate::error::{FieldError, Validator};
 
@@ -11,7 +12,11 @@ pub fn time_bound(
     raw: Option<&str>,
     end: bool,
 ) -> Option<chrono::NaiveDateTime> {
-    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    let raw = raw.map(str::trim)?;
+    if raw.is_empty() {
+        v.push(super::pagination::empty(field, "for no bound"));
+        return None;
+    }
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
         return Some(t.naive_utc());
     }
@@ -37,6 +42,10 @@ pub fn one_of(
     allowed: &[&str],
 ) -> Option<String> {
     let raw = raw?;
+    if raw.trim().is_empty() {
+        v.push(super::pagination::empty(field, "for no filter"));
+        return None;
+    }
     if allowed.contains(&raw.as_str()) {
         Some(raw)
     } else {

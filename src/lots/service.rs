@@ -55,7 +55,7 @@ pub const MAX_CAPTURE_AGE_DAYS: i64 = 30;
     "received_at": "2026-11-28T08:00:00Z",
     "recorded_by": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6",
     "produced_on": "2026-11-28",
-    "label_code": "91440300MA5F0001269002490820261128001",
+    "label_code": "91440300MA5F0001819002490820261128001",
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
@@ -796,6 +796,7 @@ pub fn correct(
             ));
         }
     };
+    // Both at most MAX_LOT_GRAMS = 10^8 g: the difference cannot overflow.
     let delta = new_net - read.net_grams;
     row.net_grams = new_net;
     row.updated_at = now.naive_utc();
@@ -1049,6 +1050,7 @@ pub fn alarms(
     // Zones are the park's: enterprises and disposers see only their lots' ages.
     let capacity = warehouse_store::zones_near_capacity(
         conn,
+        crate::domain::time::local_date(now, crate::domain::park::DEFAULT_TIME_ZONE),
         scope,
         crate::domain::lot::CAPACITY_WARNING_PERCENT,
     )?

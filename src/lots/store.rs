@@ -205,8 +205,9 @@ pub fn list_lots(
     q.order(lots::id.asc()).limit(page.limit + 1).load(conn)
 }
 
-/// Adds to the stock of a zone, contract and code (creating the row at the first lot). The
-/// UPDATE is atomic; a first INSERT that loses a race to a concurrent one falls back to the
+/// Adds to the stock of a zone, contract and code (creating the row at the first lot; no
+/// overflow in SQL: the row is part of the zone's stock, at most its capacity, at most
+/// MAX_GRAMS = 10^15 g). The UPDATE is atomic; a first INSERT that loses a race to a concurrent one falls back to the
 /// UPDATE inside a savepoint, so no weighing is lost.
 pub fn add_inventory(
     conn: &mut DbConn,

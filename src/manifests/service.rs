@@ -87,14 +87,14 @@ pub struct MassBalanceView {
     "collection_id": "col_0193f1c2a4b87d21a1c6e1f0b2d3c901",
     "consignor_type": "park_warehouse",
     "consignor": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "name": "龙岗绿色科技园区管理处", "permit": "440300-HW-2026-012"},
-    "carrier": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb", "name": "深圳市绿运危险货物运输有限公司", "uscc": "91440300MA5F0C0011", "permit": "粤交运440300001"},
+    "carrier": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb", "name": "深圳市绿运危险货物运输有限公司", "uscc": "91440300MA5F0C0024", "permit": "粤交运440300001"},
     "vehicle": {"id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ec", "plate": "粤B3H521", "permit": "440300012345"},
     "driver": {"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed", "name": "王师傅"},
-    "receiver": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "name": "深圳市东江环保处置有限公司", "uscc": "91440300MA5F0D0015", "permit": "440300001"},
+    "receiver": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "name": "深圳市东江环保处置有限公司", "uscc": "91440300MA5F0D005L", "permit": "440300001"},
     "waste_code": "900-249-08", "waste_name": "其他生产、销售、使用过程中产生的废矿物油", "category": "HW08",
     "characteristics": ["T", "I"], "physical_form": "liquid", "packaging": "drum × 7",
     "emergency_measures": "泄漏时隔离现场……",
-    "origins": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司", "label_code": "91440300MA5F0001269002490820261128001", "inbound_grams": 320000}],
+    "origins": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司", "label_code": "91440300MA5F0001819002490820261128001", "inbound_grams": 320000}],
     "mass_balance": {"inbound_grams": 2100000, "outbound_grams": 2080000, "tolerance_percent": 10, "flagged": false},
     "receipt_due_on": "2026-12-07",
     "receipt_overdue": false,
@@ -467,8 +467,8 @@ pub fn issue(
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     let inbound: Vec<i64> = groups
         .iter()
-        .map(|(_, lots)| lots.iter().map(|l| l.net_grams).sum())
-        .collect();
+        .map(|(_, lots)| crate::domain::units::total(lots.iter().map(|l| l.net_grams)))
+        .collect::<Result<_, _>>()?;
     let outbound = allocate(trip.collection.net_grams, &inbound);
     let mut issued = Vec::new();
     for (((consignor_id, code), lots), (inbound, outbound)) in

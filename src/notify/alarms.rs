@@ -79,6 +79,7 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
     }
     let zones = crate::registry::warehouses::store::zones_near_capacity(
         conn,
+        crate::domain::time::local_date(now, crate::domain::park::DEFAULT_TIME_ZONE),
         &LotScope::All,
         crate::domain::lot::CAPACITY_WARNING_PERCENT,
     )?;
@@ -135,7 +136,8 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
         }
     }
     told += crate::manifests::service::tell_overdue(conn, now)?;
-    let today = now.date_naive();
+    // Counted in the same zone as GET /expirations, so both give the same days left.
+    let today = crate::domain::time::local_date(now, crate::domain::park::DEFAULT_TIME_ZONE);
     let ending = crate::registry::directory::store::licences_ending(
         conn,
         today,

@@ -409,7 +409,8 @@ pub struct CollectRequest {
     pub driver_id: Option<String>,
     /// The scale or device that weighed.
     pub scale_id: String,
-    /// When the device captured the weighing (its clock).
+    /// When the device captured the weighing (its own clock; at most 10 minutes ahead, 30 days
+    /// old).
     pub captured_at: DateTime<Utc>,
     /// The loaded vehicle's outbound weighing: gross, tare and (if given, equal to gross − tare)
     /// net, in grams.

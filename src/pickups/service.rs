@@ -29,6 +29,7 @@ use crate::domain::lot::Weighing;
 use crate::domain::threshold::{
     Crossing, TriggerKind, WaitingCode, age_crossing, weight_crossing, zone_crossing,
 };
+use crate::domain::units::{add, total};
 use crate::domain::waste::{CatalogRef, WasteCode};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::store::LotRow;
@@ -207,7 +208,7 @@ fn view(
     lots: &[LotRow],
     only_enterprise: Option<&str>,
     with_lots: bool,
-) -> RequestView {
+) -> Result<RequestView, ApiError> {
     let lots: Vec<&LotRow> = lots
         .iter()
         .filter(|l| l.status != "voided")
@@ -217,7 +218,7 @@ fn view(
     for lot in &lots {
         match lines.iter_mut().find(|l| l.waste_code == lot.waste_code) {
             Some(line) => {
-                line.grams += lot.net_grams;
+                line.grams = add(line.grams, lot.net_grams)?;
                 line.lots += 1;
             }
             None => lines.push(RequestLine {
@@ -228,7 +229,7 @@ fn view(
         }
     }
     lines.sort_by(|a, b| a.waste_code.cmp(&b.waste_code));
-    RequestView {
+    Ok(RequestView {
         id: row.id.clone(),
         park_id: row.park_id.clone(),
         contract_id: row.contract_id.clone(),
@@ -255,7 +256,7 @@ fn view(
         scheduled_at: row.scheduled_at.map(|t| t.and_utc()),
         closed_at: row.closed_at.map(|t| t.and_utc()),
         updated_at: row.updated_at.and_utc(),
-        total_grams: lots.iter().map(|l| l.net_grams).sum(),
+        total_grams: total(lots.iter().map(|l| l.net_grams))?,
         lot_count: i64::try_from(lots.len()).unwrap_or(i64::MAX),
         lines,
         lots: with_lots.then(|| {
@@ -272,7 +273,7 @@ fn view(
                 })
                 .collect()
         }),
-    }
+    })
 }
 
 /// The request as the principal may see it.
@@ -285,7 +286,7 @@ pub fn view_for(
     let lots = store::lots_of(conn, &row.id)?;
     let only =
         (principal.role == Role::EnterpriseUser).then_some(principal.organization_id.as_str());
-    Ok(view(row, &lots, only, with_lots))
+    view(row, &lots, only, with_lots)
 }
 
 fn place(r: &store::Request) -> Place<'_> {
@@ -340,7 +341,7 @@ fn announce_to(
     only_enterprises: Option<&[String]>,
 ) -> Result<(), ApiError> {
     let lots = store::lots_of(conn, &row.id)?;
-    let full = serde_json::to_value(view(row, &lots, None, false))
+    let full = serde_json::to_value(view(row, &lots, None, false)?)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let mut parties = vec![row.park_id.clone(), row.disposer_id.clone()];
     parties.extend(row.carrier_id.iter().cloned());
@@ -369,7 +370,7 @@ fn announce_to(
         {
             continue;
         }
-        let own = serde_json::to_value(view(row, &lots, Some(&enterprise), false))
+        let own = serde_json::to_value(view(row, &lots, Some(&enterprise), false)?)
             .map_err(|e| ApiError::Internal(e.into()))?;
         publish(
             conn,
@@ -427,7 +428,7 @@ fn crossing(
             continue;
         };
         match codes.iter_mut().find(|c| c.code == code) {
-            Some(c) => c.grams = c.grams.saturating_add(lot.net_grams),
+            Some(c) => c.grams = add(c.grams, lot.net_grams)?,
             None => codes.push(WaitingCode {
                 code,
                 grams: lot.net_grams,
@@ -1236,6 +1237,8 @@ pub fn collect(
                 lot.id
             )));
         }
+        // The deltas cannot overflow: the stored lots of a zone add up to its stock, which
+        // never exceeds its capacity (at most MAX_GRAMS = 10^15 g).
         if let (Some(zone_id), "stored") = (read.zone_id.clone(), read.status.as_str()) {
             match zone_deltas.iter_mut().find(|(z, _)| *z == zone_id) {
                 Some((_, d)) => *d -= read.net_grams,

@@ -43,12 +43,75 @@ fn weighed_on(app: &TestApp, lot: &str, on: NaiveDate) {
         .unwrap();
 }
 
+/// Moves a park's first day into the past: parks record no opening date, so the day they were
+/// registered counts, and nothing is billed for a month that ended before it.
+fn park_opened_on(app: &TestApp, park: &str, on: NaiveDate) {
+    use diesel::prelude::*;
+    use wastetrack::db::schema::parks;
+    let midnight = FixedOffset::east_opt(8 * 3600)
+        .unwrap()
+        .from_local_datetime(&on.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap();
+    let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
+    let mut conn = db.get().unwrap();
+    diesel::update(parks::table.find(park))
+        .set(parks::created_at.eq(midnight.naive_utc()))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+/// A park opened a year ago whose enterprise A has one 300 kg lot (HW08 at 2 800 yuan/t) weighed
+/// last month, billed on an issued statement of 84 000 fen.
+async fn billed_park(app: &TestApp) -> (crate::pickups::Park, String) {
+    let p = park(app, 100_000, 100).await;
+    park_opened_on(app, &p.park, app.now().date_naive() - Duration::days(365));
+    let month = previous_month(app);
+    let r = app
+        .post_json(
+            "/api/v1/lots",
+            Some(&p.office),
+            &weighing(&p, &p.enterprise_a, 300),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let lot: Value = r.json().await.unwrap();
+    weighed_on(app, lot["id"].as_str().unwrap(), day_of(month, 10));
+    let period = format!("{:04}-{:02}", month.0, month.1);
+    let r = post(
+        app,
+        "/api/v1/statements",
+        &p.office,
+        &json!({"enterprise_id": p.enterprise_a, "period": period}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let statement: Value = r.json().await.unwrap();
+    assert_eq!(statement["total_fen"], 84_000);
+    (p, statement["id"].as_str().unwrap().to_owned())
+}
+
+async fn json_of(app: &TestApp, path: &str, token: &str) -> Value {
+    let r = app.get(path, token).await;
+    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+    r.json().await.unwrap()
+}
+
+async fn assert_refused(r: reqwest::Response, field: &str, what: &str) {
+    let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(
+        error_fields(&problem),
+        vec![field.to_owned()],
+        "{what}: {problem}"
+    );
+}
+
 backend_tests! {
     async fn a_month_is_billed_by_actual_weight_once_and_settled(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         // No threshold is crossed here: 100 t.
         let p = park(&app, 100_000, 100).await;
         let month = previous_month(&app);
+        park_opened_on(&app, &p.park, day_of(month, 1));
         let period = format!("{:04}-{:02}", month.0, month.1);
         // HW08 costs 2 800 yuan/t, then 3 000 from the 16th; S59 scrap is bought at 1 200 yuan/t.
         let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
@@ -247,6 +310,7 @@ backend_tests! {
         let p = park(&app, 100_000, 100).await;
         let month = previous_month(&app);
         let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
+        park_opened_on(&app, &p.park, day_of(before, 1));
         // A lot of the month before last, not yet billed: that month is issued first.
         let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, &p.enterprise_a, 10)).await;
         let early: Value = r.json().await.unwrap();
@@ -289,5 +353,149 @@ backend_tests! {
         assert_eq!(balance["balance_fen"], 2_800 - 28_800 - 1_000);
         let remit: Value = app.get(&format!("/api/v1/remittances?period={earlier}&park_id={}&disposer_id={}", p.park, p.disposer), &p.office).await.json().await.unwrap();
         assert_eq!(remit["billed_fen"], 2_800);
+    }
+
+    async fn prices_beyond_their_bounds_are_refused_for_every_i64_and_change_nothing(backend: Backend) {
+        use wastetrack::domain::units::MAX_FEN_PER_TONNE as MAX;
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 100_000, 100).await;
+        let path = format!("/api/v1/contracts/{}", p.contract);
+        let before = json_of(&app, &path, &p.admin).await;
+        for bad in [i64::MIN, i64::MIN + 1, -MAX - 1, MAX + 1, i64::MAX] {
+            let r = post(&app, &format!("{path}/prices"), &p.admin, &json!({"target": "HW08", "fen_per_tonne": bad})).await;
+            assert_refused(r, "fen_per_tonne", &bad.to_string()).await;
+        }
+        assert_eq!(json_of(&app, &path, &p.admin).await, before, "nothing changed");
+        // A new contract is checked the same way, line by line.
+        let other = app.create_enterprise(&p.admin, &p.park, "Third Ltd").await;
+        let contract = |price: i64| json!({"park_id": p.park, "disposer_id": p.disposer, "number": "C-2",
+            "valid_from": app.day(-1), "valid_to": app.day(300), "max_storage_days": 180, "members": [{"enterprise_id": other}],
+            "prices": [{"target": "HW08", "fen_per_tonne": price}]});
+        let listed = json_of(&app, "/api/v1/contracts", &p.admin).await["items"].as_array().unwrap().len();
+        for bad in [i64::MIN, -MAX - 1, MAX + 1, i64::MAX] {
+            let r = post(&app, "/api/v1/contracts", &p.admin, &contract(bad)).await;
+            assert_refused(r, "prices[0].fen_per_tonne", &bad.to_string()).await;
+        }
+        assert_eq!(json_of(&app, "/api/v1/contracts", &p.admin).await["items"].as_array().unwrap().len(), listed);
+        // The bounds themselves, and a price of -1 (a disposer buying), are accepted.
+        for (i, good) in [-MAX, -1, MAX].into_iter().enumerate() {
+            let r = post(&app, &format!("{path}/prices"), &p.admin,
+                &json!({"target": "S59", "fen_per_tonne": good, "effective_from": app.day(i as i64 + 10)})).await;
+            assert_eq!(r.status(), StatusCode::OK, "{good}");
+        }
+        let prices = json_of(&app, &path, &p.admin).await["prices"].as_array().unwrap().clone();
+        let mut set: Vec<i64> = prices.iter().filter(|q| q["target"] == "S59").map(|q| q["fen_per_tonne"].as_i64().unwrap()).collect();
+        set.sort();
+        assert_eq!(set, vec![-MAX, -1, MAX]);
+    }
+
+    async fn note_and_payment_amounts_beyond_their_bounds_are_refused_and_totals_never_wrap(backend: Backend) {
+        use wastetrack::domain::billing::MAX_FEN as MAX;
+        let app = TestApp::spawn(backend).await;
+        let (p, sid) = billed_park(&app).await;
+        let path = format!("/api/v1/statements/{sid}");
+        let balance_path = format!("/api/v1/enterprises/{}/balance", p.enterprise_a);
+        let statement = json_of(&app, &path, &p.office).await;
+        let balance = json_of(&app, &balance_path, &p.office).await;
+        for bad in [i64::MIN, i64::MIN + 1, -MAX - 1, 0, MAX + 1, i64::MAX] {
+            let r = post(&app, &format!("{path}/notes"), &p.office, &json!({"amount_fen": bad, "reason": "bounds"})).await;
+            assert_refused(r, "amount_fen", &bad.to_string()).await;
+        }
+        for bad in [i64::MIN, -1, 0, MAX + 1, i64::MAX] {
+            let r = post(&app, "/api/v1/payments", &p.office,
+                &json!({"enterprise_id": p.enterprise_a, "amount_fen": bad, "paid_on": app.day(-1)})).await;
+            assert_refused(r, "amount_fen", &bad.to_string()).await;
+        }
+        assert_eq!(json_of(&app, &path, &p.office).await, statement, "nothing changed");
+        assert_eq!(json_of(&app, &balance_path, &p.office).await, balance, "nothing changed");
+
+        // The reported case: after i64::MIN was refused, a credit of 1 fen is just that.
+        let r = post(&app, &format!("{path}/notes"), &p.office, &json!({"amount_fen": -1, "reason": "rounding"})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        // The bounds themselves are accepted and add up exactly.
+        for good in [MAX, -MAX] {
+            let r = post(&app, &format!("{path}/notes"), &p.office, &json!({"amount_fen": good, "reason": "bounds"})).await;
+            assert_eq!(r.status(), StatusCode::CREATED, "{good}");
+        }
+        let r = post(&app, "/api/v1/payments", &p.office, &json!({"enterprise_id": p.enterprise_a, "amount_fen": MAX, "paid_on": app.day(-1)})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let after = json_of(&app, &path, &p.office).await;
+        assert_eq!(after["notes_fen"], -1);
+        assert_eq!(after["amount_due_fen"], 83_999);
+        let balance = json_of(&app, &balance_path, &p.office).await;
+        assert_eq!(balance["notes_fen"], -1);
+        assert_eq!(balance["paid_fen"], MAX);
+        assert_eq!(balance["balance_fen"], 83_999 - MAX);
+        assert_eq!(balance["credit_fen"], MAX - 83_999);
+    }
+
+    async fn a_note_or_payment_that_would_take_the_billing_out_of_range_is_refused(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let (p, sid) = billed_park(&app).await;
+        // Years of notes, in one row (no API call makes one this large): the enterprise's
+        // billing is now 1 000 fen short of the largest amount.
+        let office = json_of(&app, "/api/v1/me", &p.office).await["user"]["id"].as_str().unwrap().to_owned();
+        {
+            use diesel::prelude::*;
+            use wastetrack::db::schema::billing_notes;
+            let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
+            let mut conn = db.get().unwrap();
+            diesel::insert_into(billing_notes::table)
+                .values((
+                    billing_notes::id.eq("bnt_history"),
+                    billing_notes::statement_id.eq(&sid),
+                    billing_notes::enterprise_id.eq(&p.enterprise_a),
+                    billing_notes::park_id.eq(&p.park),
+                    billing_notes::disposer_id.eq(&p.disposer),
+                    billing_notes::period.eq("2026-01"),
+                    billing_notes::amount_fen.eq(i64::MAX - 84_000 - 1_000),
+                    billing_notes::reason.eq("history"),
+                    billing_notes::created_at.eq(app.now().naive_utc()),
+                    billing_notes::created_by.eq(&office),
+                ))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        let path = format!("/api/v1/statements/{sid}");
+        let balance_path = format!("/api/v1/enterprises/{}/balance", p.enterprise_a);
+        let statement = json_of(&app, &path, &p.office).await;
+        assert_eq!(statement["amount_due_fen"], i64::MAX - 1_000);
+        let balance = json_of(&app, &balance_path, &p.office).await;
+        // Debits and credits alike would take the sum of the amounts past the range.
+        for amount in [1_001i64, -1_001, 10_000_000] {
+            let r = post(&app, &format!("{path}/notes"), &p.office, &json!({"amount_fen": amount, "reason": "more"})).await;
+            assert_refused(r, "amount_fen", &amount.to_string()).await;
+            let r = post(&app, "/api/v1/payments", &p.office, &json!({"enterprise_id": p.enterprise_a, "amount_fen": amount.abs(), "paid_on": app.day(-1)})).await;
+            assert_refused(r, "amount_fen", &amount.to_string()).await;
+        }
+        assert_eq!(json_of(&app, &path, &p.office).await, statement, "nothing changed");
+        assert_eq!(json_of(&app, &balance_path, &p.office).await, balance, "nothing changed");
+        // What still fits is taken, and shown exactly.
+        let r = post(&app, &format!("{path}/notes"), &p.office, &json!({"amount_fen": 1_000, "reason": "last"})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let after: Value = r.json().await.unwrap();
+        assert_eq!(after["amount_due_fen"], i64::MAX);
+        let balance = json_of(&app, &balance_path, &p.office).await;
+        assert_eq!(balance["balance_fen"], i64::MAX);
+        assert_eq!(balance["ageing"].as_array().unwrap().iter().map(|b| b["amount_fen"].as_i64().unwrap() as i128).sum::<i128>(), i64::MAX as i128);
+    }
+
+    async fn statements_are_refused_for_months_before_the_park(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 100_000, 100).await;
+        let month = previous_month(&app);
+        // The park opened on the 15th of last month.
+        park_opened_on(&app, &p.park, day_of(month, 15));
+        let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
+        for period in ["0000-01".to_owned(), "1999-12".to_owned(), format!("{:04}-{:02}", before.0, before.1)] {
+            let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+            assert_refused(r, "period", &period).await;
+        }
+        let listed = json_of(&app, "/api/v1/statements", &p.office).await;
+        assert!(listed["items"].as_array().unwrap().is_empty(), "nothing issued: {listed}");
+        // The month it opened in is billed.
+        let period = format!("{:04}-{:02}", month.0, month.1);
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
     }
 }

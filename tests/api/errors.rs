@@ -106,6 +106,33 @@ backend_tests! {
         }
     }
 
+    async fn empty_list_parameters_are_422_naming_them_on_every_list(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let lists = ["/api/v1/organizations", "/api/v1/users", "/api/v1/parks", "/api/v1/enterprises", "/api/v1/disposers",
+            "/api/v1/carriers", "/api/v1/vehicles", "/api/v1/bureaus", "/api/v1/warehouses", "/api/v1/contracts",
+            "/api/v1/catalog/categories", "/api/v1/catalog/codes", "/api/v1/catalog/imports", "/api/v1/lots",
+            "/api/v1/manifests", "/api/v1/pickup-requests", "/api/v1/statements", "/api/v1/inbox", "/api/v1/webhooks"];
+        for list in lists {
+            // Left out, the parameters take their defaults.
+            let r = app.get(list, &admin).await;
+            assert_eq!(r.status(), StatusCode::OK, "{list}");
+            for (query, fields) in [("limit=", vec!["limit"]), ("cursor=", vec!["cursor"]), ("limit=%20", vec!["limit"]),
+                ("limit=&cursor=", vec!["limit", "cursor"])] {
+                let r = app.get(&format!("{list}?{query}"), &admin).await;
+                let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+                assert_eq!(error_fields(&problem), fields, "{list}?{query}");
+                assert!(problem["errors"].as_array().unwrap().iter().all(|e| e["code"] == "empty"), "{problem}");
+            }
+        }
+        // The lists' shared filters follow the same rule.
+        for (path, field) in [("/api/v1/lots?from=", "from"), ("/api/v1/manifests?to=", "to"), ("/api/v1/lots?status=", "status")] {
+            let r = app.get(path, &admin).await;
+            let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), vec![field.to_owned()], "{path}");
+        }
+    }
+
     async fn nul_characters_and_junk_cursors_are_refused_not_failed(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let admin = app.admin_token().await;

@@ -385,15 +385,28 @@ impl Drop for TestApp {
     }
 }
 
-/// A new valid Unified Social Credit Code (area 440300), different at each call.
+/// A new valid Unified Social Credit Code (area 440300; the organisation code's check and the
+/// whole code's check both right), different at each call.
 pub fn next_uscc() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed) + u64::from(std::process::id() % 1000) * 1_000_000;
-    let first = format!("9144030{n:010}");
-    let check = wastetrack::domain::uscc::check_character(first.as_bytes())
-        .expect("digits are in the alphabet");
-    format!("{first}{check}")
+    // The organisation code's 8 body characters: n in base 31 over the code's alphabet (31^8
+    // is about 8.5 × 10^11, more than n reaches).
+    const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut body = [b'0'; 8];
+    let mut rest = n;
+    for c in body.iter_mut().rev() {
+        *c = ALPHABET[(rest % 31) as usize];
+        rest /= 31;
+    }
+    let first16 = format!("91440300{}", std::str::from_utf8(&body).expect("ASCII"));
+    let code = wastetrack::domain::uscc::complete(&first16).expect("characters of the alphabet");
+    assert!(
+        wastetrack::domain::uscc::Uscc::parse("uscc", &code).is_ok(),
+        "{code}"
+    );
+    code
 }
 
 pub fn access_token(tokens: &Value) -> String {

@@ -9,6 +9,7 @@ mod binary;
 mod catalog;
 mod contracts;
 mod errors;
+mod examples;
 mod health;
 mod identity;
 mod lots;

@@ -123,3 +123,24 @@ async fn the_served_document_is_the_committed_one() {
     let generated: Value = serde_json::from_str(&generated()).unwrap();
     assert_eq!(served, generated);
 }
+
+#[test]
+fn every_paged_list_documents_the_422_of_a_bad_limit_or_cursor() {
+    let doc: Value = serde_json::from_str(&generated()).expect("JSON");
+    let mut undocumented = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let Some(op) = item.get("get") else { continue };
+        let paged = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "limit" && p["in"] == "query");
+        if paged && op["responses"].get("422").is_none() {
+            undocumented.push(path.clone());
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "lists that do not document the 422 of a bad limit or cursor: {undocumented:#?}"
+    );
+}

@@ -45,6 +45,37 @@ backend_tests! {
         assert!(problem["errors"][0]["message"].as_str().unwrap().contains("'X'"), "{problem}");
     }
 
+    async fn the_organisation_code_inside_a_credit_code_is_checked_too(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let park = app.create_park(&admin, "Longgang park", "440307").await;
+        let listed = |path: &'static str| {
+            let app = &app;
+            let admin = admin.clone();
+            async move { app.get(&format!("{path}?limit=200"), &admin).await.json::<Value>().await.unwrap()["items"].as_array().unwrap().len() }
+        };
+        let before = (listed("/api/v1/enterprises").await, listed("/api/v1/disposers").await, listed("/api/v1/carriers").await);
+        // Character 17 of the standard's examples changed, and character 18 made right for the
+        // changed code: only the organisation code's check (GB 11714) catches them.
+        for (bad, expected) in [("91350100M000100Y56", '4'), ("9113020069922961X2", '7')] {
+            let bodies = [
+                ("/api/v1/enterprises", json!({"park_id": park, "name": "Huaxin", "uscc": bad, "contact_name": "Chen", "contact_phone": "13800138000"})),
+                ("/api/v1/disposers", json!({"name": "D", "uscc": bad, "region_code": "440310", "address": "x"})),
+                ("/api/v1/carriers", json!({"name": "C", "uscc": bad, "region_code": "440307", "transport_permit_number": "粤交运440300001"})),
+            ];
+            for (path, body) in bodies {
+                let r = app.post_json(path, Some(&admin), &body).await;
+                let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+                assert_eq!(error_fields(&problem), vec!["uscc"], "{path} {bad}");
+                assert_eq!(problem["errors"][0]["code"], "organization_check_character", "{problem}");
+                let message = problem["errors"][0]["message"].as_str().unwrap();
+                assert!(message.contains(&format!("'{expected}'")), "{message}");
+            }
+        }
+        let after = (listed("/api/v1/enterprises").await, listed("/api/v1/disposers").await, listed("/api/v1/carriers").await);
+        assert_eq!(after, before, "nothing registered");
+    }
+
     async fn parks_validate_region_time_zone_and_decide_the_consignor(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let admin = app.admin_token().await;

@@ -677,7 +677,8 @@ pub async fn expirations(
     };
     v.finish()?;
     // Expiry is counted in whole days in China Standard Time, the zone of every park so far.
-    let today = crate::domain::time::local_date(state.clock.now(), chrono_tz::Asia::Shanghai);
+    let today =
+        crate::domain::time::local_date(state.clock.now(), crate::domain::park::DEFAULT_TIME_ZONE);
     let licence_scope = policy::licence_alert_scope(&principal);
     let items = state
         .db

@@ -28,7 +28,7 @@ use crate::startup::AppState;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "name": "Shenzhen Dongjiang Environmental Disposal Co., Ltd.",
-    "uscc": "91440300MA5F0D0015",
+    "uscc": "91440300MA5F0D005L",
     "region_code": "440310",
     "address": "Pingshan District, Shenzhen"
 }))]
@@ -85,7 +85,7 @@ pub struct EndLicenceRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "name": "Shenzhen Lvyun Hazardous Goods Transport Co., Ltd.",
-    "uscc": "91440300MA5F0C0013",
+    "uscc": "91440300MA5F0C0024",
     "region_code": "440307",
     "transport_permit_number": "粤交运管许可深字440300012345号"
 }))]

@@ -26,7 +26,7 @@ use crate::registry::history::{self, Entity};
 #[schema(example = json!({
     "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea",
     "name": "Shenzhen Dongjiang Environmental Disposal Co., Ltd.",
-    "uscc": "91440300MA5F0D0015",
+    "uscc": "91440300MA5F0D005L",
     "region_code": "440307",
     "address": "Pingshan District, Shenzhen",
     "created_at": "2026-11-28T08:00:00Z",
@@ -277,7 +277,7 @@ pub fn end_licence(
 #[schema(example = json!({
     "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
     "name": "Shenzhen Lvyun Hazardous Goods Transport Co., Ltd.",
-    "uscc": "91440300MA5F0C0013",
+    "uscc": "91440300MA5F0C0024",
     "region_code": "440307",
     "transport_permit_number": "粤交运管许可深字440300012345号",
     "created_at": "2026-11-28T08:00:00Z",

@@ -69,7 +69,7 @@ pub struct UpdateParkRequest {
 #[schema(example = json!({
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
     "name": "Shenzhen Huaxin Precision Electronics Co., Ltd.",
-    "uscc": "91440300MA5F000126",
+    "uscc": "91440300MA5F000181",
     "contact_name": "Chen Jie",
     "contact_phone": "13800138000",
     "joined_on": "2026-01-01"
@@ -137,7 +137,7 @@ pub async fn create_park(
     let address = v.text("address", &body.address, 1, ADDRESS_MAX);
     let time_zone = match &body.time_zone {
         Some(tz) => v.check(parse_time_zone("time_zone", tz)),
-        None => Some(chrono_tz::Asia::Shanghai),
+        None => Some(crate::domain::park::DEFAULT_TIME_ZONE),
     };
     let permit = body
         .collection_permit_number

@@ -148,7 +148,18 @@ pub fn place(park: &store::Park) -> Place<'_> {
 
 /// The park's time zone (Asia/Shanghai if the stored name no longer parses).
 pub fn park_time_zone(row: &ParkRow) -> chrono_tz::Tz {
-    row.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    row.time_zone
+        .parse()
+        .unwrap_or(crate::domain::park::DEFAULT_TIME_ZONE)
+}
+
+/// The park's first day, in its time zone: parks record no opening date, so the day it was
+/// registered here. Nothing is billed for a month that ended before it.
+pub fn park_first_day(row: &ParkRow) -> NaiveDate {
+    row.created_at
+        .and_utc()
+        .with_timezone(&park_time_zone(row))
+        .date_naive()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,7 +167,7 @@ pub fn park_time_zone(row: &ParkRow) -> chrono_tz::Tz {
     "id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
     "name": "Shenzhen Huaxin Precision Electronics Co., Ltd.",
-    "uscc": "91440300MA5F000126",
+    "uscc": "91440300MA5F000181",
     "contact_name": "Chen Jie",
     "contact_phone": "13800138000",
     "joined_on": "2026-01-01",

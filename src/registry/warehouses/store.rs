@@ -137,7 +137,9 @@ pub fn zones_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<ZoneRo
         .load(conn)
 }
 
-/// Adds `delta` grams to a zone's stock. Returns whether it did: waste may leave a zone
+/// Adds `delta` grams to a zone's stock (no overflow in SQL: the stock stays within the
+/// capacity, at most MAX_GRAMS = 10^15 g, and a delta is at most that in size). Returns whether
+/// it did: waste may leave a zone
 /// whatever its capacity (the stock never goes below zero), but may enter only as far as the
 /// capacity. A single conditional UPDATE, so concurrent weighings cannot overfill a zone (the
 /// row lock serialises them on PostgreSQL; SQLite has one writer).
@@ -157,19 +159,19 @@ pub fn add_to_zone(conn: &mut DbConn, zone_id: &str, delta: i64) -> QueryResult<
     Ok(updated == 1)
 }
 
-/// Open zones within a scope filled to at least `percent` of their capacity, fullest first.
+/// Zones open on `today` within a scope filled to at least `percent` of their capacity,
+/// fullest first.
 pub fn zones_near_capacity(
     conn: &mut DbConn,
+    today: chrono::NaiveDate,
     scope: &crate::auth::policy::LotScope,
     percent: i64,
 ) -> QueryResult<Vec<ZoneRow>> {
     let mut q = zones::table
         .inner_join(warehouses::table.inner_join(parks::table))
-        .filter(
-            zones::closed_on
-                .is_null()
-                .or(zones::closed_on.gt(chrono::Utc::now().date_naive())),
-        )
+        .filter(zones::closed_on.is_null().or(zones::closed_on.gt(today)))
+        // No overflow: stock and capacity are at most MAX_GRAMS = 10^15 g, so the products are
+        // at most 10^17 (the percent is at most 100), far inside a bigint.
         .filter((zones::stored_grams * 100).ge(zones::capacity_grams * percent))
         .select(ZoneRow::as_select())
         .into_boxed();
