@@ -27,6 +27,15 @@ pub fn test_epoch() -> DateTime<Utc> {
     instant("2026-11-25T02:00:00Z")
 }
 
+/// Settings for tests that move the clock by days or months: tokens and sessions outlive the
+/// jumps, so that the same users stay signed in.
+pub fn time_travel(settings: &mut Settings) {
+    let years = 3 * 366 * 24 * 3600;
+    settings.auth.access_token_ttl_secs = years;
+    settings.auth.refresh_token_ttl_secs = years;
+    settings.auth.session_max_age_secs = years;
+}
+
 /// An instant written in RFC 3339, e.g. `2026-12-31T23:59:59+08:00`.
 pub fn instant(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)

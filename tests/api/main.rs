@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod billing;
 mod binary;
+mod calendar;
 mod catalog;
 mod contracts;
 mod errors;
