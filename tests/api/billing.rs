@@ -5,67 +5,30 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, assert_problem, error_fields};
+use crate::helpers::{TestApp, assert_problem, error_fields, lasting_tokens};
 use crate::pickups::{park, post, weighing};
 
-/// The previous month in China Standard Time: ended, so its statement may be issued.
-fn previous_month(app: &TestApp) -> (i32, u32) {
-    let today = app
-        .now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
-        .date_naive();
-    let first = today.with_day(1).unwrap() - Duration::days(1);
-    (first.year(), first.month())
+/// When October 2026's statements are issued: 10:00 on Monday 2 November in Shanghai, the
+/// month having ended there.
+const ISSUED_AT: &str = "2026-11-02T10:00:00+08:00";
+
+/// Stands the server's clock at noon in Shanghai on `day` (YYYY-MM-DD): what is registered or
+/// weighed then belongs to that day in the park's time zone.
+fn stand_at_noon(app: &TestApp, day: &str) {
+    app.stand_at(&format!("{day}T12:00:00+08:00"));
 }
 
-fn day_of(month: (i32, u32), d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(month.0, month.1, d).unwrap()
-}
-
-/// Moves a lot's weighing into the past (no API moves time).
-fn weighed_on(app: &TestApp, lot: &str, on: NaiveDate) {
-    use diesel::prelude::*;
-    use wastetrack::db::schema::lots;
-    let noon = FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .from_local_datetime(&on.and_hms_opt(12, 0, 0).unwrap())
-        .unwrap();
-    let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
-    let mut conn = db.get().unwrap();
-    diesel::update(lots::table.find(lot))
-        .set(lots::captured_at.eq(noon.naive_utc()))
-        .execute(&mut *conn)
-        .unwrap();
-}
-
-/// Moves a park's first day into the past: parks record no opening date, so the day they were
-/// registered counts, and nothing is billed for a month that ended before it.
-fn park_opened_on(app: &TestApp, park: &str, on: NaiveDate) {
-    use diesel::prelude::*;
-    use wastetrack::db::schema::parks;
-    let midnight = FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .from_local_datetime(&on.and_hms_opt(0, 0, 0).unwrap())
-        .unwrap();
-    let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
-    let mut conn = db.get().unwrap();
-    diesel::update(parks::table.find(park))
-        .set(parks::created_at.eq(midnight.naive_utc()))
-        .execute(&mut *conn)
-        .unwrap();
-}
-
-/// A park opened a year ago whose enterprise A has one 300 kg lot (HW08 at 2 800 yuan/t) weighed
-/// last month, billed on an issued statement of 84 000 fen.
+/// A park registered on 10 October 2026 whose enterprise A has one 300 kg lot (HW08 at 2 800
+/// yuan/t) weighed that day, billed on October's statement of 84 000 fen, issued at
+/// [`ISSUED_AT`], where the clock then stands. The server must be started with
+/// [`lasting_tokens`], for the park's tokens to outlive the jump.
 async fn billed_park(app: &TestApp) -> (crate::pickups::Park, String) {
+    stand_at_noon(app, "2026-10-10");
     let p = park(app, 100_000, 100).await;
-    park_opened_on(app, &p.park, app.now().date_naive() - Duration::days(365));
-    let month = previous_month(app);
     let r = app
         .post_json(
             "/api/v1/lots",
@@ -74,14 +37,12 @@ async fn billed_park(app: &TestApp) -> (crate::pickups::Park, String) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let lot: Value = r.json().await.unwrap();
-    weighed_on(app, lot["id"].as_str().unwrap(), day_of(month, 10));
-    let period = format!("{:04}-{:02}", month.0, month.1);
+    app.stand_at(ISSUED_AT);
     let r = post(
         app,
         "/api/v1/statements",
         &p.office,
-        &json!({"enterprise_id": p.enterprise_a, "period": period}),
+        &json!({"enterprise_id": p.enterprise_a, "period": "2026-10"}),
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -107,15 +68,14 @@ async fn assert_refused(r: reqwest::Response, field: &str, what: &str) {
 
 backend_tests! {
     async fn a_month_is_billed_by_actual_weight_once_and_settled(backend: Backend) {
-        let app = TestApp::spawn(backend).await;
-        // No threshold is crossed here: 100 t.
+        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        // The park is registered on 1 October 2026. No threshold is crossed here: 100 t.
+        stand_at_noon(&app, "2026-10-01");
         let p = park(&app, 100_000, 100).await;
-        let month = previous_month(&app);
-        park_opened_on(&app, &p.park, day_of(month, 1));
-        let period = format!("{:04}-{:02}", month.0, month.1);
+        let period = "2026-10";
         // HW08 costs 2 800 yuan/t, then 3 000 from the 16th; S59 scrap is bought at 1 200 yuan/t.
         let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
-            &json!({"target": "HW08", "fen_per_tonne": 300_000, "effective_from": day_of(month, 16)})).await;
+            &json!({"target": "HW08", "fen_per_tonne": 300_000, "effective_from": "2026-10-16"})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let general = app.created_id(&format!("/api/v1/warehouses/{}/zones", p.warehouse), &p.admin,
             &json!({"name": "G1", "kind": "general", "capacity_grams": 10_000_000})).await;
@@ -128,31 +88,38 @@ backend_tests! {
                 r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
             }
         };
-        let l1 = lot(weighing(&p, &p.enterprise_a, 300)).await;
-        let l2 = lot(weighing(&p, &p.enterprise_a, 250)).await;
+        // Each lot is weighed at noon on its day of October.
+        stand_at_noon(&app, "2026-10-03");
+        let other = lot(weighing(&p, &p.enterprise_b, 10)).await;
+        stand_at_noon(&app, "2026-10-05");
         let l3 = lot(weighing(&p, &p.enterprise_a, 100)).await;
+        stand_at_noon(&app, "2026-10-10");
+        let l1 = lot(weighing(&p, &p.enterprise_a, 300)).await;
+        stand_at_noon(&app, "2026-10-12");
         let mut scrap = weighing(&p, &p.enterprise_a, 50);
         scrap["waste_code"] = json!("900-003-S59");
         scrap["zone_id"] = json!(general);
         scrap["physical_form"] = json!("solid");
         let l5 = lot(scrap).await;
-        let other = lot(weighing(&p, &p.enterprise_b, 10)).await;
-        for (id, d) in [(&l1, 10), (&l2, 20), (&l3, 5), (&l5, 12), (&other, 3)] {
-            weighed_on(&app, id, day_of(month, d));
-        }
-        // Before issue: L3 is voided, L2 corrected to 240 kg.
+        stand_at_noon(&app, "2026-10-20");
+        let l2 = lot(weighing(&p, &p.enterprise_a, 250)).await;
+        // Before issue, that day: L3 is voided, L2 corrected to 240 kg.
         let r = post(&app, &format!("/api/v1/lots/{l3}/void"), &p.office, &json!({"reason": "duplicate"})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let r = post(&app, &format!("/api/v1/lots/{l2}/corrections"), &p.office,
             &json!({"gross_grams": 260_000, "tare_grams": 20_000, "reason": "scale not zeroed"})).await;
         assert_eq!(r.status(), StatusCode::OK);
 
-        // Issuing: the park office only, once, for a month that has ended.
+        // Issuing: the park office only, once, for a month that has ended (not yet on October's
+        // last second; on 2 November).
         let issue = json!({"enterprise_id": p.enterprise_a, "period": period});
+        app.stand_at("2026-10-31T23:59:59+08:00");
+        let r = post(&app, "/api/v1/statements", &p.office, &issue).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["period"]);
+        app.stand_at(ISSUED_AT);
         let r = post(&app, "/api/v1/statements", &p.producer_a, &issue).await;
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
-        let this_month = app.now().with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m").to_string();
-        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": this_month})).await;
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": "2026-11"})).await;
         assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["period"]);
         let r = post(&app, "/api/v1/statements", &p.office, &issue).await;
         assert_eq!(r.status(), StatusCode::CREATED);
@@ -190,7 +157,7 @@ backend_tests! {
 
         // A price corrected for a past day: repricing notes the difference, once.
         let r = post(&app, &format!("/api/v1/contracts/{}/prices", p.contract), &p.admin,
-            &json!({"target": "HW08", "fen_per_tonne": 310_000, "effective_from": day_of(month, 18)})).await;
+            &json!({"target": "HW08", "fen_per_tonne": 310_000, "effective_from": "2026-10-18"})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let r = post(&app, &format!("/api/v1/statements/{sid}/reprice"), &p.office, &json!({})).await;
         let repriced: Value = r.json().await.unwrap();
@@ -306,16 +273,17 @@ backend_tests! {
     }
 
     async fn door_lots_are_billed_by_the_drivers_weighing_and_months_in_order(backend: Backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        // The park is registered on 1 September 2026.
+        stand_at_noon(&app, "2026-09-01");
         let p = park(&app, 100_000, 100).await;
-        let month = previous_month(&app);
-        let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
-        park_opened_on(&app, &p.park, day_of(before, 1));
-        // A lot of the month before last, not yet billed: that month is issued first.
+        // A lot of September, not yet billed: that month is issued first.
+        stand_at_noon(&app, "2026-09-05");
         let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, &p.enterprise_a, 10)).await;
-        let early: Value = r.json().await.unwrap();
-        weighed_on(&app, early["id"].as_str().unwrap(), day_of(before, 5));
-        // Scrap declared at the door (250 kg estimated) and collected: the driver weighs 240 kg.
+        assert_eq!(r.status(), StatusCode::CREATED);
+        // Scrap declared at the door (250 kg estimated) on 10 October, and collected that day:
+        // the driver weighs 240 kg.
+        stand_at_noon(&app, "2026-10-10");
         let r = post(&app, "/api/v1/lots/declarations", &p.producer_a, &json!({"enterprise_id": p.enterprise_a,
             "waste_code": "900-003-S59", "physical_form": "solid", "container_type": "bag", "container_count": 4,
             "estimated_grams": 250_000})).await;
@@ -327,13 +295,13 @@ backend_tests! {
             "gross_grams": 8_241_000, "tare_grams": 8_000_000,
             "door_weighings": [{"lot_id": declared["id"], "gross_grams": 242_000, "tare_grams": 2_000}]});
         assert_eq!(post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &collect).await.status(), StatusCode::CREATED);
-        weighed_on(&app, declared["id"].as_str().unwrap(), day_of(month, 10));
 
-        let period = format!("{:04}-{:02}", month.0, month.1);
+        app.stand_at(ISSUED_AT);
+        let period = "2026-10";
         let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
         let problem = assert_problem(r, StatusCode::CONFLICT, "conflict").await;
         assert!(problem["detail"].as_str().unwrap().contains("issue that month first"), "{problem}");
-        let earlier = format!("{:04}-{:02}", before.0, before.1);
+        let earlier = "2026-09";
         let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": earlier})).await;
         let first: Value = r.json().await.unwrap();
         assert_eq!(first["total_fen"], 2_800);
@@ -391,7 +359,7 @@ backend_tests! {
 
     async fn note_and_payment_amounts_beyond_their_bounds_are_refused_and_totals_never_wrap(backend: Backend) {
         use wastetrack::domain::billing::MAX_FEN as MAX;
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_with(backend, lasting_tokens).await;
         let (p, sid) = billed_park(&app).await;
         let path = format!("/api/v1/statements/{sid}");
         let balance_path = format!("/api/v1/enterprises/{}/balance", p.enterprise_a);
@@ -430,10 +398,11 @@ backend_tests! {
     }
 
     async fn a_note_or_payment_that_would_take_the_billing_out_of_range_is_refused(backend: Backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_with(backend, lasting_tokens).await;
         let (p, sid) = billed_park(&app).await;
-        // Years of notes, in one row (no API call makes one this large): the enterprise's
-        // billing is now 1 000 fen short of the largest amount.
+        // Years of notes, in one row: the enterprise's billing is now 1 000 fen short of the
+        // largest amount. The one write to the database here, for a state no API call can
+        // produce (no note is this large); the row is dated as a note made now would be.
         let office = json_of(&app, "/api/v1/me", &p.office).await["user"]["id"].as_str().unwrap().to_owned();
         {
             use diesel::prelude::*;
@@ -447,7 +416,7 @@ backend_tests! {
                     billing_notes::enterprise_id.eq(&p.enterprise_a),
                     billing_notes::park_id.eq(&p.park),
                     billing_notes::disposer_id.eq(&p.disposer),
-                    billing_notes::period.eq("2026-01"),
+                    billing_notes::period.eq(app.today().format("%Y-%m").to_string()),
                     billing_notes::amount_fen.eq(i64::MAX - 84_000 - 1_000),
                     billing_notes::reason.eq("history"),
                     billing_notes::created_at.eq(app.now().naive_utc()),
@@ -481,21 +450,19 @@ backend_tests! {
     }
 
     async fn statements_are_refused_for_months_before_the_park(backend: Backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        // The park is registered on 15 October 2026; its statements are asked for in November.
+        stand_at_noon(&app, "2026-10-15");
         let p = park(&app, 100_000, 100).await;
-        let month = previous_month(&app);
-        // The park opened on the 15th of last month.
-        park_opened_on(&app, &p.park, day_of(month, 15));
-        let before = if month.1 == 1 { (month.0 - 1, 12) } else { (month.0, month.1 - 1) };
-        for period in ["0000-01".to_owned(), "1999-12".to_owned(), format!("{:04}-{:02}", before.0, before.1)] {
+        app.stand_at(ISSUED_AT);
+        for period in ["0000-01", "1999-12", "2026-09"] {
             let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
-            assert_refused(r, "period", &period).await;
+            assert_refused(r, "period", period).await;
         }
         let listed = json_of(&app, "/api/v1/statements", &p.office).await;
         assert!(listed["items"].as_array().unwrap().is_empty(), "nothing issued: {listed}");
         // The month it opened in is billed.
-        let period = format!("{:04}-{:02}", month.0, month.1);
-        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
+        let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": "2026-10"})).await;
         assert_eq!(r.status(), StatusCode::CREATED);
     }
 }
