@@ -498,7 +498,11 @@ backend_tests! {
         let w = world(&app, 180).await;
         let body = serde_json::to_vec(&weighing(&w, "900-249-08", &w.oil_zone, 5_000, 0)).unwrap();
         let me: Value = app.get("/api/v1/me", &w.office).await.json().await.unwrap();
-        // A request with this key and these bytes is running elsewhere (another instance, say).
+        // The clock stands still from here, so that the claim's age is exact.
+        app.clock.set(app.now());
+        // A request with this key and these bytes is running elsewhere (another instance, say),
+        // claimed now. The one write to the database here: no API call leaves a key claimed by
+        // a request that is not running in this server.
         let fingerprint = format!("POST /api/v1/lots {}", wastetrack::auth::tokens::digest_bytes(&body));
         let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
         let mut conn = db.get().unwrap();
@@ -517,8 +521,11 @@ backend_tests! {
         assert_problem(send().await.unwrap(), StatusCode::CONFLICT, "conflict").await;
         let lots: Value = app.get("/api/v1/lots", &w.office).await.json().await.unwrap();
         assert_eq!(lots["items"].as_array().map(Vec::len), Some(0));
+        // Still running 59 seconds later.
+        app.advance(Duration::seconds(59));
+        assert_problem(send().await.unwrap(), StatusCode::CONFLICT, "conflict").await;
         // A request marked running for over a minute died with its process: a retry takes over.
-        diesel::update(keys::table).set(keys::locked_at.eq(now - Duration::minutes(2))).execute(&mut *conn).unwrap();
+        app.advance(Duration::seconds(2));
         assert_eq!(send().await.unwrap().status(), StatusCode::CREATED);
         let replay = send().await.unwrap();
         assert_eq!(replay.status(), StatusCode::CREATED);
