@@ -22,7 +22,7 @@ use crate::auth::Principal;
 use crate::db::schema::idempotency_keys;
 use crate::db::{DbConn, write_transaction};
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How long keys are kept.
 pub const RETENTION_HOURS: i64 = 48;

@@ -46,5 +46,7 @@ pub mod registry;
 pub mod routes;
 /// Building and running the server.
 pub mod startup;
+/// The application state every handler can reach.
+pub mod state;
 /// Logs and request ids.
 pub mod telemetry;

@@ -13,11 +13,12 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
-use crate::config::{AuthSettings, Settings};
+use crate::config::Settings;
 use crate::db::Db;
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::openapi::RenderedDocument;
+use crate::state::AppState;
 use crate::telemetry::{self, RootSpan};
 
 /// Brings a database up to date before use: applies pending migrations, adds the built-in
@@ -46,24 +47,6 @@ pub fn prepare_database(
     prepared
 }
 
-/// What every handler can reach, shared by all workers.
-pub struct AppState {
-    pub db: Db,
-    /// The one source of "now" for every rule.
-    pub clock: Clock,
-    pub keys: TokenKeys,
-    pub auth: AuthSettings,
-    pub trust_forwarded_for: bool,
-    /// Base of the URLs printed in labels' QR codes, without a trailing slash.
-    pub public_base_url: String,
-    /// Password checks running at once: each takes ~19 MiB and a core for a while, so a flood
-    /// of logins queues here instead of exhausting memory.
-    pub password_checks: tokio::sync::Semaphore,
-    /// Internal hosts that webhook URLs may name anyway.
-    pub webhook_hosts: std::sync::Arc<crate::notify::guard::AllowedHosts>,
-    /// Mass-balance tolerance of manifests, in percent by weight.
-    pub mass_balance_tolerance_percent: i64,
-}
 
 /// `host:port` as clients would use it: the bound port replaces a requested port 0.
 fn listener_address(listen: &str, port: u16) -> String {

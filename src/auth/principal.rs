@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use crate::auth::store;
 use crate::domain::identity::{OrganizationKind, Role};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Principal {

@@ -8,7 +8,7 @@ use crate::auth::{Principal, service};
 use crate::domain::identity::{NewPassword, PASSWORD_MAX, USERNAME_MAX};
 use crate::error::{ApiError, Problem, Validator};
 use crate::http::Json;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

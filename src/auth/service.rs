@@ -12,7 +12,7 @@ use crate::domain::ids::new_id;
 use crate::error::ApiError;
 use crate::error::NOT_VISIBLE;
 use crate::identity::store as users;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const BAD_CREDENTIALS: &str = "invalid username or password";
 const BAD_REFRESH: &str = "the refresh token is invalid, expired or revoked";

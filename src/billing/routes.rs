@@ -16,7 +16,7 @@ use crate::domain::identity::Role;
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -12,7 +12,7 @@ use crate::http::json::non_null;
 use crate::http::{Json, Page, PageQuery, created};
 use crate::identity::service::{self, NewUser, OrganizationView, UserUpdate, UserView};
 use crate::identity::store;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const NAME_MAX: usize = 200;
 

@@ -21,7 +21,7 @@ use crate::lots::service::{
 };
 use crate::lots::store::{self, LotFilter};
 use crate::registry::warehouses::service as warehouses;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
 

@@ -16,7 +16,7 @@ use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::manifests::service::{self, Changes, ManifestView, Receipt, RevisionView, StepData};
 use crate::manifests::store::{self, ManifestFilter};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
 const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", "completed"];

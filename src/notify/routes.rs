@@ -16,7 +16,7 @@ use crate::notify::service::{
     MessageView, NewEndpoint,
 };
 use crate::notify::store;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const URL_MAX: usize = 2000;
 const TEXT_MAX: usize = 500;

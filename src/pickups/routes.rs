@@ -20,7 +20,7 @@ use crate::pickups::service::{
     self, Collect, CollectionView, DoorWeighing, Raise, RequestView, Schedule,
 };
 use crate::pickups::store::{self, RequestFilter};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
 const STATUSES: &[&str] = &[

@@ -12,7 +12,7 @@ use crate::http::json::{check_declared_length, read_limited};
 use crate::http::{Page, PageQuery, created};
 use crate::registry::catalog::service::{self, CategoryView, CodeView, ImportReport};
 use crate::registry::catalog::store::{self, CodeFilter};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Largest catalog file accepted.
 pub const IMPORT_LIMIT_BYTES: usize = 4 * 1024 * 1024;

@@ -20,7 +20,7 @@ use crate::registry::contracts::service::{
 use crate::registry::contracts::store::{self, ContractFilter};
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
 use crate::registry::parks::{service as parks, store as park_store};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Most members, prices or thresholds in one request.
 const MAX_LINES: usize = 500;

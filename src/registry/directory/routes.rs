@@ -22,7 +22,7 @@ use crate::registry::directory::service::{
 use crate::registry::directory::store;
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
 use crate::registry::parks::routes::{ADDRESS_MAX, NAME_MAX};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

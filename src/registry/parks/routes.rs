@@ -19,7 +19,7 @@ use crate::registry::parks::service::{
     self, EnterpriseChanges, EnterpriseView, NewEnterprise, NewPark, ParkChanges, ParkView,
 };
 use crate::registry::parks::store;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const NAME_MAX: usize = 200;
 pub const ADDRESS_MAX: usize = 300;

@@ -19,7 +19,7 @@ use crate::registry::warehouses::service::{
     self, NewZone, WarehouseChanges, WarehouseView, ZoneChanges, ZoneView,
 };
 use crate::registry::warehouses::store;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
