@@ -1,5 +1,6 @@
 //! The background tasks of a server process: the webhook dispatcher, and the periodic check of
-//! the pickup rules that time alone can cross (storage age) and of the alarms told once.
+//! the pickup rules that time alone can cross (storage age) and of the conditions told once.
+//! Each feature owns its check; this module only calls them.
 //!
 //! Every process runs them; they are safe side by side on one PostgreSQL (see
 //! `notify::dispatcher` and `pickups::service`).
@@ -35,15 +36,35 @@ pub fn spawn(db: &Db, clock: &Clock, settings: &NotifySettings) -> anyhow::Resul
     Ok(())
 }
 
-/// One periodic check: pickup rules of every group with waiting lots, then alarms and licence
-/// expiries (each runs even if the other failed).
+type Check = fn(&mut crate::db::DbConn, DateTime<Utc>) -> Result<usize, ApiError>;
+
+/// One periodic check: the pickup rules of every group with waiting lots, then each feature's
+/// conditions told once — storage and capacity alarms (lots), overdue receipts (manifests),
+/// expiring licences (the registry). Each runs even if another failed.
 pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiError> {
     db.run(move |conn| {
         let opened = crate::pickups::service::sweep(conn, now).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "checking the pickup rules failed");
             0
         });
-        let told = crate::notify::alarms::sweep(conn, now)?;
+        // Each feature tells its own conditions; one failing does not stop the others.
+        let mut told = 0;
+        for (what, check) in [
+            (
+                "storage and capacity alarms",
+                crate::lots::alarms::sweep as Check,
+            ),
+            ("overdue receipts", crate::manifests::service::tell_overdue),
+            (
+                "expiring licences",
+                crate::registry::directory::service::tell_expiring_licences,
+            ),
+        ] {
+            match check(conn, now) {
+                Ok(n) => told += n,
+                Err(e) => tracing::warn!(error = %e, "checking the {what} failed"),
+            }
+        }
         if opened + told > 0 {
             tracing::info!(opened, told, "periodic check");
         }

@@ -47,7 +47,6 @@ pub fn prepare_database(
     prepared
 }
 
-
 /// `host:port` as clients would use it: the bound port replaces a requested port 0.
 fn listener_address(listen: &str, port: u16) -> String {
     let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);

@@ -807,7 +807,7 @@ pub fn remittance(
         },
     )?;
     // Only a disposal company under contract with the park has a remittance there.
-    if !crate::pickups::store::parks_of_disposer(conn, disposer_id)?
+    if !crate::registry::contracts::store::parks_of_disposer(conn, disposer_id)?
         .iter()
         .any(|p| p == park_id)
     {

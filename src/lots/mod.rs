@@ -2,6 +2,7 @@
 //! for collection there (route b); their labels, the inventory kept with them, corrections,
 //! and the storage alarms.
 
+pub mod alarms;
 pub mod labels;
 pub mod routes;
 pub mod service;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::auth::policy::PickupScope;
 use crate::db::DbConn;
-use crate::db::schema::{contracts, lots, parks, pickup_request_lots, pickup_requests, zones};
+use crate::db::schema::{lots, parks, pickup_request_lots, pickup_requests, zones};
 use crate::http::pagination::PageRequest;
 use crate::lots::store::LotRow;
 
@@ -251,14 +251,5 @@ pub fn list_requests(
     }
     q.order(pickup_requests::id.asc())
         .limit(page.limit + 1)
-        .load(conn)
-}
-
-/// The park offices of the parks whose contracts a disposer is party to.
-pub fn parks_of_disposer(conn: &mut DbConn, disposer_id: &str) -> QueryResult<Vec<String>> {
-    contracts::table
-        .filter(contracts::disposer_id.eq(disposer_id))
-        .select(contracts::park_id)
-        .distinct()
         .load(conn)
 }

@@ -291,3 +291,12 @@ pub fn memberships_of(
         .select((MemberRow::as_select(), contracts::number))
         .load(conn)
 }
+
+/// The park offices of the parks whose contracts a disposer is party to.
+pub fn parks_of_disposer(conn: &mut DbConn, disposer_id: &str) -> QueryResult<Vec<String>> {
+    contracts::table
+        .filter(contracts::disposer_id.eq(disposer_id))
+        .select(contracts::park_id)
+        .distinct()
+        .load(conn)
+}

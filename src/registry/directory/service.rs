@@ -572,3 +572,49 @@ pub fn update_bureau(
 pub fn load_bureau(conn: &mut DbConn, id: &str) -> Result<(BureauRow, String), ApiError> {
     store::find_bureau(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
+
+/// Licences are announced this many days before they end.
+pub const LICENCE_NOTICE_DAYS: i64 = 30;
+
+/// Tells, once each, the licences ending within [`LICENCE_NOTICE_DAYS`]: to the disposal
+/// company and the park offices of the parks whose contracts it is party to. Returns how many
+/// were told.
+pub fn tell_expiring_licences(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let mut told = 0;
+    // Counted in the same zone as GET /expirations, so both give the same days left.
+    let today = crate::domain::time::local_date(now, crate::domain::park::DEFAULT_TIME_ZONE);
+    let ending = store::licences_ending(
+        conn,
+        today,
+        today + chrono::Duration::days(LICENCE_NOTICE_DAYS),
+        None,
+    )?;
+    for (licence, disposer_name) in ending {
+        let key = format!("licence:{}:{}", licence.id, licence.valid_to);
+        let mut audience = vec![licence.disposer_id.clone()];
+        audience.extend(crate::registry::contracts::store::parks_of_disposer(
+            conn,
+            &licence.disposer_id,
+        )?);
+        let notice = crate::notify::service::Notice {
+            type_: "licence.expiring",
+            subject_id: &licence.id,
+            title: format!(
+                "Licence {} of {disposer_name} ends on {}",
+                licence.number, licence.valid_to
+            ),
+            data: serde_json::json!({
+                "licence_id": licence.id,
+                "number": licence.number,
+                "disposer_id": licence.disposer_id,
+                "disposer_name": disposer_name,
+                "valid_to": licence.valid_to,
+                "days_left": (licence.valid_to - today).num_days(),
+            }),
+        };
+        if crate::notify::alarms::tell_once(conn, now, &key, &audience, &notice)? {
+            told += 1;
+        }
+    }
+    Ok(told)
+}
