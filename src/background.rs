@@ -3,7 +3,7 @@
 //! Each feature owns its check; this module only calls them.
 //!
 //! Every process runs them; they are safe side by side on one PostgreSQL (see
-//! `notify::dispatcher` and `pickups::service`).
+//! `notify::dispatcher` and `requests::service`).
 
 use std::time::Duration;
 
@@ -43,7 +43,7 @@ type Check = fn(&mut crate::db::DbConn, DateTime<Utc>) -> Result<usize, ApiError
 /// expiring licences (the registry). Each runs even if another failed.
 pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiError> {
     db.run(move |conn| {
-        let opened = crate::pickups::service::sweep(conn, now).unwrap_or_else(|e| {
+        let opened = crate::requests::service::sweep(conn, now).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "checking the pickup rules failed");
             0
         });

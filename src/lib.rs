@@ -38,10 +38,12 @@ pub mod manifests;
 pub mod notify;
 /// The OpenAPI document.
 pub mod openapi;
-/// Pickup requests raised by the threshold rules, and their dispatch by the disposer.
+/// The dispatch and collection of pickup requests by the disposal company.
 pub mod pickups;
 /// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.
 pub mod registry;
+/// Pickup requests and the threshold trigger that raises them.
+pub mod requests;
 /// The table of every route.
 pub mod routes;
 /// Building and running the server.

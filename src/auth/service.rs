@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::auth::store::{self, RefreshTokenRow, SessionRow, ThrottleScope};
 use crate::auth::{Principal, password, tokens};
 use crate::config::AuthSettings;
+use crate::db::locks::Lock;
 use crate::db::{DbConn, write_transaction};
 use crate::domain::identity::NewPassword;
 use crate::domain::ids::new_id;
@@ -115,11 +116,16 @@ fn reserve_attempt(
     subjects: &[(ThrottleScope, &str)],
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ApiError> {
-    let keys: Vec<String> = subjects
+    let scopes: Vec<String> = subjects
         .iter()
-        .map(|(scope, subject)| format!("login:{scope:?}:{subject}"))
+        .map(|(scope, _)| format!("{scope:?}"))
         .collect();
-    crate::db::lock_keys(conn, &keys.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let locks: Vec<Lock<'_>> = subjects
+        .iter()
+        .zip(&scopes)
+        .map(|((_, subject), scope)| Lock::Login { scope, subject })
+        .collect();
+    crate::db::locks::take_all(conn, &locks)?;
     store::prune_failures(conn, (now - window(settings)).naive_utc())?;
     for (scope, subject) in subjects {
         check_throttle(conn, settings, *scope, subject, now)?;

@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::auth::policy::{Action, Place, authorize};
-use crate::billing::store::{self, LineRow, NoteRow, PaymentRow, StatementRow};
+use crate::billing::store::{self, BilledLot, LineRow, NoteRow, PaymentRow, StatementRow};
 use crate::db::DbConn;
 use crate::domain::billing::{AGEING_BUCKETS, Period, ageing_bucket, line_amount, settling_note};
 use crate::domain::contract::{DatedRule, rule_on};
@@ -35,13 +35,12 @@ use crate::domain::manifest::allocate;
 use crate::domain::units::{OutOfRange, add, subtract, total};
 use crate::domain::waste::{CatalogRef, WasteCode};
 use crate::error::{ApiError, NOT_VISIBLE};
-use crate::lots::store::LotRow;
 use crate::registry::contracts::store as contracts;
 use crate::registry::parks::{service as parks, store as park_store};
 
 /// The billable weight of a lot and the day it is billable on, in the park's time zone; `None`
 /// when the lot is not billable (see the module).
-pub fn billable(lot: &LotRow, tz: chrono_tz::Tz) -> Option<(i64, NaiveDate)> {
+pub fn billable(lot: &BilledLot, tz: chrono_tz::Tz) -> Option<(i64, NaiveDate)> {
     let day = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).date_naive();
     match (lot.route.as_str(), lot.status.as_str()) {
         ("warehouse", "stored" | "collected") => Some((lot.net_grams, day(lot.captured_at))),
@@ -296,7 +295,7 @@ pub fn issue(
             ),
         ));
     }
-    crate::db::lock_keys(conn, &[&format!("statement:{enterprise_id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Statement(enterprise_id))?;
     if let Some(existing) = store::statement_of(conn, enterprise_id, &period.as_string())? {
         return Err(ApiError::Conflict(format!(
             "statement {} was already issued for {} and this month",
@@ -399,7 +398,7 @@ fn settle_lot(
     now: DateTime<Utc>,
     by: &str,
     line: &LineRow,
-    lot: &LotRow,
+    lot: &BilledLot,
     reason: &str,
 ) -> Result<Option<NoteRow>, ApiError> {
     let statement =
@@ -442,23 +441,24 @@ fn settle_lot(
     Ok(Some(note))
 }
 
-/// After a lot was voided or corrected, in that transaction: a lot already on a statement gets
-/// a note for the difference (a credit for a void).
+/// After a lot was voided or corrected, in that transaction (after the lot's row was saved): a
+/// lot already on a statement gets a note for the difference (a credit for a void).
 pub fn after_lot_change(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    lot: &LotRow,
+    lot_id: &str,
     reason: &str,
 ) -> Result<(), ApiError> {
+    let lot = store::find_lot(conn, lot_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     // The statement lock: an issue running meanwhile either saw this change or is seen by it.
-    crate::db::lock_keys(conn, &[&format!("statement:{}", lot.enterprise_id)])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Statement(&lot.enterprise_id))?;
     if let Some(line) = store::line_of_lot(conn, &lot.id)? {
         let why = format!(
             "lot {} {} after the statement was issued: {reason}",
             lot.id, lot.status
         );
-        settle_lot(conn, now, by, &line, lot, &why)?;
+        settle_lot(conn, now, by, &line, &lot, &why)?;
     }
     Ok(())
 }
@@ -473,16 +473,16 @@ pub fn reprice(
 ) -> Result<StatementView, ApiError> {
     let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     load_enterprise_for(conn, principal, &row.enterprise_id, true)?;
-    crate::db::lock_keys(conn, &[&format!("statement:{}", row.enterprise_id)])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Statement(&row.enterprise_id))?;
     for line in store::lines_of(conn, id)? {
-        let Some(lot) = crate::lots::store::find_lot(conn, &line.lot_id)? else {
+        let Some(lot) = store::find_lot(conn, &line.lot_id)? else {
             continue;
         };
         let reason = format!(
             "price of {} on {} corrected after issue",
             line.waste_code, line.billable_on
         );
-        settle_lot(conn, now, &principal.user_id, &line, &lot.0, &reason)?;
+        settle_lot(conn, now, &principal.user_id, &line, &lot, &reason)?;
     }
     statement_view(conn, row)
 }
@@ -499,7 +499,7 @@ pub fn add_note(
 ) -> Result<StatementView, ApiError> {
     let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     load_enterprise_for(conn, principal, &row.enterprise_id, true)?;
-    crate::db::lock_keys(conn, &[&format!("statement:{}", row.enterprise_id)])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Statement(&row.enterprise_id))?;
     let mut disposers: Vec<String> = store::lines_of(conn, id)?
         .into_iter()
         .map(|l| l.disposer_id)
@@ -593,7 +593,7 @@ pub fn record_payment(
 ) -> Result<PaymentView, ApiError> {
     let enterprise = load_enterprise_for(conn, principal, enterprise_id, true)?;
     // The enterprise's lock for billing: payments recorded at once are counted together.
-    crate::db::lock_keys(conn, &[&format!("statement:{enterprise_id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Statement(enterprise_id))?;
     if !ledger_fits(conn, enterprise_id, [amount_fen])? {
         return Err(ApiError::field(
             "amount_fen",

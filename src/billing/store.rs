@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::schema::{billing_notes, lots, payments, statement_lines, statements};
 use crate::http::pagination::PageRequest;
-use crate::lots::store::LotRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = statements)]
@@ -204,14 +203,37 @@ pub fn payments_of(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<Vec<Pa
 }
 
 /// An enterprise's lots that may be billed and are on no statement yet: stored or collected.
-pub fn unbilled_lots(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<Vec<LotRow>> {
+/// A lot as billing sees it: whose, under which contract, what and how much, and when. The
+/// lots' rows belong to `lots`; this reads the columns billing needs.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lots)]
+pub struct BilledLot {
+    pub id: String,
+    pub enterprise_id: String,
+    pub contract_id: String,
+    pub route: String,
+    pub status: String,
+    pub waste_code: String,
+    pub net_grams: i64,
+    pub captured_at: chrono::NaiveDateTime,
+}
+
+pub fn find_lot(conn: &mut DbConn, id: &str) -> QueryResult<Option<BilledLot>> {
+    lots::table
+        .find(id)
+        .select(BilledLot::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn unbilled_lots(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<Vec<BilledLot>> {
     lots::table
         .filter(lots::enterprise_id.eq(enterprise_id))
         .filter(lots::status.eq_any(["stored", "collected"]))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             statement_lines::table.filter(statement_lines::lot_id.eq(lots::id)),
         )))
-        .select(LotRow::as_select())
+        .select(BilledLot::as_select())
         .order(lots::id.asc())
         .load(conn)
 }

@@ -4,6 +4,7 @@
 //! The backend is chosen by the scheme of the database URL: `postgres://` or `postgresql://`
 //! selects PostgreSQL; `sqlite://path`, `sqlite:path` or a plain file path selects SQLite.
 
+pub mod locks;
 pub mod schema;
 
 use std::path::Path;
@@ -184,59 +185,46 @@ impl Db {
     }
 }
 
-/// Runs `f` in a transaction that intends to write.
+/// Runs `f` in a transaction that intends to write; the one way a write begins.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock at once: a
 /// deferred transaction that reads first and writes later can fail with SQLITE_BUSY when it
 /// tries to upgrade its lock, and no busy timeout helps that case. On PostgreSQL this is an
-/// ordinary `BEGIN`.
+/// ordinary `BEGIN`. Inside another transaction (on either backend) it is a savepoint: its work
+/// is undone alone if `f` fails, and commits with the outer transaction. The outermost
+/// transaction keeps the record of the locks taken (see [`locks`]).
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     type Tm = <DbConn as Connection>::TransactionManager;
+    let outermost = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(E::from)?
+        .is_none();
     match conn {
-        DbConn::Sqlite(inner) => {
+        DbConn::Sqlite(inner) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
         }
-        DbConn::Pg(_) => Tm::begin_transaction(conn)?,
+        _ => Tm::begin_transaction(conn)?,
     }
-    match f(conn) {
-        Ok(value) => {
-            Tm::commit_transaction(conn)?;
-            Ok(value)
-        }
+    if outermost {
+        locks::begin();
+    }
+    let result = match f(conn) {
+        Ok(value) => Tm::commit_transaction(conn)
+            .map(|()| value)
+            .map_err(E::from),
         Err(user_error) => match Tm::rollback_transaction(conn) {
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
             Err(rollback_error) => Err(rollback_error.into()),
         },
+    };
+    if outermost {
+        locks::end();
     }
-}
-
-/// Serialises the transactions that name the same `keys` until they end: a PostgreSQL
-/// transaction-scoped advisory lock per key (taken in sorted order, so two transactions cannot
-/// deadlock). On SQLite a write transaction already holds the one write lock.
-pub fn lock_keys(conn: &mut DbConn, keys: &[&str]) -> QueryResult<()> {
-    let DbConn::Pg(pg) = conn else { return Ok(()) };
-    let mut ids: Vec<i64> = keys.iter().map(|k| lock_id(k)).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    for id in ids {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(id)
-            .execute(pg)?;
-    }
-    Ok(())
-}
-
-/// The advisory-lock number of a name.
-fn lock_id(name: &str) -> i64 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(name.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(first)
+    result
 }
 
 /// Takes a PostgreSQL advisory lock for this connection's session (until
@@ -245,7 +233,7 @@ fn lock_id(name: &str) -> i64 {
 pub fn session_lock(conn: &mut DbConn, name: &str) -> QueryResult<()> {
     if let DbConn::Pg(pg) = conn {
         diesel::sql_query("SELECT pg_advisory_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(lock_id(name))
+            .bind::<diesel::sql_types::BigInt, _>(locks::lock_id(name))
             .execute(pg)?;
     }
     Ok(())
@@ -254,7 +242,7 @@ pub fn session_lock(conn: &mut DbConn, name: &str) -> QueryResult<()> {
 pub fn session_unlock(conn: &mut DbConn, name: &str) -> QueryResult<()> {
     if let DbConn::Pg(pg) = conn {
         diesel::sql_query("SELECT pg_advisory_unlock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(lock_id(name))
+            .bind::<diesel::sql_types::BigInt, _>(locks::lock_id(name))
             .execute(pg)?;
     }
     Ok(())

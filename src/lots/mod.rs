@@ -6,4 +6,5 @@ pub mod alarms;
 pub mod labels;
 pub mod routes;
 pub mod service;
+pub mod stock;
 pub mod store;

@@ -17,12 +17,13 @@ use crate::domain::lot::{
 use crate::domain::uscc::Uscc;
 use crate::domain::waste::{CatalogRef, WasteCode, WasteKind, split_refs};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
+use crate::lots::stock;
 use crate::lots::store::{self, EventRow, LotRow};
-use crate::pickups::service::Group;
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::contracts::store as contracts;
 use crate::registry::parks::{service as parks, store as park_store};
 use crate::registry::warehouses::{service as warehouses, store as warehouse_store};
+use crate::requests::service::Group;
 
 /// How far in the future a device clock may be ahead of the server's.
 pub const CLOCK_SKEW_MINUTES: i64 = 10;
@@ -327,13 +328,6 @@ pub(crate) fn event(
     Ok(())
 }
 
-fn over_capacity(zone: &warehouse_store::ZoneRow, adding: i64) -> ApiError {
-    ApiError::Conflict(format!(
-        "zone {} cannot take {adding} more grams: it holds {} of {} grams",
-        zone.name, zone.stored_grams, zone.capacity_grams
-    ))
-}
-
 /// Records a lot weighed into the warehouse: checks the enterprise, contract, code and zone,
 /// takes the weight into the zone's stock (refused if it would overfill it), allocates the
 /// label code, and adds to the inventory — all in the caller's transaction.
@@ -408,16 +402,21 @@ pub fn weigh_in(
             ),
         ));
     }
-    // The pickup group's lock comes before the zone's row (see `pickups::service`).
+    // The pickup group's lock comes before the stock (see `db::locks`).
     Group {
         contract_id: contract.id.clone(),
         warehouse_id: Some(warehouse.0.id.clone()),
         category: d.waste_code.category().as_str().to_owned(),
     }
     .lock(conn)?;
-    if !warehouse_store::add_to_zone(conn, &zone.id, new.weighing.net)? {
-        return Err(over_capacity(&zone, new.weighing.net));
-    }
+    stock::take_in(
+        conn,
+        now,
+        &zone,
+        &contract.id,
+        d.waste_code.as_str(),
+        new.weighing.net,
+    )?;
 
     let produced_on =
         crate::domain::lot::production_date("produced_on", d.produced_on.unwrap_or(day), day)
@@ -485,15 +484,6 @@ pub fn weigh_in(
         pickup_request_id: None,
     };
     store::insert_lot(conn, &row)?;
-    store::add_inventory(
-        conn,
-        &zone.id,
-        &contract.id,
-        &row.waste_code,
-        row.net_grams,
-        1,
-        now.naive_utc(),
-    )?;
     let view = view(row);
     event(
         conn,
@@ -515,7 +505,7 @@ fn settle(conn: &mut DbConn, now: DateTime<Utc>, lot: LotView) -> Result<LotView
         warehouse_id: lot.warehouse_id,
         category: lot.category,
     };
-    crate::pickups::service::evaluate(conn, now, &group)?;
+    crate::requests::service::evaluate(conn, now, &group)?;
     Ok(view(load(conn, &lot.id)?.0))
 }
 
@@ -673,9 +663,14 @@ pub fn void(
     let lot = load(conn, id)?;
     authorize_change(principal, &lot)?;
     check_changeable(&lot.0)?;
-    // The pickup group's lock before the lot's row (see `pickups::service`); then read again,
+    // The pickup group's lock before the lot's row (see `requests`); then read again,
     // as a concurrent change may have committed meanwhile.
-    Group::of_lot(&lot.0).lock(conn)?;
+    Group::of(
+        &lot.0.contract_id,
+        lot.0.warehouse_id.as_deref(),
+        &lot.0.category,
+    )
+    .lock(conn)?;
     let lot = load(conn, id)?;
     check_changeable(&lot.0)?;
     let read = lot.0;
@@ -688,22 +683,19 @@ pub fn void(
     };
     claim(conn, &row, &read)?;
     if let (Some(zone_id), "stored") = (row.zone_id.clone(), read.status.as_str()) {
-        if !warehouse_store::add_to_zone(conn, &zone_id, -row.net_grams)? {
-            return Err(ApiError::Internal(anyhow::anyhow!(
-                "zone {zone_id} stock would go negative"
-            )));
-        }
-        store::add_inventory(
+        stock::take_out(
             conn,
-            &zone_id,
-            &row.contract_id,
-            &row.waste_code,
-            -row.net_grams,
-            -1,
-            now.naive_utc(),
+            now,
+            [stock::Movement {
+                zone_id,
+                contract_id: row.contract_id.clone(),
+                waste_code: row.waste_code.clone(),
+                grams: row.net_grams,
+                lots: 1,
+            }],
         )?;
     }
-    crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row, &reason)?;
+    crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &reason)?;
     let view = view(row);
     event(
         conn,
@@ -715,7 +707,7 @@ pub fn void(
         &view,
     )?;
     if let Some(request_id) = &view.pickup_request_id {
-        crate::pickups::service::after_void(conn, now, principal, request_id)?;
+        crate::requests::service::after_void(conn, now, principal, request_id)?;
     }
     Ok(view)
 }
@@ -747,7 +739,12 @@ pub fn correct(
     let lot = load(conn, id)?;
     authorize_change(principal, &lot)?;
     check_changeable(&lot.0)?;
-    Group::of_lot(&lot.0).lock(conn)?;
+    Group::of(
+        &lot.0.contract_id,
+        lot.0.warehouse_id.as_deref(),
+        &lot.0.category,
+    )
+    .lock(conn)?;
     let lot = load(conn, id)?;
     check_changeable(&lot.0)?;
     let before = view(lot.0.clone());
@@ -801,23 +798,12 @@ pub fn correct(
     row.net_grams = new_net;
     row.updated_at = now.naive_utc();
     claim(conn, &row, &read)?;
-    if let (Some(zone_id), "stored") = (row.zone_id.clone(), row.status.as_str()) {
-        if !warehouse_store::add_to_zone(conn, &zone_id, delta)? {
-            let zone = warehouse_store::find_zone(conn, &zone_id)?
-                .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-            return Err(over_capacity(&zone, delta));
-        }
-        store::add_inventory(
-            conn,
-            &zone_id,
-            &row.contract_id,
-            &row.waste_code,
-            delta,
-            0,
-            now.naive_utc(),
-        )?;
+    if let (Some(zone_id), "stored") = (row.zone_id.as_deref(), row.status.as_str()) {
+        let zone =
+            warehouse_store::find_zone(conn, zone_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+        stock::adjust(conn, now, &zone, &row.contract_id, &row.waste_code, delta)?;
     }
-    crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row, &c.reason)?;
+    crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &c.reason)?;
     let after = view(row);
     event(
         conn,
@@ -1114,4 +1100,80 @@ pub fn check_containers(v: &mut crate::error::Validator, count: i32, litres: Opt
             "must be 1 to 100000 litres",
         ));
     }
+}
+
+/// A lot at an enterprise's door, weighed by the driver at pickup (route b).
+pub struct DoorWeighing {
+    pub lot_id: String,
+    pub weighing: Weighing,
+}
+
+/// The collection that lots leave with: who recorded it, its id and request, and the driver's
+/// weighings at the doors.
+pub struct Handover<'a> {
+    pub by: &'a str,
+    pub collection_id: &'a str,
+    pub request_id: &'a str,
+    pub scale_id: &'a str,
+    pub captured_at: DateTime<Utc>,
+    pub door: &'a [DoorWeighing],
+}
+
+/// Lots leave with a collection, in the caller's transaction: each is marked collected (a door
+/// lot with the driver's weighing, billed by it on its day), its event recorded, and those
+/// stored in a zone leave the stock. The lots' rows are written first, in id order, then the
+/// stock (see `stock`). A lot changed by another request meanwhile is refused (409). Returns the
+/// lots as they now are.
+pub fn leave_with_collection(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    mut lots: Vec<LotRow>,
+    h: &Handover<'_>,
+) -> Result<Vec<LotRow>, ApiError> {
+    lots.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut leaving = Vec::new();
+    for lot in &mut lots {
+        let read = lot.clone();
+        if let Some(w) = h.door.iter().find(|w| w.lot_id == lot.id) {
+            lot.gross_grams = Some(w.weighing.gross);
+            lot.tare_grams = Some(w.weighing.tare);
+            lot.net_grams = w.weighing.net;
+            lot.weight_source = "scale".to_owned();
+            lot.scale_id = Some(h.scale_id.to_owned());
+            lot.captured_at = h.captured_at.naive_utc();
+        }
+        lot.status = "collected".to_owned();
+        lot.pickup_request_id = None;
+        lot.updated_at = now.naive_utc();
+        if !store::save_lot_if_unchanged(conn, lot, &read.status, read.updated_at)? {
+            return Err(ApiError::Conflict(format!(
+                "lot {} was changed by another request meanwhile; retry",
+                lot.id
+            )));
+        }
+        if let (Some(zone_id), "stored") = (read.zone_id.clone(), read.status.as_str()) {
+            leaving.push(stock::Movement {
+                zone_id,
+                contract_id: read.contract_id.clone(),
+                waste_code: read.waste_code.clone(),
+                grams: read.net_grams,
+                lots: 1,
+            });
+        }
+        event(
+            conn,
+            now,
+            &lot.id,
+            "collected",
+            h.by,
+            None,
+            &serde_json::json!({
+                "collection_id": h.collection_id, "request_id": h.request_id,
+                "net_grams_before": read.net_grams, "net_grams": lot.net_grams,
+                "weight_source": lot.weight_source,
+            }),
+        )?;
+    }
+    stock::take_out(conn, now, leaving)?;
+    Ok(lots)
 }

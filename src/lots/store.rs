@@ -5,7 +5,9 @@ use diesel::prelude::*;
 
 use crate::auth::policy::LotScope;
 use crate::db::DbConn;
-use crate::db::schema::{contracts, inventory, label_sequences, lot_events, lots, parks, zones};
+use crate::db::schema::{
+    contracts, inventory, label_sequences, lot_events, lots, parks, pickup_request_lots, zones,
+};
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -98,6 +100,16 @@ pub fn save_lot_if_unchanged(
     .set(row)
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// The lots a pickup request covers or covered, as they are now, in id order.
+pub fn lots_of_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<LotRow>> {
+    lots::table
+        .inner_join(pickup_request_lots::table)
+        .filter(pickup_request_lots::request_id.eq(request_id))
+        .select(LotRow::as_select())
+        .order(lots::id.asc())
+        .load(conn)
 }
 
 pub fn find_lot(conn: &mut DbConn, id: &str) -> QueryResult<Option<Lot>> {
@@ -209,6 +221,28 @@ pub fn list_lots(
 /// overflow in SQL: the row is part of the zone's stock, at most its capacity, at most
 /// MAX_GRAMS = 10^15 g). The UPDATE is atomic; a first INSERT that loses a race to a concurrent one falls back to the
 /// UPDATE inside a savepoint, so no weighing is lost.
+/// Adds `delta` grams to a zone's stock (no overflow in SQL: the stock stays within the
+/// capacity, at most MAX_GRAMS = 10^15 g, and a delta is at most that in size). Returns whether
+/// it did: waste may leave a zone
+/// whatever its capacity (the stock never goes below zero), but may enter only as far as the
+/// capacity. A single conditional UPDATE, so concurrent weighings cannot overfill a zone (the
+/// row lock serialises them on PostgreSQL; SQLite has one writer).
+pub fn add_to_zone(conn: &mut DbConn, zone_id: &str, delta: i64) -> QueryResult<bool> {
+    let zone = zones::table
+        .filter(zones::id.eq(zone_id))
+        .filter((zones::stored_grams + delta).ge(0));
+    let updated = if delta > 0 {
+        diesel::update(zone.filter((zones::stored_grams + delta).le(zones::capacity_grams)))
+            .set(zones::stored_grams.eq(zones::stored_grams + delta))
+            .execute(conn)?
+    } else {
+        diesel::update(zone)
+            .set(zones::stored_grams.eq(zones::stored_grams + delta))
+            .execute(conn)?
+    };
+    Ok(updated == 1)
+}
+
 pub fn add_inventory(
     conn: &mut DbConn,
     zone_id: &str,

@@ -630,7 +630,7 @@ fn load_for_change(
 ) -> Result<ManifestRow, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize_party(conn, principal, &row, party)?;
-    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
     store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -789,7 +789,7 @@ pub fn resolve(
             role: Role::ParkOffice,
         },
     )?;
-    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     if row.case_status.as_deref() != Some("open") {
         return Err(ApiError::Conflict(
@@ -1029,7 +1029,7 @@ pub fn propose(
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let party = signing_party(conn, principal, &row)?;
-    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut probe = row.clone();
     let errors = apply(&mut probe, &changes);
@@ -1107,7 +1107,7 @@ pub fn decide(
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let party = signing_party(conn, principal, &row)?;
-    crate::db::lock_keys(conn, &[&format!("manifest:{id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut revision = store::find_revision(conn, revision_id)?
         .filter(|r| r.manifest_id == id)

@@ -118,8 +118,8 @@ pub fn insert_collection(conn: &mut DbConn, row: &CollectionRow) -> QueryResult<
 /// The next serial of a prefix, in the caller's transaction: the counter row is locked until
 /// the transaction ends, so concurrent manifests get consecutive serials and a rolled-back one
 /// gives its serial back (no gap).
-pub fn next_serial(conn: &mut DbConn, prefix: &str) -> QueryResult<i64> {
-    crate::db::lock_keys(conn, &[&format!("manifest-serial:{prefix}")])?;
+pub fn next_serial(conn: &mut DbConn, prefix: &str) -> Result<i64, crate::error::ApiError> {
+    crate::db::locks::take(conn, crate::db::locks::Lock::ManifestSerial(prefix))?;
     let updated: Option<i64> = diesel::update(manifest_counters::table.find(prefix))
         .set(manifest_counters::last.eq(manifest_counters::last + 1))
         .returning(manifest_counters::last)

@@ -21,7 +21,7 @@ pub fn tell_once(
     notice: &Notice<'_>,
 ) -> Result<bool, ApiError> {
     write_transaction(conn, |conn| {
-        crate::db::lock_keys(conn, &[&format!("notice:{key}")])?;
+        crate::db::locks::take(conn, crate::db::locks::Lock::Notice(key))?;
         if !store::insert_notice(conn, key, now.naive_utc())? {
             return Ok(false);
         }
@@ -36,7 +36,7 @@ pub fn forget_ended(conn: &mut DbConn, prefix: &str, still: &[String]) -> Result
     for key in store::notices_with_prefix(conn, prefix)? {
         if !still.iter().any(|s| key.starts_with(s.as_str())) {
             write_transaction(conn, |conn| {
-                crate::db::lock_keys(conn, &[&format!("notice:{key}")])?;
+                crate::db::locks::take(conn, crate::db::locks::Lock::Notice(&key))?;
                 store::delete_notice(conn, &key)?;
                 Ok::<_, ApiError>(())
             })?;

@@ -270,7 +270,10 @@ pub fn create_endpoint(
     principal: &Principal,
     new: NewEndpoint,
 ) -> Result<EndpointWithSecret, ApiError> {
-    crate::db::lock_keys(conn, &[&format!("webhooks:{}", principal.organization_id)])?;
+    crate::db::locks::take(
+        conn,
+        crate::db::locks::Lock::Webhooks(&principal.organization_id),
+    )?;
     if store::count_endpoints(conn, &principal.organization_id)? >= MAX_ENDPOINTS {
         return Err(ApiError::Conflict(format!(
             "an organisation has at most {MAX_ENDPOINTS} webhook endpoints"
@@ -315,7 +318,7 @@ pub fn update_endpoint(
     changes: EndpointChanges,
 ) -> Result<EndpointView, ApiError> {
     load_own_endpoint(conn, principal, id)?;
-    crate::db::lock_keys(conn, &[&format!("webhook:{id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Webhook(id))?;
     let mut row = load_own_endpoint(conn, principal, id)?;
     if let Some(url) = changes.url {
         row.url = url;
@@ -353,7 +356,7 @@ pub fn rotate_secret(
     overlap: Duration,
 ) -> Result<EndpointWithSecret, ApiError> {
     load_own_endpoint(conn, principal, id)?;
-    crate::db::lock_keys(conn, &[&format!("webhook:{id}")])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Webhook(id))?;
     let mut row = load_own_endpoint(conn, principal, id)?;
     row.previous_secret = (overlap > Duration::zero()).then(|| row.secret.clone());
     row.previous_expires_at = (overlap > Duration::zero()).then(|| (now + overlap).naive_utc());

@@ -16,10 +16,11 @@ use crate::idempotency::{self, Idempotency};
 use chrono::{DateTime, Utc};
 
 use crate::domain::lot::Weighing;
-use crate::pickups::service::{
-    self, Collect, CollectionView, DoorWeighing, Raise, RequestView, Schedule,
-};
-use crate::pickups::store::{self, RequestFilter};
+use crate::lots::service::DoorWeighing;
+use crate::pickups::collect::{self as collection, Collect, CollectionView};
+use crate::pickups::service::{self, Schedule};
+use crate::requests::service::{self as requests, Raise, RequestView};
+use crate::requests::store::RequestFilter;
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
@@ -136,7 +137,7 @@ pub async fn raise(
         key,
         StatusCode::CREATED,
         location,
-        move |conn, principal| service::raise(conn, now, principal, raise),
+        move |conn, principal| requests::raise(conn, now, principal, raise),
     )
     .await
 }
@@ -171,21 +172,9 @@ pub async fn list(
         open: q.open.unwrap_or(false),
     };
     v.finish()?;
-    let limit = page.limit;
     let page = state
         .db
-        .run(move |conn| {
-            let rows = store::list_requests(conn, &scope, &filter, &page)?;
-            let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-            let mut items = Vec::with_capacity(page.items.len());
-            for row in &page.items {
-                items.push(service::view_for(conn, &principal, row, false)?);
-            }
-            Ok(Page {
-                items,
-                next_cursor: page.next_cursor,
-            })
-        })
+        .run(move |conn| requests::list(conn, &principal, &scope, &filter, &page))
         .await?;
     Ok(web::Json(page))
 }
@@ -209,10 +198,7 @@ pub async fn get(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let request = service::load_readable(conn, &principal, &id)?;
-            service::view_for(conn, &principal, &request.0, true)
-        })
+        .run(move |conn| requests::get(conn, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -526,7 +512,7 @@ pub async fn collect(
         key,
         StatusCode::CREATED,
         |c: &CollectionView| Some(format!("/api/v1/pickup-requests/{}", c.request_id)),
-        move |conn, principal| service::collect(conn, now, principal, &id, c, tolerance),
+        move |conn, principal| collection::collect(conn, now, principal, &id, c, tolerance),
     )
     .await
 }

@@ -463,9 +463,9 @@ backend_tests! {
         let mut conn = db.get().unwrap();
         let first = write_transaction(&mut conn, |c| next_serial(c, "20264403")).unwrap();
         assert_eq!(first, 1);
-        let failed: Result<i64, diesel::result::Error> = write_transaction(&mut conn, |c| {
+        let failed: Result<i64, wastetrack::error::ApiError> = write_transaction(&mut conn, |c| {
             assert_eq!(next_serial(c, "20264403")?, 2);
-            Err(diesel::result::Error::RollbackTransaction)
+            Err(diesel::result::Error::RollbackTransaction.into())
         });
         assert!(failed.is_err());
         let next = write_transaction(&mut conn, |c| next_serial(c, "20264403")).unwrap();

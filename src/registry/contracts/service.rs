@@ -176,10 +176,7 @@ pub fn full_view(conn: &mut DbConn, contract: store::Contract) -> Result<Contrac
 /// Serialises the changes of one contract (PostgreSQL): checks of existing members and rules
 /// and the change they guard happen as one.
 fn lock(conn: &mut DbConn, contract: &store::Contract) -> Result<(), ApiError> {
-    Ok(crate::db::lock_keys(
-        conn,
-        &[&format!("contract:{}", contract.0.id)],
-    )?)
+    crate::db::locks::take(conn, crate::db::locks::Lock::Contract(&contract.0.id))
 }
 
 pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Contract, ApiError> {
@@ -614,7 +611,7 @@ pub fn update(
     max_storage_days: Option<i32>,
     pickup_zone_percent: Option<i32>,
 ) -> Result<ContractView, ApiError> {
-    crate::db::lock_keys(conn, &[&format!("contract:{}", row.id)])?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Contract(&row.id))?;
     let new_to = valid_to.unwrap_or(row.valid_to);
     let new_days = max_storage_days.unwrap_or(row.max_storage_days);
     let new_percent = pickup_zone_percent.unwrap_or(row.pickup_zone_percent);

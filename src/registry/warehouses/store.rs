@@ -137,28 +137,6 @@ pub fn zones_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<ZoneRo
         .load(conn)
 }
 
-/// Adds `delta` grams to a zone's stock (no overflow in SQL: the stock stays within the
-/// capacity, at most MAX_GRAMS = 10^15 g, and a delta is at most that in size). Returns whether
-/// it did: waste may leave a zone
-/// whatever its capacity (the stock never goes below zero), but may enter only as far as the
-/// capacity. A single conditional UPDATE, so concurrent weighings cannot overfill a zone (the
-/// row lock serialises them on PostgreSQL; SQLite has one writer).
-pub fn add_to_zone(conn: &mut DbConn, zone_id: &str, delta: i64) -> QueryResult<bool> {
-    let zone = zones::table
-        .filter(zones::id.eq(zone_id))
-        .filter((zones::stored_grams + delta).ge(0));
-    let updated = if delta > 0 {
-        diesel::update(zone.filter((zones::stored_grams + delta).le(zones::capacity_grams)))
-            .set(zones::stored_grams.eq(zones::stored_grams + delta))
-            .execute(conn)?
-    } else {
-        diesel::update(zone)
-            .set(zones::stored_grams.eq(zones::stored_grams + delta))
-            .execute(conn)?
-    };
-    Ok(updated == 1)
-}
-
 /// Zones open on `today` within a scope filled to at least `percent` of their capacity,
 /// fullest first.
 pub fn zones_near_capacity(

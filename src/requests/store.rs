@@ -7,7 +7,22 @@ use crate::auth::policy::PickupScope;
 use crate::db::DbConn;
 use crate::db::schema::{lots, parks, pickup_request_lots, pickup_requests, zones};
 use crate::http::pagination::PageRequest;
-use crate::lots::store::LotRow;
+
+/// A lot as a request sees it: what it weighs, whose it is, where it waits. The lots' rows
+/// belong to `lots`; this is a read-only view of the columns a request needs.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lots)]
+pub struct MemberLot {
+    pub id: String,
+    pub enterprise_id: String,
+    pub waste_code: String,
+    pub status: String,
+    pub net_grams: i64,
+    pub weight_source: String,
+    pub zone_id: Option<String>,
+    pub label_code: Option<String>,
+    pub captured_at: NaiveDateTime,
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = pickup_requests)]
@@ -82,12 +97,12 @@ pub fn waiting_lots(
     contract_id: &str,
     category: &str,
     warehouse_id: Option<&str>,
-) -> QueryResult<Vec<LotRow>> {
+) -> QueryResult<Vec<MemberLot>> {
     let q = lots::table
         .filter(lots::contract_id.eq(contract_id))
         .filter(lots::category.eq(category))
         .filter(lots::pickup_request_id.is_null())
-        .select(LotRow::as_select())
+        .select(MemberLot::as_select())
         .order(lots::id.asc())
         .into_boxed();
     match warehouse_id {
@@ -116,7 +131,7 @@ pub fn waiting_groups(conn: &mut DbConn) -> QueryResult<Vec<(String, Option<Stri
 pub fn attach(
     conn: &mut DbConn,
     request_id: &str,
-    lots_to_add: &[LotRow],
+    lots_to_add: &[MemberLot],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
     for lot in lots_to_add {
@@ -170,11 +185,11 @@ pub fn detach_all(conn: &mut DbConn, request_id: &str) -> QueryResult<usize> {
 }
 
 /// The lots a request covers or covered, as they are now.
-pub fn lots_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<LotRow>> {
+pub fn lots_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<MemberLot>> {
     pickup_request_lots::table
         .inner_join(lots::table)
         .filter(pickup_request_lots::request_id.eq(request_id))
-        .select(LotRow::as_select())
+        .select(MemberLot::as_select())
         .order(lots::id.asc())
         .load(conn)
 }

@@ -1,0 +1,341 @@
+//! The collection of a scheduled pickup by the driver: the outbound weighing, the lots taken
+//! leaving the stock (door lots get the driver's weighing), the manifests issued, the request
+//! collected and its rule re-armed.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::auth::policy::{Action, authorize};
+use crate::db::DbConn;
+use crate::domain::identity::Role;
+use crate::domain::ids::new_id;
+use crate::domain::lot::Weighing;
+use crate::domain::waste::CatalogRef;
+use crate::error::{ApiError, FieldError};
+use crate::lots::service::{DoorWeighing, Handover};
+use crate::lots::store::LotRow;
+use crate::manifests::store::{self as manifest_store, CollectionRow};
+use crate::pickups::service::check_crew;
+use crate::registry::directory::store as directory;
+use crate::registry::parks::service as parks;
+use crate::requests::service::{announce, check_status, load_for_change, place, title};
+use crate::requests::store;
+
+/// The driver's record of a pickup: the lots taken, the vehicle, the outbound weighing.
+pub struct Collect {
+    /// The lots taken; all those waiting in the request when `None`.
+    pub lot_ids: Option<Vec<String>>,
+    pub vehicle_id: String,
+    /// The driver; the signed-in driver (or the one scheduled) when `None`.
+    pub driver_id: Option<String>,
+    pub scale_id: String,
+    pub captured_at: DateTime<Utc>,
+    /// The loaded vehicle's weighing at the warehouse; for lots collected at the doors, the sum
+    /// of the door weighings when absent.
+    pub weighing: Option<Weighing>,
+    pub door: Vec<DoorWeighing>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManifestSummary {
+    pub id: String,
+    pub number: String,
+    /// `hazardous` or `general`.
+    pub kind: String,
+    pub waste_code: String,
+    pub status: String,
+    pub consignor_id: String,
+    pub inbound_grams: i64,
+    pub outbound_grams: i64,
+    /// The mass balance is beyond the tolerance.
+    pub flagged: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "col_0193f1c2a4b87d21a1c6e1f0b2d3c901",
+    "request_id": "pkr_0193f1c2a4b87d21a1c6e1f0b2d3c601",
+    "carrier_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb",
+    "vehicle_id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
+    "driver_id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed",
+    "scale_id": "SCALE-02",
+    "gross_grams": 2130000, "tare_grams": 50000, "net_grams": 2080000,
+    "captured_at": "2026-11-30T08:00:00Z",
+    "lot_ids": ["lot_0193f1c2a4b87d21a1c6e1f0b2d3c500"],
+    "manifests": [{"id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900", "number": "20264403000001", "kind": "hazardous",
+        "waste_code": "900-249-08", "status": "draft", "consignor_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+        "inbound_grams": 2100000, "outbound_grams": 2080000, "flagged": false}]
+}))]
+pub struct CollectionView {
+    pub id: String,
+    pub request_id: String,
+    pub carrier_id: String,
+    pub vehicle_id: String,
+    pub driver_id: String,
+    pub scale_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gross_grams: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tare_grams: Option<i64>,
+    pub net_grams: i64,
+    pub captured_at: DateTime<Utc>,
+    pub lot_ids: Vec<String>,
+    pub manifests: Vec<ManifestSummary>,
+}
+
+/// Records the collection of a scheduled request, in one transaction: the lots taken leave
+/// the stock (door lots get the driver's weighing), the manifests are issued, the request is
+/// collected (its rule re-arms) and lots left behind wait again. Refused: a vehicle or driver
+/// not of the scheduled carrier, a hazardous code the disposer's licence does not cover that
+/// day, a lot not in the request or already collected.
+pub fn collect(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    c: Collect,
+    tolerance_percent: i64,
+) -> Result<CollectionView, ApiError> {
+    let request = load_for_change(conn, id, |conn, r| {
+        let enterprises = store::enterprises_of(conn, &r.0.id)?;
+        authorize(
+            principal,
+            Action::CollectPickup {
+                place: place(r),
+                disposer_id: &r.0.disposer_id,
+                enterprise_ids: &enterprises,
+                driver_id: r.0.driver_id.as_deref(),
+            },
+        )
+    })?;
+    let mut row = request.0;
+    check_status(&row, &["scheduled"], "collected")?;
+    crate::lots::service::check_capture_time(c.captured_at, now)?;
+    let carrier_id = row.carrier_id.clone().unwrap_or_default();
+    let mut errors: Vec<FieldError> = Vec::new();
+    if principal.role == Role::Driver
+        && c.driver_id
+            .as_deref()
+            .is_some_and(|d| d != principal.user_id)
+    {
+        errors.push(FieldError::new(
+            "driver_id",
+            "not_you",
+            "a driver records their own collection; leave driver_id out",
+        ));
+    }
+    let driver_id = c
+        .driver_id
+        .clone()
+        .or_else(|| (principal.role == Role::Driver).then(|| principal.user_id.clone()))
+        .or_else(|| row.driver_id.clone())
+        .unwrap_or_default();
+    check_crew(
+        conn,
+        &carrier_id,
+        &c.vehicle_id,
+        &driver_id,
+        now.date_naive(),
+        &mut errors,
+    )?;
+
+    // The lots: those named, or all that wait in the request.
+    let covered = crate::lots::store::lots_of_request(conn, id)?;
+    let waiting = |l: &&LotRow| {
+        l.pickup_request_id.as_deref() == Some(id)
+            && (l.status == "stored" || l.status == "declared")
+    };
+    let mut selected: Vec<LotRow> = Vec::new();
+    match &c.lot_ids {
+        None => selected.extend(covered.iter().filter(waiting).cloned()),
+        Some(ids) => {
+            for lot_id in ids {
+                match covered.iter().find(|l| l.id == *lot_id) {
+                    Some(l) if l.status == "collected" => {
+                        return Err(ApiError::Conflict(format!(
+                            "lot {lot_id} was already collected"
+                        )));
+                    }
+                    Some(l) if waiting(&l) => {
+                        if !selected.iter().any(|s| s.id == l.id) {
+                            selected.push(l.clone());
+                        }
+                    }
+                    _ => errors.push(FieldError::new(
+                        "lot_ids",
+                        "not_in_request",
+                        format!("lot {lot_id} does not wait in this request"),
+                    )),
+                }
+            }
+        }
+    }
+    if selected.is_empty() && errors.is_empty() {
+        errors.push(FieldError::new("lot_ids", "empty", "no lot to collect"));
+    }
+
+    // The receiver's licence must cover each hazardous code on the day.
+    let park = parks::load_park(conn, &row.park_id)?;
+    let today = now
+        .with_timezone(&parks::park_time_zone(&park.0))
+        .date_naive();
+    let licences = directory::licences_of(conn, &row.disposer_id)?;
+    let mut licence_of_code: Vec<(String, String)> = Vec::new();
+    for lot in &selected {
+        if lot.kind != "hazardous" || licence_of_code.iter().any(|(c, _)| *c == lot.waste_code) {
+            continue;
+        }
+        let target = CatalogRef::parse("", &lot.waste_code)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
+        let covering = licences.iter().find(|l| {
+            crate::domain::contract::licence_covers(
+                &[crate::registry::directory::service::licence_terms(l)],
+                &target,
+                today,
+            )
+        });
+        match covering {
+            Some(l) => licence_of_code.push((lot.waste_code.clone(), l.id.clone())),
+            None => errors.push(FieldError::new(
+                "lot_ids",
+                "code_not_licensed",
+                format!(
+                    "the disposal company's licence does not cover {} on {today}",
+                    lot.waste_code
+                ),
+            )),
+        }
+    }
+
+    // Door lots need the driver's weighing; the warehouse load needs the vehicle's.
+    for (i, w) in c.door.iter().enumerate() {
+        if !selected
+            .iter()
+            .any(|l| l.id == w.lot_id && l.route == "door")
+        {
+            errors.push(FieldError::new(
+                format!("door_weighings[{i}].lot_id"),
+                "not_a_door_lot",
+                "not a lot collected at a door in this pickup",
+            ));
+        }
+    }
+    for lot in selected.iter().filter(|l| l.route == "door") {
+        if !c.door.iter().any(|w| w.lot_id == lot.id) {
+            errors.push(FieldError::new(
+                "door_weighings",
+                "missing",
+                format!(
+                    "lot {} is weighed at the enterprise's door: give its weighing",
+                    lot.id
+                ),
+            ));
+        }
+    }
+    if c.weighing.is_none() {
+        errors.push(FieldError::new(
+            "gross_grams",
+            "required",
+            "the loaded vehicle's outbound weighing: give gross_grams and tare_grams",
+        ));
+    }
+    let mut weighed: Vec<&str> = c.door.iter().map(|w| w.lot_id.as_str()).collect();
+    weighed.sort_unstable();
+    if weighed.windows(2).any(|w| w[0] == w[1]) {
+        errors.push(FieldError::new(
+            "door_weighings",
+            "duplicate",
+            "a lot is weighed once at its door",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+
+    let collection_id = new_id("col");
+    let selected = crate::lots::service::leave_with_collection(
+        conn,
+        now,
+        selected,
+        &Handover {
+            by: &principal.user_id,
+            collection_id: &collection_id,
+            request_id: id,
+            scale_id: &c.scale_id,
+            captured_at: c.captured_at,
+            door: &c.door,
+        },
+    )?;
+    let collection = CollectionRow {
+        id: collection_id,
+        request_id: id.to_owned(),
+        park_id: row.park_id.clone(),
+        carrier_id: carrier_id.clone(),
+        vehicle_id: c.vehicle_id.clone(),
+        driver_id: driver_id.clone(),
+        scale_id: c.scale_id.clone(),
+        gross_grams: c.weighing.map(|w| w.gross),
+        tare_grams: c.weighing.map(|w| w.tare),
+        net_grams: c.weighing.map_or(0, |w| w.net),
+        captured_at: c.captured_at.naive_utc(),
+        recorded_by: principal.user_id.clone(),
+        created_at: now.naive_utc(),
+    };
+    manifest_store::insert_collection(conn, &collection)?;
+    let manifests = crate::manifests::service::issue(
+        conn,
+        now,
+        crate::manifests::service::Trip {
+            collection: &collection,
+            receiver_id: &row.disposer_id,
+            licences: &licence_of_code,
+            lots: &selected,
+        },
+        tolerance_percent,
+    )?;
+
+    // The request is collected: its rule re-arms; lots left behind wait again.
+    row.status = "collected".to_owned();
+    row.open_key = None;
+    row.closed_at = Some(now.naive_utc());
+    row.closed_by = Some(principal.user_id.clone());
+    row.updated_at = now.naive_utc();
+    store::save_request(conn, &row)?;
+    store::detach_all(conn, id)?;
+    announce(
+        conn,
+        now,
+        "pickup.collected",
+        &row,
+        title(&row, "collected"),
+    )?;
+    Ok(CollectionView {
+        id: collection.id,
+        request_id: id.to_owned(),
+        carrier_id,
+        vehicle_id: collection.vehicle_id,
+        driver_id,
+        scale_id: collection.scale_id,
+        gross_grams: collection.gross_grams,
+        tare_grams: collection.tare_grams,
+        net_grams: collection.net_grams,
+        captured_at: c.captured_at,
+        lot_ids: selected.into_iter().map(|l| l.id).collect(),
+        manifests: manifests
+            .into_iter()
+            .map(|m| ManifestSummary {
+                flagged: m.flag_detail.is_some(),
+                id: m.id,
+                number: m.number,
+                kind: m.kind,
+                waste_code: m.waste_code,
+                status: m.status,
+                consignor_id: m.consignor_id,
+                inbound_grams: m.inbound_grams,
+                outbound_grams: m.outbound_grams,
+            })
+            .collect(),
+    })
+}
