@@ -15,7 +15,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::config::AuthSettings;
 
@@ -192,15 +191,7 @@ pub fn new_refresh_token() -> String {
 
 /// The digest under which a refresh token is stored and looked up.
 pub fn digest(token: &str) -> String {
-    digest_bytes(token.as_bytes())
-}
-
-/// SHA-256 in lower-case hex.
-pub fn digest_bytes(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::digest::sha256_hex(token.as_bytes())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod billing;
 pub mod contract;
+pub mod digest;
 pub mod identity;
 pub mod ids;
 pub mod lot;

@@ -43,7 +43,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let body = read_limited(&mut payload, limit).await?;
             // Kept for the Idempotency-Key check: "the same request" means the same bytes.
             req.extensions_mut().insert(crate::idempotency::BodyDigest(
-                crate::auth::tokens::digest_bytes(&body),
+                crate::domain::digest::sha256_hex(&body),
             ));
             decode(&body).map(Json)
         })

@@ -503,7 +503,7 @@ backend_tests! {
         // A request with this key and these bytes is running elsewhere (another instance, say),
         // claimed now. The one write to the database here: no API call leaves a key claimed by
         // a request that is not running in this server.
-        let fingerprint = format!("POST /api/v1/lots {}", wastetrack::auth::tokens::digest_bytes(&body));
+        let fingerprint = format!("POST /api/v1/lots {}", wastetrack::domain::digest::sha256_hex(&body));
         let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
         let mut conn = db.get().unwrap();
         let now = app.now().naive_utc();
