@@ -2,7 +2,7 @@
 //! leaving the stock (door lots get the driver's weighing), the manifests issued, the request
 //! collected and its rule re-armed.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -21,7 +21,7 @@ use crate::pickups::service::check_crew;
 use crate::registry::directory::store as directory;
 use crate::registry::parks::service as parks;
 use crate::requests::service::{announce, check_status, load_for_change, place, title};
-use crate::requests::store;
+use crate::requests::store::{self, RequestRow};
 
 /// The driver's record of a pickup: the lots taken, the vehicle, the outbound weighing.
 pub struct Collect {
@@ -89,7 +89,8 @@ pub struct CollectionView {
 /// the stock (door lots get the driver's weighing), the manifests are issued, the request is
 /// collected (its rule re-arms) and lots left behind wait again. Refused: a vehicle or driver
 /// not of the scheduled carrier, a hazardous code the disposer's licence does not cover that
-/// day, a lot not in the request or already collected.
+/// day, a lot not in the request or already collected. Every refusal of the input is found
+/// before anything is written, and told at once.
 pub fn collect(
     conn: &mut DbConn,
     now: DateTime<Utc>,
@@ -98,6 +99,71 @@ pub fn collect(
     c: Collect,
     tolerance_percent: i64,
 ) -> Result<CollectionView, ApiError> {
+    let mut row = load_collectable(conn, principal, id)?;
+    crate::lots::service::check_capture_time(c.captured_at, now)?;
+    let park = parks::load_park(conn, &row.park_id)?;
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+
+    let mut errors: Vec<FieldError> = Vec::new();
+    let crew = check_crew_of(conn, principal, &row, &c, today, &mut errors)?;
+    let lots = select_lots(conn, id, c.lot_ids.as_deref(), &mut errors)?;
+    let licences = check_licences(conn, &row.disposer_id, &lots, today, &mut errors)?;
+    check_weighings(&c, &lots, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+
+    let collection_id = new_id("col");
+    let lots = crate::lots::service::leave_with_collection(
+        conn,
+        now,
+        lots,
+        &Handover {
+            by: &principal.user_id,
+            collection_id: &collection_id,
+            request_id: id,
+            scale_id: &c.scale_id,
+            captured_at: c.captured_at,
+            door: &c.door,
+        },
+    )?;
+    let collection = CollectionRow {
+        id: collection_id,
+        request_id: id.to_owned(),
+        park_id: row.park_id.clone(),
+        carrier_id: crew.carrier_id,
+        vehicle_id: c.vehicle_id.clone(),
+        driver_id: crew.driver_id,
+        scale_id: c.scale_id.clone(),
+        gross_grams: c.weighing.map(|w| w.gross),
+        tare_grams: c.weighing.map(|w| w.tare),
+        net_grams: c.weighing.map_or(0, |w| w.net),
+        captured_at: c.captured_at.naive_utc(),
+        recorded_by: principal.user_id.clone(),
+        created_at: now.naive_utc(),
+    };
+    manifest_store::insert_collection(conn, &collection)?;
+    let manifests = crate::manifests::service::issue(
+        conn,
+        now,
+        crate::manifests::service::Trip {
+            collection: &collection,
+            receiver_id: &row.disposer_id,
+            licences: &licences,
+            lots: &lots,
+        },
+        tolerance_percent,
+    )?;
+    close_collected(conn, now, principal, &mut row)?;
+    Ok(view(collection, lots, manifests))
+}
+
+/// The request, authorised for collection and locked (its group's lock), if it is scheduled.
+fn load_collectable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<RequestRow, ApiError> {
     let request = load_for_change(conn, id, |conn, r| {
         let enterprises = store::enterprises_of(conn, &r.0.id)?;
         authorize(
@@ -110,11 +176,25 @@ pub fn collect(
             },
         )
     })?;
-    let mut row = request.0;
-    check_status(&row, &["scheduled"], "collected")?;
-    crate::lots::service::check_capture_time(c.captured_at, now)?;
-    let carrier_id = row.carrier_id.clone().unwrap_or_default();
-    let mut errors: Vec<FieldError> = Vec::new();
+    check_status(&request.0, &["scheduled"], "collected")?;
+    Ok(request.0)
+}
+
+/// Who carries: the scheduled carrier and the driver (the signed-in driver, the one named, or
+/// the one scheduled), with a vehicle of the carrier in service on the park's day.
+struct Crew {
+    carrier_id: String,
+    driver_id: String,
+}
+
+fn check_crew_of(
+    conn: &mut DbConn,
+    principal: &Principal,
+    row: &RequestRow,
+    c: &Collect,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> Result<Crew, ApiError> {
     if principal.role == Role::Driver
         && c.driver_id
             .as_deref()
@@ -126,29 +206,41 @@ pub fn collect(
             "a driver records their own collection; leave driver_id out",
         ));
     }
-    let driver_id = c
-        .driver_id
-        .clone()
-        .or_else(|| (principal.role == Role::Driver).then(|| principal.user_id.clone()))
-        .or_else(|| row.driver_id.clone())
-        .unwrap_or_default();
+    let crew = Crew {
+        carrier_id: row.carrier_id.clone().unwrap_or_default(),
+        driver_id: c
+            .driver_id
+            .clone()
+            .or_else(|| (principal.role == Role::Driver).then(|| principal.user_id.clone()))
+            .or_else(|| row.driver_id.clone())
+            .unwrap_or_default(),
+    };
     check_crew(
         conn,
-        &carrier_id,
+        &crew.carrier_id,
         &c.vehicle_id,
-        &driver_id,
-        now.date_naive(),
-        &mut errors,
+        &crew.driver_id,
+        today,
+        errors,
     )?;
+    Ok(crew)
+}
 
-    // The lots: those named, or all that wait in the request.
+/// The lots taken: those named, or all that wait in the request. A lot already collected is a
+/// conflict; one not waiting in the request is refused.
+fn select_lots(
+    conn: &mut DbConn,
+    id: &str,
+    named: Option<&[String]>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<LotRow>, ApiError> {
     let covered = crate::lots::store::lots_of_request(conn, id)?;
     let waiting = |l: &&LotRow| {
         l.pickup_request_id.as_deref() == Some(id)
             && (l.status == "stored" || l.status == "declared")
     };
     let mut selected: Vec<LotRow> = Vec::new();
-    match &c.lot_ids {
+    match named {
         None => selected.extend(covered.iter().filter(waiting).cloned()),
         Some(ids) => {
             for lot_id in ids {
@@ -175,15 +267,21 @@ pub fn collect(
     if selected.is_empty() && errors.is_empty() {
         errors.push(FieldError::new("lot_ids", "empty", "no lot to collect"));
     }
+    Ok(selected)
+}
 
-    // The receiver's licence must cover each hazardous code on the day.
-    let park = parks::load_park(conn, &row.park_id)?;
-    let today = now
-        .with_timezone(&parks::park_time_zone(&park.0))
-        .date_naive();
-    let licences = directory::licences_of(conn, &row.disposer_id)?;
+/// The receiver's licence covering each hazardous code on the park's day: `(code, licence id)`
+/// for the manifests; a code no licence covers is refused.
+fn check_licences(
+    conn: &mut DbConn,
+    disposer_id: &str,
+    lots: &[LotRow],
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let licences = directory::licences_of(conn, disposer_id)?;
     let mut licence_of_code: Vec<(String, String)> = Vec::new();
-    for lot in &selected {
+    for lot in lots {
         if lot.kind != "hazardous" || licence_of_code.iter().any(|(c, _)| *c == lot.waste_code) {
             continue;
         }
@@ -208,13 +306,13 @@ pub fn collect(
             )),
         }
     }
+    Ok(licence_of_code)
+}
 
-    // Door lots need the driver's weighing; the warehouse load needs the vehicle's.
+/// Door lots need the driver's weighing (one each); the warehouse load needs the vehicle's.
+fn check_weighings(c: &Collect, lots: &[LotRow], errors: &mut Vec<FieldError>) {
     for (i, w) in c.door.iter().enumerate() {
-        if !selected
-            .iter()
-            .any(|l| l.id == w.lot_id && l.route == "door")
-        {
+        if !lots.iter().any(|l| l.id == w.lot_id && l.route == "door") {
             errors.push(FieldError::new(
                 format!("door_weighings[{i}].lot_id"),
                 "not_a_door_lot",
@@ -222,7 +320,7 @@ pub fn collect(
             ));
         }
     }
-    for lot in selected.iter().filter(|l| l.route == "door") {
+    for lot in lots.iter().filter(|l| l.route == "door") {
         if !c.door.iter().any(|w| w.lot_id == lot.id) {
             errors.push(FieldError::new(
                 "door_weighings",
@@ -250,79 +348,43 @@ pub fn collect(
             "a lot is weighed once at its door",
         ));
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+}
 
-    let collection_id = new_id("col");
-    let selected = crate::lots::service::leave_with_collection(
-        conn,
-        now,
-        selected,
-        &Handover {
-            by: &principal.user_id,
-            collection_id: &collection_id,
-            request_id: id,
-            scale_id: &c.scale_id,
-            captured_at: c.captured_at,
-            door: &c.door,
-        },
-    )?;
-    let collection = CollectionRow {
-        id: collection_id,
-        request_id: id.to_owned(),
-        park_id: row.park_id.clone(),
-        carrier_id: carrier_id.clone(),
-        vehicle_id: c.vehicle_id.clone(),
-        driver_id: driver_id.clone(),
-        scale_id: c.scale_id.clone(),
-        gross_grams: c.weighing.map(|w| w.gross),
-        tare_grams: c.weighing.map(|w| w.tare),
-        net_grams: c.weighing.map_or(0, |w| w.net),
-        captured_at: c.captured_at.naive_utc(),
-        recorded_by: principal.user_id.clone(),
-        created_at: now.naive_utc(),
-    };
-    manifest_store::insert_collection(conn, &collection)?;
-    let manifests = crate::manifests::service::issue(
-        conn,
-        now,
-        crate::manifests::service::Trip {
-            collection: &collection,
-            receiver_id: &row.disposer_id,
-            licences: &licence_of_code,
-            lots: &selected,
-        },
-        tolerance_percent,
-    )?;
-
-    // The request is collected: its rule re-arms; lots left behind wait again.
+/// The request is collected: its rule re-arms, lots left behind wait again, its parties are
+/// told.
+fn close_collected(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    row: &mut RequestRow,
+) -> Result<(), ApiError> {
     row.status = "collected".to_owned();
     row.open_key = None;
     row.closed_at = Some(now.naive_utc());
     row.closed_by = Some(principal.user_id.clone());
     row.updated_at = now.naive_utc();
-    store::save_request(conn, &row)?;
-    store::detach_all(conn, id)?;
-    announce(
-        conn,
-        now,
-        "pickup.collected",
-        &row,
-        title(&row, "collected"),
-    )?;
-    Ok(CollectionView {
+    store::save_request(conn, row)?;
+    store::detach_all(conn, &row.id)?;
+    announce(conn, now, "pickup.collected", row, title(row, "collected"))
+}
+
+fn view(
+    collection: CollectionRow,
+    lots: Vec<LotRow>,
+    manifests: Vec<crate::manifests::store::ManifestRow>,
+) -> CollectionView {
+    CollectionView {
         id: collection.id,
-        request_id: id.to_owned(),
-        carrier_id,
+        request_id: collection.request_id,
+        carrier_id: collection.carrier_id,
         vehicle_id: collection.vehicle_id,
-        driver_id,
+        driver_id: collection.driver_id,
         scale_id: collection.scale_id,
         gross_grams: collection.gross_grams,
         tare_grams: collection.tare_grams,
         net_grams: collection.net_grams,
-        captured_at: c.captured_at,
-        lot_ids: selected.into_iter().map(|l| l.id).collect(),
+        captured_at: collection.captured_at.and_utc(),
+        lot_ids: lots.into_iter().map(|l| l.id).collect(),
         manifests: manifests
             .into_iter()
             .map(|m| ManifestSummary {
@@ -337,5 +399,5 @@ pub fn collect(
                 outbound_grams: m.outbound_grams,
             })
             .collect(),
-    })
+    }
 }
