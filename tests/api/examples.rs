@@ -21,7 +21,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, access_token, lasting_tokens, test_epoch};
+use crate::helpers::{TestApp, access_token, test_epoch, time_travel};
 
 const PASSWORD: &str = "a long password";
 const CATALOG: &str = "code,name_zh,characteristics
@@ -279,7 +279,7 @@ backend_tests! {
             // No webhook leaves the test, and no periodic check runs between the steps.
             s.notify.background_enabled = false;
             // The world is made weeks before the examples' day.
-            lasting_tokens(s);
+            time_travel(s);
         })
         .await;
         let r = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();

@@ -186,17 +186,6 @@ pub fn test_settings(db: &TestDb) -> Settings {
     settings
 }
 
-/// For tests that move the clock by days or months (`TestApp::spawn_with(backend,
-/// lasting_tokens)`): access tokens, refresh tokens and sessions live a year by the server's
-/// clock (15 minutes, 14 and 90 days by default), so that the tokens signed in with before a
-/// jump still work after it.
-pub fn lasting_tokens(settings: &mut Settings) {
-    const A_YEAR: u64 = 366 * 24 * 3600;
-    settings.auth.access_token_ttl_secs = A_YEAR;
-    settings.auth.refresh_token_ttl_secs = A_YEAR;
-    settings.auth.session_max_age_secs = A_YEAR;
-}
-
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await

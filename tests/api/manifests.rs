@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, access_token, assert_problem, error_fields, lasting_tokens};
+use crate::helpers::{TestApp, access_token, assert_problem, error_fields, time_travel};
 use crate::pickups::{PASSWORD, Park, inbox, park, weigh};
 
 /// The park's warehouse holds a collection permit: it is the consignor of what leaves.
@@ -355,7 +355,7 @@ backend_tests! {
         let app = TestApp::spawn_with(backend, |s| {
             s.notify.sweep_interval_secs = 1;
             // The clock moves a week on, past the receipt's due day.
-            lasting_tokens(s);
+            time_travel(s);
         })
         .await;
         let p = park(&app, 500, 80).await;
