@@ -125,7 +125,7 @@ fn openapi_subcommand_prints_the_document() {
 
 backend_tests! {
     async fn migrate_applies_each_migration_once(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::create_empty(backend);
         let first = command(&db, 0).arg("migrate").output().unwrap();
         assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
         let text = String::from_utf8_lossy(&first.stdout);
@@ -136,7 +136,7 @@ backend_tests! {
     }
 
     async fn serve_bootstraps_an_admin_once_and_stops_gracefully(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::create_empty(backend);
         let port = free_port();
         let (mut child, rx) = serve(&db, port);
         wait_until_healthy(port).await;
@@ -227,7 +227,7 @@ async fn instances_started_together_on_one_postgresql_all_come_up() {
     if !crate::helpers::Backend::postgres_configured() {
         return;
     }
-    let db = TestDb::create(Backend::Postgres);
+    let db = TestDb::create_empty(Backend::Postgres);
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let mut children: Vec<Child> = ports
         .iter()
