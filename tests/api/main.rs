@@ -25,4 +25,5 @@ mod processes;
 mod receiver;
 mod registry;
 mod tokens;
+mod upgrades;
 mod webhooks;
