@@ -10,6 +10,7 @@ mod binary;
 mod calendar;
 mod catalog;
 mod contracts;
+mod deploy;
 mod errors;
 mod examples;
 mod health;

@@ -11,7 +11,7 @@ use wastetrack::domain::ids::{new_id, new_id_at};
 
 use crate::backend_tests;
 use crate::binary::Serving;
-use crate::helpers::{ADMIN_PASSWORD, Backend, TestDb, instant, next_uscc};
+use crate::helpers::{ADMIN_PASSWORD, TestDb, instant, next_uscc};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
