@@ -2,13 +2,14 @@
 //!
 //! `wastetrack backup FILE` writes a consistent copy while the service runs: `VACUUM INTO`
 //! reads one snapshot of the database (in WAL mode, beside the writers) into a new file, which
-//! is checked, synced and then renamed into place, so `FILE` never holds a partial copy.
+//! is checked, synced and then renamed into place, so `FILE` never holds a partial copy. The
+//! copy gets the database's permissions.
 //!
 //! `wastetrack restore FILE` checks a copy — it is a SQLite file, `PRAGMA integrity_check` and
 //! `PRAGMA foreign_key_check` find nothing, it holds exactly this binary's migrations — and
 //! installs it in place of the configured database: written beside it, synced, and renamed over
-//! it, after making sure no process holds the database open. The replaced file is kept as
-//! `<name>.before-restore-<timestamp>`.
+//! it, after making sure no process holds the database open, with the owner and permissions of
+//! the file it replaces. The replaced file is kept as `<name>.before-restore-<timestamp>`.
 //!
 //! PostgreSQL has its own tools (`pg_dump`, `pg_restore`, WAL archiving); both commands refuse
 //! it and say so.
@@ -100,8 +101,16 @@ pub fn backup(database_url: &str, file: &Path) -> anyhow::Result<BackupReport> {
                 source.display()
             )
         })?;
-        applied_migrations(&mut conn)?.last().cloned()
+        applied_migrations(&mut conn)
+            .with_context(|| format!("{}", source.display()))?
+            .last()
+            .cloned()
     };
+    // The copy holds what the database holds: it gets the database's permissions.
+    if let Ok(meta) = std::fs::metadata(&source) {
+        std::fs::set_permissions(&partial.path, meta.permissions())
+            .with_context(|| format!("setting the permissions of {}", partial.path.display()))?;
+    }
     if file.symlink_metadata().is_ok() {
         bail!(
             "{} appeared while the backup was written: give a new file name",
@@ -159,6 +168,7 @@ pub fn restore(
 
     let replaced = if database.symlink_metadata().is_ok() {
         ensure_not_in_use(&database)?;
+        take_over_ownership(&database, &staged.path)?;
         let kept = unused_name(
             dir,
             &format!("{name}.before-restore-{}", now.format("%Y%m%dT%H%M%SZ")),
@@ -416,6 +426,35 @@ fn ensure_not_in_use(database: &Path) -> anyhow::Result<()> {
         // kept aside as it is.
         Err(_) => Ok(()),
     }
+}
+
+/// Gives the restored file the permissions and the owner of the database it replaces, so that
+/// the service's user can still write it when `restore` runs as another user (root).
+fn take_over_ownership(database: &Path, staged: &Path) -> anyhow::Result<()> {
+    let Ok(meta) = std::fs::metadata(database) else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let staged_meta =
+            std::fs::metadata(staged).with_context(|| format!("reading {}", staged.display()))?;
+        if (staged_meta.uid(), staged_meta.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::chown(staged, Some(meta.uid()), Some(meta.gid())).with_context(
+                || {
+                    format!(
+                        "giving the restored file the owner of {} (user {}, group {}): run \
+                         restore as that user or as root",
+                        database.display(),
+                        meta.uid(),
+                        meta.gid()
+                    )
+                },
+            )?;
+        }
+    }
+    std::fs::set_permissions(staged, meta.permissions())
+        .with_context(|| format!("setting the permissions of {}", staged.display()))
 }
 
 fn sync_file(path: &Path) -> anyhow::Result<()> {

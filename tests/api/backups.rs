@@ -3,6 +3,7 @@
 //! refused with a one-line message and a non-zero exit, leaving the database as it was.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -255,10 +256,13 @@ impl Fixture {
         let db_url = sqlite_url(&db_path);
         let migrated = run(&db_url, &["migrate"]);
         assert!(migrated.status.success(), "{}", stderr(&migrated));
+        std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let files = tempfile::tempdir().unwrap();
         let good = files.path().join("good.db");
         let output = run(&db_url, &["backup", good.to_str().unwrap()]);
         assert!(output.status.success(), "{}", stderr(&output));
+        // The copy is as private as the database.
+        assert_eq!(mode(&good), 0o600);
         Self {
             _db_dir: db_dir,
             db_path,
@@ -279,6 +283,10 @@ impl Fixture {
     fn folder(&self) -> Vec<String> {
         names_in(self.db_path.parent().unwrap())
     }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 fn execute(path: &Path, sql: &str) {
@@ -378,9 +386,20 @@ fn restore_refuses_a_copy_it_cannot_trust_and_leaves_the_database_as_it_was() {
         );
     }
 
-    // The good copy is accepted, and the database it replaces is kept.
+    // The good copy is accepted, and the database it replaces is kept. The restored file takes
+    // the replaced one's permissions and, where the tests run as root, its owner.
+    std::fs::set_permissions(&f.db_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let as_root = std::fs::metadata(&f.good).unwrap().uid() == 0;
+    if as_root {
+        std::os::unix::fs::chown(&f.db_path, Some(4242), Some(4243)).unwrap();
+    }
     let output = run(&f.db_url, &["restore", f.good.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(mode(&f.db_path), 0o640);
+    if as_root {
+        let meta = std::fs::metadata(&f.db_path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4243));
+    }
     let kept: Vec<String> = f
         .folder()
         .into_iter()
