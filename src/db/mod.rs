@@ -4,6 +4,7 @@
 //! The backend is chosen by the scheme of the database URL: `postgres://` or `postgresql://`
 //! selects PostgreSQL; `sqlite://path`, `sqlite:path` or a plain file path selects SQLite.
 
+pub mod backup;
 pub mod schema;
 
 use std::path::Path;
