@@ -1,4 +1,4 @@
-//! The command line: `wastetrack [serve|migrate|openapi]`.
+//! The command line: `wastetrack [serve|migrate|openapi|demo|backup|restore]`.
 
 use std::path::PathBuf;
 
@@ -31,6 +31,18 @@ pub enum Command {
     Openapi,
     /// Prepare the database and load a realistic demo park; prints the demo sign-ins.
     Demo,
+    /// Write a consistent copy of the SQLite database to FILE, also while the service runs
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        /// The copy to write; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Check a copy made by `backup` and install it as the SQLite database; stop the service
+    /// first (PostgreSQL: use pg_restore).
+    Restore {
+        /// The copy to check and install.
+        file: PathBuf,
+    },
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -85,6 +97,40 @@ pub fn run() -> anyhow::Result<()> {
                 println!("  {username:<18} {role:<20} {organization}");
             }
             println!("\nStart the service with `wastetrack serve` (or `cargo run`).");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            let report = crate::db::backup::backup(&settings.database_url, &file)?;
+            println!(
+                "backed up {} to {} ({} bytes, integrity checked{})",
+                report.source.display(),
+                report.file.display(),
+                report.bytes,
+                report
+                    .latest_migration
+                    .map(|v| format!(", migrations up to {v}"))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            let report =
+                crate::db::backup::restore(&settings.database_url, &file, chrono::Utc::now())?;
+            println!(
+                "restored {} as {} (integrity checked{}); {}",
+                file.display(),
+                report.database.display(),
+                report
+                    .latest_migration
+                    .map(|v| format!(", migrations up to {v}"))
+                    .unwrap_or_default(),
+                match &report.replaced {
+                    Some(kept) => format!("the database it replaced is kept as {}", kept.display()),
+                    None => "there was no database there before".to_owned(),
+                }
+            );
             Ok(())
         }
         Command::Serve => {

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::telemetry::LogFormat;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// Address and port to listen on; port 0 picks a free port.
@@ -39,6 +39,7 @@ pub struct Settings {
     pub public_base_url: Option<String>,
     /// Password of the platform administrator created on an empty database. When unset, one is
     /// generated and printed once.
+    #[serde(serialize_with = "redacted")]
     pub admin_password: Option<SecretString>,
     pub auth: AuthSettings,
     pub notify: NotifySettings,
@@ -53,7 +54,7 @@ pub struct Settings {
 }
 
 /// Pickup rules checked over time, and the webhook dispatcher.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct NotifySettings {
     /// Run the webhook dispatcher and the periodic checks in this process.
@@ -94,7 +95,7 @@ impl Default for NotifySettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct AuthSettings {
     /// `iss` of issued access tokens, and the only issuer accepted.
@@ -107,9 +108,11 @@ pub struct AuthSettings {
     pub jwt_key_id: String,
     /// Signing secret, at least 32 bytes. When unset, a random one is made at start: tokens then
     /// do not survive a restart and cannot be shared between instances.
+    #[serde(serialize_with = "redacted")]
     pub jwt_secret: Option<SecretString>,
     /// Retired keys still accepted for verification while their tokens expire, as
     /// `kid=secret` pairs separated by commas.
+    #[serde(serialize_with = "redacted")]
     pub jwt_retired_keys: Option<SecretString>,
     /// Lifetime of an access token.
     pub access_token_ttl_secs: u64,
@@ -181,6 +184,14 @@ impl Settings {
     /// Loads the settings. `file` is an explicit config file (it must exist); without one,
     /// `wastetrack.toml` in the working directory is read if present.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_with(file, None)
+    }
+
+    /// Like [`Settings::load`], with `environment` in place of the process's when given.
+    fn load_with(
+        file: Option<&Path>,
+        environment: Option<config::Map<String, String>>,
+    ) -> anyhow::Result<Self> {
         let mut builder = config::Config::builder();
         builder = match file {
             Some(path) => builder.add_source(config::File::from(path).required(true)),
@@ -191,12 +202,93 @@ impl Settings {
                 config::Environment::with_prefix("WASTETRACK")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(environment),
             )
             .build()
             .context("reading configuration")?
             .try_deserialize()
             .context("invalid configuration")?;
         Ok(settings)
+    }
+
+    /// The environment variable of every setting (`WASTETRACK_LISTEN`,
+    /// `WASTETRACK_AUTH__JWT_SECRET`, …), sorted, derived from the settings themselves: what
+    /// the README's tables and the deployment files may name.
+    pub fn environment_names() -> anyhow::Result<Vec<String>> {
+        let serde_json::Value::Object(fields) = serde_json::to_value(Self::default())? else {
+            anyhow::bail!("the settings do not serialize as an object");
+        };
+        let mut names = Vec::new();
+        for (key, value) in fields {
+            let key = key.to_uppercase();
+            match value {
+                serde_json::Value::Object(nested) => names.extend(
+                    nested
+                        .keys()
+                        .map(|k| format!("WASTETRACK_{key}__{}", k.to_uppercase())),
+                ),
+                _ => names.push(format!("WASTETRACK_{key}")),
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// A secret serializes as `"[redacted]"` when set, so that settings can be shown without it.
+fn redacted<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => serializer.serialize_some("[redacted]"),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every derived name reaches its setting: each set to a value other than the default
+    /// changes what is loaded.
+    #[test]
+    fn every_environment_name_sets_its_setting() {
+        let names = Settings::environment_names().unwrap_or_default();
+        assert!(names.len() > 30, "{names:?}");
+        assert!(names.contains(&"WASTETRACK_AUTH__JWT_SECRET".to_owned()));
+        let defaults = serde_json::to_value(Settings::default()).unwrap_or_default();
+        let default_of = |name: &str| {
+            let path = name.trim_start_matches("WASTETRACK_").to_lowercase();
+            match path.split_once("__") {
+                Some((section, key)) => defaults[section][key].clone(),
+                None => defaults[path.as_str()].clone(),
+            }
+        };
+        let mut environment = config::Map::new();
+        for name in &names {
+            let other = match (name.as_str(), default_of(name)) {
+                ("WASTETRACK_LOG_FORMAT", _) => "json".to_owned(),
+                ("WASTETRACK_AUTH__ALGORITHM", _) => "HS512".to_owned(),
+                ("WASTETRACK_CLOCK_START_AT", _) => "2026-11-25T02:00:00Z".to_owned(),
+                (_, serde_json::Value::Bool(b)) => (!b).to_string(),
+                (_, serde_json::Value::Number(n)) => (n.as_i64().unwrap_or(0) + 1).to_string(),
+                (_, serde_json::Value::String(s)) => format!("{s}-changed"),
+                _ => "changed".to_owned(),
+            };
+            environment.insert(name.clone(), other);
+        }
+        let loaded =
+            Settings::load_with(None, Some(environment)).unwrap_or_else(|e| panic!("{e:#}"));
+        let loaded = serde_json::to_value(loaded).unwrap_or_default();
+        for name in &names {
+            let path = name.trim_start_matches("WASTETRACK_").to_lowercase();
+            let value = match path.split_once("__") {
+                Some((section, key)) => loaded[section][key].clone(),
+                None => loaded[path.as_str()].clone(),
+            };
+            assert_ne!(value, default_of(name), "{name} did not change its setting");
+        }
     }
 }

@@ -8,13 +8,13 @@ pub mod auth;
 pub mod background;
 /// Billing by actual weight: statements, notes, payments, remittances, exports.
 pub mod billing;
-/// The command line: `serve`, `migrate`, `openapi`.
+/// The command line: `serve`, `migrate`, `openapi`, `demo`, `backup`, `restore`.
 pub mod cli;
 /// The service's clock, the one source of "now" for every rule.
 pub mod clock;
 /// Typed settings from defaults, a file and `WASTETRACK_*` variables.
 pub mod config;
-/// Connections to PostgreSQL or SQLite, the pool, migrations, transactions.
+/// Connections to PostgreSQL or SQLite, the pool, migrations, transactions, SQLite backups.
 pub mod db;
 /// `wastetrack demo`: a realistic park to try the API with.
 pub mod demo;

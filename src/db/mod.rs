@@ -4,6 +4,7 @@
 //! The backend is chosen by the scheme of the database URL: `postgres://` or `postgresql://`
 //! selects PostgreSQL; `sqlite://path`, `sqlite:path` or a plain file path selects SQLite.
 
+pub mod backup;
 pub mod locks;
 pub mod schema;
 
@@ -320,5 +321,63 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("mysql://h/db").is_err());
         assert!(DatabaseUrl::parse("").is_err());
+    }
+
+    /// The migration folders of a backend, each with the names of the files it holds.
+    fn migration_folders(backend: &str) -> Vec<(String, Vec<String>)> {
+        fn names(dir: &Path) -> Vec<(String, bool)> {
+            let mut names: Vec<(String, bool)> = std::fs::read_dir(dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|entry| {
+                    let entry = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+                    let is_dir = entry.path().is_dir();
+                    (entry.file_name().to_string_lossy().into_owned(), is_dir)
+                })
+                .collect();
+            names.sort();
+            names
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        names(&root)
+            .into_iter()
+            .map(|(name, is_dir)| {
+                assert!(
+                    is_dir,
+                    "migrations/{backend}/{name} is not a migration folder"
+                );
+                let files = names(&root.join(&name))
+                    .into_iter()
+                    .map(|(file, _)| file)
+                    .collect();
+                (name, files)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations_each_with_up_and_down() {
+        let postgres = migration_folders("postgres");
+        let sqlite = migration_folders("sqlite");
+        assert!(!postgres.is_empty(), "migrations/postgres holds migrations");
+        let names = |folders: &[(String, Vec<String>)]| -> Vec<String> {
+            folders.iter().map(|(name, _)| name.clone()).collect()
+        };
+        assert_eq!(
+            names(&postgres),
+            names(&sqlite),
+            "migrations/postgres and migrations/sqlite name the same migrations"
+        );
+        for (backend, folders) in [("postgres", &postgres), ("sqlite", &sqlite)] {
+            for (name, files) in folders {
+                for required in ["up.sql", "down.sql"] {
+                    assert!(
+                        files.iter().any(|f| f == required),
+                        "migrations/{backend}/{name} lacks {required} (it holds {files:?})"
+                    );
+                }
+            }
+        }
     }
 }

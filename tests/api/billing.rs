@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, assert_problem, error_fields, lasting_tokens};
+use crate::helpers::{TestApp, assert_problem, error_fields, time_travel};
 use crate::pickups::{park, post, weighing};
 
 /// When October 2026's statements are issued: 10:00 on Monday 2 November in Shanghai, the
@@ -25,7 +25,7 @@ fn stand_at_noon(app: &TestApp, day: &str) {
 /// A park registered on 10 October 2026 whose enterprise A has one 300 kg lot (HW08 at 2 800
 /// yuan/t) weighed that day, billed on October's statement of 84 000 fen, issued at
 /// [`ISSUED_AT`], where the clock then stands. The server must be started with
-/// [`lasting_tokens`], for the park's tokens to outlive the jump.
+/// [`time_travel`], for the park's tokens to outlive the jump.
 async fn billed_park(app: &TestApp) -> (crate::pickups::Park, String) {
     stand_at_noon(app, "2026-10-10");
     let p = park(app, 100_000, 100).await;
@@ -68,7 +68,7 @@ async fn assert_refused(r: reqwest::Response, field: &str, what: &str) {
 
 backend_tests! {
     async fn a_month_is_billed_by_actual_weight_once_and_settled(backend: Backend) {
-        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        let app = TestApp::spawn_with(backend, time_travel).await;
         // The park is registered on 1 October 2026. No threshold is crossed here: 100 t.
         stand_at_noon(&app, "2026-10-01");
         let p = park(&app, 100_000, 100).await;
@@ -273,7 +273,7 @@ backend_tests! {
     }
 
     async fn door_lots_are_billed_by_the_drivers_weighing_and_months_in_order(backend: Backend) {
-        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        let app = TestApp::spawn_with(backend, time_travel).await;
         // The park is registered on 1 September 2026.
         stand_at_noon(&app, "2026-09-01");
         let p = park(&app, 100_000, 100).await;
@@ -359,7 +359,7 @@ backend_tests! {
 
     async fn note_and_payment_amounts_beyond_their_bounds_are_refused_and_totals_never_wrap(backend: Backend) {
         use wastetrack::domain::billing::MAX_FEN as MAX;
-        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        let app = TestApp::spawn_with(backend, time_travel).await;
         let (p, sid) = billed_park(&app).await;
         let path = format!("/api/v1/statements/{sid}");
         let balance_path = format!("/api/v1/enterprises/{}/balance", p.enterprise_a);
@@ -398,7 +398,7 @@ backend_tests! {
     }
 
     async fn a_note_or_payment_that_would_take_the_billing_out_of_range_is_refused(backend: Backend) {
-        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        let app = TestApp::spawn_with(backend, time_travel).await;
         let (p, sid) = billed_park(&app).await;
         // Years of notes, in one row: the enterprise's billing is now 1 000 fen short of the
         // largest amount. The one write to the database here, for a state no API call can
@@ -450,7 +450,7 @@ backend_tests! {
     }
 
     async fn statements_are_refused_for_months_before_the_park(backend: Backend) {
-        let app = TestApp::spawn_with(backend, lasting_tokens).await;
+        let app = TestApp::spawn_with(backend, time_travel).await;
         // The park is registered on 15 October 2026; its statements are asked for in November.
         stand_at_noon(&app, "2026-10-15");
         let p = park(&app, 100_000, 100).await;

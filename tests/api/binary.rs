@@ -80,7 +80,7 @@ fn lines_so_far(rx: &mpsc::Receiver<String>) -> Vec<String> {
     std::iter::from_fn(|| rx.recv_timeout(Duration::from_millis(200)).ok()).collect()
 }
 
-fn terminate(child: &Child) {
+pub(crate) fn terminate(child: &Child) {
     let status = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -89,7 +89,7 @@ fn terminate(child: &Child) {
     assert!(status.success());
 }
 
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -100,6 +100,54 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
             "the server did not stop after SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `wastetrack serve` process on a database, stopped with SIGTERM by [`Serving::stop`] (or
+/// killed when dropped, if a test fails first).
+pub(crate) struct Serving {
+    child: Child,
+    pub base: String,
+}
+
+impl Serving {
+    /// Starts `serve` on `database_url` with the test's clock and `env`, and waits until it
+    /// answers.
+    pub(crate) async fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut cmd = command_for(database_url, port);
+        cmd.env(
+            "WASTETRACK_CLOCK_START_AT",
+            crate::helpers::test_epoch().to_rfc3339(),
+        )
+        .env("WASTETRACK_NOTIFY__SWEEP_INTERVAL_SECS", "3600")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let child = cmd.arg("serve").spawn().expect("wastetrack starts");
+        wait_until_healthy(port).await;
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub(crate) fn stop(mut self) {
+        terminate(&self.child);
+        let status = wait_exit(&mut self.child);
+        assert!(status.success(), "exit status {status:?}");
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -125,7 +173,7 @@ fn openapi_subcommand_prints_the_document() {
 
 backend_tests! {
     async fn migrate_applies_each_migration_once(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::create_empty(backend);
         let first = command(&db, 0).arg("migrate").output().unwrap();
         assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
         let text = String::from_utf8_lossy(&first.stdout);
@@ -136,7 +184,7 @@ backend_tests! {
     }
 
     async fn serve_bootstraps_an_admin_once_and_stops_gracefully(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::create_empty(backend);
         let port = free_port();
         let (mut child, rx) = serve(&db, port);
         wait_until_healthy(port).await;
@@ -227,7 +275,7 @@ async fn instances_started_together_on_one_postgresql_all_come_up() {
     if !crate::helpers::Backend::postgres_configured() {
         return;
     }
-    let db = TestDb::create(Backend::Postgres);
+    let db = TestDb::create_empty(Backend::Postgres);
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let mut children: Vec<Child> = ports
         .iter()

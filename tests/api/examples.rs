@@ -16,12 +16,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{Duration, FixedOffset, NaiveDate, TimeZone};
+use chrono::{Duration, NaiveDate};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, access_token};
+use crate::helpers::{TestApp, access_token, test_epoch, time_travel};
 
 const PASSWORD: &str = "a long password";
 const CATALOG: &str = "code,name_zh,characteristics
@@ -129,33 +129,6 @@ fn concrete(template: &str, ids: &Ids) -> String {
         );
     }
     out.join("/")
-}
-
-/// Sets a column no API call can move into the past (the tests' only writes to the database).
-fn backdate(app: &TestApp, what: &str, id: &str, at: chrono::NaiveDateTime) {
-    use diesel::prelude::*;
-    use wastetrack::db::schema::{lots, parks};
-    let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
-    let mut conn = db.get().unwrap();
-    let updated = match what {
-        "park" => diesel::update(parks::table.find(id))
-            .set(parks::created_at.eq(at))
-            .execute(&mut *conn),
-        "lot" => diesel::update(lots::table.find(id))
-            .set(lots::captured_at.eq(at))
-            .execute(&mut *conn),
-        other => panic!("{other}"),
-    };
-    assert_eq!(updated.unwrap(), 1, "{what} {id}");
-}
-
-/// Noon of a day in China Standard Time, as UTC.
-fn noon(on: NaiveDate) -> chrono::NaiveDateTime {
-    FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .from_local_datetime(&on.and_hms_opt(12, 0, 0).unwrap())
-        .unwrap()
-        .naive_utc()
 }
 
 struct Examples<'a> {
@@ -305,6 +278,8 @@ backend_tests! {
         let app = TestApp::spawn_with(backend, |s| {
             // No webhook leaves the test, and no periodic check runs between the steps.
             s.notify.background_enabled = false;
+            // The world is made weeks before the examples' day.
+            time_travel(s);
         })
         .await;
         let r = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
@@ -312,17 +287,21 @@ backend_tests! {
         let doc: Value = r.json().await.unwrap();
         let mut ex = Examples { app: &app, doc, sent: BTreeSet::new() };
 
-        // The world: a park in use for a while, its enterprises, a licensed disposer under
+        // The world: a park in use for some weeks, its enterprises, a licensed disposer under
         // contract, a carrier with a vehicle and a driver, a warehouse with an HW08 zone, and a
-        // user of each role.
+        // user of each role. It is made at noon in Shanghai on the 15th of the month the
+        // statement example bills (a month that ended before the park's registration day could
+        // not be billed), and a lot is weighed then, for that statement to bill.
+        let (_, statement_example) = ex.example(&Method::POST, "/api/v1/statements");
+        let period = statement_example["period"].as_str().unwrap();
+        let (year, month) = period.split_once('-').unwrap();
+        let in_period = NaiveDate::from_ymd_opt(year.parse().unwrap(), month.parse().unwrap(), 15).unwrap();
+        app.stand_at(&format!("{in_period}T12:00:00+08:00"));
         let admin = app.admin_token().await;
         let r = app.request(Method::POST, "/api/v1/catalog/imports", Some(&admin))
             .header("content-type", "text/csv").body(CATALOG).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
         let park = app.create_park(&admin, "Longgang park", "440307").await;
-        // Parks record no opening date: the day of registration counts, and the examples speak
-        // of a park in use before their dates (a statement for a past month).
-        backdate(&app, "park", &park, noon(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()));
         let enterprise = app.create_enterprise(&admin, &park, "Huaxin Electronics").await;
         let other_enterprise = app.create_enterprise(&admin, &park, "Bolin Machinery").await;
         let disposer = app.create_disposer(&admin, "Dongjiang").await;
@@ -380,14 +359,10 @@ backend_tests! {
                 id(&r.json::<Value>().await.unwrap())
             }
         };
-        // A lot weighed in the month the statement example names (moved there: no API weighs
-        // in the past), and one to void.
-        let (_, statement_example) = ex.example(&Method::POST, "/api/v1/statements");
-        let period = statement_example["period"].as_str().unwrap();
-        let (year, month) = period.split_once('-').unwrap();
-        let in_period = NaiveDate::from_ymd_opt(year.parse().unwrap(), month.parse().unwrap(), 15).unwrap();
-        let billed_lot = weigh(100, &archive_zone).await;
-        backdate(&app, "lot", &billed_lot, noon(in_period));
+        // The lot the statement example bills, weighed on the 15th of its month.
+        weigh(100, &archive_zone).await;
+        // Then the examples' day: the tests' first day, the clock running. A lot to void.
+        app.clock.run_from(test_epoch());
         let lot_to_void = weigh(50, &zone).await;
 
         // Users and sign-in: the example user signs in, refreshes, changes its password, and is

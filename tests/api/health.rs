@@ -18,7 +18,7 @@ backend_tests! {
     }
 
     async fn migrations_apply_to_an_empty_database_once(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::create_empty(backend);
         let pool = wastetrack::db::Db::connect(db.url(), 1).unwrap();
         let mut conn = pool.get().unwrap();
         assert!(wastetrack::db::has_pending_migrations(&mut conn).unwrap(), "an empty database lacks migrations");

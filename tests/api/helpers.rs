@@ -1,10 +1,12 @@
 //! Starts the real server on port 0 against a fresh database, one per test.
 //!
-//! SQLite runs always (a file in a temporary folder). PostgreSQL runs when
-//! `WASTETRACK_TEST_POSTGRES_URL` points at a server where the user may create databases: each
-//! test creates its own database there and drops it afterwards.
+//! SQLite runs always (a file in a temporary folder, migrated by the server at start).
+//! PostgreSQL runs when `WASTETRACK_TEST_POSTGRES_URL` points at a server where the user may
+//! create databases: each test clones its own database there from a template that already has
+//! every migration applied (see [`postgres_template`]) and drops it afterwards.
 
-use std::sync::Once;
+use std::path::Path;
+use std::sync::{Once, OnceLock};
 
 use actix_web::dev::ServerHandle;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -99,29 +101,47 @@ pub enum TestDb {
 }
 
 impl TestDb {
+    /// A database for one test. On PostgreSQL it is cloned from the migrated template, so the
+    /// server finds no migration pending; on SQLite it is an empty file that the server migrates.
     pub fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::create_empty(backend),
+            Backend::Postgres => {
+                let server_url = postgres_server_url();
+                let template = postgres_template(&server_url);
+                Self::create_postgres(server_url, Some(template))
+            }
+        }
+    }
+
+    /// A database without any table, for tests of the migrations themselves and of a first
+    /// start on an empty database.
+    pub fn create_empty(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary folder");
                 let url = format!("sqlite://{}", dir.path().join("wastetrack.db").display());
                 TestDb::Sqlite { _dir: dir, url }
             }
-            Backend::Postgres => {
-                let server_url = std::env::var(POSTGRES_URL_VAR).expect("PostgreSQL URL");
-                let name = format!("wt_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = PgConnection::establish(&server_url).unwrap_or_else(|e| {
-                    panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}")
-                });
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create test database");
-                let url = replace_database(&server_url, &name);
-                TestDb::Postgres {
-                    server_url,
-                    name,
-                    url,
-                }
-            }
+            Backend::Postgres => Self::create_postgres(postgres_server_url(), None),
+        }
+    }
+
+    fn create_postgres(server_url: String, template: Option<&str>) -> Self {
+        let name = format!("wt_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = connect_postgres(&server_url);
+        let statement = match template {
+            Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("creating the test database {name}: {e}"));
+        let url = replace_database(&server_url, &name);
+        TestDb::Postgres {
+            server_url,
+            name,
+            url,
         }
     }
 
@@ -143,6 +163,148 @@ impl Drop for TestDb {
                 .execute(&mut conn);
         }
     }
+}
+
+fn postgres_server_url() -> String {
+    std::env::var(POSTGRES_URL_VAR).expect("PostgreSQL URL")
+}
+
+fn connect_postgres(url: &str) -> PgConnection {
+    PgConnection::establish(url)
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}"))
+}
+
+/// The prefix of the migrated template databases; the rest of the name is the digest of the
+/// migrations (see [`migrations_digest`]).
+const TEMPLATE_PREFIX: &str = "wt_template_";
+/// The prefix of a template being built: renamed to its final name once complete, so that a
+/// test process that dies half-way never leaves a half-migrated template under a name in use.
+const TEMPLATE_BUILD_PREFIX: &str = "wt_template_build_";
+/// The advisory lock held while a template is looked for or built, by every test process on
+/// the server whatever its migrations.
+const TEMPLATE_LOCK: &str = "wastetrack:test-template";
+
+/// The name of the PostgreSQL template database that has every migration of
+/// `migrations/postgres` applied, building it the first time a test of this process asks.
+///
+/// The name carries a digest of the migrations' files, so a changed, added or removed migration
+/// makes a new template and a stale one is never cloned. Many tests of one process ask at
+/// once: the first builds (or finds) the template while the others wait on the `OnceLock`.
+/// Several test processes (two `cargo test` runs, two worktrees) may ask at once too: they take
+/// turns under a PostgreSQL advisory lock, and the first to come builds.
+///
+/// The template refuses connections (`ALLOW_CONNECTIONS false`): PostgreSQL clones a database
+/// only while no session is connected to it, and no session ever is. Templates of other
+/// digests are left in place: they may belong to another checkout running its tests on the
+/// same server (drop them by hand when no tests run; see the README).
+fn postgres_template(server_url: &str) -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = format!("{TEMPLATE_PREFIX}{}", &migrations_digest()[..32]);
+        let mut conn = wastetrack::db::DbConn::Pg(connect_postgres(server_url));
+        wastetrack::db::session_lock(&mut conn, TEMPLATE_LOCK).expect("template lock");
+        let wastetrack::db::DbConn::Pg(pg) = &mut conn else {
+            unreachable!("a PostgreSQL connection")
+        };
+        if !databases(pg).contains(&name) {
+            build_template(pg, server_url, &name);
+        }
+        // Closing the connection would release the lock too; unlock to say so.
+        wastetrack::db::session_unlock(&mut conn, TEMPLATE_LOCK).expect("template unlock");
+        name
+    })
+}
+
+/// Builds the template `name` under a temporary name, then renames it. The caller holds
+/// [`TEMPLATE_LOCK`].
+fn build_template(conn: &mut PgConnection, server_url: &str, name: &str) {
+    // A database under the build prefix is left by a test process that died while building:
+    // under the lock no one else is building, so it can go.
+    let leftovers = databases(conn)
+        .into_iter()
+        .filter(|d| d.starts_with(TEMPLATE_BUILD_PREFIX));
+    for leftover in leftovers {
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {leftover} WITH (FORCE)"))
+            .execute(conn)
+            .unwrap_or_else(|e| panic!("dropping the unfinished template {leftover}: {e}"));
+    }
+    let building = format!("{TEMPLATE_BUILD_PREFIX}{}", uuid::Uuid::new_v4().simple());
+    diesel::sql_query(format!("CREATE DATABASE {building}"))
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("creating the template {building}: {e}"));
+    {
+        let mut migrating =
+            wastetrack::db::DbConn::Pg(connect_postgres(&replace_database(server_url, &building)));
+        wastetrack::db::run_migrations(&mut migrating)
+            .unwrap_or_else(|e| panic!("migrating the template {building}: {e:#}"));
+        // The connection closes here: none may stay on a template.
+    }
+    // The rename waits (up to a few seconds) for the closed session's backend to go.
+    diesel::sql_query(format!(
+        "ALTER DATABASE {building} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"
+    ))
+    .execute(conn)
+    .unwrap_or_else(|e| panic!("marking {building} as a template: {e}"));
+    diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("renaming the template {building} to {name}: {e}"));
+}
+
+#[derive(diesel::QueryableByName)]
+struct DatabaseName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
+}
+
+fn databases(conn: &mut PgConnection) -> Vec<String> {
+    diesel::sql_query("SELECT datname::text AS datname FROM pg_database")
+        .load::<DatabaseName>(conn)
+        .expect("listing databases")
+        .into_iter()
+        .map(|d| d.datname)
+        .collect()
+}
+
+/// The SHA-256, in hexadecimal, of every file under `migrations/postgres`: each file's path
+/// (relative, with `/`), length and contents, in path order. The binary under test embeds
+/// the same files.
+fn migrations_digest() -> String {
+    use sha2::Digest;
+    fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                collect(&path, root, files);
+            } else {
+                let relative = path.strip_prefix(root).expect("under the root");
+                let relative = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let contents =
+                    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                files.push((relative, contents));
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    files.sort();
+    let mut hasher = sha2::Sha256::new();
+    for (path, contents) in &files {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update((contents.len() as u64).to_be_bytes());
+        hasher.update(contents);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `postgres://user@host:port/db?x` with the database name replaced.
@@ -184,17 +346,6 @@ pub fn test_settings(db: &TestDb) -> Settings {
     // Tests that need the periodic check run it themselves.
     settings.notify.sweep_interval_secs = 3600;
     settings
-}
-
-/// For tests that move the clock by days or months (`TestApp::spawn_with(backend,
-/// lasting_tokens)`): access tokens, refresh tokens and sessions live a year by the server's
-/// clock (15 minutes, 14 and 90 days by default), so that the tokens signed in with before a
-/// jump still work after it.
-pub fn lasting_tokens(settings: &mut Settings) {
-    const A_YEAR: u64 = 366 * 24 * 3600;
-    settings.auth.access_token_ttl_secs = A_YEAR;
-    settings.auth.refresh_token_ttl_secs = A_YEAR;
-    settings.auth.session_max_age_secs = A_YEAR;
 }
 
 impl TestApp {

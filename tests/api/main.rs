@@ -4,11 +4,13 @@
 mod helpers;
 
 mod auth;
+mod backups;
 mod billing;
 mod binary;
 mod calendar;
 mod catalog;
 mod contracts;
+mod deploy;
 mod errors;
 mod examples;
 mod health;
@@ -24,4 +26,5 @@ mod processes;
 mod receiver;
 mod registry;
 mod tokens;
+mod upgrades;
 mod webhooks;

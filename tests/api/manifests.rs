@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, access_token, assert_problem, error_fields};
+use crate::helpers::{TestApp, access_token, assert_problem, error_fields, time_travel};
 use crate::pickups::{PASSWORD, Park, inbox, park, weigh};
 
 /// The park's warehouse holds a collection permit: it is the consignor of what leaves.
@@ -352,7 +352,12 @@ backend_tests! {
     }
 
     async fn a_collection_checks_the_licence_and_weighs_door_lots(backend: Backend) {
-        let app = TestApp::spawn_with(backend, |s| s.notify.sweep_interval_secs = 1).await;
+        let app = TestApp::spawn_with(backend, |s| {
+            s.notify.sweep_interval_secs = 1;
+            // The clock moves a week on, past the receipt's due day.
+            time_travel(s);
+        })
+        .await;
         let p = park(&app, 500, 80).await;
         // A licence for HW49 that ended yesterday: lots of HW49 can no longer leave for this disposer.
         let old = json!({"number": "L-49", "issuing_authority": "GDEE", "valid_from": app.day(-400), "valid_to": app.day(-1),
@@ -422,20 +427,19 @@ backend_tests! {
         let r = app.get(&format!("/api/v1/manifests/{id}/print.html"), &p.producer_a).await;
         assert!(r.text().await.unwrap().contains("一般工业固体废物转移记录"));
 
-        // Taken over, then not received in time: the receipt is overdue, and the park office
-        // and the receiver are told once. (The due day is moved back: no API moves time.)
+        // Taken over on Wednesday 25 November: the receipt is due five working days later, on
+        // Wednesday 2 December. Not received by the end of that day, it is overdue from the next,
+        // and the park office and the receiver are told once.
         let r = post(&app, &format!("/api/v1/manifests/{id}/take-over"), &p.driver, &json!({})).await;
         assert_eq!(r.status(), StatusCode::OK);
-        {
-            use diesel::prelude::*;
-            use wastetrack::db::schema::manifests;
-            let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
-            let mut conn = db.get().unwrap();
-            diesel::update(manifests::table.find(id))
-                .set(manifests::receipt_due_on.eq(Some(app.now().date_naive() - chrono::Duration::days(2))))
-                .execute(&mut *conn)
-                .unwrap();
-        }
+        let due = manifest(&app, &p.office, id).await["receipt_due_on"].as_str().unwrap().to_owned();
+        assert_eq!(due, app.day(7));
+        app.stand_at(&format!("{due}T23:59:59+08:00"));
+        assert_eq!(manifest(&app, &p.office, id).await["receipt_overdue"], false);
+        // The periodic check runs every second: on the due day's last second, it tells nobody.
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert!(inbox(&app, &p.office, "?type=manifest.receipt_overdue").await.is_empty(), "not overdue yet");
+        app.advance(chrono::Duration::seconds(1));
         assert_eq!(manifest(&app, &p.office, id).await["receipt_overdue"], true);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while inbox(&app, &p.office, "?type=manifest.receipt_overdue").await.is_empty() {
@@ -459,6 +463,7 @@ backend_tests! {
         use wastetrack::db::write_transaction;
         use wastetrack::manifests::store::next_serial;
         let app = TestApp::spawn(backend).await;
+        // Straight to the store: no API call fails its transaction after drawing a serial.
         let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
         let mut conn = db.get().unwrap();
         let first = write_transaction(&mut conn, |c| next_serial(c, "20264403")).unwrap();
