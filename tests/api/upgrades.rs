@@ -81,7 +81,7 @@ async fn get(client: &reqwest::Client, base: &str, path: &str, token: &str) -> V
 
 backend_tests! {
     async fn a_database_from_the_first_migrations_is_carried_forward_with_its_data(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::create_empty(backend);
         let mut old = OldDatabase::open(&db);
         let office_password = "park office password of old";
         let admin_hash = wastetrack::auth::password::hash(ADMIN_PASSWORD).unwrap();
