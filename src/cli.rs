@@ -43,6 +43,20 @@ pub enum Command {
         /// The copy to check and install.
         file: PathBuf,
     },
+    /// Serve a stand-in for WeChat's code2session endpoint, to try the mini-program's sign-in
+    /// without WeChat (tests and training only). Point `wechat.code2session_url` at
+    /// `http://LISTEN/sns/jscode2session`; the code `user-NAME` signs in the WeChat user NAME.
+    WechatStandIn {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: String,
+        /// The AppID it accepts.
+        #[arg(long, default_value = "wx-stand-in")]
+        appid: String,
+        /// The AppSecret it accepts.
+        #[arg(long, default_value = "stand-in-secret")]
+        secret: String,
+    },
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -132,6 +146,28 @@ pub fn run() -> anyhow::Result<()> {
                 }
             );
             Ok(())
+        }
+        Command::WechatStandIn {
+            listen,
+            appid,
+            secret,
+        } => {
+            let listener = std::net::TcpListener::bind(&listen)
+                .map_err(|e| anyhow::anyhow!("binding {listen}: {e}"))?;
+            println!(
+                "WeChat stand-in at http://{}/sns/jscode2session (AppID {appid}); Ctrl-C stops it",
+                listener.local_addr()?
+            );
+            actix_web::rt::System::new().block_on(async move {
+                let server = crate::auth::wechat_stand_in::server(listener, appid, secret)?;
+                let handle = server.handle();
+                actix_web::rt::spawn(async move {
+                    let _ = actix_web::rt::signal::ctrl_c().await;
+                    handle.stop(true).await;
+                });
+                server.await?;
+                Ok(())
+            })
         }
         Command::Serve => {
             let settings = Settings::load(cli.config.as_deref())?;

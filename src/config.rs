@@ -43,6 +43,7 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     pub auth: AuthSettings,
     pub notify: NotifySettings,
+    pub wechat: WechatSettings,
     /// Difference by weight, in percent, beyond which a manifest's mass balance (lots in,
     /// weighed out, received) flags it for review.
     pub mass_balance_tolerance_percent: i64,
@@ -144,8 +145,37 @@ impl Default for Settings {
             admin_password: None,
             auth: AuthSettings::default(),
             notify: NotifySettings::default(),
+            wechat: WechatSettings::default(),
             mass_balance_tolerance_percent: crate::domain::manifest::DEFAULT_TOLERANCE_PERCENT,
             clock_start_at: None,
+        }
+    }
+}
+
+/// WeChat sign-in for the mini-program: the service exchanges `wx.login`'s code at WeChat's
+/// code2session endpoint. Off until both `appid` and `secret` are set.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct WechatSettings {
+    /// The mini-program's AppID.
+    pub appid: Option<String>,
+    /// The mini-program's AppSecret; never logged.
+    #[serde(serialize_with = "redacted")]
+    pub secret: Option<SecretString>,
+    /// WeChat's code2session endpoint; point it at `wastetrack wechat-stand-in` to try sign-in
+    /// without WeChat.
+    pub code2session_url: String,
+    /// Time allowed for WeChat's answer, in milliseconds (100 to 60000).
+    pub timeout_ms: u64,
+}
+
+impl Default for WechatSettings {
+    fn default() -> Self {
+        Self {
+            appid: None,
+            secret: None,
+            code2session_url: "https://api.weixin.qq.com/sns/jscode2session".to_owned(),
+            timeout_ms: 5000,
         }
     }
 }

@@ -102,7 +102,9 @@ impl Application {
         if !(0..=100).contains(&settings.mass_balance_tolerance_percent) {
             anyhow::bail!("mass_balance_tolerance_percent must be 0 to 100");
         }
+        let wechat = crate::auth::wechat::Wechat::from_settings(&settings.wechat)?;
         let state = web::Data::new(AppState {
+            wechat,
             mass_balance_tolerance_percent: settings.mass_balance_tolerance_percent,
             webhook_hosts: std::sync::Arc::new(crate::notify::guard::AllowedHosts::parse(
                 &settings.notify.webhook_allowed_hosts,

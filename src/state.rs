@@ -13,6 +13,8 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: TokenKeys,
     pub auth: AuthSettings,
+    /// WeChat sign-in for the mini-program; `None` while it is not configured.
+    pub wechat: Option<crate::auth::wechat::Wechat>,
     pub trust_forwarded_for: bool,
     /// Base of the URLs printed in labels' QR codes, without a trailing slash.
     pub public_base_url: String,

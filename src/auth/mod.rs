@@ -1,5 +1,6 @@
 //! Authentication and authorisation: passwords, tokens, sessions, the `Principal` extractor,
-//! and `policy`, where every access decision is made.
+//! WeChat sign-in for the mini-program (and a stand-in for WeChat), and `policy`, where every
+//! access decision is made.
 
 pub mod password;
 pub mod policy;
@@ -8,6 +9,8 @@ pub mod routes;
 pub mod service;
 pub mod store;
 pub mod tokens;
+pub mod wechat;
+pub mod wechat_stand_in;
 
 pub use policy::{Action, authorize};
 pub use principal::Principal;

@@ -1,6 +1,6 @@
 //! HTTP endpoints of authentication: extract, call the service, respond.
 
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -179,6 +179,148 @@ pub async fn change_password(
     let new =
         new.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("validated password missing")))?;
     service::change_password(&state, &principal, body.current_password, new).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A code from the mini-program's `wx.login`, to sign in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "user-zhangwei.2"}))]
+pub struct WechatLoginRequest {
+    /// The code `wx.login` gave (single use, valid five minutes); the service exchanges it with
+    /// WeChat. `user-NAME.N` is what `wastetrack wechat-stand-in` understands.
+    #[schema(min_length = 1, max_length = 128)]
+    pub code: String,
+}
+
+/// A code from the mini-program's `wx.login`, to link the WeChat account behind it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "user-zhangwei.1"}))]
+pub struct WechatLinkRequest {
+    /// The code `wx.login` gave (single use, valid five minutes); the service exchanges it with
+    /// WeChat. `user-NAME.N` is what `wastetrack wechat-stand-in` understands.
+    #[schema(min_length = 1, max_length = 128)]
+    pub code: String,
+}
+
+/// Whether a WeChat account is linked to you. The WeChat identifiers themselves are not shown.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"linked": true, "linked_at": "2026-11-25T02:00:00Z"}))]
+pub struct WechatLinkView {
+    pub linked: bool,
+    pub linked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<Option<crate::auth::store::WechatLinkRow>> for WechatLinkView {
+    fn from(row: Option<crate::auth::store::WechatLinkRow>) -> Self {
+        Self {
+            linked: row.is_some(),
+            linked_at: row.map(|r| r.linked_at.and_utc()),
+        }
+    }
+}
+
+fn wechat_code(code: String) -> Result<String, ApiError> {
+    crate::auth::wechat::check_code(&code)?;
+    Ok(code)
+}
+
+/// Sign in from the mini-program with `wx.login`'s code.
+///
+/// The service exchanges the code at WeChat's code2session endpoint and signs in the user
+/// linked to that WeChat account, with the same tokens as a password login. An account linked
+/// to nobody gets a 401 (never a new account); such attempts are counted per client address
+/// like failed logins. WeChat's `session_key` is neither returned nor stored.
+#[utoipa::path(
+    tag = "auth",
+    request_body = WechatLoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 401, description = "This WeChat account is linked to no active user", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "WeChat blocks this account's sign-in as high-risk", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The code is malformed, unknown to WeChat, expired or already used", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins from this address, or WeChat's limit for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "WeChat sign-in is not configured, or WeChat did not answer (in time)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/wechat/login")]
+pub async fn wechat_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<WechatLoginRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let code = wechat_code(body.into_inner().code)?;
+    let address = client_address(&req, state.trust_forwarded_for);
+    let issued = service::wechat_login(&state, code, address).await?;
+    Ok(web::Json(issued.into()))
+}
+
+/// Whether a WeChat account is linked to you.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your link to WeChat", body = WechatLinkView),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/auth/wechat/link")]
+pub async fn wechat_link_status(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<WechatLinkView>, ApiError> {
+    Ok(web::Json(
+        service::wechat_link_of(&state, &principal).await?.into(),
+    ))
+}
+
+/// Link your WeChat account (from a `wx.login` code), so that the mini-program signs you in.
+///
+/// One WeChat account per user and one user per WeChat account.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = WechatLinkRequest,
+    responses(
+        (status = 201, description = "Linked", body = WechatLinkView, headers(("Location" = String, description = "URL of your link"))),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "WeChat blocks this account as high-risk", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You already have a link, or this WeChat account is linked to another user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The code is malformed, unknown to WeChat, expired or already used", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "WeChat's limit for this user", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "WeChat sign-in is not configured, or WeChat did not answer (in time)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/wechat/link")]
+pub async fn wechat_link(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: Json<WechatLinkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = wechat_code(body.into_inner().code)?;
+    let row = service::wechat_link(&state, &principal, code).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", "/api/v1/auth/wechat/link"))
+        .json(WechatLinkView::from(Some(row))))
+}
+
+/// Unlink your WeChat account: the mini-program no longer signs you in.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No WeChat account is linked to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/auth/wechat/link")]
+pub async fn wechat_unlink(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    service::wechat_unlink(&state, &principal).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -396,3 +396,132 @@ pub async fn change_password(
         })
         .await
 }
+
+const WECHAT_OFF: &str = "WeChat sign-in is not configured on this server";
+const WECHAT_NOT_LINKED: &str = "this WeChat account is linked to no active user: sign in once \
+     with your username and password, then link it with POST /auth/wechat/link";
+
+fn wechat(state: &AppState) -> Result<&crate::auth::wechat::Wechat, ApiError> {
+    state
+        .wechat
+        .as_ref()
+        .ok_or(ApiError::Unavailable(WECHAT_OFF))
+}
+
+/// Signs in the active user linked to the WeChat account behind a `wx.login` code. An
+/// unknown WeChat account gets a 401, never an account; like failed password logins, such
+/// attempts are counted per client address, and refused with 429 past the limit.
+pub async fn wechat_login(
+    state: &AppState,
+    code: String,
+    address: String,
+) -> Result<Issued, ApiError> {
+    let wechat = wechat(state)?;
+    let now = state.clock.now();
+    let limits = state.auth.clone();
+    let attempt = state
+        .db
+        .write(move |conn| {
+            reserve_attempt(conn, &limits, &[(ThrottleScope::Address, &address)], now)
+        })
+        .await?;
+    let who = wechat.exchange(&code).await?;
+    let settings = state.auth.clone();
+    let opened = state
+        .db
+        .write(move |conn| {
+            let Some(link) = store::wechat_link_of_openid(conn, &who.appid, &who.openid)? else {
+                return Ok(None);
+            };
+            let active =
+                users::find_user(conn, &link.user_id)?.is_some_and(|u| u.deactivated_at.is_none());
+            if !active {
+                return Ok(None);
+            }
+            for id in &attempt {
+                store::delete_failure(conn, id)?;
+            }
+            let (session_id, token, expires_at) =
+                open_session(conn, &settings, &link.user_id, now)?;
+            Ok(Some((link.user_id, session_id, token, expires_at)))
+        })
+        .await?;
+    let Some((user_id, session_id, refresh_token, refresh_expires_at)) = opened else {
+        tracing::info!("WeChat sign-in of an account linked to no active user");
+        return Err(ApiError::Unauthenticated(WECHAT_NOT_LINKED));
+    };
+    tracing::info!(user_id = %user_id, session_id = %session_id, "logged in with WeChat");
+    let (access_token, access_expires_at) = state.keys.issue(&user_id, &session_id, now)?;
+    Ok(Issued {
+        issued_at: now,
+        access_token,
+        access_expires_at,
+        refresh_token,
+        refresh_expires_at,
+    })
+}
+
+/// Links the WeChat account behind a `wx.login` code to the principal: one WeChat account per
+/// user and one user per WeChat account (409 otherwise).
+pub async fn wechat_link(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+) -> Result<store::WechatLinkRow, ApiError> {
+    let who = wechat(state)?.exchange(&code).await?;
+    let now = state.clock.now().naive_utc();
+    let user_id = principal.user_id.clone();
+    let row = state
+        .db
+        .write(move |conn| {
+            if store::wechat_link_of_user(conn, &user_id)?.is_some() {
+                return Err(ApiError::Conflict(
+                    "you have already linked a WeChat account: unlink it first".to_owned(),
+                ));
+            }
+            if store::wechat_link_of_openid(conn, &who.appid, &who.openid)?.is_some() {
+                return Err(ApiError::Conflict(
+                    "this WeChat account is linked to another user".to_owned(),
+                ));
+            }
+            let row = store::WechatLinkRow {
+                user_id,
+                appid: who.appid,
+                openid: who.openid,
+                unionid: who.unionid,
+                linked_at: now,
+            };
+            store::insert_wechat_link(conn, &row)?;
+            Ok(row)
+        })
+        .await?;
+    tracing::info!(user_id = %principal.user_id, "WeChat account linked");
+    Ok(row)
+}
+
+/// The principal's linked WeChat account, if any.
+pub async fn wechat_link_of(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Option<store::WechatLinkRow>, ApiError> {
+    let user_id = principal.user_id.clone();
+    state
+        .db
+        .run(move |conn| Ok(store::wechat_link_of_user(conn, &user_id)?))
+        .await
+}
+
+/// Removes the principal's link to WeChat (404 when there is none). Sessions already open
+/// with WeChat stay open until they end or the user logs out.
+pub async fn wechat_unlink(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let user_id = principal.user_id.clone();
+    let removed = state
+        .db
+        .write(move |conn| Ok(store::delete_wechat_link(conn, &user_id)?))
+        .await?;
+    if removed == 0 {
+        return Err(ApiError::NotFound("no WeChat account is linked to you"));
+    }
+    tracing::info!(user_id = %principal.user_id, "WeChat account unlinked");
+    Ok(())
+}

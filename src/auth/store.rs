@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::schema::{
     bureaus, enterprises, login_failures, organizations, refresh_tokens, sessions, users,
+    wechat_links,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -226,4 +227,47 @@ pub fn clear_failures(
 /// Forgets failures older than `before`: they no longer count, so the table stays small.
 pub fn prune_failures(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(login_failures::table.filter(login_failures::failed_at.le(before))).execute(conn)
+}
+
+/// A WeChat account linked to a user.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = wechat_links)]
+pub struct WechatLinkRow {
+    pub user_id: String,
+    pub appid: String,
+    pub openid: String,
+    pub unionid: Option<String>,
+    pub linked_at: NaiveDateTime,
+}
+
+pub fn insert_wechat_link(conn: &mut DbConn, row: &WechatLinkRow) -> QueryResult<()> {
+    diesel::insert_into(wechat_links::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn wechat_link_of_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<WechatLinkRow>> {
+    wechat_links::table
+        .find(user_id)
+        .select(WechatLinkRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn wechat_link_of_openid(
+    conn: &mut DbConn,
+    appid: &str,
+    openid: &str,
+) -> QueryResult<Option<WechatLinkRow>> {
+    wechat_links::table
+        .filter(wechat_links::appid.eq(appid))
+        .filter(wechat_links::openid.eq(openid))
+        .select(WechatLinkRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn delete_wechat_link(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(wechat_links::table.find(user_id)).execute(conn)
 }

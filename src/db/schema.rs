@@ -626,6 +626,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    wechat_links (user_id) {
+        user_id -> Text,
+        appid -> Text,
+        openid -> Text,
+        unionid -> Nullable<Text>,
+        linked_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));

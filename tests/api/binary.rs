@@ -37,7 +37,12 @@ pub(crate) fn command_for(database_url: &str, port: u16) -> Command {
     // The machine's clock and zone as the test sees them: a suite run under libfaketime or with a
     // TZ of its own starts its servers on the same clock, so that what they sign with the
     // machine's time (webhook timestamps) checks out in the test.
-    for name in ["TZ", "LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC"] {
+    for name in [
+        "TZ",
+        "LD_PRELOAD",
+        "FAKETIME",
+        "FAKETIME_DONT_FAKE_MONOTONIC",
+    ] {
         if let Some(value) = std::env::var_os(name) {
             cmd.env(name, value);
         }

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, access_token, test_epoch, time_travel};
+use crate::wechat::StandIn;
 
 const PASSWORD: &str = "a long password";
 const CATALOG: &str = "code,name_zh,characteristics
@@ -275,7 +276,10 @@ fn id(v: &Value) -> String {
 
 backend_tests! {
     async fn every_example_of_the_document_is_accepted(backend: Backend) {
+        // WeChat sign-in answers through its stand-in.
+        let wechat = StandIn::start();
         let app = TestApp::spawn_with(backend, |s| {
+            wechat.configure(s);
             // No webhook leaves the test, and no periodic check runs between the steps.
             s.notify.background_enabled = false;
             // The world is made weeks before the examples' day.
@@ -464,6 +468,10 @@ backend_tests! {
         let latest = inbox["items"].as_array().and_then(|m| m.last()).map(id).expect("the office was told of the pickups");
         ids.insert("message_id", latest);
         ex.send(Method::POST, "/api/v1/inbox/read", Some(&office), &ids, |_| {}).await;
+
+        // WeChat: the administrator links a WeChat account, which then signs in.
+        ex.send(Method::POST, "/api/v1/auth/wechat/link", Some(&admin), &ids, |_| {}).await;
+        ex.send(Method::POST, "/api/v1/auth/wechat/login", None, &ids, |_| {}).await;
 
         // The catalog, last: the example adds a code.
         ex.send(Method::POST, "/api/v1/catalog/imports", Some(&admin), &ids, |_| {}).await;

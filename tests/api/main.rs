@@ -28,3 +28,4 @@ mod registry;
 mod tokens;
 mod upgrades;
 mod webhooks;
+mod wechat;
