@@ -44,6 +44,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub notify: NotifySettings,
     pub wechat: WechatSettings,
+    pub metrics: MetricsSettings,
     /// Difference by weight, in percent, beyond which a manifest's mass balance (lots in,
     /// weighed out, received) flags it for review.
     pub mass_balance_tolerance_percent: i64,
@@ -146,6 +147,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             notify: NotifySettings::default(),
             wechat: WechatSettings::default(),
+            metrics: MetricsSettings::default(),
             mass_balance_tolerance_percent: crate::domain::manifest::DEFAULT_TOLERANCE_PERCENT,
             clock_start_at: None,
         }
@@ -167,6 +169,26 @@ pub struct WechatSettings {
     pub code2session_url: String,
     /// Time allowed for WeChat's answer, in milliseconds (100 to 60000).
     pub timeout_ms: u64,
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// Addresses or CIDR networks, comma-separated, served without a token.
+    pub allowed_addresses: String,
+    /// A bearer token (at least 16 characters) that reads the metrics from anywhere.
+    #[serde(serialize_with = "redacted")]
+    pub token: Option<SecretString>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            allowed_addresses: "127.0.0.1,::1".to_owned(),
+            token: None,
+        }
+    }
 }
 
 impl Default for WechatSettings {

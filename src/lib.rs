@@ -34,6 +34,8 @@ pub mod identity;
 pub mod lots;
 /// Transfer manifests: numbering, signed steps, revisions, mass balance, print.
 pub mod manifests;
+/// Prometheus metrics at `/metrics`.
+pub mod metrics;
 /// Notifications: inbox, outbox, webhooks and their dispatcher, alarms told once.
 pub mod notify;
 /// The OpenAPI document.

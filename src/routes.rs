@@ -9,6 +9,7 @@ use crate::{auth, billing, health, identity, lots, manifests, notify, openapi, p
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(crate::metrics::serve)
         .service(
             scope::scope("/api/v1")
                 .service(openapi::serve)

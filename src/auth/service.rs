@@ -82,6 +82,7 @@ pub async fn login(
     // A wrong password, or the right one of a deactivated user: the attempt stays a failure.
     let Some(user) = user.filter(|u| password_ok && u.deactivated_at.is_none()) else {
         tracing::info!("login failed");
+        crate::metrics::login_failed("password", "credentials");
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
     let settings = state.auth.clone();
@@ -167,6 +168,7 @@ fn check_throttle(
     let frees_at = failures[failures.len() - max].and_utc() + window;
     let retry_after_secs = u64::try_from((frees_at - now).num_seconds().max(1)).unwrap_or(1);
     tracing::warn!(scope = ?scope, "login throttled");
+    crate::metrics::login_failed("any", "throttled");
     Err(ApiError::TooManyRequests {
         retry_after_secs,
         detail: match scope {
@@ -448,6 +450,7 @@ pub async fn wechat_login(
         .await?;
     let Some((user_id, session_id, refresh_token, refresh_expires_at)) = opened else {
         tracing::info!("WeChat sign-in of an account linked to no active user");
+        crate::metrics::login_failed("wechat", "not_linked");
         return Err(ApiError::Unauthenticated(WECHAT_NOT_LINKED));
     };
     tracing::info!(user_id = %user_id, session_id = %session_id, "logged in with WeChat");

@@ -166,7 +166,10 @@ impl Db {
         let span = tracing::Span::current();
         actix_web::web::block(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(|e| {
+            let waiting = std::time::Instant::now();
+            let conn = pool.get();
+            crate::metrics::pool_waited(waiting);
+            let mut conn = conn.map_err(|e| {
                 tracing::error!(error = %e, "database pool exhausted or unreachable");
                 ApiError::Unavailable("the database is unavailable; retry later")
             })?;
@@ -182,8 +185,31 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, f)).await
+        self.run(move |conn| {
+            let started = std::time::Instant::now();
+            let result = write_transaction(conn, f);
+            crate::metrics::transaction_ended(started, result.is_ok());
+            result
+        })
+        .await
     }
+
+    /// The pool's connections: open, idle and the most it opens.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
+    }
+}
+
+/// What [`Db::pool_state`] reads.
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// Runs `f` in a transaction that intends to write; the one way a write begins.

@@ -198,6 +198,11 @@ impl Dispatcher {
         };
         let started = Instant::now();
         let outcome = self.send(&endpoint, &message).await;
+        crate::metrics::delivery_attempted(match &outcome {
+            Outcome::Answered(code) if (200..300).contains(code) => "delivered",
+            Outcome::Answered(410) => "gone",
+            Outcome::Answered(_) | Outcome::Failed(_) => "failed",
+        });
         let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         tracing::info!(delivery = %delivery.id, endpoint = %delivery.endpoint_id, outcome = ?outcome, elapsed_ms = elapsed, "webhook attempt");
         let policy = self.policy.clone();

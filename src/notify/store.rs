@@ -344,3 +344,11 @@ pub fn claim_due(
         .select(DeliveryRow::as_select())
         .load(conn)
 }
+
+/// Deliveries waiting to be sent or retried (the outbox's backlog).
+pub fn pending_deliveries(conn: &mut DbConn) -> QueryResult<i64> {
+    webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq("pending"))
+        .count()
+        .get_result(conn)
+}

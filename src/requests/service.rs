@@ -527,6 +527,7 @@ fn open_request(
         updated_at: now.naive_utc(),
     };
     store::insert_request(conn, &row)?;
+    crate::metrics::pickup_request_raised(&row.trigger_kind);
     store::attach(conn, &row.id, waiting, now.naive_utc())?;
     announce(
         conn,

@@ -19,6 +19,7 @@ mod lots;
 mod manifest_signers;
 mod manifests;
 mod matrix;
+mod metrics;
 mod openapi;
 mod patches;
 mod pickups;
