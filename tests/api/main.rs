@@ -25,6 +25,7 @@ mod pickups;
 mod processes;
 mod receiver;
 mod registry;
+mod statuses;
 mod tokens;
 mod upgrades;
 mod webhooks;

@@ -46,6 +46,13 @@ fn every_operation_is_tagged_summarised_and_answers_errors_as_problems() {
             );
             for (status, response) in op["responses"].as_object().expect("responses") {
                 if status.starts_with('4') || status.starts_with('5') {
+                    let response = match response["$ref"].as_str() {
+                        Some(r) => {
+                            &doc["components"]["responses"]
+                                [r.rsplit('/').next().unwrap_or_default()]
+                        }
+                        None => response,
+                    };
                     assert!(
                         response["content"]
                             .get("application/problem+json")
