@@ -10,6 +10,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
 
+pub mod constraints;
 pub mod statuses;
 
 /// The name of the bearer-token security scheme.
@@ -78,6 +79,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     unique_operation_ids(&mut doc);
     document_paging_errors(&mut doc);
     statuses::document(&mut doc);
+    constraints::document(&mut doc);
     doc
 }
 
