@@ -11,6 +11,7 @@ use utoipa_actix_web::AppExt;
 use crate::error::{FieldError, Problem};
 
 pub mod constraints;
+pub mod links;
 pub mod statuses;
 
 /// The name of the bearer-token security scheme.
@@ -80,6 +81,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     document_paging_errors(&mut doc);
     statuses::document(&mut doc);
     constraints::document(&mut doc);
+    links::document(&mut doc);
     doc
 }
 

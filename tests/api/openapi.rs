@@ -397,3 +397,127 @@ fn the_schemas_state_the_constraints_the_server_checks() {
         }
     }
 }
+
+#[test]
+fn every_link_names_an_operation_and_its_real_parameters() {
+    let doc: Value = serde_json::from_str(&generated()).expect("JSON");
+    let mut operations = std::collections::BTreeMap::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("path item").values() {
+            operations.insert(
+                op["operationId"].as_str().expect("operationId").to_owned(),
+                op.clone(),
+            );
+        }
+    }
+    let names = |op: &Value, location: &str| -> Vec<String> {
+        op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == location)
+            .filter_map(|p| p["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut links = 0;
+    let mut created_without_link = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let name = format!("{} {path}", method.to_uppercase());
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                let response_links = response["links"].as_object();
+                if method == "post"
+                    && status == "201"
+                    && response_links.is_none_or(|l| l.is_empty())
+                {
+                    created_without_link.push(name.clone());
+                }
+                for (link_name, link) in response_links.into_iter().flatten() {
+                    links += 1;
+                    let target_id = link["operationId"].as_str().unwrap_or_default();
+                    let target = operations.get(target_id).unwrap_or_else(|| {
+                        panic!("{name} {status} {link_name}: no operation {target_id}")
+                    });
+                    let mut wanted = names(target, "path");
+                    for (param, expression) in link["parameters"].as_object().expect("parameters") {
+                        let Some(position) = wanted.iter().position(|p| p == param) else {
+                            panic!(
+                                "{name} {status} {link_name}: {target_id} has no path parameter {param}"
+                            );
+                        };
+                        wanted.remove(position);
+                        let expression = expression.as_str().expect("an expression");
+                        if let Some(from) = expression.strip_prefix("$request.path.") {
+                            assert!(
+                                names(op, "path").iter().any(|p| p == from),
+                                "{name}: no path parameter {from}"
+                            );
+                        } else {
+                            let pointer = expression
+                                .strip_prefix("$response.body#")
+                                .expect("a body pointer");
+                            let example = response["content"]["application/json"]["schema"]["$ref"]
+                                .as_str()
+                                .map(|r| {
+                                    &doc["components"]["schemas"]
+                                        [r.rsplit('/').next().unwrap_or_default()]["example"]
+                                })
+                                .expect("a schema");
+                            assert!(
+                                example.pointer(pointer).is_some_and(Value::is_string),
+                                "{name} {status} {link_name}: {pointer} names nothing in the example {example}"
+                            );
+                        }
+                    }
+                    assert!(
+                        wanted.is_empty(),
+                        "{name} {status} {link_name}: {target_id}'s {wanted:?} not given"
+                    );
+                }
+            }
+        }
+    }
+    // Creations that make nothing one can address afterwards.
+    created_without_link.retain(|n| {
+        ![
+            "POST /api/v1/payments",
+            "POST /api/v1/statements/{id}/notes",
+        ]
+        .contains(&n.as_str())
+    });
+    assert!(
+        created_without_link.is_empty(),
+        "created objects without links: {created_without_link:#?}"
+    );
+    assert!(links > 100, "{links} links");
+    let link_of = |path: &str, method: &str, status: &str, target: &str| {
+        doc["paths"][path][method]["responses"][status]["links"]
+            .get(target)
+            .is_some()
+    };
+    assert!(
+        link_of("/api/v1/lots", "post", "201", "label_svg"),
+        "lot → label"
+    );
+    assert!(
+        link_of("/api/v1/pickup-requests", "post", "201", "collect"),
+        "request → collect"
+    );
+    assert!(
+        link_of(
+            "/api/v1/pickup-requests/{id}/collect",
+            "post",
+            "201",
+            "manifests_get"
+        ),
+        "collection → manifest"
+    );
+    assert!(
+        link_of("/api/v1/manifests/{id}", "get", "200", "take_over"),
+        "manifest → step"
+    );
+    assert!(
+        link_of("/api/v1/manifests/{id}", "get", "200", "print"),
+        "manifest → print"
+    );
+}
