@@ -27,5 +27,6 @@ mod receiver;
 mod registry;
 mod statuses;
 mod tokens;
+mod typescript;
 mod upgrades;
 mod webhooks;
