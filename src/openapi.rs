@@ -10,6 +10,13 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
 
+pub mod constraints;
+pub mod links;
+pub mod statuses;
+
+/// The name of the bearer-token security scheme.
+pub const BEARER_SCHEME: &str = "bearer";
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -52,7 +59,7 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "bearer",
+            BEARER_SCHEME,
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
@@ -70,8 +77,54 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    unique_operation_ids(&mut doc);
     document_paging_errors(&mut doc);
+    statuses::document(&mut doc);
+    constraints::document(&mut doc);
+    links::document(&mut doc);
     doc
+}
+
+/// Every operation of a path item.
+pub fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Operation ids are the handlers' names, which repeat across features (`get`, `list`): a name
+/// used by more than one operation is prefixed with the operation's tag (`lots_get`,
+/// `manifests_get`), so that every id is unique and stable as routes are added elsewhere.
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    let mut uses = std::collections::BTreeMap::<String, usize>::new();
+    for item in doc.paths.paths.values_mut() {
+        for op in operations_mut(item) {
+            if let Some(id) = &op.operation_id {
+                *uses.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in operations_mut(item) {
+            let (Some(id), Some(tag)) = (&op.operation_id, op.tags.iter().flatten().next()) else {
+                continue;
+            };
+            if uses.get(id).is_some_and(|n| *n > 1) {
+                op.operation_id = Some(format!("{tag}_{id}"));
+            }
+        }
+    }
 }
 
 /// Every list answers a bad `limit` or `cursor` (an empty one included) with a 422 naming it,

@@ -149,6 +149,9 @@ pub async fn logout(
 }
 
 /// Change your own password. Your other sessions are ended.
+///
+/// A wrong current password counts against the account as a failed login; past the limit the
+/// answer is 429 with `Retry-After`.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
@@ -157,6 +160,7 @@ pub async fn logout(
         (status = 204, description = "Password changed"),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Current password wrong or new password unacceptable", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords for this account (they count as failed logins)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/password")]

@@ -86,7 +86,8 @@ pub async fn issue(
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     pub enterprise_id: Option<String>,
-    /// YYYY-MM.
+    /// A month, YYYY-MM.
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-10")]
     pub period: Option<String>,
 }
 
@@ -427,7 +428,8 @@ pub struct RemittanceQuery {
     pub park_id: Option<String>,
     /// The disposal company; a dispatcher's own by default.
     pub disposer_id: Option<String>,
-    /// YYYY-MM.
+    /// A month, YYYY-MM.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub period: String,
 }
 

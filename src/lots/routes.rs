@@ -25,6 +25,11 @@ use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
 
+/// A lot's statuses.
+pub const LOT_STATUSES: &[&str] = &["stored", "declared", "voided", "collected"];
+/// How a lot came: weighed into the warehouse, or declared at the enterprise's door.
+pub const LOT_ROUTES: &[&str] = &["warehouse", "door"];
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -343,13 +348,8 @@ pub async fn list(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     let filter = LotFilter {
-        status: one_of(
-            &mut v,
-            "status",
-            q.status,
-            &["stored", "declared", "voided", "collected"],
-        ),
-        route: one_of(&mut v, "route", q.route, &["warehouse", "door"]),
+        status: one_of(&mut v, "status", q.status, LOT_STATUSES),
+        route: one_of(&mut v, "route", q.route, LOT_ROUTES),
         park_id: q.park_id,
         zone_id: q.zone_id,
         waste_code: q

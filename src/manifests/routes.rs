@@ -19,7 +19,7 @@ use crate::manifests::store::{self, ManifestFilter};
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
-const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", "completed"];
+pub const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", "completed"];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

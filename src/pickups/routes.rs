@@ -24,7 +24,7 @@ use crate::requests::store::RequestFilter;
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
-const STATUSES: &[&str] = &[
+pub const STATUSES: &[&str] = &[
     "requested",
     "accepted",
     "scheduled",

@@ -195,8 +195,21 @@ impl Examples<'_> {
             documented.contains(&status.as_u16()),
             "{name}: the example was answered {status}, not one of {documented:?}: {text}\nexample sent: {body}"
         );
-        self.sent.insert(name);
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        self.sent.insert(name.clone());
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // The answer matches the schema the document gives it.
+        let schema = &self.operation(&method, template)["responses"][status.as_str()]["content"]["application/json"]
+            ["schema"];
+        if schema.is_object() {
+            let mut wrong = Vec::new();
+            crate::openapi::violations(&self.doc, schema, &answer, &name, &mut wrong);
+            assert!(
+                wrong.is_empty(),
+                "{name}: the answer violates its schema:\n{}\n{answer}",
+                wrong.join("\n")
+            );
+        }
+        answer
     }
 
     fn documented_success(&self, method: &Method, template: &str) -> Vec<u16> {

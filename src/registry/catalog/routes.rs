@@ -279,6 +279,7 @@ pub async fn list_imports(
     params(("id" = String, Path, description = "Import id")),
     responses(
         (status = 200, description = "The report", body = ImportReport),
+        (status = 403, description = "Not a platform administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such import", body = Problem, content_type = "application/problem+json"),
     )
 )]

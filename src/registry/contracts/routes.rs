@@ -126,7 +126,8 @@ pub struct ContractQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TermsQuery {
-    /// The waste code, e.g. `900-249-08`.
+    /// The waste code, e.g. `900-249-08`: NNN-NNN-NN (hazardous) or NNN-NNN-SNN (general).
+    #[param(pattern = r"^[0-9]{3}-[0-9]{3}-S?[0-9]{2}$", example = "900-249-08")]
     pub code: String,
     /// The day (YYYY-MM-DD); default today in the park's time zone.
     #[param(value_type = Option<NaiveDate>)]

@@ -47,6 +47,7 @@ pub struct WarehouseView {
     "kind": "hazardous",
     "categories": ["HW08", "HW09"],
     "capacity_grams": 5000000000i64,
+    "stored_grams": 352500,
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
