@@ -409,15 +409,6 @@ pub fn weigh_in(
         category: d.waste_code.category().as_str().to_owned(),
     }
     .lock(conn)?;
-    stock::take_in(
-        conn,
-        now,
-        &zone,
-        &contract.id,
-        d.waste_code.as_str(),
-        new.weighing.net,
-    )?;
-
     let produced_on =
         crate::domain::lot::production_date("produced_on", d.produced_on.unwrap_or(day), day)
             .map_err(|e| ApiError::Validation(vec![e]))?;
@@ -484,6 +475,16 @@ pub fn weigh_in(
         pickup_request_id: None,
     };
     store::insert_lot(conn, &row)?;
+    stock::take_in(
+        conn,
+        &stock::Stamp {
+            at: new.captured_at,
+            recorded_at: now,
+            by: &principal.user_id,
+        },
+        &zone,
+        &row,
+    )?;
     let view = view(row);
     event(
         conn,
@@ -682,17 +683,16 @@ pub fn void(
         ..read.clone()
     };
     claim(conn, &row, &read)?;
-    if let (Some(zone_id), "stored") = (row.zone_id.clone(), read.status.as_str()) {
+    if row.zone_id.is_some() && read.status == "stored" {
         stock::take_out(
             conn,
-            now,
-            [stock::Movement {
-                zone_id,
-                contract_id: row.contract_id.clone(),
-                waste_code: row.waste_code.clone(),
-                grams: row.net_grams,
-                lots: 1,
-            }],
+            &stock::Stamp {
+                at: now,
+                recorded_at: now,
+                by: &principal.user_id,
+            },
+            stock::Exit::Void,
+            std::slice::from_ref(&read),
         )?;
     }
     crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &reason)?;
@@ -801,7 +801,17 @@ pub fn correct(
     if let (Some(zone_id), "stored") = (row.zone_id.as_deref(), row.status.as_str()) {
         let zone =
             warehouse_store::find_zone(conn, zone_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-        stock::adjust(conn, now, &zone, &row.contract_id, &row.waste_code, delta)?;
+        stock::adjust(
+            conn,
+            &stock::Stamp {
+                at: now,
+                recorded_at: now,
+                by: &principal.user_id,
+            },
+            &zone,
+            &row,
+            delta,
+        )?;
     }
     crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &c.reason)?;
     let after = view(row);
@@ -1117,6 +1127,8 @@ pub struct Handover<'a> {
     pub scale_id: &'a str,
     pub captured_at: DateTime<Utc>,
     pub door: &'a [DoorWeighing],
+    /// The receiving side (the disposal company), recorded in the ledger.
+    pub receiver: stock::Receiver<'a>,
 }
 
 /// Lots leave with a collection, in the caller's transaction: each is marked collected (a door
@@ -1151,14 +1163,8 @@ pub fn leave_with_collection(
                 lot.id
             )));
         }
-        if let (Some(zone_id), "stored") = (read.zone_id.clone(), read.status.as_str()) {
-            leaving.push(stock::Movement {
-                zone_id,
-                contract_id: read.contract_id.clone(),
-                waste_code: read.waste_code.clone(),
-                grams: read.net_grams,
-                lots: 1,
-            });
+        if read.zone_id.is_some() && read.status == "stored" {
+            leaving.push(read.clone());
         }
         event(
             conn,
@@ -1174,6 +1180,15 @@ pub fn leave_with_collection(
             }),
         )?;
     }
-    stock::take_out(conn, now, leaving)?;
+    stock::take_out(
+        conn,
+        &stock::Stamp {
+            at: h.captured_at,
+            recorded_at: now,
+            by: h.by,
+        },
+        stock::Exit::Collection(h.receiver),
+        &leaving,
+    )?;
     Ok(lots)
 }
