@@ -131,6 +131,13 @@ pub enum Action<'a> {
         enterprise_id: &'a str,
         place: Place<'a>,
     },
+    /// Read a ledger (台账) of stock movements and export it: of a park or one of its
+    /// warehouses (`enterprise_id` `None`) — the park office and inspectors of its
+    /// jurisdiction; of an enterprise — also the enterprise itself.
+    ReadLedger {
+        enterprise_id: Option<&'a str>,
+        place: Place<'a>,
+    },
     /// Read the remittance statement of a park to a disposer: the park office and the disposer.
     ReadRemittance {
         place: Place<'a>,
@@ -386,6 +393,14 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                         place,
                     },
                 )
+        }
+        Action::ReadLedger {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || (p.role == Role::EnterpriseUser && enterprise_id.is_some_and(own_org))
         }
         Action::ReadRemittance { place, disposer_id } => {
             office_of(p, place.park_id)
