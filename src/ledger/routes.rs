@@ -18,8 +18,11 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     /// `hazardous` or `general` (required: each has its own ledger).
+    #[param(example = "hazardous")]
     pub kind: Option<String>,
-    /// A month `YYYY-MM` in the park's time zone; or give `from` and `to`.
+    /// A month `YYYY-MM` in the park's time zone, not ending before the park's first day; or
+    /// give `from` and `to`.
+    #[param(example = "2026-11")]
     pub month: Option<String>,
     /// First day `YYYY-MM-DD` (the park's time zone), with `to`.
     pub from: Option<String>,
