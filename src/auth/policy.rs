@@ -884,4 +884,46 @@ mod tests {
             .is_err()
         );
     }
+
+    #[test]
+    fn ledgers_are_read_by_the_office_the_inspectors_and_an_enterprise_its_own() {
+        let ledger = |enterprise_id, place| Action::ReadLedger {
+            enterprise_id,
+            place,
+        };
+        let office_a = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau_sz",
+        );
+        let producer = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        let dispatcher = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_1",
+        );
+        let driver = principal(Role::Driver, OrganizationKind::Carrier, "carrier_1");
+        for who in [&office_a, &inspector] {
+            assert!(authorize(who, ledger(None, PARK_A)).is_ok());
+            assert!(authorize(who, ledger(Some("ent_1"), PARK_A)).is_ok());
+            assert!(matches!(
+                authorize(who, ledger(None, PARK_B)),
+                Err(ApiError::NotFound(_))
+            ));
+        }
+        assert!(authorize(&producer, ledger(Some("ent_1"), PARK_A)).is_ok());
+        for (who, enterprise) in [
+            (&producer, None),
+            (&producer, Some("ent_2")),
+            (&dispatcher, None),
+            (&dispatcher, Some("ent_1")),
+            (&driver, Some("ent_1")),
+        ] {
+            assert!(matches!(
+                authorize(who, ledger(enterprise, PARK_A)),
+                Err(ApiError::NotFound(_))
+            ));
+        }
+    }
 }
