@@ -411,7 +411,7 @@ fn main() {
             ("enterprise_id", format!("enterprise_id={}&limit=50", world.enterprises[3]), &office),
             ("enterprise_id + status=stored", format!("enterprise_id={}&status=stored&limit=50", world.enterprises[3]), &office),
             ("waste_code + status=stored", "waste_code=900-041-49&status=stored&limit=50".into(), &office),
-            ("one day, a year ago", format!("from={day}&to={day}&limit=50"), &office),
+            ("one day of reception, a year ago", format!("received_from={day}&received_to={day}&limit=50"), &office),
             ("enterprise's own lots", "limit=50".into(), &producer),
             ("enterprise's own, stored", "status=stored&limit=50".into(), &producer),
         ];

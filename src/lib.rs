@@ -30,6 +30,8 @@ pub mod http;
 pub mod idempotency;
 /// Organisations and users.
 pub mod identity;
+/// Ledgers (台账) of the stock per park, warehouse and enterprise, and their exports.
+pub mod ledger;
 /// Waste lots: weighing in, declarations, labels, inventory, corrections, alarms.
 pub mod lots;
 /// Transfer manifests: numbering, signed steps, revisions, mass balance, print.

@@ -47,6 +47,7 @@ every response carries an `x-request-id` header.",
         (name = "pickups", description = "Pickup requests raised by the contract's thresholds; accepted, scheduled or declined by the disposer"),
         (name = "billing", description = "Billing by actual weight: statements, notes, payments, balances, remittances, CSV and Excel exports"),
         (name = "manifests", description = "Transfer manifests: signed steps, revisions and versions, mass balance, search, print"),
+        (name = "ledgers", description = "Ledgers (台账) per park, warehouse and enterprise by business date: opening, in, out, corrections, voids, closing stock; their lines and CSV and Excel exports"),
         (name = "notifications", description = "Each organisation's inbox; webhooks (Standard Webhooks) with their delivery log"),
         (name = "meta", description = "This document"),
     )

@@ -4,7 +4,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
-use crate::{auth, billing, health, identity, lots, manifests, notify, openapi, pickups};
+use crate::{auth, billing, health, identity, ledger, lots, manifests, notify, openapi, pickups};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -98,6 +98,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(lots::routes::weigh_in)
                 .service(lots::routes::declare)
                 .service(lots::routes::list)
+                .service(lots::routes::export_csv)
+                .service(lots::routes::export_xlsx)
                 .service(lots::routes::get)
                 .service(lots::routes::history)
                 .service(lots::routes::void)
@@ -117,6 +119,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pickups::routes::collect)
                 // Manifests
                 .service(manifests::routes::search)
+                .service(manifests::routes::export_csv)
+                .service(manifests::routes::export_xlsx)
                 .service(manifests::routes::get)
                 .service(manifests::routes::print)
                 .service(manifests::routes::versions)
@@ -142,6 +146,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(billing::routes::remittance_csv)
                 .service(billing::routes::remittance_xlsx)
                 .service(billing::routes::remittance)
+                // Ledgers
+                .service(ledger::routes::park_ledger)
+                .service(ledger::routes::park_ledger_lines)
+                .service(ledger::routes::park_ledger_csv)
+                .service(ledger::routes::park_ledger_xlsx)
+                .service(ledger::routes::warehouse_ledger)
+                .service(ledger::routes::warehouse_ledger_lines)
+                .service(ledger::routes::warehouse_ledger_csv)
+                .service(ledger::routes::warehouse_ledger_xlsx)
+                .service(ledger::routes::enterprise_ledger)
+                .service(ledger::routes::enterprise_ledger_lines)
+                .service(ledger::routes::enterprise_ledger_csv)
+                .service(ledger::routes::enterprise_ledger_xlsx)
                 // Inbox and webhooks
                 .service(notify::routes::inbox)
                 .service(notify::routes::unread_count)

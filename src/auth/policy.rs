@@ -131,6 +131,13 @@ pub enum Action<'a> {
         enterprise_id: &'a str,
         place: Place<'a>,
     },
+    /// Read a ledger (台账) of stock movements and export it: of a park or one of its
+    /// warehouses (`enterprise_id` `None`) — the park office and inspectors of its
+    /// jurisdiction; of an enterprise — also the enterprise itself.
+    ReadLedger {
+        enterprise_id: Option<&'a str>,
+        place: Place<'a>,
+    },
     /// Read the remittance statement of a park to a disposer: the park office and the disposer.
     ReadRemittance {
         place: Place<'a>,
@@ -386,6 +393,14 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                         place,
                     },
                 )
+        }
+        Action::ReadLedger {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || (p.role == Role::EnterpriseUser && enterprise_id.is_some_and(own_org))
         }
         Action::ReadRemittance { place, disposer_id } => {
             office_of(p, place.park_id)
@@ -868,5 +883,47 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    #[test]
+    fn ledgers_are_read_by_the_office_the_inspectors_and_an_enterprise_its_own() {
+        let ledger = |enterprise_id, place| Action::ReadLedger {
+            enterprise_id,
+            place,
+        };
+        let office_a = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau_sz",
+        );
+        let producer = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        let dispatcher = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_1",
+        );
+        let driver = principal(Role::Driver, OrganizationKind::Carrier, "carrier_1");
+        for who in [&office_a, &inspector] {
+            assert!(authorize(who, ledger(None, PARK_A)).is_ok());
+            assert!(authorize(who, ledger(Some("ent_1"), PARK_A)).is_ok());
+            assert!(matches!(
+                authorize(who, ledger(None, PARK_B)),
+                Err(ApiError::NotFound(_))
+            ));
+        }
+        assert!(authorize(&producer, ledger(Some("ent_1"), PARK_A)).is_ok());
+        for (who, enterprise) in [
+            (&producer, None),
+            (&producer, Some("ent_2")),
+            (&dispatcher, None),
+            (&dispatcher, Some("ent_1")),
+            (&driver, Some("ent_1")),
+        ] {
+            assert!(matches!(
+                authorize(who, ledger(enterprise, PARK_A)),
+                Err(ApiError::NotFound(_))
+            ));
+        }
     }
 }

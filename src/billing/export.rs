@@ -139,8 +139,7 @@ fn csv(table: &Table) -> Result<Vec<u8>, ApiError> {
             .iter()
             .map(|c| match c {
                 // Text that a spreadsheet would run as a formula is kept as text.
-                Cell::Text(t) if t.starts_with(['=', '+', '-', '@']) => format!("'{t}"),
-                Cell::Text(t) => t.clone(),
+                Cell::Text(t) => crate::domain::text::spreadsheet_text(t),
                 Cell::Fen(f) => yuan(*f),
                 Cell::Grams(g) => kilograms(*g),
             })

@@ -636,6 +636,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stock_movements (id) {
+        id -> Text,
+        park_id -> Text,
+        warehouse_id -> Text,
+        zone_id -> Text,
+        enterprise_id -> Text,
+        contract_id -> Text,
+        lot_id -> Text,
+        waste_code -> Text,
+        kind -> Text,
+        category -> Text,
+        movement -> Text,
+        grams -> BigInt,
+        lots -> Integer,
+        at -> Timestamp,
+        recorded_at -> Timestamp,
+        document_number -> Nullable<Text>,
+        receiver_id -> Nullable<Text>,
+        receiver_name -> Nullable<Text>,
+        by_user -> Text,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -671,6 +695,7 @@ diesel::joinable!(billing_notes -> statements (statement_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
+    stock_movements,
     users,
     sessions,
     refresh_tokens,

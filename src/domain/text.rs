@@ -34,6 +34,16 @@ pub fn parse_reference(field: &str, raw: &str) -> Result<String, FieldError> {
     Ok(value.to_owned())
 }
 
+/// Text as written into a spreadsheet cell (CSV or Excel): text that a spreadsheet would run
+/// as a formula (starting with `=`, `+`, `-` or `@`) is kept as text with a leading `'`.
+pub fn spreadsheet_text(t: &str) -> String {
+    if t.starts_with(['=', '+', '-', '@']) {
+        format!("'{t}")
+    } else {
+        t.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
-//! HTTP plumbing shared by every feature: the JSON body extractor, pagination, and the
-//! fallbacks that keep every error response a problem document.
+//! HTTP plumbing shared by every feature: the JSON body extractor, pagination, streamed CSV
+//! and Excel downloads, and the fallbacks that keep every error response a problem document.
 
+pub mod export;
 pub mod fallback;
 pub mod json;
 pub mod pagination;

@@ -12,7 +12,7 @@ use crate::auth::policy::{self, Action, authorize};
 use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
-use crate::http::query::{one_of, time_bound};
+use crate::http::query::{day_or_instant, one_of, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::lots::labels;
@@ -134,10 +134,18 @@ pub struct LotQuery {
     pub zone_id: Option<String>,
     pub waste_code: Option<String>,
     pub enterprise_id: Option<String>,
-    /// Received on or after this day (YYYY-MM-DD, China Standard Time) or instant (RFC 3339).
+    /// The business date: weighed (the device's capture time) on or after this day
+    /// (YYYY-MM-DD, in the time zone of the lot's park) or instant (RFC 3339).
     pub from: Option<String>,
-    /// Received before the end of this day (YYYY-MM-DD) or before this instant (RFC 3339).
+    /// Weighed before the end of this day (YYYY-MM-DD, in the park's time zone) or before this
+    /// instant (RFC 3339).
     pub to: Option<String>,
+    /// Received by the server on or after this day (YYYY-MM-DD, China Standard Time) or
+    /// instant (RFC 3339): for audit.
+    pub received_from: Option<String>,
+    /// Received before the end of this day (YYYY-MM-DD, China Standard Time) or before this
+    /// instant (RFC 3339).
+    pub received_to: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -323,8 +331,8 @@ pub async fn declare(
     .await
 }
 
-/// List lots: a park office its park's (filter by status, route, zone, code, enterprise and
-/// reception date), an enterprise its own, a disposal company those of its contracts, an
+/// List lots: a park office its park's (filter by status, route, zone, code, enterprise, business
+/// date — when weighed, in the park's time zone — and reception date), an enterprise its own, a disposal company those of its contracts, an
 /// inspector its jurisdiction's. Cursor pages, oldest first.
 #[utoipa::path(
     tag = "lots",
@@ -347,20 +355,7 @@ pub async fn list(
     let q = query.into_inner();
     let mut v = Validator::new();
     let page = page.parse(&mut v);
-    let filter = LotFilter {
-        status: one_of(&mut v, "status", q.status, LOT_STATUSES),
-        route: one_of(&mut v, "route", q.route, LOT_ROUTES),
-        park_id: q.park_id,
-        zone_id: q.zone_id,
-        waste_code: q
-            .waste_code
-            .as_deref()
-            .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
-            .map(|c| c.as_str().to_owned()),
-        enterprise_id: q.enterprise_id,
-        received_from: time_bound(&mut v, "from", q.from.as_deref(), false),
-        received_before: time_bound(&mut v, "to", q.to.as_deref(), true),
-    };
+    let filter = lot_filter(&mut v, q);
     v.finish()?;
     let limit = page.limit;
     let rows = state
@@ -369,6 +364,94 @@ pub async fn list(
         .await?;
     Ok(web::Json(
         Page::from_rows(rows, limit, |r| r.id.as_str()).map(service::view),
+    ))
+}
+
+/// The filters of `GET /lots` and its exports.
+fn lot_filter(v: &mut Validator, q: LotQuery) -> LotFilter {
+    LotFilter {
+        status: one_of(v, "status", q.status, LOT_STATUSES),
+        route: one_of(v, "route", q.route, LOT_ROUTES),
+        park_id: q.park_id,
+        zone_id: q.zone_id,
+        waste_code: q
+            .waste_code
+            .as_deref()
+            .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
+            .map(|c| c.as_str().to_owned()),
+        enterprise_id: q.enterprise_id,
+        captured_from: day_or_instant(v, "from", q.from.as_deref()),
+        captured_to: day_or_instant(v, "to", q.to.as_deref()),
+        received_from: time_bound(v, "received_from", q.received_from.as_deref(), false),
+        received_before: time_bound(v, "received_to", q.received_to.as_deref(), true),
+    }
+}
+
+/// The lots of `GET /lots` (the same filters and scope), as CSV (UTF-8 with a byte-order mark,
+/// Chinese headers, kilograms with three decimals), streamed.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(LotQuery),
+    responses(
+        (status = 200, description = "CSV", content_type = "text/csv", body = String,
+            example = json!("批次编号,园区,产废单位,合同,进入方式,状态,废物代码,废物类别,废物类型,…\n")),
+        (status = 403, description = "Your role lists no lots", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots/export.csv")]
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (export, pages) = lot_export(&principal, query.into_inner(), "csv")?;
+    Ok(crate::http::export::csv_response(
+        state.db.clone(),
+        export,
+        pages,
+    ))
+}
+
+/// The lots of `GET /lots` (the same filters and scope) as an Excel workbook.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(LotQuery),
+    responses(
+        (status = 200, description = "An xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>,
+            example = json!("(an xlsx workbook: a ZIP archive starting with PK)")),
+        (status = 403, description = "Your role lists no lots", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots/export.xlsx")]
+pub async fn export_xlsx(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (export, pages) = lot_export(&principal, query.into_inner(), "xlsx")?;
+    crate::http::export::xlsx_response(&state.db, export, pages).await
+}
+
+fn lot_export(
+    principal: &Principal,
+    q: LotQuery,
+    ext: &str,
+) -> Result<(crate::http::export::Export, service::LotPages), ApiError> {
+    let scope = policy::lot_scope(principal)?;
+    let mut v = Validator::new();
+    let filter = lot_filter(&mut v, q);
+    v.finish()?;
+    Ok((
+        crate::http::export::Export {
+            file_name: format!("lots.{ext}"),
+            sheet: "废物批次".to_owned(),
+            headers: service::EXPORT_HEADERS.to_vec(),
+        },
+        service::LotPages::new(scope, filter),
     ))
 }
 

@@ -409,15 +409,6 @@ pub fn weigh_in(
         category: d.waste_code.category().as_str().to_owned(),
     }
     .lock(conn)?;
-    stock::take_in(
-        conn,
-        now,
-        &zone,
-        &contract.id,
-        d.waste_code.as_str(),
-        new.weighing.net,
-    )?;
-
     let produced_on =
         crate::domain::lot::production_date("produced_on", d.produced_on.unwrap_or(day), day)
             .map_err(|e| ApiError::Validation(vec![e]))?;
@@ -484,6 +475,16 @@ pub fn weigh_in(
         pickup_request_id: None,
     };
     store::insert_lot(conn, &row)?;
+    stock::take_in(
+        conn,
+        &stock::Stamp {
+            at: new.captured_at,
+            recorded_at: now,
+            by: &principal.user_id,
+        },
+        &zone,
+        &row,
+    )?;
     let view = view(row);
     event(
         conn,
@@ -682,17 +683,16 @@ pub fn void(
         ..read.clone()
     };
     claim(conn, &row, &read)?;
-    if let (Some(zone_id), "stored") = (row.zone_id.clone(), read.status.as_str()) {
+    if row.zone_id.is_some() && read.status == "stored" {
         stock::take_out(
             conn,
-            now,
-            [stock::Movement {
-                zone_id,
-                contract_id: row.contract_id.clone(),
-                waste_code: row.waste_code.clone(),
-                grams: row.net_grams,
-                lots: 1,
-            }],
+            &stock::Stamp {
+                at: now,
+                recorded_at: now,
+                by: &principal.user_id,
+            },
+            stock::Exit::Void,
+            std::slice::from_ref(&read),
         )?;
     }
     crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &reason)?;
@@ -801,7 +801,17 @@ pub fn correct(
     if let (Some(zone_id), "stored") = (row.zone_id.as_deref(), row.status.as_str()) {
         let zone =
             warehouse_store::find_zone(conn, zone_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-        stock::adjust(conn, now, &zone, &row.contract_id, &row.waste_code, delta)?;
+        stock::adjust(
+            conn,
+            &stock::Stamp {
+                at: now,
+                recorded_at: now,
+                by: &principal.user_id,
+            },
+            &zone,
+            &row,
+            delta,
+        )?;
     }
     crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &c.reason)?;
     let after = view(row);
@@ -1117,6 +1127,8 @@ pub struct Handover<'a> {
     pub scale_id: &'a str,
     pub captured_at: DateTime<Utc>,
     pub door: &'a [DoorWeighing],
+    /// The receiving side (the disposal company), recorded in the ledger.
+    pub receiver: stock::Receiver<'a>,
 }
 
 /// Lots leave with a collection, in the caller's transaction: each is marked collected (a door
@@ -1151,14 +1163,8 @@ pub fn leave_with_collection(
                 lot.id
             )));
         }
-        if let (Some(zone_id), "stored") = (read.zone_id.clone(), read.status.as_str()) {
-            leaving.push(stock::Movement {
-                zone_id,
-                contract_id: read.contract_id.clone(),
-                waste_code: read.waste_code.clone(),
-                grams: read.net_grams,
-                lots: 1,
-            });
+        if read.zone_id.is_some() && read.status == "stored" {
+            leaving.push(read.clone());
         }
         event(
             conn,
@@ -1174,6 +1180,166 @@ pub fn leave_with_collection(
             }),
         )?;
     }
-    stock::take_out(conn, now, leaving)?;
+    stock::take_out(
+        conn,
+        &stock::Stamp {
+            at: h.captured_at,
+            recorded_at: now,
+            by: h.by,
+        },
+        stock::Exit::Collection(h.receiver),
+        &leaving,
+    )?;
     Ok(lots)
+}
+
+/// The headers of a lot export (Chinese, with units).
+pub const EXPORT_HEADERS: [&str; 26] = [
+    "批次编号",
+    "园区",
+    "产废单位",
+    "合同",
+    "进入方式",
+    "状态",
+    "废物代码",
+    "废物类别",
+    "废物类型",
+    "物理形态",
+    "包装方式",
+    "包装数量",
+    "仓库",
+    "贮存区",
+    "毛重（千克，保留3位小数）",
+    "皮重（千克，保留3位小数）",
+    "净重（千克，保留3位小数）",
+    "重量来源",
+    "称重设备",
+    "业务日期",
+    "称重时间（UTC）",
+    "接收时间（UTC）",
+    "标签识别码",
+    "作废时间（UTC）",
+    "作废原因",
+    "经办人",
+];
+
+fn lot_cells(l: LotRow, tz: chrono_tz::Tz) -> Vec<crate::http::export::Cell> {
+    use crate::http::export::Cell;
+    let time = |t: chrono::NaiveDateTime| t.and_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    vec![
+        Cell::text(l.id),
+        Cell::text(l.park_id),
+        Cell::text(l.enterprise_id),
+        Cell::text(l.contract_id),
+        Cell::text(if l.route == "warehouse" {
+            "入库"
+        } else {
+            "上门收集"
+        }),
+        Cell::text(match l.status.as_str() {
+            "stored" => "在库",
+            "declared" => "待收集",
+            "voided" => "已作废",
+            "collected" => "已转移",
+            other => other,
+        }),
+        Cell::text(l.waste_code),
+        Cell::text(l.category),
+        Cell::text(if l.kind == "hazardous" {
+            "危险废物"
+        } else {
+            "一般工业固体废物"
+        }),
+        Cell::text(l.physical_form),
+        Cell::text(l.container_type),
+        Cell::Count(i64::from(l.container_count)),
+        Cell::opt(l.warehouse_id),
+        Cell::opt(l.zone_id),
+        l.gross_grams.map_or(Cell::Empty, Cell::Grams),
+        l.tare_grams.map_or(Cell::Empty, Cell::Grams),
+        Cell::Grams(l.net_grams),
+        Cell::text(if l.weight_source == "scale" {
+            "称重"
+        } else {
+            "估算"
+        }),
+        Cell::opt(l.scale_id),
+        Cell::text(crate::domain::time::local_date(l.captured_at.and_utc(), tz).to_string()),
+        Cell::text(time(l.captured_at)),
+        Cell::text(time(l.received_at)),
+        Cell::opt(l.label_code),
+        Cell::opt(l.voided_at.map(time)),
+        Cell::opt(l.void_reason),
+        Cell::text(l.recorded_by),
+    ]
+}
+
+/// The rows of a lot export: the lots of `GET /lots` for a scope and filter, a page at a time.
+pub struct LotPages {
+    scope: LotScope,
+    filter: store::LotFilter,
+    after: Option<String>,
+    zones: Option<Vec<(String, String)>>,
+    done: bool,
+}
+
+impl LotPages {
+    pub fn new(scope: LotScope, filter: store::LotFilter) -> Self {
+        Self {
+            scope,
+            filter,
+            after: None,
+            zones: None,
+            done: false,
+        }
+    }
+}
+
+impl crate::http::export::Pages for LotPages {
+    fn next_page(
+        &mut self,
+        conn: &mut DbConn,
+    ) -> Result<Option<Vec<Vec<crate::http::export::Cell>>>, ApiError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.zones.is_none() {
+            self.zones = Some(store::park_zones(conn)?);
+        }
+        let limit = crate::http::export::PAGE_ROWS;
+        let mut rows = store::list_lots(
+            conn,
+            &self.scope,
+            &self.filter,
+            &crate::http::pagination::PageRequest {
+                limit,
+                after: self.after.take(),
+            },
+        )?;
+        if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        } else {
+            self.done = true;
+        }
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        self.after = rows.last().map(|r| r.id.clone());
+        let zones = self.zones.as_deref().unwrap_or_default();
+        let tz_of = |park: &str| {
+            zones
+                .iter()
+                .find(|(id, _)| id == park)
+                .and_then(|(_, tz)| tz.parse().ok())
+                .unwrap_or(crate::domain::park::DEFAULT_TIME_ZONE)
+        };
+        Ok(Some(
+            rows.into_iter()
+                .map(|l| {
+                    let tz = tz_of(&l.park_id);
+                    lot_cells(l, tz)
+                })
+                .collect(),
+        ))
+    }
 }

@@ -4,11 +4,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::auth::policy::LotScope;
-use crate::db::DbConn;
 use crate::db::schema::{
     contracts, inventory, label_sequences, lot_events, lots, parks, pickup_request_lots, zones,
 };
+use crate::db::{DbConn, MultiBackend};
 use crate::http::pagination::PageRequest;
+use crate::http::query::{DayOrInstant, start_of_day};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = lots)]
@@ -141,7 +142,7 @@ pub fn events_of(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<EventRow>> 
         .load(conn)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LotFilter {
     pub status: Option<String>,
     pub route: Option<String>,
@@ -149,8 +150,64 @@ pub struct LotFilter {
     pub zone_id: Option<String>,
     pub waste_code: Option<String>,
     pub enterprise_id: Option<String>,
+    /// The business date: weighed (captured) on or after this day of the lot's park, or instant.
+    pub captured_from: Option<DayOrInstant>,
+    /// Weighed before the end of this day of the lot's park, or before this instant.
+    pub captured_to: Option<DayOrInstant>,
     pub received_from: Option<NaiveDateTime>,
     pub received_before: Option<NaiveDateTime>,
+}
+
+type LotCondition =
+    Box<dyn BoxableExpression<lots::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+/// A bound on the capture time: an instant as it is; a day in the time zone of each lot's park
+/// (one condition per time zone the parks use, usually one).
+fn captured_condition(zones: &[String], bound: DayOrInstant, end: bool) -> LotCondition {
+    let compare = |at: NaiveDateTime| -> LotCondition {
+        if end {
+            Box::new(lots::captured_at.lt(at))
+        } else {
+            Box::new(lots::captured_at.ge(at))
+        }
+    };
+    match bound {
+        DayOrInstant::Instant(at) => compare(at),
+        DayOrInstant::Day(day) => {
+            let day = if end {
+                day.succ_opt().unwrap_or(day)
+            } else {
+                day
+            };
+            let mut condition: LotCondition =
+                Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+            for zone in zones {
+                let tz = zone
+                    .parse()
+                    .unwrap_or(crate::domain::park::DEFAULT_TIME_ZONE);
+                let in_zone: LotCondition = Box::new(
+                    lots::park_id
+                        .eq_any(
+                            parks::table
+                                .filter(parks::time_zone.eq(zone.clone()))
+                                .select(parks::organization_id),
+                        )
+                        .and(compare(start_of_day(day, tz))),
+                );
+                condition = Box::new(condition.or(in_zone));
+            }
+            condition
+        }
+    }
+}
+
+/// The time zones the parks use.
+pub fn park_time_zones(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    parks::table
+        .select(parks::time_zone)
+        .distinct()
+        .order(parks::time_zone.asc())
+        .load(conn)
 }
 
 /// Lots in id (creation) order after the cursor: keyset pagination, so a page costs the same
@@ -198,6 +255,15 @@ pub fn list_lots(
     }
     if let Some(v) = &filter.enterprise_id {
         q = q.filter(lots::enterprise_id.eq(v.clone()));
+    }
+    if filter.captured_from.is_some() || filter.captured_to.is_some() {
+        let zones = park_time_zones(conn)?;
+        if let Some(b) = filter.captured_from {
+            q = q.filter(captured_condition(&zones, b, false));
+        }
+        if let Some(b) = filter.captured_to {
+            q = q.filter(captured_condition(&zones, b, true));
+        }
     }
     // Ids are time-ordered (UUIDv7, allocated on reception), so a reception window is also an
     // id range: the pagination index serves the date filter too.
@@ -415,4 +481,11 @@ pub fn next_label_sequence(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The time zone of every park, by park id.
+pub fn park_zones(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    parks::table
+        .select((parks::organization_id, parks::time_zone))
+        .load(conn)
 }

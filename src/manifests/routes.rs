@@ -39,6 +39,89 @@ pub struct ManifestQuery {
     pub to: Option<String>,
 }
 
+/// The filters of `GET /manifests` and its exports.
+fn manifest_filter(v: &mut Validator, q: ManifestQuery) -> ManifestFilter {
+    ManifestFilter {
+        number: q.number.map(|n| v.text("number", &n, 1, 32)),
+        party: q.party.map(|p| v.text("party", &p, 1, 64)),
+        waste_code: q
+            .waste_code
+            .as_deref()
+            .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
+            .map(|c| c.as_str().to_owned()),
+        status: one_of(v, "status", q.status, STATUSES),
+        flagged: q.flagged,
+        created_from: time_bound(v, "from", q.from.as_deref(), false),
+        created_before: time_bound(v, "to", q.to.as_deref(), true),
+    }
+}
+
+/// The manifests of `GET /manifests` (the same filters and scope) as CSV (UTF-8 with a
+/// byte-order mark, Chinese headers, kilograms with three decimals), streamed.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(ManifestQuery),
+    responses(
+        (status = 200, description = "CSV", content_type = "text/csv", body = String,
+            example = json!("联单编号,类型,状态,园区,移出人,承运人,接受人,废物代码,废物类别,…\n")),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/export.csv")]
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ManifestQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (export, pages) = manifest_export(&principal, query.into_inner(), "csv")?;
+    Ok(crate::http::export::csv_response(
+        state.db.clone(),
+        export,
+        pages,
+    ))
+}
+
+/// The manifests of `GET /manifests` (the same filters and scope) as an Excel workbook.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(ManifestQuery),
+    responses(
+        (status = 200, description = "An xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>,
+            example = json!("(an xlsx workbook: a ZIP archive starting with PK)")),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/export.xlsx")]
+pub async fn export_xlsx(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ManifestQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (export, pages) = manifest_export(&principal, query.into_inner(), "xlsx")?;
+    crate::http::export::xlsx_response(&state.db, export, pages).await
+}
+
+fn manifest_export(
+    principal: &Principal,
+    q: ManifestQuery,
+    ext: &str,
+) -> Result<(crate::http::export::Export, service::ManifestPages), ApiError> {
+    let scope = policy::manifest_scope(principal)?;
+    let mut v = Validator::new();
+    let filter = manifest_filter(&mut v, q);
+    v.finish()?;
+    Ok((
+        crate::http::export::Export {
+            file_name: format!("manifests.{ext}"),
+            sheet: "转移联单".to_owned(),
+            headers: service::EXPORT_HEADERS.to_vec(),
+        },
+        service::ManifestPages::new(scope, filter),
+    ))
+}
+
 /// Search manifests: a park office its park's, an inspector those of the parks in its
 /// jurisdiction, a driver those of its trips, any other organisation those it is party to. By
 /// number, party, code, status, flag and creation date; cursor pages, oldest first.
@@ -63,19 +146,7 @@ pub async fn search(
     let q = query.into_inner();
     let mut v = Validator::new();
     let page = page.parse(&mut v);
-    let filter = ManifestFilter {
-        number: q.number.map(|n| v.text("number", &n, 1, 32)),
-        party: q.party.map(|p| v.text("party", &p, 1, 64)),
-        waste_code: q
-            .waste_code
-            .as_deref()
-            .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
-            .map(|c| c.as_str().to_owned()),
-        status: one_of(&mut v, "status", q.status, STATUSES),
-        flagged: q.flagged,
-        created_from: time_bound(&mut v, "from", q.from.as_deref(), false),
-        created_before: time_bound(&mut v, "to", q.to.as_deref(), true),
-    };
+    let filter = manifest_filter(&mut v, q);
     v.finish()?;
     let limit = page.limit;
     let tolerance = state.mass_balance_tolerance_percent;

@@ -1192,3 +1192,119 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
     }
     Ok(told)
 }
+
+/// The headers of a manifest export (Chinese, with units).
+pub const EXPORT_HEADERS: [&str; 21] = [
+    "联单编号",
+    "类型",
+    "状态",
+    "园区",
+    "移出人",
+    "承运人",
+    "车辆",
+    "接受人",
+    "废物代码",
+    "废物类别",
+    "物理形态",
+    "包装方式",
+    "入库重量（千克，保留3位小数）",
+    "出库重量（千克，保留3位小数）",
+    "接收重量（千克，保留3位小数）",
+    "拒收重量（千克，保留3位小数）",
+    "接收结论",
+    "处置方式",
+    "接收期限",
+    "重量差异标记",
+    "生成时间（UTC）",
+];
+
+/// The rows of a manifest export: the manifests of `GET /manifests`, a page at a time.
+pub struct ManifestPages {
+    scope: crate::auth::policy::ManifestScope,
+    filter: store::ManifestFilter,
+    after: Option<String>,
+    done: bool,
+}
+
+impl ManifestPages {
+    pub fn new(scope: crate::auth::policy::ManifestScope, filter: store::ManifestFilter) -> Self {
+        Self {
+            scope,
+            filter,
+            after: None,
+            done: false,
+        }
+    }
+}
+
+fn manifest_cells(m: ManifestRow) -> Vec<crate::http::export::Cell> {
+    use crate::http::export::Cell;
+    let grams = |g: Option<i64>| g.map_or(Cell::Empty, Cell::Grams);
+    vec![
+        Cell::text(m.number),
+        Cell::text(if m.kind == "hazardous" {
+            "危险废物转移联单"
+        } else {
+            "一般工业固体废物转移记录"
+        }),
+        Cell::text(m.status),
+        Cell::text(m.park_id),
+        Cell::text(m.consignor_id),
+        Cell::text(m.carrier_id),
+        Cell::text(m.vehicle_id),
+        Cell::text(m.receiver_id),
+        Cell::text(m.waste_code),
+        Cell::text(m.category),
+        Cell::text(m.physical_form),
+        Cell::text(m.packaging),
+        Cell::Grams(m.inbound_grams),
+        Cell::Grams(m.outbound_grams),
+        grams(m.received_grams),
+        grams(m.refused_grams),
+        Cell::opt(m.decision),
+        Cell::opt(m.treatment),
+        Cell::opt(m.receipt_due_on.map(|d| d.to_string())),
+        Cell::text(if m.flag_detail.is_some() {
+            "是"
+        } else {
+            "否"
+        }),
+        Cell::text(
+            m.created_at
+                .and_utc()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        ),
+    ]
+}
+
+impl crate::http::export::Pages for ManifestPages {
+    fn next_page(
+        &mut self,
+        conn: &mut DbConn,
+    ) -> Result<Option<Vec<Vec<crate::http::export::Cell>>>, ApiError> {
+        if self.done {
+            return Ok(None);
+        }
+        let limit = crate::http::export::PAGE_ROWS;
+        let mut rows = store::list_manifests(
+            conn,
+            &self.scope,
+            &self.filter,
+            &crate::http::pagination::PageRequest {
+                limit,
+                after: self.after.take(),
+            },
+        )?;
+        if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        } else {
+            self.done = true;
+        }
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        self.after = rows.last().map(|r| r.id.clone());
+        Ok(Some(rows.into_iter().map(manifest_cells).collect()))
+    }
+}

@@ -266,7 +266,7 @@ pub fn revisions_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<Rev
         .load(conn)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ManifestFilter {
     pub number: Option<String>,
     pub party: Option<String>,

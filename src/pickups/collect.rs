@@ -113,6 +113,9 @@ pub fn collect(
         return Err(ApiError::Validation(errors));
     }
 
+    let receiver_name = crate::identity::store::find_organization(conn, &row.disposer_id)?
+        .map(|o| o.name)
+        .unwrap_or_default();
     let collection_id = new_id("col");
     let lots = crate::lots::service::leave_with_collection(
         conn,
@@ -125,6 +128,10 @@ pub fn collect(
             scale_id: &c.scale_id,
             captured_at: c.captured_at,
             door: &c.door,
+            receiver: crate::lots::stock::Receiver {
+                id: &row.disposer_id,
+                name: &receiver_name,
+            },
         },
     )?;
     let collection = CollectionRow {
@@ -154,8 +161,29 @@ pub fn collect(
         },
         tolerance_percent,
     )?;
+    crate::lots::stock::name_documents(conn, &documents(&lots, &manifests, &row.park_id))?;
     close_collected(conn, now, principal, &mut row)?;
     Ok(view(collection, lots, manifests))
+}
+
+/// The manifest (or transfer record) number of each lot: the manifest of its code whose
+/// consignor is its enterprise or the park's warehouse.
+fn documents(
+    lots: &[LotRow],
+    manifests: &[crate::manifests::store::ManifestRow],
+    park_id: &str,
+) -> Vec<(String, String)> {
+    lots.iter()
+        .filter_map(|l| {
+            manifests
+                .iter()
+                .find(|m| {
+                    m.waste_code == l.waste_code
+                        && (m.consignor_id == l.enterprise_id || m.consignor_id == park_id)
+                })
+                .map(|m| (l.id.clone(), m.number.clone()))
+        })
+        .collect()
 }
 
 /// The request, authorised for collection and locked (its group's lock), if it is scheduled.

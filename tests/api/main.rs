@@ -15,6 +15,7 @@ mod errors;
 mod examples;
 mod health;
 mod identity;
+mod ledgers;
 mod lots;
 mod manifest_signers;
 mod manifests;

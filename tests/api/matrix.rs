@@ -109,6 +109,20 @@ const READS: &[(&str, Row)] = &[
     ("/contracts/$kB",                                   [200, 404, 200, 404, 200, 404, 200, 404, 404, 200]),
     ("/contracts/$kB/history",                           [200, 404, 200, 404, 200, 404, 200, 404, 404, 200]),
     ("/contracts/$kB/terms?code=$code&on=2026-06-01",    [200, 404, 200, 404, 200, 404, 200, 404, 404, 200]),
+    // Ledgers (and their exports): a park's and a warehouse's by the park's office and the
+    // inspectors of its region; an enterprise's also by the enterprise itself.
+    ("/parks/$pA/ledger?kind=hazardous&month=2026-11",              [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/parks/$pA/ledger/export.csv?kind=hazardous&month=2026-11",   [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/parks/$pA/ledger/export.xlsx?kind=general&month=2026-11",    [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/parks/$pB/ledger?kind=general&month=2026-11",                [200, 404, 200, 404, 404, 404, 404, 404, 404, 200]),
+    ("/warehouses/$wA/ledger?kind=hazardous&month=2026-11",         [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/warehouses/$wA/ledger/export.csv?kind=hazardous&month=2026-11", [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/warehouses/$wA/ledger/export.xlsx?kind=hazardous&month=2026-11", [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/warehouses/$wB/ledger?kind=hazardous&month=2026-11",         [200, 404, 200, 404, 404, 404, 404, 404, 404, 200]),
+    ("/enterprises/$eA1/ledger?kind=hazardous&month=2026-11",       [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eA1/ledger/export.csv?kind=hazardous&month=2026-11", [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eA1/ledger/export.xlsx?kind=hazardous&month=2026-11", [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eB1/ledger?kind=hazardous&from=2026-11-01&to=2026-11-30", [200, 404, 200, 404, 200, 404, 404, 404, 404, 200]),
     // The catalog by everybody; its imports by administrators.
     ("/catalog/categories",                              [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     ("/catalog/codes/$code",                             [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -123,6 +137,10 @@ const LISTS: &[(&str, [&str; 10])] = &[
     ("/parks",                            ["pA pB",     "pA",    "pB",    "pA",  "pB",    "403",   "403",   "403", "pA",    "pB"]),
     ("/enterprises",                      ["eA1 eB1",   "eA1",   "eB1",   "eA1", "eB1",   "403",   "403",   "403", "eA1",   "eB1"]),
     ("/enterprises?park_id=$pB",          ["eB1",       "-",     "eB1",   "-",   "eB1",   "403",   "403",   "403", "-",     "eB1"]),
+    // Ledger lines (no movements in this world): as the ledgers.
+    ("/parks/$pA/ledger/lines?kind=hazardous&month=2026-11",        ["-", "-", "404", "404", "404", "404", "404", "404", "-", "404"]),
+    ("/warehouses/$wA/ledger/lines?kind=hazardous&month=2026-11",   ["-", "-", "404", "404", "404", "404", "404", "404", "-", "404"]),
+    ("/enterprises/$eA1/ledger/lines?kind=general&month=2026-11",   ["-", "-", "404", "-", "404", "404", "404", "404", "-", "404"]),
     ("/disposers",                        ["D1 D2",     "D1 D2", "D1 D2", "-",   "-",     "D1 D2", "D1 D2", "-",   "D1 D2", "D1 D2"]),
     ("/disposers/$D1/licences",           ["lD1",       "lD1",   "lD1",   "404", "404",   "lD1",   "lD1",   "404", "lD1",   "lD1"]),
     ("/disposers/$D2/licences",           ["lD2",       "lD2",   "lD2",   "404", "404",   "lD2",   "lD2",   "404", "lD2",   "lD2"]),

@@ -180,6 +180,14 @@ backend_tests! {
         assert_eq!(history[0]["data"]["net_grams"], 400000, "{history}");
         let stock = get(&client, &base, &format!("/api/v1/warehouses/{warehouse}/inventory"), &token).await;
         assert!(stock.to_string().contains("400000"), "{stock}");
+        // The ledger's movements were rebuilt from the lot: in on the day it was weighed.
+        let ledger = format!("/api/v1/warehouses/{warehouse}/ledger?kind=hazardous&month=2026-11");
+        let l = get(&client, &base, &ledger, &token).await;
+        assert_eq!((l["totals"]["in_grams"].as_i64(), l["totals"]["closing_grams"].as_i64()), (Some(400000), Some(400000)), "{l}");
+        let lines = get(&client, &base, &format!("/api/v1/warehouses/{warehouse}/ledger/lines?kind=hazardous&month=2026-11"), &token).await;
+        assert_eq!(lines["items"][0]["lot_id"], lot.as_str(), "{lines}");
+        assert_eq!(lines["items"][0]["at"], "2026-11-24T02:00:00Z", "{lines}");
+        assert_eq!(lines["items"][0]["by_user"], office.as_str(), "{lines}");
 
         // The upgraded tables take writes: the lot is voided, its event joins the old one and
         // it leaves the zone's stock.
@@ -196,6 +204,8 @@ backend_tests! {
         assert_eq!(kinds, ["recorded", "voided"]);
         let z = get(&client, &base, &format!("/api/v1/zones/{zone}"), &token).await;
         assert_eq!(z["stored_grams"], 0, "{z}");
+        let l = get(&client, &base, &ledger, &token).await;
+        assert_eq!((l["totals"]["voids_grams"].as_i64(), l["totals"]["closing_grams"].as_i64()), (Some(400000), Some(0)), "{l}");
         server.stop();
     }
 }
