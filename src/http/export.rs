@@ -30,6 +30,22 @@ pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadshee
 
 /// Rows read per round trip to the database.
 pub const PAGE_ROWS: i64 = 1000;
+
+/// The next page of an export, read as a list page of `PAGE_ROWS` (whose query reads one row
+/// more to tell whether more follow): the page's rows, and whether it was the last.
+pub fn page_of<R>(
+    read: impl FnOnce(&crate::http::pagination::PageRequest) -> Result<Vec<R>, ApiError>,
+    after: Option<String>,
+) -> Result<(Vec<R>, bool), ApiError> {
+    let mut rows = read(&crate::http::pagination::PageRequest {
+        limit: PAGE_ROWS,
+        after,
+    })?;
+    let page = usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX);
+    let last = rows.len() <= page;
+    rows.truncate(page);
+    Ok((rows, last))
+}
 /// Rows of one Excel sheet, its header included.
 const SHEET_ROWS: u32 = 1_048_576;
 /// Bytes of the xlsx file sent per chunk.

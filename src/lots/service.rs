@@ -1306,21 +1306,11 @@ impl crate::http::export::Pages for LotPages {
         if self.zones.is_none() {
             self.zones = Some(store::park_zones(conn)?);
         }
-        let limit = crate::http::export::PAGE_ROWS;
-        let mut rows = store::list_lots(
-            conn,
-            &self.scope,
-            &self.filter,
-            &crate::http::pagination::PageRequest {
-                limit,
-                after: self.after.take(),
-            },
+        let (rows, last) = crate::http::export::page_of(
+            |page| Ok(store::list_lots(conn, &self.scope, &self.filter, page)?),
+            self.after.take(),
         )?;
-        if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        } else {
-            self.done = true;
-        }
+        self.done = last;
         if rows.is_empty() {
             return Ok(None);
         }

@@ -1286,21 +1286,18 @@ impl crate::http::export::Pages for ManifestPages {
         if self.done {
             return Ok(None);
         }
-        let limit = crate::http::export::PAGE_ROWS;
-        let mut rows = store::list_manifests(
-            conn,
-            &self.scope,
-            &self.filter,
-            &crate::http::pagination::PageRequest {
-                limit,
-                after: self.after.take(),
+        let (rows, last) = crate::http::export::page_of(
+            |page| {
+                Ok(store::list_manifests(
+                    conn,
+                    &self.scope,
+                    &self.filter,
+                    page,
+                )?)
             },
+            self.after.take(),
         )?;
-        if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        } else {
-            self.done = true;
-        }
+        self.done = last;
         if rows.is_empty() {
             return Ok(None);
         }
