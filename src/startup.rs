@@ -151,6 +151,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(fallback::path_error))
                 .default_service(web::to(fallback::not_matched))
                 .wrap(from_fn(fallback::problem_bodies))
+                .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(from_fn(crate::metrics::count_requests))
                 .wrap(from_fn(telemetry::request_context))
                 .wrap(TracingLogger::<RootSpan>::new())

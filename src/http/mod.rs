@@ -1,8 +1,10 @@
 //! HTTP plumbing shared by every feature: the JSON body extractor, pagination, streamed CSV
-//! and Excel downloads, and the fallbacks that keep every error response a problem document.
+//! and Excel downloads, the fallbacks that keep every error response a problem document, and
+//! the security headers of every response.
 
 pub mod export;
 pub mod fallback;
+pub mod headers;
 pub mod json;
 pub mod pagination;
 pub mod query;

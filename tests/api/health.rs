@@ -46,3 +46,40 @@ backend_tests! {
         }
     }
 }
+
+/// An HTML page or an SVG picture of the service: not sniffed, no script, nothing loaded from
+/// elsewhere, never framed.
+pub fn assert_page_is_locked_down(r: &reqwest::Response) {
+    let h = r.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp} lacks {directive}");
+    }
+    assert!(!csp.contains("unsafe-eval") && !csp.contains("script-src 'unsafe-inline'"));
+    assert_eq!(h["x-frame-options"], "DENY");
+}
+
+/// JSON answers and problem documents are not sniffed either, and carry no page policy.
+#[actix_web::test]
+async fn every_answer_says_nosniff() {
+    let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    for path in [
+        "/healthz",
+        "/api/v1/me",
+        "/api/v1/no-such-thing",
+        "/api/v1/openapi.json",
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert!(
+            !r.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+    }
+}

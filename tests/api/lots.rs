@@ -305,6 +305,7 @@ backend_tests! {
         let r = app.get(&format!("/api/v1/lots/{id}/label.svg"), &w.office).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.headers()["content-type"].to_str().unwrap().starts_with("image/svg+xml"));
+        crate::health::assert_page_is_locked_down(&r);
         let svg = r.text().await.unwrap();
         let text = label_text(&svg);
         for expected in [

@@ -250,6 +250,7 @@ backend_tests! {
         let r = app.get(&format!("/api/v1/manifests/{id}/print.html"), &inspector).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        crate::health::assert_page_is_locked_down(&r);
         let page = r.text().await.unwrap();
         assert!(page.contains(&number) && page.contains("<svg") && page.contains("危险废物转移联单"));
 
