@@ -124,7 +124,9 @@ pub struct AuthSettings {
     pub session_max_age_secs: u64,
     /// Window over which failed logins are counted.
     pub login_window_secs: u64,
-    /// Failed logins allowed per account within the window.
+    /// Failed logins allowed per account from one client address within the window (the
+    /// guesser is throttled, not the account's owner elsewhere); also the wrong current
+    /// passwords allowed per signed-in account.
     pub login_max_failures_per_account: u32,
     /// Failed logins allowed per client address within the window.
     pub login_max_failures_per_address: u32,

@@ -49,11 +49,14 @@ pub async fn login(
         state
             .db
             .write(move |conn| {
+                // The account is throttled for the address that guesses it, not for everyone:
+                // a guesser cannot lock its owner out.
+                let account_address = format!("{username} {address}");
                 let attempt = reserve_attempt(
                     conn,
                     &limits,
                     &[
-                        (ThrottleScope::Account, &username),
+                        (ThrottleScope::AccountAddress, &account_address),
                         (ThrottleScope::Address, &address),
                     ],
                     now,
@@ -93,7 +96,11 @@ pub async fn login(
             for id in &attempt {
                 store::delete_failure(conn, id)?;
             }
-            store::clear_failures(conn, ThrottleScope::Account, &username)?;
+            store::clear_failures(
+                conn,
+                ThrottleScope::AccountAddress,
+                &format!("{username} {address}"),
+            )?;
             open_session(conn, &settings, &user_id, now)
         })
         .await?;
@@ -156,7 +163,9 @@ fn check_throttle(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let max = match scope {
-        ThrottleScope::Account => settings.login_max_failures_per_account,
+        ThrottleScope::Account | ThrottleScope::AccountAddress => {
+            settings.login_max_failures_per_account
+        }
         ThrottleScope::Address => settings.login_max_failures_per_address,
     } as usize;
     let window = window(settings);
@@ -173,6 +182,9 @@ fn check_throttle(
         retry_after_secs,
         detail: match scope {
             ThrottleScope::Account => "too many failed logins for this account",
+            ThrottleScope::AccountAddress => {
+                "too many failed logins for this account from this address"
+            }
             ThrottleScope::Address => "too many failed logins from this address",
         },
     })

@@ -159,8 +159,12 @@ pub fn revoke_user_sessions(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThrottleScope {
+    /// One account, from anywhere (wrong current passwords of a signed-in user).
     Account,
+    /// One client address, whatever the account.
     Address,
+    /// One account from one client address: the guesser, not the account's owner elsewhere.
+    AccountAddress,
 }
 
 impl ThrottleScope {
@@ -168,6 +172,7 @@ impl ThrottleScope {
         match self {
             Self::Account => "account",
             Self::Address => "address",
+            Self::AccountAddress => "account_address",
         }
     }
 }

@@ -127,8 +127,9 @@ backend_tests! {
         app.login("admin", "a brand new passphrase").await;
     }
 
-    async fn failed_logins_are_throttled_per_account(backend: Backend) {
+    async fn failed_logins_throttle_the_guesser_not_the_accounts_owner(backend: Backend) {
         let app = TestApp::spawn_with(backend, |s| {
+            s.trust_forwarded_for = true;
             s.auth.login_max_failures_per_account = 3;
             s.auth.login_max_failures_per_address = 100;
         })
@@ -137,18 +138,29 @@ backend_tests! {
         let org = app.create_org(&admin, "park", "Park").await;
         app.create_user(&admin, &org, "victim", "park_office", "victim password 1").await;
         app.create_user(&admin, &org, "bystander", "park_office", "bystander password").await;
-
+        let login_from = |address: &'static str, username: &'static str, password: &'static str| {
+            app.request(reqwest::Method::POST, "/api/v1/auth/login", None)
+                .header("x-forwarded-for", address)
+                .json(&json!({"username": username, "password": password}))
+                .send()
+        };
+        const GUESSER: &str = "198.51.100.1";
         for _ in 0..3 {
-            let response = app.post_json("/api/v1/auth/login", None, &json!({"username": "victim", "password": "guess guess guess"})).await;
+            let response = login_from(GUESSER, "victim", "guess guess guess").await.unwrap();
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         }
-        // Past the limit even the right password is refused, before it is checked.
-        let response = app.post_json("/api/v1/auth/login", None, &json!({"username": "VICTIM", "password": "victim password 1"})).await;
+        // Past the limit the guesser's address is refused even the right password, before it
+        // is checked.
+        let response = login_from(GUESSER, "VICTIM", "victim password 1").await.unwrap();
         let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
         assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
-        // Other accounts from the same address are not affected.
-        app.login("bystander", "bystander password").await;
+        // The owner, from elsewhere, is not locked out by the guesses.
+        let owner = login_from("203.0.113.9", "victim", "victim password 1").await.unwrap();
+        assert_eq!(owner.status(), StatusCode::OK);
+        // Other accounts from the guesser's address are not affected (only its own limit is).
+        let other = login_from(GUESSER, "bystander", "bystander password").await.unwrap();
+        assert_eq!(other.status(), StatusCode::OK);
     }
 
     async fn attempts_sent_at_once_are_throttled_like_attempts_one_by_one(backend: Backend) {
