@@ -30,6 +30,8 @@ pub struct RefreshRequest {
 #[schema(example = json!({"current_password": "correct horse battery", "new_password": "a longer passphrase 2026"}))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// 10 to 256 characters, and hard enough to guess (a strength estimator, zxcvbn score 3 or
+    /// more, refuses common passwords: 422 `too_weak`).
     pub new_password: String,
 }
 

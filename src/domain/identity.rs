@@ -143,8 +143,16 @@ impl Username {
     }
 }
 
-/// A new password as chosen by a person: long enough, and bounded so that hashing stays cheap.
+/// A new password as chosen by a person: long enough, hard enough to guess, and bounded so that
+/// hashing stays cheap.
 pub struct NewPassword(String);
+
+/// The least zxcvbn score a new password needs: 3, "safely unguessable" (about 10^8 guesses or
+/// more), which also refuses common passwords, keyboard walks, repeats and dates.
+const PASSWORD_MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+/// Characters of a password the estimator reads (its work grows with the length; beyond this
+/// a password's strength is settled by its first characters).
+const PASSWORD_ESTIMATED_CHARS: usize = 100;
 
 impl NewPassword {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
@@ -161,6 +169,19 @@ impl NewPassword {
                 field,
                 "too_long",
                 format!("must be at most {PASSWORD_MAX} characters"),
+            ));
+        }
+        let estimated: String = raw.chars().take(PASSWORD_ESTIMATED_CHARS).collect();
+        let estimate = zxcvbn::zxcvbn(&estimated, &["wastetrack", "password"]);
+        if estimate.score() < PASSWORD_MIN_SCORE {
+            let hint = estimate
+                .feedback()
+                .and_then(|f| f.warning().map(|w| w.to_string()))
+                .unwrap_or_else(|| "it is too easy to guess".to_owned());
+            return Err(FieldError::new(
+                field,
+                "too_weak",
+                format!("is too easy to guess ({hint}); use a longer phrase of uncommon words"),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -180,6 +201,39 @@ impl fmt::Debug for NewPassword {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_and_guessable_passwords_are_refused() {
+        for weak in [
+            "password1234",
+            "qwertyuiop12",
+            "1234567890",
+            "iloveyou123",
+            "aaaaaaaaaaaa",
+            "wastetrack2026",
+            "P@ssw0rd2026",
+            "abcabcabcabcabcabc",
+            &"ab".repeat(128),
+        ] {
+            let refused = NewPassword::parse("password", weak).err();
+            assert_eq!(
+                refused.map(|e| e.code),
+                Some("too_weak".to_owned()),
+                "{weak}"
+            );
+        }
+        for strong in [
+            "correct horse battery",
+            "a longer passphrase 2026",
+            "tiger marble quietly 47",
+            "demo-password-2026",
+        ] {
+            assert!(NewPassword::parse("password", strong).is_ok(), "{strong}");
+        }
+        // Too short is said before too weak.
+        let short = NewPassword::parse("password", "abc").err();
+        assert_eq!(short.map(|e| e.code), Some("too_short".to_owned()));
+    }
 
     #[test]
     fn roles_fit_their_organisation_kinds() {

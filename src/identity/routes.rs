@@ -33,7 +33,8 @@ pub struct CreateUserRequest {
     pub display_name: String,
     /// Must fit the organisation's kind (e.g. `driver` in a carrier or disposal company).
     pub role: Role,
-    /// 10 to 256 characters.
+    /// 10 to 256 characters, and hard enough to guess: a strength estimator (zxcvbn, score 3 or
+    /// more) refuses common passwords, keyboard walks, repeats and dates (422 `too_weak`).
     pub password: String,
 }
 
@@ -44,7 +45,8 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = String)]
     pub display_name: Option<String>,
-    /// A new password; ends the user's sessions.
+    /// A new password (10 to 256 characters, hard enough to guess: see `password` on creation);
+    /// ends the user's sessions.
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = String)]
     pub password: Option<String>,

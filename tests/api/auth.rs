@@ -163,6 +163,25 @@ backend_tests! {
         assert_eq!(other.status(), StatusCode::OK);
     }
 
+    async fn guessable_passwords_are_refused_where_passwords_are_chosen(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let org = app.create_org(&admin, "park", "Park").await;
+        let weak = app.post_json("/api/v1/users", Some(&admin), &json!({"organization_id": org, "username": "weak.user", "display_name": "Weak", "role": "park_office", "password": "password1234"})).await;
+        let problem = assert_problem(weak, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], "password");
+        assert_eq!(problem["errors"][0]["code"], "too_weak");
+        let id = app.create_user(&admin, &org, "strong.user", "park_office", "tiger marble quietly 47").await;
+        let patch = app.patch_json(&format!("/api/v1/users/{id}"), &admin, &json!({"password": "qwertyuiop123"})).await;
+        assert_problem(patch, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        let token = access_token(&app.login("strong.user", "tiger marble quietly 47").await);
+        let change = app.post_json("/api/v1/auth/password", Some(&token), &json!({"current_password": "tiger marble quietly 47", "new_password": "1234567890"})).await;
+        let problem = assert_problem(change, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["errors"][0]["field"], "new_password");
+        // Nothing changed: the password still works.
+        app.login("strong.user", "tiger marble quietly 47").await;
+    }
+
     async fn attempts_sent_at_once_are_throttled_like_attempts_one_by_one(backend: Backend) {
         let app = TestApp::spawn_with(backend, |s| {
             s.auth.login_max_failures_per_account = 5;
