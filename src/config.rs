@@ -45,6 +45,7 @@ pub struct Settings {
     pub notify: NotifySettings,
     pub wechat: WechatSettings,
     pub metrics: MetricsSettings,
+    pub rate_limit: RateLimitSettings,
     /// Difference by weight, in percent, beyond which a manifest's mass balance (lots in,
     /// weighed out, received) flags it for review.
     pub mass_balance_tolerance_percent: i64,
@@ -150,6 +151,7 @@ impl Default for Settings {
             notify: NotifySettings::default(),
             wechat: WechatSettings::default(),
             metrics: MetricsSettings::default(),
+            rate_limit: RateLimitSettings::default(),
             mass_balance_tolerance_percent: crate::domain::manifest::DEFAULT_TOLERANCE_PERCENT,
             clock_start_at: None,
         }
@@ -171,6 +173,26 @@ pub struct WechatSettings {
     pub code2session_url: String,
     /// Time allowed for WeChat's answer, in milliseconds (100 to 60000).
     pub timeout_ms: u64,
+}
+
+/// Requests per minute allowed to one client of the API (a burst of that many at once); 0 turns
+/// a limit off. Past it: 429 with `Retry-After`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Per client address (behind a proxy, see `trust_forwarded_for`).
+    pub per_address_per_minute: u32,
+    /// Per access token.
+    pub per_token_per_minute: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            per_address_per_minute: 1200,
+            per_token_per_minute: 600,
+        }
+    }
 }
 
 /// Who may read `/metrics`.

@@ -131,6 +131,10 @@ impl Application {
                 .context("rendering the OpenAPI document")?,
         ));
         let body_limit = settings.body_limit_bytes;
+        let limits = web::Data::new(crate::http::limits::Limits::new(
+            &settings.rate_limit,
+            settings.trust_forwarded_for,
+        ));
         let metrics_access = web::Data::new(crate::metrics::Access::parse(
             &settings.metrics.allowed_addresses,
             settings.metrics.token.clone(),
@@ -145,12 +149,14 @@ impl Application {
                 .app_data(routes.clone())
                 .app_data(rendered.clone())
                 .app_data(metrics_access.clone())
+                .app_data(limits.clone())
                 .app_data(web::Data::new(BodyLimit(body_limit)))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
                 .app_data(web::PathConfig::default().error_handler(fallback::path_error))
                 .default_service(web::to(fallback::not_matched))
                 .wrap(from_fn(fallback::problem_bodies))
+                .wrap(from_fn(crate::http::limits::limit_requests))
                 .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(from_fn(crate::metrics::count_requests))
                 .wrap(from_fn(telemetry::request_context))

@@ -101,7 +101,7 @@ pub async fn login(
         ));
     }
     v.finish()?;
-    let address = client_address(&req, state.trust_forwarded_for);
+    let address = crate::http::client_address(&req, state.trust_forwarded_for);
     let issued = service::login(&state, body.username, body.password, address).await?;
     Ok(web::Json(issued.into()))
 }
@@ -257,7 +257,7 @@ pub async fn wechat_login(
     body: Json<WechatLoginRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let code = wechat_code(body.into_inner().code)?;
-    let address = client_address(&req, state.trust_forwarded_for);
+    let address = crate::http::client_address(&req, state.trust_forwarded_for);
     let issued = service::wechat_login(&state, code, address).await?;
     Ok(web::Json(issued.into()))
 }
@@ -328,34 +328,4 @@ pub async fn wechat_unlink(
 ) -> Result<HttpResponse, ApiError> {
     service::wechat_unlink(&state, &principal).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The client's address, for throttling: the peer, or the proxy-reported client when the
-/// deployment says it runs behind a trusted proxy.
-fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    // Behind a trusted proxy, the client is the last address in X-Forwarded-For: the one the
-    // proxy appended. Earlier entries are written by the client and prove nothing.
-    let forwarded = trust_forwarded_for
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .rsplit(',')
-                .next()
-                .map(|a| a.trim().to_owned())
-        })
-        .flatten()
-        .filter(|a| !a.is_empty());
-    let raw = forwarded
-        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
-        .unwrap_or_else(|| "unknown".to_owned());
-    raw.parse::<std::net::SocketAddr>()
-        .map(|a| a.ip().to_string())
-        .or_else(|_| {
-            raw.trim_matches(['[', ']'])
-                .parse::<std::net::IpAddr>()
-                .map(|ip| ip.to_string())
-        })
-        .unwrap_or(raw)
 }

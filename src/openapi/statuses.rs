@@ -12,9 +12,10 @@
 //! | 413, 415 | every operation with a request body |
 //! | 409 | every operation reading `Idempotency-Key` (the first request with the key still running) |
 //! | 422 | every operation with a JSON body (an unknown, missing or mistyped field), with query parameters, or reading `Idempotency-Key` (the key reused for another request) |
+//! | 429 | every operation of the API (`/api/v1`), past its client's request rate (`http::limits`) |
 //! | 500, 503 | every operation but those that never touch the database ([`NO_DATABASE`]) |
 //!
-//! 403, 429 and other 409s depend on what the handler does; an operation documents them itself. Where
+//! 403 and other 409s depend on what the handler does; an operation documents them itself. Where
 //! an operation documents a shared status itself, its own description is kept, as the
 //! description of its reference.
 
@@ -94,7 +95,8 @@ pub const SHARED: &[Shared] = &[
     Shared {
         status: "429",
         name: "TooManyRequests",
-        description: "Too many attempts; retry after the `Retry-After` seconds \
+        description: "Too many requests from this address or with this token, or too many \
+            attempts; retry after the `Retry-After` seconds \
             (`urn:wastetrack:problem:too-many-requests`)",
     },
     Shared {
@@ -224,10 +226,15 @@ pub fn document(doc: &mut OpenApi) {
             .responses
             .insert(shared.name.to_owned(), RefOr::T(problem_response(shared)));
     }
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let limited = path.starts_with("/api/");
         for op in super::operations_mut(item) {
             let id = op.operation_id.clone().unwrap_or_default();
-            for status in Inputs::of(op).statuses(&id) {
+            let mut statuses = Inputs::of(op).statuses(&id);
+            if limited {
+                statuses.push("429");
+            }
+            for status in statuses {
                 op.responses
                     .responses
                     .entry(status.to_owned())

@@ -16,6 +16,7 @@ mod examples;
 mod health;
 mod identity;
 mod ledgers;
+mod limits;
 mod lots;
 mod manifest_signers;
 mod manifests;
