@@ -137,8 +137,7 @@ fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
             let f = n.as_f64().unwrap_or(f64::NAN);
             // 2^63 is exactly representable; every integral f64 below it fits an i64.
             if f.fract() == 0.0
-                && f >= -9_223_372_036_854_775_808.0
-                && f < 9_223_372_036_854_775_808.0
+                && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f)
             {
                 *value = serde_json::Value::from(f as i64);
                 true
