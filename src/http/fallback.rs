@@ -50,21 +50,31 @@ impl RouteTable {
     }
 
     /// The methods allowed on `path`, or `None` when no route has this path.
+    ///
+    /// Where several templates match, the one the router would pick decides: a literal segment
+    /// wins over a `{param}` (`/lots/declarations` is not `/lots/{id}`), segment by segment
+    /// from the left.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
         let wanted: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let mut found: Option<Vec<String>> = None;
+        let is_param = |s: &str| s.starts_with('{') && s.ends_with('}');
+        let mut best: Option<(Vec<bool>, Vec<String>)> = None;
         for (segments, methods) in &self.routes {
             let matches = segments.len() == wanted.len()
-                && segments.iter().zip(&wanted).all(|(s, w)| {
-                    (s.starts_with('{') && s.ends_with('}') && !w.is_empty()) || s == w
-                });
-            if matches {
-                found
-                    .get_or_insert_with(Vec::new)
-                    .extend(methods.iter().cloned());
+                && segments
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(s, w)| (is_param(s) && !w.is_empty()) || s == w);
+            if !matches {
+                continue;
+            }
+            let literal: Vec<bool> = segments.iter().map(|s| !is_param(s)).collect();
+            match &mut best {
+                Some((rank, found)) if *rank == literal => found.extend(methods.iter().cloned()),
+                Some((rank, _)) if *rank > literal => {}
+                _ => best = Some((literal, methods.clone())),
             }
         }
-        found
+        best.map(|(_, methods)| methods)
     }
 }
 
@@ -184,5 +194,29 @@ mod tests {
         );
         assert_eq!(table.allowed("/api/v1/users/usr_1/x"), None);
         assert_eq!(table.allowed("/api/v1/user"), None);
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter() {
+        let route = |path: &str, methods: &[&str]| {
+            (
+                path.split('/').map(str::to_owned).collect(),
+                methods.iter().map(|m| (*m).to_owned()).collect(),
+            )
+        };
+        let table = RouteTable {
+            routes: vec![
+                route("lots/{id}", &["GET", "PATCH"]),
+                route("lots/declarations", &["POST"]),
+            ],
+        };
+        assert_eq!(
+            table.allowed("/lots/declarations"),
+            Some(vec!["POST".to_owned()])
+        );
+        assert_eq!(
+            table.allowed("/lots/lot_1"),
+            Some(vec!["GET".to_owned(), "PATCH".to_owned()])
+        );
     }
 }

@@ -92,27 +92,67 @@ where
 }
 
 /// Parses a JSON document into `T`, naming the offending field on failure.
+///
+/// An integer field takes any integral JSON number: `28293.0` is the integer 28293 to JSON
+/// Schema, and generated clients may send it so; `28293.5` is refused (422, naming the field).
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.classify() != serde_json::error::Category::Data {
-            return ApiError::BadRequest(format!("malformed JSON: {inner}"));
+    let error = match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => {
+            de.end()
+                .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+            return Ok(value);
         }
-        // A document that is not JSON at all (trailing garbage after a partial object, say) is
-        // malformed, whatever its fields.
-        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            return ApiError::BadRequest(format!("malformed JSON: {syntax}"));
+        Err(e) => e,
+    };
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if inner.classify() != serde_json::error::Category::Data {
+        return Err(ApiError::BadRequest(format!("malformed JSON: {inner}")));
+    }
+    // A document that is not JSON at all (trailing garbage after a partial object, say) is
+    // malformed, whatever its fields.
+    let mut document = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(document) => document,
+        Err(syntax) => return Err(ApiError::BadRequest(format!("malformed JSON: {syntax}"))),
+    };
+    // Integral numbers written with a fraction or an exponent: read again as integers.
+    if integral_floats_to_integers(&mut document) {
+        return serde_path_to_error::deserialize(document).map_err(|e| {
+            let path = e.path().to_string();
+            ApiError::Validation(vec![field_error(&path, &e.into_inner().to_string())])
+        });
+    }
+    Err(ApiError::Validation(vec![field_error(
+        &path,
+        &strip_position(&inner.to_string()),
+    )]))
+}
+
+/// Replaces every number with an integral value written as a float (`28293.0`, `2.8293e4`) by
+/// that integer, when it fits an `i64`; tells whether any was replaced.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // 2^63 is exactly representable; every integral f64 below it fits an i64.
+            if f.fract() == 0.0
+                && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f)
+            {
+                *value = serde_json::Value::from(f as i64);
+                true
+            } else {
+                false
+            }
         }
-        ApiError::Validation(vec![field_error(
-            &path,
-            &strip_position(&inner.to_string()),
-        )])
-    })?;
-    de.end()
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-    Ok(value)
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, item| integral_floats_to_integers(item) | any),
+        serde_json::Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |any, item| integral_floats_to_integers(item) | any),
+        _ => false,
+    }
 }
 
 /// serde's messages end in " at line L column C"; the field path says more.
@@ -282,6 +322,26 @@ mod tests {
             Err(ApiError::Validation(errors)) => assert_eq!(errors[0].code, "invalid_type"),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn integral_numbers_fill_integer_fields() {
+        let sample = decode::<Sample>(br#"{"name":"a","count":28293.0,"inner":{"grams":2.5e3}}"#)
+            .expect("integral numbers are integers");
+        assert_eq!(sample.count, 28293);
+        assert_eq!(sample.inner.map(|i| i.grams), Some(2500));
+        assert_eq!(
+            field_of(r#"{"name":"a","count":28293.5}"#),
+            ("count".into(), "invalid_type".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","count":1.0,"inner":{"grams":0.5}}"#),
+            ("inner.grams".into(), "invalid_type".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","count":1.0,"extra":1}"#),
+            ("extra".into(), "unknown_field".into())
+        );
     }
 
     #[test]

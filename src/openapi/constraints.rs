@@ -35,6 +35,24 @@ pub const USCC: &str = "^[0-9A-HJ-NPQRTUWXY]{18}$";
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
 pub const IDEMPOTENCY_KEY: &str = "^[!-~]{1,255}$";
 
+/// A free text the server trims and then refuses if it holds a control character: white space
+/// (control or not) may surround it, none but the white space outside may be a control.
+pub const TEXT: &str = "^[\\t\\n\\u000b\\u000c\\r \\u0085]*[^\\u0000-\\u001f\\u007f-\\u009f]*[\\t\\n\\u000b\\u000c\\r \\u0085]*$";
+
+/// Free texts of request bodies checked for control characters, by name.
+const TEXTS: &[&str] = &[
+    "name",
+    "display_name",
+    "issuing_authority",
+    "address",
+    "contact_name",
+    "description",
+    "note",
+    "reason",
+    "resolution",
+    "refresh_token",
+];
+
 const LOT_STATUSES: &[&str] = crate::lots::routes::LOT_STATUSES;
 const ROUTES: &[&str] = crate::lots::routes::LOT_ROUTES;
 const KINDS: &[&str] = &["hazardous", "general"];
@@ -295,6 +313,9 @@ fn constrain(schema: &str, field: &str, property: &mut Object, request: bool, re
         }
         if let Some((_, max)) = LENGTHS.iter().find(|(n, _)| *n == field) {
             property.max_length = Some(*max);
+        }
+        if property.pattern.is_none() && TEXTS.contains(&field) {
+            property.pattern = Some(TEXT.to_owned());
         }
     }
 }

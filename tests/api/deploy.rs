@@ -15,7 +15,11 @@ use wastetrack::config::Settings;
 const NOT_SETTINGS_BUT_READ: &[&str] = &["WASTETRACK_CONFIG"];
 
 /// Variables the tests read, not the server.
-const TEST_VARIABLES: &[&str] = &["WASTETRACK_TEST_POSTGRES_URL", "WASTETRACK_TYPESCRIPT"];
+const TEST_VARIABLES: &[&str] = &[
+    "WASTETRACK_TEST_POSTGRES_URL",
+    "WASTETRACK_TYPESCRIPT",
+    "WASTETRACK_CONTRACT",
+];
 
 /// The kinds the manifests may hold, with their API version.
 const KINDS: &[(&str, &str)] = &[

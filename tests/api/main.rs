@@ -9,6 +9,7 @@ mod billing;
 mod binary;
 mod calendar;
 mod catalog;
+mod contract;
 mod contracts;
 mod deploy;
 mod errors;
