@@ -202,7 +202,8 @@ fn code_error(code: &str, message: &str) -> ApiError {
 
 /// Checks a `js_code` before it is sent anywhere.
 pub fn check_code(code: &str) -> Result<(), ApiError> {
-    if code.is_empty() || code.len() > CODE_MAX || code.chars().any(|c| c.is_control()) {
+    let chars = code.chars().count();
+    if chars == 0 || chars > CODE_MAX || code.chars().any(char::is_control) {
         return Err(code_error(
             "invalid",
             &format!("must be 1 to {CODE_MAX} characters, as wx.login gives it"),
