@@ -12,6 +12,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::i18n::Locale;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The one answer for an object that does not exist or that the caller may not see: the same
@@ -189,16 +191,28 @@ impl ApiError {
         }
     }
 
-    /// The problem document for this error.
+    /// The problem document for this error, in the language of the request being served.
     pub fn problem(&self) -> Problem {
+        self.problem_in(crate::i18n::current_locale())
+    }
+
+    /// The problem document for this error in `locale`: the title, the detail and the fields'
+    /// messages are translated; the type, the status and the fields' names and codes are not.
+    pub fn problem_in(&self, locale: Locale) -> Problem {
         Problem {
             problem_type: problem_type_uri(self.slug()),
-            title: self.title().to_owned(),
+            title: locale.text(self.title()),
             status: self.status_code().as_u16(),
-            detail: self.detail(),
+            detail: locale.text(&self.detail()),
             request_id: crate::telemetry::current_request_id(),
             errors: match self {
-                Self::Validation(errors) => errors.clone(),
+                Self::Validation(errors) => errors
+                    .iter()
+                    .map(|e| FieldError {
+                        message: locale.text(&e.message),
+                        ..e.clone()
+                    })
+                    .collect(),
                 _ => Vec::new(),
             },
         }
@@ -231,8 +245,14 @@ impl ResponseError for ApiError {
         if let Self::Internal(cause) = self {
             tracing::error!(error = ?cause, "internal error");
         }
+        let locale = crate::i18n::current_locale();
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        response.insert_header((
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(locale.tag()),
+        ));
+        response.insert_header((header::VARY, HeaderValue::from_static("accept-language")));
         match self {
             Self::Unauthenticated(_) => {
                 response
@@ -250,7 +270,7 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+        response.body(serde_json::to_vec(&self.problem_in(locale)).unwrap_or_default())
     }
 }
 

@@ -26,6 +26,8 @@ pub mod error;
 pub mod health;
 /// Shared HTTP plumbing: JSON extraction, pagination, fallbacks.
 pub mod http;
+/// The language of problem details (zh-CN or English) and their catalogue.
+pub mod i18n;
 /// Idempotency-Key handling for retried POSTs.
 pub mod idempotency;
 /// Organisations and users.

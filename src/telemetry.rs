@@ -3,7 +3,8 @@
 //! `tracing_actix_web::TracingLogger` opens one span per request carrying a `request_id`; every
 //! log line written while serving the request (including inside blocking database work, see
 //! `db::Db::run`) is written inside that span. [`request_context`] returns the id in the
-//! `x-request-id` header and makes it available to error bodies.
+//! `x-request-id` header and makes it available to error bodies, with the language negotiated
+//! from `Accept-Language` (see `crate::i18n`).
 
 use std::time::Instant;
 
@@ -69,7 +70,10 @@ pub async fn request_context(
     let started = Instant::now();
     // Handlers' and extractors' errors arrive here already rendered (inside this scope, so
     // their bodies carry the id); only a middleware's own error would pass through as `Err`.
-    let mut response = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    // So are they in the language the client asked for.
+    let locale = crate::i18n::Locale::negotiate(&req);
+    let mut response =
+        crate::i18n::scope(locale, REQUEST_ID.scope(id.clone(), next.call(req))).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

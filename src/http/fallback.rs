@@ -110,16 +110,21 @@ pub async fn problem_bodies(
     if status.as_u16() < 400 || is_problem {
         return Ok(response);
     }
-    let problem = generic_problem(status);
+    let locale = crate::i18n::current_locale();
+    let problem = generic_problem(status, locale);
     Ok(response.map_body(|head, _| {
         head.headers
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        head.headers.insert(
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(locale.tag()),
+        );
         head.headers.remove(header::CONTENT_LENGTH);
         actix_web::body::BoxBody::new(serde_json::to_vec(&problem).unwrap_or_default())
     }))
 }
 
-fn generic_problem(status: StatusCode) -> Problem {
+fn generic_problem(status: StatusCode, locale: crate::i18n::Locale) -> Problem {
     let reason = status.canonical_reason().unwrap_or("Error");
     let slug = match status.as_u16() {
         400 => "malformed-request".to_owned(),
@@ -128,13 +133,13 @@ fn generic_problem(status: StatusCode) -> Problem {
     };
     Problem {
         problem_type: problem_type_uri(&slug),
-        title: reason.to_owned(),
+        title: locale.text(reason),
         status: status.as_u16(),
-        detail: if status.is_server_error() {
+        detail: locale.text(&if status.is_server_error() {
             "an unexpected error occurred; it has been logged under the request id".to_owned()
         } else {
             format!("the request was refused: {}", reason.to_lowercase())
-        },
+        }),
         request_id: crate::telemetry::current_request_id(),
         errors: Vec::new(),
     }

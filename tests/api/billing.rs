@@ -300,7 +300,7 @@ backend_tests! {
         let period = "2026-10";
         let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": period})).await;
         let problem = assert_problem(r, StatusCode::CONFLICT, "conflict").await;
-        assert!(problem["detail"].as_str().unwrap().contains("issue that month first"), "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("请先开具该月的"), "{problem}");
         let earlier = "2026-09";
         let r = post(&app, "/api/v1/statements", &p.office, &json!({"enterprise_id": p.enterprise_a, "period": earlier})).await;
         let first: Value = r.json().await.unwrap();

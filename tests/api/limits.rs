@@ -26,7 +26,7 @@ backend_tests! {
         let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=60).contains(&retry_after), "{retry_after}");
         let problem = assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
-        assert!(problem["detail"].as_str().unwrap().contains("address"), "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("此地址的请求过多"), "{problem}");
         // Another client is not affected, nor are the probes of the limited one.
         assert_eq!(from("203.0.113.9").await.unwrap().status(), StatusCode::OK);
         for path in ["/healthz", "/readyz"] {

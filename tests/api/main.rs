@@ -16,6 +16,7 @@ mod errors;
 mod examples;
 mod health;
 mod identity;
+mod languages;
 mod ledgers;
 mod limits;
 mod lots;

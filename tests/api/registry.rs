@@ -18,7 +18,7 @@ backend_tests! {
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), vec!["uscc"]);
         assert_eq!(problem["errors"][0]["code"], "check_character");
-        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("'3'"), "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("“3”"), "{problem}");
 
         for (bad, code) in [("91350100M000100Y4", "invalid_length"), ("91350100M0001O0Y43", "invalid_character")] {
             let r = app.post_json("/api/v1/enterprises", Some(&admin), &enterprise(bad)).await;
@@ -42,7 +42,7 @@ backend_tests! {
             .post_json("/api/v1/disposers", Some(&admin), &json!({"name": "D", "uscc": "91130200699229617Y", "region_code": "440310", "address": "x"}))
             .await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
-        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("'X'"), "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("“X”"), "{problem}");
     }
 
     async fn the_organisation_code_inside_a_credit_code_is_checked_too(backend: Backend) {
@@ -69,7 +69,7 @@ backend_tests! {
                 assert_eq!(error_fields(&problem), vec!["uscc"], "{path} {bad}");
                 assert_eq!(problem["errors"][0]["code"], "organization_check_character", "{problem}");
                 let message = problem["errors"][0]["message"].as_str().unwrap();
-                assert!(message.contains(&format!("'{expected}'")), "{message}");
+                assert!(message.contains(&format!("“{expected}”")), "{message}");
             }
         }
         let after = (listed("/api/v1/enterprises").await, listed("/api/v1/disposers").await, listed("/api/v1/carriers").await);

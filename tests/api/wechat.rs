@@ -164,7 +164,7 @@ backend_tests! {
         let users = user_count(&app, &admin).await;
         let response = wechat_login(&app, "user-stranger.1").await;
         let problem = assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
-        assert!(problem["detail"].as_str().unwrap().contains("/auth/wechat/link"), "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("POST /auth/wechat/link"), "{problem}");
         assert_eq!(user_count(&app, &admin).await, users, "no account was made");
 
         // A deactivated user's WeChat account signs in no more either.
@@ -231,7 +231,7 @@ backend_tests! {
                 assert_eq!(retry_after.unwrap(), "60");
             }
             if code.starts_with("slow") {
-                assert!(problem["detail"].as_str().unwrap().contains("in time"), "{problem}");
+                assert!(problem["detail"].as_str().unwrap().contains("未及时应答"), "{problem}");
             }
             assert!(!problem.to_string().contains(SECRET));
         }
@@ -248,7 +248,7 @@ backend_tests! {
         let wechat = StandIn::start();
         let app = TestApp::spawn_with(backend, wechat_at(&wechat.url, "not-the-secret")).await;
         let problem = assert_problem(wechat_login(&app, "user-zhangwei.1").await, StatusCode::SERVICE_UNAVAILABLE, "service-unavailable").await;
-        assert!(problem["detail"].as_str().unwrap().contains("settings"), "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("微信配置"), "{problem}");
         assert!(!problem.to_string().contains("not-the-secret"));
     }
 
@@ -272,7 +272,7 @@ backend_tests! {
     async fn wechat_sign_in_is_off_until_configured(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let problem = assert_problem(wechat_login(&app, "user-zhangwei.1").await, StatusCode::SERVICE_UNAVAILABLE, "service-unavailable").await;
-        assert!(problem["detail"].as_str().unwrap().contains("not configured"), "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("未配置微信登录"), "{problem}");
         let admin = app.admin_token().await;
         let status: Value = app.get("/api/v1/auth/wechat/link", &admin).await.json().await.unwrap();
         assert_eq!(status["linked"], false);
