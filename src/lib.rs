@@ -32,6 +32,8 @@ pub mod i18n;
 pub mod idempotency;
 /// Organisations and users.
 pub mod identity;
+/// The inspector's desk: traces of lots and manifests, anomaly lists across a jurisdiction.
+pub mod inspection;
 /// Ledgers (台账) of the stock per park, warehouse and enterprise, and their exports.
 pub mod ledger;
 /// Waste lots: weighing in, declarations, labels, inventory, corrections, alarms.

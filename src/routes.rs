@@ -4,7 +4,9 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
-use crate::{auth, billing, health, identity, ledger, lots, manifests, notify, openapi, pickups};
+use crate::{
+    auth, billing, health, identity, inspection, ledger, lots, manifests, notify, openapi, pickups,
+};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -108,6 +110,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(lots::routes::label_page)
                 .service(lots::routes::inventory)
                 .service(lots::routes::alarms)
+                .service(inspection::routes::lot_trace)
                 // Pickup requests
                 .service(pickups::routes::raise)
                 .service(pickups::routes::list)
@@ -123,6 +126,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::export_xlsx)
                 .service(manifests::routes::get)
                 .service(manifests::routes::print)
+                .service(inspection::routes::manifest_trace)
                 .service(manifests::routes::versions)
                 .service(manifests::routes::revisions)
                 .service(manifests::routes::confirm)
@@ -133,6 +137,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::propose)
                 .service(manifests::routes::approve_revision)
                 .service(manifests::routes::reject_revision)
+                // The inspector's desk
+                .service(inspection::routes::anomalies)
                 // Billing
                 .service(billing::routes::issue)
                 .service(billing::routes::list)

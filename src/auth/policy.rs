@@ -11,7 +11,9 @@
 //! - a park office reads and edits its own park, its enterprises, warehouses and contracts;
 //! - an enterprise user reads its own organisation, its park, and the contracts it is party to;
 //! - a disposer's dispatcher reads the contracts it is party to, and its own fleet;
-//! - an inspector reads everything whose park lies in its jurisdiction, and never writes;
+//! - an inspector reads everything whose park lies in its jurisdiction, and never writes; a
+//!   transfer manifest also when its receiver (the disposal company) is registered there, so
+//!   that both sides of a transfer are inspected;
 //! - the directory of licensed disposers and carriers is readable by park offices, dispatchers
 //!   and inspectors (the consignor must check the other parties' qualifications);
 //! - everybody signed in reads the waste catalog.
@@ -151,10 +153,12 @@ pub enum Action<'a> {
         enterprise_ids: &'a [String],
         driver_id: Option<&'a str>,
     },
-    /// Read a manifest: its park office, inspectors of its park, its parties (consignor,
+    /// Read a manifest: its park office, inspectors of its park and inspectors of its
+    /// receiver's registered region (both sides of the transfer), its parties (consignor,
     /// carrier, receiver, the enterprises whose lots it groups) and its driver.
     ReadManifest {
         place: Place<'a>,
+        receiver_region_code: &'a str,
         parties: &'a [String],
         driver_id: &'a str,
     },
@@ -162,6 +166,7 @@ pub enum Action<'a> {
     /// user of `signer_id` with `role`.
     SignManifest {
         place: Place<'a>,
+        receiver_region_code: &'a str,
         parties: &'a [String],
         driver_id: &'a str,
         signer_id: &'a str,
@@ -349,16 +354,19 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         }
         Action::ReadManifest {
             place,
+            receiver_region_code,
             parties,
             driver_id,
         } => {
             office_of(p, place.park_id)
                 || inspects(p, place.region_code)
+                || inspects(p, receiver_region_code)
                 || (p.role != Role::Driver && parties.iter().any(|o| own_org(o)))
                 || (p.role == Role::Driver && driver_id == p.user_id)
         }
         Action::SignManifest {
             place,
+            receiver_region_code,
             parties,
             driver_id,
             signer_id,
@@ -369,6 +377,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                     p,
                     Action::ReadManifest {
                         place,
+                        receiver_region_code,
                         parties,
                         driver_id,
                     },
@@ -569,6 +578,8 @@ pub fn pickup_scope(p: &Principal) -> Result<PickupScope, ApiError> {
 pub enum ManifestScope {
     All,
     Park(String),
+    /// Manifests whose park, or whose receiver's registered region, lies in the jurisdiction
+    /// (a region-code prefix): both sides of a transfer.
     Jurisdiction(String),
     /// Manifests an organisation is party to: consignor, carrier, receiver, or an enterprise
     /// whose lots it groups.
@@ -577,8 +588,9 @@ pub enum ManifestScope {
     Driver(String),
 }
 
-/// The manifests a principal may list: a park office its park's, an inspector its
-/// jurisdiction's, a driver those of its trips, any other organisation those it is party to.
+/// The manifests a principal may list: a park office its park's, an inspector those leaving
+/// or reaching its jurisdiction, a driver those of its trips, any other organisation those it
+/// is party to.
 pub fn manifest_scope(p: &Principal) -> Result<ManifestScope, ApiError> {
     Ok(match p.role {
         Role::Driver => ManifestScope::Driver(p.user_id.clone()),
@@ -591,6 +603,19 @@ pub fn manifest_scope(p: &Principal) -> Result<ManifestScope, ApiError> {
             Scope::Park(id) | Scope::Own(id) => ManifestScope::Park(id),
         },
     })
+}
+
+/// Where a principal reads the anomaly lists (lots past their storage limit, overdue receipts,
+/// flagged manifests, open refusals, licences, idle members, full zones): an inspector its
+/// jurisdiction (for manifests, both sides of a transfer), a park office its park, an
+/// administrator everywhere. The other roles have their own alarms and inboxes.
+pub fn anomaly_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::PlatformAdmin | Role::ParkOffice | Role::Inspector => park_scope(p),
+        Role::EnterpriseUser | Role::DisposerDispatcher | Role::Driver => Err(ApiError::Forbidden(
+            "the anomaly lists are for inspectors and park offices",
+        )),
+    }
 }
 
 /// The directory (disposers, carriers, fleets) is listed whole for those who read it.
@@ -883,6 +908,100 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_manifest_is_read_by_the_inspectors_of_both_sides_of_the_transfer() {
+        let parties = vec!["park_a".to_owned(), "disp_1".to_owned()];
+        let read = |p: &Principal| {
+            authorize(
+                p,
+                Action::ReadManifest {
+                    place: PARK_A,
+                    receiver_region_code: "441900",
+                    parties: &parties,
+                    driver_id: "usr_driver",
+                },
+            )
+        };
+        let sign = |p: &Principal| {
+            authorize(
+                p,
+                Action::SignManifest {
+                    place: PARK_A,
+                    receiver_region_code: "441900",
+                    parties: &parties,
+                    driver_id: "usr_driver",
+                    signer_id: "park_a",
+                    role: Role::ParkOffice,
+                },
+            )
+        };
+        let inspector = |jurisdiction: &str| Principal {
+            jurisdiction: Some(jurisdiction.into()),
+            ..principal(Role::Inspector, OrganizationKind::EnvironmentBureau, "b")
+        };
+        for j in ["4403", "440307", "4419", "44"] {
+            assert!(read(&inspector(j)).is_ok(), "{j}");
+            assert!(
+                matches!(sign(&inspector(j)), Err(ApiError::Forbidden(_))),
+                "{j}"
+            );
+        }
+        for j in ["4401", "441901", "11"] {
+            assert!(
+                matches!(read(&inspector(j)), Err(ApiError::NotFound(_))),
+                "{j}"
+            );
+            assert!(
+                matches!(sign(&inspector(j)), Err(ApiError::NotFound(_))),
+                "{j}"
+            );
+        }
+        // The receiving side reads the manifest, never the lots of the park.
+        assert!(matches!(
+            authorize(
+                &inspector("4419"),
+                Action::ReadLot {
+                    enterprise_id: "ent_1",
+                    disposer_id: "disp_1",
+                    place: PARK_A
+                }
+            ),
+            Err(ApiError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn anomaly_lists_are_for_inspectors_and_park_offices() {
+        assert_eq!(
+            anomaly_scope(&principal(
+                Role::Inspector,
+                OrganizationKind::EnvironmentBureau,
+                "b"
+            ))
+            .ok(),
+            Some(Scope::Jurisdiction("4403".into()))
+        );
+        assert_eq!(
+            anomaly_scope(&principal(
+                Role::ParkOffice,
+                OrganizationKind::Park,
+                "park_a"
+            ))
+            .ok(),
+            Some(Scope::Park("park_a".into()))
+        );
+        for (role, kind) in [
+            (Role::EnterpriseUser, OrganizationKind::Enterprise),
+            (Role::DisposerDispatcher, OrganizationKind::DisposalCompany),
+            (Role::Driver, OrganizationKind::Carrier),
+        ] {
+            assert!(matches!(
+                anomaly_scope(&principal(role, kind, "o")),
+                Err(ApiError::Forbidden(_))
+            ));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The lots' conditions told once by the periodic check: storage-age alarms (to the park office
-//! and the lot's enterprise) and zone-capacity alarms (to the park office; told again after the
-//! zone has gone below the warning level).
+//! and the lot's enterprise; a lot past its whole storage period also to the inspectors whose
+//! jurisdiction covers the park) and zone-capacity alarms (to the park office; told again after
+//! the zone has gone below the warning level).
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -25,9 +26,28 @@ const LOTS_PER_CHECK: i64 = 5_000;
 /// Tells the storage-age and zone-capacity alarms not told yet; returns how many were told.
 pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
     let mut told = 0;
+    // The bureaus over each park, looked up once per park and check.
+    let mut inspectors: Vec<(String, Vec<String>)> = Vec::new();
     for (alarm, park_id) in
         crate::lots::service::storage_alarms(conn, now, &LotScope::All, LOTS_PER_CHECK)?
     {
+        let mut audience = vec![park_id.clone(), alarm.enterprise_id.clone()];
+        if alarm.level == AlarmLevel::Exceeded {
+            let known = inspectors.iter().position(|(p, _)| *p == park_id);
+            let index = match known {
+                Some(i) => i,
+                None => {
+                    let park = crate::registry::parks::service::load_park(conn, &park_id)?;
+                    let bureaus = crate::registry::directory::service::bureaus_over(
+                        conn,
+                        &park.0.region_code,
+                    )?;
+                    inspectors.push((park_id.clone(), bureaus));
+                    inspectors.len() - 1
+                }
+            };
+            audience.extend(inspectors[index].1.iter().cloned());
+        }
         let key = format!("storage:{}:{}", alarm.lot_id, level(alarm.level));
         let notice = Notice {
             type_: "alarm.storage_age",
@@ -41,13 +61,7 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
             ),
             data: serde_json::to_value(&alarm).unwrap_or_default(),
         };
-        if tell_once(
-            conn,
-            now,
-            &key,
-            &[park_id, alarm.enterprise_id.clone()],
-            &notice,
-        )? {
+        if tell_once(conn, now, &key, &audience, &notice)? {
             told += 1;
         }
     }

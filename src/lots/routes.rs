@@ -134,6 +134,9 @@ pub struct LotQuery {
     pub zone_id: Option<String>,
     pub waste_code: Option<String>,
     pub enterprise_id: Option<String>,
+    /// `true`: only lots that left on a manifest whose mass balance is beyond the tolerance;
+    /// `false`: only the others.
+    pub flagged: Option<bool>,
     /// The business date: weighed (the device's capture time) on or after this day
     /// (YYYY-MM-DD, in the time zone of the lot's park) or instant (RFC 3339).
     pub from: Option<String>,
@@ -331,9 +334,10 @@ pub async fn declare(
     .await
 }
 
-/// List lots: a park office its park's (filter by status, route, zone, code, enterprise, business
-/// date — when weighed, in the park's time zone — and reception date), an enterprise its own, a disposal company those of its contracts, an
-/// inspector its jurisdiction's. Cursor pages, oldest first.
+/// List lots: a park office its park's, an inspector those of every park of its jurisdiction,
+/// an enterprise its own, a disposal company those of its contracts. Filter by status, route,
+/// park, zone, code, enterprise, a flagged manifest, business date (when weighed, in the park's
+/// time zone) and reception date. Cursor pages, oldest first.
 #[utoipa::path(
     tag = "lots",
     security(("bearer" = [])),
@@ -380,6 +384,7 @@ fn lot_filter(v: &mut Validator, q: LotQuery) -> LotFilter {
             .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
             .map(|c| c.as_str().to_owned()),
         enterprise_id: q.enterprise_id,
+        flagged: q.flagged,
         captured_from: day_or_instant(v, "from", q.from.as_deref()),
         captured_to: day_or_instant(v, "to", q.to.as_deref()),
         received_from: time_bound(v, "received_from", q.received_from.as_deref(), false),

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use crate::auth::policy::LotScope;
 use crate::db::schema::{
-    contracts, inventory, label_sequences, lot_events, lots, parks, pickup_request_lots, zones,
+    contracts, inventory, label_sequences, lot_events, lots, manifest_lots, manifests, parks,
+    pickup_request_lots, zones,
 };
 use crate::db::{DbConn, MultiBackend};
 use crate::http::pagination::PageRequest;
@@ -150,6 +151,8 @@ pub struct LotFilter {
     pub zone_id: Option<String>,
     pub waste_code: Option<String>,
     pub enterprise_id: Option<String>,
+    /// Lots on (`true`) or not on (`false`) a manifest flagged by its mass balance.
+    pub flagged: Option<bool>,
     /// The business date: weighed (captured) on or after this day of the lot's park, or instant.
     pub captured_from: Option<DayOrInstant>,
     /// Weighed before the end of this day of the lot's park, or before this instant.
@@ -255,6 +258,17 @@ pub fn list_lots(
     }
     if let Some(v) = &filter.enterprise_id {
         q = q.filter(lots::enterprise_id.eq(v.clone()));
+    }
+    if let Some(flagged) = filter.flagged {
+        let on_flagged = manifest_lots::table
+            .inner_join(manifests::table)
+            .filter(manifests::flag_detail.is_not_null())
+            .select(manifest_lots::lot_id);
+        q = if flagged {
+            q.filter(lots::id.eq_any(on_flagged))
+        } else {
+            q.filter(lots::id.ne_all(on_flagged))
+        };
     }
     if filter.captured_from.is_some() || filter.captured_to.is_some() {
         let zones = park_time_zones(conn)?;
@@ -441,6 +455,27 @@ pub fn stored_since_before(
         .select(LotRow::as_select())
         .order(lots::captured_at.asc())
         .limit(limit)
+        .load(conn)
+}
+
+/// Stored lots of a scope under one contract weighed in at or before `cutoff`, in id order
+/// after `after`: a page (of at most `limit`) of the lots past a storage limit.
+pub fn stored_before_by_id(
+    conn: &mut DbConn,
+    scope: &LotScope,
+    contract_id: &str,
+    cutoff: NaiveDateTime,
+    page: &PageRequest,
+) -> QueryResult<Vec<LotRow>> {
+    let mut q = stored_in_scope(scope)
+        .filter(lots::contract_id.eq(contract_id.to_owned()))
+        .filter(lots::captured_at.le(cutoff));
+    if let Some(after) = &page.after {
+        q = q.filter(lots::id.gt(after.clone()));
+    }
+    q.select(LotRow::as_select())
+        .order(lots::id.asc())
+        .limit(page.limit + 1)
         .load(conn)
 }
 

@@ -26,6 +26,8 @@ pub const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", 
 pub struct ManifestQuery {
     /// The manifest number (exact).
     pub number: Option<String>,
+    /// The park the waste left.
+    pub park_id: Option<String>,
     /// An organisation party to it: consignor, carrier, receiver, or an originating enterprise.
     pub party: Option<String>,
     pub waste_code: Option<String>,
@@ -43,6 +45,7 @@ pub struct ManifestQuery {
 fn manifest_filter(v: &mut Validator, q: ManifestQuery) -> ManifestFilter {
     ManifestFilter {
         number: q.number.map(|n| v.text("number", &n, 1, 32)),
+        park_id: q.park_id.map(|p| v.text("park_id", &p, 1, 64)),
         party: q.party.map(|p| v.text("party", &p, 1, 64)),
         waste_code: q
             .waste_code
@@ -53,6 +56,7 @@ fn manifest_filter(v: &mut Validator, q: ManifestQuery) -> ManifestFilter {
         flagged: q.flagged,
         created_from: time_bound(v, "from", q.from.as_deref(), false),
         created_before: time_bound(v, "to", q.to.as_deref(), true),
+        ..ManifestFilter::default()
     }
 }
 
@@ -122,9 +126,10 @@ fn manifest_export(
     ))
 }
 
-/// Search manifests: a park office its park's, an inspector those of the parks in its
-/// jurisdiction, a driver those of its trips, any other organisation those it is party to. By
-/// number, party, code, status, flag and creation date; cursor pages, oldest first.
+/// Search manifests: a park office its park's, an inspector those leaving a park of its
+/// jurisdiction or reaching a receiver registered there, a driver those of its trips, any
+/// other organisation those it is party to. By number, park, party, code, status, flag and
+/// creation date; cursor pages, oldest first.
 #[utoipa::path(
     tag = "manifests",
     security(("bearer" = [])),

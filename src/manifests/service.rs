@@ -1,6 +1,7 @@
 //! Transfer manifests: issued when a pickup is collected, then signed step by step (consignor,
 //! carrier, receiver), revised only with the other signers' approval (every version kept),
-//! checked by a mass balance, and read by their parties and the inspectors of their park.
+//! checked by a mass balance, and read by their parties and the inspectors of both sides of
+//! the transfer (the park's jurisdiction and the receiver's).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,6 @@ use crate::domain::manifest::{
     emergency_measures, mass_balance, number,
 };
 use crate::domain::park::{Consignor, consignor};
-use crate::domain::region::in_jurisdiction;
 use crate::domain::waste::{WasteKind, parse_characteristics};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::store::LotRow;
@@ -24,6 +24,7 @@ use crate::manifests::store::{
     self, CollectionRow, ManifestLotRow, ManifestRow, RevisionRow, SignatureRow,
 };
 use crate::notify::service::{Notice, publish_to_all};
+use crate::registry::directory::service::bureaus_over;
 use crate::registry::parks::service as parks;
 
 /// A party of a manifest, as printed.
@@ -193,6 +194,17 @@ pub fn place(row: &ManifestRow) -> Place<'_> {
     }
 }
 
+/// The region where the receiver (the disposal company) is registered: the receiving side of
+/// the transfer, whose inspectors read the manifest too. Empty if the receiver is not in the
+/// directory (no inspector's jurisdiction is empty, so none matches).
+pub fn receiver_region(conn: &mut DbConn, row: &ManifestRow) -> Result<String, ApiError> {
+    Ok(
+        crate::registry::directory::store::find_disposer(conn, &row.receiver_id)?
+            .map(|d| d.0.region_code)
+            .unwrap_or_default(),
+    )
+}
+
 /// The whole manifest as the API shows it.
 /// `only_enterprise`: an enterprise reading sees only its own lots among the origins.
 pub fn view(
@@ -330,27 +342,21 @@ fn authorize_read(
     row: &ManifestRow,
 ) -> Result<(), ApiError> {
     let parties = parties(conn, row)?;
+    let receiver_region = receiver_region(conn, row)?;
     authorize(
         principal,
         Action::ReadManifest {
             place: place(row),
+            receiver_region_code: &receiver_region,
             parties: &parties,
             driver_id: &row.driver_id,
         },
     )
 }
 
-/// The inspectors' bureaus whose jurisdiction covers a region.
-fn bureaus_over(conn: &mut DbConn, region_code: &str) -> Result<Vec<String>, ApiError> {
-    Ok(crate::registry::directory::store::all_bureaus(conn)?
-        .into_iter()
-        .filter(|b| in_jurisdiction(region_code, &b.jurisdiction))
-        .map(|b| b.organization_id)
-        .collect())
-}
-
 /// Re-checks the mass balance; a manifest newly beyond the tolerance is flagged, and the park
-/// office and the inspectors of its jurisdiction are told.
+/// office and the inspectors of both sides of the transfer (the park's jurisdiction, the
+/// receiver's) are told.
 fn check_balance(
     conn: &mut DbConn,
     now: DateTime<Utc>,
@@ -381,6 +387,8 @@ fn check_balance(
     });
     let mut audience = vec![row.park_id.clone()];
     audience.extend(bureaus_over(conn, &row.region_code)?);
+    let receiving_side = receiver_region(conn, row)?;
+    audience.extend(bureaus_over(conn, &receiving_side)?);
     publish_to_all(
         conn,
         now,
@@ -583,11 +591,13 @@ fn authorize_party(
     party: Party,
 ) -> Result<(), ApiError> {
     let parties = parties(conn, row)?;
+    let receiver_region = receiver_region(conn, row)?;
     let (signer_id, role) = signer(row, party);
     authorize(
         principal,
         Action::SignManifest {
             place: place(row),
+            receiver_region_code: &receiver_region,
             parties: &parties,
             driver_id: &row.driver_id,
             signer_id,
@@ -779,10 +789,12 @@ pub fn resolve(
 ) -> Result<ManifestView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let parties = parties(conn, &row)?;
+    let receiver_region = receiver_region(conn, &row)?;
     authorize(
         principal,
         Action::SignManifest {
             place: place(&row),
+            receiver_region_code: &receiver_region,
             parties: &parties,
             driver_id: &row.driver_id,
             signer_id: &row.park_id,
@@ -1155,7 +1167,7 @@ pub fn decide(
 }
 
 /// Tells once, for each manifest whose receipt is overdue, the park office, the receiver and
-/// the inspectors of its jurisdiction. Each in its own transaction.
+/// the inspectors of both sides of the transfer. Each in its own transaction.
 pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
     // Candidates by the latest calendar on earth; each then by its park's own date.
     let tomorrow = now.date_naive() + chrono::Duration::days(1);
@@ -1168,6 +1180,8 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
         }
         let mut audience = vec![row.park_id.clone(), row.receiver_id.clone()];
         audience.extend(bureaus_over(conn, &row.region_code)?);
+        let receiving_side = receiver_region(conn, &row)?;
+        audience.extend(bureaus_over(conn, &receiving_side)?);
         let notice = Notice {
             type_: "manifest.receipt_overdue",
             subject_id: &row.id,

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use crate::auth::policy::ManifestScope;
 use crate::db::DbConn;
 use crate::db::schema::{
-    collections, manifest_counters, manifest_lots, manifest_revisions, manifest_signatures,
-    manifest_versions, manifests,
+    collections, disposers, manifest_counters, manifest_lots, manifest_revisions,
+    manifest_signatures, manifest_versions, manifests, parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -137,6 +137,29 @@ pub fn next_serial(conn: &mut DbConn, prefix: &str) -> Result<i64, crate::error:
             Ok(1)
         }
     }
+}
+
+pub fn find_collection(conn: &mut DbConn, id: &str) -> QueryResult<Option<CollectionRow>> {
+    collections::table
+        .find(id)
+        .select(CollectionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The manifests a lot left on (one, unless the lot never left), oldest first.
+pub fn manifests_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<ManifestRow>> {
+    manifests::table
+        .filter(
+            manifests::id.eq_any(
+                manifest_lots::table
+                    .filter(manifest_lots::lot_id.eq(lot_id))
+                    .select(manifest_lots::manifest_id),
+            ),
+        )
+        .select(ManifestRow::as_select())
+        .order(manifests::id.asc())
+        .load(conn)
 }
 
 pub fn insert_manifest(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<()> {
@@ -269,12 +292,18 @@ pub fn revisions_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<Rev
 #[derive(Debug, Clone, Default)]
 pub struct ManifestFilter {
     pub number: Option<String>,
+    pub park_id: Option<String>,
     pub party: Option<String>,
     pub waste_code: Option<String>,
     pub status: Option<String>,
     pub flagged: Option<bool>,
     pub created_from: Option<NaiveDateTime>,
     pub created_before: Option<NaiveDateTime>,
+    /// `open`: a refusal's case awaits the park office.
+    pub case_status: Option<String>,
+    /// In transit with the receipt due before the local day given for the parks of each time
+    /// zone: (time zone, that zone's today). Empty: no such condition.
+    pub receipt_due_before: Vec<(String, NaiveDate)>,
 }
 
 fn party_filter(
@@ -311,14 +340,25 @@ pub fn list_manifests(
     q = match scope {
         ManifestScope::All => q,
         ManifestScope::Park(id) => q.filter(manifests::park_id.eq(id.clone())),
-        ManifestScope::Jurisdiction(prefix) => {
-            q.filter(manifests::region_code.like(format!("{prefix}%")))
-        }
+        // Both sides of a transfer: leaving a park of the jurisdiction, or reaching a
+        // receiver registered in it.
+        ManifestScope::Jurisdiction(prefix) => q.filter(
+            manifests::region_code
+                .like(format!("{prefix}%"))
+                .or(manifests::receiver_id.eq_any(
+                    disposers::table
+                        .filter(disposers::region_code.like(format!("{prefix}%")))
+                        .select(disposers::organization_id),
+                )),
+        ),
         ManifestScope::Party(org) => q.filter(party_filter(org.clone())),
         ManifestScope::Driver(user) => q.filter(manifests::driver_id.eq(user.clone())),
     };
     if let Some(v) = &filter.number {
         q = q.filter(manifests::number.eq(v.clone()));
+    }
+    if let Some(v) = &filter.park_id {
+        q = q.filter(manifests::park_id.eq(v.clone()));
     }
     if let Some(v) = &filter.party {
         q = q.filter(party_filter(v.clone()));
@@ -333,6 +373,30 @@ pub fn list_manifests(
         Some(true) => q = q.filter(manifests::flag_detail.is_not_null()),
         Some(false) => q = q.filter(manifests::flag_detail.is_null()),
         None => {}
+    }
+    if let Some(v) = &filter.case_status {
+        q = q.filter(manifests::case_status.eq(v.clone()));
+    }
+    if !filter.receipt_due_before.is_empty() {
+        let mut overdue: Box<
+            dyn BoxableExpression<
+                    manifests::table,
+                    crate::db::MultiBackend,
+                    SqlType = diesel::sql_types::Bool,
+                >,
+        > = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+        for (zone, today) in &filter.receipt_due_before {
+            overdue = Box::new(
+                overdue.or(manifests::park_id
+                    .eq_any(
+                        parks::table
+                            .filter(parks::time_zone.eq(zone.clone()))
+                            .select(parks::organization_id),
+                    )
+                    .and(manifests::receipt_due_on.assume_not_null().lt(*today))),
+            );
+        }
+        q = q.filter(manifests::status.eq("in_transit")).filter(overdue);
     }
     if let Some(v) = filter.created_from {
         q = q.filter(manifests::created_at.ge(v));

@@ -80,6 +80,7 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         "kind",
         &["recorded", "declared", "corrected", "voided"],
     ),
+    ("Anomaly", "kind", crate::inspection::service::ANOMALY_KINDS),
     ("Expiration", "kind", &["licence", "contract"]),
     ("LotView", "route", ROUTES),
     ("LotView", "status", LOT_STATUSES),
@@ -118,6 +119,11 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
 
 /// Values of query parameters, by path and parameter.
 const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
+    (
+        "/api/v1/anomalies",
+        "kind",
+        crate::inspection::service::ANOMALY_KINDS,
+    ),
     ("/api/v1/lots", "status", LOT_STATUSES),
     ("/api/v1/lots", "route", ROUTES),
     (
@@ -212,7 +218,7 @@ const LENGTHS: &[(&str, usize)] = &[
 ];
 
 /// Query parameters' ranges, by name, wherever they appear.
-const QUERY_RANGES: &[(&str, i64, i64)] = &[("within_days", 1, 365)];
+const QUERY_RANGES: &[(&str, i64, i64)] = &[("within_days", 1, 365), ("months", 1, 24)];
 
 pub fn document(doc: &mut OpenApi) {
     let requests = request_schemas(doc);

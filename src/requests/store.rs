@@ -82,6 +82,19 @@ pub fn find_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<Request>>
         .optional()
 }
 
+/// Every request a lot waited in (a cancelled or declined one, then the next), oldest first.
+pub fn requests_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<RequestRow>> {
+    pickup_requests::table
+        .inner_join(pickup_request_lots::table)
+        .filter(pickup_request_lots::lot_id.eq(lot_id))
+        .select(RequestRow::as_select())
+        .order((
+            pickup_request_lots::added_at.asc(),
+            pickup_requests::id.asc(),
+        ))
+        .load(conn)
+}
+
 pub fn find_open(conn: &mut DbConn, open_key: &str) -> QueryResult<Option<RequestRow>> {
     pickup_requests::table
         .filter(pickup_requests::open_key.eq(open_key))

@@ -16,6 +16,7 @@ mod errors;
 mod examples;
 mod health;
 mod identity;
+mod inspection;
 mod languages;
 mod ledgers;
 mod limits;

@@ -569,6 +569,16 @@ pub fn update_bureau(
     Ok(view)
 }
 
+/// The environment bureaus whose jurisdiction covers a region: whose inspectors are told of
+/// what happens there.
+pub fn bureaus_over(conn: &mut DbConn, region_code: &str) -> Result<Vec<String>, ApiError> {
+    Ok(store::all_bureaus(conn)?
+        .into_iter()
+        .filter(|b| crate::domain::region::in_jurisdiction(region_code, &b.jurisdiction))
+        .map(|b| b.organization_id)
+        .collect())
+}
+
 pub fn load_bureau(conn: &mut DbConn, id: &str) -> Result<(BureauRow, String), ApiError> {
     store::find_bureau(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
