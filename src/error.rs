@@ -30,7 +30,8 @@ pub struct FieldError {
     /// Stable machine-readable reason, e.g. `required`, `too_long`, `invalid`.
     #[schema(example = "too_long")]
     pub code: String,
-    /// Human-readable explanation.
+    /// Human-readable explanation, in the language of the answer (zh-CN unless
+    /// `Accept-Language` prefers English).
     #[schema(example = "must be at most 64 characters")]
     pub message: String,
 }

@@ -23,7 +23,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         title = "wastetrack",
         description = "Tracks industrial solid waste from an industrial park's shared temporary-storage warehouse \
 to a licensed disposal company. Every error is an RFC 9457 problem document (`application/problem+json`); \
-every response carries an `x-request-id` header.",
+every response carries an `x-request-id` header. A problem's `title`, `detail` and field `message`s are in Chinese (zh-CN) unless `Accept-Language` prefers English (`en`), as its `Content-Language` says; its `type`, `status` and each error's `field` and `code` are the same in every language.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&BearerAuth),
