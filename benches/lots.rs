@@ -92,6 +92,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
                 address: "Longgang".into(),
                 time_zone: chrono_tz::Asia::Shanghai,
                 collection_permit_number: None,
+                require_official_number: false,
             },
         )?;
         let park_row = park_store::find_park(conn, &park.id)?.unwrap();

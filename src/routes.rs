@@ -129,6 +129,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(inspection::routes::manifest_trace)
                 .service(manifests::routes::versions)
                 .service(manifests::routes::revisions)
+                .service(manifests::routes::record_official_number)
                 .service(manifests::routes::confirm)
                 .service(manifests::routes::take_over)
                 .service(manifests::routes::receive)

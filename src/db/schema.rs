@@ -67,6 +67,7 @@ diesel::table! {
         collection_permit_number -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        require_official_number -> Bool,
     }
 }
 
@@ -522,6 +523,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    manifest_official_numbers (manifest_id) {
+        manifest_id -> Text,
+        official_number -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     manifest_lots (manifest_id, lot_id) {
         manifest_id -> Text,
         lot_id -> Text,
@@ -689,6 +699,7 @@ diesel::joinable!(delivery_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(manifest_lots -> manifests (manifest_id));
 diesel::joinable!(manifest_lots -> lots (lot_id));
 diesel::joinable!(manifest_signatures -> manifests (manifest_id));
+diesel::joinable!(manifest_official_numbers -> manifests (manifest_id));
 diesel::joinable!(collections -> pickup_requests (request_id));
 diesel::joinable!(statement_lines -> statements (statement_id));
 diesel::joinable!(billing_notes -> statements (statement_id));
@@ -733,6 +744,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     manifest_counters,
     manifests,
     manifest_lots,
+    manifest_official_numbers,
     manifest_signatures,
     manifest_versions,
     manifest_revisions,

@@ -178,6 +178,7 @@ fn build(
             address: "深圳市龙岗区宝龙街道绿色科技园".to_owned(),
             time_zone: chrono_tz::Asia::Shanghai,
             collection_permit_number: Some("440300-SJ-2026-018".to_owned()),
+            require_official_number: false,
         },
     )?;
     let park_row = park_store::find_park(conn, &park.id)?.ok_or(ApiError::NotFound("demo park"))?;

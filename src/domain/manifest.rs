@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::waste::Characteristic;
+use crate::error::FieldError;
 
 /// Highest serial of a city in a year (6 digits).
 pub const MAX_SERIAL: i64 = 999_999;
@@ -44,13 +45,54 @@ pub fn counter_prefix(hazardous: bool, year: i32, city: &str) -> String {
     }
 }
 
-/// A manifest number: 4 digits of the year, 2 of the province and 2 of the prefecture-level city
-/// of the place of departure (GB/T 2260), then a 6-digit serial per city and year — 14 digits.
-/// A transfer record of general waste carries the same digits after a `G`.
+/// The service's own tracking number of a manifest: `WT-`, the year (4 digits), the province
+/// and prefecture-level city of the place of departure (2 + 2, GB/T 2260), `-`, then a 6-digit
+/// serial per city and year, gap-free — `WT-20264403-000001`. A transfer record of general
+/// waste has a `G` before the year (`WT-G20264403-000007`). The letters and dashes keep it from
+/// being mistaken for the official 14-digit number the national information system assigns
+/// when the manifest is filed there ([`parse_official_number`]), which is recorded beside it.
 pub fn number(prefix: &str, serial: i64) -> Option<String> {
     (1..=MAX_SERIAL)
         .contains(&serial)
-        .then(|| format!("{prefix}{serial:06}"))
+        .then(|| format!("WT-{prefix}-{serial:06}"))
+}
+
+/// The official number of an electronic transfer manifest, as the national (or provincial)
+/// solid-waste information system assigns it (《危险废物转移管理办法》 2022): 14 digits — the
+/// year (4), the province (2) and prefecture-level city (2) of the place of departure
+/// (GB/T 2260), and a 6-digit serial per city and year, from 000001. Checked for shape, a
+/// known province, a year from 2022 (when electronic numbering began) to 2099, and a serial
+/// not 0; whether the system really issued it cannot be checked from here.
+pub fn parse_official_number(field: &str, raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let shape = || {
+        FieldError::new(
+            field,
+            "invalid",
+            "must be the 14 digits the national system assigned: year (4), province and city \
+             of departure (2 + 2), serial (6), e.g. 20264403000123",
+        )
+    };
+    if value.len() != 14 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(shape());
+    }
+    let year: i32 = value[..4].parse().map_err(|_| shape())?;
+    if !(2022..=2099).contains(&year) {
+        return Err(FieldError::new(
+            field,
+            "invalid_year",
+            "begins with a year from 2022 to 2099",
+        ));
+    }
+    crate::domain::region::check_province(field, &value[4..6])?;
+    if &value[8..] == "000000" {
+        return Err(FieldError::new(
+            field,
+            "invalid_serial",
+            "ends with a serial from 000001",
+        ));
+    }
+    Ok(value.to_owned())
 }
 
 /// The day `n` working days (Monday to Friday) after `from`. Public holidays are not known to
@@ -270,16 +312,50 @@ mod tests {
     }
 
     #[test]
-    fn numbers_have_fourteen_digits() {
+    fn tracking_numbers_cannot_pass_for_official_ones() {
         let prefix = counter_prefix(true, 2026, "4403");
-        assert_eq!(number(&prefix, 1).as_deref(), Some("20264403000001"));
-        assert_eq!(number(&prefix, 999_999).map(|n| n.len()), Some(14));
+        assert_eq!(number(&prefix, 1).as_deref(), Some("WT-20264403-000001"));
+        assert_eq!(
+            number(&prefix, 999_999).as_deref(),
+            Some("WT-20264403-999999")
+        );
         assert_eq!(number(&prefix, 1_000_000), None);
         assert_eq!(number(&prefix, 0), None);
+        assert_eq!(number(&prefix, i64::MIN), None);
         assert_eq!(
             number(&counter_prefix(false, 2026, "4403"), 7).as_deref(),
-            Some("G20264403000007")
+            Some("WT-G20264403-000007")
         );
+        for serial in [1, 999_999] {
+            let tracking = number(&prefix, serial).unwrap_or_default();
+            assert!(parse_official_number("n", &tracking).is_err(), "{tracking}");
+        }
+    }
+
+    #[test]
+    fn official_numbers_are_checked_for_shape_province_year_and_serial() {
+        assert_eq!(
+            parse_official_number("n", " 20264403000123 ")
+                .ok()
+                .as_deref(),
+            Some("20264403000123")
+        );
+        for (raw, code) in [
+            ("2026440300012", "invalid"),
+            ("202644030001234", "invalid"),
+            ("2026440300012X", "invalid"),
+            ("２０２６４４０３０００１２３", "invalid"),
+            ("20214403000123", "invalid_year"),
+            ("21004403000123", "invalid_year"),
+            ("20269903000123", "unknown_province"),
+            ("20264403000000", "invalid_serial"),
+        ] {
+            assert_eq!(
+                parse_official_number("n", raw).err().map(|e| e.code),
+                Some(code.to_owned()),
+                "{raw}"
+            );
+        }
     }
 
     #[test]

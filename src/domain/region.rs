@@ -13,7 +13,8 @@ const PROVINCES: &[&str] = &[
     "81", "82",
 ];
 
-fn check_province(field: &str, digits: &str) -> Result<(), FieldError> {
+/// Checks that `digits` (2 or more ASCII digits) begin with a provincial-level code.
+pub fn check_province(field: &str, digits: &str) -> Result<(), FieldError> {
     if PROVINCES.contains(&&digits[..2]) {
         Ok(())
     } else {

@@ -188,7 +188,7 @@ pub struct TraceEnterprise {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "manifest": {
-        "id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900", "number": "20264403000001", "kind": "hazardous",
+        "id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900", "number": "WT-20264403-000001", "kind": "hazardous",
         "status": "in_transit", "version": 1, "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
         "collection_id": "col_0193f1c2a4b87d21a1c6e1f0b2d3c901", "consignor_type": "park_warehouse",
         "consignor": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "name": "龙岗绿色科技园区管理处"},

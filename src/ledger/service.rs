@@ -310,7 +310,7 @@ pub fn ledger(conn: &mut DbConn, s: &Subject, span: &Span) -> Result<LedgerView,
     "kind": "hazardous", "grams": -320000, "lots": -1,
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "warehouse_id": "wh_0193f1c2a4b87d21a1c6e1f0b2d3c4f0",
     "zone_id": "zone_0193f1c2a4b87d21a1c6e1f0b2d3c4f1", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
-    "contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2", "document_number": "20264403000001",
+    "contract_id": "con_0193f1c2a4b87d21a1c6e1f0b2d3c4f2", "document_number": "WT-20264403-000001",
     "receiver_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e9", "receiver_name": "Dongjiang",
     "by_user": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed"
 }))]

@@ -40,7 +40,12 @@ th{{width:32%;background:#eee}}h1{{font-size:16pt}}.qr{{float:right;width:30mm;h
     }
     let _ = write!(
         out,
-        "<h1>{title}</h1><p>联单编号 No. <strong>{}</strong> · 状态 {} · 版本 {}</p>",
+        "<h1>{title}</h1><p>联单编号 No. <strong>{}</strong> · 本系统跟踪编号 {} · 状态 {} · 版本 {}</p>",
+        escape(
+            m.official_number
+                .as_deref()
+                .unwrap_or("（尚未录入全国系统编号）")
+        ),
         escape(&m.number),
         escape(&m.status),
         m.version

@@ -2,13 +2,13 @@
 //! revisions and versions. The POSTs honour the `Idempotency-Key` header.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy;
-use crate::domain::manifest::{Decision, Step};
+use crate::domain::manifest::{Decision, Step, parse_official_number};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, Problem, Validator};
 use crate::http::query::{one_of, time_bound};
@@ -24,8 +24,10 @@ pub const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ManifestQuery {
-    /// The manifest number (exact).
+    /// The service's tracking number (exact).
     pub number: Option<String>,
+    /// The official number the national system assigned (exact, 14 digits).
+    pub official_number: Option<String>,
     /// The park the waste left.
     pub park_id: Option<String>,
     /// An organisation party to it: consignor, carrier, receiver, or an originating enterprise.
@@ -45,6 +47,9 @@ pub struct ManifestQuery {
 fn manifest_filter(v: &mut Validator, q: ManifestQuery) -> ManifestFilter {
     ManifestFilter {
         number: q.number.map(|n| v.text("number", &n, 1, 32)),
+        official_number: q
+            .official_number
+            .and_then(|n| v.check(parse_official_number("official_number", &n))),
         park_id: q.park_id.map(|p| v.text("park_id", &p, 1, 64)),
         party: q.party.map(|p| v.text("party", &p, 1, 64)),
         waste_code: q
@@ -244,7 +249,7 @@ pub async fn print(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"version": 1, "created_at": "2026-11-30T08:00:00Z", "data": {"number": "20264403000001"}}))]
+#[schema(example = json!({"version": 1, "created_at": "2026-11-30T08:00:00Z", "data": {"number": "WT-20264403-000001"}}))]
 pub struct VersionView {
     pub version: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -451,6 +456,51 @@ pub async fn receive(
         },
     )
     .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"official_number": "20264403000123"}))]
+pub struct OfficialNumberRequest {
+    /// The 14 digits the national solid-waste information system assigned when the manifest
+    /// was filed there: year, province and city of departure, serial.
+    pub official_number: String,
+}
+
+/// The consignor records the official number the national information system assigned to
+/// this hazardous-waste manifest when it was filed there. It may be corrected while the
+/// manifest is a draft; once recorded on a signed manifest it never changes. Recording the
+/// same number again answers the manifest unchanged.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id")),
+    request_body = OfficialNumberRequest,
+    responses(
+        (status = 200, description = "The manifest, with its official number", body = ManifestView),
+        (status = 403, description = "Not the consignor's signer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another manifest has this number, or this one's is signed and differs", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an official number, or a transfer record of general waste", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/manifests/{id}/official-number")]
+pub async fn record_official_number(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<OfficialNumberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let number = parse_official_number("official_number", &body.into_inner().official_number)
+        .map_err(|e| ApiError::Validation(vec![e]))?;
+    let id = id.into_inner();
+    let t = state.mass_balance_tolerance_percent;
+    let view = state
+        .db
+        .write(move |conn| service::record_official_number(conn, now, &principal, &id, number, t))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -52,7 +52,8 @@ pub struct OriginView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SignatureView {
-    /// `confirm`, `take_over`, `receive`, `complete`, `resolve`, `revise`.
+    /// `confirm`, `take_over`, `receive`, `complete`, `resolve`, `revise`, or
+    /// `official_number` (the official number recorded, given in `data`).
     pub step: String,
     pub user_id: String,
     pub organization_id: String,
@@ -80,7 +81,8 @@ pub struct MassBalanceView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900",
-    "number": "20264403000001",
+    "number": "WT-20264403-000001",
+    "official_number": "20264403000123",
     "kind": "hazardous",
     "status": "in_transit",
     "version": 1,
@@ -105,9 +107,14 @@ pub struct MassBalanceView {
 }))]
 pub struct ManifestView {
     pub id: String,
-    /// 14 digits (year, province and city of departure, serial); `G` + 14 digits for a
-    /// transfer record of general waste.
+    /// The service's tracking number, gap-free per city and year: `WT-` + year, province and
+    /// city of departure + `-` + serial (`WT-20264403-000001`); `WT-G…` for a transfer record
+    /// of general waste. Numbers from before the tracking format are 14 digits.
     pub number: String,
+    /// The official number the national information system assigned when the consignor
+    /// filed the manifest there (14 digits), once recorded; absent until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub official_number: Option<String>,
     /// `hazardous` (a transfer manifest) or `general` (a transfer record).
     pub kind: String,
     /// `draft`, `confirmed`, `in_transit`, `received` or `completed`.
@@ -271,6 +278,7 @@ pub fn view(
     Ok(ManifestView {
         id: row.id.clone(),
         number: row.number.clone(),
+        official_number: store::official_number_of(conn, &row.id)?,
         kind: row.kind.clone(),
         status: row.status.clone(),
         version: row.version,
@@ -644,6 +652,65 @@ fn load_for_change(
     store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
+/// Records the official number the national information system assigned to a hazardous-waste
+/// manifest when the consignor filed it there. The consignor's signer records it at any step
+/// (a manifest filed late, as an emergency paper manifest is, gets it afterwards), and may
+/// correct it only while the manifest is a draft: once a signature covers it, it never
+/// changes. One official number names one manifest. The recording is kept with the
+/// signatures (`official_number`, who and when).
+pub fn record_official_number(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    official_number: String,
+    tolerance_percent: i64,
+) -> Result<ManifestView, ApiError> {
+    let mut row = load_for_change(conn, principal, id, Party::Consignor)?;
+    if row.kind != "hazardous" {
+        return Err(ApiError::field(
+            "official_number",
+            "not_applicable",
+            "a transfer record of general waste has no official manifest number",
+        ));
+    }
+    let recorded = store::official_number_of(conn, &row.id)?;
+    if recorded.as_deref() == Some(official_number.as_str()) {
+        return view(conn, now, &row, tolerance_percent, viewer(principal));
+    }
+    if recorded.is_some() && row.status != "draft" {
+        return Err(ApiError::Conflict(format!(
+            "the manifest is {} and its official number is recorded: a signed number never changes",
+            row.status
+        )));
+    }
+    if store::manifest_of_official_number(conn, &official_number)?.is_some() {
+        return Err(ApiError::Conflict(
+            "another manifest already has this official number".to_owned(),
+        ));
+    }
+    store::save_official_number(
+        conn,
+        &store::OfficialNumberRow {
+            manifest_id: row.id.clone(),
+            official_number: official_number.clone(),
+            recorded_by: principal.user_id.clone(),
+            recorded_at: now.naive_utc(),
+        },
+    )?;
+    row.updated_at = now.naive_utc();
+    store::save_manifest(conn, &row)?;
+    sign(
+        conn,
+        now,
+        principal,
+        &row,
+        "official_number",
+        Some(serde_json::json!({ "official_number": official_number })),
+    )?;
+    view(conn, now, &row, tolerance_percent, viewer(principal))
+}
+
 /// What the receiver records.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct Receipt {
@@ -695,6 +762,16 @@ pub fn step(
         Step::Confirm => {}
         Step::TakeOver => {
             let park = parks::load_park(conn, &row.park_id)?;
+            if park.0.require_official_number
+                && row.kind == "hazardous"
+                && store::official_number_of(conn, &row.id)?.is_none()
+            {
+                return Err(ApiError::Conflict(
+                    "the park requires the official number before take-over: the consignor \
+                     records it with PUT /api/v1/manifests/{id}/official-number"
+                        .to_owned(),
+                ));
+            }
             let today = now
                 .with_timezone(&parks::park_time_zone(&park.0))
                 .date_naive();

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use crate::auth::policy::ManifestScope;
 use crate::db::DbConn;
 use crate::db::schema::{
-    collections, disposers, manifest_counters, manifest_lots, manifest_revisions,
-    manifest_signatures, manifest_versions, manifests, parks,
+    collections, disposers, manifest_counters, manifest_lots, manifest_official_numbers,
+    manifest_revisions, manifest_signatures, manifest_versions, manifests, parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -66,6 +66,17 @@ pub struct ManifestRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// The official number the national information system assigned to a manifest when it was
+/// filed there, who recorded it and when.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = manifest_official_numbers)]
+pub struct OfficialNumberRow {
+    pub manifest_id: String,
+    pub official_number: String,
+    pub recorded_by: String,
+    pub recorded_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -174,6 +185,36 @@ pub fn save_manifest(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<()> {
         .set(row)
         .execute(conn)
         .map(drop)
+}
+
+/// The manifest an official number was recorded for, if any.
+pub fn manifest_of_official_number(
+    conn: &mut DbConn,
+    official_number: &str,
+) -> QueryResult<Option<String>> {
+    manifest_official_numbers::table
+        .filter(manifest_official_numbers::official_number.eq(official_number))
+        .select(manifest_official_numbers::manifest_id)
+        .first(conn)
+        .optional()
+}
+
+/// The official number recorded for a manifest, if any.
+pub fn official_number_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Option<String>> {
+    manifest_official_numbers::table
+        .find(manifest_id)
+        .select(manifest_official_numbers::official_number)
+        .first(conn)
+        .optional()
+}
+
+/// Records (or, on a draft, replaces) the official number of a manifest.
+pub fn save_official_number(conn: &mut DbConn, row: &OfficialNumberRow) -> QueryResult<()> {
+    diesel::delete(manifest_official_numbers::table.find(&row.manifest_id)).execute(conn)?;
+    diesel::insert_into(manifest_official_numbers::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn find_manifest(conn: &mut DbConn, id: &str) -> QueryResult<Option<ManifestRow>> {
@@ -292,6 +333,7 @@ pub fn revisions_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<Rev
 #[derive(Debug, Clone, Default)]
 pub struct ManifestFilter {
     pub number: Option<String>,
+    pub official_number: Option<String>,
     pub park_id: Option<String>,
     pub party: Option<String>,
     pub waste_code: Option<String>,
@@ -354,6 +396,15 @@ pub fn list_manifests(
         ManifestScope::Party(org) => q.filter(party_filter(org.clone())),
         ManifestScope::Driver(user) => q.filter(manifests::driver_id.eq(user.clone())),
     };
+    if let Some(v) = &filter.official_number {
+        q = q.filter(
+            manifests::id.eq_any(
+                manifest_official_numbers::table
+                    .filter(manifest_official_numbers::official_number.eq(v.clone()))
+                    .select(manifest_official_numbers::manifest_id),
+            ),
+        );
+    }
     if let Some(v) = &filter.number {
         q = q.filter(manifests::number.eq(v.clone()));
     }

@@ -32,6 +32,8 @@ pub const REGION_CODE: &str = "^[0-9]{6}$";
 pub const JURISDICTION: &str = "^([0-9]{2}|[0-9]{4}|[0-9]{6})$";
 /// A unified social credit code (GB 32100): 18 characters of its alphabet (no I, O, S, V, Z).
 pub const USCC: &str = "^[0-9A-HJ-NPQRTUWXY]{18}$";
+/// An official manifest number: 14 digits.
+pub const OFFICIAL_NUMBER: &str = "^[0-9]{14}$";
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
 pub const IDEMPOTENCY_KEY: &str = "^[!-~]{1,255}$";
 
@@ -157,6 +159,7 @@ const PATTERNS: &[(&str, &str)] = &[
     ("region_code", REGION_CODE),
     ("jurisdiction", JURISDICTION),
     ("uscc", USCC),
+    ("official_number", OFFICIAL_NUMBER),
 ];
 
 /// What a pattern cannot say, added to the field's description wherever the field appears.
@@ -174,6 +177,11 @@ const NOTES: &[(&str, &str)] = &[
     (
         "region_code",
         "The first two digits must name a province (GB/T 2260).",
+    ),
+    (
+        "official_number",
+        "The year (digits 1–4) must be 2022 to 2099, digits 5–6 must name a province \
+         (GB/T 2260), and the serial (digits 9–14) must not be 000000.",
     ),
 ];
 

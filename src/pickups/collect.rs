@@ -64,7 +64,7 @@ pub struct ManifestSummary {
     "gross_grams": 2130000, "tare_grams": 50000, "net_grams": 2080000,
     "captured_at": "2026-11-30T08:00:00Z",
     "lot_ids": ["lot_0193f1c2a4b87d21a1c6e1f0b2d3c500"],
-    "manifests": [{"id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900", "number": "20264403000001", "kind": "hazardous",
+    "manifests": [{"id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900", "number": "WT-20264403-000001", "kind": "hazardous",
         "waste_code": "900-249-08", "status": "draft", "consignor_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
         "inbound_grams": 2100000, "outbound_grams": 2080000, "flagged": false}]
 }))]

@@ -248,15 +248,15 @@ backend_tests! {
         with_permit(&app, &p).await;
 
         app.stand_at("2026-12-31T23:59:58+08:00");
-        assert_eq!(collect(&app, &p).await["number"], "20264403000001");
+        assert_eq!(collect(&app, &p).await["number"], "WT-20264403-000001");
         app.stand_at("2026-12-31T23:59:59+08:00");
-        assert_eq!(collect(&app, &p).await["number"], "20264403000002");
+        assert_eq!(collect(&app, &p).await["number"], "WT-20264403-000002");
         // Midnight in Shanghai (16:00 UTC on the 31st): a new year and a new series.
         app.stand_at("2027-01-01T00:00:00+08:00");
-        assert_eq!(collect(&app, &p).await["number"], "20274403000001");
+        assert_eq!(collect(&app, &p).await["number"], "WT-20274403-000001");
         // Midnight in UTC changes nothing.
         app.stand_at("2027-01-01T00:00:00Z");
-        assert_eq!(collect(&app, &p).await["number"], "20274403000002");
+        assert_eq!(collect(&app, &p).await["number"], "WT-20274403-000002");
     }
 
     async fn storage_age_calls_for_collection_when_its_days_have_passed(backend: Backend) {

@@ -446,6 +446,7 @@ backend_tests! {
         let collection = ex.send(Method::POST, "/api/v1/pickup-requests/{id}/collect", Some(&driver), &ids, |b| b["captured_at"] = recent()).await;
         let manifest = id(&collection["manifests"][0]);
         ids.insert("manifest_id", manifest.clone());
+        ex.send(Method::PUT, "/api/v1/manifests/{id}/official-number", Some(&producer), &ids, |_| {}).await;
         for (step, token) in [("confirm", &producer), ("take-over", &driver)] {
             let r = app.post_json(&format!("/api/v1/manifests/{manifest}/{step}"), Some(token), &json!({})).await;
             assert_eq!(r.status(), StatusCode::OK, "{step}");

@@ -25,6 +25,7 @@ mod manifest_signers;
 mod manifests;
 mod matrix;
 mod metrics;
+mod official_numbers;
 mod openapi;
 mod patches;
 mod pickups;

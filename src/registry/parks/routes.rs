@@ -43,6 +43,10 @@ pub struct CreateParkRequest {
     pub time_zone: Option<String>,
     /// The warehouse's hazardous-waste collection permit, when it holds one.
     pub collection_permit_number: Option<String>,
+    /// Take-over of hazardous waste only under a manifest carrying its official number;
+    /// default `false`.
+    #[serde(default)]
+    pub require_official_number: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -62,6 +66,10 @@ pub struct UpdateParkRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub collection_permit_number: Option<Option<String>>,
+    /// Take-over of hazardous waste only under a manifest carrying its official number.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = bool)]
+    pub require_official_number: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -150,6 +158,7 @@ pub async fn create_park(
             address,
             time_zone: time_zone?,
             collection_permit_number: permit.flatten(),
+            require_official_number: body.require_official_number,
         })
     })?;
     let by = principal.user_id.clone();
@@ -256,6 +265,7 @@ pub async fn update_park(
         collection_permit_number: body
             .collection_permit_number
             .map(|p| p.and_then(|p| v.check(parse_reference("collection_permit_number", &p)))),
+        require_official_number: body.require_official_number,
     };
     v.finish()?;
     let id = id.into_inner();

@@ -27,6 +27,7 @@ use crate::registry::parks::store::{self, EnterpriseRow, ParkRow};
     "time_zone": "Asia/Shanghai",
     "collection_permit_number": "440300-HW-2026-012",
     "consignor": "park_warehouse",
+    "require_official_number": false,
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
@@ -44,6 +45,10 @@ pub struct ParkView {
     pub collection_permit_number: Option<String>,
     /// Who signs outbound manifests as consignor: decided by the collection permit.
     pub consignor: Consignor,
+    /// Whether the carrier may take hazardous waste over only once the manifest carries the
+    /// official number the national information system assigned (`PUT
+    /// /manifests/{id}/official-number`).
+    pub require_official_number: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -57,6 +62,7 @@ pub fn park_view((row, name): store::Park) -> ParkView {
         address: row.address,
         time_zone: row.time_zone,
         collection_permit_number: row.collection_permit_number,
+        require_official_number: row.require_official_number,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
@@ -68,6 +74,7 @@ pub struct NewPark {
     pub address: String,
     pub time_zone: chrono_tz::Tz,
     pub collection_permit_number: Option<String>,
+    pub require_official_number: bool,
 }
 
 pub fn create_park(
@@ -92,6 +99,7 @@ pub fn create_park(
         collection_permit_number: new.collection_permit_number,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        require_official_number: new.require_official_number,
     };
     store::insert_park(conn, &row)?;
     let view = park_view((row, org.name));
@@ -105,6 +113,7 @@ pub struct ParkChanges {
     pub address: Option<String>,
     pub time_zone: Option<chrono_tz::Tz>,
     pub collection_permit_number: Option<Option<String>>,
+    pub require_official_number: Option<bool>,
 }
 
 pub fn update_park(
@@ -126,6 +135,9 @@ pub fn update_park(
     }
     if let Some(permit) = changes.collection_permit_number {
         row.collection_permit_number = permit;
+    }
+    if let Some(required) = changes.require_official_number {
+        row.require_official_number = required;
     }
     row.updated_at = now.naive_utc();
     store::save_park(conn, &row)?;

@@ -1,0 +1,2 @@
+ALTER TABLE parks DROP COLUMN require_official_number;
+DROP TABLE manifest_official_numbers;
