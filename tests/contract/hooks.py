@@ -146,12 +146,11 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     ("POST", "/api/v1/enterprises"): [
         (r"uscc", "taken", "credit code already registered (uniqueness)"),
         (r"uscc", "(organization_)?check_character", "a check character (computed)"),
-        (r"park_id", "not_found", "names no park (a reference to another object)"),
     ],
     # References to other objects by id.
     ("POST", "/api/v1/users"): [
         (r"organization_id", "not_found", "names no organisation (a reference to another object)"),
-        (r"role", "wrong_kind", "a role the organisation's kind does not have (the other object)"),
+        (r"role", "mismatch", "a role the organisation's kind does not have (the other object)"),
         (r"password", "too_weak", "a password easy to guess (zxcvbn's estimate, no schema can say)"),
         (r"username", "taken", "a username already taken (uniqueness)"),
     ],
@@ -163,7 +162,7 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (r"operator_id", "not_found", "names no carrier or disposal company (a reference)"),
     ],
     ("POST", "/api/v1/contracts"): [
-        (r"disposer_id|park_id", "not_found", "names no such organisation (a reference)"),
+        (r"disposer_id", "not_found", "names no disposal company (a reference)"),
         (r"number", "taken", "a number the park's contracts already have (uniqueness)"),
         (r"valid_to", "before_start", "valid_to is not before valid_from: across fields"),
         (r"(prices|thresholds)\[\d+\]\.target", "unknown_code", "not in the catalog (its content)"),
