@@ -4,10 +4,18 @@
 //! Most are stated by field name wherever the field appears (a `waste_code` is a waste code in
 //! every schema, a `period` a month), so that new schemas get them without being listed here;
 //! the values of a field that means different things in different schemas (`status`) are
-//! listed by schema. Every value comes from the constant the server checks against.
+//! listed by schema. Values come from the constant the server checks against where there is
+//! one (statuses, ranges, lengths, provinces, message types, time zones); the patterns of
+//! codes, plates, phones and URLs restate the parsers' rules, which the contract test
+//! (tests/contract) holds to the server.
+//!
+//! Texts the server trims have their length in the pattern, since it is counted after
+//! trimming; they must hold a character besides white space unless the server takes blank as
+//! left out.
 //!
 //! What JSON Schema cannot say (check characters, references to other objects, dates relative
-//! to today) is said in the field's description, by the field's own doc comment.
+//! to today) is said in the field's description, by the field's own doc comment; the contract
+//! test's hooks (tests/contract/hooks.py) keep or excuse those rules.
 
 use std::collections::BTreeSet;
 
