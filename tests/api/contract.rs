@@ -48,7 +48,6 @@ backend_tests! {
             "the contract test failed on {backend:?}:\n{stdout}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let summary: Vec<&str> = stdout.lines().rev().take(12).collect();
-        eprintln!("{backend:?}:\n{}", summary.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        eprintln!("{backend:?}:\n{stdout}");
     }
 }

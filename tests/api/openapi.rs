@@ -352,7 +352,7 @@ fn the_schemas_state_the_constraints_the_server_checks() {
     );
     assert_eq!(
         schemas["WeighInRequest"]["properties"]["waste_code"]["pattern"],
-        "^[0-9]{3}-[0-9]{3}-S?[0-9]{2}$"
+        "^[0-9]{3}-[0-9]{3}-(0[1-9]|[1-3][0-9]|40|4[5-9]|50|S(0[1-9]|[1-9][0-9]))$"
     );
     assert_eq!(
         schemas["WeighInRequest"]["properties"]["gross_grams"]["minimum"],
@@ -360,7 +360,7 @@ fn the_schemas_state_the_constraints_the_server_checks() {
     );
     assert_eq!(
         schemas["CreateEnterpriseRequest"]["properties"]["uscc"]["pattern"],
-        "^[0-9A-HJ-NPQRTUWXY]{18}$"
+        "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
     );
     assert_eq!(
         schemas["IssueRequest"]["properties"]["period"]["pattern"],
@@ -392,7 +392,10 @@ fn the_schemas_state_the_constraints_the_server_checks() {
                 && property.get("format").is_none()
                 && property.get("enum").is_none()
             {
-                assert_eq!(property["minLength"], 1, "{name}.{required}");
+                assert!(
+                    property["minLength"].as_u64() >= Some(1),
+                    "{name}.{required}"
+                );
             }
         }
     }

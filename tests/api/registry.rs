@@ -7,6 +7,23 @@ use crate::backend_tests;
 use crate::helpers::{TestApp, assert_problem, error_fields};
 
 backend_tests! {
+    async fn a_fleet_is_a_carriers_or_a_disposal_companys_and_no_other_id_names_one(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let park = app.create_park(&admin, "Longgang park", "440307").await;
+        let carrier = app.create_org(&admin, "carrier", "Lvyun Transport").await;
+        let disposer = app.create_disposer(&admin, "Dongjiang").await;
+        for fleet in [&carrier, &disposer] {
+            let r = app.get(&format!("/api/v1/fleets/{fleet}/drivers"), &admin).await;
+            assert_eq!(r.status(), StatusCode::OK, "{fleet}");
+        }
+        // An organisation of another kind, and an id that names nothing.
+        for id in [park.as_str(), "org_00000000000000000000000000000000"] {
+            let r = app.get(&format!("/api/v1/fleets/{id}/drivers"), &admin).await;
+            assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        }
+    }
+
     async fn credit_codes_are_checked_and_the_right_check_character_named(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let admin = app.admin_token().await;

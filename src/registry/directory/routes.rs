@@ -762,7 +762,15 @@ pub async fn list_drivers(
     )?;
     let rows = state
         .db
-        .run(move |conn| Ok(crate::identity::store::drivers_of(conn, &operator_id)?))
+        .run(move |conn| {
+            // A fleet is a carrier's or a disposal company's: any other id names none.
+            let kind =
+                crate::identity::store::find_organization(conn, &operator_id)?.map(|o| o.kind);
+            if !matches!(kind.as_deref(), Some("carrier" | "disposal_company")) {
+                return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
+            }
+            Ok(crate::identity::store::drivers_of(conn, &operator_id)?)
+        })
         .await?;
     Ok(web::Json(
         rows.into_iter()
