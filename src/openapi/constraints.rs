@@ -43,8 +43,6 @@ pub const PERIOD: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
 /// A unified social credit code (GB 32100): 18 characters of its alphabet (no I, O, S, V, Z),
 /// the 3rd to the 8th the digits of an area code.
 pub const USCC: &str = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$";
-/// An official manifest number: 14 digits.
-pub const OFFICIAL_NUMBER: &str = "^[0-9]{14}$";
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
 pub const IDEMPOTENCY_KEY: &str = "^[!-~]{1,255}$";
 /// A login name as registered: 3 to 64 letters, digits and `. _ - @`.
@@ -97,6 +95,15 @@ pub fn region_code() -> String {
     )
 }
 
+/// An official manifest number: 14 digits, a year from 2022 to 2099, a province's code, the
+/// city's 2 digits and a serial that is not 000000.
+pub fn official_number() -> String {
+    format!(
+        "^20(2[2-9]|[3-9][0-9])({})[0-9]{{2}}([1-9][0-9]{{5}}|0[1-9][0-9]{{4}}|00[1-9][0-9]{{3}}|000[1-9][0-9]{{2}}|0000[1-9][0-9]|00000[1-9])$",
+        crate::domain::region::PROVINCES.join("|")
+    )
+}
+
 /// A jurisdiction: a region-code prefix of 2, 4 or 6 digits, the first two a province's.
 pub fn jurisdiction() -> String {
     format!(
@@ -114,6 +121,7 @@ fn named_pattern(name: &str) -> Option<String> {
     match name {
         "region_code" => Some(region_code()),
         "jurisdiction" => Some(jurisdiction()),
+        "official_number" => Some(official_number()),
         _ => PATTERNS
             .iter()
             .find(|(n, _)| *n == name)
@@ -267,7 +275,6 @@ const PATTERNS: &[(&str, &str)] = &[
     ("target", CATALOG_REF),
     ("period", PERIOD),
     ("uscc", USCC),
-    ("official_number", OFFICIAL_NUMBER),
 ];
 
 /// What a pattern cannot say, added to the field's description wherever the field appears.
@@ -285,11 +292,6 @@ const NOTES: &[(&str, &str)] = &[
     (
         "region_code",
         "The first two digits must name a province (GB/T 2260).",
-    ),
-    (
-        "official_number",
-        "The year (digits 1–4) must be 2022 to 2099, digits 5–6 must name a province \
-         (GB/T 2260), and the serial (digits 9–14) must not be 000000.",
     ),
 ];
 
@@ -481,6 +483,7 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
 const QUERY_TEXTS: &[(&str, usize, bool)] = &[
     ("number", 32, false),
     ("party", 64, false),
+    ("park_id", 64, false),
     ("edition", 32, false),
     ("q", 50, true),
 ];
