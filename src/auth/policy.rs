@@ -128,7 +128,10 @@ pub enum Action<'a> {
         enterprise_id: &'a str,
         place: Place<'a>,
     },
-    /// Issue statements, record payments and notes: the park office.
+    /// Issue statements, record payments and notes: the park office. Refused with 403 to those
+    /// who may read the enterprise (its own users, inspectors of its region), 404 to others;
+    /// a change to an existing statement is first checked as [`Action::ReadBilling`], so that
+    /// those who may not read the statement get 404.
     ManageBilling {
         enterprise_id: &'a str,
         place: Place<'a>,
@@ -397,7 +400,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             office_of(p, place.park_id)
                 || return deny_write(
                     p,
-                    Action::ReadBilling {
+                    Action::ReadEnterprise {
                         enterprise_id,
                         place,
                     },
