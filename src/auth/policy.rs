@@ -89,6 +89,14 @@ pub enum Action<'a> {
         disposer_id: &'a str,
         member_ids: &'a [String],
     },
+    /// Change a contract (its terms, members, prices, thresholds) or act under it for the park
+    /// (raise a pickup request by hand): the park office. Refused with 403 to its other
+    /// readers (its disposer, its members, inspectors), 404 to the others.
+    ManageContract {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        member_ids: &'a [String],
+    },
     ReadCatalog,
     ImportCatalog,
     /// Declare a lot waiting at an enterprise's door, or change or void such a declaration (the
@@ -272,6 +280,24 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                 || inspects(p, place.region_code)
                 || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
                 || member_ids.iter().any(|m| own_org(m))
+        }
+        Action::ManageContract {
+            place,
+            disposer_id,
+            member_ids,
+        } => {
+            office_of(p, place.park_id)
+                || return authorize(
+                    p,
+                    Action::ReadContract {
+                        place,
+                        disposer_id,
+                        member_ids,
+                    },
+                )
+                .and(Err(ApiError::Forbidden(
+                    "only the park office administers the contract",
+                )))
         }
         Action::ReadCatalog => true,
         Action::DeclareLot {
@@ -816,6 +842,109 @@ mod tests {
             OrganizationKind::Carrier,
             "car_1"
         )));
+    }
+
+    /// The status a refusal answers, or 200.
+    fn status(result: Result<(), ApiError>) -> u16 {
+        match result {
+            Ok(()) => 200,
+            Err(ApiError::Forbidden(_)) => 403,
+            Err(ApiError::NotFound(_)) => 404,
+            Err(e) => panic!("unexpected refusal {e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_contract_is_managed_by_its_office_and_refused_to_its_readers_with_403() {
+        let members = vec!["ent_1".to_owned()];
+        let manage = |p: &Principal| {
+            status(authorize(
+                p,
+                Action::ManageContract {
+                    place: PARK_A,
+                    disposer_id: "disp_1",
+                    member_ids: &members,
+                },
+            ))
+        };
+        let cases = [
+            (Role::ParkOffice, OrganizationKind::Park, "park_a", 200),
+            (Role::ParkOffice, OrganizationKind::Park, "park_b", 404),
+            (
+                Role::DisposerDispatcher,
+                OrganizationKind::DisposalCompany,
+                "disp_1",
+                403,
+            ),
+            (
+                Role::DisposerDispatcher,
+                OrganizationKind::DisposalCompany,
+                "disp_2",
+                404,
+            ),
+            (
+                Role::EnterpriseUser,
+                OrganizationKind::Enterprise,
+                "ent_1",
+                403,
+            ),
+            (
+                Role::EnterpriseUser,
+                OrganizationKind::Enterprise,
+                "ent_2",
+                404,
+            ),
+            (
+                Role::Inspector,
+                OrganizationKind::EnvironmentBureau,
+                "bureau",
+                403,
+            ),
+            (Role::Driver, OrganizationKind::Carrier, "car_1", 404),
+        ];
+        for (role, kind, org, want) in cases {
+            assert_eq!(
+                manage(&principal(role, kind, org)),
+                want,
+                "{role:?} of {org}"
+            );
+        }
+    }
+
+    #[test]
+    fn billing_is_refused_with_403_to_whoever_may_read_the_enterprise() {
+        let manage = |p: &Principal, place: Place<'_>| {
+            status(authorize(
+                p,
+                Action::ManageBilling {
+                    enterprise_id: "ent_1",
+                    place,
+                },
+            ))
+        };
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau",
+        );
+        let office = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let own = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        let other = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_2");
+        assert_eq!(manage(&office, PARK_A), 200);
+        assert_eq!(manage(&own, PARK_A), 403);
+        assert_eq!(
+            manage(&inspector, PARK_A),
+            403,
+            "the inspector of 4403 reads ent_1"
+        );
+        assert_eq!(manage(&inspector, PARK_B), 404, "not its jurisdiction");
+        assert_eq!(manage(&other, PARK_A), 404);
+        // The inspector reads the enterprise, not its statements.
+        let read = Action::ReadBilling {
+            enterprise_id: "ent_1",
+            place: PARK_A,
+        };
+        assert_eq!(status(authorize(&inspector, read)), 404);
     }
 
     #[test]
