@@ -221,6 +221,13 @@ fn reads_directory(p: &Principal) -> bool {
 
 pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     if is_admin(p) {
+        // A manifest's steps are signed by its parties' own users (see [`signs_for`]): an
+        // administrator reads every manifest but signs for none.
+        if matches!(action, Action::SignManifest { .. }) {
+            return Err(ApiError::Forbidden(
+                "a manifest's steps are signed by its parties' own users, not by administrators",
+            ));
+        }
         return Ok(());
     }
     let own_org = |id: &str| id == p.organization_id;
@@ -909,6 +916,28 @@ mod tests {
                 "{role:?} of {org}"
             );
         }
+    }
+
+    #[test]
+    fn administrators_read_every_manifest_but_sign_for_no_party() {
+        let admin = principal(Role::PlatformAdmin, OrganizationKind::Platform, "platform");
+        let parties = vec!["ent_1".to_owned()];
+        let read = Action::ReadManifest {
+            place: PARK_A,
+            receiver_region_code: "440310",
+            parties: &parties,
+            driver_id: "usr_driver",
+        };
+        assert_eq!(status(authorize(&admin, read)), 200);
+        let sign = Action::SignManifest {
+            place: PARK_A,
+            receiver_region_code: "440310",
+            parties: &parties,
+            driver_id: "usr_driver",
+            signer_id: "ent_1",
+            role: Role::EnterpriseUser,
+        };
+        assert_eq!(status(authorize(&admin, sign)), 403);
     }
 
     #[test]
