@@ -44,7 +44,15 @@ const FLOW_READS: &[(&str, Row)] = &[
     // A pickup request: its park's office, its disposer, its enterprises, its driver, the
     // inspectors.
     ("/pickup-requests/$pkA",                            [200, 200, 404, 200, 404, 200, 404, 200, 200, 404]),
-    ("/pickup-requests/$pkB",                            [200, 404, 200, 404, 200, 404, 200, 404, 404, 200]),
+    ("/pickup-requests/$pkB",                            [200, 404, 200, 404, 200, 404, 200, 200, 404, 200]),
+    // A manifest: its park's office, its parties (consignor, carrier through its driver,
+    // receiver, the enterprises of its lots), and the inspectors of both sides of the transfer:
+    // park B's (4401) and the receiver D2's (440310, Shenzhen: 4403).
+    ("/manifests/$mB",                                   [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    ("/manifests/$mB/print.html",                        [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    ("/manifests/$mB/versions",                          [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    ("/manifests/$mB/revisions",                         [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    ("/manifests/$mB/trace",                             [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     // The warehouse's stock: as the warehouse.
     ("/warehouses/$wA/inventory",                        [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
     // Billing: the park office and the enterprise itself.
@@ -83,9 +91,9 @@ const FLOW_LISTS: &[(&str, [&str; 10])] = &[
     //                                     adm        offA   offB   entA   entB   dsp1   dsp2   drv    i03    i01
     ("/lots",                             ["lA lB",   "lA",  "lB",  "lA",  "lB",  "lA",  "lB",  "403", "lA",  "lB"]),
     ("/lots?enterprise_id=$eB1",          ["lB",      "-",   "lB",  "-",   "lB",  "-",   "lB",  "403", "-",   "lB"]),
-    ("/pickup-requests",                  ["pkA pkB", "pkA", "pkB", "pkA", "pkB", "pkA", "pkB", "pkA", "pkA", "pkB"]),
+    ("/pickup-requests",                  ["pkA pkB", "pkA", "pkB", "pkA", "pkB", "pkA", "pkB", "pkA pkB", "pkA", "pkB"]),
     ("/statements",                       ["stA stB", "stA", "stB", "stA", "stB", "403", "403", "403", "403", "403"]),
-    ("/manifests",                        ["-",       "-",   "-",   "-",   "-",   "-",   "-",   "-",   "-",   "-"]),
+    ("/manifests",                        ["mB",      "-",   "mB",  "-",   "mB",  "-",   "mB",  "mB",  "mB",  "mB"]),
     ("/webhooks",                         ["-",       "-",   "-",   "hA",  "hB",  "-",   "-",   "403", "-",   "-"]),
 ];
 
@@ -133,6 +141,9 @@ const RAISE_A: &str = r#"{"contract_id": "$kA", "warehouse_id": "$wA", "category
 const REASON: &str = r#"{"reason": "reason $n"}"#;
 const SCHEDULE_A: &str =
     r#"{"scheduled_on": "$later", "carrier_id": "$C", "vehicle_id": "$vC", "driver_id": "$uDrv"}"#;
+const RECEIVE: &str = r#"{"received_grams": 2100000, "decision": "accepted"}"#;
+const COMPLETE: &str = r#"{"treatment": "R9 re-refining"}"#;
+const RESOLVE: &str = r#"{"resolution": "returned to the enterprise"}"#;
 const STATEMENT_A: &str = r#"{"enterprise_id": "$eA1", "period": "2026-11"}"#;
 const STATEMENT_B: &str = r#"{"enterprise_id": "$eB1", "period": "2026-11"}"#;
 const PAYMENT_A: &str = r#"{"enterprise_id": "$eA1", "amount_fen": 1000, "paid_on": "2026-12-01"}"#;
@@ -161,6 +172,16 @@ const FLOW_WRITES: &[FlowWrite] = &[
     fw("POST /pickup-requests/$pkA/decline",     REASON,        "/pickup-requests/$pkA",         None,         true,  [409, 403, 404, 403, 404, 409, 404, 403, 403, 404]),
     fw("POST /pickup-requests/$pkA/schedule",    SCHEDULE_A,    "/pickup-requests/$pkA",         None,         true,  [200, 403, 404, 403, 404, 200, 404, 403, 403, 404]),
     fw("POST /pickup-requests/$cancelA/cancel",  REASON,        "/pickup-requests/$cancelA",     None,         true,  [200, 200, 404, 403, 404, 403, 404, 404, 403, 404]),
+    // Manifest mB's signed steps, in order, each by its one signer: the consigning enterprise
+    // B1 (park B holds no collection permit), the carrier's driver, the receiver D2's
+    // dispatcher (twice). Every other reader is refused with 403, the others with 404; the
+    // administrator signs for no party. mB's receipt accepts all: the park office finds no
+    // case to resolve (409).
+    fw("POST /manifests/$mB/confirm",            "",            "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 200, 404, 403, 403, 403, 403]),
+    fw("POST /manifests/$mB/take-over",          "",            "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 403, 404, 403, 200, 403, 403]),
+    fw("POST /manifests/$mB/receive",            RECEIVE,       "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 403, 404, 200, 403, 403, 403]),
+    fw("POST /manifests/$mB/complete",           COMPLETE,      "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 403, 404, 200, 403, 403, 403]),
+    fw("POST /manifests/$mB/resolve",            RESOLVE,       "/manifests/$mB",                None,         true,  [403, 404, 409, 404, 403, 404, 403, 403, 403, 403]),
     // Billing: the park office. Whoever may read the enterprise (itself, the inspectors of
     // its region) is refused with 403; stA exists, so an allowed issue is a conflict.
     fw("POST /statements",                       STATEMENT_A,   "/statements?limit=200",         None,         true,  [409, 409, 404, 403, 404, 404, 404, 404, 403, 404]),
@@ -180,102 +201,32 @@ const FLOW_WRITES: &[FlowWrite] = &[
 ];
 
 /// Endpoints no table calls, each with the reason and where its access is tested instead.
+#[rustfmt::skip]
 const EXEMPT: &[(&str, &str)] = &[
-    ("GET /openapi.json", "public: the document itself"),
-    ("POST /auth/login", "before any principal: auth.rs"),
-    (
-        "POST /auth/refresh",
-        "before any principal: auth.rs, tokens.rs",
-    ),
-    ("POST /auth/logout", "the principal's own session: auth.rs"),
-    (
-        "POST /auth/password",
-        "the principal's own password: auth.rs",
-    ),
-    ("POST /auth/wechat/login", "before any principal: wechat.rs"),
-    (
-        "GET /auth/wechat/link",
-        "the principal's own link: wechat.rs",
-    ),
-    (
-        "POST /auth/wechat/link",
-        "the principal's own link: wechat.rs",
-    ),
-    (
-        "DELETE /auth/wechat/link",
-        "the principal's own link: wechat.rs",
-    ),
-    ("GET /me", "the principal itself: identity.rs"),
-    ("GET /organizations", "identity: identity.rs"),
-    ("GET /organizations/{}", "identity: identity.rs"),
-    ("POST /users", "identity: identity.rs"),
-    ("GET /users", "identity: identity.rs"),
-    ("GET /users/{}", "identity: identity.rs"),
-    ("PATCH /users/{}", "identity: identity.rs"),
-    (
-        "POST /pickup-requests/{}/collect",
-        "collecting makes a manifest: pickups.rs, manifests.rs",
-    ),
-    (
-        "GET /manifests/{}",
-        "a manifest needs a collection: manifests.rs, receiver.rs, inspection.rs",
-    ),
-    (
-        "GET /manifests/{}/print.html",
-        "a manifest needs a collection: manifests.rs",
-    ),
-    (
-        "GET /manifests/{}/versions",
-        "a manifest needs a collection: manifests.rs",
-    ),
-    (
-        "GET /manifests/{}/trace",
-        "a manifest needs a collection: inspection.rs",
-    ),
-    (
-        "GET /manifests/{}/revisions",
-        "a manifest needs a collection: manifest_signers.rs",
-    ),
-    (
-        "POST /manifests/{}/revisions",
-        "a manifest needs a collection: manifest_signers.rs",
-    ),
-    (
-        "POST /manifests/{}/revisions/{}/approve",
-        "a manifest needs a collection: manifest_signers.rs",
-    ),
-    (
-        "POST /manifests/{}/revisions/{}/reject",
-        "a manifest needs a collection: manifest_signers.rs",
-    ),
-    (
-        "POST /manifests/{}/confirm",
-        "a manifest needs a collection: manifests.rs, manifest_signers.rs",
-    ),
-    (
-        "POST /manifests/{}/receive",
-        "a manifest needs a collection: manifests.rs, receiver.rs",
-    ),
-    (
-        "POST /manifests/{}/complete",
-        "a manifest needs a collection: manifests.rs, receiver.rs",
-    ),
-    (
-        "POST /manifests/{}/resolve",
-        "a manifest needs a collection: receiver.rs",
-    ),
-    (
-        "POST /manifests/{}/take-over",
-        "a manifest needs a collection: manifest_signers.rs",
-    ),
-    (
-        "GET /webhooks/{}/deliveries/{}",
-        "a delivery needs a receiver: webhooks.rs",
-    ),
-    (
-        "POST /webhooks/{}/deliveries/{}/redeliver",
-        "a delivery needs a receiver: webhooks.rs",
-    ),
+    ("GET /openapi.json",                          "public: the document itself"),
+    ("POST /auth/login",                           "before any principal: auth.rs"),
+    ("POST /auth/refresh",                         "before any principal: auth.rs, tokens.rs"),
+    ("POST /auth/logout",                          "the principal's own session: auth.rs"),
+    ("POST /auth/password",                        "the principal's own password: auth.rs"),
+    ("POST /auth/wechat/login",                    "before any principal: wechat.rs"),
+    ("GET /auth/wechat/link",                      "the principal's own link: wechat.rs"),
+    ("POST /auth/wechat/link",                     "the principal's own link: wechat.rs"),
+    ("DELETE /auth/wechat/link",                   "the principal's own link: wechat.rs"),
+    ("GET /me",                                    "the principal itself: identity.rs"),
+    ("GET /organizations",                         "identity: identity.rs"),
+    ("GET /organizations/{}",                      "identity: identity.rs"),
+    ("POST /users",                                "identity: identity.rs"),
+    ("GET /users",                                 "identity: identity.rs"),
+    ("GET /users/{}",                              "identity: identity.rs"),
+    ("PATCH /users/{}",                            "identity: identity.rs"),
+    // The world collects pkB through it; a request is collected once.
+    ("POST /pickup-requests/{}/collect",           "collected once: pickups.rs, manifests.rs"),
+    // Each step is signed by one party's user, in the manifest's order of steps.
+    ("POST /manifests/{}/revisions",               "one signer, in order: manifest_signers.rs"),
+    ("POST /manifests/{}/revisions/{}/approve",    "one signer, in order: manifest_signers.rs"),
+    ("POST /manifests/{}/revisions/{}/reject",     "one signer, in order: manifest_signers.rs"),
+    ("GET /webhooks/{}/deliveries/{}",             "a delivery needs a receiver: webhooks.rs"),
+    ("POST /webhooks/{}/deliveries/{}/redeliver",  "a delivery needs a receiver: webhooks.rs"),
 ];
 
 /// The registry matrix's world, grown with the flow's objects (see the module's text).
@@ -333,6 +284,37 @@ async fn grow(backend: Backend) -> World {
             .await,
         "schedule pkA",
     );
+
+    // pkB: scheduled with the carrier and collected by its driver, which issues manifest mB.
+    let schedule_b = json!({"scheduled_on": world.app.day(0), "carrier_id": world.id("C"),
+        "vehicle_id": world.id("vC"), "driver_id": world.id("uDrv")})
+    .to_string();
+    let path = format!("/pickup-requests/{pk_b}/schedule");
+    ok(
+        world
+            .send(
+                Method::POST,
+                &path,
+                Some(&world.tokens[dsp2]),
+                Some(&schedule_b),
+            )
+            .await,
+        "schedule pkB",
+    );
+    let outbound = json!({"vehicle_id": world.id("vC"), "scale_id": "SCALE-02",
+        "captured_at": world.app.now().to_rfc3339(), "gross_grams": 10_100_000, "tare_grams": 8_000_000})
+    .to_string();
+    let path = format!("/pickup-requests/{pk_b}/collect");
+    let collection = ok(
+        world
+            .send(Method::POST, &path, Some(&world.tokens[7]), Some(&outbound))
+            .await,
+        "collect pkB",
+    );
+    let m_b = collection["manifests"][0]["id"]
+        .as_str()
+        .expect("a manifest")
+        .to_owned();
 
     let hook = |n: u8| json!({"url": format!("http://127.0.0.1:9/hook-{n}")}).to_string();
     let h_a = ok(
@@ -397,6 +379,7 @@ async fn grow(backend: Backend) -> World {
         ("hA", id(&h_a)),
         ("hB", id(&h_b)),
         ("msgA", msg_a),
+        ("mB", m_b),
         ("stA", id(&st_a)),
         ("stB", id(&st_b)),
     ]);
