@@ -126,6 +126,24 @@ pub enum Action<'a> {
         enterprise_ids: &'a [String],
         driver_id: Option<&'a str>,
     },
+    /// Cancel an open pickup request: the park office. Refused with 403 to its other readers,
+    /// 404 to the others.
+    CancelPickup {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        enterprise_ids: &'a [String],
+        driver_id: Option<&'a str>,
+    },
+    /// Correct or void a lot: a weighing by the park office, a declaration still waiting at the
+    /// door also by its enterprise ([`Action::DeclareLot`]). Refused with 403 to the lot's other
+    /// readers, 404 to the others.
+    ChangeLot {
+        enterprise_id: &'a str,
+        disposer_id: &'a str,
+        place: Place<'a>,
+        /// A declaration still waiting at the door (route b, `declared`).
+        declared: bool,
+    },
     /// Manage the organisation's own webhook endpoints (not drivers).
     ManageWebhooks,
     /// Read the organisation's inbox (not drivers: they see their own pickups).
@@ -294,17 +312,59 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             member_ids,
         } => {
             office_of(p, place.park_id)
-                || return authorize(
+                || return refuse_readers(
                     p,
                     Action::ReadContract {
                         place,
                         disposer_id,
                         member_ids,
                     },
-                )
-                .and(Err(ApiError::Forbidden(
                     "only the park office administers the contract",
-                )))
+                )
+        }
+        Action::CancelPickup {
+            place,
+            disposer_id,
+            enterprise_ids,
+            driver_id,
+        } => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadPickup {
+                        place,
+                        disposer_id,
+                        enterprise_ids,
+                        driver_id,
+                    },
+                    "only the park office cancels a pickup request",
+                )
+        }
+        Action::ChangeLot {
+            enterprise_id,
+            disposer_id,
+            place,
+            declared,
+        } => {
+            if declared {
+                return authorize(
+                    p,
+                    Action::DeclareLot {
+                        enterprise_id,
+                        place,
+                    },
+                );
+            }
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadLot {
+                        enterprise_id,
+                        disposer_id,
+                        place,
+                    },
+                    "only the park office corrects or voids a weighing",
+                )
         }
         Action::ReadCatalog => true,
         Action::DeclareLot {
@@ -480,6 +540,12 @@ pub fn signs_for(p: &Principal, signer_id: &str, role: Role, driver_id: &str) ->
 
 /// Refuses a write: 403 when the principal may at least read the object, 404 when it may not
 /// even know that the object exists.
+/// Refuses an action: with 403 and `message` when the principal may do `read`, else as `read`
+/// refuses it (404).
+fn refuse_readers(p: &Principal, read: Action<'_>, message: &'static str) -> Result<(), ApiError> {
+    authorize(p, read).and(Err(ApiError::Forbidden(message)))
+}
+
 fn deny_write(p: &Principal, read: Action<'_>) -> Result<(), ApiError> {
     match authorize(p, read) {
         Ok(()) => Err(ApiError::Forbidden(
