@@ -67,7 +67,16 @@ pub enum Action<'a> {
         enterprise_id: &'a str,
         place: Place<'a>,
     },
+    /// Edit an enterprise: its park's office. Refused with 403 to whoever may read it (itself,
+    /// inspectors of its region), 404 to the others.
+    UpdateEnterprise {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
     ReadWarehouse(Place<'a>),
+    /// Edit a warehouse or its zones: its park's office. Refused with 403 to whoever may read
+    /// it (inspectors of its region), 404 to the others.
+    ManageWarehouse(Place<'a>),
     ReadDisposer {
         disposer_id: &'a str,
     },
@@ -284,6 +293,28 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             place,
         } => {
             own_org(enterprise_id) || office_of(p, place.park_id) || inspects(p, place.region_code)
+        }
+        Action::UpdateEnterprise {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadEnterprise {
+                        enterprise_id,
+                        place,
+                    },
+                    "you may read but not change this enterprise",
+                )
+        }
+        Action::ManageWarehouse(place) => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadWarehouse(place),
+                    "you may read but not change this warehouse",
+                )
         }
         Action::ReadWarehouse(place) => {
             office_of(p, place.park_id) || inspects(p, place.region_code)
