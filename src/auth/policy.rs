@@ -67,7 +67,16 @@ pub enum Action<'a> {
         enterprise_id: &'a str,
         place: Place<'a>,
     },
+    /// Edit an enterprise: its park's office. Refused with 403 to whoever may read it (itself,
+    /// inspectors of its region), 404 to the others.
+    UpdateEnterprise {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
     ReadWarehouse(Place<'a>),
+    /// Edit a warehouse or its zones: its park's office. Refused with 403 to whoever may read
+    /// it (inspectors of its region), 404 to the others.
+    ManageWarehouse(Place<'a>),
     ReadDisposer {
         disposer_id: &'a str,
     },
@@ -85,6 +94,14 @@ pub enum Action<'a> {
         operator_id: &'a str,
     },
     ReadContract {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        member_ids: &'a [String],
+    },
+    /// Change a contract (its terms, members, prices, thresholds) or act under it for the park
+    /// (raise a pickup request by hand): the park office. Refused with 403 to its other
+    /// readers (its disposer, its members, inspectors), 404 to the others.
+    ManageContract {
         place: Place<'a>,
         disposer_id: &'a str,
         member_ids: &'a [String],
@@ -118,6 +135,24 @@ pub enum Action<'a> {
         enterprise_ids: &'a [String],
         driver_id: Option<&'a str>,
     },
+    /// Cancel an open pickup request: the park office. Refused with 403 to its other readers,
+    /// 404 to the others.
+    CancelPickup {
+        place: Place<'a>,
+        disposer_id: &'a str,
+        enterprise_ids: &'a [String],
+        driver_id: Option<&'a str>,
+    },
+    /// Correct or void a lot: a weighing by the park office, a declaration still waiting at the
+    /// door also by its enterprise ([`Action::DeclareLot`]). Refused with 403 to the lot's other
+    /// readers, 404 to the others.
+    ChangeLot {
+        enterprise_id: &'a str,
+        disposer_id: &'a str,
+        place: Place<'a>,
+        /// A declaration still waiting at the door (route b, `declared`).
+        declared: bool,
+    },
     /// Manage the organisation's own webhook endpoints (not drivers).
     ManageWebhooks,
     /// Read the organisation's inbox (not drivers: they see their own pickups).
@@ -128,7 +163,10 @@ pub enum Action<'a> {
         enterprise_id: &'a str,
         place: Place<'a>,
     },
-    /// Issue statements, record payments and notes: the park office.
+    /// Issue statements, record payments and notes: the park office. Refused with 403 to those
+    /// who may read the enterprise (its own users, inspectors of its region), 404 to others;
+    /// a change to an existing statement is first checked as [`Action::ReadBilling`], so that
+    /// those who may not read the statement get 404.
     ManageBilling {
         enterprise_id: &'a str,
         place: Place<'a>,
@@ -210,6 +248,13 @@ fn reads_directory(p: &Principal) -> bool {
 
 pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     if is_admin(p) {
+        // A manifest's steps are signed by its parties' own users (see [`signs_for`]): an
+        // administrator reads every manifest but signs for none.
+        if matches!(action, Action::SignManifest { .. }) {
+            return Err(ApiError::Forbidden(
+                "a manifest's steps are signed by its parties' own users, not by administrators",
+            ));
+        }
         return Ok(());
     }
     let own_org = |id: &str| id == p.organization_id;
@@ -249,6 +294,28 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         } => {
             own_org(enterprise_id) || office_of(p, place.park_id) || inspects(p, place.region_code)
         }
+        Action::UpdateEnterprise {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadEnterprise {
+                        enterprise_id,
+                        place,
+                    },
+                    "you may read but not change this enterprise",
+                )
+        }
+        Action::ManageWarehouse(place) => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadWarehouse(place),
+                    "you may read but not change this warehouse",
+                )
+        }
         Action::ReadWarehouse(place) => {
             office_of(p, place.park_id) || inspects(p, place.region_code)
         }
@@ -269,6 +336,66 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                 || inspects(p, place.region_code)
                 || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
                 || member_ids.iter().any(|m| own_org(m))
+        }
+        Action::ManageContract {
+            place,
+            disposer_id,
+            member_ids,
+        } => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadContract {
+                        place,
+                        disposer_id,
+                        member_ids,
+                    },
+                    "only the park office administers the contract",
+                )
+        }
+        Action::CancelPickup {
+            place,
+            disposer_id,
+            enterprise_ids,
+            driver_id,
+        } => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadPickup {
+                        place,
+                        disposer_id,
+                        enterprise_ids,
+                        driver_id,
+                    },
+                    "only the park office cancels a pickup request",
+                )
+        }
+        Action::ChangeLot {
+            enterprise_id,
+            disposer_id,
+            place,
+            declared,
+        } => {
+            if declared {
+                return authorize(
+                    p,
+                    Action::DeclareLot {
+                        enterprise_id,
+                        place,
+                    },
+                );
+            }
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadLot {
+                        enterprise_id,
+                        disposer_id,
+                        place,
+                    },
+                    "only the park office corrects or voids a weighing",
+                )
         }
         Action::ReadCatalog => true,
         Action::DeclareLot {
@@ -397,7 +524,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             office_of(p, place.park_id)
                 || return deny_write(
                     p,
-                    Action::ReadBilling {
+                    Action::ReadEnterprise {
                         enterprise_id,
                         place,
                     },
@@ -444,6 +571,12 @@ pub fn signs_for(p: &Principal, signer_id: &str, role: Role, driver_id: &str) ->
 
 /// Refuses a write: 403 when the principal may at least read the object, 404 when it may not
 /// even know that the object exists.
+/// Refuses an action: with 403 and `message` when the principal may do `read`, else as `read`
+/// refuses it (404).
+fn refuse_readers(p: &Principal, read: Action<'_>, message: &'static str) -> Result<(), ApiError> {
+    authorize(p, read).and(Err(ApiError::Forbidden(message)))
+}
+
 fn deny_write(p: &Principal, read: Action<'_>) -> Result<(), ApiError> {
     match authorize(p, read) {
         Ok(()) => Err(ApiError::Forbidden(
@@ -813,6 +946,131 @@ mod tests {
             OrganizationKind::Carrier,
             "car_1"
         )));
+    }
+
+    /// The status a refusal answers, or 200.
+    fn status(result: Result<(), ApiError>) -> u16 {
+        match result {
+            Ok(()) => 200,
+            Err(ApiError::Forbidden(_)) => 403,
+            Err(ApiError::NotFound(_)) => 404,
+            Err(e) => panic!("unexpected refusal {e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_contract_is_managed_by_its_office_and_refused_to_its_readers_with_403() {
+        let members = vec!["ent_1".to_owned()];
+        let manage = |p: &Principal| {
+            status(authorize(
+                p,
+                Action::ManageContract {
+                    place: PARK_A,
+                    disposer_id: "disp_1",
+                    member_ids: &members,
+                },
+            ))
+        };
+        let cases = [
+            (Role::ParkOffice, OrganizationKind::Park, "park_a", 200),
+            (Role::ParkOffice, OrganizationKind::Park, "park_b", 404),
+            (
+                Role::DisposerDispatcher,
+                OrganizationKind::DisposalCompany,
+                "disp_1",
+                403,
+            ),
+            (
+                Role::DisposerDispatcher,
+                OrganizationKind::DisposalCompany,
+                "disp_2",
+                404,
+            ),
+            (
+                Role::EnterpriseUser,
+                OrganizationKind::Enterprise,
+                "ent_1",
+                403,
+            ),
+            (
+                Role::EnterpriseUser,
+                OrganizationKind::Enterprise,
+                "ent_2",
+                404,
+            ),
+            (
+                Role::Inspector,
+                OrganizationKind::EnvironmentBureau,
+                "bureau",
+                403,
+            ),
+            (Role::Driver, OrganizationKind::Carrier, "car_1", 404),
+        ];
+        for (role, kind, org, want) in cases {
+            assert_eq!(
+                manage(&principal(role, kind, org)),
+                want,
+                "{role:?} of {org}"
+            );
+        }
+    }
+
+    #[test]
+    fn administrators_read_every_manifest_but_sign_for_no_party() {
+        let admin = principal(Role::PlatformAdmin, OrganizationKind::Platform, "platform");
+        let parties = vec!["ent_1".to_owned()];
+        let read = Action::ReadManifest {
+            place: PARK_A,
+            receiver_region_code: "440310",
+            parties: &parties,
+            driver_id: "usr_driver",
+        };
+        assert_eq!(status(authorize(&admin, read)), 200);
+        let sign = Action::SignManifest {
+            place: PARK_A,
+            receiver_region_code: "440310",
+            parties: &parties,
+            driver_id: "usr_driver",
+            signer_id: "ent_1",
+            role: Role::EnterpriseUser,
+        };
+        assert_eq!(status(authorize(&admin, sign)), 403);
+    }
+
+    #[test]
+    fn billing_is_refused_with_403_to_whoever_may_read_the_enterprise() {
+        let manage = |p: &Principal, place: Place<'_>| {
+            status(authorize(
+                p,
+                Action::ManageBilling {
+                    enterprise_id: "ent_1",
+                    place,
+                },
+            ))
+        };
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau",
+        );
+        let office = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let own = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        let other = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_2");
+        assert_eq!(manage(&office, PARK_A), 200);
+        assert_eq!(manage(&own, PARK_A), 403);
+        assert_eq!(
+            manage(&inspector, PARK_A),
+            403,
+            "the inspector of 4403 reads ent_1"
+        );
+        assert_eq!(manage(&inspector, PARK_B), 404, "not its jurisdiction");
+        assert_eq!(manage(&other, PARK_A), 404);
+        // The inspector reads the enterprise, not its statements.
+        let read = Action::ReadBilling {
+            enterprise_id: "ent_1",
+            place: PARK_A,
+        };
+        assert_eq!(status(authorize(&inspector, read)), 404);
     }
 
     #[test]

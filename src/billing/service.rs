@@ -471,7 +471,7 @@ pub fn reprice(
     principal: &Principal,
     id: &str,
 ) -> Result<StatementView, ApiError> {
-    let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let row = load_readable(conn, principal, id)?;
     load_enterprise_for(conn, principal, &row.enterprise_id, true)?;
     crate::db::locks::take(conn, crate::db::locks::Lock::Statement(&row.enterprise_id))?;
     for line in store::lines_of(conn, id)? {
@@ -497,7 +497,7 @@ pub fn add_note(
     disposer_id: Option<String>,
     reason: String,
 ) -> Result<StatementView, ApiError> {
-    let row = store::find_statement(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let row = load_readable(conn, principal, id)?;
     load_enterprise_for(conn, principal, &row.enterprise_id, true)?;
     crate::db::locks::take(conn, crate::db::locks::Lock::Statement(&row.enterprise_id))?;
     let mut disposers: Vec<String> = store::lines_of(conn, id)?

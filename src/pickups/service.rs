@@ -43,22 +43,16 @@ pub fn cancel(
     reason: String,
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, request| {
-        if authorize(principal, Action::ManagePark(place(request))).is_ok() {
-            return Ok(());
-        }
         let enterprises = store::enterprises_of(conn, &request.0.id)?;
         authorize(
             principal,
-            Action::ReadPickup {
+            Action::CancelPickup {
                 place: place(request),
                 disposer_id: &request.0.disposer_id,
                 enterprise_ids: &enterprises,
                 driver_id: request.0.driver_id.as_deref(),
             },
-        )?;
-        Err(ApiError::Forbidden(
-            "only the park office cancels a pickup request",
-        ))
+        )
     })?;
     let mut row = request.0;
     check_status(&row, OPEN_STATUSES, "cancelled")?;

@@ -642,12 +642,17 @@ pub fn raise(
 ) -> Result<RequestView, ApiError> {
     let contract =
         contracts::find_contract(conn, &r.contract_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let members = crate::registry::contracts::service::member_ids(conn, &r.contract_id)?;
     authorize(
         principal,
-        Action::ManagePark(Place {
-            park_id: &contract.0.park_id,
-            region_code: &contract.1,
-        }),
+        Action::ManageContract {
+            place: Place {
+                park_id: &contract.0.park_id,
+                region_code: &contract.1,
+            },
+            disposer_id: &contract.0.disposer_id,
+            member_ids: &members,
+        },
     )?;
     if let Some(w) = &r.warehouse_id {
         let warehouse = crate::registry::warehouses::store::find_warehouse(conn, w)?

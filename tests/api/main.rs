@@ -24,6 +24,7 @@ mod lots;
 mod manifest_signers;
 mod manifests;
 mod matrix;
+mod matrix_flow;
 mod metrics;
 mod official_numbers;
 mod openapi;

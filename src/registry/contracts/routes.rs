@@ -221,9 +221,16 @@ fn load_manageable(
     principal: &Principal,
     id: &str,
 ) -> Result<store::Contract, ApiError> {
-    let contract = load_readable(conn, principal, id)?;
-    authorize(principal, Action::ManagePark(service::place(&contract)))
-        .map_err(|_| ApiError::Forbidden("only the park office administers the contract"))?;
+    let contract = service::load(conn, id)?;
+    let members = service::member_ids(conn, id)?;
+    authorize(
+        principal,
+        Action::ManageContract {
+            place: service::place(&contract),
+            disposer_id: &contract.0.disposer_id,
+            member_ids: &members,
+        },
+    )?;
     Ok(contract)
 }
 

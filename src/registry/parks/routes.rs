@@ -476,20 +476,13 @@ pub async fn update_enterprise(
         .db
         .write(move |conn| {
             let e = service::load_enterprise(conn, &id)?;
-            let place = service::enterprise_place(&e);
-            if authorize(&principal, Action::ManagePark(place)).is_err() {
-                // Say 403 to those who may see the enterprise, 404 to the others.
-                authorize(
-                    &principal,
-                    Action::ReadEnterprise {
-                        enterprise_id: &e.0.organization_id,
-                        place,
-                    },
-                )?;
-                return Err(ApiError::Forbidden(
-                    "you may read but not change this enterprise",
-                ));
-            }
+            authorize(
+                &principal,
+                Action::UpdateEnterprise {
+                    enterprise_id: &e.0.organization_id,
+                    place: service::enterprise_place(&e),
+                },
+            )?;
             service::update_enterprise(conn, now, &principal.user_id, e, changes)
         })
         .await?;
