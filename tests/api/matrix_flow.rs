@@ -213,6 +213,7 @@ const EXEMPT: &[(&str, &str)] = &[
     ("POST /auth/wechat/link",                     "the principal's own link: wechat.rs"),
     ("DELETE /auth/wechat/link",                   "the principal's own link: wechat.rs"),
     ("GET /me",                                    "the principal itself: identity.rs"),
+    ("PUT /manifests/{}/official-number",          "the consignor's signer, others 403/404: official_numbers.rs"),
     ("GET /organizations",                         "identity: identity.rs"),
     ("GET /organizations/{}",                      "identity: identity.rs"),
     ("POST /users",                                "identity: identity.rs"),
