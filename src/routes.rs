@@ -4,7 +4,9 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
-use crate::{auth, billing, health, identity, ledger, lots, manifests, notify, openapi, pickups};
+use crate::{
+    auth, billing, figures, health, identity, ledger, lots, manifests, notify, openapi, pickups,
+};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -159,6 +161,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(ledger::routes::enterprise_ledger_lines)
                 .service(ledger::routes::enterprise_ledger_csv)
                 .service(ledger::routes::enterprise_ledger_xlsx)
+                // Figures for a dashboard
+                .service(figures::routes::stock)
+                .service(figures::routes::latency)
+                .service(figures::routes::volumes)
                 // Inbox and webhooks
                 .service(notify::routes::inbox)
                 .service(notify::routes::unread_count)
