@@ -22,6 +22,8 @@ pub mod demo;
 pub mod domain;
 /// The HTTP error type and its RFC 9457 rendering.
 pub mod error;
+/// Figures of a park for a dashboard: stock against thresholds, latencies, volumes.
+pub mod figures;
 /// Liveness and readiness probes.
 pub mod health;
 /// Shared HTTP plumbing: JSON extraction, pagination, fallbacks.

@@ -49,6 +49,7 @@ every response carries an `x-request-id` header. A problem's `title`, `detail` a
         (name = "manifests", description = "Transfer manifests: signed steps, revisions and versions, mass balance, search, print"),
         (name = "inspection", description = "The inspector's desk: a lot's or a manifest's trace in one call; anomaly lists across a jurisdiction (lots past their storage limit, overdue receipts, flagged manifests, open refusals, licences ending, idle contract members, full zones)"),
         (name = "ledgers", description = "Ledgers (台账) per park, warehouse and enterprise by business date: opening, in, out, corrections, voids, closing stock; their lines and CSV and Excel exports"),
+        (name = "figures", description = "A park's figures for a dashboard, computed by the database: stock against zone capacities and pickup thresholds, pickup and receipt latency per month, volumes per waste code, enterprise, disposer or month"),
         (name = "notifications", description = "Each organisation's inbox; webhooks (Standard Webhooks) with their delivery log"),
         (name = "meta", description = "This document"),
     )

@@ -5,7 +5,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
 use crate::{
-    auth, billing, health, identity, inspection, ledger, lots, manifests, notify, openapi, pickups,
+    auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify, openapi,
+    pickups,
 };
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -166,6 +167,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(ledger::routes::enterprise_ledger_lines)
                 .service(ledger::routes::enterprise_ledger_csv)
                 .service(ledger::routes::enterprise_ledger_xlsx)
+                // Figures for a dashboard
+                .service(figures::routes::stock)
+                .service(figures::routes::latency)
+                .service(figures::routes::volumes)
                 // Inbox and webhooks
                 .service(notify::routes::inbox)
                 .service(notify::routes::unread_count)

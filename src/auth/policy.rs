@@ -178,6 +178,10 @@ pub enum Action<'a> {
         enterprise_id: Option<&'a str>,
         place: Place<'a>,
     },
+    /// Read a park's figures for the dashboard (stock against thresholds, latencies, volumes):
+    /// the park office and inspectors of its jurisdiction. Other roles never read figures
+    /// (403); another park's office or an inspector elsewhere gets 404.
+    ReadFigures(Place<'a>),
     /// Read the remittance statement of a park to a disposer: the park office and the disposer.
     ReadRemittance {
         place: Place<'a>,
@@ -538,6 +542,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                 || inspects(p, place.region_code)
                 || (p.role == Role::EnterpriseUser && enterprise_id.is_some_and(own_org))
         }
+        Action::ReadFigures(place) => {
+            reads_figures(p)?;
+            office_of(p, place.park_id) || inspects(p, place.region_code)
+        }
         Action::ReadRemittance { place, disposer_id } => {
             office_of(p, place.park_id)
                 || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
@@ -556,6 +564,21 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::NotFound(NOT_VISIBLE))
+    }
+}
+
+/// Whether the principal's role reads parks' figures at all: 403 for the roles that never do,
+/// checked before the park is looked up, so that the answer tells nothing of which parks exist.
+pub fn reads_figures(p: &Principal) -> Result<(), ApiError> {
+    if matches!(
+        p.role,
+        Role::PlatformAdmin | Role::ParkOffice | Role::Inspector
+    ) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "a park's figures are read by its office and the inspectors of its region",
+        ))
     }
 }
 
@@ -1300,6 +1323,37 @@ mod tests {
             assert!(matches!(
                 authorize(who, ledger(enterprise, PARK_A)),
                 Err(ApiError::NotFound(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn figures_are_read_by_the_office_and_the_inspectors_of_the_park() {
+        let office_a = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau_sz",
+        );
+        for who in [&office_a, &inspector] {
+            assert!(authorize(who, Action::ReadFigures(PARK_A)).is_ok());
+            assert!(matches!(
+                authorize(who, Action::ReadFigures(PARK_B)),
+                Err(ApiError::NotFound(_))
+            ));
+        }
+        for (role, kind, org) in [
+            (Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1"),
+            (
+                Role::DisposerDispatcher,
+                OrganizationKind::DisposalCompany,
+                "disp_1",
+            ),
+            (Role::Driver, OrganizationKind::Carrier, "carrier_1"),
+        ] {
+            assert!(matches!(
+                authorize(&principal(role, kind, org), Action::ReadFigures(PARK_A)),
+                Err(ApiError::Forbidden(_))
             ));
         }
     }

@@ -14,6 +14,7 @@ mod contracts;
 mod deploy;
 mod errors;
 mod examples;
+mod figures;
 mod health;
 mod identity;
 mod inspection;

@@ -123,6 +123,12 @@ pub(crate) const READS: &[(&str, Row)] = &[
     ("/enterprises/$eA1/ledger/export.csv?kind=hazardous&month=2026-11", [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
     ("/enterprises/$eA1/ledger/export.xlsx?kind=hazardous&month=2026-11", [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
     ("/enterprises/$eB1/ledger?kind=hazardous&from=2026-11-01&to=2026-11-30", [200, 404, 200, 404, 200, 404, 404, 404, 404, 200]),
+    // A park's figures by its office and the inspectors of its region; never by enterprises,
+    // dispatchers or drivers (403 whatever the park).
+    ("/parks/$pA/figures/stock",                         [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/figures/latency?from=2026-01&to=2026-11", [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/figures/volumes?by=enterprise",         [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pB/figures/stock",                         [200, 404, 200, 403, 403, 403, 403, 403, 404, 200]),
     // The catalog by everybody; its imports by administrators.
     ("/catalog/categories",                              [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     ("/catalog/codes/$code",                             [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),

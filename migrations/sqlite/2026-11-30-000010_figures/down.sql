@@ -1,0 +1,4 @@
+DROP INDEX manifest_signatures_manifest_step_idx;
+DROP INDEX manifest_signatures_step_at_idx;
+DROP INDEX collections_park_captured_idx;
+DROP INDEX lots_figures_idx;
