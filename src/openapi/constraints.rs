@@ -420,8 +420,13 @@ pub fn document(doc: &mut OpenApi) {
                             schema.minimum = Some((*min).into());
                             schema.maximum = Some((*max).into());
                         }
-                        if let Some((_, max, blank)) =
-                            QUERY_TEXTS.iter().find(|(n, ..)| *n == param.name)
+                        // The manifests' and the anomalies' `park_id` is checked as a text;
+                        // elsewhere it only narrows the list (no park: no item).
+                        let checked_park = param.name == "park_id"
+                            && (path.contains("/manifests") || path.ends_with("/anomalies"));
+                        if let Some((_, max, blank)) = QUERY_TEXTS
+                            .iter()
+                            .find(|(n, ..)| *n == param.name && (*n != "park_id" || checked_park))
                         {
                             if !blank {
                                 schema.min_length = Some(1);
@@ -459,6 +464,13 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
         "kind" if ledger => serde_json::json!({"type": "string", "enum": KINDS}),
         "month" if ledger => serde_json::json!({"type": "string", "pattern": PERIOD}),
         "from" | "to" if ledger => serde_json::json!({"type": "string", "format": "date"}),
+        "from" | "to" if path.contains("/figures/") => {
+            serde_json::json!({"type": "string", "pattern": PERIOD})
+        }
+        "by" if path.contains("/figures/") => serde_json::json!({
+            "type": "string",
+            "enum": ["code", "enterprise", "disposer", "month"],
+        }),
         "from" | "to" | "received_from" | "received_to" => serde_json::json!({
             "anyOf": [
                 {"type": "string", "format": "date"},

@@ -169,6 +169,10 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (r"(prices|thresholds)\[\d+\]\.target", "not_licensed", "the disposer's licences (other objects)"),
         (r"(prices|thresholds)\[\d+\]\.effective_from", "out_of_period", "within the contract's dates: across fields"),
     ],
+    ("PATCH", "/api/v1/contracts/{id}"): [
+        (r"valid_to", "before_start", "valid_to is not before valid_from: across fields and the stored contract"),
+        (r"valid_to", "rules_after_end", "no membership, price or threshold starts after it (other objects)"),
+    ],
     ("POST", "/api/v1/contracts/{id}/prices"): _CONTRACT_RULES,
     ("POST", "/api/v1/contracts/{id}/thresholds"): _CONTRACT_RULES,
     ("POST", "/api/v1/contracts/{id}/members"): [
@@ -230,6 +234,14 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     ("POST", "/api/v1/webhooks"): [(r"url", "not_allowed", "an internal address (the network's)")],
     ("PATCH", "/api/v1/webhooks/{id}"): [(r"url", "not_allowed", "an internal address (the network's)")],
 }
+# A park's figures: `to` not before `from`, and at most 36 months, either one defaulting to
+# the current month (rules across parameters and relative to today).
+_FIGURES_RULES = [
+    (r"to", "before_from", "to is not before from: across parameters, or from after this month"),
+    (r"to", "range_too_long", "at most 36 months from from to to (or this month): across parameters"),
+]
+for _figure in ("latency", "volumes"):
+    EXCUSED[("GET", f"/api/v1/parks/{{id}}/figures/{_figure}")] = _FIGURES_RULES
 for _holder in ("parks", "enterprises", "warehouses"):
     for _tail in ("", "/lines", "/export.csv", "/export.xlsx"):
         EXCUSED[("GET", f"/api/v1/{_holder}/{{id}}/ledger{_tail}")] = _LEDGER_RULES
