@@ -119,6 +119,8 @@ pub async fn problem_bodies(
             header::CONTENT_LANGUAGE,
             HeaderValue::from_static(locale.tag()),
         );
+        head.headers
+            .append(header::VARY, HeaderValue::from_static("accept-language"));
         head.headers.remove(header::CONTENT_LENGTH);
         actix_web::body::BoxBody::new(serde_json::to_vec(&problem).unwrap_or_default())
     }))

@@ -238,11 +238,6 @@ impl Catalogue {
         })
     }
 
-    /// Every key, as written in the catalogue.
-    pub fn keys(&self) -> &[String] {
-        &self.keys
-    }
-
     /// Whether the catalogue has an entry for this key (a template as the code writes it).
     pub fn has_key(&self, key: &str) -> bool {
         self.keys.iter().any(|k| k == key)
@@ -251,11 +246,6 @@ impl Catalogue {
     /// The Chinese of an English text; the text itself when the catalogue does not know it.
     pub fn translate(&self, text: &str) -> String {
         self.lookup(text, 0).unwrap_or_else(|| text.to_owned())
-    }
-
-    /// Whether the catalogue knows this rendered text.
-    pub fn knows(&self, text: &str) -> bool {
-        self.lookup(text, MAX_NESTING).is_some()
     }
 
     fn lookup(&self, text: &str, depth: usize) -> Option<String> {
@@ -382,7 +372,6 @@ mod tests {
             "a term alone is not a message"
         );
         assert_eq!(c.translate("something else"), "something else");
-        assert!(!c.knows("something else"));
     }
 
     #[test]
