@@ -37,6 +37,10 @@ pub struct Settings {
     /// The URL at which clients reach this service, as printed in labels' QR codes (default
     /// `http://` + `listen`).
     pub public_base_url: Option<String>,
+    /// Answer every request with a `Server-Timing` header giving its database time and the
+    /// number of SQL statements it executed (for developers and the benchmark; it tells
+    /// clients a little about the work behind each request).
+    pub server_timing: bool,
     /// Password of the platform administrator created on an empty database. When unset, one is
     /// generated and printed once.
     #[serde(serialize_with = "redacted")]
@@ -146,6 +150,7 @@ impl Default for Settings {
             shutdown_timeout_secs: 30,
             trust_forwarded_for: false,
             public_base_url: None,
+            server_timing: false,
             admin_password: None,
             auth: AuthSettings::default(),
             notify: NotifySettings::default(),

@@ -114,6 +114,7 @@ impl Application {
             keys,
             auth: settings.auth.clone(),
             trust_forwarded_for: settings.trust_forwarded_for,
+            server_timing: settings.server_timing,
             public_base_url: settings
                 .public_base_url
                 .clone()

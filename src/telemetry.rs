@@ -6,7 +6,9 @@
 //! `x-request-id` header and makes it available to error bodies, with the language negotiated
 //! from `Accept-Language` (see `crate::i18n`).
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -49,6 +51,45 @@ pub fn init(filter: &str, format: LogFormat) {
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    static DB_WORK: Arc<DbWorkTotal>;
+}
+
+/// Database work done for a request: statements executed and time spent, including the wait
+/// for a pooled connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DbWork {
+    pub statements: u64,
+    pub elapsed: Duration,
+}
+
+/// A request's running total of [`DbWork`].
+#[derive(Debug, Default)]
+struct DbWorkTotal {
+    statements: AtomicU64,
+    micros: AtomicU64,
+}
+
+/// Adds database work to the total of the request being served on this task, if any.
+pub fn add_db_work(work: DbWork) {
+    let _ = DB_WORK.try_with(|total| {
+        total
+            .statements
+            .fetch_add(work.statements, Ordering::Relaxed);
+        let micros = u64::try_from(work.elapsed.as_micros()).unwrap_or(u64::MAX);
+        total.micros.fetch_add(micros, Ordering::Relaxed);
+    });
+}
+
+/// The `Server-Timing` entry of a request's database work (`db;dur=<ms>;desc="<n> statements"`):
+/// browsers' developer tools show it, and the statement-count test reads it.
+fn server_timing(total: &DbWorkTotal) -> String {
+    let micros = total.micros.load(Ordering::Relaxed);
+    format!(
+        "db;dur={}.{:03};desc=\"{} statements\"",
+        micros / 1000,
+        micros % 1000,
+        total.statements.load(Ordering::Relaxed)
+    )
 }
 
 /// The id of the request being served on this task, if any.
@@ -72,14 +113,29 @@ pub async fn request_context(
     // their bodies carry the id); only a middleware's own error would pass through as `Err`.
     // So are they in the language the client asked for.
     let locale = crate::i18n::Locale::negotiate(&req);
-    let mut response =
-        crate::i18n::scope(locale, REQUEST_ID.scope(id.clone(), next.call(req))).await?;
+    let timing = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|state| state.server_timing);
+    let db_work = Arc::new(DbWorkTotal::default());
+    let mut response = crate::i18n::scope(
+        locale,
+        REQUEST_ID.scope(id.clone(), DB_WORK.scope(db_work.clone(), next.call(req))),
+    )
+    .await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    if timing && let Ok(value) = HeaderValue::from_str(&server_timing(&db_work)) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("server-timing"),
+            value,
+        );
     }
     tracing::info!(
         status = response.status().as_u16(),
         elapsed_ms = started.elapsed().as_millis() as u64,
+        db_statements = db_work.statements.load(Ordering::Relaxed),
+        db_us = db_work.micros.load(Ordering::Relaxed),
         "request served"
     );
     Ok(response)

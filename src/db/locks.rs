@@ -161,9 +161,18 @@ pub fn take_all(conn: &mut DbConn, locks: &[Lock<'_>]) -> Result<(), ApiError> {
         )));
     }
     let names: Vec<String> = locks.iter().map(Lock::name).collect();
+    let new: Vec<String> = HELD.with(|h| {
+        let held = h.borrow();
+        names
+            .iter()
+            .filter(|n| !held.as_ref().is_some_and(|held| held.names.contains(n)))
+            .cloned()
+            .collect()
+    });
     enter(rank, &names)?;
     let DbConn::Pg(pg) = conn else { return Ok(()) };
-    let mut ids: Vec<i64> = names.iter().map(|n| lock_id(n)).collect();
+    // A lock already held is not asked for again.
+    let mut ids: Vec<i64> = new.iter().map(|n| lock_id(n)).collect();
     ids.sort_unstable();
     ids.dedup();
     for id in ids {

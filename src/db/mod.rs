@@ -7,6 +7,7 @@
 pub mod backup;
 pub mod locks;
 pub mod schema;
+pub mod statements;
 
 use std::path::Path;
 use std::time::Duration;
@@ -70,7 +71,11 @@ impl DatabaseUrl {
 
     fn establish(&self) -> ConnectionResult<DbConn> {
         match self.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.target).map(DbConn::Pg),
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.target)?;
+                conn.set_instrumentation(statements::Counting);
+                Ok(DbConn::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(&self.target)?;
                 // WAL lets readers proceed beside the single writer; the busy timeout makes a
@@ -81,6 +86,7 @@ impl DatabaseUrl {
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                conn.set_instrumentation(statements::Counting);
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -164,19 +170,30 @@ impl Db {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        actix_web::web::block(move || {
+        let (result, work) = actix_web::web::block(move || {
             let _entered = span.enter();
-            let waiting = std::time::Instant::now();
+            let started = std::time::Instant::now();
             let conn = pool.get();
-            crate::metrics::pool_waited(waiting);
-            let mut conn = conn.map_err(|e| {
-                tracing::error!(error = %e, "database pool exhausted or unreachable");
-                ApiError::Unavailable("the database is unavailable; retry later")
-            })?;
-            f(&mut conn)
+            crate::metrics::pool_waited(started);
+            let (result, statements) = statements::counted(|| {
+                let mut conn = conn.map_err(|e| {
+                    tracing::error!(error = %e, "database pool exhausted or unreachable");
+                    ApiError::Unavailable("the database is unavailable; retry later")
+                })?;
+                f(&mut conn)
+            });
+            (
+                result,
+                crate::telemetry::DbWork {
+                    statements,
+                    elapsed: started.elapsed(),
+                },
+            )
         })
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
+        crate::telemetry::add_db_work(work);
+        result
     }
 
     /// Like [`Db::run`], inside one write transaction (see [`write_transaction`]).

@@ -383,6 +383,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Running totals of what waits for collection, kept by triggers on `lots`.
+    pickup_waiting (contract_id, place, category, zone, waste_code) {
+        contract_id -> Text,
+        place -> Text,
+        category -> Text,
+        zone -> Text,
+        waste_code -> Text,
+        grams -> BigInt,
+        lots -> BigInt,
+    }
+}
+
+diesel::table! {
     pickup_request_lots (request_id, lot_id) {
         request_id -> Text,
         lot_id -> Text,
@@ -705,6 +718,7 @@ diesel::joinable!(statement_lines -> statements (statement_id));
 diesel::joinable!(billing_notes -> statements (statement_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    pickup_waiting,
     organizations,
     stock_movements,
     users,

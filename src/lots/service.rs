@@ -22,8 +22,8 @@ use crate::lots::store::{self, EventRow, LotRow};
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::contracts::store as contracts;
 use crate::registry::parks::{service as parks, store as park_store};
-use crate::registry::warehouses::{service as warehouses, store as warehouse_store};
-use crate::requests::service::Group;
+use crate::registry::warehouses::store as warehouse_store;
+use crate::requests::service::{Cause, Group};
 
 /// How far in the future a device clock may be ahead of the server's.
 pub const CLOCK_SKEW_MINUTES: i64 = 10;
@@ -337,14 +337,8 @@ pub fn weigh_in(
     principal: &Principal,
     new: WeighIn,
 ) -> Result<LotView, ApiError> {
-    let (zone, warehouse) = match warehouse_store::find_zone(conn, &new.zone_id)? {
-        Some(zone) => {
-            let warehouse = warehouses::load_warehouse(conn, &zone.warehouse_id)?;
-            (zone, warehouse)
-        }
-        None => return Err(ApiError::NotFound(NOT_VISIBLE)),
-    };
-    let park = parks::load_park(conn, &warehouse.0.park_id)?;
+    let (zone, warehouse, park) = warehouse_store::find_zone_in_place(conn, &new.zone_id)?
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize(principal, Action::ManagePark(parks::place(&park)))?;
     check_capture_time(new.captured_at, now)?;
     let d = &new.description;
@@ -357,6 +351,7 @@ pub fn weigh_in(
                 "no such enterprise in this warehouse's park",
             )
         })?;
+    let local_today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
     let day = new
         .captured_at
         .with_timezone(&parks::park_time_zone(&park.0))
@@ -495,19 +490,41 @@ pub fn weigh_in(
         None,
         &view,
     )?;
-    settle(conn, now, view)
+    settle(
+        conn,
+        now,
+        Cause::NewLot {
+            contract: &contract,
+            today: local_today,
+        },
+        view,
+    )
 }
 
 /// Checks the pickup rules of the lot's group after a change to it (the lot may join or open a
 /// pickup request), and returns the lot as it now is.
-fn settle(conn: &mut DbConn, now: DateTime<Utc>, lot: LotView) -> Result<LotView, ApiError> {
+fn settle(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    cause: Cause<'_>,
+    mut lot: LotView,
+) -> Result<LotView, ApiError> {
     let group = Group {
-        contract_id: lot.contract_id,
-        warehouse_id: lot.warehouse_id,
-        category: lot.category,
+        contract_id: lot.contract_id.clone(),
+        warehouse_id: lot.warehouse_id.clone(),
+        category: lot.category.clone(),
     };
-    crate::requests::service::evaluate(conn, now, &group)?;
-    Ok(view(load(conn, &lot.id)?.0))
+    let evaluation = crate::requests::service::evaluate(conn, now, &group, cause)?;
+    match cause {
+        // A new lot waits, so it is in the request its group joined or opened, if any.
+        Cause::NewLot { .. } => {
+            if evaluation.request_id.is_some() {
+                lot.pickup_request_id = evaluation.request_id;
+            }
+            Ok(lot)
+        }
+        Cause::Other => Ok(view(load(conn, &lot.id)?.0)),
+    }
 }
 
 /// Declares general waste waiting at the enterprise's door for collection there (route b). The
@@ -540,6 +557,7 @@ pub fn declare(
     }
     let park = parks::load_park(conn, &enterprise.0.park_id)?;
     let day = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let local_today = day;
     check_code(conn, &d.waste_code, day)?;
     let contract = contract_for(conn, &park.0.organization_id, &d, day)?;
     Group {
@@ -553,7 +571,7 @@ pub fn declare(
         id: new_id_at("lot", now),
         park_id: park.0.organization_id.clone(),
         enterprise_id: enterprise.0.organization_id.clone(),
-        contract_id: contract.id,
+        contract_id: contract.id.clone(),
         route: "door".to_owned(),
         status: "declared".to_owned(),
         waste_code: d.waste_code.as_str().to_owned(),
@@ -599,7 +617,15 @@ pub fn declare(
         None,
         &view,
     )?;
-    settle(conn, now, view)
+    settle(
+        conn,
+        now,
+        Cause::NewLot {
+            contract: &contract,
+            today: local_today,
+        },
+        view,
+    )
 }
 
 /// Who may void or correct a lot: the park office (and administrators); the enterprise itself
@@ -812,7 +838,7 @@ pub fn correct(
             after: &after,
         },
     )?;
-    settle(conn, now, after)
+    settle(conn, now, Cause::Other, after)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -488,13 +488,11 @@ pub fn next_label_sequence(
 ) -> QueryResult<i32> {
     let key = label_sequences::table.find((enterprise_id, waste_code, day));
     let bump = |conn: &mut DbConn| -> QueryResult<Option<i32>> {
-        let updated = diesel::update(key)
+        diesel::update(key)
             .set(label_sequences::last.eq(label_sequences::last + 1))
-            .execute(conn)?;
-        if updated == 0 {
-            return Ok(None);
-        }
-        key.select(label_sequences::last).first(conn).map(Some)
+            .returning(label_sequences::last)
+            .get_result(conn)
+            .optional()
     };
     if let Some(n) = bump(conn)? {
         return Ok(n);

@@ -422,17 +422,46 @@ pub(crate) fn title(row: &RequestRow, what: &str) -> String {
     )
 }
 
+/// What waits in a group, from its running totals.
+struct Waiting {
+    /// `(zone id or "", waste code, grams, lots)`.
+    totals: Vec<(String, String, i64, i64)>,
+}
+
+impl Waiting {
+    fn read(conn: &mut DbConn, group: &Group) -> Result<Self, ApiError> {
+        Ok(Self {
+            totals: store::waiting_totals(
+                conn,
+                &group.contract_id,
+                &group.category,
+                group.warehouse_id.as_deref(),
+            )?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.totals.is_empty()
+    }
+}
+
 /// The first rule the waiting lots cross, if any: weight, then zone capacity, then age.
 fn crossing(
     conn: &mut DbConn,
     now: DateTime<Utc>,
+    today: Option<NaiveDate>,
     contract: &ContractRow,
-    waiting: &[MemberLot],
+    group: &Group,
+    waiting: &Waiting,
 ) -> Result<Option<Crossing>, ApiError> {
-    let park = parks::load_park(conn, &contract.park_id)?;
-    let today = now
-        .with_timezone(&parks::park_time_zone(&park.0))
-        .date_naive();
+    let today = match today {
+        Some(today) => today,
+        None => {
+            let park = parks::load_park(conn, &contract.park_id)?;
+            now.with_timezone(&parks::park_time_zone(&park.0))
+                .date_naive()
+        }
+    };
     let rules: Vec<DatedRule<i64>> = contracts::thresholds_of(conn, &contract.id)?
         .into_iter()
         .filter_map(|t| {
@@ -446,30 +475,42 @@ fn crossing(
         })
         .collect();
     let mut codes: Vec<WaitingCode> = Vec::new();
-    for lot in waiting {
-        let Ok(code) = WasteCode::parse("", &lot.waste_code) else {
+    for (_, code, grams, _) in &waiting.totals {
+        let Ok(code) = WasteCode::parse("", code) else {
             continue;
         };
         match codes.iter_mut().find(|c| c.code == code) {
-            Some(c) => c.grams = add(c.grams, lot.net_grams)?,
+            Some(c) => c.grams = add(c.grams, *grams)?,
             None => codes.push(WaitingCode {
                 code,
-                grams: lot.net_grams,
+                grams: *grams,
             }),
         }
     }
     if let Some(c) = weight_crossing(&codes, &rules, today) {
         return Ok(Some(c));
     }
-    let mut zones: Vec<String> = waiting.iter().filter_map(|l| l.zone_id.clone()).collect();
+    let mut zones: Vec<String> = waiting
+        .totals
+        .iter()
+        .map(|(zone, ..)| zone.clone())
+        .filter(|z| !z.is_empty())
+        .collect();
     zones.sort();
     zones.dedup();
-    for (name, stored, capacity) in store::zone_fill(conn, &zones)? {
-        if let Some(c) = zone_crossing(&name, stored, capacity, contract.pickup_zone_percent) {
-            return Ok(Some(c));
+    if !zones.is_empty() {
+        for (name, stored, capacity) in store::zone_fill(conn, &zones)? {
+            if let Some(c) = zone_crossing(&name, stored, capacity, contract.pickup_zone_percent) {
+                return Ok(Some(c));
+            }
         }
     }
-    let oldest = waiting.iter().map(|l| l.captured_at).min();
+    let oldest = store::oldest_waiting(
+        conn,
+        &group.contract_id,
+        &group.category,
+        group.warehouse_id.as_deref(),
+    )?;
     Ok(oldest
         .and_then(|at| age_crossing((now.naive_utc() - at).num_days(), contract.max_storage_days)))
 }
@@ -485,7 +526,6 @@ fn open_request(
     now: DateTime<Utc>,
     contract: &ContractRow,
     group: &Group,
-    waiting: &[MemberLot],
     crossing: Crossing,
     raised_by: Option<RaisedBy<'_>>,
 ) -> Result<RequestRow, ApiError> {
@@ -528,7 +568,14 @@ fn open_request(
     };
     store::insert_request(conn, &row)?;
     crate::metrics::pickup_request_raised(&row.trigger_kind);
-    store::attach(conn, &row.id, waiting, now.naive_utc())?;
+    store::attach_waiting(
+        conn,
+        &row.id,
+        &group.contract_id,
+        &group.category,
+        group.warehouse_id.as_deref(),
+        now.naive_utc(),
+    )?;
     announce(
         conn,
         now,
@@ -540,36 +587,57 @@ fn open_request(
     Ok(row)
 }
 
+/// What caused a group's rules to be checked.
+#[derive(Debug, Clone, Copy)]
+pub enum Cause<'a> {
+    /// A lot that was never in a request joined the group (a weighing, a declaration), under
+    /// this contract, already read by the caller, on this day in the park's time zone.
+    NewLot {
+        contract: &'a ContractRow,
+        today: NaiveDate,
+    },
+    /// Anything else: a correction, the periodic check.
+    Other,
+}
+
+/// What checking a group's rules did.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// The open request the group's waiting lots joined, or the one they opened.
+    pub request_id: Option<String>,
+    /// The request it opened, if it opened one.
+    pub opened: Option<RequestRow>,
+}
+
 /// Checks a group's rules after a change, in the caller's transaction: new waiting lots join
-/// the group's open request, or open one if a rule is crossed. Returns a request it opened.
+/// the group's open request, or open one if a rule is crossed.
+///
+/// Its cost does not grow with the lots waiting or the request's size: it reads the group's
+/// running totals, the open request by its key, and, only when a request opens, the rules.
 pub fn evaluate(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     group: &Group,
-) -> Result<Option<RequestRow>, ApiError> {
+    cause: Cause<'_>,
+) -> Result<Evaluation, ApiError> {
     group.lock(conn)?;
-    let waiting = store::waiting_lots(
-        conn,
-        &group.contract_id,
-        &group.category,
-        group.warehouse_id.as_deref(),
-    )?;
-    if waiting.is_empty() {
-        return Ok(None);
-    }
-    if let Some(mut open) = store::find_open(conn, &group.key())? {
-        let before = store::enterprises_of(conn, &open.id)?;
-        store::attach(conn, &open.id, &waiting, now.naive_utc())?;
-        open.updated_at = now.naive_utc();
-        store::save_request(conn, &open)?;
+    if let Some(open) = store::find_open(conn, &group.key())? {
+        let (contract, category, warehouse) = (
+            &group.contract_id,
+            &group.category,
+            group.warehouse_id.as_deref(),
+        );
         // An enterprise whose first lot joins is told of the request, as the others were.
-        let mut newcomers: Vec<String> = waiting
-            .iter()
-            .map(|l| l.enterprise_id.clone())
-            .filter(|e| !before.contains(e))
-            .collect();
-        newcomers.sort();
-        newcomers.dedup();
+        let newcomers = store::waiting_newcomers(conn, &open.id, contract, category, warehouse)?;
+        store::attach_waiting(
+            conn,
+            &open.id,
+            contract,
+            category,
+            warehouse,
+            now.naive_utc(),
+        )?;
+        store::touch_request(conn, &open.id, now.naive_utc())?;
         if !newcomers.is_empty() {
             let title = title(&open, "requested");
             announce_to(
@@ -582,24 +650,44 @@ pub fn evaluate(
                 Some(&newcomers),
             )?;
         }
-        return Ok(None);
+        return Ok(Evaluation {
+            request_id: Some(open.id),
+            opened: None,
+        });
     }
-    // Lots of a request cancelled or declined do not call again by themselves: a new lot must
-    // join them (or the park office raises a request by hand).
-    if !store::any_never_requested(
-        conn,
-        &group.contract_id,
-        &group.category,
-        group.warehouse_id.as_deref(),
-    )? {
-        return Ok(None);
+    let waiting = Waiting::read(conn, group)?;
+    if waiting.is_empty() {
+        return Ok(Evaluation::default());
     }
-    let contract = contracts::find_contract(conn, &group.contract_id)?
-        .ok_or(ApiError::NotFound(NOT_VISIBLE))?
-        .0;
-    match crossing(conn, now, &contract, &waiting)? {
-        Some(c) => open_request(conn, now, &contract, group, &waiting, c, None).map(Some),
-        None => Ok(None),
+    let loaded;
+    let (contract, today) = match cause {
+        Cause::NewLot { contract, today } => (contract, Some(today)),
+        Cause::Other => {
+            // Lots of a request cancelled or declined do not call again by themselves: a new
+            // lot must join them (or the park office raises a request by hand).
+            if !store::any_never_requested(
+                conn,
+                &group.contract_id,
+                &group.category,
+                group.warehouse_id.as_deref(),
+            )? {
+                return Ok(Evaluation::default());
+            }
+            loaded = contracts::find_contract(conn, &group.contract_id)?
+                .ok_or(ApiError::NotFound(NOT_VISIBLE))?
+                .0;
+            (&loaded, None)
+        }
+    };
+    match crossing(conn, now, today, contract, group, &waiting)? {
+        Some(c) => {
+            let row = open_request(conn, now, contract, group, c, None)?;
+            Ok(Evaluation {
+                request_id: Some(row.id.clone()),
+                opened: Some(row),
+            })
+        }
+        None => Ok(Evaluation::default()),
     }
 }
 
@@ -615,9 +703,13 @@ pub fn sweep(db_conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError
             category,
         };
         // One group's failure must not stop the others.
-        match crate::db::write_transaction(db_conn, |conn| evaluate(conn, now, &group)) {
-            Ok(Some(_)) => opened += 1,
-            Ok(None) => {}
+        match crate::db::write_transaction(db_conn, |conn| {
+            evaluate(conn, now, &group, Cause::Other)
+        }) {
+            Ok(Evaluation {
+                opened: Some(_), ..
+            }) => opened += 1,
+            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(group = %group.key(), error = %e, "checking a pickup group failed")
             }
@@ -678,13 +770,7 @@ pub fn raise(
             open.id
         )));
     }
-    let waiting = store::waiting_lots(
-        conn,
-        &group.contract_id,
-        &group.category,
-        group.warehouse_id.as_deref(),
-    )?;
-    if waiting.is_empty() {
+    if Waiting::read(conn, &group)?.is_empty() {
         return Err(ApiError::field(
             "category",
             "nothing_waiting",
@@ -700,7 +786,6 @@ pub fn raise(
         now,
         &contract.0,
         &group,
-        &waiting,
         crossing,
         Some(RaisedBy {
             principal,

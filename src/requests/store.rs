@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::auth::policy::PickupScope;
 use crate::db::DbConn;
-use crate::db::schema::{lots, parks, pickup_request_lots, pickup_requests, zones};
+use crate::db::schema::{lots, parks, pickup_request_lots, pickup_requests, pickup_waiting, zones};
 use crate::http::pagination::PageRequest;
 
 /// A lot as a request sees it: what it weighs, whose it is, where it waits. The lots' rows
@@ -104,63 +104,162 @@ pub fn find_open(conn: &mut DbConn, open_key: &str) -> QueryResult<Option<Reques
 }
 
 /// The lots of a contract and category that wait for collection at one place (a warehouse, or
-/// the enterprises' doors when `warehouse_id` is `None`) and are in no open request.
+/// the enterprises' doors when `warehouse_id` is `None`) and are in no open request, as a
+/// query on one index (`lots_waiting_idx`).
+fn waiting<'a>(
+    contract_id: &str,
+    category: &str,
+    warehouse_id: Option<&str>,
+) -> lots::BoxedQuery<'a, crate::db::MultiBackend> {
+    let q = lots::table
+        .filter(lots::contract_id.eq(contract_id.to_owned()))
+        .filter(lots::category.eq(category.to_owned()))
+        .filter(lots::pickup_request_id.is_null())
+        .into_boxed();
+    match warehouse_id {
+        Some(w) => q
+            .filter(lots::status.eq("stored"))
+            .filter(lots::warehouse_id.eq(w.to_owned())),
+        None => q
+            .filter(lots::status.eq("declared"))
+            .filter(lots::route.eq("door")),
+    }
+}
+
+/// The waiting lots of a group (see [`waiting`]).
 pub fn waiting_lots(
     conn: &mut DbConn,
     contract_id: &str,
     category: &str,
     warehouse_id: Option<&str>,
 ) -> QueryResult<Vec<MemberLot>> {
-    let q = lots::table
-        .filter(lots::contract_id.eq(contract_id))
-        .filter(lots::category.eq(category))
-        .filter(lots::pickup_request_id.is_null())
+    waiting(contract_id, category, warehouse_id)
         .select(MemberLot::as_select())
         .order(lots::id.asc())
-        .into_boxed();
-    match warehouse_id {
-        Some(w) => q
-            .filter(lots::status.eq("stored"))
-            .filter(lots::warehouse_id.eq(w.to_owned()))
-            .load(conn),
-        None => q
-            .filter(lots::status.eq("declared"))
-            .filter(lots::route.eq("door"))
-            .load(conn),
-    }
+        .load(conn)
+}
+
+/// What waits in a group, by zone and code: `(zone id or "", waste code, grams, lots)`. Read
+/// from the running totals the database keeps with every change to a lot, so its cost does not
+/// grow with the lots waiting.
+pub fn waiting_totals(
+    conn: &mut DbConn,
+    contract_id: &str,
+    category: &str,
+    warehouse_id: Option<&str>,
+) -> QueryResult<Vec<(String, String, i64, i64)>> {
+    pickup_waiting::table
+        .filter(pickup_waiting::contract_id.eq(contract_id))
+        .filter(pickup_waiting::place.eq(warehouse_id.unwrap_or("")))
+        .filter(pickup_waiting::category.eq(category))
+        .filter(pickup_waiting::lots.gt(0))
+        .select((
+            pickup_waiting::zone,
+            pickup_waiting::waste_code,
+            pickup_waiting::grams,
+            pickup_waiting::lots,
+        ))
+        .load(conn)
+}
+
+/// When the oldest waiting lot of a group was weighed (or declared), on the waiting index.
+pub fn oldest_waiting(
+    conn: &mut DbConn,
+    contract_id: &str,
+    category: &str,
+    warehouse_id: Option<&str>,
+) -> QueryResult<Option<NaiveDateTime>> {
+    waiting(contract_id, category, warehouse_id)
+        .select(diesel::dsl::min(lots::captured_at))
+        .first(conn)
 }
 
 /// Every group (contract, warehouse or door, category) with lots waiting in no request.
 pub fn waiting_groups(conn: &mut DbConn) -> QueryResult<Vec<(String, Option<String>, String)>> {
-    lots::table
-        .filter(lots::status.eq_any(["stored", "declared"]))
-        .filter(lots::pickup_request_id.is_null())
-        .select((lots::contract_id, lots::warehouse_id, lots::category))
+    pickup_waiting::table
+        .filter(pickup_waiting::lots.gt(0))
+        .select((
+            pickup_waiting::contract_id,
+            pickup_waiting::place,
+            pickup_waiting::category,
+        ))
+        .distinct()
+        .load::<(String, String, String)>(conn)
+        .map(|groups| {
+            groups
+                .into_iter()
+                .map(|(c, place, category)| (c, Some(place).filter(|p| !p.is_empty()), category))
+                .collect()
+        })
+}
+
+/// Puts every waiting lot of a group in a request: the request's list, and each lot's open
+/// request. Two statements, whatever the number of lots. Returns the number of lots added.
+pub fn attach_waiting(
+    conn: &mut DbConn,
+    request_id: &str,
+    contract_id: &str,
+    category: &str,
+    warehouse_id: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Text, Timestamp};
+    diesel::insert_into(pickup_request_lots::table)
+        .values(waiting(contract_id, category, warehouse_id).select((
+            request_id.to_owned().into_sql::<Text>(),
+            lots::id,
+            lots::enterprise_id,
+            at.into_sql::<Timestamp>(),
+        )))
+        .into_columns((
+            pickup_request_lots::request_id,
+            pickup_request_lots::lot_id,
+            pickup_request_lots::enterprise_id,
+            pickup_request_lots::added_at,
+        ))
+        .execute(conn)?;
+    // The lots just listed (listed at `at`, in this transaction) now wait in the request.
+    diesel::update(
+        lots::table
+            .filter(
+                lots::id.eq_any(
+                    pickup_request_lots::table
+                        .filter(pickup_request_lots::request_id.eq(request_id))
+                        .filter(pickup_request_lots::added_at.eq(at))
+                        .select(pickup_request_lots::lot_id),
+                ),
+            )
+            .filter(lots::pickup_request_id.is_null()),
+    )
+    .set(lots::pickup_request_id.eq(request_id))
+    .execute(conn)
+}
+
+/// The enterprises with lots waiting in a group that have none yet in a request.
+pub fn waiting_newcomers(
+    conn: &mut DbConn,
+    request_id: &str,
+    contract_id: &str,
+    category: &str,
+    warehouse_id: Option<&str>,
+) -> QueryResult<Vec<String>> {
+    waiting(contract_id, category, warehouse_id)
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            pickup_request_lots::table
+                .filter(pickup_request_lots::request_id.eq(request_id.to_owned()))
+                .filter(pickup_request_lots::enterprise_id.eq(lots::enterprise_id)),
+        )))
+        .select(lots::enterprise_id)
         .distinct()
         .load(conn)
 }
 
-/// Puts lots in a request: their open request, and the request's list.
-pub fn attach(
-    conn: &mut DbConn,
-    request_id: &str,
-    lots_to_add: &[MemberLot],
-    at: NaiveDateTime,
-) -> QueryResult<()> {
-    for lot in lots_to_add {
-        diesel::update(lots::table.find(&lot.id))
-            .set(lots::pickup_request_id.eq(request_id))
-            .execute(conn)?;
-        diesel::insert_into(pickup_request_lots::table)
-            .values((
-                pickup_request_lots::request_id.eq(request_id),
-                pickup_request_lots::lot_id.eq(&lot.id),
-                pickup_request_lots::enterprise_id.eq(&lot.enterprise_id),
-                pickup_request_lots::added_at.eq(at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+/// Records that a request changed at `at`.
+pub fn touch_request(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(pickup_requests::table.find(id))
+        .set(pickup_requests::updated_at.eq(at))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Whether some lot waiting in the group was never in a request.
@@ -170,24 +269,14 @@ pub fn any_never_requested(
     category: &str,
     warehouse_id: Option<&str>,
 ) -> QueryResult<bool> {
-    let fresh = lots::table
-        .filter(lots::contract_id.eq(contract_id))
-        .filter(lots::category.eq(category))
-        .filter(lots::pickup_request_id.is_null())
+    Ok(waiting(contract_id, category, warehouse_id)
         .filter(diesel::dsl::not(diesel::dsl::exists(
             pickup_request_lots::table.filter(pickup_request_lots::lot_id.eq(lots::id)),
         )))
         .select(lots::id)
-        .into_boxed();
-    let fresh = match warehouse_id {
-        Some(w) => fresh
-            .filter(lots::status.eq("stored"))
-            .filter(lots::warehouse_id.eq(w.to_owned())),
-        None => fresh
-            .filter(lots::status.eq("declared"))
-            .filter(lots::route.eq("door")),
-    };
-    Ok(fresh.first::<String>(conn).optional()?.is_some())
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// Frees the lots still waiting in a request that ends without collection; they wait again.

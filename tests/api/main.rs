@@ -34,6 +34,7 @@ mod pickups;
 mod processes;
 mod receiver;
 mod registry;
+mod statements;
 mod statuses;
 mod tokens;
 mod typescript;

@@ -129,6 +129,33 @@ pub fn find_zone(conn: &mut DbConn, id: &str) -> QueryResult<Option<ZoneRow>> {
         .optional()
 }
 
+/// A zone with its warehouse (and the park's region code) and its park (and the park's name),
+/// in one query: what a weighing checks before it takes a lot in.
+pub fn find_zone_in_place(
+    conn: &mut DbConn,
+    id: &str,
+) -> QueryResult<Option<(ZoneRow, Warehouse, crate::registry::parks::store::Park)>> {
+    use crate::db::schema::organizations;
+    use crate::registry::parks::store::ParkRow;
+    let found: Vec<(ZoneRow, WarehouseRow, ParkRow, String)> = zones::table
+        .inner_join(warehouses::table.inner_join(parks::table.inner_join(organizations::table)))
+        .filter(zones::id.eq(id))
+        .select((
+            ZoneRow::as_select(),
+            WarehouseRow::as_select(),
+            ParkRow::as_select(),
+            organizations::name,
+        ))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .next()
+        .map(|(zone, warehouse, park, name)| {
+            let region = park.region_code.clone();
+            (zone, (warehouse, region), (park, name))
+        }))
+}
+
 pub fn zones_of(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<ZoneRow>> {
     zones::table
         .filter(zones::warehouse_id.eq(warehouse_id))

@@ -1,0 +1,96 @@
+//! The cost of requests in SQL statements, read from the `Server-Timing` header: a weighing
+//! executes a fixed number of statements whatever waits in its pickup group, whatever the open
+//! request holds and however much history the park has. A change that adds a statement to the
+//! weighing fails here; if it is worth it, raise the budget and the README's figure with it.
+
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp};
+use crate::pickups::{park, weighing};
+
+/// Statements of one weighing into a group where nothing crosses a rule, or into a group with
+/// an open request (the README states them): on PostgreSQL one more, the group's advisory lock.
+fn weighing_budget(backend: Backend) -> u64 {
+    match backend {
+        Backend::Sqlite => 19,
+        Backend::Postgres => 20,
+    }
+}
+
+/// The statements a response reports: `db;dur=<ms>;desc="<n> statements"`.
+fn statements(r: &Response) -> u64 {
+    let header = r
+        .headers()
+        .get("server-timing")
+        .expect("a Server-Timing header")
+        .to_str()
+        .unwrap();
+    let desc = header.split("desc=\"").nth(1).expect("a description");
+    desc.split(' ').next().unwrap().parse().expect("a count")
+}
+
+async fn weigh(
+    app: &TestApp,
+    p: &crate::pickups::Park,
+    kg: i64,
+    key: Option<&str>,
+) -> (u64, Value) {
+    let mut request = app
+        .request(reqwest::Method::POST, "/api/v1/lots", Some(&p.office))
+        .json(&weighing(p, &p.enterprise_a, kg));
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let n = statements(&r);
+    (n, r.json().await.unwrap())
+}
+
+backend_tests! {
+    async fn a_weighing_costs_the_same_statements_however_much_waits(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.server_timing = true).await;
+        // A threshold no weighing here reaches, and a zone share never crossed.
+        let p = park(&app, 1_000_000, 100).await;
+        let mut costs = Vec::new();
+        for _ in 0..30 {
+            costs.push(weigh(&app, &p, 10, None).await.0);
+        }
+        eprintln!("statements per weighing: {costs:?}");
+        // The first weighing of the day opens the day's label sequence and the inventory row.
+        assert!(costs[1..].iter().all(|c| *c == costs[1]), "flat as lots wait: {costs:?}");
+        let budget = weighing_budget(backend);
+        assert!(costs[1] <= budget, "{} statements; the budget is {budget}", costs[1]);
+        let (with_key, _) = weigh(&app, &p, 10, Some("key-1")).await;
+        eprintln!("with an Idempotency-Key: {with_key}");
+    }
+
+    async fn joining_an_open_request_costs_the_same_however_large_it_is(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.server_timing = true).await;
+        let p = park(&app, 50, 100).await;
+        let (_, first) = weigh(&app, &p, 30, None).await;
+        assert!(first.get("pickup_request_id").is_none());
+        let (opening, second) = weigh(&app, &p, 30, None).await;
+        let request = second["pickup_request_id"].as_str().expect("the crossing opens a request").to_owned();
+        let mut costs = Vec::new();
+        for _ in 0..20 {
+            let (n, lot) = weigh(&app, &p, 10, None).await;
+            assert_eq!(lot["pickup_request_id"], request.as_str(), "later lots join the open request");
+            costs.push(n);
+        }
+        eprintln!("opening: {opening}; joining: {costs:?}");
+        assert!(costs.iter().all(|c| *c == costs[0]), "flat as the request grows: {costs:?}");
+        let budget = weighing_budget(backend);
+        assert!(costs[0] <= budget, "{} statements; the budget is {budget}", costs[0]);
+    }
+
+    async fn server_timing_is_off_by_default(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 50, 100).await;
+        let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, &p.enterprise_a, 10)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert!(r.headers().get("server-timing").is_none());
+    }
+}
