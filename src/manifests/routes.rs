@@ -165,16 +165,13 @@ pub async fn search(
         .run(move |conn| {
             let rows = store::list_manifests(conn, &scope, &filter, &page)?;
             let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-            let mut items = Vec::with_capacity(page.items.len());
-            for row in &page.items {
-                items.push(service::view(
-                    conn,
-                    now,
-                    row,
-                    tolerance,
-                    service::viewer(&principal),
-                )?);
-            }
+            let items = service::views(
+                conn,
+                now,
+                &page.items,
+                tolerance,
+                service::viewer(&principal),
+            )?;
             Ok(Page {
                 items,
                 next_cursor: page.next_cursor,

@@ -21,7 +21,7 @@ use crate::domain::waste::{WasteKind, parse_characteristics};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::store::LotRow;
 use crate::manifests::store::{
-    self, CollectionRow, ManifestLotRow, ManifestRow, RevisionRow, SignatureRow,
+    self, CollectionRow, ManifestLotRow, ManifestRow, Related, RevisionRow, SignatureRow,
 };
 use crate::notify::service::{Notice, publish_to_all};
 use crate::registry::directory::service::bureaus_over;
@@ -163,18 +163,13 @@ pub struct ManifestView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn party(conn: &mut DbConn, id: &str, permit: Option<String>) -> Result<PartyView, ApiError> {
-    let org = crate::identity::store::find_organization(conn, id)?;
-    let uscc = crate::registry::directory::store::find_carrier(conn, id)?
-        .map(|c| c.0.uscc)
-        .or(crate::registry::directory::store::find_disposer(conn, id)?.map(|d| d.0.uscc))
-        .or(crate::registry::parks::store::find_enterprise(conn, id)?.map(|e| e.0.uscc));
-    Ok(PartyView {
+fn party(related: &Related, id: &str, permit: Option<String>) -> PartyView {
+    PartyView {
         organization_id: id.to_owned(),
-        name: org.map(|o| o.name).unwrap_or_default(),
-        uscc,
+        name: related.names.get(id).cloned().unwrap_or_default(),
+        uscc: related.uscc.get(id).cloned(),
         permit,
-    })
+    }
 }
 
 /// The parties of a manifest (who may read it besides the park office and inspectors).
@@ -221,64 +216,105 @@ pub fn view(
     tolerance_percent: i64,
     only_enterprise: Option<&str>,
 ) -> Result<ManifestView, ApiError> {
-    let park = parks::load_park(conn, &row.park_id)?;
+    views(
+        conn,
+        now,
+        std::slice::from_ref(row),
+        tolerance_percent,
+        only_enterprise,
+    )?
+    .pop()
+    .ok_or(ApiError::NotFound(NOT_VISIBLE))
+}
+
+/// The views of several manifests, in their order, in a fixed number of queries (see
+/// [`store::related`]).
+pub fn views(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    rows: &[ManifestRow],
+    tolerance_percent: i64,
+    only_enterprise: Option<&str>,
+) -> Result<Vec<ManifestView>, ApiError> {
+    let related = store::related(conn, rows)?;
+    rows.iter()
+        .map(|row| view_with(&related, now, row, tolerance_percent, only_enterprise))
+        .collect()
+}
+
+fn view_with(
+    related: &Related,
+    now: DateTime<Utc>,
+    row: &ManifestRow,
+    tolerance_percent: i64,
+    only_enterprise: Option<&str>,
+) -> Result<ManifestView, ApiError> {
+    let park = related
+        .parks
+        .get(&row.park_id)
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let consignor = match row.consignor_type.as_str() {
         "park_warehouse" => party(
-            conn,
+            related,
             &row.consignor_id,
-            park.0.collection_permit_number.clone(),
-        )?,
-        _ => party(conn, &row.consignor_id, None)?,
+            park.collection_permit_number.clone(),
+        ),
+        _ => party(related, &row.consignor_id, None),
     };
-    let carrier_permit = crate::registry::directory::store::find_carrier(conn, &row.carrier_id)?
-        .map(|c| c.0.transport_permit_number);
-    let carrier = party(conn, &row.carrier_id, carrier_permit)?;
-    let licence = match &row.licence_id {
-        Some(id) => crate::registry::directory::store::find_licence(conn, id)?,
-        None => None,
-    };
-    let receiver = party(conn, &row.receiver_id, licence.map(|l| l.number))?;
-    let vehicle = crate::registry::directory::store::find_vehicle(conn, &row.vehicle_id)?;
-    let driver = crate::identity::store::find_user(conn, &row.driver_id)?;
-    let code = crate::registry::catalog::store::find_code(conn, &row.waste_code)?;
-    let characteristics = code
+    let carrier = party(
+        related,
+        &row.carrier_id,
+        related.carrier_permits.get(&row.carrier_id).cloned(),
+    );
+    let licence = row
+        .licence_id
         .as_ref()
-        .and_then(|c| parse_characteristics("", &c.characteristics).ok())
+        .and_then(|id| related.licences.get(id).cloned());
+    let receiver = party(related, &row.receiver_id, licence);
+    let vehicle = related.vehicles.get(&row.vehicle_id);
+    let driver = related.drivers.get(&row.driver_id);
+    let code = related.codes.get(&row.waste_code);
+    let characteristics = code
+        .and_then(|(_, c)| parse_characteristics("", c).ok())
         .map(|set| set.into_iter().map(|c| c.as_str().to_owned()).collect())
         .unwrap_or_default();
-    let mut origins = Vec::new();
-    for l in store::lots_of(conn, &row.id)? {
-        if only_enterprise.is_some_and(|e| e != l.enterprise_id) {
-            continue;
-        }
-        let lot = crate::lots::store::find_lot(conn, &l.lot_id)?;
-        let name = crate::identity::store::find_organization(conn, &l.enterprise_id)?
-            .map(|o| o.name)
-            .unwrap_or_default();
-        origins.push(OriginView {
-            lot_id: l.lot_id,
-            enterprise_id: l.enterprise_id,
-            enterprise_name: name,
-            label_code: lot.and_then(|l| l.0.label_code),
-            inbound_grams: l.inbound_grams,
-        });
-    }
-    let signatures = store::signatures_of(conn, &row.id)?
+    let origins = related
+        .origins
+        .get(&row.id)
         .into_iter()
-        .map(|s| SignatureView {
-            step: s.step,
-            user_id: s.user_id,
-            organization_id: s.organization_id,
-            role: s.role,
-            at: s.at.and_utc(),
-            data: s.data.and_then(|d| serde_json::from_str(&d).ok()),
+        .flatten()
+        .filter(|(l, _)| only_enterprise.is_none_or(|e| e == l.enterprise_id))
+        .map(|(l, label_code)| OriginView {
+            lot_id: l.lot_id.clone(),
+            enterprise_id: l.enterprise_id.clone(),
+            enterprise_name: related
+                .names
+                .get(&l.enterprise_id)
+                .cloned()
+                .unwrap_or_default(),
+            label_code: label_code.clone(),
+            inbound_grams: l.inbound_grams,
         })
         .collect();
-    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let signatures = related
+        .signatures
+        .get(&row.id)
+        .into_iter()
+        .flatten()
+        .map(|s| SignatureView {
+            step: s.step.clone(),
+            user_id: s.user_id.clone(),
+            organization_id: s.organization_id.clone(),
+            role: s.role.clone(),
+            at: s.at.and_utc(),
+            data: s.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+        })
+        .collect();
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(park));
     Ok(ManifestView {
         id: row.id.clone(),
         number: row.number.clone(),
-        official_number: store::official_number_of(conn, &row.id)?,
+        official_number: related.official_numbers.get(&row.id).cloned(),
         kind: row.kind.clone(),
         status: row.status.clone(),
         version: row.version,
@@ -289,13 +325,13 @@ pub fn view(
         carrier,
         vehicle: serde_json::json!({
             "id": row.vehicle_id,
-            "plate": vehicle.as_ref().map(|v| v.plate.clone()),
-            "permit": vehicle.map(|v| v.dangerous_goods_permit_number),
+            "plate": vehicle.map(|v| v.0.clone()),
+            "permit": vehicle.map(|v| v.1.clone()),
         }),
-        driver: serde_json::json!({"id": row.driver_id, "name": driver.map(|d| d.display_name)}),
+        driver: serde_json::json!({"id": row.driver_id, "name": driver}),
         receiver,
         waste_code: row.waste_code.clone(),
-        waste_name: code.map(|c| c.name_zh).unwrap_or_default(),
+        waste_name: code.map(|c| c.0.clone()).unwrap_or_default(),
         category: row.category.clone(),
         characteristics,
         physical_form: row.physical_form.clone(),
@@ -319,9 +355,10 @@ pub fn view(
         case_status: row.case_status.clone(),
         case_resolution: row.case_resolution.clone(),
         signatures,
-        pending_revision: store::revisions_of(conn, &row.id)?
-            .into_iter()
-            .find(|r| r.status == "pending")
+        pending_revision: related
+            .pending_revisions
+            .get(&row.id)
+            .cloned()
             .map(revision_view),
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),

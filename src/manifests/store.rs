@@ -1,6 +1,8 @@
 //! Queries on collections, manifests, their lots, signatures, versions and revisions, and the
 //! serial counters. Diesel only; no rules.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -480,4 +482,190 @@ pub fn receipts_overdue(conn: &mut DbConn, before: NaiveDate) -> QueryResult<Vec
         .order((manifests::receipt_due_on.asc(), manifests::id.asc()))
         .limit(500)
         .load(conn)
+}
+
+/// What the views of a page of manifests need besides their rows — parks, parties' names and
+/// credit codes, permits, vehicles, drivers, waste codes, origins, signatures, official
+/// numbers and pending revisions — read in a fixed number of queries whatever the page holds.
+#[derive(Debug, Default)]
+pub struct Related {
+    pub parks: HashMap<String, crate::registry::parks::store::ParkRow>,
+    /// Organisations' names, by id.
+    pub names: HashMap<String, String>,
+    /// Carriers', disposers' and enterprises' unified social credit codes, by id.
+    pub uscc: HashMap<String, String>,
+    pub carrier_permits: HashMap<String, String>,
+    /// Licence numbers, by licence id.
+    pub licences: HashMap<String, String>,
+    /// Plate and dangerous-goods permit, by vehicle id.
+    pub vehicles: HashMap<String, (String, String)>,
+    /// Display names, by user id.
+    pub drivers: HashMap<String, String>,
+    /// Chinese name and characteristics, by waste code.
+    pub codes: HashMap<String, (String, String)>,
+    /// Each manifest's lots with their label codes, in lot order.
+    pub origins: HashMap<String, Vec<(ManifestLotRow, Option<String>)>>,
+    pub signatures: HashMap<String, Vec<SignatureRow>>,
+    pub official_numbers: HashMap<String, String>,
+    pub pending_revisions: HashMap<String, RevisionRow>,
+}
+
+pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> {
+    use crate::db::schema::{
+        carriers, enterprises, licences, lots, organizations, users, vehicles, waste_codes,
+    };
+    use crate::registry::parks::store::ParkRow;
+    if rows.is_empty() {
+        return Ok(Related::default());
+    }
+    fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+        let mut ids: Vec<String> = ids.map(str::to_owned).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+    let manifest_ids = unique(rows.iter().map(|r| r.id.as_str()));
+    let mut related = Related::default();
+    for (lot, label) in manifest_lots::table
+        .inner_join(lots::table.on(lots::id.eq(manifest_lots::lot_id)))
+        .filter(manifest_lots::manifest_id.eq_any(&manifest_ids))
+        .select((ManifestLotRow::as_select(), lots::label_code))
+        .order((
+            manifest_lots::manifest_id.asc(),
+            manifest_lots::lot_id.asc(),
+        ))
+        .load::<(ManifestLotRow, Option<String>)>(conn)?
+    {
+        related
+            .origins
+            .entry(lot.manifest_id.clone())
+            .or_default()
+            .push((lot, label));
+    }
+    let parties = unique(
+        rows.iter()
+            .flat_map(|r| {
+                [
+                    r.consignor_id.as_str(),
+                    r.carrier_id.as_str(),
+                    r.receiver_id.as_str(),
+                ]
+            })
+            .chain(
+                related
+                    .origins
+                    .values()
+                    .flatten()
+                    .map(|(l, _)| l.enterprise_id.as_str()),
+            ),
+    );
+    related.parks = parks::table
+        .filter(parks::organization_id.eq_any(unique(rows.iter().map(|r| r.park_id.as_str()))))
+        .select(ParkRow::as_select())
+        .load::<ParkRow>(conn)?
+        .into_iter()
+        .map(|p| (p.organization_id.clone(), p))
+        .collect();
+    related.names = organizations::table
+        .filter(organizations::id.eq_any(&parties))
+        .select((organizations::id, organizations::name))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    // Lowest priority first: a later insert wins (carrier over disposer over enterprise).
+    related.uscc = enterprises::table
+        .filter(enterprises::organization_id.eq_any(&parties))
+        .select((enterprises::organization_id, enterprises::uscc))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    related.uscc.extend(
+        disposers::table
+            .filter(disposers::organization_id.eq_any(&parties))
+            .select((disposers::organization_id, disposers::uscc))
+            .load::<(String, String)>(conn)?,
+    );
+    for (id, uscc, permit) in carriers::table
+        .filter(carriers::organization_id.eq_any(&parties))
+        .select((
+            carriers::organization_id,
+            carriers::uscc,
+            carriers::transport_permit_number,
+        ))
+        .load::<(String, String, String)>(conn)?
+    {
+        related.uscc.insert(id.clone(), uscc);
+        related.carrier_permits.insert(id, permit);
+    }
+    let licence_ids = unique(rows.iter().filter_map(|r| r.licence_id.as_deref()));
+    if !licence_ids.is_empty() {
+        related.licences = licences::table
+            .filter(licences::id.eq_any(&licence_ids))
+            .select((licences::id, licences::number))
+            .load(conn)?
+            .into_iter()
+            .collect();
+    }
+    related.vehicles = vehicles::table
+        .filter(vehicles::id.eq_any(unique(rows.iter().map(|r| r.vehicle_id.as_str()))))
+        .select((
+            vehicles::id,
+            vehicles::plate,
+            vehicles::dangerous_goods_permit_number,
+        ))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, plate, permit)| (id, (plate, permit)))
+        .collect();
+    related.drivers = users::table
+        .filter(users::id.eq_any(unique(rows.iter().map(|r| r.driver_id.as_str()))))
+        .select((users::id, users::display_name))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    related.codes = waste_codes::table
+        .filter(waste_codes::code.eq_any(unique(rows.iter().map(|r| r.waste_code.as_str()))))
+        .select((
+            waste_codes::code,
+            waste_codes::name_zh,
+            waste_codes::characteristics,
+        ))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(code, name, characteristics)| (code, (name, characteristics)))
+        .collect();
+    for s in manifest_signatures::table
+        .filter(manifest_signatures::manifest_id.eq_any(&manifest_ids))
+        .select(SignatureRow::as_select())
+        .order(manifest_signatures::id.asc())
+        .load::<SignatureRow>(conn)?
+    {
+        related
+            .signatures
+            .entry(s.manifest_id.clone())
+            .or_default()
+            .push(s);
+    }
+    related.official_numbers = manifest_official_numbers::table
+        .filter(manifest_official_numbers::manifest_id.eq_any(&manifest_ids))
+        .select((
+            manifest_official_numbers::manifest_id,
+            manifest_official_numbers::official_number,
+        ))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    for r in manifest_revisions::table
+        .filter(manifest_revisions::manifest_id.eq_any(&manifest_ids))
+        .filter(manifest_revisions::status.eq("pending"))
+        .select(RevisionRow::as_select())
+        .order(manifest_revisions::id.asc())
+        .load::<RevisionRow>(conn)?
+    {
+        related
+            .pending_revisions
+            .entry(r.manifest_id.clone())
+            .or_insert(r);
+    }
+    Ok(related)
 }

@@ -86,6 +86,45 @@ backend_tests! {
         assert!(costs[0] <= budget, "{} statements; the budget is {budget}", costs[0]);
     }
 
+    async fn manifest_reads_cost_the_same_statements_whatever_the_page_holds(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.server_timing = true).await;
+        let p = park(&app, 50, 100).await;
+        crate::manifests::with_permit(&app, &p).await;
+        let mut ids = Vec::new();
+        let mut costs = Vec::new();
+        for round in 0..3 {
+            // Round r collects 3 + 2r lots of 20 kg: manifests of growing size.
+            let mut request = None;
+            for _ in 0..3 + 2 * round {
+                let (_, lot) = weigh(&app, &p, 20, None).await;
+                request = lot["pickup_request_id"].as_str().map(str::to_owned);
+            }
+            let request = request.expect("the lots are in a request");
+            crate::manifests::schedule(&app, &p, &request).await;
+            let kg = 20 * (3 + 2 * round);
+            let r = app
+                .post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &crate::manifests::outbound(&p, kg))
+                .await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let collection: Value = r.json().await.unwrap();
+            ids.push(collection["manifests"][0]["id"].as_str().unwrap().to_owned());
+            let list = app.get("/api/v1/manifests?limit=50", &p.office).await;
+            assert_eq!(list.status(), StatusCode::OK);
+            let listed = statements(&list);
+            let page: Value = list.json().await.unwrap();
+            assert_eq!(page["items"].as_array().unwrap().len(), round as usize + 1);
+            let one = app.get(&format!("/api/v1/manifests/{}", ids[round as usize]), &p.office).await;
+            assert_eq!(one.status(), StatusCode::OK);
+            let headers = one.headers().clone();
+            let read = statements(&one);
+            let manifest: Value = one.json().await.unwrap();
+            assert_eq!(manifest["origins"].as_array().unwrap().len(), 3 + 2 * round as usize, "{headers:?}");
+            costs.push((listed, read));
+        }
+        eprintln!("(list, one) per round: {costs:?}");
+        assert!(costs.iter().all(|c| *c == costs[0]), "flat as manifests and their lots grow: {costs:?}");
+    }
+
     async fn server_timing_is_off_by_default(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let p = park(&app, 50, 100).await;
