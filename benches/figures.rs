@@ -20,20 +20,22 @@
 //! A PostgreSQL database given by URL must exist and be empty.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::fmt::Write as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
+use common::{Server, arg, free_port, percentile, status_kib, uscc};
 use diesel::connection::SimpleConnection;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use wastetrack::db::{Db, DbConn, write_transaction};
 use wastetrack::domain::identity::{NewPassword, Role, Username};
 use wastetrack::domain::region::RegionCode;
-use wastetrack::domain::uscc::{Uscc, complete};
 use wastetrack::domain::waste::{CatalogRef, Category, WasteKind};
 use wastetrack::identity::service::{NewUser, create_user};
 use wastetrack::registry::contracts::service::{
@@ -59,17 +61,6 @@ const CODES: [(&str, &str, &str); 3] = [
 ];
 const DAYS: i64 = 730;
 const BATCH: usize = 1_000;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn uscc(n: u32) -> Uscc {
-    Uscc::parse("uscc", &complete(&format!("91440300MA5{n:05}")).unwrap()).unwrap()
-}
 
 struct World {
     park: String,
@@ -452,39 +443,6 @@ fn load(
 
 fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn main() {

@@ -13,10 +13,13 @@
 //! A PostgreSQL database given by URL must exist and be empty.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::{NaiveDate, Utc};
+use common::{arg, percentile, uscc};
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use secrecy::SecretString;
@@ -25,7 +28,6 @@ use wastetrack::config::Settings;
 use wastetrack::db::{Db, DbConn, write_transaction};
 use wastetrack::domain::identity::{NewPassword, Role, Username};
 use wastetrack::domain::region::RegionCode;
-use wastetrack::domain::uscc::{Uscc, complete};
 use wastetrack::domain::waste::{CatalogRef, Category, WasteKind};
 use wastetrack::identity::service::{NewUser, create_user};
 use wastetrack::lots::store::LotRow;
@@ -51,17 +53,6 @@ const CODES: [(&str, &str, &str); 3] = [
     ("900-003-S59", "S59", "general"),
 ];
 const ITERATIONS: usize = 40;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn uscc(n: u32) -> Uscc {
-    Uscc::parse("uscc", &complete(&format!("91440300MA5{n:05}")).unwrap()).unwrap()
-}
 
 struct World {
     park: String,
@@ -293,10 +284,6 @@ fn insert_lots(conn: &mut DbConn, world: &World, by: &str, rows: usize) -> Strin
     }
     conn.batch_execute("ANALYZE").expect("analyze");
     middle
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn peak_rss_mib() -> Option<f64> {

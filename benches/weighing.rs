@@ -1,0 +1,290 @@
+//! Weighings under load, measured through the HTTP API of the release server.
+//!
+//! Starts `wastetrack serve` as its own process on a new database, registers a park with one
+//! enterprise, a contract whose threshold is never reached and a zone that never fills, then
+//! sends weighings (`POST /api/v1/lots`, each with its own `Idempotency-Key`) from 16 and from 64
+//! concurrent clients for `--seconds` each: first with a handful of lots waiting in the pickup
+//! group, then again after `--waiting` more lots wait in it. Prints a Markdown table of
+//! throughput and latencies, the SQL statements per weighing the server reports in
+//! `Server-Timing`, and the server's peak resident memory.
+//!
+//! ```sh
+//! cargo bench --bench weighing                                   # SQLite, 10 s per run
+//! cargo bench --bench weighing -- --seconds 5 --waiting 2000
+//! cargo bench --bench weighing -- --database-url postgres://postgres@127.0.0.1:5432/bench
+//! ```
+//! A PostgreSQL database given by URL must exist and be empty.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Server, arg, free_port, percentile, status_kib, uscc};
+use serde_json::{Value, json};
+
+const ADMIN_PASSWORD: &str = "bench admin password 2026";
+const PASSWORD: &str = "bench password 2026";
+const CATALOG: &str = "code,name_zh,characteristics
+900-249-08,废矿物油,T/I
+";
+
+struct Target {
+    base: String,
+    client: reqwest::Client,
+    office: String,
+    enterprise: String,
+    zone: String,
+    keys: AtomicU64,
+}
+
+async fn post(client: &reqwest::Client, url: String, token: &str, body: &Value) -> Value {
+    let r = client
+        .post(url.clone())
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {body}");
+    body
+}
+
+async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn register(base: &str) -> Target {
+    let client = reqwest::Client::new();
+    let admin = login(&client, base, "admin", ADMIN_PASSWORD).await;
+    let r = client
+        .post(format!("{base}/api/v1/catalog/imports"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(CATALOG)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let id = |v: Value| v["id"].as_str().unwrap().to_owned();
+    let at = |path: &str| format!("{base}/api/v1{path}");
+    let park = id(post(
+        &client,
+        at("/parks"),
+        &admin,
+        &json!({"name": "Bench park", "region_code": "440307", "address": "Longgang"}),
+    )
+    .await);
+    let enterprise = id(post(
+        &client,
+        at("/enterprises"),
+        &admin,
+        &json!({"park_id": park, "name": "Bench enterprise", "uscc": uscc(1).as_str(),
+            "contact_name": "Chen Jie", "contact_phone": "13800138000", "joined_on": "2020-01-01"}),
+    )
+    .await);
+    let disposer = id(post(&client, at("/disposers"), &admin,
+        &json!({"name": "Bench disposer", "uscc": uscc(2).as_str(), "region_code": "440310", "address": "Pingshan"})).await);
+    post(&client, at(&format!("/disposers/{disposer}/licences")), &admin,
+        &json!({"number": "L-1", "issuing_authority": "GDEE", "valid_from": "2020-01-01", "valid_to": "2099-12-31",
+            "annual_capacity_grams": 1_000_000_000_000_000i64, "scope": ["HW08"]})).await;
+    post(&client, at("/contracts"), &admin,
+        &json!({"park_id": park, "disposer_id": disposer, "number": "C-1", "valid_from": "2020-01-01", "valid_to": "2099-12-31",
+            "max_storage_days": 365, "pickup_zone_percent": 100,
+            "members": [{"enterprise_id": enterprise}],
+            "prices": [{"target": "HW08", "fen_per_tonne": 280_000}],
+            "thresholds": [{"target": "HW08", "threshold_grams": 1_000_000_000_000_000i64}]})).await;
+    let warehouse = id(post(
+        &client,
+        at("/warehouses"),
+        &admin,
+        &json!({"park_id": park, "name": "No. 1", "address": "C2"}),
+    )
+    .await);
+    let zone = id(post(&client, at(&format!("/warehouses/{warehouse}/zones")), &admin,
+        &json!({"name": "A1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 1_000_000_000_000_000i64})).await);
+    post(&client, at("/users"), &admin,
+        &json!({"organization_id": park, "username": "office", "display_name": "office", "role": "park_office", "password": PASSWORD})).await;
+    let office = login(&client, base, "office", PASSWORD).await;
+    Target {
+        base: base.to_owned(),
+        client,
+        office,
+        enterprise,
+        zone,
+        keys: AtomicU64::new(0),
+    }
+}
+
+/// One weighing: its latency and the statements the server reports.
+async fn weigh(t: &Target) -> (Duration, u64) {
+    let key = t.keys.fetch_add(1, Ordering::Relaxed);
+    let body = json!({"enterprise_id": t.enterprise, "waste_code": "900-249-08", "physical_form": "liquid",
+        "container_type": "drum", "container_count": 1, "container_litres": 200, "zone_id": t.zone,
+        "gross_grams": 30_000, "tare_grams": 20_000, "scale_id": "SCALE-01",
+        "captured_at": (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339()});
+    let started = Instant::now();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/lots", t.base))
+        .bearer_auth(&t.office)
+        .header("idempotency-key", format!("bench-{key}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let statements = r
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("desc=\"").nth(1))
+        .and_then(|v| v.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let _ = r.bytes().await;
+    let elapsed = started.elapsed();
+    assert_eq!(status.as_u16(), 201, "a weighing failed");
+    (elapsed, statements)
+}
+
+struct Run {
+    /// Lots waiting in the group when the run began.
+    waiting: u64,
+    clients: usize,
+    count: usize,
+    per_second: f64,
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    statements: u64,
+}
+
+async fn run(t: &Arc<Target>, clients: usize, seconds: u64) -> Run {
+    let waiting = t.keys.load(Ordering::Relaxed);
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let t = t.clone();
+            actix_web::rt::spawn(async move {
+                let mut out = Vec::new();
+                while Instant::now() < until {
+                    out.push(weigh(&t).await);
+                }
+                out
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    let statements = all.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    let mut latencies: Vec<Duration> = all.into_iter().map(|(d, _)| d).collect();
+    latencies.sort();
+    Run {
+        waiting,
+        clients,
+        count: latencies.len(),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p95: percentile(&latencies, 0.95),
+        p99: percentile(&latencies, 0.99),
+        statements,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let seconds: u64 = arg("--seconds").map_or(10, |s| s.parse().unwrap());
+    let waiting: usize = arg("--waiting").map_or(10_000, |s| s.parse().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let url = arg("--database-url")
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_wastetrack"))
+            .arg("serve")
+            .env("WASTETRACK_DATABASE_URL", &url)
+            .env("WASTETRACK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("WASTETRACK_LOG_FILTER", "warn")
+            .env("WASTETRACK_SERVER_TIMING", "true")
+            .env("WASTETRACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("WASTETRACK_RATE_LIMIT__PER_ADDRESS_PER_MINUTE", "0")
+            .env("WASTETRACK_RATE_LIMIT__PER_TOKEN_PER_MINUTE", "0")
+            .env(
+                "WASTETRACK_AUTH__JWT_SECRET",
+                "a bench signing secret of 32 bytes or more",
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the server"),
+    );
+    let pid = server.0.id();
+    let rt = actix_web::rt::System::new();
+    let report = rt.block_on(async {
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        let t = Arc::new(register(&base).await);
+        let idle_kib = status_kib(pid, "VmRSS:");
+        // Warm up, then measure with few lots waiting.
+        run(&t, 4, 1).await;
+        let mut runs = vec![run(&t, 16, seconds).await, run(&t, 64, seconds).await];
+        eprintln!("loading {waiting} more waiting lots …");
+        let before = t.keys.load(Ordering::Relaxed) as usize;
+        while (t.keys.load(Ordering::Relaxed) as usize) < before + waiting {
+            run(&t, 16, 1).await;
+        }
+        runs.push(run(&t, 64, seconds).await);
+        let peak_kib = status_kib(pid, "VmHWM:");
+        let mut report = format!(
+            "weighings on {backend}, {seconds} s per run (`cargo bench --bench weighing`)\n\n\
+             | lots waiting in the group at the start | clients | weighings | req/s | p50 ms | p95 ms | p99 ms | statements |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|\n"
+        );
+        for r in &runs {
+            report.push_str(&format!(
+                "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} |\n",
+                r.waiting, r.clients, r.count, r.per_second, ms(r.p50), ms(r.p95), ms(r.p99), r.statements
+            ));
+        }
+        report.push_str(&format!(
+            "\nserver resident memory: {:.0} MiB idle after registration, {:.0} MiB at its peak\n",
+            idle_kib as f64 / 1024.0,
+            peak_kib as f64 / 1024.0
+        ));
+        report
+    });
+    drop(server);
+    println!("{report}");
+}
