@@ -269,11 +269,21 @@ impl ResponseError for ApiError {
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            Self::Unavailable(_) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER_SECS),
+                ));
+            }
             _ => {}
         }
         response.body(serde_json::to_vec(&self.problem_in(locale)).unwrap_or_default())
     }
 }
+
+/// When a client told the service is unavailable (the database busy or unreachable) should try
+/// again, in seconds.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: &str = "2";
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {

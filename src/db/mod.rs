@@ -124,7 +124,13 @@ pub type PooledConn = diesel::r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: diesel::r2d2::Pool<Manager>,
     backend: Backend,
+    /// On SQLite, the turn of write transactions: one at a time, first come first served.
+    writers: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
+
+/// How long a write transaction waits for its turn (SQLite) before the request is answered
+/// 503 with `Retry-After` instead of queueing without bound.
+const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Db {
     /// Opens the pool. For SQLite the parent folder of the file is created if needed.
@@ -146,7 +152,17 @@ impl Db {
             .test_on_check_out(false)
             .build(Manager { url })
             .context("opening the database")?;
-        Ok(Self { pool, backend })
+        // SQLite has one writer: requests that write wait for their turn here, in order,
+        // rather than in SQLite's busy handler, which sleeps and retries (p99 of seconds under
+        // load). Readers are not held up; writers of other processes still meet the busy
+        // timeout.
+        let writers = (backend == Backend::Sqlite)
+            .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
+        Ok(Self {
+            pool,
+            backend,
+            writers,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -202,6 +218,20 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let _turn = match &self.writers {
+            Some(writers) => Some(
+                tokio::time::timeout(WRITE_TURN_TIMEOUT, writers.acquire())
+                    .await
+                    .map_err(|_| {
+                        tracing::warn!("a write transaction waited too long for its turn");
+                        ApiError::Unavailable("the database is busy; retry shortly")
+                    })?
+                    .map_err(|_| {
+                        ApiError::Unavailable("the database is unavailable; retry later")
+                    })?,
+            ),
+            None => None,
+        };
         self.run(move |conn| {
             let started = std::time::Instant::now();
             let result = write_transaction(conn, f);

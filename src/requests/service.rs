@@ -211,21 +211,54 @@ pub(crate) fn view(
         .filter(|l| l.status != "voided")
         .filter(|l| only_enterprise.is_none_or(|e| l.enterprise_id == e))
         .collect();
+    let lines = lines_of(lots.iter().map(|l| (l.waste_code.as_str(), l.net_grams, 1)))?;
+    let listed = with_lots.then(|| {
+        lots.iter()
+            .map(|l| RequestLot {
+                lot_id: l.id.clone(),
+                enterprise_id: l.enterprise_id.clone(),
+                waste_code: l.waste_code.clone(),
+                status: l.status.clone(),
+                net_grams: l.net_grams,
+                weight_source: l.weight_source.clone(),
+                zone_id: l.zone_id.clone(),
+                label_code: l.label_code.clone(),
+            })
+            .collect()
+    });
+    view_of_lines(row, lines, only_enterprise, listed)
+}
+
+/// Lines per code from `(code, grams, lots)`, in code order.
+fn lines_of<'a>(
+    items: impl Iterator<Item = (&'a str, i64, i64)>,
+) -> Result<Vec<RequestLine>, ApiError> {
     let mut lines: Vec<RequestLine> = Vec::new();
-    for lot in &lots {
-        match lines.iter_mut().find(|l| l.waste_code == lot.waste_code) {
+    for (code, grams, lots) in items {
+        match lines.iter_mut().find(|l| l.waste_code == code) {
             Some(line) => {
-                line.grams = add(line.grams, lot.net_grams)?;
-                line.lots += 1;
+                line.grams = add(line.grams, grams)?;
+                line.lots = line.lots.saturating_add(lots);
             }
             None => lines.push(RequestLine {
-                waste_code: lot.waste_code.clone(),
-                grams: lot.net_grams,
-                lots: 1,
+                waste_code: code.to_owned(),
+                grams,
+                lots,
             }),
         }
     }
     lines.sort_by(|a, b| a.waste_code.cmp(&b.waste_code));
+    Ok(lines)
+}
+
+/// The request with its lines (voided lots left out, an enterprise's own only) and, when one
+/// request is read, its lots.
+fn view_of_lines(
+    row: &RequestRow,
+    lines: Vec<RequestLine>,
+    only_enterprise: Option<&str>,
+    lots: Option<Vec<RequestLot>>,
+) -> Result<RequestView, ApiError> {
     Ok(RequestView {
         id: row.id.clone(),
         park_id: row.park_id.clone(),
@@ -253,23 +286,10 @@ pub(crate) fn view(
         scheduled_at: row.scheduled_at.map(|t| t.and_utc()),
         closed_at: row.closed_at.map(|t| t.and_utc()),
         updated_at: row.updated_at.and_utc(),
-        total_grams: total(lots.iter().map(|l| l.net_grams))?,
-        lot_count: i64::try_from(lots.len()).unwrap_or(i64::MAX),
+        total_grams: total(lines.iter().map(|l| l.grams))?,
+        lot_count: lines.iter().fold(0i64, |n, l| n.saturating_add(l.lots)),
         lines,
-        lots: with_lots.then(|| {
-            lots.iter()
-                .map(|l| RequestLot {
-                    lot_id: l.id.clone(),
-                    enterprise_id: l.enterprise_id.clone(),
-                    waste_code: l.waste_code.clone(),
-                    status: l.status.clone(),
-                    net_grams: l.net_grams,
-                    weight_source: l.weight_source.clone(),
-                    zone_id: l.zone_id.clone(),
-                    label_code: l.label_code.clone(),
-                })
-                .collect()
-        }),
+        lots,
     })
 }
 
@@ -303,9 +323,20 @@ pub fn list(
 ) -> Result<crate::http::Page<RequestView>, ApiError> {
     let rows = store::list_requests(conn, scope, filter, page)?;
     let page = crate::http::Page::from_rows(rows, page.limit, |r| r.id.as_str());
+    // The page's lines in one query, whatever the requests hold.
+    let only =
+        (principal.role == Role::EnterpriseUser).then_some(principal.organization_id.as_str());
+    let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+    let totals = store::lines_of(conn, &ids, only)?;
     let mut items = Vec::with_capacity(page.items.len());
     for row in &page.items {
-        items.push(view_for(conn, principal, row, false)?);
+        let lines = lines_of(
+            totals
+                .iter()
+                .filter(|t| t.0 == row.id)
+                .map(|t| (t.1.as_str(), t.2, t.3)),
+        )?;
+        items.push(view_of_lines(row, lines, only, None)?);
     }
     Ok(crate::http::Page {
         items,

@@ -296,6 +296,48 @@ pub fn lots_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<MemberLot
         .load(conn)
 }
 
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    pickup_request_lots::request_id,
+    pickup_request_lots::enterprise_id,
+    lots::waste_code,
+);
+
+/// Grams and lots per request and code of the requests `ids`, voided lots left out (and, for an
+/// enterprise, the others' lots): `(request id, code, grams, lots)`.
+pub fn lines_of(
+    conn: &mut DbConn,
+    ids: &[String],
+    only_enterprise: Option<&str>,
+) -> QueryResult<Vec<(String, String, i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, String, i64, i64)> = pickup_request_lots::table
+        .inner_join(lots::table)
+        .filter(pickup_request_lots::request_id.eq_any(ids))
+        .filter(lots::status.ne("voided"))
+        .group_by((
+            pickup_request_lots::request_id,
+            pickup_request_lots::enterprise_id,
+            lots::waste_code,
+        ))
+        .select((
+            pickup_request_lots::request_id,
+            pickup_request_lots::enterprise_id,
+            lots::waste_code,
+            // A sum of BIGINT is NUMERIC on PostgreSQL: cast back (the grams of one request's
+            // lots of one enterprise and code are far from 2^63).
+            diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(SUM(lots.net_grams) AS BIGINT)"),
+            diesel::dsl::count(lots::id),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, e, ..)| only_enterprise.is_none_or(|only| only == e))
+        .map(|(r, _, c, g, n)| (r, c, g, n))
+        .collect())
+}
+
 /// The enterprises whose lots a request covers or covered.
 pub fn enterprises_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<String>> {
     pickup_request_lots::table

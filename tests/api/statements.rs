@@ -86,7 +86,7 @@ backend_tests! {
         assert!(costs[0] <= budget, "{} statements; the budget is {budget}", costs[0]);
     }
 
-    async fn manifest_reads_cost_the_same_statements_whatever_the_page_holds(backend: Backend) {
+    async fn manifest_and_request_reads_cost_the_same_statements_whatever_the_page_holds(backend: Backend) {
         let app = TestApp::spawn_with(backend, |s| s.server_timing = true).await;
         let p = park(&app, 50, 100).await;
         crate::manifests::with_permit(&app, &p).await;
@@ -119,9 +119,15 @@ backend_tests! {
             let read = statements(&one);
             let manifest: Value = one.json().await.unwrap();
             assert_eq!(manifest["origins"].as_array().unwrap().len(), 3 + 2 * round as usize, "{headers:?}");
-            costs.push((listed, read));
+            let requests = app.get("/api/v1/pickup-requests?limit=50", &p.office).await;
+            assert_eq!(requests.status(), StatusCode::OK);
+            let requests_listed = statements(&requests);
+            let page: Value = requests.json().await.unwrap();
+            assert_eq!(page["items"].as_array().unwrap().len(), round as usize + 1);
+            assert_eq!(page["items"][round as usize]["lot_count"], 3 + 2 * round);
+            costs.push((listed, read, requests_listed));
         }
-        eprintln!("(list, one) per round: {costs:?}");
+        eprintln!("(manifests listed, one manifest read, pickup requests listed) per round: {costs:?}");
         assert!(costs.iter().all(|c| *c == costs[0]), "flat as manifests and their lots grow: {costs:?}");
     }
 
