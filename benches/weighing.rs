@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "bench admin password 2026";
 const PASSWORD: &str = "bench password 2026";
+const ENTERPRISES: u32 = 100;
 const CATALOG: &str = "code,name_zh,characteristics
 900-249-08,废矿物油,T/I
 ";
@@ -36,7 +37,7 @@ struct Target {
     base: String,
     client: reqwest::Client,
     office: String,
-    enterprise: String,
+    enterprises: Vec<String>,
     zone: String,
     keys: AtomicU64,
 }
@@ -87,14 +88,14 @@ async fn register(base: &str) -> Target {
         &json!({"name": "Bench park", "region_code": "440307", "address": "Longgang"}),
     )
     .await);
-    let enterprise = id(post(
-        &client,
-        at("/enterprises"),
-        &admin,
-        &json!({"park_id": park, "name": "Bench enterprise", "uscc": uscc(1).as_str(),
-            "contact_name": "Chen Jie", "contact_phone": "13800138000", "joined_on": "2020-01-01"}),
-    )
-    .await);
+    // A label's sequence of the day has three digits: 999 hazardous lots per enterprise, code
+    // and day. The weighings rotate over enough enterprises for the whole run.
+    let mut enterprises = Vec::new();
+    for n in 0..ENTERPRISES {
+        let body = json!({"park_id": park, "name": format!("Bench enterprise {n}"), "uscc": uscc(10 + n).as_str(),
+            "contact_name": "Chen Jie", "contact_phone": "13800138000", "joined_on": "2020-01-01"});
+        enterprises.push(id(post(&client, at("/enterprises"), &admin, &body).await));
+    }
     let disposer = id(post(&client, at("/disposers"), &admin,
         &json!({"name": "Bench disposer", "uscc": uscc(2).as_str(), "region_code": "440310", "address": "Pingshan"})).await);
     post(&client, at(&format!("/disposers/{disposer}/licences")), &admin,
@@ -103,7 +104,7 @@ async fn register(base: &str) -> Target {
     post(&client, at("/contracts"), &admin,
         &json!({"park_id": park, "disposer_id": disposer, "number": "C-1", "valid_from": "2020-01-01", "valid_to": "2099-12-31",
             "max_storage_days": 365, "pickup_zone_percent": 100,
-            "members": [{"enterprise_id": enterprise}],
+            "members": enterprises.iter().map(|e| json!({"enterprise_id": e})).collect::<Vec<_>>(),
             "prices": [{"target": "HW08", "fen_per_tonne": 280_000}],
             "thresholds": [{"target": "HW08", "threshold_grams": 1_000_000_000_000_000i64}]})).await;
     let warehouse = id(post(
@@ -122,7 +123,7 @@ async fn register(base: &str) -> Target {
         base: base.to_owned(),
         client,
         office,
-        enterprise,
+        enterprises,
         zone,
         keys: AtomicU64::new(0),
     }
@@ -131,7 +132,8 @@ async fn register(base: &str) -> Target {
 /// One weighing: its latency and the statements the server reports.
 async fn weigh(t: &Target) -> (Duration, u64) {
     let key = t.keys.fetch_add(1, Ordering::Relaxed);
-    let body = json!({"enterprise_id": t.enterprise, "waste_code": "900-249-08", "physical_form": "liquid",
+    let enterprise = &t.enterprises[key as usize % t.enterprises.len()];
+    let body = json!({"enterprise_id": enterprise, "waste_code": "900-249-08", "physical_form": "liquid",
         "container_type": "drum", "container_count": 1, "container_litres": 200, "zone_id": t.zone,
         "gross_grams": 30_000, "tare_grams": 20_000, "scale_id": "SCALE-01",
         "captured_at": (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339()});
@@ -283,6 +285,16 @@ fn main() {
             idle_kib as f64 / 1024.0,
             peak_kib as f64 / 1024.0
         ));
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let size = |p: String| std::fs::metadata(p).map_or(0, |m| m.len());
+            let bytes = size(path.to_owned()) + size(format!("{path}-wal"));
+            let lots = t.keys.load(Ordering::Relaxed).max(1);
+            report.push_str(&format!(
+                "database file: {:.1} MiB for {lots} lots, {:.0} bytes per lot (with their events, stock movements and idempotency keys)\n",
+                bytes as f64 / 1_048_576.0,
+                bytes as f64 / lots as f64
+            ));
+        }
         report
     });
     drop(server);

@@ -392,6 +392,7 @@ diesel::table! {
         waste_code -> Text,
         grams -> BigInt,
         lots -> BigInt,
+        oldest -> Nullable<Timestamp>,
     }
 }
 

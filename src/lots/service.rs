@@ -490,10 +490,13 @@ pub fn weigh_in(
         None,
         &view,
     )?;
+    let (lot_id, enterprise_id) = (view.id.clone(), view.enterprise_id.clone());
     settle(
         conn,
         now,
         Cause::NewLot {
+            lot_id: &lot_id,
+            enterprise_id: &enterprise_id,
             contract: &contract,
             today: local_today,
         },
@@ -617,10 +620,13 @@ pub fn declare(
         None,
         &view,
     )?;
+    let (lot_id, enterprise_id) = (view.id.clone(), view.enterprise_id.clone());
     settle(
         conn,
         now,
         Cause::NewLot {
+            lot_id: &lot_id,
+            enterprise_id: &enterprise_id,
             contract: &contract,
             today: local_today,
         },

@@ -455,8 +455,7 @@ pub(crate) fn title(row: &RequestRow, what: &str) -> String {
 
 /// What waits in a group, from its running totals.
 struct Waiting {
-    /// `(zone id or "", waste code, grams, lots)`.
-    totals: Vec<(String, String, i64, i64)>,
+    totals: Vec<store::WaitingTotal>,
 }
 
 impl Waiting {
@@ -473,6 +472,10 @@ impl Waiting {
 
     fn is_empty(&self) -> bool {
         self.totals.is_empty()
+    }
+
+    fn lots(&self) -> i64 {
+        self.totals.iter().fold(0, |n, t| n.saturating_add(t.lots))
     }
 }
 
@@ -506,15 +509,15 @@ fn crossing(
         })
         .collect();
     let mut codes: Vec<WaitingCode> = Vec::new();
-    for (_, code, grams, _) in &waiting.totals {
-        let Ok(code) = WasteCode::parse("", code) else {
+    for t in &waiting.totals {
+        let Ok(code) = WasteCode::parse("", &t.waste_code) else {
             continue;
         };
         match codes.iter_mut().find(|c| c.code == code) {
-            Some(c) => c.grams = add(c.grams, *grams)?,
+            Some(c) => c.grams = add(c.grams, t.grams)?,
             None => codes.push(WaitingCode {
                 code,
-                grams: *grams,
+                grams: t.grams,
             }),
         }
     }
@@ -524,7 +527,7 @@ fn crossing(
     let mut zones: Vec<String> = waiting
         .totals
         .iter()
-        .map(|(zone, ..)| zone.clone())
+        .map(|t| t.zone.clone())
         .filter(|z| !z.is_empty())
         .collect();
     zones.sort();
@@ -536,14 +539,28 @@ fn crossing(
             }
         }
     }
+    // The totals' `oldest` may be earlier than the oldest lot still waiting: only when it says
+    // the rule is crossed are the lots themselves read.
+    let age = |at: chrono::NaiveDateTime| {
+        age_crossing((now.naive_utc() - at).num_days(), contract.max_storage_days)
+    };
+    if waiting
+        .totals
+        .iter()
+        .filter_map(|t| t.oldest)
+        .min()
+        .and_then(age)
+        .is_none()
+    {
+        return Ok(None);
+    }
     let oldest = store::oldest_waiting(
         conn,
         &group.contract_id,
         &group.category,
         group.warehouse_id.as_deref(),
     )?;
-    Ok(oldest
-        .and_then(|at| age_crossing((now.naive_utc() - at).num_days(), contract.max_storage_days)))
+    Ok(oldest.and_then(age))
 }
 
 /// Who raised a request by hand, and why.
@@ -624,6 +641,8 @@ pub enum Cause<'a> {
     /// A lot that was never in a request joined the group (a weighing, a declaration), under
     /// this contract, already read by the caller, on this day in the park's time zone.
     NewLot {
+        lot_id: &'a str,
+        enterprise_id: &'a str,
         contract: &'a ContractRow,
         today: NaiveDate,
     },
@@ -659,15 +678,36 @@ pub fn evaluate(
             group.warehouse_id.as_deref(),
         );
         // An enterprise whose first lot joins is told of the request, as the others were.
-        let newcomers = store::waiting_newcomers(conn, &open.id, contract, category, warehouse)?;
-        store::attach_waiting(
-            conn,
-            &open.id,
-            contract,
-            category,
-            warehouse,
-            now.naive_utc(),
-        )?;
+        let newcomers = match cause {
+            // The usual case: the new lot is the only one waiting (the others are in the
+            // request already), and it joins by its id.
+            Cause::NewLot {
+                lot_id,
+                enterprise_id,
+                ..
+            } if Waiting::read(conn, group)?.lots() == 1 => {
+                let newcomer = !store::has_member(conn, &open.id, enterprise_id)?;
+                store::attach_one(conn, &open.id, lot_id, enterprise_id, now.naive_utc())?;
+                if newcomer {
+                    vec![enterprise_id.to_owned()]
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => {
+                let newcomers =
+                    store::waiting_newcomers(conn, &open.id, contract, category, warehouse)?;
+                store::attach_waiting(
+                    conn,
+                    &open.id,
+                    contract,
+                    category,
+                    warehouse,
+                    now.naive_utc(),
+                )?;
+                newcomers
+            }
+        };
         store::touch_request(conn, &open.id, now.naive_utc())?;
         if !newcomers.is_empty() {
             let title = title(&open, "requested");
@@ -692,7 +732,9 @@ pub fn evaluate(
     }
     let loaded;
     let (contract, today) = match cause {
-        Cause::NewLot { contract, today } => (contract, Some(today)),
+        Cause::NewLot {
+            contract, today, ..
+        } => (contract, Some(today)),
         Cause::Other => {
             // Lots of a request cancelled or declined do not call again by themselves: a new
             // lot must join them (or the park office raises a request by hand).

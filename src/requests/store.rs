@@ -139,15 +139,25 @@ pub fn waiting_lots(
         .load(conn)
 }
 
-/// What waits in a group, by zone and code: `(zone id or "", waste code, grams, lots)`. Read
-/// from the running totals the database keeps with every change to a lot, so its cost does not
-/// grow with the lots waiting.
+/// What waits in a group, by zone and code, from the running totals the database keeps with
+/// every change to a lot (so its cost does not grow with the lots waiting).
+#[derive(Debug, Clone, Queryable)]
+pub struct WaitingTotal {
+    /// The zone's id, or "" at the doors.
+    pub zone: String,
+    pub waste_code: String,
+    pub grams: i64,
+    pub lots: i64,
+    /// When the oldest was weighed or declared, or earlier (see the `pickup_waiting` table).
+    pub oldest: Option<NaiveDateTime>,
+}
+
 pub fn waiting_totals(
     conn: &mut DbConn,
     contract_id: &str,
     category: &str,
     warehouse_id: Option<&str>,
-) -> QueryResult<Vec<(String, String, i64, i64)>> {
+) -> QueryResult<Vec<WaitingTotal>> {
     pickup_waiting::table
         .filter(pickup_waiting::contract_id.eq(contract_id))
         .filter(pickup_waiting::place.eq(warehouse_id.unwrap_or("")))
@@ -158,6 +168,7 @@ pub fn waiting_totals(
             pickup_waiting::waste_code,
             pickup_waiting::grams,
             pickup_waiting::lots,
+            pickup_waiting::oldest,
         ))
         .load(conn)
 }
@@ -252,6 +263,38 @@ pub fn waiting_newcomers(
         .select(lots::enterprise_id)
         .distinct()
         .load(conn)
+}
+
+/// Puts one lot in a request: the request's list, and the lot's open request.
+pub fn attach_one(
+    conn: &mut DbConn,
+    request_id: &str,
+    lot_id: &str,
+    enterprise_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(pickup_request_lots::table)
+        .values((
+            pickup_request_lots::request_id.eq(request_id),
+            pickup_request_lots::lot_id.eq(lot_id),
+            pickup_request_lots::enterprise_id.eq(enterprise_id),
+            pickup_request_lots::added_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::update(lots::table.find(lot_id))
+        .set(lots::pickup_request_id.eq(request_id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether an enterprise has lots in a request's list.
+pub fn has_member(conn: &mut DbConn, request_id: &str, enterprise_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        pickup_request_lots::table
+            .filter(pickup_request_lots::enterprise_id.eq(enterprise_id))
+            .filter(pickup_request_lots::request_id.eq(request_id)),
+    ))
+    .get_result(conn)
 }
 
 /// Records that a request changed at `at`.

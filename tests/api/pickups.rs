@@ -572,3 +572,29 @@ backend_tests! {
         assert_eq!(inbox(&app, &p.outsider_user, "").await.len(), 0);
     }
 }
+
+backend_tests! {
+    async fn a_lot_gone_from_the_group_no_longer_ages_it(backend: Backend) {
+        // The group's running totals remember when its oldest lot was weighed even after that
+        // lot leaves; the storage-age rule then reads the lots themselves before calling.
+        let app = TestApp::spawn(backend).await;
+        let mut p = park(&app, 500, 100).await;
+        let old = weigh(&app, &p, &p.enterprise_a, 10).await;
+        app.advance(Duration::days(150));
+        p.office = access_token(&app.login("office", PASSWORD).await);
+        let r = post(&app, &format!("/api/v1/lots/{}/void", old["id"].as_str().unwrap()), &p.office,
+            &json!({"reason": "weighed twice"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let young = weigh(&app, &p, &p.enterprise_a, 10).await;
+        assert!(young.get("pickup_request_id").is_none(), "no lot waiting is old: {young}");
+        assert!(requests(&app, &p.office, "").await.is_empty());
+        // A lot that is old and still waits does call.
+        app.advance(Duration::days(150));
+        p.office = access_token(&app.login("office", PASSWORD).await);
+        let third = weigh(&app, &p, &p.enterprise_b, 10).await;
+        assert!(third["pickup_request_id"].is_string(), "the young lot is now 150 days old: {third}");
+        let all = requests(&app, &p.office, "").await;
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0]["trigger"], "storage_age");
+    }
+}
