@@ -109,6 +109,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(lots::routes::correct)
                 .service(lots::routes::label_svg)
                 .service(lots::routes::label_page)
+                .service(lots::routes::list_containers)
+                .service(lots::verify::verify)
                 .service(lots::routes::inventory)
                 .service(lots::routes::alarms)
                 .service(inspection::routes::lot_trace)

@@ -3,8 +3,10 @@
 //! and the storage alarms.
 
 pub mod alarms;
+pub mod containers;
 pub mod labels;
 pub mod routes;
 pub mod service;
 pub mod stock;
 pub mod store;
+pub mod verify;
