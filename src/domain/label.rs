@@ -105,10 +105,11 @@ pub fn new_verify_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Whether `raw` has the shape of a verification token (22 URL-safe base64 characters); others
-/// are refused before any look-up.
+/// Whether `raw` has the shape of a verification token (22 URL-safe base64 characters, or the
+/// 32 or 64 hexadecimal digits the migration gave lots weighed before containers were kept);
+/// others are refused before any look-up.
 pub fn is_verify_token(raw: &str) -> bool {
-    raw.len() == 22
+    (22..=64).contains(&raw.len())
         && raw
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -166,7 +167,9 @@ mod tests {
         let (a, b) = (new_verify_token(), new_verify_token());
         assert_ne!(a, b);
         assert!(is_verify_token(&a), "{a}");
-        assert!(!is_verify_token("91350100M000100Y439000414920261128007"));
+        assert!(is_verify_token("0123456789abcdef0123456789abcdef"));
+        assert!(!is_verify_token("short"));
+        assert!(!is_verify_token(&"a".repeat(65)));
         assert!(!is_verify_token("aaaaaaaaaaaaaaaaaaaa/a"));
     }
 }

@@ -17,3 +17,9 @@ CREATE TABLE lot_label_texts (
     harmful_components  TEXT,
     precautions         TEXT
 );
+
+-- Lots weighed before containers were kept: one container each, with the lot's code, the lot's
+-- weight shared, and a random token (two version-4 UUIDs: 244 random bits).
+INSERT INTO lot_containers (lot_id, position, label_code, grams, verify_token)
+SELECT id, 1, label_code, NULL, replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')
+FROM lots;

@@ -17,3 +17,8 @@ CREATE TABLE lot_label_texts (
     harmful_components  TEXT,
     precautions         TEXT
 );
+
+-- Lots weighed before containers were kept: one container each, with the lot's code, the lot's
+-- weight shared, and a random token (128 bits).
+INSERT INTO lot_containers (lot_id, position, label_code, grams, verify_token)
+SELECT id, 1, label_code, NULL, lower(hex(randomblob(16))) FROM lots;
