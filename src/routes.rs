@@ -111,6 +111,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(lots::routes::label_page)
                 .service(lots::routes::list_containers)
                 .service(lots::verify::verify)
+                .service(lots::signs::zone_sign_svg)
+                .service(lots::signs::facility_sign_svg)
                 .service(lots::routes::inventory)
                 .service(lots::routes::alarms)
                 .service(inspection::routes::lot_trace)

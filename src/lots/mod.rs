@@ -7,6 +7,7 @@ pub mod containers;
 pub mod labels;
 pub mod routes;
 pub mod service;
+pub mod signs;
 pub mod stock;
 pub mod store;
 pub mod verify;

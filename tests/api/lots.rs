@@ -511,6 +511,29 @@ backend_tests! {
         assert_eq!(after[0]["weight_shared"], true);
     }
 
+    async fn the_warehouse_prints_its_zone_and_facility_signs(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let w = world(&app, 180).await;
+        let r = app.get(&format!("/api/v1/zones/{}/sign.svg", w.rag_zone), &w.office).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("image/svg+xml"));
+        let svg = r.text().await.unwrap();
+        let text = label_text(&svg);
+        for expected in ["危险废物贮存分区标志", "分区名称：A2", "贮存废物类别：HW49、HW12", "贮存能力：1.000 t", "所属设施：No. 1", "管理单位：Longgang park", "您所在位置", "A1", "G1"] {
+            assert!(text.contains(expected), "zone sign lacks {expected}: {text}");
+        }
+        assert_eq!(svg.matches(r#"class="zone here""#).count(), 1);
+        let general = label_text(&app.get(&format!("/api/v1/zones/{}/sign.svg", w.general_zone), &w.office).await.text().await.unwrap());
+        assert!(general.contains("一般工业固体废物贮存分区标志") && general.contains("不限类别"), "{general}");
+        let facility = app.get(&format!("/api/v1/warehouses/{}/sign.svg", w.warehouse), &w.office).await.text().await.unwrap();
+        let text = label_text(&facility);
+        for expected in ["危险废物贮存设施", "单位名称：Longgang park", "设施名称：No. 1", "设施地址：C2", "HW08", "HW49、HW12", "贮存能力：2.000 t"] {
+            assert!(text.contains(expected), "facility sign lacks {expected}: {text}");
+        }
+        assert!(facility.contains(r#"width="600mm""#) && facility.contains(r#"class="warning""#));
+        assert_problem(app.get(&format!("/api/v1/zones/{}/sign.svg", w.rag_zone), &w.producer).await, StatusCode::NOT_FOUND, "not-found").await;
+    }
+
     async fn the_public_page_is_rate_limited_per_address(backend: Backend) {
         let app = TestApp::spawn_with(backend, |s| s.rate_limit.verify_per_address_per_minute = 3).await;
         let w = world(&app, 180).await;

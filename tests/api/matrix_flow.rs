@@ -56,6 +56,9 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/manifests/$mB/trace",                             [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     // The warehouse's stock: as the warehouse.
     ("/warehouses/$wA/inventory",                        [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    // The warehouse's signs: as the warehouse.
+    ("/warehouses/$wA/sign.svg",                         [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/zones/$zA/sign.svg",                              [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
     // Billing: the park office and the enterprise itself.
     ("/statements/$stA",                                 [200, 200, 404, 200, 404, 404, 404, 404, 404, 404]),
     ("/statements/$stA/export.csv",                      [200, 200, 404, 200, 404, 404, 404, 404, 404, 404]),
