@@ -18,6 +18,9 @@ use crate::domain::waste::{Characteristic, WasteCode, WasteKind};
 use crate::error::ApiError;
 use crate::lots::service::{LabelData, LotView};
 
+/// Rows per insert: 5 parameters each, well under SQLite's limit of bound parameters.
+const INSERT_CHUNK: usize = 500;
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lot_containers)]
 pub struct ContainerRow {
@@ -152,11 +155,24 @@ pub fn insert(
             }
         })
         .collect();
-    // One row at a time: batch inserts are not portable over the two backends' connection.
-    for row in &rows {
+    // Many rows per statement (the weighing's cost stays flat however many containers), on each
+    // backend's own connection: the multi-backend one does not batch inserts. One row alone
+    // goes by itself: on SQLite a batch costs a savepoint around it.
+    if let [row] = rows.as_slice() {
         diesel::insert_into(lot_containers::table)
             .values(row)
             .execute(conn)?;
+    } else {
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            match conn {
+                DbConn::Pg(c) => diesel::insert_into(lot_containers::table)
+                    .values(chunk)
+                    .execute(c)?,
+                DbConn::Sqlite(c) => diesel::insert_into(lot_containers::table)
+                    .values(chunk)
+                    .execute(c)?,
+            };
+        }
     }
     if new.harmful_components.is_some() || new.precautions.is_some() {
         diesel::insert_into(lot_label_texts::table)
