@@ -189,6 +189,10 @@ pub struct RateLimitSettings {
     pub per_address_per_minute: u32,
     /// Per access token.
     pub per_token_per_minute: u32,
+    /// Per client address, to the public verification pages of labels (`/api/v1/verify/…`),
+    /// besides the limit above: nobody scanning labels needs more, and it slows a search for
+    /// tokens further.
+    pub verify_per_address_per_minute: u32,
 }
 
 impl Default for RateLimitSettings {
@@ -196,6 +200,7 @@ impl Default for RateLimitSettings {
         Self {
             per_address_per_minute: 1200,
             per_token_per_minute: 600,
+            verify_per_address_per_minute: 30,
         }
     }
 }

@@ -339,6 +339,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    lot_containers (lot_id, position) {
+        lot_id -> Text,
+        position -> Integer,
+        label_code -> Nullable<Text>,
+        grams -> Nullable<BigInt>,
+        verify_token -> Text,
+    }
+}
+
+diesel::table! {
+    lot_label_texts (lot_id) {
+        lot_id -> Text,
+        harmful_components -> Nullable<Text>,
+        precautions -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, key) {
         user_id -> Text,
         key -> Text,
@@ -712,6 +730,8 @@ diesel::joinable!(webhook_deliveries -> messages (message_id));
 diesel::joinable!(delivery_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(manifest_lots -> manifests (manifest_id));
 diesel::joinable!(manifest_lots -> lots (lot_id));
+diesel::joinable!(lot_containers -> lots (lot_id));
+diesel::joinable!(lot_label_texts -> lots (lot_id));
 diesel::joinable!(manifest_signatures -> manifests (manifest_id));
 diesel::joinable!(manifest_official_numbers -> manifests (manifest_id));
 diesel::joinable!(collections -> pickup_requests (request_id));
@@ -747,6 +767,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     lot_events,
     inventory,
     label_sequences,
+    lot_containers,
+    lot_label_texts,
     idempotency_keys,
     pickup_requests,
     pickup_request_lots,

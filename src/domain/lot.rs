@@ -174,9 +174,21 @@ pub fn production_date(
     Ok(produced_on)
 }
 
-/// The 37-character digital identification code of a hazardous-waste label: the producer's
-/// credit code (18), the waste code without dashes (8), the production date YYYYMMDD (8) and a
-/// sequence of the day (3). The segment lengths are this project's reading of HJ 1276-2022.
+/// The 37-character digital identification code (数字识别码) of one container's hazardous-waste
+/// label. HJ 1276-2022 makes it of four segments, 37 characters in all: the producing (or
+/// collecting) unit's code, the waste code, the production (or collection) date code, and a
+/// sequence number. Where each length comes from:
+///
+/// - unit code, 18: the standard refers to HJ 608 (排污单位编码规则) for it, whose unit code is
+///   the unified social credit code of GB 32100 — 18 characters;
+/// - waste code, 8: the 《国家危险废物名录》 code `NNN-NNN-NN` without its dashes;
+/// - date code, 8: the day as YYYYMMDD;
+/// - sequence, 3: what remains of the 37 (001 to 999), counting the containers labelled that
+///   day by the unit for that waste code.
+///
+/// The four-segment, 37-character structure was checked against published summaries of the
+/// standard; the full text of its annex was not at hand, so the split of the last two segments
+/// (8 + 3) remains this project's reading, kept in this one function.
 pub fn digital_code(
     producer: &Uscc,
     code: &WasteCode,

@@ -6,6 +6,7 @@ pub mod contract;
 pub mod digest;
 pub mod identity;
 pub mod ids;
+pub mod label;
 pub mod lot;
 pub mod manifest;
 pub mod park;

@@ -1,6 +1,7 @@
 //! Request rate limits for every client: per client address and per access token, over the
-//! whole API (`/api/v1`; the probes and `/metrics` are not limited). Past a limit the answer is
-//! 429 with `Retry-After`.
+//! whole API (`/api/v1`; the probes and `/metrics` are not limited), and a tighter one per
+//! client address on the labels' public verification pages (`/api/v1/verify/…`), which answer
+//! without sign-in. Past a limit the answer is 429 with `Retry-After`.
 //!
 //! Each process keeps its own counts in memory (generic cell rate algorithm, `governor`): with
 //! several instances behind a load balancer, a client gets up to the limit at each. The limits
@@ -27,6 +28,7 @@ const SWEEP_EVERY: u64 = 10_000;
 pub struct Limits {
     per_address: Option<DefaultKeyedRateLimiter<String>>,
     per_token: Option<DefaultKeyedRateLimiter<String>>,
+    verify_per_address: Option<DefaultKeyedRateLimiter<String>>,
     trust_forwarded_for: bool,
     seen: AtomicU64,
 }
@@ -40,6 +42,7 @@ impl Limits {
         Self {
             per_address: limiter(settings.per_address_per_minute),
             per_token: limiter(settings.per_token_per_minute),
+            verify_per_address: limiter(settings.verify_per_address_per_minute),
             trust_forwarded_for,
             seen: AtomicU64::new(0),
         }
@@ -47,13 +50,21 @@ impl Limits {
 
     fn check(&self, req: &ServiceRequest) -> Result<(), ApiError> {
         if self.seen.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            for l in [&self.per_address, &self.per_token].into_iter().flatten() {
+            for l in [&self.per_address, &self.per_token, &self.verify_per_address]
+                .into_iter()
+                .flatten()
+            {
                 l.retain_recent();
             }
         }
+        let address = crate::http::client_address(req.request(), self.trust_forwarded_for);
         if let Some(l) = &self.per_address {
-            let address = crate::http::client_address(req.request(), self.trust_forwarded_for);
-            refuse_past(l, address, "too many requests from this address")?;
+            refuse_past(l, address.clone(), "too many requests from this address")?;
+        }
+        if let Some(l) = &self.verify_per_address
+            && req.path().starts_with("/api/v1/verify/")
+        {
+            refuse_past(l, address, "too many label checks from this address")?;
         }
         let token = req
             .headers()

@@ -15,6 +15,7 @@ use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::query::{day_or_instant, one_of, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
+use crate::lots::containers::{self, ContainerLabel, ContainerView};
 use crate::lots::labels;
 use crate::lots::service::{
     self, AlarmList, Correction, Description, EventView, InventoryView, LotView, WeighIn,
@@ -44,7 +45,9 @@ pub const LOT_ROUTES: &[&str] = &["warehouse", "door"];
     "tare_grams": 32500,
     "scale_id": "SCALE-01",
     "captured_at": "2026-11-28T15:58:12+08:00",
-    "main_components": "矿物油、铁屑"
+    "main_components": "矿物油、铁屑",
+    "container_grams": [161000, 159000],
+    "harmful_components": "石油烃"
 }))]
 pub struct WeighInRequest {
     pub enterprise_id: String,
@@ -70,6 +73,14 @@ pub struct WeighInRequest {
     pub produced_on: Option<NaiveDate>,
     pub main_components: Option<String>,
     pub note: Option<String>,
+    /// The containers weighed one by one: one weight per container (at most 999), each more
+    /// than 0, together the net weight. Without it, each label shows the lot's weight shared.
+    pub container_grams: Option<Vec<i64>>,
+    /// Harmful constituents (有害成分) printed on the labels (at most 500 characters).
+    pub harmful_components: Option<String>,
+    /// Precautions (注意事项) printed on the labels (at most 500 characters); default: from the
+    /// code's hazard characteristics.
+    pub precautions: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -157,6 +168,8 @@ pub struct LabelQuery {
     /// Label side in mm: `100`, `150` or `200`; default by container volume (≤ 50 L: 100,
     /// to 450 L: 150, larger: 200).
     pub size: Option<String>,
+    /// The container (1 to the lot's number of containers); default: the first.
+    pub container: Option<i32>,
 }
 
 fn bounded(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
@@ -256,6 +269,25 @@ pub async fn weigh_in(
             None
         }
     };
+    let weights = match (&b.container_grams, &weighing) {
+        (Some(grams), Some(w)) => v.check(crate::domain::label::container_weights(
+            "container_grams",
+            grams,
+            b.container_count,
+            w.net,
+        )),
+        _ => None,
+    };
+    let new_containers = containers::NewContainers {
+        codes: Vec::new(),
+        weights,
+        harmful_components: bounded(
+            &mut v,
+            "harmful_components",
+            b.harmful_components.as_deref(),
+        ),
+        precautions: bounded(&mut v, "precautions", b.precautions.as_deref()),
+    };
     let new = v.finish_with(|| {
         Some(WeighIn {
             description: d?,
@@ -263,6 +295,7 @@ pub async fn weigh_in(
             weighing: weighing?,
             scale_id,
             captured_at: b.captured_at,
+            containers: new_containers,
         })
     })?;
     idempotency::run(
@@ -627,28 +660,44 @@ async fn label_data(
     state: &AppState,
     principal: Principal,
     id: String,
-    size: Option<String>,
-) -> Result<(service::LabelData, LabelSize, String), ApiError> {
-    let size = match size.as_deref() {
+    query: LabelQuery,
+    all: bool,
+) -> Result<(service::LabelData, Vec<ContainerLabel>, LabelSize), ApiError> {
+    let size = match query.size.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(
             LabelSize::parse(raw)
                 .ok_or_else(|| ApiError::field("size", "invalid", "must be 100, 150 or 200"))?,
         ),
     };
-    let data = state
+    let position = match query.container {
+        Some(p) if !(1..=10_000).contains(&p) => {
+            return Err(ApiError::field(
+                "container",
+                "out_of_range",
+                "must be 1 to 10000",
+            ));
+        }
+        Some(p) => Some(p),
+        None if all => None,
+        None => Some(1),
+    };
+    let base_url = state.public_base_url.clone();
+    let (data, labels) = state
         .db
         .run(move |conn| {
             let lot = service::load_readable(conn, &principal, &id)?;
-            service::label_data(conn, lot)
+            let data = service::label_data(conn, lot)?;
+            let labels = containers::labels(conn, &data, &base_url, position)?;
+            Ok((data, labels))
         })
         .await?;
     let size = size.unwrap_or_else(|| LabelSize::for_container(data.lot.container_litres));
-    let url = format!("{}/api/v1/lots/{}", state.public_base_url, data.lot.id);
-    Ok((data, size, url))
+    Ok((data, labels, size))
 }
 
-/// The lot's container label (HJ 1276-2022) as SVG, at its printed size in millimetres.
+/// One container's label (HJ 1276-2022) as SVG, at its printed size in millimetres; its QR
+/// code holds the container's public verification page.
 #[utoipa::path(
     tag = "lots",
     security(("bearer" = [])),
@@ -657,7 +706,7 @@ async fn label_data(
         (status = 200, description = "The label", content_type = "image/svg+xml", body = String,
             example = json!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100mm\" height=\"100mm\" viewBox=\"0 0 100 100\">…</svg>")),
         (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid size", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid size, or no such container", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/lots/{id}/label.svg")]
@@ -667,14 +716,25 @@ pub async fn label_svg(
     id: web::Path<String>,
     query: web::Query<LabelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (data, size, url) =
-        label_data(&state, principal, id.into_inner(), query.into_inner().size).await?;
+    let (data, labels, size) = label_data(
+        &state,
+        principal,
+        id.into_inner(),
+        query.into_inner(),
+        false,
+    )
+    .await?;
+    let svg = labels
+        .first()
+        .map(|l| labels::svg(&data, l, size))
+        .unwrap_or_default();
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml; charset=utf-8")
-        .body(labels::svg(&data, size, &url)))
+        .body(svg))
 }
 
-/// A printable page with the label twice (for two opposite sides of the container).
+/// A printable page with the labels of the lot's containers (or of one, with `container`): one
+/// label per container, two (for two opposite sides) on containers over 450 L.
 #[utoipa::path(
     tag = "lots",
     security(("bearer" = [])),
@@ -683,6 +743,7 @@ pub async fn label_svg(
         (status = 200, description = "An HTML page that prints the labels at size", content_type = "text/html", body = String,
             example = json!("<!doctype html><html lang=\"zh-CN\">…</html>")),
         (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid size, or no such container", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/lots/{id}/label.html")]
@@ -692,11 +753,40 @@ pub async fn label_page(
     id: web::Path<String>,
     query: web::Query<LabelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (data, size, url) =
-        label_data(&state, principal, id.into_inner(), query.into_inner().size).await?;
+    let (data, labels, size) =
+        label_data(&state, principal, id.into_inner(), query.into_inner(), true).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(labels::printable_page(&data, size, &url)))
+        .body(labels::printable_page(&data, &labels, size)))
+}
+
+/// The lot's containers: each one's digital identification code, weight (its own, or the lot's
+/// shared) and the public verification page its label's QR code holds.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lot id")),
+    responses(
+        (status = 200, description = "The containers, in order", body = Vec<ContainerView>),
+        (status = 404, description = "No such lot, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/lots/{id}/containers")]
+pub async fn list_containers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<ContainerView>>, ApiError> {
+    let id = id.into_inner();
+    let base_url = state.public_base_url.clone();
+    let views = state
+        .db
+        .run(move |conn| {
+            let lot = service::load_readable(conn, &principal, &id)?;
+            containers::views(conn, &service::view(lot.0), &base_url)
+        })
+        .await?;
+    Ok(web::Json(views))
 }
 
 /// The stock of a warehouse, kept exact with every weighing: per zone its fill, per contract

@@ -12,9 +12,8 @@ use crate::db::DbConn;
 use crate::domain::contract::{DatedRule, rule_on};
 use crate::domain::ids::{new_id, new_id_at};
 use crate::domain::lot::{
-    AlarmLevel, ContainerType, PhysicalForm, Weighing, capacity_alarm, digital_code, storage_alarm,
+    AlarmLevel, ContainerType, PhysicalForm, Weighing, capacity_alarm, storage_alarm,
 };
-use crate::domain::uscc::Uscc;
 use crate::domain::waste::{CatalogRef, WasteCode, WasteKind, split_refs};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::stock;
@@ -174,6 +173,8 @@ pub struct WeighIn {
     pub weighing: Weighing,
     pub scale_id: String,
     pub captured_at: DateTime<Utc>,
+    /// The containers' weights one by one, and their labels' texts.
+    pub containers: crate::lots::containers::NewContainers,
 }
 
 pub fn place(lot: &store::Lot) -> Place<'_> {
@@ -407,33 +408,17 @@ pub fn weigh_in(
     let produced_on =
         crate::domain::lot::production_date("produced_on", d.produced_on.unwrap_or(day), day)
             .map_err(|e| ApiError::Validation(vec![e]))?;
-    let label_code = match kind {
-        WasteKind::Hazardous => {
-            let sequence = store::next_label_sequence(
-                conn,
-                &enterprise.0.organization_id,
-                d.waste_code.as_str(),
-                produced_on,
-            )?;
-            let uscc = Uscc::parse("uscc", &enterprise.0.uscc).map_err(|e| {
-                ApiError::Internal(anyhow::anyhow!("stored credit code: {}", e.message))
-            })?;
-            let code = digital_code(
-                &uscc,
-                &d.waste_code,
-                produced_on,
-                u32::try_from(sequence).unwrap_or(0),
-            )
-            .ok_or_else(|| {
-                ApiError::Conflict(format!(
-                    "the enterprise has labelled 999 lots of {} produced on {produced_on}",
-                    d.waste_code
-                ))
-            })?;
-            Some(code)
-        }
-        WasteKind::General => None,
-    };
+    // One code per container, from the producer's sequence of the day (hazardous waste).
+    let mut containers = new.containers;
+    containers.codes = crate::lots::containers::allocate_codes(
+        conn,
+        &enterprise.0.organization_id,
+        &enterprise.0.uscc,
+        &d.waste_code,
+        produced_on,
+        d.container_count,
+    )?;
+    let label_code = containers.codes.first().cloned();
     let row = LotRow {
         // Minted from the reception time, so that date windows and ids agree.
         id: new_id_at("lot", now),
@@ -470,6 +455,7 @@ pub fn weigh_in(
         pickup_request_id: None,
     };
     store::insert_lot(conn, &row)?;
+    crate::lots::containers::insert(conn, &row.id, row.container_count, containers)?;
     stock::take_in(
         conn,
         &stock::Stamp {
@@ -610,6 +596,7 @@ pub fn declare(
         pickup_request_id: None,
     };
     store::insert_lot(conn, &row)?;
+    crate::lots::containers::insert(conn, &row.id, row.container_count, Default::default())?;
     let view = view(row);
     event(
         conn,
@@ -815,6 +802,7 @@ pub fn correct(
     row.net_grams = new_net;
     row.updated_at = now.naive_utc();
     claim(conn, &row, &read)?;
+    crate::lots::containers::share_weights(conn, &row.id)?;
     if let (Some(zone_id), "stored") = (row.zone_id.as_deref(), row.status.as_str()) {
         let zone =
             warehouse_store::find_zone(conn, zone_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use crate::auth::policy::LotScope;
 use crate::db::schema::{
-    contracts, inventory, label_sequences, lot_events, lots, manifest_lots, manifests, parks,
-    pickup_request_lots, zones,
+    contracts, inventory, lot_events, lots, manifest_lots, manifests, parks, pickup_request_lots,
+    zones,
 };
 use crate::db::{DbConn, MultiBackend};
 use crate::http::pagination::PageRequest;
@@ -477,43 +477,6 @@ pub fn stored_before_by_id(
         .order(lots::id.asc())
         .limit(page.limit + 1)
         .load(conn)
-}
-
-/// The next sequence number for labels of this enterprise, code and day (1, 2, …).
-pub fn next_label_sequence(
-    conn: &mut DbConn,
-    enterprise_id: &str,
-    waste_code: &str,
-    day: NaiveDate,
-) -> QueryResult<i32> {
-    let key = label_sequences::table.find((enterprise_id, waste_code, day));
-    let bump = |conn: &mut DbConn| -> QueryResult<Option<i32>> {
-        diesel::update(key)
-            .set(label_sequences::last.eq(label_sequences::last + 1))
-            .returning(label_sequences::last)
-            .get_result(conn)
-            .optional()
-    };
-    if let Some(n) = bump(conn)? {
-        return Ok(n);
-    }
-    let inserted = conn.transaction(|conn| {
-        diesel::insert_into(label_sequences::table)
-            .values((
-                label_sequences::enterprise_id.eq(enterprise_id),
-                label_sequences::waste_code.eq(waste_code),
-                label_sequences::day.eq(day),
-                label_sequences::last.eq(1),
-            ))
-            .execute(conn)
-    });
-    match inserted {
-        Ok(_) => Ok(1),
-        Err(e) if crate::db::is_unique_violation(&e) => {
-            bump(conn)?.ok_or(diesel::result::Error::NotFound)
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// The time zone of every park, by park id.

@@ -150,6 +150,8 @@ const RAW: &[(&str, Option<&str>)] = &[
 const BLANK_ALLOWED: &[(&str, &str)] = &[
     ("WeighInRequest", "note"),
     ("WeighInRequest", "main_components"),
+    ("WeighInRequest", "harmful_components"),
+    ("WeighInRequest", "precautions"),
     ("DeclarationRequest", "note"),
     ("DeclarationRequest", "main_components"),
 ];
@@ -342,6 +344,8 @@ const LENGTHS: &[(&str, usize)] = &[
     ("reference", 200),
     ("url", 2000),
     ("main_components", 500),
+    ("harmful_components", 500),
+    ("precautions", 500),
     ("packaging", 500),
     ("emergency_measures", 500),
     ("up_to", ID_MAX),
@@ -353,7 +357,11 @@ const REFERENCE_MAX: usize = 64;
 const ID_MAX: usize = 64;
 
 /// Query parameters' ranges, by name, wherever they appear.
-const QUERY_RANGES: &[(&str, i64, i64)] = &[("within_days", 1, 365), ("months", 1, 24)];
+const QUERY_RANGES: &[(&str, i64, i64)] = &[
+    ("within_days", 1, 365),
+    ("months", 1, 24),
+    ("container", 1, 10_000),
+];
 
 pub fn document(doc: &mut OpenApi) {
     let requests = request_schemas(doc);
@@ -604,6 +612,14 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
     }
     if field == "categories" {
         array.max_items = Some(50);
+    }
+    if field == "container_grams" {
+        // One weight per container, each 1 g to a lot's most; together the net weight (which
+        // no schema can say).
+        items.minimum = Some(1.into());
+        items.maximum = Some(MAX_LOT_GRAMS.into());
+        array.min_items = Some(1);
+        array.max_items = Some(crate::domain::label::MAX_WEIGHED_CONTAINERS);
     }
     if field == "scope" {
         // A licence's scope: 1 to 100 categories or codes, none twice.

@@ -346,6 +346,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
     // Tests send a client's requests far faster than a person; the limits' own tests set them.
     settings.rate_limit.per_address_per_minute = 0;
     settings.rate_limit.per_token_per_minute = 0;
+    settings.rate_limit.verify_per_address_per_minute = 0;
     // Tests that need the periodic check run it themselves.
     settings.notify.sweep_interval_secs = 3600;
     settings

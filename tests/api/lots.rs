@@ -310,50 +310,247 @@ backend_tests! {
         let text = label_text(&svg);
         for expected in [
             "危险废物",
-            "900-041-49",
-            "HW49",
-            "含有或沾染毒性",
-            "T 毒性",
-            "In 感染性",
-            "液态",
-            "Huaxin Electronics",
-            "13800138000",
-            "废抹布、手套 &amp; &lt;油污&gt;",
-            "25.000 kg",
+            "废物名称：含有或沾染毒性",
+            "废物类别：HW49",
+            "废物代码：900-041-49",
+            "废物形态：液态",
+            "危险特性：T 毒性、In 感染性",
+            "主要成分：废抹布、手套 &amp; &lt;油污&gt;",
+            "有害成分：",
+            "注意事项：避免接触和吸入",
+            "产生/收集单位：Huaxin Electronics",
+            "联系方式：13800138000",
+            "产生日期：",
+            "废物重量：25.000 kg（称重）",
+            "备注：第 1/1 件",
         ] {
             assert!(text.contains(expected), "label lacks {expected}: {text}");
         }
+        for c in ["T", "In"] {
+            assert!(svg.contains(&format!(r#"class="pictogram" data-characteristic="{c}""#)), "pictogram {c}");
+        }
+        assert!(!svg.contains(r#"data-characteristic="C""#));
         assert!(svg.contains(r#"width="150mm""#), "200 L drums get the 150 mm label");
         let label_code = lot["label_code"].as_str().unwrap();
-        assert!(text.contains(label_code));
+        assert!(text.contains(&format!("数字识别码：{label_code}")));
 
+        // The QR code opens the container's public page, not the lot's record.
         let url = decode_qr(&svg);
-        assert!(url.ends_with(&format!("/api/v1/lots/{id}")), "{url}");
+        assert!(url.contains("/api/v1/verify/") && !url.contains(id) && !url.contains(label_code), "{url}");
         let path = &url[url.find("/api/").unwrap()..];
-        let resolved: Value = app.get(path, &w.office).await.json().await.unwrap();
-        assert_eq!(resolved["label_code"], label_code);
-        assert_eq!(app.client.get(app.url(path)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        let public: Value = app.client.get(app.url(path)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(public["label_code"], label_code);
+        assert!(public.get("record").is_none());
+        let record: Value = app.get(path, &w.office).await.json().await.unwrap();
+        assert_eq!(record["record"]["id"], id, "a reader of the lot gets its full record");
+        let lot_path = format!("/api/v1/lots/{id}");
+        assert_eq!(app.client.get(app.url(&lot_path)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
         let other_park = app.create_park(&w.admin, "Other", "440106").await;
         app.create_user(&w.admin, &other_park, "stranger", "park_office", PASSWORD).await;
         let stranger = access_token(&app.login("stranger", PASSWORD).await);
-        assert_problem(app.get(path, &stranger).await, StatusCode::NOT_FOUND, "not-found").await;
+        let seen: Value = app.get(path, &stranger).await.json().await.unwrap();
+        assert!(seen.get("record").is_none(), "the public part only: {seen}");
+        assert_problem(app.get(&lot_path, &stranger).await, StatusCode::NOT_FOUND, "not-found").await;
         assert_problem(app.get(&format!("/api/v1/lots/{id}/label.svg"), &stranger).await, StatusCode::NOT_FOUND, "not-found").await;
 
-        let big = app.get(&format!("/api/v1/lots/{id}/label.svg?size=200"), &w.office).await.text().await.unwrap();
-        assert!(big.contains(r#"width="200mm""#) && big.contains(r#"font-size="6.00""#));
-        let small = app.get(&format!("/api/v1/lots/{id}/label.svg?size=100"), &w.office).await.text().await.unwrap();
-        assert!(small.contains(r#"font-size="3.00""#));
-        assert_eq!(decode_qr(&small), url);
+        // Each size, with its minimum side and text, every field and a QR code that decodes.
+        for (size, font) in [("100", "3.00"), ("150", "5.00"), ("200", "6.00")] {
+            let label = app.get(&format!("/api/v1/lots/{id}/label.svg?size={size}"), &w.office).await.text().await.unwrap();
+            assert!(label.contains(&format!(r#"width="{size}mm""#)) && label.contains(&format!(r#"font-size="{font}""#)), "{size}");
+            let height: f64 = label.split(r#"height=""#).nth(1).unwrap().split("mm").next().unwrap().parse().unwrap();
+            assert!(height >= size.parse::<f64>().unwrap(), "at least the standard's side: {height}");
+            let words = label_text(&label);
+            for field in ["废物名称", "废物类别", "废物代码", "废物形态", "危险特性", "主要成分", "有害成分", "注意事项", "数字识别码", "产生/收集单位", "联系人", "联系方式", "产生日期", "废物重量", "备注"] {
+                assert!(words.contains(field), "{size} mm label lacks {field}: {words}");
+            }
+            assert!(words.replace(['\n', ' '], "").contains(label_code), "{size} mm: the code on one line");
+            assert_eq!(decode_qr(&label), url);
+        }
         let r = app.get(&format!("/api/v1/lots/{id}/label.svg?size=120"), &w.office).await;
         assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["size"]);
+        let r = app.get(&format!("/api/v1/lots/{id}/label.svg?container=2"), &w.office).await;
+        assert_eq!(error_fields(&assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await), vec!["container"]);
         let page = app.get(&format!("/api/v1/lots/{id}/label.html"), &w.office).await.text().await.unwrap();
-        assert_eq!(page.matches("<svg").count(), 2, "two labels, for two opposite sides");
+        assert_eq!(page.matches("<svg").count(), 1, "one label for a 200 L drum");
 
         let general: Value = post_lot(&app, &w.office, &weighing(&w, "900-003-S59", &w.general_zone, 50_000, 0), None).await.json().await.unwrap();
         assert!(general.get("label_code").is_none());
         let svg = app.get(&format!("/api/v1/lots/{}/label.svg", general["id"].as_str().unwrap()), &w.office).await.text().await.unwrap();
         let text = label_text(&svg);
         assert!(text.contains("一般工业固体废物") && !text.contains("危险特性") && !text.contains("数字识别码"));
+    }
+
+    async fn every_container_has_its_own_code_weight_label_and_public_page(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.rate_limit.verify_per_address_per_minute = 40;
+            s.database_max_connections = 8;
+        }).await;
+        let w = world(&app, 180).await;
+        // Three 30 L cans weighed one by one, then two 1 000 L totes weighed together.
+        let mut cans = weighing(&w, "900-041-49", &w.rag_zone, 25_400, 400);
+        cans["container_count"] = json!(3);
+        cans["container_litres"] = json!(30);
+        cans["container_grams"] = json!([10_000, 7_000, 8_000]);
+        cans["harmful_components"] = json!("苯系物");
+        cans["precautions"] = json!("远离火源");
+        let cans: Value = post_lot(&app, &w.office, &cans, None).await.json().await.unwrap();
+        let mut totes = weighing(&w, "900-041-49", &w.rag_zone, 100_001, 0);
+        totes["container_count"] = json!(2);
+        totes["container_litres"] = json!(1_000);
+        let totes: Value = post_lot(&app, &w.office, &totes, None).await.json().await.unwrap();
+
+        let list = |id: String| { let app = &app; let token = w.office.clone(); async move {
+            app.get(&format!("/api/v1/lots/{id}/containers"), &token).await.json::<Value>().await.unwrap()
+        } };
+        let can_list = list(cans["id"].as_str().unwrap().to_owned()).await;
+        let tote_list = list(totes["id"].as_str().unwrap().to_owned()).await;
+        let codes: Vec<&str> = can_list.as_array().unwrap().iter().chain(tote_list.as_array().unwrap()).map(|c| c["label_code"].as_str().unwrap()).collect();
+        let sequences: Vec<&str> = codes.iter().map(|c| &c[34..]).collect();
+        assert_eq!(sequences, vec!["001", "002", "003", "004", "005"], "the day's sequence counts containers");
+        assert_eq!(cans["label_code"], codes[0], "the lot's code is its first container's");
+        let weights: Vec<(i64, bool)> = can_list.as_array().unwrap().iter().chain(tote_list.as_array().unwrap())
+            .map(|c| (c["grams"].as_i64().unwrap(), c["weight_shared"].as_bool().unwrap())).collect();
+        assert_eq!(weights, vec![(10_000, false), (7_000, false), (8_000, false), (50_001, true), (50_000, true)]);
+
+        // Each container's label, at each size: its own code, weight and QR code.
+        let mut urls = Vec::new();
+        for (lot, containers) in [(&cans, &can_list), (&totes, &tote_list)] {
+            let id = lot["id"].as_str().unwrap();
+            for c in containers.as_array().unwrap() {
+                let n = c["position"].as_i64().unwrap();
+                for size in ["100", "150", "200"] {
+                    let svg = app.get(&format!("/api/v1/lots/{id}/label.svg?container={n}&size={size}"), &w.office).await.text().await.unwrap();
+                    let text = label_text(&svg);
+                    let code = c["label_code"].as_str().unwrap();
+                    assert!(text.contains(&format!("数字识别码：{code}")), "{text}");
+                    assert_eq!(decode_qr(&svg), c["verify_url"].as_str().unwrap());
+                    let count = containers.as_array().unwrap().len();
+                    assert!(text.contains(&format!("备注：第 {n}/{count} 件")), "{text}");
+                    let kg = format!("{:.3} kg", c["grams"].as_f64().unwrap() / 1000.0);
+                    assert!(text.contains(&format!("废物重量：{kg}")), "{text}");
+                    assert_eq!(text.contains("均分"), c["weight_shared"].as_bool().unwrap(), "{text}");
+                }
+                urls.push(c["verify_url"].as_str().unwrap().to_owned());
+            }
+        }
+        let can_svg = app.get(&format!("/api/v1/lots/{}/label.svg?container=2", cans["id"].as_str().unwrap()), &w.office).await.text().await.unwrap();
+        let text = label_text(&can_svg);
+        assert!(text.contains("有害成分：苯系物") && text.contains("注意事项：远离火源"), "{text}");
+        assert!(can_svg.contains(r#"width="100mm""#), "30 L cans get the 100 mm label");
+        // One label per can; two per tote, for its opposite sides.
+        let page = app.get(&format!("/api/v1/lots/{}/label.html", cans["id"].as_str().unwrap()), &w.office).await.text().await.unwrap();
+        assert_eq!(page.matches("<svg").count(), 3);
+        let page = app.get(&format!("/api/v1/lots/{}/label.html", totes["id"].as_str().unwrap()), &w.office).await.text().await.unwrap();
+        assert_eq!(page.matches("<svg").count(), 4);
+        assert_eq!(page.matches(r#"data-container="2" data-copy="2""#).count(), 1);
+
+        // The public page: what the label shows, and nothing more.
+        let path = |url: &str| url[url.find("/api/").unwrap()..].to_owned();
+        let public: Value = app.client.get(app.url(&path(&urls[1]))).send().await.unwrap().json().await.unwrap();
+        let mut keys: Vec<&str> = public.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, vec!["category", "characteristics", "container", "containers", "grams", "kind", "label_code",
+            "produced_on", "producer", "status", "waste_code", "waste_name", "weight_shared"]);
+        assert_eq!(public["label_code"], codes[1]);
+        assert_eq!((public["grams"].as_i64(), public["container"].as_i64(), public["status"].as_str()), (Some(7_000), Some(2), Some("stored")));
+        assert_eq!(public["producer"], "Huaxin Electronics");
+        assert_eq!(public["characteristics"], json!(["T", "In"]));
+        let raw = public.to_string();
+        for secret in ["13800138000", "fen", "price", "contract", cans["id"].as_str().unwrap(), codes[0], w.enterprise.as_str()] {
+            assert!(!raw.contains(secret), "the public page shows {secret}: {raw}");
+        }
+        let r = app.client.get(app.url(&path(&urls[3]))).header("accept", "text/html").send().await.unwrap();
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = r.text().await.unwrap();
+        assert!(html.contains(codes[3]) && html.contains("贮存中") && html.contains("批次重量均分"), "{html}");
+        assert!(!html.contains("13800138000") && !html.contains(codes[4]), "{html}");
+        // A digital code, a wrong token or a made-up one finds nothing.
+        for bad in [codes[0].to_owned(), "AAAAAAAAAAAAAAAAAAAAAA".to_owned(), format!("{}x", &path(&urls[0])[15..])] {
+            let r = app.client.get(app.url(&format!("/api/v1/verify/{bad}"))).send().await.unwrap();
+            assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+        }
+        // Voided: the page says so.
+        let r = app.post_json(&format!("/api/v1/lots/{}/void", totes["id"].as_str().unwrap()), Some(&w.office), &json!({"reason": "test"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let voided: Value = app.client.get(app.url(&path(&urls[4]))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(voided["status"], "voided");
+
+        // Weights one by one must be one per container, positive, adding up to the net weight.
+        for (grams, code) in [(json!([25_000]), "count_mismatch"), (json!([10_000, 7_000, 7_000]), "sum_mismatch"),
+                              (json!([25_000, 0, 0]), "out_of_range")] {
+            let mut body = weighing(&w, "900-041-49", &w.rag_zone, 25_400, 400);
+            body["container_count"] = json!(3);
+            body["container_grams"] = grams;
+            let problem = assert_problem(post_lot(&app, &w.office, &body, None).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), vec!["container_grams"]);
+            assert_eq!(problem["errors"][0]["code"], code);
+        }
+
+        // Concurrent weighings take disjoint, gap-free ranges of the day's sequence.
+        let mut pair = weighing(&w, "900-041-49", &w.rag_zone, 2_000, 0);
+        pair["container_count"] = json!(2);
+        let posts = (0..6).map(|_| post_lot(&app, &w.office, &pair, None));
+        let lots: Vec<reqwest::Response> = futures_util::future::join_all(posts).await;
+        assert!(lots.iter().all(|r| r.status() == StatusCode::CREATED));
+        let all: Value = app.get("/api/v1/lots?waste_code=900-041-49&limit=200", &w.office).await.json().await.unwrap();
+        let mut seqs = Vec::new();
+        for lot in all["items"].as_array().unwrap() {
+            for c in list(lot["id"].as_str().unwrap().to_owned()).await.as_array().unwrap() {
+                seqs.push(c["label_code"].as_str().unwrap()[34..].parse::<i32>().unwrap());
+            }
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=17).collect::<Vec<_>>(), "unique and without gaps");
+
+        // Correcting the lot's weight: its containers' weights are shared from then on.
+        let r = app.post_json(&format!("/api/v1/lots/{}/corrections", cans["id"].as_str().unwrap()), Some(&w.office),
+            &json!({"gross_grams": 30_400, "tare_grams": 400, "reason": "reweighed"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let after = list(cans["id"].as_str().unwrap().to_owned()).await;
+        assert_eq!(after[0]["grams"], 10_000);
+        assert_eq!(after[0]["weight_shared"], true);
+    }
+
+    async fn the_warehouse_prints_its_zone_and_facility_signs(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let w = world(&app, 180).await;
+        let r = app.get(&format!("/api/v1/zones/{}/sign.svg", w.rag_zone), &w.office).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("image/svg+xml"));
+        let svg = r.text().await.unwrap();
+        let text = label_text(&svg);
+        for expected in ["危险废物贮存分区标志", "分区名称：A2", "贮存废物类别：HW49、HW12", "贮存能力：1.000 t", "所属设施：No. 1", "管理单位：Longgang park", "您所在位置", "A1", "G1"] {
+            assert!(text.contains(expected), "zone sign lacks {expected}: {text}");
+        }
+        assert_eq!(svg.matches(r#"class="zone here""#).count(), 1);
+        let general = label_text(&app.get(&format!("/api/v1/zones/{}/sign.svg", w.general_zone), &w.office).await.text().await.unwrap());
+        assert!(general.contains("一般工业固体废物贮存分区标志") && general.contains("不限类别"), "{general}");
+        let facility = app.get(&format!("/api/v1/warehouses/{}/sign.svg", w.warehouse), &w.office).await.text().await.unwrap();
+        let text = label_text(&facility);
+        for expected in ["危险废物贮存设施", "单位名称：Longgang park", "设施名称：No. 1", "设施地址：C2", "HW08", "HW49、HW12", "贮存能力：2.000 t"] {
+            assert!(text.contains(expected), "facility sign lacks {expected}: {text}");
+        }
+        assert!(facility.contains(r#"width="600mm""#) && facility.contains(r#"class="warning""#));
+        assert_problem(app.get(&format!("/api/v1/zones/{}/sign.svg", w.rag_zone), &w.producer).await, StatusCode::NOT_FOUND, "not-found").await;
+    }
+
+    async fn the_public_page_is_rate_limited_per_address(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| s.rate_limit.verify_per_address_per_minute = 3).await;
+        let w = world(&app, 180).await;
+        let lot: Value = post_lot(&app, &w.office, &weighing(&w, "900-249-08", &w.oil_zone, 2_000, 0), None).await.json().await.unwrap();
+        let containers: Value = app.get(&format!("/api/v1/lots/{}/containers", lot["id"].as_str().unwrap()), &w.office).await.json().await.unwrap();
+        let url = containers[0]["verify_url"].as_str().unwrap();
+        let path = &url[url.find("/api/").unwrap()..];
+        for _ in 0..3 {
+            assert_eq!(app.client.get(app.url(path)).send().await.unwrap().status(), StatusCode::OK);
+        }
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(retry >= 1);
+        let problem = assert_problem(r, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+        assert!(problem["detail"].as_str().unwrap().contains("标签核验"), "{problem}");
+        // The rest of the API is not held back by it.
+        assert_eq!(app.get(&format!("/api/v1/lots/{}", lot["id"].as_str().unwrap()), &w.office).await.status(), StatusCode::OK);
     }
 
     async fn corrections_and_voids_keep_the_original_and_the_stock_exact(backend: Backend) {

@@ -157,6 +157,12 @@ backend_tests! {
         assert_eq!(m["mass_balance"]["inbound_grams"], 550_000);
         assert_eq!(m["mass_balance"]["outbound_grams"], 540_000);
         assert_eq!(m["mass_balance"]["flagged"], false);
+        // The label's public page follows the container: collected on this manifest.
+        let containers: Value = app.get(&format!("/api/v1/lots/{}/containers", lot_a["id"].as_str().unwrap()), &p.office).await.json().await.unwrap();
+        let url = containers[0]["verify_url"].as_str().unwrap();
+        let public_page = app.url(&url[url.find("/api/").unwrap()..]);
+        let public: Value = app.client.get(&public_page).send().await.unwrap().json().await.unwrap();
+        assert_eq!((public["status"].as_str(), public["manifest_number"].as_str()), (Some("collected"), m["number"].as_str()));
 
         // Each step refuses the wrong role.
         let step = |s: &str| format!("/api/v1/manifests/{id}/{s}");
@@ -198,6 +204,8 @@ backend_tests! {
         let r = post(&app, &step("receive"), &p.dispatcher, &receipt).await;
         assert_eq!(r.status(), StatusCode::OK);
         let received: Value = r.json().await.unwrap();
+        let public: Value = app.client.get(&public_page).send().await.unwrap().json().await.unwrap();
+        assert_eq!((public["status"].as_str(), public["manifest_number"].as_str()), (Some("received"), m["number"].as_str()));
         assert_eq!(received["status"], "received");
         assert_eq!(received["decision"], "partially_refused");
         assert_eq!(received["refused_grams"], 50_000);

@@ -39,6 +39,7 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/lots/$lA/history",                                [200, 200, 404, 200, 404, 200, 404, 404, 200, 404]),
     ("/lots/$lA/label.svg",                              [200, 200, 404, 200, 404, 200, 404, 404, 200, 404]),
     ("/lots/$lA/label.html",                             [200, 200, 404, 200, 404, 200, 404, 404, 200, 404]),
+    ("/lots/$lA/containers",                             [200, 200, 404, 200, 404, 200, 404, 404, 200, 404]),
     ("/lots/$lA/trace",                                  [200, 200, 404, 200, 404, 200, 404, 404, 200, 404]),
     ("/lots/$lB",                                        [200, 404, 200, 404, 200, 404, 200, 404, 404, 200]),
     // A pickup request: its park's office, its disposer, its enterprises, its driver, the
@@ -55,6 +56,9 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/manifests/$mB/trace",                             [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     // The warehouse's stock: as the warehouse.
     ("/warehouses/$wA/inventory",                        [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    // The warehouse's signs: as the warehouse.
+    ("/warehouses/$wA/sign.svg",                         [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
+    ("/zones/$zA/sign.svg",                              [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
     // Billing: the park office and the enterprise itself.
     ("/statements/$stA",                                 [200, 200, 404, 200, 404, 404, 404, 404, 404, 404]),
     ("/statements/$stA/export.csv",                      [200, 200, 404, 200, 404, 404, 404, 404, 404, 404]),
@@ -227,6 +231,7 @@ const EXEMPT: &[(&str, &str)] = &[
     ("POST /manifests/{}/revisions/{}/approve",    "one signer, in order: manifest_signers.rs"),
     ("POST /manifests/{}/revisions/{}/reject",     "one signer, in order: manifest_signers.rs"),
     ("GET /webhooks/{}/deliveries/{}",             "a delivery needs a receiver: webhooks.rs"),
+    ("GET /verify/{}",                             "public by design, behind a label's random token: lots.rs"),
     ("POST /webhooks/{}/deliveries/{}/redeliver",  "a delivery needs a receiver: webhooks.rs"),
 ];
 

@@ -12,9 +12,10 @@ use crate::pickups::{park, weighing};
 
 /// Statements of one weighing into a group where nothing crosses a rule, and of one that joins
 /// the group's open request (the README states them): on PostgreSQL one more each, the group's
-/// advisory lock.
+/// advisory lock. One of them inserts the lot's containers (their codes and label tokens),
+/// however many.
 fn weighing_budget(backend: Backend, joining: bool) -> u64 {
-    let sqlite = if joining { 20 } else { 18 };
+    let sqlite = if joining { 21 } else { 19 };
     match backend {
         Backend::Sqlite => sqlite,
         Backend::Postgres => sqlite + 1,

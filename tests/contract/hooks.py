@@ -201,6 +201,15 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     # Rules across fields of one request.
     ("POST", "/api/v1/lots"): [
         (r"tare_grams", "implausible", "the tare is less than the gross weight: across fields"),
+        (r"container_grams", "count_mismatch", "one weight per container (container_count): across fields"),
+        (r"container_grams", "sum_mismatch", "the weights add up to gross - tare: across fields"),
+    ],
+    # A container the lot does not have (the lot's own number of containers).
+    ("GET", "/api/v1/lots/{id}/label.svg"): [
+        (r"container", "no_such_container", "a container beyond the lot's count (the lot's state)"),
+    ],
+    ("GET", "/api/v1/lots/{id}/label.html"): [
+        (r"container", "no_such_container", "a container beyond the lot's count (the lot's state)"),
     ],
     ("POST", "/api/v1/lots/{id}/corrections"): [
         (r"gross_grams|tare_grams", "required", "gross and tare go together: across fields"),

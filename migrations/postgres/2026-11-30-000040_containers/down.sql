@@ -1,0 +1,2 @@
+DROP TABLE lot_label_texts;
+DROP TABLE lot_containers;
