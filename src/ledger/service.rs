@@ -14,6 +14,7 @@ use crate::error::{ApiError, FieldError};
 use crate::http::export::{Cell, PAGE_ROWS, Pages};
 use crate::http::query::start_of_day;
 use crate::ledger::store::{self, Holder, MovementRow, SumsRow};
+use crate::registry::names::Names;
 use crate::registry::parks::{service as parks, store::ParkRow};
 use crate::registry::warehouses::service as warehouses;
 
@@ -455,7 +456,7 @@ fn summary_rows(view: &LedgerView) -> Vec<Vec<Cell>> {
     rows
 }
 
-fn line_row(row: MovementRow, tz: chrono_tz::Tz) -> Vec<Cell> {
+fn line_row(row: MovementRow, tz: chrono_tz::Tz, names: &Names) -> Vec<Cell> {
     let at = row.at.and_utc().with_timezone(&tz);
     vec![
         Cell::text("明细"),
@@ -467,11 +468,11 @@ fn line_row(row: MovementRow, tz: chrono_tz::Tz) -> Vec<Cell> {
         Cell::Grams(row.grams),
         Cell::Count(i64::from(row.lots)),
         Cell::text(row.lot_id),
-        Cell::text(row.enterprise_id),
-        Cell::text(row.warehouse_id),
+        Cell::text(names.of(&row.enterprise_id)),
+        Cell::text(names.of(&row.warehouse_id)),
         Cell::opt(row.document_number),
         Cell::opt(row.receiver_name),
-        Cell::text(row.by_user),
+        Cell::text(names.of(&row.by_user)),
     ]
 }
 
@@ -483,6 +484,7 @@ pub struct LedgerPages {
     summary: Option<Vec<Vec<Cell>>>,
     after: Option<(NaiveDateTime, String)>,
     done: bool,
+    names: Names,
 }
 
 impl LedgerPages {
@@ -493,6 +495,7 @@ impl LedgerPages {
             summary: Some(summary_rows(view)),
             after: None,
             done: false,
+            names: Names::default(),
         }
     }
 }
@@ -522,6 +525,19 @@ impl Pages for LedgerPages {
         }
         self.after = rows.last().map(|r| (r.at, r.id.clone()));
         let tz = parks::park_time_zone(&self.subject.park);
-        Ok(Some(rows.into_iter().map(|r| line_row(r, tz)).collect()))
+        self.names.learn(
+            conn,
+            rows.iter().flat_map(|r| {
+                [
+                    r.enterprise_id.as_str(),
+                    r.warehouse_id.as_str(),
+                    r.by_user.as_str(),
+                ]
+            }),
+        )?;
+        let names = &self.names;
+        Ok(Some(
+            rows.into_iter().map(|r| line_row(r, tz, names)).collect(),
+        ))
     }
 }

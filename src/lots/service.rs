@@ -1228,14 +1228,18 @@ pub const EXPORT_HEADERS: [&str; 26] = [
     "经办人",
 ];
 
-fn lot_cells(l: LotRow, tz: chrono_tz::Tz) -> Vec<crate::http::export::Cell> {
+fn lot_cells(
+    l: LotRow,
+    tz: chrono_tz::Tz,
+    names: &crate::registry::names::Names,
+) -> Vec<crate::http::export::Cell> {
     use crate::http::export::Cell;
     let time = |t: chrono::NaiveDateTime| t.and_utc().format("%Y-%m-%d %H:%M:%S").to_string();
     vec![
         Cell::text(l.id),
-        Cell::text(l.park_id),
-        Cell::text(l.enterprise_id),
-        Cell::text(l.contract_id),
+        Cell::text(names.of(&l.park_id)),
+        Cell::text(names.of(&l.enterprise_id)),
+        Cell::text(names.of(&l.contract_id)),
         Cell::text(if l.route == "warehouse" {
             "入库"
         } else {
@@ -1258,8 +1262,8 @@ fn lot_cells(l: LotRow, tz: chrono_tz::Tz) -> Vec<crate::http::export::Cell> {
         Cell::text(l.physical_form),
         Cell::text(l.container_type),
         Cell::Count(i64::from(l.container_count)),
-        Cell::opt(l.warehouse_id),
-        Cell::opt(l.zone_id),
+        Cell::opt(l.warehouse_id.map(|w| names.of(&w))),
+        Cell::opt(l.zone_id.map(|z| names.of(&z))),
         l.gross_grams.map_or(Cell::Empty, Cell::Grams),
         l.tare_grams.map_or(Cell::Empty, Cell::Grams),
         Cell::Grams(l.net_grams),
@@ -1275,7 +1279,7 @@ fn lot_cells(l: LotRow, tz: chrono_tz::Tz) -> Vec<crate::http::export::Cell> {
         Cell::opt(l.label_code),
         Cell::opt(l.voided_at.map(time)),
         Cell::opt(l.void_reason),
-        Cell::text(l.recorded_by),
+        Cell::text(names.of(&l.recorded_by)),
     ]
 }
 
@@ -1286,6 +1290,7 @@ pub struct LotPages {
     after: Option<String>,
     zones: Option<Vec<(String, String)>>,
     done: bool,
+    names: crate::registry::names::Names,
 }
 
 impl LotPages {
@@ -1296,6 +1301,7 @@ impl LotPages {
             after: None,
             zones: None,
             done: false,
+            names: crate::registry::names::Names::default(),
         }
     }
 }
@@ -1320,6 +1326,20 @@ impl crate::http::export::Pages for LotPages {
             return Ok(None);
         }
         self.after = rows.last().map(|r| r.id.clone());
+        self.names.learn(
+            conn,
+            rows.iter().flat_map(|l| {
+                [
+                    l.park_id.as_str(),
+                    l.enterprise_id.as_str(),
+                    l.contract_id.as_str(),
+                    l.warehouse_id.as_deref().unwrap_or_default(),
+                    l.zone_id.as_deref().unwrap_or_default(),
+                    l.recorded_by.as_str(),
+                ]
+            }),
+        )?;
+        let names = &self.names;
         let zones = self.zones.as_deref().unwrap_or_default();
         let tz_of = |park: &str| {
             zones
@@ -1332,7 +1352,7 @@ impl crate::http::export::Pages for LotPages {
             rows.into_iter()
                 .map(|l| {
                     let tz = tz_of(&l.park_id);
-                    lot_cells(l, tz)
+                    lot_cells(l, tz, names)
                 })
                 .collect(),
         ))

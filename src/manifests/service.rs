@@ -1352,6 +1352,7 @@ pub struct ManifestPages {
     filter: store::ManifestFilter,
     after: Option<String>,
     done: bool,
+    names: crate::registry::names::Names,
 }
 
 impl ManifestPages {
@@ -1361,11 +1362,15 @@ impl ManifestPages {
             filter,
             after: None,
             done: false,
+            names: crate::registry::names::Names::default(),
         }
     }
 }
 
-fn manifest_cells(m: ManifestRow) -> Vec<crate::http::export::Cell> {
+fn manifest_cells(
+    m: ManifestRow,
+    names: &crate::registry::names::Names,
+) -> Vec<crate::http::export::Cell> {
     use crate::http::export::Cell;
     let grams = |g: Option<i64>| g.map_or(Cell::Empty, Cell::Grams);
     vec![
@@ -1376,11 +1381,11 @@ fn manifest_cells(m: ManifestRow) -> Vec<crate::http::export::Cell> {
             "一般工业固体废物转移记录"
         }),
         Cell::text(m.status),
-        Cell::text(m.park_id),
-        Cell::text(m.consignor_id),
-        Cell::text(m.carrier_id),
-        Cell::text(m.vehicle_id),
-        Cell::text(m.receiver_id),
+        Cell::text(names.of(&m.park_id)),
+        Cell::text(names.of(&m.consignor_id)),
+        Cell::text(names.of(&m.carrier_id)),
+        Cell::text(names.of(&m.vehicle_id)),
+        Cell::text(names.of(&m.receiver_id)),
         Cell::text(m.waste_code),
         Cell::text(m.category),
         Cell::text(m.physical_form),
@@ -1430,6 +1435,21 @@ impl crate::http::export::Pages for ManifestPages {
             return Ok(None);
         }
         self.after = rows.last().map(|r| r.id.clone());
-        Ok(Some(rows.into_iter().map(manifest_cells).collect()))
+        self.names.learn(
+            conn,
+            rows.iter().flat_map(|m| {
+                [
+                    m.park_id.as_str(),
+                    m.consignor_id.as_str(),
+                    m.carrier_id.as_str(),
+                    m.vehicle_id.as_str(),
+                    m.receiver_id.as_str(),
+                ]
+            }),
+        )?;
+        let names = &self.names;
+        Ok(Some(
+            rows.into_iter().map(|m| manifest_cells(m, names)).collect(),
+        ))
     }
 }

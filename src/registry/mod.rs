@@ -6,5 +6,6 @@ pub mod catalog;
 pub mod contracts;
 pub mod directory;
 pub mod history;
+pub mod names;
 pub mod parks;
 pub mod warehouses;

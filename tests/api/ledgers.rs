@@ -475,6 +475,8 @@ backend_tests! {
         assert_eq!(small_out[6], "-123.456");
         assert!(small_out[11].starts_with("WT-"), "{small_out:?}");
         assert_eq!(small_out[12], "Dongjiang");
+        // People read names, not ids: the enterprise, the warehouse, who recorded it.
+        assert_eq!((small_in[9].as_str(), small_in[10].as_str(), small_in[13].as_str()), ("Huaxin Electronics", "No. 1", "office"));
 
         // The same as xlsx.
         let r = app.get(&format!("/api/v1/{wh}/ledger/export.xlsx?kind=hazardous&month=2026-11"), &p.office).await;
@@ -502,6 +504,8 @@ backend_tests! {
         assert_eq!(rows.len(), 2);
         let row = rows.iter().find(|r| r[0] == small["id"].as_str().unwrap()).unwrap();
         assert_eq!((row[16].as_str(), row[18].as_str(), row[19].as_str()), ("123.456", "'=HYPERLINK(1)", "2026-11-29"));
+        assert_eq!(&row[1..4], ["Longgang park", "Huaxin Electronics", "C-1"]);
+        assert_eq!(&row[12..14], ["No. 1", "A1"]);
         let r = app.get("/api/v1/lots/export.csv?from=2026-11-30", &p.office).await;
         let text = r.text().await.unwrap();
         assert_eq!(text.trim_start_matches('\u{feff}').lines().count(), 1, "the header only");
@@ -526,6 +530,7 @@ backend_tests! {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][0], small_out[11]);
         assert_eq!(rows[0][12], "723.456");
+        assert_eq!(&rows[0][3..8], ["Longgang park", "Huaxin Electronics", "Lvyun Transport", "粤B12345", "Dongjiang"]);
         let r = app.get("/api/v1/manifests/export.xlsx", &p.dispatcher).await;
         assert_eq!(r.status(), StatusCode::OK);
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();
