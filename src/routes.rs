@@ -5,8 +5,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
 use crate::{
-    auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify, openapi,
-    pickups,
+    audit, auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify,
+    openapi, pickups,
 };
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -141,6 +141,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::reject_revision)
                 // The inspector's desk
                 .service(inspection::routes::anomalies)
+                // The audit chain
+                .service(audit::routes::entries)
+                .service(audit::routes::verify)
                 // Billing
                 .service(billing::routes::issue)
                 .service(billing::routes::list)
