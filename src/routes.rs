@@ -129,6 +129,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::print)
                 .service(inspection::routes::manifest_trace)
                 .service(manifests::routes::versions)
+                .service(manifests::routes::version)
                 .service(manifests::routes::revisions)
                 .service(manifests::routes::record_official_number)
                 .service(manifests::routes::confirm)
