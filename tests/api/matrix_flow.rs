@@ -685,13 +685,15 @@ backend_tests! {
     }
 }
 
-/// `GET /parks/$pA/history?x` → `GET /parks/{}/history`.
+/// `GET /parks/$pA/history?x` → `GET /parks/{}/history`; a number (a version) is a parameter
+/// too: `GET /manifests/$mB/versions/1` → `GET /manifests/{}/versions/{}`.
 fn shape(method: &str, path: &str) -> String {
     let path = path.split('?').next().unwrap_or(path);
     let path = path
         .split('/')
         .map(|s| {
-            if s.starts_with('$') || s.starts_with('{') {
+            let number = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if s.starts_with('$') || s.starts_with('{') || number {
                 "{}"
             } else {
                 s
