@@ -130,6 +130,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(inspection::routes::manifest_trace)
                 .service(manifests::routes::versions)
                 .service(manifests::routes::version)
+                .service(manifests::routes::record)
                 .service(manifests::routes::revisions)
                 .service(manifests::routes::record_official_number)
                 .service(manifests::routes::confirm)

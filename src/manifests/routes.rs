@@ -339,8 +339,66 @@ pub async fn version(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
-    let n: Option<i32> = n.parse().ok().filter(|n| *n >= 1);
-    let found = state
+    copy_of_record(&state, principal, id, n, |conn, id, n| {
+        Ok(store::versions_of(conn, id)?
+            .into_iter()
+            .find(|v| v.version == n)
+            .map(|v| (v.document, v.sha256)))
+    })
+    .await
+}
+
+/// One copy of record of a manifest, by its number: they are numbered from 1 in the order
+/// they were made (the issue, then each signature, and each version replaced by a revision);
+/// each signature's `document_sha256` is the hash of one of them. Returned byte for byte as
+/// `GET /manifests/{id}/versions/{n}` returns a version's latest.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Manifest id"),
+        ("seq" = i32, Path, description = "Number of the copy, from 1", minimum = 1, maximum = 2147483647),
+    ),
+    responses(
+        (status = 200, description = "The copy of record, in canonical JSON", body = ManifestView,
+            headers(
+                ("Repr-Digest" = String, description = "`sha-256=:BASE64:` of the body (RFC 9530)"),
+                ("ETag" = String, description = "The body's SHA-256 in hex, quoted"),
+            )),
+        (status = 403, description = "An enterprise: it reads only its own lots of the manifest", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest or copy, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/records/{seq}")]
+pub async fn record(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, seq) = path.into_inner();
+    copy_of_record(&state, principal, id, seq, |conn, id, seq| {
+        Ok(store::record_of(conn, id, seq)?.map(|r| (r.document, Some(r.sha256))))
+    })
+    .await
+}
+
+/// Answers a copy of record found by `find` (its document and stored hash), for a principal
+/// who reads the manifest whole.
+async fn copy_of_record(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+    number: String,
+    find: impl FnOnce(
+        &mut crate::db::DbConn,
+        &str,
+        i32,
+    ) -> Result<Option<(String, Option<String>)>, ApiError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let number: Option<i32> = number.parse().ok().filter(|n| *n >= 1);
+    let (document, sha256) = state
         .db
         .run(move |conn| {
             service::load_readable(conn, &principal, &id)?;
@@ -349,19 +407,15 @@ pub async fn version(
                     "the copy of record shows every enterprise's lots; read the manifest instead",
                 ));
             }
-            let Some(n) = n else {
+            let Some(number) = number else {
                 return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
             };
-            store::versions_of(conn, &id)?
-                .into_iter()
-                .find(|v| v.version == n)
-                .ok_or(ApiError::NotFound(crate::error::NOT_VISIBLE))
+            find(conn, &id, number)?.ok_or(ApiError::NotFound(crate::error::NOT_VISIBLE))
         })
         .await?;
     use base64::Engine;
-    let sha256 = found
-        .sha256
-        .unwrap_or_else(|| crate::domain::digest::sha256_hex(found.document.as_bytes()));
+    // A version kept before copies of record has no stored hash: its bytes' own.
+    let sha256 = sha256.unwrap_or_else(|| crate::domain::digest::sha256_hex(document.as_bytes()));
     let raw: Vec<u8> = (0..sha256.len() / 2)
         .filter_map(|i| u8::from_str_radix(sha256.get(2 * i..2 * i + 2)?, 16).ok())
         .collect();
@@ -375,7 +429,7 @@ pub async fn version(
             ),
         ))
         .insert_header(("etag", format!("\"{sha256}\"")))
-        .body(found.document))
+        .body(document))
 }
 
 /// The revisions proposed for a manifest, oldest first.

@@ -335,6 +335,15 @@ pub fn set_signature_document(
         .map(drop)
 }
 
+/// One copy of record of a manifest, by its number.
+pub fn record_of(conn: &mut DbConn, manifest_id: &str, seq: i32) -> QueryResult<Option<RecordRow>> {
+    manifest_records::table
+        .find((manifest_id, seq))
+        .select(RecordRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// A version of a manifest: its latest copy of record (its snapshot as created where it has
 /// none, e.g. a manifest issued before copies of record were kept).
 #[derive(Debug, Clone)]

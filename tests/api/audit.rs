@@ -268,6 +268,25 @@ backend_tests! {
         assert_eq!(entry["park_id"], p.park.as_str());
         assert_eq!(entry["role"], "driver");
 
+        // Every copy, numbered from the issue on: each signature's hash is one of them, and each
+        // answers with the bytes its hash was taken of.
+        let mut copies = Vec::new();
+        for seq in 1.. {
+            let r = app.get(&step(&format!("records/{seq}")), &p.office).await;
+            if r.status() == StatusCode::NOT_FOUND {
+                break;
+            }
+            assert_eq!(r.status(), StatusCode::OK);
+            let etag = r.headers()["etag"].to_str().unwrap().trim_matches('"').to_owned();
+            assert_eq!(sha256_hex(&r.bytes().await.unwrap()), etag);
+            copies.push(etag);
+        }
+        assert_eq!(copies.len(), 3, "the issue, the confirmation, the take-over");
+        for s in signatures {
+            assert!(copies.contains(&s["document_sha256"].as_str().unwrap().to_owned()));
+        }
+        assert_eq!(copies.last(), Some(&signed));
+
         // A revision adds a version; the one it replaces is kept as it stood, not rewritten.
         let r = app.post_json(&step("revisions"), Some(&p.driver), &json!({"reason": "ticket misread", "changes": {"outbound_grams": 545_000}})).await;
         assert_eq!(r.status(), StatusCode::CREATED);

@@ -53,6 +53,7 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/manifests/$mB/versions",                          [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     // Its copy of record shows every enterprise's lots: not for an enterprise.
     ("/manifests/$mB/versions/1",                        [200, 404, 200, 404, 403, 404, 200, 200, 200, 200]),
+    ("/manifests/$mB/records/1",                         [200, 404, 200, 404, 403, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/revisions",                         [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/trace",                             [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     // The warehouse's stock: as the warehouse.
