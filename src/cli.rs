@@ -1,4 +1,4 @@
-//! The command line: `wastetrack [serve|migrate|openapi|demo|backup|restore]`.
+//! The command line: `wastetrack [serve|migrate|openapi|demo|audit verify|backup|restore]`.
 
 use std::path::PathBuf;
 
@@ -31,6 +31,11 @@ pub enum Command {
     Openapi,
     /// Prepare the database and load a realistic demo park; prints the demo sign-ins.
     Demo,
+    /// The audit chain: `audit verify` walks it and names the first broken link.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Write a consistent copy of the SQLite database to FILE, also while the service runs
     /// (PostgreSQL: use pg_dump).
     Backup {
@@ -57,6 +62,13 @@ pub enum Command {
         #[arg(long, default_value = "stand-in-secret")]
         secret: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit chain from its first kept entry to its head; print the outcome as JSON and
+    /// exit with status 1 if a link is broken.
+    Verify,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -111,6 +123,24 @@ pub fn run() -> anyhow::Result<()> {
                 println!("  {username:<18} {role:<20} {organization}");
             }
             println!("\nStart the service with `wastetrack serve` (or `cargo run`).");
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            crate::telemetry::init(&settings.log_filter, settings.log_format);
+            let db = crate::db::Db::connect(&settings.database_url, 1)?;
+            let report = crate::db::read_snapshot(&mut *db.get()?, crate::audit::service::verify)
+                .map_err(|e| anyhow::anyhow!("walking the audit chain: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if let Some(broken) = &report.first_broken {
+                anyhow::bail!(
+                    "the audit chain is broken at entry {} ({:?})",
+                    broken.seq,
+                    broken.reason
+                );
+            }
             Ok(())
         }
         Command::Backup { file } => {

@@ -147,6 +147,8 @@ fn begin(
         .select(KeyRow::as_select())
         .first(conn)
         .optional()?;
+    // Claiming a key changes no state of the service's own: no audit entry.
+    crate::audit::skip();
     let Some(row) = existing else {
         let inserted = diesel::insert_into(idempotency_keys::table)
             .values(&KeyRow {
@@ -271,8 +273,17 @@ where
     let user_id = user_id.as_str();
     let work = move |conn: &mut DbConn| work(conn, &principal);
     let Some(key) = key.0 else {
-        let value = db.write(work).await?;
-        return Ok(respond(status, location(&value), &value));
+        let (value, location) = db
+            .write(move |conn| {
+                let value = work(conn)?;
+                let location = location(&value);
+                if let Some(l) = &location {
+                    crate::audit::object_if_unnamed(l);
+                }
+                Ok((value, location))
+            })
+            .await?;
+        return Ok(respond(status, location, &value));
     };
     let (user, k, fp) = (user_id.to_owned(), key.clone(), fingerprint);
     let token = match db
@@ -287,6 +298,9 @@ where
         .write(move |conn| {
             let value = work(conn)?;
             let location = location(&value);
+            if let Some(l) = &location {
+                crate::audit::object_if_unnamed(l);
+            }
             let body = serde_json::to_string(&value)
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("serialising a response: {e}")))?;
             complete(
@@ -325,6 +339,7 @@ where
                 } else {
                     // If a retry took the key over meanwhile, it answers; nothing to store.
                     let stored = write_transaction(conn, |conn| {
+                        crate::audit::skip();
                         complete(
                             conn,
                             &user,

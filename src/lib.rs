@@ -2,6 +2,8 @@
 //!
 //! The crate's map:
 
+/// The tamper-evident audit chain of every change of state.
+pub mod audit;
 /// Authentication (passwords, tokens, sessions, the `Principal`) and the access policy.
 pub mod auth;
 /// Background tasks: the webhook dispatcher and the periodic checks.

@@ -5,8 +5,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
 use crate::{
-    auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify, openapi,
-    pickups,
+    audit, auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify,
+    openapi, pickups,
 };
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -133,6 +133,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::print)
                 .service(inspection::routes::manifest_trace)
                 .service(manifests::routes::versions)
+                .service(manifests::routes::version)
+                .service(manifests::routes::record)
                 .service(manifests::routes::revisions)
                 .service(manifests::routes::record_official_number)
                 .service(manifests::routes::confirm)
@@ -145,6 +147,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::reject_revision)
                 // The inspector's desk
                 .service(inspection::routes::anomalies)
+                // The audit chain
+                .service(audit::routes::entries)
+                .service(audit::routes::verify)
                 // Billing
                 .service(billing::routes::issue)
                 .service(billing::routes::list)

@@ -156,6 +156,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
                 .app_data(web::PathConfig::default().error_handler(fallback::path_error))
                 .default_service(web::to(fallback::not_matched))
+                .wrap(from_fn(crate::audit::context::scope))
                 .wrap(from_fn(fallback::problem_bodies))
                 .wrap(from_fn(crate::http::limits::limit_requests))
                 .wrap(from_fn(crate::http::headers::security_headers))

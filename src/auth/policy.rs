@@ -108,6 +108,8 @@ pub enum Action<'a> {
     },
     ReadCatalog,
     ImportCatalog,
+    /// Walk the audit chain and report its first broken link.
+    VerifyAudit,
     /// Declare a lot waiting at an enterprise's door, or change or void such a declaration (the
     /// enterprise itself or its park office).
     DeclareLot {
@@ -267,7 +269,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         | Action::CreateUser { .. }
         | Action::UpdateUser { .. }
         | Action::ManageDirectory
-        | Action::ImportCatalog => {
+        | Action::ImportCatalog
+        | Action::VerifyAudit => {
             return Err(ApiError::Forbidden(
                 "only a platform administrator may do this",
             ));
@@ -626,6 +629,17 @@ pub fn park_scope(p: &Principal) -> Result<Scope, ApiError> {
             .ok_or(ApiError::Forbidden("your organisation has no jurisdiction")),
         Role::DisposerDispatcher | Role::Driver => Err(ApiError::Forbidden(
             "parks are listed for park offices and inspectors",
+        )),
+    }
+}
+
+/// The audit entries a principal may read: all (administrators), those of its park's objects (a
+/// park office), those of the parks of its jurisdiction (an inspector). Others read none.
+pub fn audit_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::PlatformAdmin | Role::ParkOffice | Role::Inspector => park_scope(p),
+        Role::EnterpriseUser | Role::DisposerDispatcher | Role::Driver => Err(ApiError::Forbidden(
+            "the audit log is read by administrators, park offices and inspectors",
         )),
     }
 }

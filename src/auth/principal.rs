@@ -78,6 +78,7 @@ impl FromRequest for Principal {
                 session_id: claims.sid,
             };
             tracing::Span::current().record("user_id", principal.user_id.as_str());
+            crate::audit::context::set_actor(&principal);
             Ok(principal)
         })
     }

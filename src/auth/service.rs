@@ -61,6 +61,11 @@ pub async fn login(
                     ],
                     now,
                 )?;
+                // Kept in the audit chain as an attempt; a success follows it as a login.
+                crate::audit::describe(
+                    format!("/api/v1/auth/login/{username}"),
+                    serde_json::json!({"event": "login_attempt", "address": address}),
+                );
                 Ok((attempt, users::find_user_by_username(conn, &username)?))
             })
             .await?
@@ -90,9 +95,20 @@ pub async fn login(
     };
     let settings = state.auth.clone();
     let user_id = user.id.clone();
+    let actor = crate::audit::context::Actor {
+        user_id: user.id.clone(),
+        organization_id: user.organization_id.clone(),
+        role: user.role.clone(),
+        park_id: None,
+    };
     let (session_id, refresh_token, refresh_expires_at) = state
         .db
         .write(move |conn| {
+            crate::audit::context::actor(actor);
+            crate::audit::describe(
+                format!("/api/v1/users/{user_id}"),
+                serde_json::json!({"event": "login", "address": address}),
+            );
             for id in &attempt {
                 store::delete_failure(conn, id)?;
             }

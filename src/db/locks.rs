@@ -15,7 +15,10 @@
 //! 6. the serial of a manifest number;
 //! 7. an enterprise's statements, notes and payments;
 //! 8. an organisation's webhook endpoints, then one endpoint;
-//! 9. a condition told once.
+//! 9. a condition told once;
+//! 10. the head of the audit chain, taken last of all, just before the commit, by the entry
+//!     every audited transaction appends (see `audit::store::append`): the one lock that every
+//!     audited writer shares is held only while the entry is written and committed.
 //!
 //! On PostgreSQL a lock is a transaction-scoped advisory lock on a number derived from its name
 //! (several of one rank are taken in sorted order). On SQLite a write transaction already holds
@@ -41,6 +44,7 @@ pub enum Rank {
     Webhooks,
     Webhook,
     Notice,
+    AuditChain,
 }
 
 /// One lock, named by what it guards.
@@ -64,6 +68,8 @@ pub enum Lock<'a> {
     Webhook(&'a str),
     /// A condition told once, by its notice key.
     Notice(&'a str),
+    /// The head of the audit chain.
+    AuditChain,
 }
 
 impl Lock<'_> {
@@ -78,6 +84,7 @@ impl Lock<'_> {
             Lock::Webhooks(_) => Rank::Webhooks,
             Lock::Webhook(_) => Rank::Webhook,
             Lock::Notice(_) => Rank::Notice,
+            Lock::AuditChain => Rank::AuditChain,
         }
     }
 
@@ -93,6 +100,7 @@ impl Lock<'_> {
             Lock::Webhooks(organization) => format!("webhooks:{organization}"),
             Lock::Webhook(id) => format!("webhook:{id}"),
             Lock::Notice(key) => format!("notice:{key}"),
+            Lock::AuditChain => "audit-chain".to_owned(),
         }
     }
 }
@@ -181,6 +189,15 @@ pub fn take_all(conn: &mut DbConn, locks: &[Lock<'_>]) -> Result<(), ApiError> {
             .execute(pg)?;
     }
     Ok(())
+}
+
+/// Takes the head of the audit chain until the transaction ends. Its rank is the last, so no
+/// order can be broken by it; it returns diesel's error to be usable where the transaction's
+/// own error type is any.
+pub(crate) fn take_chain_head(conn: &mut DbConn) -> QueryResult<()> {
+    take(conn, Lock::AuditChain).map_err(|e| {
+        diesel::result::Error::QueryBuilderError(format!("the audit chain's lock: {e}").into())
+    })
 }
 
 /// Records that the transaction now takes the row locks of the stock (zones, inventory).

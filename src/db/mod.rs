@@ -186,8 +186,11 @@ impl Db {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
+        // The request's audit context stays with its task; its blocking work gets a copy.
+        let audit = crate::audit::context::current();
         let (result, work) = actix_web::web::block(move || {
             let _entered = span.enter();
+            let _audit = crate::audit::context::enter(audit);
             let started = std::time::Instant::now();
             let conn = pool.get();
             crate::metrics::pool_waited(started);
@@ -266,7 +269,9 @@ pub struct PoolState {
 /// tries to upgrade its lock, and no busy timeout helps that case. On PostgreSQL this is an
 /// ordinary `BEGIN`. Inside another transaction (on either backend) it is a savepoint: its work
 /// is undone alone if `f` fails, and commits with the outer transaction. The outermost
-/// transaction keeps the record of the locks taken (see [`locks`]).
+/// transaction keeps the record of the locks taken (see [`locks`]), and, in the blocking work of
+/// a state-changing request, appends the request's audit entry after `f` succeeded, so that
+/// the entry commits with the change or not at all (see `audit::context`).
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -285,8 +290,15 @@ where
     }
     if outermost {
         locks::begin();
+        crate::audit::context::begin_transaction();
     }
-    let result = match f(conn) {
+    let done = f(conn).and_then(|value| {
+        if outermost {
+            crate::audit::context::append_pending(conn).map_err(E::from)?;
+        }
+        Ok(value)
+    });
+    let result = match done {
         Ok(value) => Tm::commit_transaction(conn)
             .map(|()| value)
             .map_err(E::from),
@@ -297,6 +309,7 @@ where
     };
     if outermost {
         locks::end();
+        crate::audit::context::end_transaction();
     }
     result
 }

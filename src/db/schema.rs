@@ -582,6 +582,37 @@ diesel::table! {
         role -> Text,
         at -> Timestamp,
         data -> Nullable<Text>,
+        document_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    manifest_records (manifest_id, seq) {
+        manifest_id -> Text,
+        seq -> Integer,
+        version -> Integer,
+        event -> Text,
+        signature_id -> Nullable<Text>,
+        document -> Text,
+        sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_entries (seq) {
+        seq -> BigInt,
+        prev_hash -> Text,
+        hash -> Text,
+        at -> Timestamp,
+        request_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        organization_id -> Nullable<Text>,
+        role -> Nullable<Text>,
+        action -> Text,
+        object -> Text,
+        park_id -> Nullable<Text>,
+        summary -> Text,
     }
 }
 
@@ -733,6 +764,7 @@ diesel::joinable!(manifest_lots -> lots (lot_id));
 diesel::joinable!(lot_containers -> lots (lot_id));
 diesel::joinable!(lot_label_texts -> lots (lot_id));
 diesel::joinable!(manifest_signatures -> manifests (manifest_id));
+diesel::joinable!(manifest_records -> manifests (manifest_id));
 diesel::joinable!(manifest_official_numbers -> manifests (manifest_id));
 diesel::joinable!(collections -> pickup_requests (request_id));
 diesel::joinable!(statement_lines -> statements (statement_id));
@@ -784,7 +816,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     manifest_official_numbers,
     manifest_signatures,
     manifest_versions,
+    manifest_records,
     manifest_revisions,
+    audit_entries,
     statements,
     statement_lines,
     billing_notes,

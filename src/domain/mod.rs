@@ -2,6 +2,7 @@
 //! boundary, so that an invalid value cannot exist inside the service.
 
 pub mod billing;
+pub mod canonical;
 pub mod contract;
 pub mod digest;
 pub mod identity;

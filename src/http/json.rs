@@ -45,6 +45,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             req.extensions_mut().insert(crate::idempotency::BodyDigest(
                 crate::domain::digest::sha256_hex(&body),
             ));
+            crate::audit::context::set_body(&body);
             decode(&body).map(Json)
         })
     }

@@ -246,13 +246,18 @@ pub async fn print(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"version": 1, "created_at": "2026-11-30T08:00:00Z", "data": {"number": "WT-20264403-000001"}}))]
+#[schema(example = json!({"version": 1, "created_at": "2026-11-30T08:00:00Z", "data": {"number": "WT-20264403-000001"}, "sha256": "5d41402abc4b2a76b9719d911017c592aa1c1b6f6b1b8e2b0d2c9b6e7f8a9b0c"}))]
 pub struct VersionView {
     pub version: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// The manifest as it was.
+    /// The manifest as it last stood in this version: its latest copy of record (as last
+    /// signed, or as it stood when a revision replaced it).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
+    /// The SHA-256 of that copy of record: of the bytes `GET /api/v1/manifests/{id}/versions/{n}`
+    /// returns. Absent for a version kept before copies of record were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Every version of a manifest, oldest first: the first as issued, then one per applied
@@ -284,20 +289,144 @@ pub async fn versions(
     Ok(web::Json(
         found
             .into_iter()
-            .map(|(version, data, at)| {
-                let mut data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+            .map(|v| {
+                let mut data: serde_json::Value =
+                    serde_json::from_str(&v.document).unwrap_or_default();
                 // An enterprise sees only its own lots among the origins, as in the manifest.
                 if let (Some(me), Some(origins)) = (&only, data["origins"].as_array_mut()) {
                     origins.retain(|o| o["enterprise_id"].as_str() == Some(me.as_str()));
                 }
                 VersionView {
-                    version,
-                    created_at: at.and_utc(),
+                    version: v.version,
+                    created_at: v.created_at.and_utc(),
                     data,
+                    sha256: v.sha256,
                 }
             })
             .collect(),
     ))
+}
+
+/// The copy of record of one version of a manifest: its canonical JSON, byte for byte as
+/// stored when it was last signed (or as it stood when a revision replaced it), with its
+/// SHA-256 in the `Repr-Digest` header (RFC 9530, base64) and as the `ETag` (hex). Hashing the
+/// body gives the hash kept with the signature and in the audit chain. The whole manifest: read
+/// by whoever reads the manifest whole (an enterprise, which sees only its own lots, is refused).
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Manifest id"),
+        ("n" = i32, Path, description = "Version number, from 1", minimum = 1, maximum = 2147483647),
+    ),
+    responses(
+        (status = 200, description = "The copy of record, in canonical JSON", body = ManifestView,
+            headers(
+                ("Repr-Digest" = String, description = "`sha-256=:BASE64:` of the body (RFC 9530)"),
+                ("ETag" = String, description = "The body's SHA-256 in hex, quoted"),
+            )),
+        (status = 403, description = "An enterprise: it reads only its own lots of the manifest", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest or version, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/versions/{n}")]
+pub async fn version(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, n) = path.into_inner();
+    copy_of_record(&state, principal, id, n, |conn, id, n| {
+        Ok(store::versions_of(conn, id)?
+            .into_iter()
+            .find(|v| v.version == n)
+            .map(|v| (v.document, v.sha256)))
+    })
+    .await
+}
+
+/// One copy of record of a manifest, by its number: they are numbered from 1 in the order
+/// they were made (the issue, then each signature, and each version replaced by a revision);
+/// each signature's `document_sha256` is the hash of one of them. Returned byte for byte as
+/// `GET /manifests/{id}/versions/{n}` returns a version's latest.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Manifest id"),
+        ("seq" = i32, Path, description = "Number of the copy, from 1", minimum = 1, maximum = 2147483647),
+    ),
+    responses(
+        (status = 200, description = "The copy of record, in canonical JSON", body = ManifestView,
+            headers(
+                ("Repr-Digest" = String, description = "`sha-256=:BASE64:` of the body (RFC 9530)"),
+                ("ETag" = String, description = "The body's SHA-256 in hex, quoted"),
+            )),
+        (status = 403, description = "An enterprise: it reads only its own lots of the manifest", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest or copy, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/records/{seq}")]
+pub async fn record(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, seq) = path.into_inner();
+    copy_of_record(&state, principal, id, seq, |conn, id, seq| {
+        Ok(store::record_of(conn, id, seq)?.map(|r| (r.document, Some(r.sha256))))
+    })
+    .await
+}
+
+/// Answers a copy of record found by `find` (its document and stored hash), for a principal
+/// who reads the manifest whole.
+async fn copy_of_record(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+    number: String,
+    find: impl FnOnce(
+        &mut crate::db::DbConn,
+        &str,
+        i32,
+    ) -> Result<Option<(String, Option<String>)>, ApiError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let number: Option<i32> = number.parse().ok().filter(|n| *n >= 1);
+    let (document, sha256) = state
+        .db
+        .run(move |conn| {
+            service::load_readable(conn, &principal, &id)?;
+            if service::viewer(&principal).is_some() {
+                return Err(ApiError::Forbidden(
+                    "the copy of record shows every enterprise's lots; read the manifest instead",
+                ));
+            }
+            let Some(number) = number else {
+                return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
+            };
+            find(conn, &id, number)?.ok_or(ApiError::NotFound(crate::error::NOT_VISIBLE))
+        })
+        .await?;
+    use base64::Engine;
+    // A version kept before copies of record has no stored hash: its bytes' own.
+    let sha256 = sha256.unwrap_or_else(|| crate::domain::digest::sha256_hex(document.as_bytes()));
+    let raw: Vec<u8> = (0..sha256.len() / 2)
+        .filter_map(|i| u8::from_str_radix(sha256.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "repr-digest",
+            format!(
+                "sha-256=:{}:",
+                base64::engine::general_purpose::STANDARD.encode(raw)
+            ),
+        ))
+        .insert_header(("etag", format!("\"{sha256}\"")))
+        .body(document))
 }
 
 /// The revisions proposed for a manifest, oldest first.

@@ -63,6 +63,12 @@ pub struct SignatureView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
+    /// For a signed step: the SHA-256 of the manifest's copy of record as signed (its
+    /// canonical JSON; `GET /api/v1/manifests/{id}/versions/{n}` returns the latest of a
+    /// version), also written in the audit chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "5d41402abc4b2a76b9719d911017c592aa1c1b6f6b1b8e2b0d2c9b6e7f8a9b0c")]
+    pub document_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -308,6 +314,7 @@ fn view_with(
             role: s.role.clone(),
             at: s.at.and_utc(),
             data: s.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+            document_sha256: s.document_sha256.clone(),
         })
         .collect();
     let today = crate::domain::time::local_date(now, parks::park_time_zone(park));
@@ -598,23 +605,59 @@ pub fn issue(
         }
         check_balance(conn, now, &mut row, tolerance_percent)?;
         store::save_manifest(conn, &row)?;
-        snapshot(conn, now, &row, tolerance_percent)?;
+        snapshot(conn, now, &row, tolerance_percent, "issue")?;
         issued.push(row);
     }
     Ok(issued)
 }
 
-/// Keeps the manifest's current version as the API shows it.
+/// Keeps the manifest's new version as the API shows it, and its first copy of record
+/// (`event`: `issue` or `revision`).
 fn snapshot(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     row: &ManifestRow,
     tolerance_percent: i64,
+    event: &str,
 ) -> Result<(), ApiError> {
-    let data = serde_json::to_string(&view(conn, now, row, tolerance_percent, None)?)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    store::insert_version(conn, &row.id, row.version, &data, row.updated_at)?;
+    let (document, _) = record(conn, now, row, tolerance_percent, event, None)?;
+    store::insert_version(conn, &row.id, row.version, &document, row.updated_at)?;
     Ok(())
+}
+
+/// Stores a copy of record of the manifest as it stands: its canonical JSON (the whole
+/// manifest, as its park office sees it) and the document's SHA-256, numbered among the
+/// manifest's copies. Returns the document and its hash.
+fn record(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    row: &ManifestRow,
+    tolerance_percent: i64,
+    event: &str,
+    signature_id: Option<&str>,
+) -> Result<(String, String), ApiError> {
+    let value = serde_json::to_value(view(conn, now, row, tolerance_percent, None)?)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let document = crate::domain::canonical::to_string(&value);
+    let sha256 = crate::domain::digest::sha256_hex(document.as_bytes());
+    let seq = store::insert_record(
+        conn,
+        &row.id,
+        row.version,
+        event,
+        signature_id,
+        &document,
+        &sha256,
+        now.naive_utc(),
+    )?;
+    crate::audit::describe(
+        format!("/api/v1/manifests/{}", row.id),
+        serde_json::json!({
+            "event": event, "version": row.version, "record": seq, "document_sha256": sha256,
+        }),
+    );
+    crate::audit::park(&row.park_id);
+    Ok((document, sha256))
 }
 
 /// Who signs for a party of a manifest: the organisation and the role.
@@ -651,6 +694,8 @@ fn authorize_party(
     )
 }
 
+/// Records a signature, and the copy of record it signs: the manifest as it now stands, whose
+/// hash is kept with the signature and in the audit chain.
 fn sign(
     conn: &mut DbConn,
     now: DateTime<Utc>,
@@ -658,11 +703,13 @@ fn sign(
     row: &ManifestRow,
     step: &str,
     data: Option<serde_json::Value>,
+    tolerance_percent: i64,
 ) -> Result<(), ApiError> {
+    let id = new_id("sig");
     store::insert_signature(
         conn,
         &SignatureRow {
-            id: new_id("sig"),
+            id: id.clone(),
             manifest_id: row.id.clone(),
             step: step.to_owned(),
             user_id: principal.user_id.clone(),
@@ -670,8 +717,11 @@ fn sign(
             role: principal.role.as_str().to_owned(),
             at: now.naive_utc(),
             data: data.map(|d| d.to_string()),
+            document_sha256: None,
         },
     )?;
+    let (_, sha256) = record(conn, now, row, tolerance_percent, step, Some(&id))?;
+    store::set_signature_document(conn, &id, &sha256)?;
     Ok(())
 }
 
@@ -744,6 +794,7 @@ pub fn record_official_number(
         &row,
         "official_number",
         Some(serde_json::json!({ "official_number": official_number })),
+        tolerance_percent,
     )?;
     view(conn, now, &row, tolerance_percent, viewer(principal))
 }
@@ -888,7 +939,15 @@ pub fn step(
     row.status = to.to_owned();
     row.updated_at = now.naive_utc();
     store::save_manifest(conn, &row)?;
-    sign(conn, now, principal, &row, step.as_str(), data)?;
+    sign(
+        conn,
+        now,
+        principal,
+        &row,
+        step.as_str(),
+        data,
+        tolerance_percent,
+    )?;
     view(conn, now, &row, tolerance_percent, viewer(principal))
 }
 
@@ -933,6 +992,7 @@ pub fn resolve(
         &row,
         "resolve",
         Some(serde_json::json!({"resolution": resolution})),
+        tolerance_percent,
     )?;
     view(conn, now, &row, tolerance_percent, viewer(principal))
 }
@@ -1127,16 +1187,15 @@ fn apply_revision(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    // The version being replaced is kept as it stood when revised, signatures included.
+    // The version being replaced is kept as it stood when revised, signatures included: a
+    // last copy of record of it, inserted beside the earlier ones.
     let before = store::find_manifest(conn, &row.id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    let data = serde_json::to_string(&view(conn, now, &before, tolerance_percent, None)?)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    store::replace_version(conn, &row.id, before.version, &data, now.naive_utc())?;
+    record(conn, now, &before, tolerance_percent, "superseded", None)?;
     row.version += 1;
     row.updated_at = now.naive_utc();
     check_balance(conn, now, row, tolerance_percent)?;
     store::save_manifest(conn, row)?;
-    snapshot(conn, now, row, tolerance_percent)?;
+    snapshot(conn, now, row, tolerance_percent, "revision")?;
     revision.status = "applied".to_owned();
     revision.decided_at = Some(now.naive_utc());
     Ok(())
@@ -1217,6 +1276,7 @@ pub fn propose(
         &row,
         "revise",
         Some(serde_json::json!({"revision_id": revision.id})),
+        tolerance_percent,
     )?;
     Ok(revision_view(revision))
 }
@@ -1276,6 +1336,7 @@ pub fn decide(
             "reject_revision"
         },
         Some(serde_json::json!({"revision_id": revision.id})),
+        tolerance_percent,
     )?;
     Ok(revision_view(revision))
 }

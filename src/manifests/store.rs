@@ -10,7 +10,7 @@ use crate::auth::policy::ManifestScope;
 use crate::db::DbConn;
 use crate::db::schema::{
     collections, disposers, manifest_counters, manifest_lots, manifest_official_numbers,
-    manifest_revisions, manifest_signatures, manifest_versions, manifests, parks,
+    manifest_records, manifest_revisions, manifest_signatures, manifest_versions, manifests, parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -101,6 +101,8 @@ pub struct SignatureRow {
     pub role: String,
     pub at: NaiveDateTime,
     pub data: Option<String>,
+    /// The SHA-256 of the copy of record the signature made.
+    pub document_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -275,23 +277,88 @@ pub fn insert_version(
         .map(drop)
 }
 
-/// Rewrites a version's snapshot (the current version, as it stands when a revision replaces it).
-pub fn replace_version(
+/// A copy of record: the manifest's canonical JSON at a signed step, at its issue, or as a
+/// version stood when a revision replaced it. Inserted, never changed.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_records)]
+pub struct RecordRow {
+    pub manifest_id: String,
+    pub seq: i32,
+    pub version: i32,
+    pub event: String,
+    pub signature_id: Option<String>,
+    pub document: String,
+    pub sha256: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts the next copy of record of a manifest (under the manifest's lock, or as it is
+/// issued); returns its number among the manifest's copies.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_record(
     conn: &mut DbConn,
     manifest_id: &str,
     version: i32,
-    data: &str,
+    event: &str,
+    signature_id: Option<&str>,
+    document: &str,
+    sha256: &str,
     at: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::delete(manifest_versions::table.find((manifest_id, version))).execute(conn)?;
-    insert_version(conn, manifest_id, version, data, at)
+) -> QueryResult<i32> {
+    let last: Option<i32> = manifest_records::table
+        .filter(manifest_records::manifest_id.eq(manifest_id))
+        .select(diesel::dsl::max(manifest_records::seq))
+        .first(conn)?;
+    let seq = last.unwrap_or(0) + 1;
+    diesel::insert_into(manifest_records::table)
+        .values(&RecordRow {
+            manifest_id: manifest_id.to_owned(),
+            seq,
+            version,
+            event: event.to_owned(),
+            signature_id: signature_id.map(str::to_owned),
+            document: document.to_owned(),
+            sha256: sha256.to_owned(),
+            created_at: at,
+        })
+        .execute(conn)?;
+    Ok(seq)
 }
 
-pub fn versions_of(
+/// Keeps with a signature the SHA-256 of the copy of record it made.
+pub fn set_signature_document(
     conn: &mut DbConn,
-    manifest_id: &str,
-) -> QueryResult<Vec<(i32, String, NaiveDateTime)>> {
-    manifest_versions::table
+    signature_id: &str,
+    sha256: &str,
+) -> QueryResult<()> {
+    diesel::update(manifest_signatures::table.find(signature_id))
+        .set(manifest_signatures::document_sha256.eq(sha256))
+        .execute(conn)
+        .map(drop)
+}
+
+/// One copy of record of a manifest, by its number.
+pub fn record_of(conn: &mut DbConn, manifest_id: &str, seq: i32) -> QueryResult<Option<RecordRow>> {
+    manifest_records::table
+        .find((manifest_id, seq))
+        .select(RecordRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A version of a manifest: its latest copy of record (its snapshot as created where it has
+/// none, e.g. a manifest issued before copies of record were kept).
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub document: String,
+    /// Absent for a snapshot without a copy of record.
+    pub sha256: Option<String>,
+}
+
+pub fn versions_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<Version>> {
+    let snapshots: Vec<(i32, String, NaiveDateTime)> = manifest_versions::table
         .filter(manifest_versions::manifest_id.eq(manifest_id))
         .select((
             manifest_versions::version,
@@ -299,7 +366,31 @@ pub fn versions_of(
             manifest_versions::created_at,
         ))
         .order(manifest_versions::version.asc())
-        .load(conn)
+        .load(conn)?;
+    let records: Vec<RecordRow> = manifest_records::table
+        .filter(manifest_records::manifest_id.eq(manifest_id))
+        .select(RecordRow::as_select())
+        .order(manifest_records::seq.asc())
+        .load(conn)?;
+    Ok(snapshots
+        .into_iter()
+        .map(|(version, data, created_at)| {
+            match records.iter().rev().find(|r| r.version == version) {
+                Some(r) => Version {
+                    version,
+                    created_at,
+                    document: r.document.clone(),
+                    sha256: Some(r.sha256.clone()),
+                },
+                None => Version {
+                    version,
+                    created_at,
+                    document: data,
+                    sha256: None,
+                },
+            }
+        })
+        .collect())
 }
 
 pub fn insert_revision(conn: &mut DbConn, row: &RevisionRow) -> QueryResult<()> {

@@ -52,6 +52,9 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/manifests/$mB",                                   [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/print.html",                        [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/versions",                          [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    // Its copy of record shows every enterprise's lots: not for an enterprise.
+    ("/manifests/$mB/versions/1",                        [200, 404, 200, 404, 403, 404, 200, 200, 200, 200]),
+    ("/manifests/$mB/records/1",                         [200, 404, 200, 404, 403, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/revisions",                         [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/trace",                             [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     // The warehouse's stock: as the warehouse.
@@ -82,6 +85,10 @@ const FLOW_READS: &[(&str, Row)] = &[
     // offices.
     ("/alarms",                                          [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
     ("/anomalies?kind=receipt_overdue",                  [200, 200, 200, 403, 403, 403, 403, 403, 200, 200]),
+    // The audit chain: verified by administrators; read by them, park offices and inspectors,
+    // each within its scope (audit.rs).
+    ("/audit/verify",                                    [200, 403, 403, 403, 403, 403, 403, 403, 403, 403]),
+    ("/audit/entries",                                   [200, 200, 200, 403, 403, 403, 403, 403, 200, 200]),
     // Exports of the lists: as the lists.
     ("/lots/export.csv",                                 [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
     ("/lots/export.xlsx",                                [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
@@ -684,13 +691,15 @@ backend_tests! {
     }
 }
 
-/// `GET /parks/$pA/history?x` → `GET /parks/{}/history`.
+/// `GET /parks/$pA/history?x` → `GET /parks/{}/history`; a number (a version) is a parameter
+/// too: `GET /manifests/$mB/versions/1` → `GET /manifests/{}/versions/{}`.
 fn shape(method: &str, path: &str) -> String {
     let path = path.split('?').next().unwrap_or(path);
     let path = path
         .split('/')
         .map(|s| {
-            if s.starts_with('$') || s.starts_with('{') {
+            let number = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if s.starts_with('$') || s.starts_with('{') || number {
                 "{}"
             } else {
                 s
