@@ -108,6 +108,10 @@ pub enum Action<'a> {
     },
     ReadCatalog,
     ImportCatalog,
+    /// Read the working-day calendar: everybody signed in (deadlines are counted on it).
+    ReadCalendar,
+    /// Keep the working-day calendar: platform administrators.
+    ManageCalendar,
     /// Declare a lot waiting at an enterprise's door, or change or void such a declaration (the
     /// enterprise itself or its park office).
     DeclareLot {
@@ -204,6 +208,16 @@ pub enum Action<'a> {
         parties: &'a [String],
         driver_id: &'a str,
     },
+    /// Record that the waste of a manifest arrived: the receiver's dispatcher (who receives
+    /// it) or the manifest's driver (who delivers it), each as the party it signs for.
+    RecordArrival {
+        place: Place<'a>,
+        receiver_region_code: &'a str,
+        parties: &'a [String],
+        driver_id: &'a str,
+        carrier_id: &'a str,
+        receiver_id: &'a str,
+    },
     /// Sign a step of a manifest (or resolve its case, or propose or approve a revision): a
     /// user of `signer_id` with `role`.
     SignManifest {
@@ -254,7 +268,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     if is_admin(p) {
         // A manifest's steps are signed by its parties' own users (see [`signs_for`]): an
         // administrator reads every manifest but signs for none.
-        if matches!(action, Action::SignManifest { .. }) {
+        if matches!(
+            action,
+            Action::SignManifest { .. } | Action::RecordArrival { .. }
+        ) {
             return Err(ApiError::Forbidden(
                 "a manifest's steps are signed by its parties' own users, not by administrators",
             ));
@@ -267,7 +284,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         | Action::CreateUser { .. }
         | Action::UpdateUser { .. }
         | Action::ManageDirectory
-        | Action::ImportCatalog => {
+        | Action::ImportCatalog
+        | Action::ManageCalendar => {
             return Err(ApiError::Forbidden(
                 "only a platform administrator may do this",
             ));
@@ -401,7 +419,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                     "only the park office corrects or voids a weighing",
                 )
         }
-        Action::ReadCatalog => true,
+        Action::ReadCatalog | Action::ReadCalendar => true,
         Action::DeclareLot {
             enterprise_id,
             place,
@@ -504,6 +522,26 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             role,
         } => {
             signs_for(p, signer_id, role, driver_id)
+                || return deny_write(
+                    p,
+                    Action::ReadManifest {
+                        place,
+                        receiver_region_code,
+                        parties,
+                        driver_id,
+                    },
+                )
+        }
+        Action::RecordArrival {
+            place,
+            receiver_region_code,
+            parties,
+            driver_id,
+            carrier_id,
+            receiver_id,
+        } => {
+            signs_for(p, receiver_id, Role::DisposerDispatcher, driver_id)
+                || signs_for(p, carrier_id, Role::Driver, driver_id)
                 || return deny_write(
                     p,
                     Action::ReadManifest {

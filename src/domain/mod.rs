@@ -17,3 +17,4 @@ pub mod units;
 pub mod uscc;
 pub mod vehicle;
 pub mod waste;
+pub mod workdays;
