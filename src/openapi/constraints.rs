@@ -344,6 +344,7 @@ const LENGTHS: &[(&str, usize)] = &[
     ("main_components", 500),
     ("packaging", 500),
     ("emergency_measures", 500),
+    ("source", 200),
     ("up_to", ID_MAX),
 ];
 
@@ -604,6 +605,10 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
     }
     if field == "categories" {
         array.max_items = Some(50);
+    }
+    if field == "holidays" || field == "workdays" {
+        // A year of the working-day calendar: at most every day of it.
+        array.max_items = Some(crate::calendar::routes::MAX_DAYS);
     }
     if field == "scope" {
         // A licence's scope: 1 to 100 categories or codes, none twice.
