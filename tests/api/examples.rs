@@ -451,6 +451,9 @@ backend_tests! {
             let r = app.post_json(&format!("/api/v1/manifests/{manifest}/{step}"), Some(token), &json!({})).await;
             assert_eq!(r.status(), StatusCode::OK, "{step}");
         }
+        // The arrival: its time is replaced by the clock's (not before the take-over, not in
+        // the future).
+        ex.send(Method::POST, "/api/v1/manifests/{id}/arrival", Some(&driver), &ids, |b| b["arrived_at"] = json!(app.now().to_rfc3339())).await;
         ex.send(Method::POST, "/api/v1/manifests/{id}/receive", Some(&dispatcher), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/manifests/{id}/resolve", Some(&office), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/manifests/{id}/complete", Some(&dispatcher), &ids, |_| {}).await;
@@ -486,6 +489,9 @@ backend_tests! {
         // WeChat: the administrator links a WeChat account, which then signs in.
         ex.send(Method::POST, "/api/v1/auth/wechat/link", Some(&admin), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/auth/wechat/login", None, &ids, |_| {}).await;
+
+        // The working-day calendar: the example keeps a year.
+        ex.send(Method::PUT, "/api/v1/calendar/{year}", Some(&admin), &with(&ids, &[("year", "2027")]), |_| {}).await;
 
         // The catalog, last: the example adds a code.
         ex.send(Method::POST, "/api/v1/catalog/imports", Some(&admin), &ids, |_| {}).await;

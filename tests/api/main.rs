@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod arrivals;
 mod auth;
 mod backups;
 mod billing;
