@@ -693,7 +693,12 @@ fn shape(method: &str, path: &str) -> String {
     let path = path
         .split('/')
         .map(|s| {
-            if s.starts_with('$') || s.starts_with('{') {
+            // A value in the path: a named object, a template's parameter, or a number (a
+            // calendar's year).
+            if s.starts_with('$')
+                || s.starts_with('{')
+                || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            {
                 "{}"
             } else {
                 s
