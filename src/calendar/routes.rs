@@ -178,7 +178,8 @@ pub async fn put_year(
     let now = state.clock.now();
     let mime = req.mime_type().ok().flatten();
     let json = mime.as_ref().is_some_and(|m| {
-        m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        m.type_() == mime::APPLICATION
+            && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
     });
     let csv = mime.as_ref().is_some_and(|m| {
         (m.type_() == mime::TEXT && (m.subtype() == "csv" || m.subtype() == mime::PLAIN))

@@ -2,7 +2,6 @@
 //! signs them, the receipt deadline, the receiver's decision, the mass balance, and how one
 //! outbound weighing is shared among the manifests of a trip.
 
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -45,7 +45,9 @@ impl Year {
                 errors.push(FieldError::new(
                     format!("workdays[{i}]"),
                     "not_weekend",
-                    format!("{day} is a weekday: a make-up working day falls on a Saturday or Sunday"),
+                    format!(
+                        "{day} is a weekday: a make-up working day falls on a Saturday or Sunday"
+                    ),
                 ));
             }
             if holidays.contains(day) {
@@ -195,12 +197,22 @@ mod tests {
         assert_eq!(due.on, day("2025-02-07"));
         assert_eq!(due.calendar_years, vec![2025]);
         assert!(due.assumed_years.is_empty());
-        assert!(due.explanation.contains("2025: the State Council's holiday calendar"), "{}", due.explanation);
+        assert!(
+            due.explanation
+                .contains("2025: the State Council's holiday calendar"),
+            "{}",
+            due.explanation
+        );
         // Arrived on the holiday's first day: 5, 6, 7, Saturday 8 (worked), Monday 10.
-        assert_eq!(c.add_working_days(day("2025-01-28"), 5).on, day("2025-02-10"));
+        assert_eq!(
+            c.add_working_days(day("2025-01-28"), 5).on,
+            day("2025-02-10")
+        );
         // Monday to Friday alone would have said Friday 31 January.
         assert_eq!(
-            Calendar::default().add_working_days(day("2025-01-24"), 5).on,
+            Calendar::default()
+                .add_working_days(day("2025-01-24"), 5)
+                .on,
             day("2025-01-31")
         );
     }
@@ -234,8 +246,7 @@ mod tests {
             &days(&["2025-09-28", "2025-09-29", "2025-10-01"]),
         )
         .expect_err("invalid");
-        let found: Vec<(String, String)> =
-            errors.into_iter().map(|e| (e.field, e.code)).collect();
+        let found: Vec<(String, String)> = errors.into_iter().map(|e| (e.field, e.code)).collect();
         assert_eq!(
             found,
             vec![

@@ -339,10 +339,11 @@ fn view_with(
         .into_iter()
         .flatten()
         .find(|s| s.step == ARRIVAL)
-        .map(|s| Arrival::of(s));
+        .map(Arrival::of);
     // Until the waste arrives, the manifest's deadline is the arrival's; then the receipt's.
     // Manifests received before arrivals were recorded count as arrived.
-    let arrived = arrival.is_some() || !matches!(row.status.as_str(), "draft" | "confirmed" | "in_transit");
+    let arrived =
+        arrival.is_some() || !matches!(row.status.as_str(), "draft" | "confirmed" | "in_transit");
     let arrival = arrival.unwrap_or_default();
     Ok(ManifestView {
         id: row.id.clone(),
@@ -1483,7 +1484,10 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
         } else {
             (
                 format!("manifest-not-arrived:{}", row.id),
-                format!("Manifest {}: the waste has not arrived by {due}", row.number),
+                format!(
+                    "Manifest {}: the waste has not arrived by {due}",
+                    row.number
+                ),
                 serde_json::json!({"manifest_id": row.id, "number": row.number, "arrived": false, "arrival_due_on": due}),
             )
         };

@@ -473,7 +473,8 @@ pub fn receipts_overdue(conn: &mut DbConn, before: NaiveDate) -> QueryResult<Vec
     use diesel::dsl::{exists, not};
     use diesel::expression::AsExpression;
     use diesel::sql_types::Text;
-    let receipt_key = AsExpression::<Text>::as_expression("manifest-overdue:").concat(manifests::id);
+    let receipt_key =
+        AsExpression::<Text>::as_expression("manifest-overdue:").concat(manifests::id);
     let transit_key =
         AsExpression::<Text>::as_expression("manifest-not-arrived:").concat(manifests::id);
     let arrived = exists(
@@ -486,8 +487,12 @@ pub fn receipts_overdue(conn: &mut DbConn, before: NaiveDate) -> QueryResult<Vec
         .filter(manifests::receipt_due_on.lt(before))
         // Told of the receipt (or, before arrivals were recorded, of the take-over's deadline):
         // not again.
-        .filter(not(exists(notices::table.filter(notices::key.eq(receipt_key)))))
-        .filter(arrived.or(not(exists(notices::table.filter(notices::key.eq(transit_key))))))
+        .filter(not(exists(
+            notices::table.filter(notices::key.eq(receipt_key)),
+        )))
+        .filter(arrived.or(not(exists(
+            notices::table.filter(notices::key.eq(transit_key)),
+        ))))
         .select(ManifestRow::as_select())
         .order((manifests::receipt_due_on.asc(), manifests::id.asc()))
         .limit(500)

@@ -15,11 +15,15 @@ use crate::manifests::with_permit;
 use crate::pickups::{inbox, park, post};
 
 async fn put_calendar(app: &TestApp, token: &str, year: i32, body: &Value) -> reqwest::Response {
-    app.request(Method::PUT, &format!("/api/v1/calendar/{year}"), Some(token))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    app.request(
+        Method::PUT,
+        &format!("/api/v1/calendar/{year}"),
+        Some(token),
+    )
+    .json(body)
+    .send()
+    .await
+    .unwrap()
 }
 
 fn arrival(id: &str) -> String {

@@ -110,7 +110,13 @@ pub async fn take_over(app: &TestApp, p: &Park) -> Value {
 
 /// The driver records the waste's arrival at the clock's instant; returns the manifest.
 pub async fn arrive(app: &TestApp, p: &Park, id: &str) -> Value {
-    let r = post(app, &format!("/api/v1/manifests/{id}/arrival"), &p.driver, &json!({})).await;
+    let r = post(
+        app,
+        &format!("/api/v1/manifests/{id}/arrival"),
+        &p.driver,
+        &json!({}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK, "arrival at {}", app.now());
     r.json().await.unwrap()
 }
