@@ -1172,6 +1172,44 @@ mod tests {
     }
 
     #[test]
+    fn an_arrival_is_recorded_by_the_receivers_dispatcher_or_the_manifests_driver() {
+        let parties = vec!["car_1".to_owned(), "disp_1".to_owned(), "ent_1".to_owned()];
+        let arrival = |p: &Principal| {
+            status(authorize(
+                p,
+                Action::RecordArrival {
+                    place: PARK_A,
+                    receiver_region_code: "440310",
+                    parties: &parties,
+                    driver_id: "usr_me",
+                    carrier_id: "car_1",
+                    receiver_id: "disp_1",
+                },
+            ))
+        };
+        let receiver = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_1",
+        );
+        let driver = principal(Role::Driver, OrganizationKind::Carrier, "car_1");
+        let carrier_office = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "car_1",
+        );
+        let producer = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        let admin = principal(Role::PlatformAdmin, OrganizationKind::Platform, "platform");
+        let stranger = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_9");
+        assert_eq!(arrival(&receiver), 200);
+        assert_eq!(arrival(&driver), 200);
+        assert_eq!(arrival(&carrier_office), 403, "a party, not the receiver");
+        assert_eq!(arrival(&producer), 403);
+        assert_eq!(arrival(&admin), 403);
+        assert_eq!(arrival(&stranger), 404);
+    }
+
+    #[test]
     fn list_scopes_follow_the_roles() {
         assert_eq!(
             park_scope(&principal(

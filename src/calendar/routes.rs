@@ -63,16 +63,12 @@ fn view(row: YearRow, days: Year) -> CalendarYearView {
     }
 }
 
-fn check_year(year: i32) -> Result<i32, ApiError> {
-    if YEARS.contains(&year) {
-        Ok(year)
-    } else {
-        Err(ApiError::field(
-            "year",
-            "out_of_range",
-            "must be a year from 2000 to 2099",
-        ))
-    }
+/// The year of the path: any other text than a year from 2000 to 2099 is a 422 naming it.
+fn check_year(year: &str) -> Result<i32, ApiError> {
+    year.parse::<i32>()
+        .ok()
+        .filter(|y| YEARS.contains(y))
+        .ok_or_else(|| ApiError::field("year", "out_of_range", "must be a year from 2000 to 2099"))
 }
 
 /// A year of the working-day calendar: its public holidays and make-up working days. A year
@@ -91,10 +87,10 @@ fn check_year(year: i32) -> Result<i32, ApiError> {
 pub async fn get_year(
     state: web::Data<AppState>,
     principal: Principal,
-    year: web::Path<i32>,
+    year: web::Path<String>,
 ) -> Result<web::Json<CalendarYearView>, ApiError> {
     authorize(&principal, Action::ReadCalendar)?;
-    let year = check_year(year.into_inner())?;
+    let year = check_year(&year.into_inner())?;
     let (row, days) = state
         .db
         .run(move |conn| {
@@ -171,7 +167,7 @@ pub async fn put_year(
     state: web::Data<AppState>,
     principal: Principal,
     req: HttpRequest,
-    year: web::Path<i32>,
+    year: web::Path<String>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Action::ManageCalendar)?;
@@ -191,7 +187,7 @@ pub async fn put_year(
         ));
     }
     check_declared_length(&req, BODY_LIMIT_BYTES)?;
-    let year = check_year(year.into_inner())?;
+    let year = check_year(&year.into_inner())?;
     let body = read_limited(&mut payload, BODY_LIMIT_BYTES).await?;
     let (holidays, workdays, source) = if json {
         let b: CalendarYearRequest = decode(&body)?;
