@@ -53,6 +53,10 @@ pub struct Settings {
     /// Difference by weight, in percent, beyond which a manifest's mass balance (lots in,
     /// weighed out, received) flags it for review.
     pub mass_balance_tolerance_percent: i64,
+    /// Days after the day of take-over (in the park's time zone) within which the waste of a
+    /// manifest must be recorded as arrived; a transfer not arrived by the end of the last is
+    /// overdue (0 to 30).
+    pub manifest_transport_days: i64,
     /// For tests and training only: the service's clock shows this instant at start and runs
     /// on from there, so that every date rule (storage age, due dates, statement months,
     /// manifest years, token expiry) sees that time. Unset, the machine's clock is used; never
@@ -158,6 +162,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             rate_limit: RateLimitSettings::default(),
             mass_balance_tolerance_percent: crate::domain::manifest::DEFAULT_TOLERANCE_PERCENT,
+            manifest_transport_days: crate::domain::manifest::DEFAULT_TRANSPORT_DAYS,
             clock_start_at: None,
         }
     }

@@ -10,6 +10,8 @@ pub mod auth;
 pub mod background;
 /// Billing by actual weight: statements, notes, payments, remittances, exports.
 pub mod billing;
+/// The working-day calendar (public holidays and make-up working days) deadlines count on.
+pub mod calendar;
 /// The command line: `serve`, `migrate`, `openapi`, `demo`, `backup`, `restore`.
 pub mod cli;
 /// The service's clock, the one source of "now" for every rule.

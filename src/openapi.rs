@@ -46,6 +46,7 @@ every response carries an `x-request-id` header. A problem's `title`, `detail` a
         (name = "lots", description = "Waste lots: weighing in, declarations, labels, inventory, corrections, alarms"),
         (name = "pickups", description = "Pickup requests raised by the contract's thresholds; accepted, scheduled or declined by the disposer"),
         (name = "billing", description = "Billing by actual weight: statements, notes, payments, balances, remittances, CSV and Excel exports"),
+        (name = "calendar", description = "The working-day calendar: public holidays and make-up working days of the State Council's notice, per year"),
         (name = "manifests", description = "Transfer manifests: signed steps, revisions and versions, mass balance, search, print"),
         (name = "inspection", description = "The inspector's desk: a lot's or a manifest's trace in one call; anomaly lists across a jurisdiction (lots past their storage limit, overdue receipts, flagged manifests, open refusals, licences ending, idle contract members, full zones)"),
         (name = "ledgers", description = "Ledgers (台账) per park, warehouse and enterprise by business date: opening, in, out, corrections, voids, closing stock; their lines and CSV and Excel exports"),

@@ -125,6 +125,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(pickups::routes::schedule)
                 .service(pickups::routes::decline)
                 .service(pickups::routes::collect)
+                // The working-day calendar
+                .service(crate::calendar::routes::get_year)
+                .service(crate::calendar::routes::put_year)
                 // Manifests
                 .service(manifests::routes::search)
                 .service(manifests::routes::export_csv)
@@ -139,6 +142,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::record_official_number)
                 .service(manifests::routes::confirm)
                 .service(manifests::routes::take_over)
+                .service(manifests::routes::arrival)
                 .service(manifests::routes::receive)
                 .service(manifests::routes::complete)
                 .service(manifests::routes::resolve)

@@ -102,10 +102,14 @@ impl Application {
         if !(0..=100).contains(&settings.mass_balance_tolerance_percent) {
             anyhow::bail!("mass_balance_tolerance_percent must be 0 to 100");
         }
+        if !(0..=30).contains(&settings.manifest_transport_days) {
+            anyhow::bail!("manifest_transport_days must be 0 to 30");
+        }
         let wechat = crate::auth::wechat::Wechat::from_settings(&settings.wechat)?;
         let state = web::Data::new(AppState {
             wechat,
             mass_balance_tolerance_percent: settings.mass_balance_tolerance_percent,
+            manifest_transport_days: settings.manifest_transport_days,
             webhook_hosts: std::sync::Arc::new(crate::notify::guard::AllowedHosts::parse(
                 &settings.notify.webhook_allowed_hosts,
             )),

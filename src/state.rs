@@ -25,6 +25,8 @@ pub struct AppState {
     pub webhook_hosts: std::sync::Arc<crate::notify::guard::AllowedHosts>,
     /// Mass-balance tolerance of manifests, in percent by weight.
     pub mass_balance_tolerance_percent: i64,
+    /// Days after the take-over day within which a manifest's waste must arrive.
+    pub manifest_transport_days: i64,
     /// Whether responses carry a `Server-Timing` header with their database work.
     pub server_timing: bool,
 }

@@ -110,6 +110,10 @@ pub enum Action<'a> {
     ImportCatalog,
     /// Walk the audit chain and report its first broken link.
     VerifyAudit,
+    /// Read the working-day calendar: everybody signed in (deadlines are counted on it).
+    ReadCalendar,
+    /// Keep the working-day calendar: platform administrators.
+    ManageCalendar,
     /// Declare a lot waiting at an enterprise's door, or change or void such a declaration (the
     /// enterprise itself or its park office).
     DeclareLot {
@@ -206,6 +210,16 @@ pub enum Action<'a> {
         parties: &'a [String],
         driver_id: &'a str,
     },
+    /// Record that the waste of a manifest arrived: the receiver's dispatcher (who receives
+    /// it) or the manifest's driver (who delivers it), each as the party it signs for.
+    RecordArrival {
+        place: Place<'a>,
+        receiver_region_code: &'a str,
+        parties: &'a [String],
+        driver_id: &'a str,
+        carrier_id: &'a str,
+        receiver_id: &'a str,
+    },
     /// Sign a step of a manifest (or resolve its case, or propose or approve a revision): a
     /// user of `signer_id` with `role`.
     SignManifest {
@@ -256,7 +270,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     if is_admin(p) {
         // A manifest's steps are signed by its parties' own users (see [`signs_for`]): an
         // administrator reads every manifest but signs for none.
-        if matches!(action, Action::SignManifest { .. }) {
+        if matches!(
+            action,
+            Action::SignManifest { .. } | Action::RecordArrival { .. }
+        ) {
             return Err(ApiError::Forbidden(
                 "a manifest's steps are signed by its parties' own users, not by administrators",
             ));
@@ -270,7 +287,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         | Action::UpdateUser { .. }
         | Action::ManageDirectory
         | Action::ImportCatalog
-        | Action::VerifyAudit => {
+        | Action::VerifyAudit
+        | Action::ManageCalendar => {
             return Err(ApiError::Forbidden(
                 "only a platform administrator may do this",
             ));
@@ -404,7 +422,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
                     "only the park office corrects or voids a weighing",
                 )
         }
-        Action::ReadCatalog => true,
+        Action::ReadCatalog | Action::ReadCalendar => true,
         Action::DeclareLot {
             enterprise_id,
             place,
@@ -507,6 +525,26 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             role,
         } => {
             signs_for(p, signer_id, role, driver_id)
+                || return deny_write(
+                    p,
+                    Action::ReadManifest {
+                        place,
+                        receiver_region_code,
+                        parties,
+                        driver_id,
+                    },
+                )
+        }
+        Action::RecordArrival {
+            place,
+            receiver_region_code,
+            parties,
+            driver_id,
+            carrier_id,
+            receiver_id,
+        } => {
+            signs_for(p, receiver_id, Role::DisposerDispatcher, driver_id)
+                || signs_for(p, carrier_id, Role::Driver, driver_id)
                 || return deny_write(
                     p,
                     Action::ReadManifest {
@@ -1145,6 +1183,44 @@ mod tests {
             Role::DisposerDispatcher,
             "usr_me"
         ));
+    }
+
+    #[test]
+    fn an_arrival_is_recorded_by_the_receivers_dispatcher_or_the_manifests_driver() {
+        let parties = vec!["car_1".to_owned(), "disp_1".to_owned(), "ent_1".to_owned()];
+        let arrival = |p: &Principal| {
+            status(authorize(
+                p,
+                Action::RecordArrival {
+                    place: PARK_A,
+                    receiver_region_code: "440310",
+                    parties: &parties,
+                    driver_id: "usr_me",
+                    carrier_id: "car_1",
+                    receiver_id: "disp_1",
+                },
+            ))
+        };
+        let receiver = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_1",
+        );
+        let driver = principal(Role::Driver, OrganizationKind::Carrier, "car_1");
+        let carrier_office = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "car_1",
+        );
+        let producer = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        let admin = principal(Role::PlatformAdmin, OrganizationKind::Platform, "platform");
+        let stranger = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_9");
+        assert_eq!(arrival(&receiver), 200);
+        assert_eq!(arrival(&driver), 200);
+        assert_eq!(arrival(&carrier_office), 403, "a party, not the receiver");
+        assert_eq!(arrival(&producer), 403);
+        assert_eq!(arrival(&admin), 403);
+        assert_eq!(arrival(&stranger), 404);
     }
 
     #[test]

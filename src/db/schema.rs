@@ -733,6 +733,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workday_years (year) {
+        year -> Integer,
+        source -> Nullable<Text>,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workday_days (day) {
+        day -> Date,
+        year -> Integer,
+        kind -> Text,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -766,6 +783,7 @@ diesel::joinable!(lot_label_texts -> lots (lot_id));
 diesel::joinable!(manifest_signatures -> manifests (manifest_id));
 diesel::joinable!(manifest_records -> manifests (manifest_id));
 diesel::joinable!(manifest_official_numbers -> manifests (manifest_id));
+diesel::joinable!(workday_days -> workday_years (year));
 diesel::joinable!(collections -> pickup_requests (request_id));
 diesel::joinable!(statement_lines -> statements (statement_id));
 diesel::joinable!(billing_notes -> statements (statement_id));
@@ -823,4 +841,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     statement_lines,
     billing_notes,
     payments,
+    workday_years,
+    workday_days,
 );

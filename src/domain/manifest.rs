@@ -2,7 +2,6 @@
 //! signs them, the receipt deadline, the receiver's decision, the mass balance, and how one
 //! outbound weighing is shared among the manifests of a trip.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -12,8 +11,13 @@ use crate::error::FieldError;
 /// Highest serial of a city in a year (6 digits).
 pub const MAX_SERIAL: i64 = 999_999;
 
-/// Working days the receiver has to confirm receipt, from the carrier's take-over.
-pub const RECEIPT_WORKING_DAYS: i64 = 5;
+/// Working days the receiver has to confirm receipt, from the day the waste arrived
+/// (运抵之日起), counted on the working-day calendar ([`crate::domain::workdays`]).
+pub const RECEIPT_WORKING_DAYS: u32 = 5;
+
+/// Default days after the take-over day within which the waste must arrive: past them a
+/// transfer not recorded as arrived is overdue.
+pub const DEFAULT_TRANSPORT_DAYS: i64 = 3;
 
 /// Default tolerance of the mass balance, in percent by weight (the US federal rule's 10 % for
 /// bulk waste).
@@ -93,20 +97,6 @@ pub fn parse_official_number(field: &str, raw: &str) -> Result<String, FieldErro
         ));
     }
     Ok(value.to_owned())
-}
-
-/// The day `n` working days (Monday to Friday) after `from`. Public holidays are not known to
-/// the service (*unverified*: the rule counts working days; a holiday calendar would belong here).
-pub fn add_working_days(from: NaiveDate, n: i64) -> NaiveDate {
-    let mut day = from;
-    let mut left = n;
-    while left > 0 {
-        day += Duration::days(1);
-        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    day
 }
 
 /// The steps of a manifest, in order, each signed by one party.
@@ -307,10 +297,6 @@ pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
 mod tests {
     use super::*;
 
-    fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
-    }
-
     #[test]
     fn tracking_numbers_cannot_pass_for_official_ones() {
         let prefix = counter_prefix(true, 2026, "4403");
@@ -356,14 +342,6 @@ mod tests {
                 "{raw}"
             );
         }
-    }
-
-    #[test]
-    fn five_working_days_skip_the_weekend() {
-        // 2026-11-27 is a Friday.
-        assert_eq!(add_working_days(day("2026-11-27"), 5), day("2026-12-04"));
-        assert_eq!(add_working_days(day("2026-11-28"), 5), day("2026-12-04"));
-        assert_eq!(add_working_days(day("2026-11-30"), 5), day("2026-12-07"));
     }
 
     #[test]

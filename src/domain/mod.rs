@@ -19,3 +19,4 @@ pub mod units;
 pub mod uscc;
 pub mod vehicle;
 pub mod waste;
+pub mod workdays;

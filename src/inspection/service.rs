@@ -492,7 +492,8 @@ fn manifest_anomaly(kind: &str, m: ManifestRow) -> Anomaly {
     let (title, since) = match kind {
         "receipt_overdue" => (
             format!(
-                "Manifest {}: receipt not confirmed by {}",
+                // The deadline is the arrival's until the waste arrived, then the receipt's.
+                "Manifest {}: in transit past its deadline of {}",
                 m.number,
                 m.receipt_due_on.map(|d| d.to_string()).unwrap_or_default()
             ),

@@ -482,11 +482,12 @@ macro_rules! step_route {
         ) -> Result<HttpResponse, ApiError> {
             let id = id.into_inner();
             let t = state.mass_balance_tolerance_percent;
+            let transport_days = state.manifest_transport_days;
             let now = state.clock.now();
             idempotency::run(
         &state,
         principal, &req, key, StatusCode::OK, |_| None, move |conn, p| {
-                service::step(conn, now, p, &id, ($step, StepData::default()), t)
+                service::step(conn, now, p, &id, ($step, StepData { transport_days, ..StepData::default() }), t)
             })
             .await
         }
@@ -503,8 +504,59 @@ step_route!(
     take_over,
     "/manifests/{id}/take-over",
     Step::TakeOver,
-    "Take the waste over (the manifest's driver, for the carrier); the receipt is then due within 5 working days. Honours `Idempotency-Key`."
+    "Take the waste over (the manifest's driver, for the carrier); the waste must then arrive within the configured transport days (`arrival_due_on`). Honours `Idempotency-Key`."
 );
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"arrived_at": "2026-11-30T14:05:00+08:00"}))]
+pub struct ArrivalRequest {
+    /// When the waste arrived at the receiver, by the device's clock (RFC 3339): not before
+    /// the take-over, not in the future. Absent: now, by the server's clock.
+    pub arrived_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The waste arrived at the receiver (运抵): recorded by the receiver's dispatcher or by the
+/// manifest's driver, once, while the manifest is in transit. The receipt is then due 5
+/// working days after the day of arrival (in the park's time zone), counted on the
+/// working-day calendar; `receipt_due_explanation` says how. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id"), ("Idempotency-Key" = Option<String>, Header, description = "Unique per request")),
+    request_body = ArrivalRequest,
+    responses(
+        (status = 200, description = "The manifest, arrived", body = ManifestView),
+        (status = 403, description = "Neither the receiver's dispatcher nor the manifest's driver", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in transit, or the arrival is recorded already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An arrival time in the future or before the take-over", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/manifests/{id}/arrival")]
+pub async fn arrival(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    id: web::Path<String>,
+    body: Json<ArrivalRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let arrived_at = body.into_inner().arrived_at;
+    let id = id.into_inner();
+    let t = state.mass_balance_tolerance_percent;
+    idempotency::run(
+        &state,
+        principal,
+        &req,
+        key,
+        StatusCode::OK,
+        |_| None,
+        move |conn, p| service::record_arrival(conn, now, p, &id, arrived_at, t),
+    )
+    .await
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -519,8 +571,9 @@ pub struct ReceiveRequest {
     pub note: Option<String>,
 }
 
-/// The receiver's dispatcher records the quantity received and its decision. A refusal opens a
-/// case for the park office; a mass balance beyond the tolerance flags the manifest and tells
+/// The receiver's dispatcher records the quantity received and its decision; with no arrival
+/// recorded before, the arrival is recorded with it (now). A refusal opens a case for the park
+/// office; a mass balance beyond the tolerance flags the manifest and tells
 /// the park office and the inspectors. Honours `Idempotency-Key`.
 #[utoipa::path(
     tag = "manifests",
@@ -574,7 +627,7 @@ pub async fn receive(
                     Step::Receive,
                     StepData {
                         receipt: Some(receipt),
-                        treatment: None,
+                        ..StepData::default()
                     },
                 ),
                 t,
@@ -681,8 +734,8 @@ pub async fn complete(
                 (
                     Step::Complete,
                     StepData {
-                        receipt: None,
                         treatment: Some(treatment),
+                        ..StepData::default()
                     },
                 ),
                 t,

@@ -13,8 +13,8 @@ use crate::db::DbConn;
 use crate::domain::identity::Role;
 use crate::domain::ids::new_id;
 use crate::domain::manifest::{
-    Decision, Party, RECEIPT_WORKING_DAYS, Step, add_working_days, allocate, counter_prefix,
-    emergency_measures, mass_balance, number,
+    Decision, Party, RECEIPT_WORKING_DAYS, Step, allocate, counter_prefix, emergency_measures,
+    mass_balance, number,
 };
 use crate::domain::park::{Consignor, consignor};
 use crate::domain::waste::{WasteKind, parse_characteristics};
@@ -105,7 +105,10 @@ pub struct MassBalanceView {
     "emergency_measures": "泄漏时隔离现场……",
     "origins": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司", "label_code": "91440300MA5F0001819002490820261128001", "inbound_grams": 320000}],
     "mass_balance": {"inbound_grams": 2100000, "outbound_grams": 2080000, "tolerance_percent": 10, "flagged": false},
+    "arrived_at": "2026-11-30T14:05:00Z",
     "receipt_due_on": "2026-12-07",
+    "receipt_due_explanation": "5 working days after 2026-11-30; 2026: no holiday calendar is held, so Monday to Friday were counted as working days",
+    "receipt_due_assumed_years": [2026],
     "receipt_overdue": false,
     "signatures": [{"step": "confirm", "user_id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "role": "park_office", "at": "2026-11-30T08:10:00Z"}],
     "created_at": "2026-11-30T08:00:00Z",
@@ -152,9 +155,28 @@ pub struct ManifestView {
     pub decision: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub treatment: Option<String>,
-    /// The last day the receiver may confirm receipt (5 working days after the take-over).
+    /// When the waste arrived at the receiver (运抵), as the receiver or the driver recorded
+    /// it (or the receipt, when no arrival was recorded before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrived_at: Option<DateTime<Utc>>,
+    /// While in transit and not yet arrived: the last day (in the park's time zone) by which
+    /// the waste must arrive, the take-over day plus the configured transport days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_due_on: Option<NaiveDate>,
+    /// Once arrived: the last day the receiver may confirm receipt, 5 working days after the
+    /// day of arrival (in the park's time zone) on the working-day calendar.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_due_on: Option<NaiveDate>,
+    /// How `receipt_due_on` was counted: from which day, on which years' holiday calendar,
+    /// and which years had none (counted Monday to Friday).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_due_explanation: Option<String>,
+    /// The years without a holiday calendar that `receipt_due_on` was counted across (Monday
+    /// to Friday were taken as working days); empty when every year had one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub receipt_due_assumed_years: Vec<i32>,
+    /// In transit past its deadline: not arrived by `arrival_due_on`, or not received by
+    /// `receipt_due_on`.
     pub receipt_overdue: bool,
     /// `open` while refused waste awaits the park office's resolution, then `resolved`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -318,6 +340,18 @@ fn view_with(
         })
         .collect();
     let today = crate::domain::time::local_date(now, parks::park_time_zone(park));
+    let arrival = related
+        .signatures
+        .get(&row.id)
+        .into_iter()
+        .flatten()
+        .find(|s| s.step == ARRIVAL)
+        .map(Arrival::of);
+    // Until the waste arrives, the manifest's deadline is the arrival's; then the receipt's.
+    // Manifests received before arrivals were recorded count as arrived.
+    let arrived =
+        arrival.is_some() || !matches!(row.status.as_str(), "draft" | "confirmed" | "in_transit");
+    let arrival = arrival.unwrap_or_default();
     Ok(ManifestView {
         id: row.id.clone(),
         number: row.number.clone(),
@@ -356,7 +390,11 @@ fn view_with(
         refused_grams: row.refused_grams,
         decision: row.decision.clone(),
         treatment: row.treatment.clone(),
-        receipt_due_on: row.receipt_due_on,
+        arrived_at: arrival.arrived_at,
+        arrival_due_on: row.receipt_due_on.filter(|_| !arrived),
+        receipt_due_on: row.receipt_due_on.filter(|_| arrived),
+        receipt_due_explanation: arrival.explanation,
+        receipt_due_assumed_years: arrival.assumed_years,
         receipt_overdue: row.status == "in_transit"
             && row.receipt_due_on.is_some_and(|d| d < today),
         case_status: row.case_status.clone(),
@@ -799,6 +837,131 @@ pub fn record_official_number(
     view(conn, now, &row, tolerance_percent, viewer(principal))
 }
 
+/// The signature step that records the arrival of the waste at the receiver (运抵). Not a
+/// step of [`Step`]: it moves no status, and signing it makes no party one whose approval a
+/// revision needs.
+pub const ARRIVAL: &str = "arrival";
+
+/// An arrival as its signature keeps it.
+#[derive(Debug, Default, Deserialize)]
+struct Arrival {
+    arrived_at: Option<DateTime<Utc>>,
+    explanation: Option<String>,
+    #[serde(default)]
+    assumed_years: Vec<i32>,
+}
+
+impl Arrival {
+    fn of(s: &SignatureRow) -> Self {
+        s.data
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Records the arrival at `at`: the receipt is then due 5 working days after that day (in the
+/// park's time zone), counted on the working-day calendar; the arrival, the due day and how
+/// it was counted are kept in the arrival's signature.
+fn arrive(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    row: &mut ManifestRow,
+    at: DateTime<Utc>,
+    with_receipt: bool,
+    tolerance_percent: i64,
+) -> Result<(), ApiError> {
+    let park = parks::load_park(conn, &row.park_id)?;
+    let day = crate::domain::time::local_date(at, parks::park_time_zone(&park.0));
+    let year = chrono::Datelike::year(&day);
+    let due = crate::calendar::store::calendar(conn, year, year + 1)?
+        .add_working_days(day, RECEIPT_WORKING_DAYS);
+    row.receipt_due_on = Some(due.on);
+    row.updated_at = now.naive_utc();
+    sign(
+        conn,
+        now,
+        principal,
+        row,
+        ARRIVAL,
+        Some(serde_json::json!({
+            "arrived_at": at,
+            "receipt_due_on": due.on,
+            "explanation": due.explanation,
+            "calendar_years": due.calendar_years,
+            "assumed_years": due.assumed_years,
+            "with_receipt": with_receipt,
+        })),
+        tolerance_percent,
+    )
+}
+
+/// The receiver's dispatcher or the manifest's driver records that the waste arrived at the
+/// receiver, at `arrived_at` (the device's time; the server's when absent): not before the
+/// take-over, not in the future. The receipt is then due 5 working days after the day of
+/// arrival. Once per manifest, while it is in transit.
+pub fn record_arrival(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    arrived_at: Option<DateTime<Utc>>,
+    tolerance_percent: i64,
+) -> Result<ManifestView, ApiError> {
+    let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let parties = parties(conn, &row)?;
+    let receiver_region = receiver_region(conn, &row)?;
+    authorize(
+        principal,
+        Action::RecordArrival {
+            place: place(&row),
+            receiver_region_code: &receiver_region,
+            parties: &parties,
+            driver_id: &row.driver_id,
+            carrier_id: &row.carrier_id,
+            receiver_id: &row.receiver_id,
+        },
+    )?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    if row.status != "in_transit" {
+        return Err(ApiError::Conflict(format!(
+            "the manifest is {}; an arrival is recorded while it is in_transit",
+            row.status
+        )));
+    }
+    let signatures = store::signatures_of(conn, id)?;
+    if signatures.iter().any(|s| s.step == ARRIVAL) {
+        return Err(ApiError::Conflict(
+            "the arrival of this manifest is recorded already".to_owned(),
+        ));
+    }
+    let at = arrived_at.unwrap_or(now);
+    if at > now + chrono::Duration::minutes(crate::lots::service::CLOCK_SKEW_MINUTES) {
+        return Err(ApiError::field(
+            "arrived_at",
+            "in_future",
+            "lies in the future: check the device's clock",
+        ));
+    }
+    let taken_over = signatures
+        .iter()
+        .filter(|s| s.step == Step::TakeOver.as_str())
+        .map(|s| s.at.and_utc())
+        .max();
+    if taken_over.is_some_and(|t| at < t) {
+        return Err(ApiError::field(
+            "arrived_at",
+            "before_take_over",
+            "must not be before the take-over",
+        ));
+    }
+    arrive(conn, now, principal, &mut row, at, false, tolerance_percent)?;
+    store::save_manifest(conn, &row)?;
+    view(conn, now, &row, tolerance_percent, viewer(principal))
+}
+
 /// What the receiver records.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct Receipt {
@@ -814,6 +977,8 @@ pub struct Receipt {
 pub struct StepData {
     pub receipt: Option<Receipt>,
     pub treatment: Option<String>,
+    /// Days after the take-over day within which the waste must arrive (take-over).
+    pub transport_days: i64,
 }
 
 /// Signs a step: checks the role and the state, records who and when, and moves the manifest
@@ -826,7 +991,11 @@ pub fn step(
     (step, given): (Step, StepData),
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
-    let StepData { receipt, treatment } = given;
+    let StepData {
+        receipt,
+        treatment,
+        transport_days,
+    } = given;
     let mut row = load_for_change(conn, principal, id, step.party())?;
     if store::revisions_of(conn, id)?
         .iter()
@@ -860,10 +1029,9 @@ pub fn step(
                         .to_owned(),
                 ));
             }
-            let today = now
-                .with_timezone(&parks::park_time_zone(&park.0))
-                .date_naive();
-            row.receipt_due_on = Some(add_working_days(today, RECEIPT_WORKING_DAYS));
+            // Until it arrives, the manifest is held to the arrival's deadline.
+            let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+            row.receipt_due_on = Some(today + chrono::Duration::days(transport_days.max(0)));
         }
         Step::Receive => {
             let r = receipt.ok_or_else(|| {
@@ -884,6 +1052,14 @@ pub fn step(
                 .decision
                 .refused_grams(r.received_grams, r.refused_grams)
                 .map_err(|m| ApiError::field("refused_grams", "inconsistent", m))?;
+            // A receipt with no arrival recorded before it (a client that does not record
+            // arrivals) records the arrival now: the receipt is on time.
+            if !store::signatures_of(conn, id)?
+                .iter()
+                .any(|s| s.step == ARRIVAL)
+            {
+                arrive(conn, now, principal, &mut row, now, true, tolerance_percent)?;
+            }
             row.received_grams = Some(r.received_grams);
             row.refused_grams = Some(refused);
             row.decision = Some(r.decision.as_str().to_owned());
@@ -1341,8 +1517,10 @@ pub fn decide(
     Ok(revision_view(revision))
 }
 
-/// Tells once, for each manifest whose receipt is overdue, the park office, the receiver and
-/// the inspectors of both sides of the transfer. Each in its own transaction.
+/// Tells once, for each manifest in transit past its deadline, the park office, the receiver
+/// and the inspectors of both sides of the transfer: once when the waste has not arrived
+/// within the transport days, once when its receipt is not confirmed within 5 working days of
+/// its arrival. Each in its own transaction.
 pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
     // Candidates by the latest calendar on earth; each then by its park's own date.
     let tomorrow = now.date_naive() + chrono::Duration::days(1);
@@ -1350,32 +1528,39 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
     for row in store::receipts_overdue(conn, tomorrow)? {
         let park = parks::load_park(conn, &row.park_id)?;
         let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
-        if row.receipt_due_on.is_none_or(|due| due >= today) {
+        let Some(due) = row.receipt_due_on.filter(|due| *due < today) else {
             continue;
-        }
+        };
+        let arrived = store::signatures_of(conn, &row.id)?
+            .iter()
+            .any(|s| s.step == ARRIVAL);
         let mut audience = vec![row.park_id.clone(), row.receiver_id.clone()];
         audience.extend(bureaus_over(conn, &row.region_code)?);
         let receiving_side = receiver_region(conn, &row)?;
         audience.extend(bureaus_over(conn, &receiving_side)?);
+        let (key, title, data) = if arrived {
+            (
+                format!("manifest-overdue:{}", row.id),
+                format!("Manifest {}: receipt not confirmed by {due}", row.number),
+                serde_json::json!({"manifest_id": row.id, "number": row.number, "arrived": true, "receipt_due_on": due}),
+            )
+        } else {
+            (
+                format!("manifest-not-arrived:{}", row.id),
+                format!(
+                    "Manifest {}: the waste has not arrived by {due}",
+                    row.number
+                ),
+                serde_json::json!({"manifest_id": row.id, "number": row.number, "arrived": false, "arrival_due_on": due}),
+            )
+        };
         let notice = Notice {
             type_: "manifest.receipt_overdue",
             subject_id: &row.id,
-            title: format!(
-                "Manifest {}: receipt not confirmed by {}",
-                row.number,
-                row.receipt_due_on
-                    .map(|d| d.to_string())
-                    .unwrap_or_default()
-            ),
-            data: serde_json::json!({"manifest_id": row.id, "number": row.number, "receipt_due_on": row.receipt_due_on}),
+            title,
+            data,
         };
-        if crate::notify::alarms::tell_once(
-            conn,
-            now,
-            &format!("manifest-overdue:{}", row.id),
-            &audience,
-            &notice,
-        )? {
+        if crate::notify::alarms::tell_once(conn, now, &key, &audience, &notice)? {
             told += 1;
         }
     }

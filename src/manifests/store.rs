@@ -556,19 +556,34 @@ pub fn list_manifests(
         .load(conn)
 }
 
-/// Manifests in transit whose receipt was due before `before` and whose lateness was not yet
-/// told (the notice `manifest-overdue:{id}`), oldest due first.
+/// Manifests in transit whose deadline was before `before` — the arrival's until the waste
+/// arrived (`manifest-not-arrived:{id}`), then the receipt's (`manifest-overdue:{id}`) — and
+/// whose lateness was not yet told, oldest due first.
 pub fn receipts_overdue(conn: &mut DbConn, before: NaiveDate) -> QueryResult<Vec<ManifestRow>> {
+    use crate::db::schema::notices;
     use diesel::dsl::{exists, not};
     use diesel::expression::AsExpression;
     use diesel::sql_types::Text;
-    let key = AsExpression::<Text>::as_expression("manifest-overdue:").concat(manifests::id);
+    let receipt_key =
+        AsExpression::<Text>::as_expression("manifest-overdue:").concat(manifests::id);
+    let transit_key =
+        AsExpression::<Text>::as_expression("manifest-not-arrived:").concat(manifests::id);
+    let arrived = exists(
+        manifest_signatures::table
+            .filter(manifest_signatures::manifest_id.eq(manifests::id))
+            .filter(manifest_signatures::step.eq(crate::manifests::service::ARRIVAL)),
+    );
     manifests::table
         .filter(manifests::status.eq("in_transit"))
         .filter(manifests::receipt_due_on.lt(before))
+        // Told of the receipt (or, before arrivals were recorded, of the take-over's deadline):
+        // not again.
         .filter(not(exists(
-            crate::db::schema::notices::table.filter(crate::db::schema::notices::key.eq(key)),
+            notices::table.filter(notices::key.eq(receipt_key)),
         )))
+        .filter(arrived.or(not(exists(
+            notices::table.filter(notices::key.eq(transit_key)),
+        ))))
         .select(ManifestRow::as_select())
         .order((manifests::receipt_due_on.asc(), manifests::id.asc()))
         .limit(500)

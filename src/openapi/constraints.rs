@@ -348,6 +348,7 @@ const LENGTHS: &[(&str, usize)] = &[
     ("precautions", 500),
     ("packaging", 500),
     ("emergency_measures", 500),
+    ("source", 200),
     ("up_to", ID_MAX),
 ];
 
@@ -620,6 +621,10 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
         items.maximum = Some(MAX_LOT_GRAMS.into());
         array.min_items = Some(1);
         array.max_items = Some(crate::domain::label::MAX_WEIGHED_CONTAINERS);
+    }
+    if field == "holidays" || field == "workdays" {
+        // A year of the working-day calendar: at most every day of it.
+        array.max_items = Some(crate::calendar::routes::MAX_DAYS);
     }
     if field == "scope" {
         // A licence's scope: 1 to 100 categories or codes, none twice.

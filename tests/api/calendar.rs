@@ -87,7 +87,7 @@ async fn collect(app: &TestApp, p: &Park) -> Value {
 
 /// Collects, then the consignor confirms and the driver takes the waste over, at the clock's
 /// instant; returns the manifest after take-over.
-async fn take_over(app: &TestApp, p: &Park) -> Value {
+pub async fn take_over(app: &TestApp, p: &Park) -> Value {
     let id = collect(app, p).await["id"].as_str().unwrap().to_owned();
     let r = post(
         app,
@@ -108,7 +108,26 @@ async fn take_over(app: &TestApp, p: &Park) -> Value {
     r.json().await.unwrap()
 }
 
-async fn manifest(app: &TestApp, p: &Park, id: &str) -> Value {
+/// The driver records the waste's arrival at the clock's instant; returns the manifest.
+pub async fn arrive(app: &TestApp, p: &Park, id: &str) -> Value {
+    let r = post(
+        app,
+        &format!("/api/v1/manifests/{id}/arrival"),
+        &p.driver,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "arrival at {}", app.now());
+    r.json().await.unwrap()
+}
+
+/// Takes over and records the arrival at the clock's instant; returns the manifest.
+async fn take_over_and_arrive(app: &TestApp, p: &Park) -> Value {
+    let id = take_over(app, p).await["id"].as_str().unwrap().to_owned();
+    arrive(app, p, &id).await
+}
+
+pub async fn manifest(app: &TestApp, p: &Park, id: &str) -> Value {
     let r = app.get(&format!("/api/v1/manifests/{id}"), &p.office).await;
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
@@ -176,24 +195,25 @@ backend_tests! {
         assert_scheduled(&app, &p, &request, "2026-11-28").await;
     }
 
-    async fn a_receipt_is_due_five_working_days_after_the_parks_take_over_day(backend: Backend) {
+    async fn a_receipt_is_due_five_working_days_after_the_parks_arrival_day(backend: Backend) {
         let app = TestApp::spawn_with(backend, time_travel).await;
         let p = park(&app, 500, 80).await;
         with_permit(&app, &p).await;
 
-        // Taken over on Thursday 26 November at 23:59:59 in Shanghai: Friday, then Monday to
-        // Thursday 3 December are the five working days.
+        // Arrived on Thursday 26 November at 23:59:59 in Shanghai: Friday, then Monday to
+        // Thursday 3 December are the five working days (no calendar is held for 2026).
         app.stand_at("2026-11-26T23:59:59+08:00");
-        let thursday = take_over(&app, &p).await;
+        let thursday = take_over_and_arrive(&app, &p).await;
         assert_eq!(thursday["receipt_due_on"], "2026-12-03");
+        assert_eq!(thursday["receipt_due_assumed_years"], json!([2026]));
         // A second later it is Friday in Shanghai (still Thursday in UTC): the weekend is
         // skipped and the receipt is due on Friday 4 December.
         app.stand_at("2026-11-27T00:00:00+08:00");
-        let friday = take_over(&app, &p).await;
+        let friday = take_over_and_arrive(&app, &p).await;
         assert_eq!(friday["receipt_due_on"], "2026-12-04");
-        // Taken over on Saturday: still Friday 4 December.
+        // Arrived on Saturday: still Friday 4 December.
         app.stand_at("2026-11-28T09:00:00+08:00");
-        let saturday = take_over(&app, &p).await;
+        let saturday = take_over_and_arrive(&app, &p).await;
         assert_eq!(saturday["receipt_due_on"], "2026-12-04");
 
         // Overdue from the first second of the day after the due day, in Shanghai.

@@ -464,6 +464,9 @@ backend_tests! {
             let r = app.post_json(&format!("/api/v1/manifests/{manifest}/{step}"), Some(token), &json!({})).await;
             assert_eq!(r.status(), StatusCode::OK, "{step}");
         }
+        // The arrival: its time is replaced by the clock's (not before the take-over, not in
+        // the future).
+        ex.send(Method::POST, "/api/v1/manifests/{id}/arrival", Some(&driver), &ids, |b| b["arrived_at"] = json!(app.now().to_rfc3339())).await;
         ex.send(Method::POST, "/api/v1/manifests/{id}/receive", Some(&dispatcher), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/manifests/{id}/resolve", Some(&office), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/manifests/{id}/complete", Some(&dispatcher), &ids, |_| {}).await;
@@ -521,6 +524,9 @@ backend_tests! {
         let spare = access_token(&app.login("office", PASSWORD).await);
         let r = app.post_json("/api/v1/auth/logout", Some(&spare), &json!({})).await;
         assert!(r.status().is_success(), "logout: {}", r.status());
+
+        // The working-day calendar: the example keeps a year.
+        ex.send(Method::PUT, "/api/v1/calendar/{year}", Some(&admin), &with(&ids, &[("year", "2027")]), |_| {}).await;
 
         // The catalog, last: the example adds a code.
         ex.send(Method::POST, "/api/v1/catalog/imports", Some(&admin), &ids, |_| {}).await;

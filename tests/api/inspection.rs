@@ -369,7 +369,7 @@ backend_tests! {
         let (_, _, manifest) = transfer(&app, &p).await;
         step(&app, &p.office, &manifest, "confirm", &json!({})).await;
         step(&app, &p.driver, &manifest, "take-over", &json!({})).await;
-        // Overdue: five working days after the take-over have passed.
+        // Overdue: not recorded as arrived within the transport days after the take-over.
         app.advance(Duration::days(8));
         for token in [&i.park_side, &i.receiving_side, &i.city, &p.office] {
             assert_eq!(ids(&app, token, &list("receipt_overdue")).await, vec![manifest.clone()]);

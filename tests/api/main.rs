@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod arrivals;
 mod audit;
 mod auth;
 mod backups;

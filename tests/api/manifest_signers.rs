@@ -320,6 +320,13 @@ async fn walk(app: &TestApp, p: &Park, fleet: &Fleet) {
     sign(app, reader, id, "take-over", &json!({}), &[
         (office, FORBIDDEN), (dispatcher, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
     ], driver, ("driver", &fleet.carrier)).await;
+    // The driver records the arrival (the receiver's dispatcher may too); nobody else may. An
+    // arrival moves no status and makes no party a signer of a step.
+    sign(app, reader, id, "arrival", &json!({}), &[
+        (office, FORBIDDEN), (producer, FORBIDDEN), (other_driver, NOT_FOUND), (outsider, NOT_FOUND),
+    ], driver, ("driver", &fleet.carrier)).await;
+    let r = post(app, &format!("/api/v1/manifests/{id}/arrival"), dispatcher.token, &json!({})).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "recorded once");
 
     // In transit: the consignor and the carrier have signed, the receiver not yet (with its own
     // fleet, the disposer's dispatcher is still no signer).

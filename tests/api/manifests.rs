@@ -190,7 +190,8 @@ backend_tests! {
         let r = post(&app, &step("take-over"), &p.driver, &json!({})).await;
         let taken: Value = r.json().await.unwrap();
         assert_eq!(taken["status"], "in_transit");
-        assert!(taken["receipt_due_on"].as_str().is_some());
+        assert_eq!(taken["arrival_due_on"], app.day(3), "three transport days by default");
+        assert!(taken["receipt_due_on"].is_null(), "due from the arrival");
         assert_eq!(taken["receipt_overdue"], false);
         let receipt = json!({"received_grams": 470_000, "decision": "partially_refused", "refused_grams": 50_000, "note": "two drums leaking"});
         for token in [&p.office, &p.driver] {
@@ -231,9 +232,12 @@ backend_tests! {
         let done: Value = r.json().await.unwrap();
         assert_eq!(done["status"], "completed");
         let steps: Vec<&str> = done["signatures"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
-        assert_eq!(steps, vec!["confirm", "take_over", "receive", "resolve", "complete"]);
+        // No arrival was recorded before the receipt: it was recorded with it.
+        assert_eq!(steps, vec!["confirm", "take_over", "arrival", "receive", "resolve", "complete"]);
         let roles: Vec<&str> = done["signatures"].as_array().unwrap().iter().map(|s| s["role"].as_str().unwrap()).collect();
-        assert_eq!(roles, vec!["park_office", "driver", "disposer_dispatcher", "park_office", "disposer_dispatcher"]);
+        assert_eq!(roles, vec!["park_office", "driver", "disposer_dispatcher", "disposer_dispatcher", "park_office", "disposer_dispatcher"]);
+        assert_eq!(done["signatures"][2]["data"]["with_receipt"], true);
+        assert_eq!(done["arrived_at"], done["signatures"][3]["at"]);
 
         // Inspectors of the park's jurisdiction read and search; nobody else not party to it.
         assert_eq!(manifest(&app, &inspector, &id).await["number"], number.as_str());
@@ -435,10 +439,12 @@ backend_tests! {
         let r = app.get(&format!("/api/v1/manifests/{id}/print.html"), &p.producer_a).await;
         assert!(r.text().await.unwrap().contains("一般工业固体废物转移记录"));
 
-        // Taken over on Wednesday 25 November: the receipt is due five working days later, on
-        // Wednesday 2 December. Not received by the end of that day, it is overdue from the next,
-        // and the park office and the receiver are told once.
+        // Taken over and arrived on Wednesday 25 November: the receipt is due five working days
+        // later, on Wednesday 2 December. Not received by the end of that day, it is overdue
+        // from the next, and the park office and the receiver are told once.
         let r = post(&app, &format!("/api/v1/manifests/{id}/take-over"), &p.driver, &json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = post(&app, &format!("/api/v1/manifests/{id}/arrival"), &p.dispatcher, &json!({})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let due = manifest(&app, &p.office, id).await["receipt_due_on"].as_str().unwrap().to_owned();
         assert_eq!(due, app.day(7));

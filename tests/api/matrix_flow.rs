@@ -57,6 +57,8 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/manifests/$mB/records/1",                         [200, 404, 200, 404, 403, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/revisions",                         [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/trace",                             [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    // The working-day calendar: everybody signed in (2025 is shipped).
+    ("/calendar/2025",                                   [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     // The warehouse's stock: as the warehouse.
     ("/warehouses/$wA/inventory",                        [200, 200, 404, 404, 404, 404, 404, 404, 200, 404]),
     // The warehouse's signs: as the warehouse.
@@ -152,6 +154,7 @@ const RAISE_A: &str = r#"{"contract_id": "$kA", "warehouse_id": "$wA", "category
 const REASON: &str = r#"{"reason": "reason $n"}"#;
 const SCHEDULE_A: &str =
     r#"{"scheduled_on": "$later", "carrier_id": "$C", "vehicle_id": "$vC", "driver_id": "$uDrv"}"#;
+const CALENDAR: &str = r#"{"holidays": ["2027-01-01"], "workdays": ["2027-01-30"]}"#;
 const RECEIVE: &str = r#"{"received_grams": 2100000, "decision": "accepted"}"#;
 const COMPLETE: &str = r#"{"treatment": "R9 re-refining"}"#;
 const RESOLVE: &str = r#"{"resolution": "returned to the enterprise"}"#;
@@ -190,9 +193,14 @@ const FLOW_WRITES: &[FlowWrite] = &[
     // case to resolve (409).
     fw("POST /manifests/$mB/confirm",            "",            "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 200, 404, 403, 403, 403, 403]),
     fw("POST /manifests/$mB/take-over",          "",            "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 403, 404, 403, 200, 403, 403]),
+    // The arrival: the receiver's dispatcher or the manifest's driver, once (the driver,
+    // after the dispatcher, finds it recorded).
+    fw("POST /manifests/$mB/arrival",            "{}",          "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 403, 404, 200, 409, 403, 403]),
     fw("POST /manifests/$mB/receive",            RECEIVE,       "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 403, 404, 200, 403, 403, 403]),
     fw("POST /manifests/$mB/complete",           COMPLETE,      "/manifests/$mB",                None,         true,  [403, 404, 403, 404, 403, 404, 200, 403, 403, 403]),
     fw("POST /manifests/$mB/resolve",            RESOLVE,       "/manifests/$mB",                None,         true,  [403, 404, 409, 404, 403, 404, 403, 403, 403, 403]),
+    // The working-day calendar: administrators keep it.
+    fw("PUT /calendar/2027",                     CALENDAR,      "/calendar/2027",                None,         true,  [200, 403, 403, 403, 403, 403, 403, 403, 403, 403]),
     // Billing: the park office. Whoever may read the enterprise (itself, the inspectors of
     // its region) is refused with 403; stA exists, so an allowed issue is a conflict.
     fw("POST /statements",                       STATEMENT_A,   "/statements?limit=200",         None,         true,  [409, 409, 404, 403, 404, 404, 404, 404, 403, 404]),
@@ -698,8 +706,12 @@ fn shape(method: &str, path: &str) -> String {
     let path = path
         .split('/')
         .map(|s| {
-            let number = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-            if s.starts_with('$') || s.starts_with('{') || number {
+            // A value in the path: a named object, a template's parameter, or a number (a
+            // calendar's year).
+            if s.starts_with('$')
+                || s.starts_with('{')
+                || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            {
                 "{}"
             } else {
                 s

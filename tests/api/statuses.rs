@@ -13,14 +13,22 @@ use crate::helpers::{TestApp, access_token};
 const NO_SUCH_ID: &str = "zzz_0193a8f0c2d47e8b9a1c2d3e4f5a6b7c";
 /// A waste code of the right shape that is in no catalog.
 const NO_SUCH_CODE: &str = "999-999-08";
+/// A year of the right range whose working-day calendar is not held.
+const NO_SUCH_YEAR: &str = "2099";
 
 /// Operations with a path parameter that answer an administrator 2xx for an object that does
 /// not exist, with the reason.
-const NO_404_FOR_ADMINISTRATORS: &[(&str, &str)] = &[(
-    "list_drivers",
-    "an administrator may read every fleet, and a fleet that does not exist has no drivers; \
-     others are answered 404 for a fleet they may not see",
-)];
+const NO_404_FOR_ADMINISTRATORS: &[(&str, &str)] = &[
+    (
+        "list_drivers",
+        "an administrator may read every fleet, and a fleet that does not exist has no drivers; \
+         others are answered 404 for a fleet they may not see",
+    ),
+    (
+        "put_year",
+        "a year of the working-day calendar is kept whole: putting a year not held creates it",
+    ),
+];
 
 /// One operation of the document.
 struct Op {
@@ -39,6 +47,7 @@ impl Op {
     fn path(&self) -> String {
         self.path_with(|segment| match segment {
             "{code}" => NO_SUCH_CODE,
+            "{year}" => NO_SUCH_YEAR,
             _ => NO_SUCH_ID,
         })
     }

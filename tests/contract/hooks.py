@@ -191,6 +191,14 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     ("POST", "/api/v1/catalog/imports"): [
         (r"header|body", ".+", "the content of the CSV file (described in words)"),
     ],
+    # A year of the working-day calendar: its dates lie in the path's year (across the path
+    # and the body); a make-up working day is a Saturday or Sunday and no holiday (the
+    # calendar's own rule); a CSV file's lines are described in words.
+    ("PUT", "/api/v1/calendar/{year}"): [
+        (r"(holidays|workdays)\[\d+\]", "other_year", "a date of the path's year: across the path and the body"),
+        (r"workdays\[\d+\]", "not_weekend|both", "a weekend day that is no holiday: across the items"),
+        (r"line \d+|body", ".+", "the content of the CSV file (described in words)"),
+    ],
     ("PATCH", "/api/v1/enterprises/{id}"): [
         (r"left_on", "before_joining", "leaving after joining (the enterprise's own dates)"),
     ],

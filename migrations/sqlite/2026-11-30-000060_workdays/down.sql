@@ -1,0 +1,2 @@
+DROP TABLE workday_days;
+DROP TABLE workday_years;
