@@ -23,13 +23,12 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
-use common::{Server, arg, free_port, percentile, status_kib, uscc};
+use common::{arg, free_port, percentile, start_server, status_kib, uscc};
 use diesel::connection::SimpleConnection;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -453,13 +452,7 @@ fn main() {
         .map(|r| r.parse().expect("--lots N"))
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temporary folder");
-    let url = arg("--database-url")
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let backend = if url.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let (url, backend) = common::database(dir.path());
     let db = Db::connect(&url, 2).expect("database");
     let now = wastetrack::clock::Clock::system().now();
     wastetrack::startup::prepare_database(&db, now, Some(PASSWORD)).expect("migrations");
@@ -522,36 +515,11 @@ fn main() {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let server = Server(
-        Command::new(env!("CARGO_BIN_EXE_wastetrack"))
-            .arg("serve")
-            .env("WASTETRACK_DATABASE_URL", &url)
-            .env("WASTETRACK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("WASTETRACK_WORKERS", "1")
-            .env("WASTETRACK_LOG_FILTER", "warn")
-            .env("WASTETRACK_NOTIFY__BACKGROUND_ENABLED", "false")
-            .env("WASTETRACK_RATE_LIMIT__PER_ADDRESS_PER_MINUTE", "0")
-            .env("WASTETRACK_RATE_LIMIT__PER_TOKEN_PER_MINUTE", "0")
-            .env(
-                "WASTETRACK_AUTH__JWT_SECRET",
-                "a bench signing secret of 32 bytes or more",
-            )
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the server"),
-    );
+    let server = rt.block_on(start_server(&url, port, &[("WASTETRACK_WORKERS", "1")]));
     let pid = server.0.id();
     let mut report = String::new();
     rt.block_on(async {
         let client = reqwest::Client::new();
-        for _ in 0..600 {
-            if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
         let login = || {
             let client = client.clone();
             let base = base.clone();

@@ -303,13 +303,7 @@ fn main() {
         .map(|r| r.parse().expect("--rows N"))
         .unwrap_or(2_000_000);
     let dir = tempfile::tempdir().expect("temporary folder");
-    let url = arg("--database-url")
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let backend = if url.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let (url, backend) = common::database(dir.path());
     let db = Db::connect(&url, 4).expect("database");
     let now = wastetrack::clock::Clock::system().now();
     wastetrack::startup::prepare_database(&db, now, Some(PASSWORD)).expect("migrations");

@@ -18,12 +18,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Server, arg, free_port, percentile, status_kib, uscc};
+use common::{arg, free_port, percentile, start_server, status_kib, uscc};
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "bench admin password 2026";
@@ -218,45 +217,20 @@ fn main() {
     let seconds: u64 = arg("--seconds").map_or(10, |s| s.parse().unwrap());
     let waiting: usize = arg("--waiting").map_or(10_000, |s| s.parse().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let url = arg("--database-url")
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let backend = if url.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let (url, backend) = common::database(dir.path());
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let server = Server(
-        Command::new(env!("CARGO_BIN_EXE_wastetrack"))
-            .arg("serve")
-            .env("WASTETRACK_DATABASE_URL", &url)
-            .env("WASTETRACK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("WASTETRACK_LOG_FILTER", "warn")
-            .env("WASTETRACK_SERVER_TIMING", "true")
-            .env("WASTETRACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("WASTETRACK_RATE_LIMIT__PER_ADDRESS_PER_MINUTE", "0")
-            .env("WASTETRACK_RATE_LIMIT__PER_TOKEN_PER_MINUTE", "0")
-            .env(
-                "WASTETRACK_AUTH__JWT_SECRET",
-                "a bench signing secret of 32 bytes or more",
-            )
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the server"),
-    );
-    let pid = server.0.id();
     let rt = actix_web::rt::System::new();
+    let server = rt.block_on(start_server(
+        &url,
+        port,
+        &[
+            ("WASTETRACK_SERVER_TIMING", "true"),
+            ("WASTETRACK_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ],
+    ));
+    let pid = server.0.id();
     let report = rt.block_on(async {
-        let client = reqwest::Client::new();
-        for _ in 0..600 {
-            if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
         let t = Arc::new(register(&base).await);
         let idle_kib = status_kib(pid, "VmRSS:");
         // Warm up, then measure with few lots waiting.

@@ -2,7 +2,7 @@
 //! process, and its memory.
 #![allow(dead_code)]
 
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use wastetrack::domain::uscc::{Uscc, complete};
@@ -54,4 +54,53 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts the release server (`wastetrack serve`) on `url` at `port`, background work and rate
+/// limits off, with `settings` (`WASTETRACK_*` variables) on top; waits until it is ready.
+pub async fn start_server(url: &str, port: u16, settings: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wastetrack"));
+    command
+        .arg("serve")
+        .env("WASTETRACK_DATABASE_URL", url)
+        .env("WASTETRACK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WASTETRACK_LOG_FILTER", "warn")
+        .env("WASTETRACK_NOTIFY__BACKGROUND_ENABLED", "false")
+        .env("WASTETRACK_RATE_LIMIT__PER_ADDRESS_PER_MINUTE", "0")
+        .env("WASTETRACK_RATE_LIMIT__PER_TOKEN_PER_MINUTE", "0")
+        .env(
+            "WASTETRACK_AUTH__JWT_SECRET",
+            "a bench signing secret of 32 bytes or more",
+        )
+        .stdout(Stdio::null());
+    for (name, value) in settings {
+        command.env(name, value);
+    }
+    let server = Server(command.spawn().expect("the server"));
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
+}
+
+/// The database a benchmark runs on: `--database-url`, or a new SQLite file in `dir`; and the
+/// backend's name.
+pub fn database(dir: &std::path::Path) -> (String, &'static str) {
+    let url = arg("--database-url")
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    (url, backend)
 }
