@@ -43,10 +43,21 @@ type Check = fn(&mut crate::db::DbConn, DateTime<Utc>) -> Result<usize, ApiError
 /// expiring licences (the registry). Each runs even if another failed.
 pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiError> {
     db.run(move |conn| {
+        // A request the rules open here is a change of state like any other: audited, with no
+        // person as its actor.
+        let audit = crate::audit::context::enter(Some(crate::audit::context::RequestAudit {
+            clock: crate::clock::Clock::starting_at(now),
+            request_id: None,
+            action: "periodic check: pickup rules".to_owned(),
+            path: "/api/v1/pickup-requests".to_owned(),
+            actor: None,
+            body: None,
+        }));
         let opened = crate::requests::service::sweep(conn, now).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "checking the pickup rules failed");
             0
         });
+        drop(audit);
         // Each feature tells its own conditions; one failing does not stop the others.
         let mut told = 0;
         for (what, check) in [

@@ -777,7 +777,30 @@ pub fn sweep(db_conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError
         };
         // One group's failure must not stop the others.
         match crate::db::write_transaction(db_conn, |conn| {
-            evaluate(conn, now, &group, Cause::Other)
+            let evaluation = evaluate(conn, now, &group, Cause::Other)?;
+            // Only a request opened is a change worth an audit entry.
+            match &evaluation.opened {
+                Some(row) => {
+                    crate::audit::context::describe(
+                        format!("/api/v1/pickup-requests/{}", row.id),
+                        serde_json::json!({
+                            "opened": row.id,
+                            "trigger": row.trigger_kind,
+                            "detail": row.trigger_detail,
+                        }),
+                    );
+                    crate::audit::context::park(&row.park_id);
+                }
+                // The group had waiting lots (that is why it is checked): they joined.
+                None => match &evaluation.request_id {
+                    Some(id) => crate::audit::context::describe(
+                        format!("/api/v1/pickup-requests/{id}"),
+                        serde_json::json!({ "joined": id }),
+                    ),
+                    None => crate::audit::context::skip(),
+                },
+            }
+            Ok::<_, ApiError>(evaluation)
         }) {
             Ok(Evaluation {
                 opened: Some(_), ..

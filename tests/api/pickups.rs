@@ -551,6 +551,12 @@ backend_tests! {
             assert!(std::time::Instant::now() < deadline, "office inbox: {types:?}");
             actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
         }
+        // The request the periodic check opened is in the audit chain, with no person as actor.
+        let audited = crate::audit::entries(&app, &p.admin).await;
+        let door_request = requests(&app, &p.office, "?open=true").await.into_iter().find(|r| r["route"] == "door").unwrap();
+        let entry = audited.iter().find(|e| e["action"] == "periodic check: pickup rules").expect("an entry of the periodic check");
+        assert_eq!(entry["object"], format!("/api/v1/pickup-requests/{}", door_request["id"].as_str().unwrap()));
+        assert!(entry.get("user_id").is_none_or(Value::is_null), "{entry}");
         // Several more checks run: each condition was told once.
         actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
         let office = inbox(&app, &p.office, "").await;
