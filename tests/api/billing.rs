@@ -162,6 +162,9 @@ backend_tests! {
         let r = post(&app, &format!("/api/v1/statements/{sid}/reprice"), &p.office, &json!({})).await;
         let repriced: Value = r.json().await.unwrap();
         assert_eq!(repriced["notes"].as_array().unwrap().last().unwrap()["amount_fen"], 2_600, "260 kg × 100 yuan/t more");
+        let audited = crate::audit::entries(&app, &p.admin).await;
+        assert!(audited.iter().any(|e| e["action"] == "POST /api/v1/statements/{id}/reprice"
+            && e["object"].as_str().is_some_and(|o| o.contains(sid.as_str()))), "the repricing is audited");
         let r = post(&app, &format!("/api/v1/statements/{sid}/reprice"), &p.office, &json!({})).await;
         let again: Value = r.json().await.unwrap();
         assert_eq!(again["notes"].as_array().unwrap().len(), 3, "nothing billed twice");

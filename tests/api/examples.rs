@@ -40,11 +40,11 @@ const NOT_SENT: &[(&str, &str)] = &[];
 const NOT_CALLED: &[(&str, &str)] = &[
     (
         "POST /api/v1/statements/{id}/reprice",
-        "a statement repriced after a price change: billing.rs",
+        "a statement repriced after a price change: billing.rs checks its entry",
     ),
     (
         "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
-        "a delivery needs a receiver: webhooks.rs",
+        "a delivery needs a receiver: webhooks.rs checks its entry",
     ),
 ];
 

@@ -171,6 +171,10 @@ backend_tests! {
         assert_eq!(r.status(), StatusCode::ACCEPTED);
         wait_deliveries(&app, &p.dispatcher, &id, 20, |d| d[0]["status"] == "delivered").await;
         assert_eq!(receiver.received().len(), 2);
+        // The redelivery asked for is in the audit chain; the refused one is not.
+        let audited = crate::audit::entries(&app, &p.admin).await;
+        let action = "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver";
+        assert_eq!(audited.iter().filter(|e| e["action"] == action).count(), 1);
     }
 
     async fn sustained_failure_disables_and_redirects_are_not_followed(backend: Backend) {
