@@ -135,10 +135,7 @@ pub async fn list(
                 &page,
             )?;
             let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-            let mut items = Vec::with_capacity(page.items.len());
-            for row in page.items {
-                items.push(service::statement_view(conn, row)?);
-            }
+            let items = service::statement_views(conn, page.items)?;
             Ok(Page {
                 items,
                 next_cursor: page.next_cursor,

@@ -167,10 +167,51 @@ fn note_view(n: NoteRow) -> NoteView {
 
 pub fn statement_view(conn: &mut DbConn, row: StatementRow) -> Result<StatementView, ApiError> {
     let lines = store::lines_of(conn, &row.id)?;
-    let notes: Vec<NoteView> = store::notes_of(conn, &row.id)?
-        .into_iter()
-        .map(note_view)
-        .collect();
+    let notes = store::notes_of(conn, &row.id)?;
+    view_with(row, lines, notes)
+}
+
+/// The views of a page of statements, their lines and notes read in two queries whatever the
+/// page holds.
+pub fn statement_views(
+    conn: &mut DbConn,
+    rows: Vec<StatementRow>,
+) -> Result<Vec<StatementView>, ApiError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut lines: std::collections::HashMap<String, Vec<LineRow>> =
+        std::collections::HashMap::new();
+    for line in store::lines_of_all(conn, &ids)? {
+        lines
+            .entry(line.statement_id.clone())
+            .or_default()
+            .push(line);
+    }
+    let mut notes: std::collections::HashMap<String, Vec<NoteRow>> =
+        std::collections::HashMap::new();
+    for note in store::notes_of_all(conn, &ids)? {
+        notes
+            .entry(note.statement_id.clone())
+            .or_default()
+            .push(note);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let l = lines.remove(&row.id).unwrap_or_default();
+            let n = notes.remove(&row.id).unwrap_or_default();
+            view_with(row, l, n)
+        })
+        .collect()
+}
+
+fn view_with(
+    row: StatementRow,
+    lines: Vec<LineRow>,
+    notes: Vec<NoteRow>,
+) -> Result<StatementView, ApiError> {
+    let notes: Vec<NoteView> = notes.into_iter().map(note_view).collect();
     let mut totals: Vec<CodeTotal> = Vec::new();
     for l in &lines {
         match totals.iter_mut().find(|t| t.waste_code == l.waste_code) {

@@ -171,6 +171,18 @@ pub fn lines_of(conn: &mut DbConn, statement_id: &str) -> QueryResult<Vec<LineRo
         .load(conn)
 }
 
+/// The lines of several statements, by statement and lot, in one query.
+pub fn lines_of_all(conn: &mut DbConn, statement_ids: &[String]) -> QueryResult<Vec<LineRow>> {
+    statement_lines::table
+        .filter(statement_lines::statement_id.eq_any(statement_ids))
+        .select(LineRow::as_select())
+        .order((
+            statement_lines::statement_id.asc(),
+            statement_lines::lot_id.asc(),
+        ))
+        .load(conn)
+}
+
 pub fn line_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Option<LineRow>> {
     statement_lines::table
         .filter(statement_lines::lot_id.eq(lot_id))
@@ -182,6 +194,15 @@ pub fn line_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Option<LineRo
 pub fn notes_of(conn: &mut DbConn, statement_id: &str) -> QueryResult<Vec<NoteRow>> {
     billing_notes::table
         .filter(billing_notes::statement_id.eq(statement_id))
+        .select(NoteRow::as_select())
+        .order(billing_notes::id.asc())
+        .load(conn)
+}
+
+/// The notes of several statements, in one query.
+pub fn notes_of_all(conn: &mut DbConn, statement_ids: &[String]) -> QueryResult<Vec<NoteRow>> {
+    billing_notes::table
+        .filter(billing_notes::statement_id.eq_any(statement_ids))
         .select(NoteRow::as_select())
         .order(billing_notes::id.asc())
         .load(conn)

@@ -135,6 +135,39 @@ backend_tests! {
         assert!(costs.iter().all(|c| *c == costs[0]), "flat as manifests and their lots grow: {costs:?}");
     }
 
+    async fn statement_lists_cost_the_same_statements_whatever_they_hold(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            crate::helpers::time_travel(s);
+            s.server_timing = true;
+        })
+        .await;
+        app.stand_at("2026-10-01T12:00:00+08:00");
+        let p = park(&app, 1_000_000, 100).await;
+        app.stand_at("2026-10-10T12:00:00+08:00");
+        // October: two lots of A, five of B.
+        for (enterprise, n) in [(&p.enterprise_a, 2), (&p.enterprise_b, 5)] {
+            for _ in 0..n {
+                let r = app.post_json("/api/v1/lots", Some(&p.office), &weighing(&p, enterprise, 10)).await;
+                assert_eq!(r.status(), StatusCode::CREATED);
+            }
+        }
+        app.stand_at("2026-11-02T12:00:00+08:00");
+        let office = crate::helpers::access_token(&app.login("office", crate::pickups::PASSWORD).await);
+        let mut costs = Vec::new();
+        for enterprise in [&p.enterprise_a, &p.enterprise_b] {
+            let body = serde_json::json!({"enterprise_id": enterprise, "period": "2026-10"});
+            let r = app.post_json("/api/v1/statements", Some(&office), &body).await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let list = app.get("/api/v1/statements?limit=50", &office).await;
+            assert_eq!(list.status(), StatusCode::OK);
+            costs.push(statements(&list));
+            let page: Value = list.json().await.unwrap();
+            assert_eq!(page["items"].as_array().unwrap().len(), costs.len());
+        }
+        eprintln!("statements listed: {costs:?}");
+        assert_eq!(costs[0], costs[1], "one statement or two, of two lots or five: the same queries");
+    }
+
     async fn server_timing_is_off_by_default(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let p = park(&app, 50, 100).await;
