@@ -21,8 +21,13 @@ impl Instrumentation for Counting {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         if let InstrumentationEvent::StartQuery { query, .. } = event {
             STARTED.with(|n| n.set(n.get().wrapping_add(1)));
-            // Every statement, at trace level (`WASTETRACK_LOG_FILTER=wastetrack::sql=trace`).
-            tracing::trace!(target: "wastetrack::sql", "{query}");
+            // Every statement's SQL, at trace level (`WASTETRACK_LOG_FILTER=wastetrack::sql=trace`),
+            // without its bound values: they hold password hashes, secrets and tokens.
+            if tracing::enabled!(target: "wastetrack::sql", tracing::Level::TRACE) {
+                let text = query.to_string();
+                let sql = text.split(" -- binds:").next().unwrap_or_default();
+                tracing::trace!(target: "wastetrack::sql", "{sql}");
+            }
         }
     }
 }

@@ -27,8 +27,11 @@ const ZONE_SIGN: (f64, f64, f64) = (400.0, 300.0, 10.0);
 /// Facility sign: width, height and text height in millimetres.
 const FACILITY_SIGN: (f64, f64, f64) = (600.0, 400.0, 14.0);
 
-fn tonnes(grams: i64) -> String {
-    format!("{:.3} t", grams as f64 / 1_000_000.0)
+/// Tonnes with three decimals (kilograms), exact from integer grams (capacities are never
+/// negative).
+fn tonnes(grams: impl Into<i128>) -> String {
+    let grams = grams.into().max(0);
+    format!("{}.{:03} t", grams / 1_000_000, grams % 1_000_000 / 1_000)
 }
 
 fn categories(zone: &ZoneRow) -> String {
@@ -156,7 +159,8 @@ pub fn facility_sign(
     let mut kinds: Vec<String> = hazardous.iter().map(|z| categories(z)).collect();
     kinds.sort();
     kinds.dedup();
-    let capacity: i64 = hazardous.iter().map(|z| z.capacity_grams).sum();
+    // In i128: each zone may hold up to 10^18 g, and their sum must not wrap.
+    let capacity: i128 = hazardous.iter().map(|z| i128::from(z.capacity_grams)).sum();
     let mut body = String::new();
     // The warning triangle with its exclamation mark.
     let _ = write!(
