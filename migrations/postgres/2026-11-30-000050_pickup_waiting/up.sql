@@ -56,7 +56,7 @@ $$;
 CREATE TRIGGER lots_waiting_insert_delete AFTER INSERT OR DELETE ON lots
 FOR EACH ROW EXECUTE FUNCTION lots_waiting();
 CREATE TRIGGER lots_waiting_update
-AFTER UPDATE OF contract_id, route, status, category, warehouse_id, zone_id, waste_code, net_grams, pickup_request_id ON lots
+AFTER UPDATE OF contract_id, route, status, category, warehouse_id, zone_id, waste_code, net_grams, captured_at, pickup_request_id ON lots
 FOR EACH ROW EXECUTE FUNCTION lots_waiting();
 
 -- The waiting lots of one group, oldest first, on one index (the old one lacked the warehouse).

@@ -40,7 +40,7 @@ BEGIN
 END;
 
 CREATE TRIGGER lots_waiting_leave
-AFTER UPDATE OF contract_id, route, status, category, warehouse_id, zone_id, waste_code, net_grams, pickup_request_id ON lots
+AFTER UPDATE OF contract_id, route, status, category, warehouse_id, zone_id, waste_code, net_grams, captured_at, pickup_request_id ON lots
 WHEN OLD.pickup_request_id IS NULL
  AND ((OLD.status = 'stored' AND OLD.warehouse_id IS NOT NULL) OR (OLD.status = 'declared' AND OLD.route = 'door'))
 BEGIN
@@ -52,7 +52,7 @@ BEGIN
 END;
 
 CREATE TRIGGER lots_waiting_enter
-AFTER UPDATE OF contract_id, route, status, category, warehouse_id, zone_id, waste_code, net_grams, pickup_request_id ON lots
+AFTER UPDATE OF contract_id, route, status, category, warehouse_id, zone_id, waste_code, net_grams, captured_at, pickup_request_id ON lots
 WHEN NEW.pickup_request_id IS NULL
  AND ((NEW.status = 'stored' AND NEW.warehouse_id IS NOT NULL) OR (NEW.status = 'declared' AND NEW.route = 'door'))
 BEGIN
