@@ -134,6 +134,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::export_xlsx)
                 .service(manifests::routes::get)
                 .service(manifests::routes::print)
+                .service(manifests::routes::filing)
+                .service(manifests::routes::filing_csv)
                 .service(inspection::routes::manifest_trace)
                 .service(manifests::routes::versions)
                 .service(manifests::routes::version)

@@ -140,16 +140,25 @@ fn parse_csv(body: &str) -> Result<(Vec<NaiveDate>, Vec<NaiveDate>), ApiError> {
     }
 }
 
+/// Where a year's days come from, for a CSV body (a JSON body names it in its `source`).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarSourceQuery {
+    /// The notice the days were taken from (1 to 200 characters), for a CSV body; a JSON body
+    /// gives it as its `source` instead (giving both is refused).
+    pub source: Option<String>,
+}
+
 /// Keep a year of the working-day calendar (platform administrators): the public holidays
 /// and the make-up working days of the State Council's notice, replacing what the year held.
 /// JSON, or CSV (`text/csv`): lines of `date,kind`, `kind` being `holiday` or `workday`, with
-/// an optional header line `date,kind`. Every date must lie in the year; a make-up working
+/// an optional header line `date,kind`, and the notice in the `source` query parameter. Every date must lie in the year; a make-up working
 /// day falls on a Saturday or Sunday and is not also a holiday. Due dates counted before keep
 /// the day and the explanation they were given.
 #[utoipa::path(
     tag = "calendar",
     security(("bearer" = [])),
-    params(("year" = i32, Path, description = "The year", minimum = 2000, maximum = 2099)),
+    params(("year" = i32, Path, description = "The year", minimum = 2000, maximum = 2099), CalendarSourceQuery),
     request_body(content(
         (CalendarYearRequest = "application/json"),
         (String = "text/csv", example = json!("date,kind\n2027-01-01,holiday\n2027-01-30,workday\n")),
@@ -168,9 +177,11 @@ pub async fn put_year(
     principal: Principal,
     req: HttpRequest,
     year: web::Path<String>,
+    query: web::Query<CalendarSourceQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Action::ManageCalendar)?;
+    let given_source = query.into_inner().source;
     let now = state.clock.now();
     let mime = req.mime_type().ok().flatten();
     let json = mime.as_ref().is_some_and(|m| {
@@ -191,12 +202,19 @@ pub async fn put_year(
     let body = read_limited(&mut payload, BODY_LIMIT_BYTES).await?;
     let (holidays, workdays, source) = if json {
         let b: CalendarYearRequest = decode(&body)?;
-        (b.holidays, b.workdays, b.source)
+        if b.source.is_some() && given_source.is_some() {
+            return Err(ApiError::field(
+                "source",
+                "given_twice",
+                "name the notice once: in the body or in the query",
+            ));
+        }
+        (b.holidays, b.workdays, b.source.or(given_source))
     } else {
         let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::field("body", "encoding", "must be UTF-8 text"))?;
         let (h, w) = parse_csv(text)?;
-        (h, w, None)
+        (h, w, given_source)
     };
     let mut v = Validator::new();
     let source = source.map(|s| v.text("source", &s, 1, 200));

@@ -86,7 +86,7 @@ pub struct Export {
     pub headers: Vec<&'static str>,
 }
 
-fn attachment(content_type: &str, file_name: &str) -> actix_web::HttpResponseBuilder {
+pub fn attachment(content_type: &str, file_name: &str) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::Ok();
     builder.content_type(content_type).insert_header((
         "content-disposition",
@@ -95,7 +95,7 @@ fn attachment(content_type: &str, file_name: &str) -> actix_web::HttpResponseBui
     builder
 }
 
-fn csv_line(cells: &[Cell]) -> Result<Vec<u8>, ApiError> {
+pub fn csv_line(cells: &[Cell]) -> Result<Vec<u8>, ApiError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let record: Vec<String> = cells
         .iter()

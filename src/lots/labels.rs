@@ -72,8 +72,9 @@ fn wrap(text: &str, width: f64) -> Vec<String> {
     lines
 }
 
-/// The QR code of `url` as one SVG path of unit squares (`M x,y h1v1h-1z` per dark module),
-/// scaled into a square of `side` at (`x`, `y`).
+/// The QR code of `url` as an SVG group: a white square with its quiet zone and one path of
+/// unit squares (`M x,y h1v1h-1z` per dark module), scaled into a square of `side` at
+/// (`x`, `y`).
 pub fn qr_path(url: &str, x: f64, y: f64, side: f64) -> Option<String> {
     let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M).ok()?;
     let width = code.width();

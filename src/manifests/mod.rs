@@ -1,7 +1,10 @@
 //! Transfer manifests (and transfer records of general waste): issued at collection, signed
-//! step by step, revised with the parties' approval, checked by a mass balance, printed.
+//! step by step, revised with the parties' approval, checked by a mass balance, printed, and
+//! exported for filing with the national system.
 
+pub mod filing;
 pub mod print;
 pub mod routes;
 pub mod service;
 pub mod store;
+pub mod words;

@@ -1,23 +1,77 @@
-//! A manifest as a page designed for printing (A4, the browser's "print to PDF" makes the PDF),
-//! with a QR code of its URL.
+//! A manifest as a page designed for printing: one A4 page in Chinese (the browser's "print to
+//! PDF" makes the PDF), with a QR code of its URL. Statuses, forms, packaging, decisions, steps
+//! and roles in Chinese words; people and organisations by name; times in the park's time zone.
 
 use std::fmt::Write;
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
 use crate::lots::labels::{escape, qr_path};
 use crate::manifests::service::ManifestView;
+use crate::manifests::words::{characteristics_zh, forms_zh, packaging_zh, zh};
 
-fn grams_as_kg(g: i64) -> String {
-    format!("{}.{:03} kg", g / 1000, (g % 1000).abs())
+/// Grams as kilograms with three decimals (exact: integer arithmetic).
+fn kg(g: i64) -> String {
+    let sign = if g < 0 { "-" } else { "" };
+    let a = g.unsigned_abs();
+    format!("{sign}{}.{:03} kg", a / 1000, a % 1000)
 }
 
-fn row(out: &mut String, label: &str, value: &str) {
-    // Lines of the value stay lines.
-    let value = value.lines().map(escape).collect::<Vec<_>>().join("<br>");
-    let _ = write!(out, "<tr><th>{}</th><td>{value}</td></tr>", escape(label));
+/// Grams as kilograms and tonnes (the national manifest states tonnes).
+fn kg_and_t(g: i64) -> String {
+    let a = g.unsigned_abs();
+    let sign = if g < 0 { "-" } else { "" };
+    format!(
+        "{}（{sign}{}.{:06} 吨）",
+        kg(g),
+        a / 1_000_000,
+        a % 1_000_000
+    )
 }
 
-/// The page. Every value is escaped; the QR code is drawn inline as SVG.
-pub fn page(m: &ManifestView, url: &str) -> String {
+fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Cells of one row: `(label, value)` pairs side by side; values are escaped, their lines kept.
+fn row(out: &mut String, cells: &[(&str, &str)]) {
+    out.push_str("<tr>");
+    for (label, value) in cells {
+        let value = value.lines().map(escape).collect::<Vec<_>>().join("<br>");
+        let _ = write!(out, "<th>{}</th><td>{value}</td>", escape(label));
+    }
+    out.push_str("</tr>");
+}
+
+fn section(out: &mut String, title: &str) {
+    let _ = write!(
+        out,
+        "<tr><th class=\"sec\" colspan=\"4\">{}</th></tr>",
+        escape(title)
+    );
+}
+
+fn party(m: &crate::manifests::service::PartyView) -> String {
+    match &m.uscc {
+        Some(uscc) => format!("{}\n统一社会信用代码 {uscc}", m.name),
+        None => m.name.clone(),
+    }
+}
+
+const STYLE: &str = "@page{size:A4;margin:12mm}\
+*{box-sizing:border-box}body{font-family:'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei',sans-serif;font-size:9pt;margin:0;color:#000}\
+header{display:flex;justify-content:space-between;align-items:flex-start;margin-bottom:2mm}\
+h1{font-size:15pt;margin:0 0 1mm}header p{margin:0.5mm 0}.qrcode{flex:none;width:24mm;height:24mm}\
+table{border-collapse:collapse;width:100%;margin-bottom:2mm;page-break-inside:avoid}\
+th,td{border:0.3mm solid #000;padding:0.8mm 1.2mm;text-align:left;vertical-align:top}\
+th{background:#eee;font-weight:normal;white-space:nowrap;width:14%}td{width:36%}\
+th.sec{background:#ccc;font-weight:bold;width:auto}.list th,.list td{width:auto}\
+.note{font-size:8pt}@media screen{body{max-width:186mm;margin:8mm auto}}";
+
+/// The page. Every value is escaped; the QR code is drawn inline as SVG. `tz` is the park's
+/// time zone, in which every time is shown.
+pub fn page(m: &ManifestView, url: &str, tz: Tz) -> String {
     let title = if m.kind == "hazardous" {
         "危险废物转移联单"
     } else {
@@ -26,142 +80,242 @@ pub fn page(m: &ManifestView, url: &str) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title} {number}</title>\
-<style>@page{{size:A4;margin:15mm}}body{{font-family:sans-serif;font-size:11pt}}\
-table{{border-collapse:collapse;width:100%;margin-bottom:4mm}}th,td{{border:1px solid #000;padding:1.5mm;text-align:left;vertical-align:top}}\
-th{{width:32%;background:#eee}}h1{{font-size:16pt}}.qr{{float:right;width:30mm;height:30mm}}</style></head><body>",
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{title} {number}</title><style>{STYLE}</style></head><body><header><div>",
         number = escape(&m.number)
     );
-    if let Some(path) = qr_path(url, 0.0, 0.0, 30.0) {
-        let _ = write!(
-            out,
-            "<svg class=\"qr\" viewBox=\"0 0 30 30\" xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"30\" height=\"30\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
-        );
-    }
     let _ = write!(
         out,
-        "<h1>{title}</h1><p>联单编号 No. <strong>{}</strong> · 本系统跟踪编号 {} · 状态 {} · 版本 {}</p>",
+        "<h1>{title}</h1><p>联单编号（全国固体废物管理信息系统）：<strong>{}</strong></p>\
+<p>本系统跟踪编号：{} · 状态：{} · 第 {} 版</p>",
         escape(
             m.official_number
                 .as_deref()
-                .unwrap_or("（尚未录入全国系统编号）")
+                .unwrap_or("（尚未录入全国系统联单编号）")
         ),
         escape(&m.number),
-        escape(&m.status),
+        escape(zh(&m.status)),
         m.version
     );
-    out.push_str("<table>");
-    row(
-        &mut out,
-        "移出人 Consignor",
-        &format!(
-            "{} {}",
-            m.consignor.name,
-            m.consignor.uscc.clone().unwrap_or_default()
-        ),
-    );
-    row(
-        &mut out,
-        "收集经营许可证 Permit",
-        m.consignor.permit.as_deref().unwrap_or("—"),
-    );
-    row(
-        &mut out,
-        "承运人 Carrier",
-        &format!(
-            "{} {}",
-            m.carrier.name,
-            m.carrier.uscc.clone().unwrap_or_default()
-        ),
-    );
-    row(
-        &mut out,
-        "道路运输经营许可证 Transport permit",
-        m.carrier.permit.as_deref().unwrap_or("—"),
-    );
-    row(
-        &mut out,
-        "车牌号 Vehicle",
-        m.vehicle["plate"].as_str().unwrap_or("—"),
-    );
-    row(
-        &mut out,
-        "驾驶员 Driver",
-        m.driver["name"].as_str().unwrap_or("—"),
-    );
-    row(
-        &mut out,
-        "接受人 Receiver",
-        &format!(
-            "{} {}",
-            m.receiver.name,
-            m.receiver.uscc.clone().unwrap_or_default()
-        ),
-    );
-    row(
-        &mut out,
-        "经营许可证 Licence",
-        m.receiver.permit.as_deref().unwrap_or("—"),
-    );
-    out.push_str("</table><table>");
-    row(&mut out, "废物代码 Code", &m.waste_code);
-    row(&mut out, "废物名称 Name", &m.waste_name);
-    row(&mut out, "类别 Category", &m.category);
-    row(
-        &mut out,
-        "危险特性 Characteristics",
-        &m.characteristics.join(" / "),
-    );
-    row(&mut out, "形态 Form", &m.physical_form);
-    row(&mut out, "包装 Packaging", &m.packaging);
-    row(
-        &mut out,
-        "移出量 Outbound",
-        &grams_as_kg(m.mass_balance.outbound_grams),
-    );
-    row(
-        &mut out,
-        "入库量 Inbound (lots)",
-        &grams_as_kg(m.mass_balance.inbound_grams),
-    );
-    if let Some(received) = m.mass_balance.received_grams {
-        row(&mut out, "接受量 Received", &grams_as_kg(received));
-    }
-    if let Some(decision) = &m.decision {
-        row(&mut out, "接受意见 Decision", decision);
-    }
-    if let Some(refused) = m.refused_grams.filter(|r| *r > 0) {
-        row(&mut out, "拒收量 Refused", &grams_as_kg(refused));
-    }
-    row(
-        &mut out,
-        "应急措施 Emergency measures",
-        &m.emergency_measures,
-    );
-    out.push_str("</table><table><tr><th>来源企业 Enterprise</th><th>批次 Lot</th><th>入库量 Inbound</th></tr>");
-    for o in &m.origins {
+    out.push_str("</div>");
+    if let Some(group) = qr_path(url, 0.0, 0.0, 30.0) {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&o.enterprise_name),
-            escape(o.label_code.as_deref().unwrap_or(&o.lot_id)),
-            grams_as_kg(o.inbound_grams)
+            "<svg class=\"qrcode\" role=\"img\" aria-label=\"联单二维码\" viewBox=\"0 0 30 30\" xmlns=\"http://www.w3.org/2000/svg\">{group}</svg>"
+        );
+    }
+    out.push_str("</header><table>");
+
+    section(&mut out, "第一部分　移出信息（移出人填写）");
+    row(
+        &mut out,
+        &[
+            ("移出人", &party(&m.consignor)),
+            ("移出人类型", zh(&m.consignor_type)),
+        ],
+    );
+    row(
+        &mut out,
+        &[
+            (
+                "收集经营许可证",
+                m.consignor.permit.as_deref().unwrap_or("—"),
+            ),
+            ("废物类型", zh(&m.kind)),
+        ],
+    );
+    row(
+        &mut out,
+        &[
+            ("废物名称", &m.waste_name),
+            (
+                "废物代码 / 类别",
+                &format!("{} / {}", m.waste_code, m.category),
+            ),
+        ],
+    );
+    row(
+        &mut out,
+        &[
+            ("危险特性", &characteristics_zh(&m.characteristics)),
+            ("形态", &forms_zh(&m.physical_form)),
+        ],
+    );
+    row(
+        &mut out,
+        &[
+            ("包装方式及数量", &packaging_zh(&m.packaging)),
+            ("移出量", &kg_and_t(m.mass_balance.outbound_grams)),
+        ],
+    );
+    row(
+        &mut out,
+        &[
+            ("入库称重合计", &kg(m.mass_balance.inbound_grams)),
+            (
+                "物料平衡",
+                &if m.mass_balance.flagged {
+                    format!(
+                        "超出允差 {}%：{}",
+                        m.mass_balance.tolerance_percent,
+                        m.mass_balance.detail.as_deref().unwrap_or("")
+                    )
+                } else {
+                    format!("允差 {}% 以内", m.mass_balance.tolerance_percent)
+                },
+            ),
+        ],
+    );
+    let _ = write!(
+        out,
+        "<tr><th>应急措施</th><td colspan=\"3\">{}</td></tr>",
+        escape(&m.emergency_measures)
+    );
+
+    section(&mut out, "第二部分　运输信息（承运人填写）");
+    row(
+        &mut out,
+        &[
+            ("承运人", &party(&m.carrier)),
+            (
+                "道路运输经营许可证",
+                m.carrier.permit.as_deref().unwrap_or("—"),
+            ),
+        ],
+    );
+    row(
+        &mut out,
+        &[
+            (
+                "车牌号 / 危险货物运输证",
+                &format!(
+                    "{} / {}",
+                    m.vehicle["plate"].as_str().unwrap_or("—"),
+                    m.vehicle["permit"].as_str().unwrap_or("—")
+                ),
+            ),
+            ("驾驶员", m.driver["name"].as_str().unwrap_or("—")),
+        ],
+    );
+
+    section(&mut out, "第三部分　接受信息（接受人填写）");
+    row(
+        &mut out,
+        &[
+            ("接受人", &party(&m.receiver)),
+            (
+                "危险废物经营许可证",
+                m.receiver.permit.as_deref().unwrap_or("—"),
+            ),
+        ],
+    );
+    let arrived = m
+        .arrived_at
+        .map_or_else(|| "—".to_owned(), |a| local(a, tz));
+    let due = match (m.receipt_due_on, m.arrival_due_on) {
+        (Some(d), _) => format!("接收确认期限 {d}"),
+        (None, Some(d)) => format!("应运抵日期 {d}"),
+        (None, None) => "—".to_owned(),
+    };
+    row(&mut out, &[("运抵时间", &arrived), ("期限", &due)]);
+    row(
+        &mut out,
+        &[
+            (
+                "接受量",
+                &m.mass_balance
+                    .received_grams
+                    .map_or_else(|| "—".to_owned(), kg_and_t),
+            ),
+            ("接受意见", m.decision.as_deref().map_or("—", zh)),
+        ],
+    );
+    row(
+        &mut out,
+        &[
+            (
+                "拒收量",
+                &m.refused_grams
+                    .filter(|r| *r > 0)
+                    .map_or_else(|| "—".to_owned(), kg),
+            ),
+            ("利用处置方式", m.treatment.as_deref().unwrap_or("—")),
+        ],
+    );
+    if let Some(status) = &m.case_status {
+        row(
+            &mut out,
+            &[
+                ("拒收处理", zh(status)),
+                ("处理说明", m.case_resolution.as_deref().unwrap_or("—")),
+            ],
+        );
+    }
+    out.push_str("</table>");
+
+    // The enterprises whose lots the manifest groups: one line each, however many lots.
+    let mut by_enterprise: Vec<(&str, usize, i64)> = Vec::new();
+    for o in &m.origins {
+        match by_enterprise
+            .iter_mut()
+            .find(|(name, _, _)| *name == o.enterprise_name)
+        {
+            Some((_, n, g)) => {
+                *n += 1;
+                *g = g.saturating_add(o.inbound_grams);
+            }
+            None => by_enterprise.push((&o.enterprise_name, 1, o.inbound_grams)),
+        }
+    }
+    out.push_str(
+        "<table class=\"list\"><tr><th class=\"sec\" colspan=\"3\">废物来源（园区入库批次）</th></tr>\
+<tr><th>产废企业</th><th>批次数</th><th>入库称重</th></tr>",
+    );
+    for (name, lots, grams) in &by_enterprise {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{lots}</td><td>{}</td></tr>",
+            escape(name),
+            kg(*grams)
         );
     }
     out.push_str(
-        "</table><table><tr><th>环节 Step</th><th>签署人 Signed by</th><th>时间 At</th></tr>",
+        "</table><table class=\"list\"><tr><th class=\"sec\" colspan=\"4\">签署记录</th></tr>\
+<tr><th>环节</th><th>签署人</th><th>单位及身份</th><th>时间</th></tr>",
     );
     for s in &m.signatures {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{} ({}, {})</td><td>{}</td></tr>",
-            escape(&s.step),
-            escape(&s.user_id),
-            escape(&s.organization_id),
-            escape(&s.role),
-            s.at.format("%Y-%m-%d %H:%M UTC")
+            "<tr><td>{}</td><td>{}</td><td>{}（{}）</td><td>{}</td></tr>",
+            escape(zh(&s.step)),
+            escape(if s.name.is_empty() {
+                &s.user_id
+            } else {
+                &s.name
+            }),
+            escape(&s.organization_name),
+            escape(zh(&s.role)),
+            local(s.at, tz)
         );
     }
-    out.push_str("</table></body></html>");
+    let _ = write!(
+        out,
+        "</table><p class=\"note\">时间为园区所在时区（{}）。重量以整数克记录，此处以千克、吨显示。扫描二维码可查看电子联单。</p></body></html>",
+        escape(tz.name())
+    );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_print_exactly_whatever_the_sign() {
+        assert_eq!(kg(1_234_567), "1234.567 kg");
+        assert_eq!(kg(-500), "-0.500 kg");
+        assert_eq!(kg(i64::MIN), "-9223372036854775.808 kg");
+        assert_eq!(kg_and_t(2_080_000), "2080.000 kg（2.080000 吨）");
+    }
 }

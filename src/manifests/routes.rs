@@ -14,6 +14,7 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::http::query::{one_of, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
+use crate::manifests::filing::FilingView;
 use crate::manifests::service::{self, Changes, ManifestView, Receipt, RevisionView, StepData};
 use crate::manifests::store::{self, ManifestFilter};
 use crate::state::AppState;
@@ -211,7 +212,8 @@ pub async fn get(
     Ok(web::Json(view))
 }
 
-/// The manifest as a page designed for printing (A4; print to PDF from the browser), with a QR
+/// The manifest as a page designed for printing: one A4 page in Chinese (print to PDF from the
+/// browser), every time in the park's time zone, people and organisations by name, with a QR
 /// code of its URL.
 #[utoipa::path(
     tag = "manifests",
@@ -233,16 +235,100 @@ pub async fn print(
     let id = id.into_inner();
     let tolerance = state.mass_balance_tolerance_percent;
     let url = format!("{}/api/v1/manifests/{id}/print.html", state.public_base_url);
-    let view = state
+    let (view, tz) = state
         .db
         .run(move |conn| {
             let row = service::load_readable(conn, &principal, &id)?;
-            service::view(conn, now, &row, tolerance, service::viewer(&principal))
+            let park = crate::registry::parks::service::load_park(conn, &row.park_id)?;
+            let view = service::view(conn, now, &row, tolerance, service::viewer(&principal))?;
+            Ok((
+                view,
+                crate::registry::parks::service::park_time_zone(&park.0),
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(crate::manifests::print::page(&view, &url)))
+        .body(crate::manifests::print::page(&view, &url, tz)))
+}
+
+/// The manifest with every field the national electronic transfer manifest asks for, in the
+/// order of its three parts, so that the consignor files it by copying; the fields the service
+/// does not hold are listed in `missing`. For those who read the manifest whole: an enterprise
+/// only when it is the consignor.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id")),
+    responses(
+        (status = 200, description = "The fields of the national form", body = FilingView),
+        (status = 403, description = "An enterprise that is not the consignor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/filing")]
+pub async fn filing(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<web::Json<FilingView>, ApiError> {
+    Ok(web::Json(
+        load_filing(&state, principal, id.into_inner()).await?,
+    ))
+}
+
+/// The filing of `GET /manifests/{id}/filing` as CSV (UTF-8 with a byte-order mark): one line
+/// per field, with the part of the form, the field's name and its content.
+#[utoipa::path(
+    tag = "manifests",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Manifest id")),
+    responses(
+        (status = 200, description = "CSV", content_type = "text/csv", body = String,
+            example = json!("部分,字段,内容\n移出信息,联单编号,\n移出信息,本系统跟踪编号,WT-20264403-000001\n")),
+        (status = 403, description = "An enterprise that is not the consignor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/manifests/{id}/filing.csv")]
+pub async fn filing_csv(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::http::export::{Cell, attachment, csv_line};
+    let view = load_filing(&state, principal, id.into_inner()).await?;
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend(csv_line(&[
+        Cell::text("部分"),
+        Cell::text("字段"),
+        Cell::text("内容"),
+    ])?);
+    for f in &view.fields {
+        body.extend(csv_line(&[
+            Cell::text(f.part),
+            Cell::text(f.field),
+            Cell::opt(f.value.clone()),
+        ])?);
+    }
+    Ok(attachment(
+        crate::http::export::CSV,
+        &format!("filing-{}.csv", view.number),
+    )
+    .body(body))
+}
+
+async fn load_filing(
+    state: &AppState,
+    principal: Principal,
+    id: String,
+) -> Result<FilingView, ApiError> {
+    let now = state.clock.now();
+    let tolerance = state.mass_balance_tolerance_percent;
+    state
+        .db
+        .run(move |conn| crate::manifests::filing::filing(conn, now, &principal, &id, tolerance))
+        .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -56,7 +56,10 @@ pub struct SignatureView {
     /// `official_number` (the official number recorded, given in `data`).
     pub step: String,
     pub user_id: String,
+    /// The signer's display name.
+    pub name: String,
     pub organization_id: String,
+    pub organization_name: String,
     pub role: String,
     pub at: DateTime<Utc>,
     /// What was signed for: the receipt (quantities, decision), the treatment, a resolution.
@@ -110,7 +113,7 @@ pub struct MassBalanceView {
     "receipt_due_explanation": "5 working days after 2026-11-30; 2026: no holiday calendar is held, so Monday to Friday were counted as working days",
     "receipt_due_assumed_years": [2026],
     "receipt_overdue": false,
-    "signatures": [{"step": "confirm", "user_id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "role": "park_office", "at": "2026-11-30T08:10:00Z"}],
+    "signatures": [{"step": "confirm", "user_id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "name": "李敏", "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "organization_name": "龙岗绿色科技园区管理处", "role": "park_office", "at": "2026-11-30T08:10:00Z"}],
     "created_at": "2026-11-30T08:00:00Z",
     "updated_at": "2026-11-30T08:20:00Z"
 }))]
@@ -300,7 +303,7 @@ fn view_with(
         .and_then(|id| related.licences.get(id).cloned());
     let receiver = party(related, &row.receiver_id, licence);
     let vehicle = related.vehicles.get(&row.vehicle_id);
-    let driver = related.drivers.get(&row.driver_id);
+    let driver = related.people.get(&row.driver_id);
     let code = related.codes.get(&row.waste_code);
     let characteristics = code
         .and_then(|(_, c)| parse_characteristics("", c).ok())
@@ -332,7 +335,13 @@ fn view_with(
         .map(|s| SignatureView {
             step: s.step.clone(),
             user_id: s.user_id.clone(),
+            name: related.people.get(&s.user_id).cloned().unwrap_or_default(),
             organization_id: s.organization_id.clone(),
+            organization_name: related
+                .names
+                .get(&s.organization_id)
+                .cloned()
+                .unwrap_or_default(),
             role: s.role.clone(),
             at: s.at.and_utc(),
             data: s.data.as_deref().and_then(|d| serde_json::from_str(d).ok()),
@@ -1568,8 +1577,9 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
 }
 
 /// The headers of a manifest export (Chinese, with units).
-pub const EXPORT_HEADERS: [&str; 21] = [
-    "联单编号",
+pub const EXPORT_HEADERS: [&str; 23] = [
+    "跟踪编号",
+    "联单编号（全国系统）",
     "类型",
     "状态",
     "园区",
@@ -1587,7 +1597,8 @@ pub const EXPORT_HEADERS: [&str; 21] = [
     "拒收重量（千克，保留3位小数）",
     "接收结论",
     "处置方式",
-    "接收期限",
+    "应运抵日期",
+    "接收确认期限",
     "重量差异标记",
     "生成时间（UTC）",
 ];
@@ -1616,17 +1627,21 @@ impl ManifestPages {
 fn manifest_cells(
     m: ManifestRow,
     names: &crate::registry::names::Names,
+    facts: &store::ExportFacts,
 ) -> Vec<crate::http::export::Cell> {
     use crate::http::export::Cell;
+    use crate::manifests::words::{forms_zh, packaging_zh, zh};
     let grams = |g: Option<i64>| g.map_or(Cell::Empty, Cell::Grams);
+    // Until the waste arrives, the stored deadline is the arrival's; then the receipt's.
+    let arrived = facts.arrived.contains(&m.id)
+        || !matches!(m.status.as_str(), "draft" | "confirmed" | "in_transit");
+    let due = m.receipt_due_on.map(|d| d.to_string());
+    let (arrival_due, receipt_due) = if arrived { (None, due) } else { (due, None) };
     vec![
         Cell::text(m.number),
-        Cell::text(if m.kind == "hazardous" {
-            "危险废物转移联单"
-        } else {
-            "一般工业固体废物转移记录"
-        }),
-        Cell::text(m.status),
+        Cell::opt(facts.official_numbers.get(&m.id).cloned()),
+        Cell::text(zh(&m.kind)),
+        Cell::text(zh(&m.status)),
         Cell::text(names.of(&m.park_id)),
         Cell::text(names.of(&m.consignor_id)),
         Cell::text(names.of(&m.carrier_id)),
@@ -1634,15 +1649,16 @@ fn manifest_cells(
         Cell::text(names.of(&m.receiver_id)),
         Cell::text(m.waste_code),
         Cell::text(m.category),
-        Cell::text(m.physical_form),
-        Cell::text(m.packaging),
+        Cell::text(forms_zh(&m.physical_form)),
+        Cell::text(packaging_zh(&m.packaging)),
         Cell::Grams(m.inbound_grams),
         Cell::Grams(m.outbound_grams),
         grams(m.received_grams),
         grams(m.refused_grams),
-        Cell::opt(m.decision),
+        Cell::opt(m.decision.as_deref().map(|d| zh(d).to_owned())),
         Cell::opt(m.treatment),
-        Cell::opt(m.receipt_due_on.map(|d| d.to_string())),
+        Cell::opt(arrival_due),
+        Cell::opt(receipt_due),
         Cell::text(if m.flag_detail.is_some() {
             "是"
         } else {
@@ -1693,9 +1709,12 @@ impl crate::http::export::Pages for ManifestPages {
                 ]
             }),
         )?;
+        let facts = store::export_facts(conn, &rows)?;
         let names = &self.names;
         Ok(Some(
-            rows.into_iter().map(|m| manifest_cells(m, names)).collect(),
+            rows.into_iter()
+                .map(|m| manifest_cells(m, names, &facts))
+                .collect(),
         ))
     }
 }

@@ -212,6 +212,40 @@ pub fn official_number_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<O
         .optional()
 }
 
+/// What a page of the manifest export shows beside the rows: the official numbers recorded
+/// and the manifests whose arrival is recorded.
+#[derive(Debug, Default)]
+pub struct ExportFacts {
+    pub official_numbers: HashMap<String, String>,
+    pub arrived: std::collections::HashSet<String>,
+}
+
+/// The export facts of a page of manifests: two queries, whatever the page holds.
+pub fn export_facts(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<ExportFacts> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    if ids.is_empty() {
+        return Ok(ExportFacts::default());
+    }
+    Ok(ExportFacts {
+        official_numbers: manifest_official_numbers::table
+            .filter(manifest_official_numbers::manifest_id.eq_any(&ids))
+            .select((
+                manifest_official_numbers::manifest_id,
+                manifest_official_numbers::official_number,
+            ))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect(),
+        arrived: manifest_signatures::table
+            .filter(manifest_signatures::manifest_id.eq_any(&ids))
+            .filter(manifest_signatures::step.eq(crate::manifests::service::ARRIVAL))
+            .select(manifest_signatures::manifest_id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect(),
+    })
+}
+
 /// Records (or, on a draft, replaces) the official number of a manifest.
 pub fn save_official_number(conn: &mut DbConn, row: &OfficialNumberRow) -> QueryResult<()> {
     diesel::delete(manifest_official_numbers::table.find(&row.manifest_id)).execute(conn)?;
@@ -605,8 +639,8 @@ pub struct Related {
     pub licences: HashMap<String, String>,
     /// Plate and dangerous-goods permit, by vehicle id.
     pub vehicles: HashMap<String, (String, String)>,
-    /// Display names, by user id.
-    pub drivers: HashMap<String, String>,
+    /// Display names, by user id: the drivers and everyone who signed.
+    pub people: HashMap<String, String>,
     /// Chinese name and characteristics, by waste code.
     pub codes: HashMap<String, (String, String)>,
     /// Each manifest's lots with their label codes, in lot order.
@@ -648,6 +682,19 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
             .or_default()
             .push((lot, label));
     }
+    for s in manifest_signatures::table
+        .filter(manifest_signatures::manifest_id.eq_any(&manifest_ids))
+        .select(SignatureRow::as_select())
+        .order(manifest_signatures::id.asc())
+        .load::<SignatureRow>(conn)?
+    {
+        related
+            .signatures
+            .entry(s.manifest_id.clone())
+            .or_default()
+            .push(s);
+    }
+    let signed = related.signatures.values().flatten();
     let parties = unique(
         rows.iter()
             .flat_map(|r| {
@@ -663,7 +710,8 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
                     .values()
                     .flatten()
                     .map(|(l, _)| l.enterprise_id.as_str()),
-            ),
+            )
+            .chain(signed.clone().map(|s| s.organization_id.as_str())),
     );
     related.parks = parks::table
         .filter(parks::organization_id.eq_any(unique(rows.iter().map(|r| r.park_id.as_str()))))
@@ -723,8 +771,14 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         .into_iter()
         .map(|(id, plate, permit)| (id, (plate, permit)))
         .collect();
-    related.drivers = users::table
-        .filter(users::id.eq_any(unique(rows.iter().map(|r| r.driver_id.as_str()))))
+    related.people = users::table
+        .filter(
+            users::id.eq_any(unique(
+                rows.iter()
+                    .map(|r| r.driver_id.as_str())
+                    .chain(signed.map(|s| s.user_id.as_str())),
+            )),
+        )
         .select((users::id, users::display_name))
         .load(conn)?
         .into_iter()
@@ -740,18 +794,6 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         .into_iter()
         .map(|(code, name, characteristics)| (code, (name, characteristics)))
         .collect();
-    for s in manifest_signatures::table
-        .filter(manifest_signatures::manifest_id.eq_any(&manifest_ids))
-        .select(SignatureRow::as_select())
-        .order(manifest_signatures::id.asc())
-        .load::<SignatureRow>(conn)?
-    {
-        related
-            .signatures
-            .entry(s.manifest_id.clone())
-            .or_default()
-            .push(s);
-    }
     related.official_numbers = manifest_official_numbers::table
         .filter(manifest_official_numbers::manifest_id.eq_any(&manifest_ids))
         .select((

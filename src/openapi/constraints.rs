@@ -507,6 +507,7 @@ const QUERY_TEXTS: &[(&str, usize, bool)] = &[
     ("park_id", 64, false),
     ("edition", 32, false),
     ("q", 50, true),
+    ("source", 200, false),
 ];
 
 fn constrain(schema: &str, field: &str, property: &mut Object, request: bool, required: bool) {

@@ -83,6 +83,17 @@ backend_tests! {
             .header("content-type", "text/csv").body("2026-12-24,holiday\n2026-12-32,holiday\n").send().await.unwrap();
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), ["line 2"]);
+        // A CSV file names its notice in the query; a JSON body names it once.
+        let r = app.request(Method::PUT, "/api/v1/calendar/2026?source=国务院办公厅通知（测试）", Some(&p.admin))
+            .header("content-type", "text/csv").body(csv).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap()["source"], "国务院办公厅通知（测试）");
+        let r = app.request(Method::PUT, "/api/v1/calendar/2026?source=a", Some(&p.admin))
+            .json(&json!({"holidays": [], "workdays": [], "source": "b"})).send().await.unwrap();
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["source"]);
+        let kept: Value = app.get("/api/v1/calendar/2026", &p.admin).await.json().await.unwrap();
+        assert_eq!(kept["workdays"], json!(["2026-12-26"]), "a refused request changes nothing");
 
         // Taken over on Monday 21 December: it must arrive within three days.
         app.stand_at("2026-12-21T10:00:00+08:00");

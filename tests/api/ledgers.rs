@@ -525,12 +525,15 @@ backend_tests! {
         assert_eq!(r.status(), StatusCode::OK);
         let text = r.text().await.unwrap();
         let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-        assert_eq!(&reader.headers().unwrap()[0], "联单编号");
+        let headers = reader.headers().unwrap().clone();
+        assert_eq!((&headers[0], &headers[1]), ("跟踪编号", "联单编号（全国系统）"));
         let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][0], small_out[11]);
-        assert_eq!(rows[0][12], "723.456");
-        assert_eq!(&rows[0][3..8], ["Longgang park", "Huaxin Electronics", "Lvyun Transport", "粤B12345", "Dongjiang"]);
+        assert_eq!(rows[0][1], "", "no official number recorded yet");
+        assert_eq!(&rows[0][2..4], ["危险废物", "待移出人确认"], "kind and state in Chinese words");
+        assert_eq!(rows[0][13], "723.456");
+        assert_eq!(&rows[0][4..9], ["Longgang park", "Huaxin Electronics", "Lvyun Transport", "粤B12345", "Dongjiang"]);
         let r = app.get("/api/v1/manifests/export.xlsx", &p.dispatcher).await;
         assert_eq!(r.status(), StatusCode::OK);
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();

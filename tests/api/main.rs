@@ -33,6 +33,7 @@ mod official_numbers;
 mod openapi;
 mod patches;
 mod pickups;
+mod printing;
 mod processes;
 mod receiver;
 mod registry;

@@ -51,6 +51,10 @@ const FLOW_READS: &[(&str, Row)] = &[
     // park B's (4401) and the receiver D2's (440310, Shenzhen: 4403).
     ("/manifests/$mB",                                   [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/print.html",                        [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    // Its filing for the national system: park B holds no collection permit, so B1 is the
+    // consignor and files it (an enterprise that is not the consignor gets 403).
+    ("/manifests/$mB/filing",                            [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
+    ("/manifests/$mB/filing.csv",                        [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     ("/manifests/$mB/versions",                          [200, 404, 200, 404, 200, 404, 200, 200, 200, 200]),
     // Its copy of record shows every enterprise's lots: not for an enterprise.
     ("/manifests/$mB/versions/1",                        [200, 404, 200, 404, 403, 404, 200, 200, 200, 200]),
