@@ -35,6 +35,7 @@ mod patches;
 mod pickups;
 mod processes;
 mod receiver;
+mod refusals;
 mod registry;
 mod statements;
 mod statuses;
