@@ -555,6 +555,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    manifest_follows (manifest_id) {
+        manifest_id -> Text,
+        follows_manifest_id -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    manifest_refusals (manifest_id, lot_id) {
+        manifest_id -> Text,
+        lot_id -> Text,
+        enterprise_id -> Text,
+        grams -> BigInt,
+    }
+}
+
+diesel::table! {
     manifest_official_numbers (manifest_id) {
         manifest_id -> Text,
         official_number -> Text,
@@ -831,6 +848,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     manifest_counters,
     manifests,
     manifest_lots,
+    manifest_refusals,
+    manifest_follows,
     manifest_official_numbers,
     manifest_signatures,
     manifest_versions,

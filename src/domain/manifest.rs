@@ -230,12 +230,15 @@ fn beyond(expected: i64, actual: i64, tolerance_percent: i64) -> bool {
 }
 
 /// The mass balance of a manifest: the lots' inbound weights against the outbound weighing, and
-/// the outbound weighing against what the receiver received. Returns what is beyond the
-/// tolerance, if anything.
+/// the outbound weighing against what arrived at the receiver: what it accepted plus what it
+/// refused (`received` is both; `refused` the part refused). Refused waste arrived: it is
+/// weighed in the balance like the rest and never counts as a loss. Returns what is beyond the
+/// tolerance, if anything; a finding on the receipt says how much of it was refused.
 pub fn mass_balance(
     inbound: i64,
     outbound: i64,
     received: Option<i64>,
+    refused: Option<i64>,
     tolerance_percent: i64,
 ) -> Option<String> {
     let mut findings = Vec::new();
@@ -247,9 +250,17 @@ pub fn mass_balance(
     if let Some(received) = received
         && beyond(outbound, received, tolerance_percent)
     {
-        findings.push(format!(
-            "received {received} g differs from outbound {outbound} g by more than {tolerance_percent} %"
-        ));
+        let refused = refused.unwrap_or(0);
+        findings.push(if refused > 0 {
+            format!(
+                "received {received} g ({} g accepted + {refused} g refused) differs from outbound {outbound} g by more than {tolerance_percent} %",
+                i128::from(received) - i128::from(refused)
+            )
+        } else {
+            format!(
+                "received {received} g differs from outbound {outbound} g by more than {tolerance_percent} %"
+            )
+        });
     }
     (!findings.is_empty()).then(|| findings.join("; "))
 }
@@ -389,11 +400,19 @@ mod tests {
 
     #[test]
     fn the_mass_balance_flags_beyond_the_tolerance() {
-        assert_eq!(mass_balance(1000, 1100, Some(1000), 10), None);
-        assert!(mass_balance(1000, 1101, None, 10).is_some());
-        let finding = mass_balance(1000, 1000, Some(899), 10).expect("flagged");
-        assert!(finding.contains("received 899 g"), "{finding}");
-        assert_eq!(mass_balance(0, 0, Some(0), 10), None);
+        assert_eq!(mass_balance(1000, 1100, Some(1000), None, 10), None);
+        assert!(mass_balance(1000, 1101, None, None, 10).is_some());
+        let finding = mass_balance(1000, 1000, Some(899), Some(0), 10).expect("flagged");
+        assert!(finding.contains("received 899 g differs"), "{finding}");
+        assert_eq!(mass_balance(0, 0, Some(0), None, 10), None);
+        // Refused waste arrived: a refusal, whole or partial, is no loss.
+        assert_eq!(mass_balance(1000, 1000, Some(1000), Some(1000), 10), None);
+        assert_eq!(mass_balance(1000, 1000, Some(990), Some(400), 10), None);
+        let finding = mass_balance(1000, 1000, Some(800), Some(300), 10).expect("flagged");
+        assert!(
+            finding.contains("received 800 g (500 g accepted + 300 g refused)"),
+            "{finding}"
+        );
     }
 
     proptest::proptest! {

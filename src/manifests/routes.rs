@@ -15,11 +15,16 @@ use crate::http::query::{one_of, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::manifests::filing::FilingView;
-use crate::manifests::service::{self, Changes, ManifestView, Receipt, RevisionView, StepData};
+use crate::manifests::service::{
+    self, Changes, ManifestView, Receipt, RefusedLot, Resolution, ResolveAction, RevisionView,
+    StepData,
+};
 use crate::manifests::store::{self, ManifestFilter};
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
+/// Most lots a receipt names as refused.
+pub const MAX_REFUSED_LOTS: usize = 1000;
 pub const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", "completed"];
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -378,9 +383,11 @@ pub async fn versions(
             .map(|v| {
                 let mut data: serde_json::Value =
                     serde_json::from_str(&v.document).unwrap_or_default();
-                // An enterprise sees only its own lots among the origins, as in the manifest.
-                if let (Some(me), Some(origins)) = (&only, data["origins"].as_array_mut()) {
-                    origins.retain(|o| o["enterprise_id"].as_str() == Some(me.as_str()));
+                // An enterprise sees only its own lots among the origins and the refused lots,
+                // and the manifests following a refusal only where it is concerned, as in the
+                // manifest.
+                if let Some(me) = &only {
+                    service::redact_for_enterprise(&mut data, me);
                 }
                 VersionView {
                     version: v.version,
@@ -648,13 +655,21 @@ pub async fn arrival(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"received_grams": 1850000, "decision": "partially_refused", "refused_grams": 120000, "note": "two drums leaking"}))]
 pub struct ReceiveRequest {
-    /// What the receiver weighed on arrival.
+    /// What the receiver weighed on arrival: what it accepts and what it refuses.
     pub received_grams: i64,
     /// `accepted`, `partially_refused` or `refused`.
     pub decision: Decision,
     /// Required for a partial refusal (more than 0, less than received); all when refused.
     pub refused_grams: Option<i64>,
     pub note: Option<String>,
+    /// The lots refused, each with the grams of it refused (1 up to the lot's inbound grams on
+    /// the manifest), each a lot of the manifest named once, adding up to the refused grams.
+    /// Required for a partial refusal of a manifest of several lots; a partial refusal of a
+    /// manifest of one lot refuses that lot, and a whole refusal without it refuses every
+    /// lot, each its share of the refused grams in proportion to its inbound grams. Absent
+    /// when the waste is accepted.
+    #[schema(max_items = 1000)]
+    pub refused_lots: Option<Vec<RefusedLot>>,
 }
 
 /// The receiver's dispatcher records the quantity received and its decision; with no arrival
@@ -687,12 +702,32 @@ pub async fn receive(
     let b = body.into_inner();
     let mut v = Validator::new();
     let note = b.note.map(|n| v.text("note", &n, 1, TEXT_MAX));
+    if b.refused_lots
+        .as_ref()
+        .is_some_and(|l| l.len() > MAX_REFUSED_LOTS)
+    {
+        v.push(crate::error::FieldError::new(
+            "refused_lots",
+            "too_many",
+            format!("at most {MAX_REFUSED_LOTS} lots"),
+        ));
+    }
+    let refused_lots = b.refused_lots.map(|lots| {
+        lots.into_iter()
+            .enumerate()
+            .map(|(i, l)| RefusedLot {
+                lot_id: v.text(&format!("refused_lots[{i}].lot_id"), &l.lot_id, 1, 64),
+                grams: l.grams,
+            })
+            .collect::<Vec<_>>()
+    });
     v.finish()?;
     let receipt = Receipt {
         received_grams: b.received_grams,
         decision: b.decision,
         refused_grams: b.refused_grams,
         note,
+        refused_lots,
     };
     let id = id.into_inner();
     let t = state.mass_balance_tolerance_percent;
@@ -833,12 +868,25 @@ pub async fn complete(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"resolution": "returned to the enterprise, repacked and sent on manifest 20264403000009"}))]
+#[schema(example = json!({"action": "return", "resolution": "returned to the enterprise for repacking"}))]
 pub struct ResolveRequest {
-    pub resolution: String,
+    /// `return`: the refused lots go back to the consignor under a new manifest (the
+    /// consignor is its receiver); `forward`: they go on to `receiver_id` under a new
+    /// manifest; `other` (when absent): resolved as `resolution` says, with no new manifest.
+    pub action: Option<ResolveAction>,
+    /// How the case was resolved: required for `other`; for a return or a forward, the
+    /// service says so when absent.
+    pub resolution: Option<String>,
+    /// For `forward` only, and required then: the disposal company the refused waste goes on
+    /// to, not the one that refused it, with a licence covering the waste code on the park's
+    /// day (hazardous waste).
+    pub receiver_id: Option<String>,
 }
 
-/// The park office resolves the case of refused waste. Honours `Idempotency-Key`.
+/// The park office resolves the case of refused waste: it returns the refused lots to the
+/// consignor or forwards them to another licensed receiver, each under a new manifest that
+/// follows the refused one (`followed_by` on this one, `follows` on the new one), or resolves
+/// it otherwise with a text alone. Honours `Idempotency-Key`.
 #[utoipa::path(
     tag = "manifests",
     security(("bearer" = [])),
@@ -849,6 +897,7 @@ pub struct ResolveRequest {
         (status = 403, description = "Not the park office", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such manifest, or not one you may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No open case", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No resolution said, no refused lots recorded to return or forward, or a receiver not a licensed disposal company", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/manifests/{id}/resolve")]
@@ -861,9 +910,16 @@ pub async fn resolve(
     body: Json<ResolveRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let b = body.into_inner();
     let mut v = Validator::new();
-    let resolution = v.text("resolution", &body.into_inner().resolution, 1, TEXT_MAX);
+    let text = b.resolution.map(|r| v.text("resolution", &r, 1, TEXT_MAX));
+    let receiver_id = b.receiver_id.map(|r| v.text("receiver_id", &r, 1, 64));
     v.finish()?;
+    let resolution = Resolution {
+        action: b.action.unwrap_or(ResolveAction::Other),
+        text,
+        receiver_id,
+    };
     let id = id.into_inner();
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(

@@ -21,7 +21,8 @@ use crate::domain::waste::{WasteKind, parse_characteristics};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::store::LotRow;
 use crate::manifests::store::{
-    self, CollectionRow, ManifestLotRow, ManifestRow, Related, RevisionRow, SignatureRow,
+    self, CollectionRow, ManifestLotRow, ManifestRow, RefusalRow, Related, RevisionRow,
+    SignatureRow,
 };
 use crate::notify::service::{Notice, publish_to_all};
 use crate::registry::directory::service::bureaus_over;
@@ -80,11 +81,58 @@ pub struct MassBalanceView {
     pub outbound_grams: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received_grams: Option<i64>,
+    /// Of what was received, the part refused: it arrived, and is weighed in the balance like
+    /// the rest (a refusal is no loss).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_grams: Option<i64>,
+    /// Of what was received, the part accepted: received less refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_grams: Option<i64>,
     pub tolerance_percent: i64,
     /// Beyond the tolerance: the manifest is flagged for review.
     pub flagged: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// A lot the receiver refused: the grams of it refused.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefusedLotView {
+    pub lot_id: String,
+    pub enterprise_id: String,
+    pub grams: i64,
+}
+
+/// An enterprise's share of a refusal: the grams of its lots refused.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefusalShareView {
+    pub enterprise_id: String,
+    pub grams: i64,
+}
+
+/// Which lots were refused, and each enterprise's share.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefusalView {
+    pub lots: Vec<RefusedLotView>,
+    pub by_enterprise: Vec<RefusalShareView>,
+}
+
+/// A manifest issued to resolve this one's refusal.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FollowerView {
+    pub id: String,
+    pub number: String,
+    /// `return` (to the consignor) or `forward` (to another licensed receiver).
+    pub reason: String,
+}
+
+/// The refused manifest this one resolves.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FollowsView {
+    pub id: String,
+    pub number: String,
+    /// `return` or `forward`.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -186,6 +234,16 @@ pub struct ManifestView {
     pub case_status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_resolution: Option<String>,
+    /// Which lots the receiver refused, with the grams of each, and each enterprise's share
+    /// (an enterprise sees its own lots and share only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<RefusalView>,
+    /// The manifests issued to resolve the refusal (returned or forwarded waste).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub followed_by: Vec<FollowerView>,
+    /// For a manifest issued to resolve a refusal: the refused manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follows: Option<FollowsView>,
     pub signatures: Vec<SignatureView>,
     /// A revision awaiting approval, if any (how a driver learns of one to approve).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -211,7 +269,7 @@ pub fn parties(conn: &mut DbConn, row: &ManifestRow) -> Result<Vec<String>, ApiE
         row.receiver_id.clone(),
     ];
     list.extend(
-        store::lots_of(conn, &row.id)?
+        store::origins_of(conn, row)?
             .into_iter()
             .map(|l| l.enterprise_id),
     );
@@ -348,6 +406,65 @@ fn view_with(
             document_sha256: s.document_sha256.clone(),
         })
         .collect();
+    let refusal = related.refusals.get(&row.id).map(|refused| {
+        let lots: Vec<RefusedLotView> = refused
+            .iter()
+            .filter(|r| only_enterprise.is_none_or(|e| e == r.enterprise_id))
+            .map(|r| RefusedLotView {
+                lot_id: r.lot_id.clone(),
+                enterprise_id: r.enterprise_id.clone(),
+                grams: r.grams,
+            })
+            .collect();
+        let mut by_enterprise: Vec<RefusalShareView> = Vec::new();
+        for lot in &lots {
+            match by_enterprise
+                .iter_mut()
+                .find(|s| s.enterprise_id == lot.enterprise_id)
+            {
+                // Each lot's grams are at most its inbound grams or the refused grams: the sum
+                // of a manifest's fits (it is checked when recorded).
+                Some(share) => share.grams = share.grams.saturating_add(lot.grams),
+                None => by_enterprise.push(RefusalShareView {
+                    enterprise_id: lot.enterprise_id.clone(),
+                    grams: lot.grams,
+                }),
+            }
+        }
+        by_enterprise.sort_by(|a, b| a.enterprise_id.cmp(&b.enterprise_id));
+        RefusalView {
+            lots,
+            by_enterprise,
+        }
+    });
+    // An enterprise learns of the manifests following a refusal that carry its lots (or that
+    // it consigns); the others are not its concern.
+    let sees_followers = only_enterprise.is_none_or(|e| {
+        e == row.consignor_id
+            || refusal
+                .as_ref()
+                .is_some_and(|r| r.lots.iter().any(|l| l.enterprise_id == e))
+    });
+    let followed_by = related
+        .followed_by
+        .get(&row.id)
+        .into_iter()
+        .flatten()
+        .filter(|_| sees_followers)
+        .map(|(id, number, reason)| FollowerView {
+            id: id.clone(),
+            number: number.clone(),
+            reason: reason.clone(),
+        })
+        .collect();
+    let follows = related
+        .follows
+        .get(&row.id)
+        .map(|(id, number, reason)| FollowsView {
+            id: id.clone(),
+            number: number.clone(),
+            reason: reason.clone(),
+        });
     let today = crate::domain::time::local_date(now, parks::park_time_zone(park));
     let arrival = related
         .signatures
@@ -392,6 +509,10 @@ fn view_with(
             inbound_grams: row.inbound_grams,
             outbound_grams: row.outbound_grams,
             received_grams: row.received_grams,
+            refused_grams: row.refused_grams.filter(|_| row.received_grams.is_some()),
+            accepted_grams: row
+                .received_grams
+                .map(|received| received.saturating_sub(row.refused_grams.unwrap_or(0))),
             tolerance_percent,
             flagged: row.flag_detail.is_some(),
             detail: row.flag_detail.clone(),
@@ -408,6 +529,9 @@ fn view_with(
             && row.receipt_due_on.is_some_and(|d| d < today),
         case_status: row.case_status.clone(),
         case_resolution: row.case_resolution.clone(),
+        refusal,
+        followed_by,
+        follows,
         signatures,
         pending_revision: related
             .pending_revisions
@@ -417,6 +541,29 @@ fn view_with(
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     })
+}
+
+/// A copy of a manifest's view (a version's document) as an enterprise sees it, as
+/// [`view`] shows it to it: its own lots among the origins and the refused lots, its own share
+/// of the refusal, and the manifests following the refusal only where it consigns or has lots
+/// refused.
+pub fn redact_for_enterprise(data: &mut serde_json::Value, enterprise_id: &str) {
+    let own = |v: &serde_json::Value| v["enterprise_id"].as_str() == Some(enterprise_id);
+    if let Some(origins) = data["origins"].as_array_mut() {
+        origins.retain(own);
+    }
+    let mut concerned = data["consignor"]["organization_id"].as_str() == Some(enterprise_id);
+    if let Some(refusal) = data.get_mut("refusal") {
+        for key in ["lots", "by_enterprise"] {
+            if let Some(list) = refusal[key].as_array_mut() {
+                list.retain(own);
+                concerned |= !list.is_empty();
+            }
+        }
+    }
+    if !concerned && let Some(fields) = data.as_object_mut() {
+        fields.remove("followed_by");
+    }
 }
 
 /// Whose lots alone a principal sees among a manifest's origins: an enterprise, its own.
@@ -466,6 +613,7 @@ fn check_balance(
         row.inbound_grams,
         row.outbound_grams,
         row.received_grams,
+        row.refused_grams,
         tolerance_percent,
     );
     // Once flagged, a manifest stays flagged (a later revision adds its finding, never clears
@@ -505,6 +653,7 @@ fn check_balance(
                 "inbound_grams": row.inbound_grams,
                 "outbound_grams": row.outbound_grams,
                 "received_grams": row.received_grams,
+                "refused_grams": row.refused_grams,
                 "detail": row.flag_detail,
             }),
         },
@@ -715,6 +864,9 @@ fn signer(row: &ManifestRow, party: Party) -> (&str, Role) {
         }
         Party::Consignor => (&row.consignor_id, Role::EnterpriseUser),
         Party::Carrier => (&row.carrier_id, Role::Driver),
+        // Returned waste is received by the consignor it returns to, through its signer (a
+        // manifest's receiver is the consignor only for a return).
+        Party::Receiver if row.receiver_id == row.consignor_id => signer(row, Party::Consignor),
         Party::Receiver => (&row.receiver_id, Role::DisposerDispatcher),
     }
 }
@@ -978,6 +1130,116 @@ pub struct Receipt {
     pub decision: Decision,
     pub refused_grams: Option<i64>,
     pub note: Option<String>,
+    /// Which lots were refused, and how many grams of each.
+    pub refused_lots: Option<Vec<RefusedLot>>,
+}
+
+/// A lot the receiver refused (some or all of it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedLot {
+    /// A lot of the manifest.
+    pub lot_id: String,
+    /// The grams of it refused: 1 up to the lot's inbound grams on the manifest.
+    pub grams: i64,
+}
+
+/// The lots a receipt refuses, with the grams of each. Named by the receiver (each a lot of
+/// the manifest, once, 1 gram up to its inbound grams, adding up to the refused grams), or
+/// implied: a whole refusal refuses every lot, its share of the refused grams in proportion to
+/// its inbound grams (whole grams, largest remainder); a partial refusal of a manifest of one
+/// lot refuses that lot. A partial refusal of several lots must name them. Nothing is refused
+/// on an acceptance.
+pub fn refused_lots(
+    manifest_id: &str,
+    lots: &[ManifestLotRow],
+    decision: Decision,
+    refused: i64,
+    named: Option<&[RefusedLot]>,
+) -> Result<Vec<RefusalRow>, ApiError> {
+    let row = |lot: &ManifestLotRow, grams: i64| RefusalRow {
+        manifest_id: manifest_id.to_owned(),
+        lot_id: lot.lot_id.clone(),
+        enterprise_id: lot.enterprise_id.clone(),
+        grams,
+    };
+    let named = named.filter(|n| !n.is_empty());
+    if decision == Decision::Accepted {
+        return match named {
+            Some(_) => Err(ApiError::field(
+                "refused_lots",
+                "not_refused",
+                "must be absent when the waste is accepted",
+            )),
+            None => Ok(Vec::new()),
+        };
+    }
+    let Some(named) = named else {
+        return match (decision, lots) {
+            (Decision::Refused, _) => {
+                let weights: Vec<i64> = lots.iter().map(|l| l.inbound_grams).collect();
+                Ok(lots
+                    .iter()
+                    .zip(allocate(refused, &weights))
+                    .filter(|(_, grams)| *grams > 0)
+                    .map(|(lot, grams)| row(lot, grams))
+                    .collect())
+            }
+            (_, [lot]) => Ok(vec![row(lot, refused)]),
+            _ => Err(ApiError::field(
+                "refused_lots",
+                "required",
+                "the manifest carries several lots: name the refused ones and the grams of each",
+            )),
+        };
+    };
+    let mut errors = Vec::new();
+    let mut rows: Vec<RefusalRow> = Vec::new();
+    for (i, given) in named.iter().enumerate() {
+        let Some(lot) = lots.iter().find(|l| l.lot_id == given.lot_id) else {
+            errors.push(FieldError::new(
+                format!("refused_lots[{i}].lot_id"),
+                "not_on_manifest",
+                "is not a lot of this manifest",
+            ));
+            continue;
+        };
+        if rows.iter().any(|r| r.lot_id == given.lot_id) {
+            errors.push(FieldError::new(
+                format!("refused_lots[{i}].lot_id"),
+                "duplicate",
+                "names a lot named before",
+            ));
+            continue;
+        }
+        if !(1..=lot.inbound_grams).contains(&given.grams) {
+            errors.push(FieldError::new(
+                format!("refused_lots[{i}].grams"),
+                "out_of_range",
+                format!(
+                    "must be 1 gram or more and at most the lot's {} g on the manifest",
+                    lot.inbound_grams
+                ),
+            ));
+            continue;
+        }
+        rows.push(row(lot, given.grams));
+    }
+    if errors.is_empty() {
+        let sum = crate::domain::units::total(rows.iter().map(|r| r.grams))?;
+        if sum != refused {
+            errors.push(FieldError::new(
+                "refused_lots",
+                "sum_mismatch",
+                format!("the lots' grams add up to {sum} g; the refused grams are {refused} g"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    rows.sort_by(|a, b| a.lot_id.cmp(&b.lot_id));
+    Ok(rows)
 }
 
 /// What a step carries besides the signature: the receipt (receive), the treatment
@@ -988,6 +1250,61 @@ pub struct StepData {
     pub treatment: Option<String>,
     /// Days after the take-over day within which the waste must arrive (take-over).
     pub transport_days: i64,
+}
+
+fn refused_lot_json(r: &RefusalRow) -> serde_json::Value {
+    serde_json::json!({"lot_id": r.lot_id, "enterprise_id": r.enterprise_id, "grams": r.grams})
+}
+
+/// Tells of a refusal the park office, the consignor, the inspectors of both sides of the
+/// transfer (the bureaus whose jurisdiction covers the park's region or the receiver's), each
+/// with every refused lot, and each enterprise whose lots the manifest carries, with its own
+/// refused lots only (as its view of the manifest shows them).
+fn tell_refused(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    row: &ManifestRow,
+    receipt: &Receipt,
+    refused: i64,
+    lots: &[ManifestLotRow],
+    refusals: &[RefusalRow],
+) -> Result<(), ApiError> {
+    let mut audience = vec![row.park_id.clone(), row.consignor_id.clone()];
+    audience.extend(bureaus_over(conn, &row.region_code)?);
+    let receiving_side = receiver_region(conn, row)?;
+    audience.extend(bureaus_over(conn, &receiving_side)?);
+    let notice = |only: Option<&str>| {
+        let refused_lots: Vec<serde_json::Value> = refusals
+            .iter()
+            .filter(|r| only.is_none_or(|e| e == r.enterprise_id))
+            .map(refused_lot_json)
+            .collect();
+        Notice {
+            type_: "manifest.refused",
+            subject_id: &row.id,
+            title: format!(
+                "Manifest {}: {} g of {} refused by the receiver",
+                row.number, refused, receipt.received_grams
+            ),
+            data: serde_json::json!({
+                "manifest_id": row.id, "number": row.number, "decision": receipt.decision,
+                "received_grams": receipt.received_grams, "refused_grams": refused,
+                "note": receipt.note, "refused_lots": refused_lots,
+            }),
+        }
+    };
+    publish_to_all(conn, now, &audience, &notice(None))?;
+    let mut enterprises: Vec<&str> = lots
+        .iter()
+        .map(|l| l.enterprise_id.as_str())
+        .filter(|e| !audience.iter().any(|a| a.as_str() == *e))
+        .collect();
+    enterprises.sort_unstable();
+    enterprises.dedup();
+    for enterprise in enterprises {
+        crate::notify::service::publish(conn, now, enterprise, &notice(Some(enterprise)))?;
+    }
+    Ok(())
 }
 
 /// Signs a step: checks the role and the state, records who and when, and moves the manifest
@@ -1061,6 +1378,14 @@ pub fn step(
                 .decision
                 .refused_grams(r.received_grams, r.refused_grams)
                 .map_err(|m| ApiError::field("refused_grams", "inconsistent", m))?;
+            let lots = store::origins_of(conn, &row)?;
+            let refusals = refused_lots(
+                &row.id,
+                &lots,
+                r.decision,
+                refused,
+                r.refused_lots.as_deref(),
+            )?;
             // A receipt with no arrival recorded before it (a client that does not record
             // arrivals) records the arrival now: the receipt is on time.
             if !store::signatures_of(conn, id)?
@@ -1072,36 +1397,17 @@ pub fn step(
             row.received_grams = Some(r.received_grams);
             row.refused_grams = Some(refused);
             row.decision = Some(r.decision.as_str().to_owned());
+            store::insert_refusals(conn, &refusals)?;
             if r.decision != Decision::Accepted {
                 row.case_status = Some("open".to_owned());
-                let mut audience = vec![row.park_id.clone(), row.consignor_id.clone()];
-                audience.extend(
-                    store::lots_of(conn, &row.id)?
-                        .into_iter()
-                        .map(|l| l.enterprise_id),
-                );
-                publish_to_all(
-                    conn,
-                    now,
-                    &audience,
-                    &Notice {
-                        type_: "manifest.refused",
-                        subject_id: &row.id,
-                        title: format!(
-                            "Manifest {}: {} g of {} refused by the receiver",
-                            row.number, refused, r.received_grams
-                        ),
-                        data: serde_json::json!({
-                            "manifest_id": row.id, "number": row.number, "decision": r.decision,
-                            "received_grams": r.received_grams, "refused_grams": refused, "note": r.note,
-                        }),
-                    },
-                )?;
+                tell_refused(conn, now, &row, &r, refused, &lots, &refusals)?;
             }
             check_balance(conn, now, &mut row, tolerance_percent)?;
+            let refused_lots: Vec<serde_json::Value> =
+                refusals.iter().map(refused_lot_json).collect();
             data = Some(serde_json::json!({
                 "received_grams": r.received_grams, "decision": r.decision,
-                "refused_grams": refused, "note": r.note,
+                "refused_grams": refused, "note": r.note, "refused_lots": refused_lots,
             }));
         }
         Step::Complete => {
@@ -1136,13 +1442,47 @@ pub fn step(
     view(conn, now, &row, tolerance_percent, viewer(principal))
 }
 
-/// The park office resolves the case of refused waste, saying how.
+/// How the park office resolves a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveAction {
+    /// The refused waste goes back to the consignor, under a new manifest.
+    Return,
+    /// The refused waste goes on to another licensed receiver, under a new manifest.
+    Forward,
+    /// Resolved otherwise, as the resolution's text says (no new manifest).
+    Other,
+}
+
+impl ResolveAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Return => "return",
+            Self::Forward => "forward",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// A resolution of a refusal's case.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub action: ResolveAction,
+    /// What the park office says of it (required for `other`).
+    pub text: Option<String>,
+    /// For `forward`: the disposal company the waste goes on to.
+    pub receiver_id: Option<String>,
+}
+
+/// The park office resolves the case of refused waste: by returning it to the consignor or
+/// forwarding it to another licensed receiver, each under a new manifest following the
+/// refused one, or otherwise, saying how. The case is closed and the resolution signed.
 pub fn resolve(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
     id: &str,
-    resolution: String,
+    resolution: Resolution,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
@@ -1166,20 +1506,179 @@ pub fn resolve(
             "the manifest has no open case of refused waste".to_owned(),
         ));
     }
+    if resolution.action != ResolveAction::Forward && resolution.receiver_id.is_some() {
+        return Err(ApiError::field(
+            "receiver_id",
+            "not_applicable",
+            "only a forward names a receiver",
+        ));
+    }
+    let follower = match resolution.action {
+        ResolveAction::Other => None,
+        action => Some(follow_up(
+            conn,
+            now,
+            &row,
+            action,
+            resolution.receiver_id.as_deref(),
+            tolerance_percent,
+        )?),
+    };
+    let text = match (&resolution.text, &follower) {
+        (Some(text), _) => text.clone(),
+        (None, Some(f)) if resolution.action == ResolveAction::Return => {
+            format!("returned to the consignor under manifest {}", f.number)
+        }
+        (None, Some(f)) => format!("forwarded to another receiver under manifest {}", f.number),
+        (None, None) => {
+            return Err(ApiError::field(
+                "resolution",
+                "required",
+                "say how the case was resolved",
+            ));
+        }
+    };
     row.case_status = Some("resolved".to_owned());
-    row.case_resolution = Some(resolution.clone());
+    row.case_resolution = Some(text.clone());
     row.updated_at = now.naive_utc();
     store::save_manifest(conn, &row)?;
+    let mut data = serde_json::json!({"action": resolution.action, "resolution": text});
+    if let Some(f) = &follower {
+        data["manifest_id"] = serde_json::json!(f.id);
+        data["number"] = serde_json::json!(f.number);
+        data["receiver_id"] = serde_json::json!(f.receiver_id);
+        data["grams"] = serde_json::json!(f.inbound_grams);
+    }
     sign(
         conn,
         now,
         principal,
         &row,
         "resolve",
-        Some(serde_json::json!({"resolution": resolution})),
+        Some(data),
         tolerance_percent,
     )?;
     view(conn, now, &row, tolerance_percent, viewer(principal))
+}
+
+/// Issues the manifest that takes refused waste back to the consignor (`return`: the consignor
+/// is the receiver too, and signs the receipt) or on to another disposal company licensed for
+/// the code on the park's day (`forward`). It follows the refused manifest: the same park,
+/// consignor, carrier, vehicle, driver, code and packaging; its lots are the refused lots at
+/// their refused grams, and its weight (inbound and outbound) is the refused grams. Numbered
+/// from the same gap-free counter as the manifests of a collection, in the resolution's year.
+fn follow_up(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    first: &ManifestRow,
+    action: ResolveAction,
+    receiver_id: Option<&str>,
+    tolerance_percent: i64,
+) -> Result<ManifestRow, ApiError> {
+    let refusals = store::refusals_of(conn, &first.id)?;
+    if refusals.is_empty() {
+        return Err(ApiError::field(
+            "action",
+            "no_refused_lots",
+            "the refused lots of this manifest were not recorded: resolve it with action other and a resolution",
+        ));
+    }
+    let park = parks::load_park(conn, &first.park_id)?;
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let hazardous = first.kind == WasteKind::Hazardous.as_str();
+    let (receiver, licence) = match (action, receiver_id) {
+        (ResolveAction::Forward, Some(to)) => {
+            if to == first.receiver_id {
+                return Err(ApiError::field(
+                    "receiver_id",
+                    "same_receiver",
+                    "is the receiver that refused the waste: forward it to another",
+                ));
+            }
+            if crate::registry::directory::store::find_disposer(conn, to)?.is_none() {
+                return Err(ApiError::field(
+                    "receiver_id",
+                    "not_a_disposer",
+                    "is not a disposal company of the directory",
+                ));
+            }
+            let licence = if hazardous {
+                let licences = crate::registry::directory::store::licences_of(conn, to)?;
+                let covering =
+                    crate::pickups::collect::covering_licence(&licences, &first.waste_code, today)?;
+                if covering.is_none() {
+                    return Err(ApiError::field(
+                        "receiver_id",
+                        "code_not_licensed",
+                        format!(
+                            "the disposal company's licence does not cover {} on {today}",
+                            first.waste_code
+                        ),
+                    ));
+                }
+                covering
+            } else {
+                None
+            };
+            (to.to_owned(), licence)
+        }
+        (ResolveAction::Forward, None) => {
+            return Err(ApiError::field(
+                "receiver_id",
+                "required",
+                "name the disposal company the waste is forwarded to",
+            ));
+        }
+        _ => (first.consignor_id.clone(), None),
+    };
+    let grams = crate::domain::units::total(refusals.iter().map(|r| r.grams))?;
+    let year = chrono::Datelike::year(&today);
+    let city = first
+        .region_code
+        .get(..4)
+        .unwrap_or(first.region_code.as_str())
+        .to_owned();
+    let prefix = counter_prefix(hazardous, year, &city);
+    let serial = store::next_serial(conn, &prefix)?;
+    let number = number(&prefix, serial).ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "the {year} manifest serials of {city} are exhausted"
+        ))
+    })?;
+    let mut row = ManifestRow {
+        id: new_id("man"),
+        number,
+        status: "draft".to_owned(),
+        receiver_id: receiver,
+        licence_id: licence,
+        inbound_grams: grams,
+        outbound_grams: grams,
+        received_grams: None,
+        refused_grams: None,
+        decision: None,
+        treatment: None,
+        receipt_due_on: None,
+        flag_detail: None,
+        case_status: None,
+        case_resolution: None,
+        version: 1,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+        ..first.clone()
+    };
+    store::insert_manifest(conn, &row)?;
+    store::insert_follow(
+        conn,
+        &store::FollowRow {
+            manifest_id: row.id.clone(),
+            follows_manifest_id: first.id.clone(),
+            reason: action.as_str().to_owned(),
+        },
+    )?;
+    check_balance(conn, now, &mut row, tolerance_percent)?;
+    store::save_manifest(conn, &row)?;
+    snapshot(conn, now, &row, tolerance_percent, "issue")?;
+    Ok(row)
 }
 
 /// What a revision may change.
@@ -1405,6 +1904,17 @@ pub fn propose(
     let errors = apply(&mut probe, &changes);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
+    }
+    if changes
+        .refused_grams
+        .is_some_and(|v| Some(v) != row.refused_grams)
+        && !store::refusals_of(conn, id)?.is_empty()
+    {
+        return Err(ApiError::field(
+            "changes.refused_grams",
+            "refused_lots_recorded",
+            "the refused lots are recorded with their grams: a revision does not change them",
+        ));
     }
     if store::revisions_of(conn, id)?
         .iter()

@@ -9,8 +9,9 @@ use diesel::prelude::*;
 use crate::auth::policy::ManifestScope;
 use crate::db::DbConn;
 use crate::db::schema::{
-    collections, disposers, manifest_counters, manifest_lots, manifest_official_numbers,
-    manifest_records, manifest_revisions, manifest_signatures, manifest_versions, manifests, parks,
+    collections, disposers, manifest_counters, manifest_follows, manifest_lots,
+    manifest_official_numbers, manifest_records, manifest_refusals, manifest_revisions,
+    manifest_signatures, manifest_versions, manifests, parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -68,6 +69,80 @@ pub struct ManifestRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// A manifest issued to resolve a refusal, and the refused manifest it follows.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_follows)]
+pub struct FollowRow {
+    pub manifest_id: String,
+    pub follows_manifest_id: String,
+    /// `return` (to the consignor) or `forward` (to another receiver).
+    pub reason: String,
+}
+
+pub fn insert_follow(conn: &mut DbConn, row: &FollowRow) -> QueryResult<()> {
+    diesel::insert_into(manifest_follows::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The refused manifest a manifest follows, if it was issued by a resolution.
+pub fn follow_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Option<FollowRow>> {
+    manifest_follows::table
+        .find(manifest_id)
+        .select(FollowRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A lot the receiver refused, and the grams of it refused.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_refusals)]
+pub struct RefusalRow {
+    pub manifest_id: String,
+    pub lot_id: String,
+    pub enterprise_id: String,
+    pub grams: i64,
+}
+
+/// Inserts the refused lots of a receipt, one statement each (no batch insert on both
+/// backends at once).
+pub fn insert_refusals(conn: &mut DbConn, rows: &[RefusalRow]) -> QueryResult<()> {
+    for row in rows {
+        diesel::insert_into(manifest_refusals::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The refused lots of a manifest, in lot order (none when nothing was refused, or the refusal
+/// was recorded before refused lots were).
+pub fn refusals_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<RefusalRow>> {
+    manifest_refusals::table
+        .filter(manifest_refusals::manifest_id.eq(manifest_id))
+        .select(RefusalRow::as_select())
+        .order(manifest_refusals::lot_id.asc())
+        .load(conn)
+}
+
+/// The lots a manifest carries: those it was issued with, or, for a manifest following a
+/// refused one, the refused lots of that one at their refused grams.
+pub fn origins_of(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<Vec<ManifestLotRow>> {
+    match follow_of(conn, &row.id)? {
+        Some(follow) => Ok(refusals_of(conn, &follow.follows_manifest_id)?
+            .into_iter()
+            .map(|r| ManifestLotRow {
+                manifest_id: row.id.clone(),
+                lot_id: r.lot_id,
+                enterprise_id: r.enterprise_id,
+                inbound_grams: r.grams,
+            })
+            .collect()),
+        None => lots_of(conn, &row.id),
+    }
 }
 
 /// The official number the national information system assigned to a manifest when it was
@@ -491,8 +566,20 @@ fn party_filter(
             .or(manifests::receiver_id.eq(org.clone()))
             .or(manifests::id.eq_any(
                 manifest_lots::table
-                    .filter(manifest_lots::enterprise_id.eq(org))
+                    .filter(manifest_lots::enterprise_id.eq(org.clone()))
                     .select(manifest_lots::manifest_id),
+            ))
+            // A manifest following a refusal carries the refused lots of the one it follows.
+            .or(manifests::id.eq_any(
+                manifest_follows::table
+                    .filter(
+                        manifest_follows::follows_manifest_id.eq_any(
+                            manifest_refusals::table
+                                .filter(manifest_refusals::enterprise_id.eq(org))
+                                .select(manifest_refusals::manifest_id),
+                        ),
+                    )
+                    .select(manifest_follows::manifest_id),
             )),
     )
 }
@@ -648,6 +735,13 @@ pub struct Related {
     pub signatures: HashMap<String, Vec<SignatureRow>>,
     pub official_numbers: HashMap<String, String>,
     pub pending_revisions: HashMap<String, RevisionRow>,
+    /// Each manifest's refused lots, in lot order.
+    pub refusals: HashMap<String, Vec<RefusalRow>>,
+    /// The manifests following each (issued by the resolution of its refusal): id, number and
+    /// reason, oldest first.
+    pub followed_by: HashMap<String, Vec<(String, String, String)>>,
+    /// The refused manifest each follows, if any: id, number and reason.
+    pub follows: HashMap<String, (String, String, String)>,
 }
 
 pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> {
@@ -666,6 +760,103 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
     }
     let manifest_ids = unique(rows.iter().map(|r| r.id.as_str()));
     let mut related = Related::default();
+    // The links between the page's manifests and those they follow or that follow them, the
+    // refused lots of both (the refused lots of the manifest a manifest follows are its
+    // origins), and the linked manifests' numbers: three queries.
+    let links: Vec<FollowRow> = manifest_follows::table
+        .filter(
+            manifest_follows::manifest_id
+                .eq_any(&manifest_ids)
+                .or(manifest_follows::follows_manifest_id.eq_any(&manifest_ids)),
+        )
+        .select(FollowRow::as_select())
+        .order(manifest_follows::manifest_id.asc())
+        .load(conn)?;
+    let follows: HashMap<&str, &FollowRow> = links
+        .iter()
+        .filter(|l| manifest_ids.contains(&l.manifest_id))
+        .map(|l| (l.manifest_id.as_str(), l))
+        .collect();
+    let refused_of = unique(
+        rows.iter()
+            .map(|r| r.id.as_str())
+            .chain(follows.values().map(|l| l.follows_manifest_id.as_str())),
+    );
+    let mut follower_origins: Vec<(ManifestLotRow, Option<String>)> = Vec::new();
+    for (refusal, label) in manifest_refusals::table
+        .inner_join(lots::table.on(lots::id.eq(manifest_refusals::lot_id)))
+        .filter(manifest_refusals::manifest_id.eq_any(&refused_of))
+        .select((RefusalRow::as_select(), lots::label_code))
+        .order((
+            manifest_refusals::manifest_id.asc(),
+            manifest_refusals::lot_id.asc(),
+        ))
+        .load::<(RefusalRow, Option<String>)>(conn)?
+    {
+        for follow in follows
+            .values()
+            .filter(|l| l.follows_manifest_id == refusal.manifest_id)
+        {
+            follower_origins.push((
+                ManifestLotRow {
+                    manifest_id: follow.manifest_id.clone(),
+                    lot_id: refusal.lot_id.clone(),
+                    enterprise_id: refusal.enterprise_id.clone(),
+                    inbound_grams: refusal.grams,
+                },
+                label.clone(),
+            ));
+        }
+        related
+            .refusals
+            .entry(refusal.manifest_id.clone())
+            .or_default()
+            .push(refusal);
+    }
+    let linked = unique(
+        manifest_ids
+            .iter()
+            .map(String::as_str)
+            .chain(links.iter().map(|l| l.manifest_id.as_str()))
+            .chain(links.iter().map(|l| l.follows_manifest_id.as_str())),
+    );
+    let numbers: HashMap<String, String> = manifests::table
+        .filter(manifests::id.eq_any(&linked))
+        .select((manifests::id, manifests::number))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    for link in &links {
+        let number = |id: &str| numbers.get(id).cloned().unwrap_or_default();
+        if manifest_ids.contains(&link.manifest_id) {
+            related.follows.insert(
+                link.manifest_id.clone(),
+                (
+                    link.follows_manifest_id.clone(),
+                    number(&link.follows_manifest_id),
+                    link.reason.clone(),
+                ),
+            );
+        }
+        if manifest_ids.contains(&link.follows_manifest_id) {
+            related
+                .followed_by
+                .entry(link.follows_manifest_id.clone())
+                .or_default()
+                .push((
+                    link.manifest_id.clone(),
+                    number(&link.manifest_id),
+                    link.reason.clone(),
+                ));
+        }
+    }
+    for (lot, label) in follower_origins {
+        related
+            .origins
+            .entry(lot.manifest_id.clone())
+            .or_default()
+            .push((lot, label));
+    }
     for (lot, label) in manifest_lots::table
         .inner_join(lots::table.on(lots::id.eq(manifest_lots::lot_id)))
         .filter(manifest_lots::manifest_id.eq_any(&manifest_ids))

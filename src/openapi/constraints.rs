@@ -309,6 +309,8 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("fen_per_tonne", -MAX_FEN_PER_TONNE, MAX_FEN_PER_TONNE),
     ("container_count", 1, 10_000),
     ("container_litres", 1, 100_000),
+    // A refused lot's grams: at most the lot's inbound grams (checked against the lot).
+    ("grams", 1, MAX_LOT_GRAMS),
     ("pickup_zone_percent", 1, 100),
     (
         "max_storage_days",

@@ -313,17 +313,8 @@ fn check_licences(
         if lot.kind != "hazardous" || licence_of_code.iter().any(|(c, _)| *c == lot.waste_code) {
             continue;
         }
-        let target = CatalogRef::parse("", &lot.waste_code)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
-        let covering = licences.iter().find(|l| {
-            crate::domain::contract::licence_covers(
-                &[crate::registry::directory::service::licence_terms(l)],
-                &target,
-                today,
-            )
-        });
-        match covering {
-            Some(l) => licence_of_code.push((lot.waste_code.clone(), l.id.clone())),
+        match covering_licence(&licences, &lot.waste_code, today)? {
+            Some(l) => licence_of_code.push((lot.waste_code.clone(), l)),
             None => errors.push(FieldError::new(
                 "lot_ids",
                 "code_not_licensed",
@@ -335,6 +326,28 @@ fn check_licences(
         }
     }
     Ok(licence_of_code)
+}
+
+/// Of a disposal company's licences, the one covering a waste code on a day (the park's), if
+/// any: its id. The one check of a receiver's licence, at a collection and wherever refused
+/// waste is forwarded.
+pub fn covering_licence(
+    licences: &[directory::LicenceRow],
+    waste_code: &str,
+    day: NaiveDate,
+) -> Result<Option<String>, ApiError> {
+    let target = CatalogRef::parse("", waste_code)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
+    Ok(licences
+        .iter()
+        .find(|l| {
+            crate::domain::contract::licence_covers(
+                &[crate::registry::directory::service::licence_terms(l)],
+                &target,
+                day,
+            )
+        })
+        .map(|l| l.id.clone()))
 }
 
 /// Door lots need the driver's weighing (one each); the warehouse load needs the vehicle's.

@@ -366,7 +366,7 @@ backend_tests! {
 
         // A transfer (it takes the zone's lot too), taken over, then received short with a
         // partial refusal.
-        let (_, _, manifest) = transfer(&app, &p).await;
+        let (lot_a, _, manifest) = transfer(&app, &p).await;
         step(&app, &p.office, &manifest, "confirm", &json!({})).await;
         step(&app, &p.driver, &manifest, "take-over", &json!({})).await;
         // Overdue: not recorded as arrived within the transport days after the take-over.
@@ -376,7 +376,8 @@ backend_tests! {
         }
         assert!(ids(&app, &i.elsewhere, &list("receipt_overdue")).await.is_empty());
         step(&app, &p.dispatcher, &manifest, "receive",
-            &json!({"received_grams": 400_000, "decision": "partially_refused", "refused_grams": 20_000})).await;
+            &json!({"received_grams": 400_000, "decision": "partially_refused", "refused_grams": 20_000,
+                "refused_lots": [{"lot_id": lot_a["id"], "grams": 20_000}]})).await;
         assert!(ids(&app, &i.receiving_side, &list("receipt_overdue")).await.is_empty(), "received");
         for kind in ["mass_balance", "refusal_open"] {
             for token in [&i.park_side, &i.receiving_side, &i.city, &p.office] {

@@ -36,6 +36,7 @@ mod pickups;
 mod printing;
 mod processes;
 mod receiver;
+mod refusals;
 mod registry;
 mod statements;
 mod statuses;

@@ -193,7 +193,8 @@ backend_tests! {
         assert_eq!(taken["arrival_due_on"], app.day(3), "three transport days by default");
         assert!(taken["receipt_due_on"].is_null(), "due from the arrival");
         assert_eq!(taken["receipt_overdue"], false);
-        let receipt = json!({"received_grams": 470_000, "decision": "partially_refused", "refused_grams": 50_000, "note": "two drums leaking"});
+        let receipt = json!({"received_grams": 470_000, "decision": "partially_refused", "refused_grams": 50_000, "note": "two drums leaking",
+            "refused_lots": [{"lot_id": lot_a["id"], "grams": 50_000}]});
         for token in [&p.office, &p.driver] {
             let r = post(&app, &step("receive"), token, &receipt).await;
             assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;

@@ -1,0 +1,2 @@
+DROP TABLE manifest_follows;
+DROP TABLE manifest_refusals;
