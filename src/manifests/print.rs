@@ -89,6 +89,13 @@ th{{width:32%;background:#eee}}h1{{font-size:16pt}}.qr{{float:right;width:30mm;h
         "驾驶员 Driver",
         m.driver["name"].as_str().unwrap_or("—"),
     );
+    if let Some(escort) = &m.escort {
+        row(
+            &mut out,
+            "押运员 Escort",
+            escort["name"].as_str().unwrap_or("—"),
+        );
+    }
     row(
         &mut out,
         "接受人 Receiver",
@@ -102,6 +109,17 @@ th{{width:32%;background:#eee}}h1{{font-size:16pt}}.qr{{float:right;width:30mm;h
         &mut out,
         "经营许可证 Licence",
         m.receiver.permit.as_deref().unwrap_or("—"),
+    );
+    let or_dash = |s: &str| if s.is_empty() { "—" } else { s }.to_owned();
+    row(
+        &mut out,
+        "起运地 Departure",
+        &or_dash(&m.departure_address),
+    );
+    row(
+        &mut out,
+        "目的地 Destination",
+        &or_dash(&m.destination_address),
     );
     out.push_str("</table><table>");
     row(&mut out, "废物代码 Code", &m.waste_code);
