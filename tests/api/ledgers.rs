@@ -530,7 +530,8 @@ backend_tests! {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][0], small_out[11]);
         assert_eq!(rows[0][12], "723.456");
-        assert_eq!(&rows[0][3..8], ["Longgang park", "Huaxin Electronics", "Lvyun Transport", "粤B12345", "Dongjiang"]);
+        // The park consigns under its collection permit.
+        assert_eq!(&rows[0][3..8], ["Longgang park", "Longgang park", "Lvyun Transport", "粤B12345", "Dongjiang"]);
         let r = app.get("/api/v1/manifests/export.xlsx", &p.dispatcher).await;
         assert_eq!(r.status(), StatusCode::OK);
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();
