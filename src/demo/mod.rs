@@ -182,10 +182,12 @@ fn build(
             permit: parks::PermitDetails {
                 valid_from: Some(day("2025-01-01")?),
                 valid_until: Some(day("2030-12-31")?),
-                scope: ["HW06", "HW08", "HW09", "HW12", "HW17", "HW29", "HW31", "HW34", "HW35", "HW49"]
-                    .iter()
-                    .map(|c| field(CatalogRef::parse("permit_scope", c)))
-                    .collect::<Result<Vec<_>, _>>()?,
+                scope: [
+                    "HW06", "HW08", "HW09", "HW12", "HW17", "HW29", "HW31", "HW34", "HW35", "HW49",
+                ]
+                .iter()
+                .map(|c| field(CatalogRef::parse("permit_scope", c)))
+                .collect::<Result<Vec<_>, _>>()?,
                 annual_capacity_grams: None,
             },
             require_official_number: false,

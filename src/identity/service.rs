@@ -236,8 +236,7 @@ pub async fn update_user(
             Some(true) if current.deactivated_at.is_some() => Some(None),
             _ => None,
         };
-        if matches!(update.qualification, Some(Some(_))) && current.role != Role::Driver.as_str()
-        {
+        if matches!(update.qualification, Some(Some(_))) && current.role != Role::Driver.as_str() {
             return Err(not_a_driver());
         }
         let ends_sessions = password_hash.is_some() || matches!(deactivated_at, Some(Some(_)));

@@ -503,9 +503,9 @@ pub fn taken_into_shared_zones(
         .filter(lots::voided_at.is_null())
         .filter(lots::captured_at.ge(from))
         .filter(lots::captured_at.lt(to))
-        .select(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
-            "CAST(SUM(lots.net_grams) AS BIGINT)",
-        ))
+        .select(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        >("CAST(SUM(lots.net_grams) AS BIGINT)"))
         .first(conn)?;
     Ok(grams.unwrap_or(0))
 }

@@ -111,11 +111,7 @@ th{{width:32%;background:#eee}}h1{{font-size:16pt}}.qr{{float:right;width:30mm;h
         m.receiver.permit.as_deref().unwrap_or("—"),
     );
     let or_dash = |s: &str| if s.is_empty() { "—" } else { s }.to_owned();
-    row(
-        &mut out,
-        "起运地 Departure",
-        &or_dash(&m.departure_address),
-    );
+    row(&mut out, "起运地 Departure", &or_dash(&m.departure_address));
     row(
         &mut out,
         "目的地 Destination",

@@ -555,6 +555,12 @@ fn packaging(lots: &[&LotRow]) -> String {
         .join("; ")
 }
 
+/// A lot and the number of the manifest it leaves under: (lot id, number).
+pub type LotDocument = (String, String);
+
+/// Who consigns a group of lots of one code: (consignor id, code, consignor type).
+type GroupKey = (String, String, &'static str);
+
 /// Issues the manifests of a collection, in its transaction: one per waste code and
 /// consignor (the park's warehouse under its collection permit; an enterprise without one, and
 /// for the lots stored in its own zone), numbered from the city's counter, the outbound
@@ -565,7 +571,7 @@ pub fn issue(
     now: DateTime<Utc>,
     trip: Trip<'_>,
     tolerance_percent: i64,
-) -> Result<(Vec<ManifestRow>, Vec<(String, String)>), ApiError> {
+) -> Result<(Vec<ManifestRow>, Vec<LotDocument>), ApiError> {
     let park = parks::load_park(conn, &trip.collection.park_id)?;
     let who = consignor(park.0.collection_permit_number.as_deref());
     let tz = parks::park_time_zone(&park.0);
@@ -589,20 +595,19 @@ pub fn issue(
             .unwrap_or_else(|| park.0.address.clone()),
         None => park.0.address.clone(),
     };
-    let destination_address = crate::registry::directory::store::find_disposer(conn, trip.receiver_id)?
-        .map(|d| d.0.address)
-        .unwrap_or_default();
+    let destination_address =
+        crate::registry::directory::store::find_disposer(conn, trip.receiver_id)?
+            .map(|d| d.0.address)
+            .unwrap_or_default();
     // Groups: (consignor, code), in a stable order.
-    let mut groups: Vec<((String, String, &'static str), Vec<&LotRow>)> = Vec::new();
+    let mut groups: Vec<(GroupKey, Vec<&LotRow>)> = Vec::new();
     for lot in trip.lots {
         let own = lot
             .zone_id
             .as_deref()
             .is_some_and(|z| own_zones.iter().any(|(id, _)| id == z));
         let (consignor_id, consignor_type) = match (own, who) {
-            (false, Consignor::ParkWarehouse) => {
-                (park.0.organization_id.clone(), "park_warehouse")
-            }
+            (false, Consignor::ParkWarehouse) => (park.0.organization_id.clone(), "park_warehouse"),
             _ => (lot.enterprise_id.clone(), "enterprise"),
         };
         let key = (consignor_id, lot.waste_code.clone(), consignor_type);

@@ -755,11 +755,16 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         .map(|p| (p.manifest_id.clone(), p))
         .collect();
     related.drivers = users::table
-        .filter(users::id.eq_any(unique(
-            rows.iter()
-                .map(|r| r.driver_id.as_str())
-                .chain(related.places.values().filter_map(|p| p.escort_id.as_deref())),
-        )))
+        .filter(
+            users::id.eq_any(unique(
+                rows.iter().map(|r| r.driver_id.as_str()).chain(
+                    related
+                        .places
+                        .values()
+                        .filter_map(|p| p.escort_id.as_deref()),
+                ),
+            )),
+        )
         .select((users::id, users::display_name))
         .load(conn)?
         .into_iter()

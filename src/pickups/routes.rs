@@ -318,7 +318,10 @@ pub async fn schedule(
         carrier_id: v.text("carrier_id", &b.carrier_id, 1, 64),
         vehicle_id: v.text("vehicle_id", &b.vehicle_id, 1, 64),
         driver_id: v.text("driver_id", &b.driver_id, 1, 64),
-        escort_id: b.escort_id.as_deref().map(|e| v.text("escort_id", e, 1, 64)),
+        escort_id: b
+            .escort_id
+            .as_deref()
+            .map(|e| v.text("escort_id", e, 1, 64)),
     };
     v.finish()?;
     let id = id.into_inner();

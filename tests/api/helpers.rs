@@ -516,7 +516,12 @@ impl TestApp {
         let r = self
             .patch_json(&format!("/api/v1/parks/{park_id}"), admin, &body)
             .await;
-        assert_eq!(r.status(), reqwest::StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::OK,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
     }
 
     pub async fn create_enterprise(&self, token: &str, park_id: &str, name: &str) -> String {

@@ -443,8 +443,10 @@ impl World {
         let wh_a = create("/warehouses".into(), warehouse(&park_a)).await;
         let wh_b = create("/warehouses".into(), warehouse(&park_b)).await;
         // Each member enterprise's own storage point: neither park holds a collection permit.
-        let zone = |enterprise: &str| json!({"name": "HW08 waste oil", "kind": "hazardous", "categories": ["HW08"],
-            "capacity_grams": 5_000_000_000i64, "enterprise_id": enterprise});
+        let zone = |enterprise: &str| {
+            json!({"name": "HW08 waste oil", "kind": "hazardous", "categories": ["HW08"],
+            "capacity_grams": 5_000_000_000i64, "enterprise_id": enterprise})
+        };
         let zone_a = create(format!("/warehouses/{wh_a}/zones"), zone(&ent_a1)).await;
         let zone_b = create(format!("/warehouses/{wh_b}/zones"), zone(&ent_b1)).await;
 

@@ -20,7 +20,13 @@ async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
 }
 
 /// Weighs `kg` of 900-249-08 of an enterprise into a zone, captured now.
-async fn weigh_into(app: &TestApp, p: &Park, enterprise: &str, zone: &str, kg: i64) -> reqwest::Response {
+async fn weigh_into(
+    app: &TestApp,
+    p: &Park,
+    enterprise: &str,
+    zone: &str,
+    kg: i64,
+) -> reqwest::Response {
     let mut body = weighing(p, enterprise, kg);
     body["zone_id"] = json!(zone);
     body["captured_at"] = json!(app.now_rfc3339());
@@ -32,7 +38,10 @@ async fn refused(r: reqwest::Response) -> (String, String) {
     let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(error_fields(&problem).len(), 1, "{problem}");
     let e = &problem["errors"][0];
-    (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned())
+    (
+        e["field"].as_str().unwrap().to_owned(),
+        e["code"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// An own zone of an enterprise in the park's warehouse.

@@ -358,9 +358,9 @@ pub async fn update_park(
             .permit_scope
             .as_deref()
             .and_then(|s| permit_scope(&mut v, s)),
-        permit_annual_capacity_grams: body.permit_annual_capacity_grams.map(|c| {
-            c.and_then(|c| v.check(positive_grams("permit_annual_capacity_grams", c)))
-        }),
+        permit_annual_capacity_grams: body
+            .permit_annual_capacity_grams
+            .map(|c| c.and_then(|c| v.check(positive_grams("permit_annual_capacity_grams", c)))),
         require_official_number: body.require_official_number,
     };
     v.finish()?;

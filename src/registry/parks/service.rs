@@ -9,9 +9,9 @@ use crate::auth::policy::Place;
 use crate::db::DbConn;
 use crate::domain::identity::OrganizationKind;
 use crate::domain::park::{Consignor, PermitTerms, consignor};
-use crate::domain::waste::{CatalogRef, WasteKind, join_refs, split_refs};
 use crate::domain::region::RegionCode;
 use crate::domain::uscc::Uscc;
+use crate::domain::waste::{CatalogRef, WasteKind, join_refs, split_refs};
 use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
 use crate::identity::service::{NewOrganization, create_organization};
@@ -149,9 +149,7 @@ fn check_permit(conn: &mut DbConn, now: DateTime<Utc>, row: &ParkRow) -> Result<
             errors.push(FieldError::new(
                 format!("permit_scope[{i}]"),
                 "not_hazardous",
-                format!(
-                    "{r} is general waste: a collection permit covers HW categories and codes"
-                ),
+                format!("{r} is general waste: a collection permit covers HW categories and codes"),
             ));
         }
     }
