@@ -92,6 +92,8 @@ fn build_world(conn: &mut DbConn, by: &str, now: DateTime<Utc>) -> World {
                 region_code: RegionCode::parse("r", "440307").unwrap(),
                 address: "Longgang".into(),
                 time_zone: chrono_tz::Asia::Shanghai,
+                uscc: None,
+                permit: Default::default(),
                 collection_permit_number: Some("440300-HW-2020-001".into()),
                 require_official_number: false,
             },
@@ -201,6 +203,7 @@ fn build_world(conn: &mut DbConn, by: &str, now: DateTime<Utc>) -> World {
                     kind,
                     categories: vec![Category::parse("c", category).unwrap()],
                     capacity_grams: 5_000_000_000_000,
+                    enterprise_id: None,
                 },
             )?;
             zones.push(z.id);
@@ -211,7 +214,7 @@ fn build_world(conn: &mut DbConn, by: &str, now: DateTime<Utc>) -> World {
             by,
             &disposer.id,
             "粤B12345".into(),
-            "440300012345".into(),
+            ("440300012345".into(), None),
         )?;
         Ok::<_, wastetrack::error::ApiError>(World {
             park: park.id,
@@ -479,6 +482,7 @@ fn main() {
                     display_name: username.into(),
                     role,
                     password: NewPassword::parse("p", PASSWORD).unwrap(),
+                    qualification: None,
                 },
             )
             .await
@@ -493,6 +497,7 @@ fn main() {
                 display_name: "driver".into(),
                 role: Role::Driver,
                 password: NewPassword::parse("p", PASSWORD).unwrap(),
+                qualification: None,
             },
         )
         .await

@@ -82,6 +82,8 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
                 region_code: RegionCode::parse("r", "440307").unwrap(),
                 address: "Longgang".into(),
                 time_zone: chrono_tz::Asia::Shanghai,
+                uscc: None,
+                permit: Default::default(),
                 collection_permit_number: None,
                 require_official_number: false,
             },
@@ -186,6 +188,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
                     kind,
                     categories: vec![Category::parse("c", category).unwrap()],
                     capacity_grams: i64::MAX / 4,
+                    enterprise_id: None,
                 },
             )?;
             zones.push(z.id);
@@ -335,6 +338,7 @@ fn main() {
                     display_name: username.into(),
                     role,
                     password: NewPassword::parse("p", PASSWORD).unwrap(),
+                    qualification: None,
                 },
             )
             .await

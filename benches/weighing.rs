@@ -84,7 +84,10 @@ async fn register(base: &str) -> Target {
         &client,
         at("/parks"),
         &admin,
-        &json!({"name": "Bench park", "region_code": "440307", "address": "Longgang"}),
+        // Hazardous waste enters the shared zone under the park's collection permit.
+        &json!({"name": "Bench park", "region_code": "440307", "address": "Longgang",
+            "collection_permit_number": "440300-HW-2020-001", "permit_valid_from": "2020-01-01",
+            "permit_valid_until": "2099-12-31", "permit_scope": ["HW08"]}),
     )
     .await);
     // A label's sequence of the day has three digits: 999 hazardous lots per enterprise, code

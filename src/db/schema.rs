@@ -25,6 +25,8 @@ diesel::table! {
         deactivated_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        dg_qualification_number -> Nullable<Text>,
+        dg_qualification_valid_until -> Nullable<Date>,
     }
 }
 
@@ -59,6 +61,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    manifest_places (manifest_id) {
+        manifest_id -> Text,
+        escort_id -> Nullable<Text>,
+        departure_address -> Text,
+        destination_address -> Text,
+    }
+}
+
+diesel::table! {
     parks (organization_id) {
         organization_id -> Text,
         region_code -> Text,
@@ -68,6 +79,11 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         require_official_number -> Bool,
+        uscc -> Nullable<Text>,
+        permit_valid_from -> Nullable<Date>,
+        permit_valid_until -> Nullable<Date>,
+        permit_scope -> Text,
+        permit_annual_capacity_grams -> Nullable<BigInt>,
     }
 }
 
@@ -118,6 +134,7 @@ diesel::table! {
         transport_permit_number -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        transport_permit_valid_until -> Nullable<Date>,
     }
 }
 
@@ -130,6 +147,7 @@ diesel::table! {
         retired_on -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        dangerous_goods_permit_valid_until -> Nullable<Date>,
     }
 }
 
@@ -166,6 +184,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         stored_grams -> BigInt,
+        enterprise_id -> Nullable<Text>,
     }
 }
 
@@ -397,6 +416,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         closed_by -> Nullable<Text>,
         updated_at -> Timestamp,
+        escort_id -> Nullable<Text>,
     }
 }
 
@@ -507,6 +527,7 @@ diesel::table! {
         captured_at -> Timestamp,
         recorded_by -> Text,
         created_at -> Timestamp,
+        escort_id -> Nullable<Text>,
     }
 }
 

@@ -177,7 +177,19 @@ fn build(
             region_code: field(RegionCode::parse("region_code", "440307"))?,
             address: "深圳市龙岗区宝龙街道绿色科技园".to_owned(),
             time_zone: chrono_tz::Asia::Shanghai,
+            uscc: Some(demo_uscc(90000)?),
             collection_permit_number: Some("440300-SJ-2026-018".to_owned()),
+            permit: parks::PermitDetails {
+                valid_from: Some(day("2025-01-01")?),
+                valid_until: Some(day("2030-12-31")?),
+                scope: [
+                    "HW06", "HW08", "HW09", "HW12", "HW17", "HW29", "HW31", "HW34", "HW35", "HW49",
+                ]
+                .iter()
+                .map(|c| field(CatalogRef::parse("permit_scope", c)))
+                .collect::<Result<Vec<_>, _>>()?,
+                annual_capacity_grams: None,
+            },
             require_official_number: false,
         },
     )?;
@@ -232,7 +244,10 @@ fn build(
             uscc: demo_uscc(90002)?,
             region_code: field(RegionCode::parse("r", "440307"))?,
         },
-        "粤交运管许可深字440300012345号".to_owned(),
+        (
+            "粤交运管许可深字440300012345号".to_owned(),
+            Some(day("2029-06-30")?),
+        ),
     )?;
     for (i, plate) in ["粤B3H521", "粤B7K093", "粤BD61208"].iter().enumerate() {
         directory::add_vehicle(
@@ -241,7 +256,7 @@ fn build(
             by,
             &carrier.id,
             field(crate::domain::vehicle::parse_plate("plate", plate))?,
-            format!("4403000{}1234", i + 1),
+            (format!("4403000{}1234", i + 1), Some(day("2028-03-31")?)),
         )?;
     }
 
@@ -319,6 +334,7 @@ fn build(
                 kind,
                 categories,
                 capacity_grams: capacity,
+                enterprise_id: None,
             },
         )?;
     }
@@ -464,6 +480,8 @@ fn insert_user(
             deactivated_at: None,
             created_at: now,
             updated_at: now,
+            dg_qualification_number: None,
+            dg_qualification_valid_until: None,
         },
     )?;
     Ok(())

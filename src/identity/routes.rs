@@ -10,11 +10,21 @@ use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, Problem, Validator};
 use crate::http::json::non_null;
 use crate::http::{Json, Page, PageQuery, created};
-use crate::identity::service::{self, NewUser, OrganizationView, UserUpdate, UserView};
+use crate::identity::service::{
+    self, NewUser, OrganizationView, Qualification, UserUpdate, UserView,
+};
 use crate::identity::store;
 use crate::state::AppState;
 
 const NAME_MAX: usize = 200;
+
+/// A qualification's number trimmed, 1 to 64 characters.
+fn check_qualification(v: &mut Validator, q: Qualification) -> Qualification {
+    Qualification {
+        number: v.text("dangerous_goods_qualification.number", &q.number, 1, 64),
+        valid_until: q.valid_until,
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +46,8 @@ pub struct CreateUserRequest {
     /// 10 to 256 characters, and hard enough to guess: a strength estimator (zxcvbn, score 3 or
     /// more) refuses common passwords, keyboard walks, repeats and dates (422 `too_weak`).
     pub password: String,
+    /// A driver's dangerous-goods qualification (drivers only).
+    pub dangerous_goods_qualification: Option<Qualification>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,6 +66,10 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = bool)]
     pub active: Option<bool>,
+    /// A driver's dangerous-goods qualification (drivers only); `null` removes it.
+    #[serde(default, deserialize_with = "crate::http::json::double_option")]
+    #[schema(value_type = Option<Qualification>)]
+    pub dangerous_goods_qualification: Option<Option<Qualification>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -190,6 +206,9 @@ pub async fn create_user(
     let username = v.check(Username::parse("username", &body.username));
     let display_name = v.text("display_name", &body.display_name, 1, NAME_MAX);
     let password = v.check(NewPassword::parse("password", &body.password));
+    let qualification = body
+        .dangerous_goods_qualification
+        .map(|q| check_qualification(&mut v, q));
     v.finish()?;
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::Internal(anyhow::anyhow!(
@@ -205,6 +224,7 @@ pub async fn create_user(
             display_name,
             role: body.role,
             password,
+            qualification,
         },
     )
     .await?;
@@ -331,6 +351,9 @@ pub async fn update_user(
         .password
         .as_deref()
         .and_then(|p| v.check(NewPassword::parse("password", p)));
+    let qualification = body
+        .dangerous_goods_qualification
+        .map(|q| q.map(|q| check_qualification(&mut v, q)));
     if body.active == Some(false) && id == principal.user_id {
         v.push(crate::error::FieldError::new(
             "active",
@@ -347,6 +370,7 @@ pub async fn update_user(
             display_name,
             password,
             active: body.active,
+            qualification,
         },
     )
     .await?;

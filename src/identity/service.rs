@@ -51,8 +51,23 @@ pub struct UserView {
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// A driver's dangerous-goods qualification, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dangerous_goods_qualification: Option<Qualification>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A driver's dangerous-goods transport qualification (危险货物运输从业资格证): past its last
+/// valid day the driver takes no hazardous waste over.
+#[derive(Debug, Clone, serde::Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"number": "440300199001011234", "valid_until": "2029-12-31"}))]
+pub struct Qualification {
+    /// The certificate's number.
+    pub number: String,
+    /// Its last valid day.
+    pub valid_until: chrono::NaiveDate,
 }
 
 impl TryFrom<OrganizationRow> for OrganizationView {
@@ -87,6 +102,16 @@ impl TryFrom<UserRow> for UserView {
             display_name: row.display_name,
             active: row.deactivated_at.is_none(),
             deactivated_at: row.deactivated_at.map(|t| t.and_utc()),
+            dangerous_goods_qualification: match (
+                row.dg_qualification_number,
+                row.dg_qualification_valid_until,
+            ) {
+                (Some(number), Some(valid_until)) => Some(Qualification {
+                    number,
+                    valid_until,
+                }),
+                _ => None,
+            },
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
         })
@@ -121,6 +146,15 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub password: NewPassword,
+    pub qualification: Option<Qualification>,
+}
+
+fn not_a_driver() -> ApiError {
+    ApiError::field(
+        "dangerous_goods_qualification",
+        "not_a_driver",
+        "only a driver holds a dangerous-goods qualification",
+    )
 }
 
 /// Creates a user after checking that the organisation exists, that the role fits its kind and
@@ -142,6 +176,9 @@ pub async fn create_user(db: &Db, now: DateTime<Utc>, new: NewUser) -> Result<Us
                 format!("a {} cannot belong to a {} organisation", new.role, kind),
             ));
         }
+        if new.qualification.is_some() && new.role != Role::Driver {
+            return Err(not_a_driver());
+        }
         if store::username_taken(conn, new.username.as_str())? {
             return Err(ApiError::field("username", "taken", "is already taken"));
         }
@@ -156,6 +193,8 @@ pub async fn create_user(db: &Db, now: DateTime<Utc>, new: NewUser) -> Result<Us
             deactivated_at: None,
             created_at: now,
             updated_at: now,
+            dg_qualification_number: new.qualification.as_ref().map(|q| q.number.clone()),
+            dg_qualification_valid_until: new.qualification.as_ref().map(|q| q.valid_until),
         };
         store::insert_user(conn, &row).map_err(|e| {
             if crate::db::is_unique_violation(&e) {
@@ -173,6 +212,8 @@ pub struct UserUpdate {
     pub display_name: Option<String>,
     pub password: Option<NewPassword>,
     pub active: Option<bool>,
+    /// `Some(None)` removes the qualification.
+    pub qualification: Option<Option<Qualification>>,
 }
 
 /// Applies an administrator's changes to a user. A new password or a deactivation ends the
@@ -195,12 +236,23 @@ pub async fn update_user(
             Some(true) if current.deactivated_at.is_some() => Some(None),
             _ => None,
         };
+        if matches!(update.qualification, Some(Some(_))) && current.role != Role::Driver.as_str() {
+            return Err(not_a_driver());
+        }
         let ends_sessions = password_hash.is_some() || matches!(deactivated_at, Some(Some(_)));
         let changes = UserChanges {
             display_name: update.display_name,
             password_hash,
             deactivated_at,
             updated_at: Some(now),
+            dg_qualification_number: update
+                .qualification
+                .as_ref()
+                .map(|q| q.as_ref().map(|q| q.number.clone())),
+            dg_qualification_valid_until: update
+                .qualification
+                .as_ref()
+                .map(|q| q.as_ref().map(|q| q.valid_until)),
         };
         store::update_user(conn, &user_id, &changes)?;
         if ends_sessions {
@@ -270,6 +322,8 @@ pub fn bootstrap_admin(
                 deactivated_at: None,
                 created_at: now,
                 updated_at: now,
+                dg_qualification_number: None,
+                dg_qualification_valid_until: None,
             },
         );
         match inserted {

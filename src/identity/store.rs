@@ -1,6 +1,6 @@
 //! Queries on organisations and users. Diesel only; no rules.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
@@ -29,6 +29,9 @@ pub struct UserRow {
     pub deactivated_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A driver's dangerous-goods qualification (危险货物运输从业资格): number, last valid day.
+    pub dg_qualification_number: Option<String>,
+    pub dg_qualification_valid_until: Option<NaiveDate>,
 }
 
 pub fn insert_organization(conn: &mut DbConn, row: &OrganizationRow) -> QueryResult<()> {
@@ -139,6 +142,8 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
     pub deactivated_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
+    pub dg_qualification_number: Option<Option<String>>,
+    pub dg_qualification_valid_until: Option<Option<NaiveDate>>,
 }
 
 pub fn update_user(conn: &mut DbConn, id: &str, changes: &UserChanges) -> QueryResult<usize> {

@@ -329,6 +329,101 @@ pub(crate) fn event(
     Ok(())
 }
 
+/// Who may store a lot in a zone: an enterprise's own zone takes only that enterprise's lots
+/// (no permit needed); a shared zone takes hazardous waste only under the park's collection
+/// permit, valid on the lot's day in the park's time zone and covering its code, and within
+/// the permit's annual capacity, if it states one (beyond it: 409).
+fn check_storage_point(
+    conn: &mut DbConn,
+    park: &park_store::ParkRow,
+    zone: &warehouse_store::ZoneRow,
+    enterprise_id: &str,
+    code: &WasteCode,
+    day: NaiveDate,
+    net_grams: i64,
+) -> Result<(), ApiError> {
+    use crate::domain::park::{PermitRefusal, permit_allows};
+    if let Some(owner) = &zone.enterprise_id {
+        return if owner == enterprise_id {
+            Ok(())
+        } else {
+            Err(ApiError::field(
+                "zone_id",
+                "other_enterprise",
+                format!(
+                    "zone {} is another enterprise's own storage point",
+                    zone.name
+                ),
+            ))
+        };
+    }
+    if code.kind() != WasteKind::Hazardous {
+        return Ok(());
+    }
+    let permit = parks::permit_terms(park);
+    match permit_allows(&permit, code, day) {
+        Ok(()) => {}
+        Err(PermitRefusal::None) => {
+            return Err(ApiError::field(
+                "zone_id",
+                "no_permit",
+                "the park holds no collection permit: hazardous waste enters a shared zone only \
+                 under one; store it in the enterprise's own zone",
+            ));
+        }
+        Err(PermitRefusal::NotYetValid(from)) => {
+            return Err(ApiError::field(
+                "zone_id",
+                "permit_not_yet_valid",
+                format!(
+                    "the park's collection permit is valid from {from}, not on {day}: hazardous \
+                     waste enters a shared zone only under a valid permit"
+                ),
+            ));
+        }
+        Err(PermitRefusal::Expired(until)) => {
+            return Err(ApiError::field(
+                "zone_id",
+                "permit_expired",
+                format!(
+                    "the park's collection permit expired after {until}: hazardous waste enters \
+                     a shared zone only under a valid permit"
+                ),
+            ));
+        }
+        Err(PermitRefusal::NotCovering) => {
+            return Err(ApiError::field(
+                "waste_code",
+                "not_in_permit",
+                format!(
+                    "the park's collection permit does not cover {code}: it enters only the \
+                     enterprise's own zone"
+                ),
+            ));
+        }
+    }
+    if let Some(capacity) = permit.annual_capacity_grams {
+        use chrono::Datelike;
+        let tz = parks::park_time_zone(park);
+        let first = NaiveDate::from_ymd_opt(day.year(), 1, 1).unwrap_or(day);
+        let next = NaiveDate::from_ymd_opt(day.year() + 1, 1, 1).unwrap_or(day);
+        let taken = store::taken_into_shared_zones(
+            conn,
+            &park.organization_id,
+            crate::http::query::start_of_day(first, tz),
+            crate::http::query::start_of_day(next, tz),
+        )?;
+        if taken.saturating_add(net_grams) > capacity {
+            return Err(ApiError::Conflict(format!(
+                "the park's collection permit allows {capacity} g a year; {taken} g were taken \
+                 into its shared zones in {}: {net_grams} g more would exceed it",
+                day.year()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Records a lot weighed into the warehouse: checks the enterprise, contract, code and zone,
 /// takes the weight into the zone's stock (refused if it would overfill it), allocates the
 /// label code, and adds to the inventory — all in the caller's transaction.
@@ -398,6 +493,15 @@ pub fn weigh_in(
             ),
         ));
     }
+    check_storage_point(
+        conn,
+        &park.0,
+        &zone,
+        &enterprise.0.organization_id,
+        &d.waste_code,
+        day,
+        new.weighing.net,
+    )?;
     // The pickup group's lock comes before the stock (see `db::locks`).
     Group {
         contract_id: contract.id.clone(),

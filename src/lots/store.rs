@@ -485,3 +485,27 @@ pub fn park_zones(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
         .select((parks::organization_id, parks::time_zone))
         .load(conn)
 }
+
+/// Grams of hazardous waste taken into a park's shared zones (those of no enterprise) by the
+/// lots captured in `[from, to)`, voided lots left out: what counts against the collection
+/// permit's annual capacity.
+pub fn taken_into_shared_zones(
+    conn: &mut DbConn,
+    park_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<i64> {
+    let grams: Option<i64> = lots::table
+        .inner_join(zones::table.on(lots::zone_id.eq(zones::id.nullable())))
+        .filter(lots::park_id.eq(park_id))
+        .filter(lots::kind.eq("hazardous"))
+        .filter(zones::enterprise_id.is_null())
+        .filter(lots::voided_at.is_null())
+        .filter(lots::captured_at.ge(from))
+        .filter(lots::captured_at.lt(to))
+        .select(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        >("CAST(SUM(lots.net_grams) AS BIGINT)"))
+        .first(conn)?;
+    Ok(grams.unwrap_or(0))
+}

@@ -198,6 +198,25 @@ pub fn page(m: &ManifestView, url: &str, tz: Tz) -> String {
             ("驾驶员", m.driver["name"].as_str().unwrap_or("—")),
         ],
     );
+    let or_dash = |s: &str| if s.is_empty() { "—" } else { s }.to_owned();
+    row(
+        &mut out,
+        &[
+            (
+                "押运员",
+                m.escort
+                    .as_ref()
+                    .and_then(|e| e["name"].as_str())
+                    .unwrap_or("—"),
+            ),
+            ("起运地", &or_dash(&m.departure_address)),
+        ],
+    );
+    let _ = write!(
+        out,
+        "<tr><th>目的地</th><td colspan=\"3\">{}</td></tr>",
+        escape(&or_dash(&m.destination_address))
+    );
 
     section(&mut out, "第三部分　接受信息（接受人填写）");
     row(

@@ -146,10 +146,13 @@ pub struct FollowsView {
     "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
     "collection_id": "col_0193f1c2a4b87d21a1c6e1f0b2d3c901",
     "consignor_type": "park_warehouse",
-    "consignor": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "name": "龙岗绿色科技园区管理处", "permit": "440300-HW-2026-012"},
+    "consignor": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "name": "龙岗绿色科技园区管理处", "uscc": "12440300MB2C00005K", "permit": "440300-HW-2026-012"},
     "carrier": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4eb", "name": "深圳市绿运危险货物运输有限公司", "uscc": "91440300MA5F0C0024", "permit": "粤交运440300001"},
     "vehicle": {"id": "veh_0193f1c2a4b87d21a1c6e1f0b2d3c4ec", "plate": "粤B3H521", "permit": "440300012345"},
     "driver": {"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed", "name": "王师傅"},
+    "escort": {"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ef", "name": "李押运"},
+    "departure_address": "龙岗绿色科技园区 C2 栋",
+    "destination_address": "深圳市坪山区环保路 1 号",
     "receiver": {"organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ea", "name": "深圳市东江环保处置有限公司", "uscc": "91440300MA5F0D005L", "permit": "440300001"},
     "waste_code": "900-249-08", "waste_name": "其他生产、销售、使用过程中产生的废矿物油", "category": "HW08",
     "characteristics": ["T", "I"], "physical_form": "liquid", "packaging": "drum × 7",
@@ -188,7 +191,19 @@ pub struct ManifestView {
     pub carrier: PartyView,
     pub vehicle: serde_json::Value,
     pub driver: serde_json::Value,
+    /// The escort (押运员) named in the pickup's schedule: `{id, name}`; absent when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub escort: Option<serde_json::Value>,
     pub receiver: PartyView,
+    /// Where the waste leaves from: the warehouse's address (the park's for lots collected at
+    /// the enterprises' doors), as at the issue. Absent on manifests issued before addresses
+    /// were recorded.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub departure_address: String,
+    /// Where the waste goes: the receiver's address, as at the issue.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub destination_address: String,
     pub waste_code: String,
     pub waste_name: String,
     pub category: String,
@@ -343,11 +358,14 @@ fn view_with(
         .get(&row.park_id)
         .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let consignor = match row.consignor_type.as_str() {
-        "park_warehouse" => party(
-            related,
-            &row.consignor_id,
-            park.collection_permit_number.clone(),
-        ),
+        "park_warehouse" => PartyView {
+            uscc: park.uscc.clone(),
+            ..party(
+                related,
+                &row.consignor_id,
+                park.collection_permit_number.clone(),
+            )
+        },
         _ => party(related, &row.consignor_id, None),
     };
     let carrier = party(
@@ -360,6 +378,7 @@ fn view_with(
         .as_ref()
         .and_then(|id| related.licences.get(id).cloned());
     let receiver = party(related, &row.receiver_id, licence);
+    let places = related.places.get(&row.id);
     let vehicle = related.vehicles.get(&row.vehicle_id);
     let driver = related.people.get(&row.driver_id);
     let code = related.codes.get(&row.waste_code);
@@ -496,7 +515,16 @@ fn view_with(
             "permit": vehicle.map(|v| v.1.clone()),
         }),
         driver: serde_json::json!({"id": row.driver_id, "name": driver}),
+        escort: places
+            .and_then(|p| p.escort_id.as_ref())
+            .map(|id| serde_json::json!({"id": id, "name": related.people.get(id)})),
         receiver,
+        departure_address: places
+            .map(|p| p.departure_address.clone())
+            .unwrap_or_default(),
+        destination_address: places
+            .map(|p| p.destination_address.clone())
+            .unwrap_or_default(),
         waste_code: row.waste_code.clone(),
         waste_name: code.map(|c| c.0.clone()).unwrap_or_default(),
         category: row.category.clone(),
@@ -685,15 +713,23 @@ fn packaging(lots: &[&LotRow]) -> String {
         .join("; ")
 }
 
-/// Issues the manifests of a collection, in its transaction: one per waste code (and per
-/// enterprise, where each enterprise is its own consignor), numbered from the city's counter,
-/// the outbound weighing shared among them in proportion to their inbound weights.
+/// A lot and the number of the manifest it leaves under: (lot id, number).
+pub type LotDocument = (String, String);
+
+/// Who consigns a group of lots of one code: (consignor id, code, consignor type).
+type GroupKey = (String, String, &'static str);
+
+/// Issues the manifests of a collection, in its transaction: one per waste code and
+/// consignor (the park's warehouse under its collection permit; an enterprise without one, and
+/// for the lots stored in its own zone), numbered from the city's counter, the outbound
+/// weighing shared among them in proportion to their inbound weights. Returns the manifests
+/// and, per lot, the number of its manifest.
 pub fn issue(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     trip: Trip<'_>,
     tolerance_percent: i64,
-) -> Result<Vec<ManifestRow>, ApiError> {
+) -> Result<(Vec<ManifestRow>, Vec<LotDocument>), ApiError> {
     let park = parks::load_park(conn, &trip.collection.park_id)?;
     let who = consignor(park.0.collection_permit_number.as_deref());
     let tz = parks::park_time_zone(&park.0);
@@ -707,14 +743,32 @@ pub fn issue(
     let year: i32 = year.parse().unwrap_or(2026);
     let region = park.0.region_code.clone();
     let city = region.get(..4).unwrap_or(region.as_str()).to_owned();
+    // Lots stored in an enterprise's own zone leave with the enterprise as consignor, whatever
+    // the park's permit; the others with the park's consignor.
+    let zone_ids: Vec<String> = trip.lots.iter().filter_map(|l| l.zone_id.clone()).collect();
+    let own_zones = crate::registry::warehouses::store::own_zones(conn, &zone_ids)?;
+    let departure_address = match trip.lots.iter().find_map(|l| l.warehouse_id.as_deref()) {
+        Some(w) => crate::registry::warehouses::store::find_warehouse(conn, w)?
+            .map(|w| w.0.address)
+            .unwrap_or_else(|| park.0.address.clone()),
+        None => park.0.address.clone(),
+    };
+    let destination_address =
+        crate::registry::directory::store::find_disposer(conn, trip.receiver_id)?
+            .map(|d| d.0.address)
+            .unwrap_or_default();
     // Groups: (consignor, code), in a stable order.
-    let mut groups: Vec<((String, String), Vec<&LotRow>)> = Vec::new();
+    let mut groups: Vec<(GroupKey, Vec<&LotRow>)> = Vec::new();
     for lot in trip.lots {
-        let consignor_id = match who {
-            Consignor::ParkWarehouse => park.0.organization_id.clone(),
-            Consignor::Enterprise => lot.enterprise_id.clone(),
+        let own = lot
+            .zone_id
+            .as_deref()
+            .is_some_and(|z| own_zones.iter().any(|(id, _)| id == z));
+        let (consignor_id, consignor_type) = match (own, who) {
+            (false, Consignor::ParkWarehouse) => (park.0.organization_id.clone(), "park_warehouse"),
+            _ => (lot.enterprise_id.clone(), "enterprise"),
         };
-        let key = (consignor_id, lot.waste_code.clone());
+        let key = (consignor_id, lot.waste_code.clone(), consignor_type);
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, lots)) => lots.push(lot),
             None => groups.push((key, vec![lot])),
@@ -727,7 +781,8 @@ pub fn issue(
         .collect::<Result<_, _>>()?;
     let outbound = allocate(trip.collection.net_grams, &inbound);
     let mut issued = Vec::new();
-    for (((consignor_id, code), lots), (inbound, outbound)) in
+    let mut documents = Vec::new();
+    for (((consignor_id, code, consignor_type), lots), (inbound, outbound)) in
         groups.into_iter().zip(inbound.into_iter().zip(outbound))
     {
         let first = lots[0];
@@ -753,11 +808,7 @@ pub fn issue(
             park_id: park.0.organization_id.clone(),
             region_code: region.clone(),
             status: "draft".to_owned(),
-            consignor_type: match who {
-                Consignor::ParkWarehouse => "park_warehouse",
-                Consignor::Enterprise => "enterprise",
-            }
-            .to_owned(),
+            consignor_type: consignor_type.to_owned(),
             consignor_id,
             carrier_id: trip.collection.carrier_id.clone(),
             vehicle_id: trip.collection.vehicle_id.clone(),
@@ -788,7 +839,17 @@ pub fn issue(
             updated_at: now.naive_utc(),
         };
         store::insert_manifest(conn, &row)?;
+        store::insert_places(
+            conn,
+            &store::PlacesRow {
+                manifest_id: row.id.clone(),
+                escort_id: trip.collection.escort_id.clone(),
+                departure_address: departure_address.clone(),
+                destination_address: destination_address.clone(),
+            },
+        )?;
         for lot in &lots {
+            documents.push((lot.id.clone(), row.number.clone()));
             store::insert_manifest_lot(
                 conn,
                 &ManifestLotRow {
@@ -804,7 +865,7 @@ pub fn issue(
         snapshot(conn, now, &row, tolerance_percent, "issue")?;
         issued.push(row);
     }
-    Ok(issued)
+    Ok((issued, documents))
 }
 
 /// Keeps the manifest's new version as the API shows it, and its first copy of record
@@ -1307,6 +1368,53 @@ fn tell_refused(
     Ok(())
 }
 
+/// Hazardous waste is taken over only with papers valid on the park's day: the vehicle's
+/// dangerous-goods permit, the carrier's transport permit (a registered carrier's; a disposal
+/// company's own fleet has none recorded here) and the driver's dangerous-goods qualification.
+/// A date not recorded is not checked. Refused with 409 naming every paper past its last day.
+fn check_transport_papers(
+    conn: &mut DbConn,
+    row: &ManifestRow,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    use crate::registry::directory::store as directory;
+    let mut expired = Vec::new();
+    if let Some(v) = directory::find_vehicle(conn, &row.vehicle_id)?
+        && let Some(until) = v.dangerous_goods_permit_valid_until
+        && until < today
+    {
+        expired.push(format!(
+            "the dangerous-goods permit of vehicle {} expired after {until}",
+            v.plate
+        ));
+    }
+    if let Some((c, name)) = directory::find_carrier(conn, &row.carrier_id)?
+        && let Some(until) = c.transport_permit_valid_until
+        && until < today
+    {
+        expired.push(format!(
+            "the transport permit of carrier {name} expired after {until}"
+        ));
+    }
+    if let Some(d) = crate::identity::store::find_user(conn, &row.driver_id)?
+        && let Some(until) = d.dg_qualification_valid_until
+        && until < today
+    {
+        expired.push(format!(
+            "the dangerous-goods qualification of driver {} expired after {until}",
+            d.display_name
+        ));
+    }
+    if expired.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(format!(
+            "hazardous waste is not taken over on {today}: {}",
+            expired.join("; ")
+        )))
+    }
+}
+
 /// Signs a step: checks the role and the state, records who and when, and moves the manifest
 /// on.
 pub fn step(
@@ -1357,6 +1465,9 @@ pub fn step(
             }
             // Until it arrives, the manifest is held to the arrival's deadline.
             let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+            if row.kind == "hazardous" {
+                check_transport_papers(conn, &row, today)?;
+            }
             row.receipt_due_on = Some(today + chrono::Duration::days(transport_days.max(0)));
         }
         Step::Receive => {

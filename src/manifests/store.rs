@@ -10,8 +10,8 @@ use crate::auth::policy::ManifestScope;
 use crate::db::DbConn;
 use crate::db::schema::{
     collections, disposers, manifest_counters, manifest_follows, manifest_lots,
-    manifest_official_numbers, manifest_records, manifest_refusals, manifest_revisions,
-    manifest_signatures, manifest_versions, manifests, parks,
+    manifest_official_numbers, manifest_places, manifest_records, manifest_refusals,
+    manifest_revisions, manifest_signatures, manifest_versions, manifests, parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -31,6 +31,8 @@ pub struct CollectionRow {
     pub captured_at: NaiveDateTime,
     pub recorded_by: String,
     pub created_at: NaiveDateTime,
+    /// The escort (押运员) the pickup was scheduled with, a user of the carrier.
+    pub escort_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -69,6 +71,25 @@ pub struct ManifestRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// A manifest's escort and addresses, as at the issue.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_places)]
+pub struct PlacesRow {
+    pub manifest_id: String,
+    pub escort_id: Option<String>,
+    /// Where the waste leaves from: the warehouse's address, or the park's.
+    pub departure_address: String,
+    /// Where it goes: the receiver's address.
+    pub destination_address: String,
+}
+
+pub fn insert_places(conn: &mut DbConn, row: &PlacesRow) -> QueryResult<()> {
+    diesel::insert_into(manifest_places::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
 }
 
 /// A manifest issued to resolve a refusal, and the refused manifest it follows.
@@ -726,8 +747,10 @@ pub struct Related {
     pub licences: HashMap<String, String>,
     /// Plate and dangerous-goods permit, by vehicle id.
     pub vehicles: HashMap<String, (String, String)>,
-    /// Display names, by user id: the drivers and everyone who signed.
+    /// Display names, by user id: the drivers, the escorts and everyone who signed.
     pub people: HashMap<String, String>,
+    /// Escorts and addresses, by manifest id.
+    pub places: HashMap<String, PlacesRow>,
     /// Chinese name and characteristics, by waste code.
     pub codes: HashMap<String, (String, String)>,
     /// Each manifest's lots with their label codes, in lot order.
@@ -962,12 +985,25 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         .into_iter()
         .map(|(id, plate, permit)| (id, (plate, permit)))
         .collect();
+    related.places = manifest_places::table
+        .filter(manifest_places::manifest_id.eq_any(&manifest_ids))
+        .select(PlacesRow::as_select())
+        .load::<PlacesRow>(conn)?
+        .into_iter()
+        .map(|p| (p.manifest_id.clone(), p))
+        .collect();
     related.people = users::table
         .filter(
             users::id.eq_any(unique(
                 rows.iter()
                     .map(|r| r.driver_id.as_str())
-                    .chain(signed.map(|s| s.user_id.as_str())),
+                    .chain(signed.map(|s| s.user_id.as_str()))
+                    .chain(
+                        related
+                            .places
+                            .values()
+                            .filter_map(|p| p.escort_id.as_deref()),
+                    ),
             )),
         )
         .select((users::id, users::display_name))

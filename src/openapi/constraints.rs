@@ -173,7 +173,11 @@ const NEW_PASSWORDS: &[(&str, &str)] = &[
 ];
 
 /// Items of request-body arrays, by name: a pattern, or the values allowed.
-const ITEM_PATTERNS: &[(&str, &str)] = &[("categories", CATEGORY), ("scope", HAZARDOUS_REF)];
+const ITEM_PATTERNS: &[(&str, &str)] = &[
+    ("categories", CATEGORY),
+    ("scope", HAZARDOUS_REF),
+    ("permit_scope", HAZARDOUS_REF),
+];
 
 const LOT_STATUSES: &[&str] = crate::lots::routes::LOT_STATUSES;
 const ROUTES: &[&str] = crate::lots::routes::LOT_ROUTES;
@@ -305,6 +309,7 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("estimated_grams", 1, MAX_LOT_GRAMS),
     ("capacity_grams", 1, MAX_GRAMS),
     ("annual_capacity_grams", 1, MAX_GRAMS),
+    ("permit_annual_capacity_grams", 1, MAX_GRAMS),
     ("threshold_grams", 1, MAX_GRAMS),
     ("fen_per_tonne", -MAX_FEN_PER_TONNE, MAX_FEN_PER_TONNE),
     ("container_count", 1, 10_000),
@@ -633,6 +638,12 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
         // A licence's scope: 1 to 100 categories or codes, none twice.
         array.min_items = Some(1);
         array.max_items = Some(100);
+        array.unique_items = true;
+    }
+    if field == "permit_scope" {
+        // A collection permit's coverage: at most 100 categories or codes, none twice; empty
+        // covers every hazardous code.
+        array.max_items = Some(crate::registry::parks::routes::PERMIT_SCOPE_MAX);
         array.unique_items = true;
     }
     if field.ends_with("_ids") {

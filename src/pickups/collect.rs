@@ -148,9 +148,10 @@ pub fn collect(
         captured_at: c.captured_at.naive_utc(),
         recorded_by: principal.user_id.clone(),
         created_at: now.naive_utc(),
+        escort_id: row.escort_id.clone(),
     };
     manifest_store::insert_collection(conn, &collection)?;
-    let manifests = crate::manifests::service::issue(
+    let (manifests, documents) = crate::manifests::service::issue(
         conn,
         now,
         crate::manifests::service::Trip {
@@ -161,29 +162,9 @@ pub fn collect(
         },
         tolerance_percent,
     )?;
-    crate::lots::stock::name_documents(conn, &documents(&lots, &manifests, &row.park_id))?;
+    crate::lots::stock::name_documents(conn, &documents)?;
     close_collected(conn, now, principal, &mut row)?;
     Ok(view(collection, lots, manifests))
-}
-
-/// The manifest (or transfer record) number of each lot: the manifest of its code whose
-/// consignor is its enterprise or the park's warehouse.
-fn documents(
-    lots: &[LotRow],
-    manifests: &[crate::manifests::store::ManifestRow],
-    park_id: &str,
-) -> Vec<(String, String)> {
-    lots.iter()
-        .filter_map(|l| {
-            manifests
-                .iter()
-                .find(|m| {
-                    m.waste_code == l.waste_code
-                        && (m.consignor_id == l.enterprise_id || m.consignor_id == park_id)
-                })
-                .map(|m| (l.id.clone(), m.number.clone()))
-        })
-        .collect()
 }
 
 /// The request, authorised for collection and locked (its group's lock), if it is scheduled.

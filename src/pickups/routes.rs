@@ -74,6 +74,9 @@ pub struct ScheduleRequest {
     pub vehicle_id: String,
     /// A user with the driver role in the carrier.
     pub driver_id: String,
+    /// The escort (押运员) riding with the driver: an active user of the carrier other than
+    /// the driver; shown on the manifests. Absent: none named.
+    pub escort_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -315,6 +318,10 @@ pub async fn schedule(
         carrier_id: v.text("carrier_id", &b.carrier_id, 1, 64),
         vehicle_id: v.text("vehicle_id", &b.vehicle_id, 1, 64),
         driver_id: v.text("driver_id", &b.driver_id, 1, 64),
+        escort_id: b
+            .escort_id
+            .as_deref()
+            .map(|e| v.text("escort_id", e, 1, 64)),
     };
     v.finish()?;
     let id = id.into_inner();

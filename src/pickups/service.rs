@@ -154,6 +154,40 @@ pub struct Schedule {
     pub carrier_id: String,
     pub vehicle_id: String,
     pub driver_id: String,
+    /// The escort (押运员), a user of the carrier; optional.
+    pub escort_id: Option<String>,
+}
+
+/// The escort named in a schedule: an active user of the carrier, not the driver.
+fn check_escort(
+    conn: &mut DbConn,
+    carrier_id: &str,
+    s: &Schedule,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    let Some(escort_id) = s.escort_id.as_deref() else {
+        return Ok(());
+    };
+    match crate::identity::store::find_user(conn, escort_id)? {
+        Some(u) if u.organization_id != carrier_id => errors.push(FieldError::new(
+            "escort_id",
+            "not_of_carrier",
+            "not a user of the carrier",
+        )),
+        Some(u) if u.deactivated_at.is_some() => errors.push(FieldError::new(
+            "escort_id",
+            "deactivated",
+            "this escort's account is deactivated",
+        )),
+        Some(_) if escort_id == s.driver_id => errors.push(FieldError::new(
+            "escort_id",
+            "is_driver",
+            "the escort rides beside the driver: name another user",
+        )),
+        Some(_) => {}
+        None => errors.push(FieldError::new("escort_id", "not_found", "no such user")),
+    }
+    Ok(())
 }
 
 /// The disposer's dispatcher schedules (or reschedules) the pickup: a day, a carrier (a
@@ -196,6 +230,7 @@ pub fn schedule(
         s.scheduled_on,
         &mut errors,
     )?;
+    check_escort(conn, &s.carrier_id, &s, &mut errors)?;
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -215,6 +250,7 @@ pub fn schedule(
     row.carrier_id = Some(s.carrier_id);
     row.vehicle_id = Some(s.vehicle_id);
     row.driver_id = Some(s.driver_id);
+    row.escort_id = s.escort_id;
     row.scheduled_at = Some(now.naive_utc());
     row.scheduled_by = Some(principal.user_id.clone());
     row.updated_at = now.naive_utc();

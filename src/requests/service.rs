@@ -155,6 +155,9 @@ pub struct RequestView {
     pub vehicle_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver_id: Option<String>,
+    /// The escort (押运员) named in the schedule, a user of the carrier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escort_id: Option<String>,
     /// Why it was declined or cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -279,6 +282,7 @@ fn view_of_lines(
         carrier_id: row.carrier_id.clone(),
         vehicle_id: row.vehicle_id.clone(),
         driver_id: row.driver_id.clone(),
+        escort_id: row.escort_id.clone(),
         reason: row.reason.clone(),
         created_by: row.created_by.clone(),
         created_at: row.created_at.and_utc(),
@@ -613,6 +617,7 @@ fn open_request(
         closed_at: None,
         closed_by: None,
         updated_at: now.naive_utc(),
+        escort_id: None,
     };
     store::insert_request(conn, &row)?;
     crate::metrics::pickup_request_raised(&row.trigger_kind);

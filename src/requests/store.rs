@@ -54,6 +54,8 @@ pub struct RequestRow {
     pub closed_at: Option<NaiveDateTime>,
     pub closed_by: Option<String>,
     pub updated_at: NaiveDateTime,
+    /// The escort (押运员) named in the schedule, a user of the carrier.
+    pub escort_id: Option<String>,
 }
 
 /// A request with its park's region code (for the access check).

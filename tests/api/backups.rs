@@ -319,7 +319,7 @@ fn restore_refuses_a_copy_it_cannot_trust_and_leaves_the_database_as_it_was() {
         diesel::connection::SimpleConnection::batch_execute(
             &mut conn,
             "INSERT INTO organizations VALUES ('org_1', 'platform', 'P', '2026-11-25 02:00:00', '2026-11-25 02:00:00');
-             INSERT INTO users VALUES ('usr_1', 'org_1', 'admin', 'A', 'platform_admin', 'x', NULL, '2026-11-25 02:00:00', '2026-11-25 02:00:00');
+             INSERT INTO users VALUES ('usr_1', 'org_1', 'admin', 'A', 'platform_admin', 'x', NULL, '2026-11-25 02:00:00', '2026-11-25 02:00:00', NULL, NULL);
              PRAGMA writable_schema = ON;
              UPDATE sqlite_master SET sql = 'CREATE INDEX users_organization_idx ON users (username, id)'
               WHERE name = 'users_organization_idx';",

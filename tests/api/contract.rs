@@ -28,6 +28,7 @@ backend_tests! {
         .await;
         let admin = app.admin_token().await;
         let park = app.create_park(&admin, "Longgang park", "440307").await;
+        app.grant_permit(&admin, &park).await;
         app.create_enterprise(&admin, &park, "Huaxin Electronics").await;
         app.create_disposer(&admin, "Dongjiang").await;
         app.create_org(&admin, "carrier", "Lvyun Transport").await;

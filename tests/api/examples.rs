@@ -350,8 +350,11 @@ backend_tests! {
             "thresholds": [{"target": "HW08", "threshold_grams": 100_000_000}]});
         let contract = app.created_id("/api/v1/contracts", &admin, &contract).await;
         let warehouse = app.created_id("/api/v1/warehouses", &admin, &json!({"park_id": park, "name": "No. 1", "address": "C2"})).await;
+        // The enterprise's own storage points (the park holds no collection permit): it is the
+        // consignor of its manifests.
         let zone = app.created_id(&format!("/api/v1/warehouses/{warehouse}/zones"), &admin,
-            &json!({"name": "A1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000})).await;
+            &json!({"name": "A1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000,
+                "enterprise_id": enterprise})).await;
         app.create_user(&admin, &park, "office", "park_office", PASSWORD).await;
         app.create_user(&admin, &enterprise, "producer", "enterprise_user", PASSWORD).await;
         app.create_user(&admin, &disposer, "dispatch", "disposer_dispatcher", PASSWORD).await;
@@ -376,7 +379,8 @@ backend_tests! {
         // first, its age would call one as months pass.
         let archive = app.created_id("/api/v1/warehouses", &admin, &json!({"park_id": park, "name": "No. 2", "address": "C3"})).await;
         let archive_zone = app.created_id(&format!("/api/v1/warehouses/{archive}/zones"), &admin,
-            &json!({"name": "B1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000})).await;
+            &json!({"name": "B1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000,
+                "enterprise_id": enterprise})).await;
         let weigh = |kg: i64, zone: &str| {
             let (app, office, enterprise, zone) = (&app, office.clone(), enterprise.clone(), zone.to_owned());
             async move {

@@ -179,6 +179,11 @@ backend_tests! {
         stand_at(&app, &mut p, "2026-11-30T15:00:00Z").await;
         let first = raise(&app, &p).await;
         stand_at(&app, &mut p, "2026-11-30T15:59:59Z").await;
+        // The park gives its collection permit up before the trip (the lots were taken in under
+        // it): each enterprise consigns its own.
+        let park_path = format!("/api/v1/parks/{}", p.park);
+        let r = app.patch_json(&park_path, &p.office, &json!({"collection_permit_number": null})).await;
+        assert_eq!(r.status(), StatusCode::OK);
         let manifests = collect(&app, &p, &first).await;
         assert_eq!(manifests.len(), 2, "one manifest per consigning enterprise");
         for m in &manifests {
@@ -190,6 +195,7 @@ backend_tests! {
 
         // A lot of December, raised at once and collected two days later: a December pickup.
         stand_at(&app, &mut p, "2026-11-30T16:01:00Z").await;
+        app.grant_permit(&p.office, &p.park).await;
         weigh(&app, &p, &a, 70, "2026-11-30T16:00:30Z").await;
         let second = raise(&app, &p).await;
         // Receipts 4 hours and 2 days after the take-over, both in December.

@@ -508,6 +508,22 @@ impl TestApp {
         self.created_id("/api/v1/parks", admin, &body).await
     }
 
+    /// Gives a park a collection permit valid from 2020 to 2099 covering every hazardous code:
+    /// hazardous lots enter its shared zones, and the park's warehouse consigns them.
+    pub async fn grant_permit(&self, admin: &str, park_id: &str) {
+        let body = json!({"collection_permit_number": "440300-HW-2026-012",
+            "permit_valid_from": "2020-01-01", "permit_valid_until": "2099-12-31"});
+        let r = self
+            .patch_json(&format!("/api/v1/parks/{park_id}"), admin, &body)
+            .await;
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::OK,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
     pub async fn create_enterprise(&self, token: &str, park_id: &str, name: &str) -> String {
         let body = json!({"park_id": park_id, "name": name, "uscc": next_uscc(), "contact_name": "Chen Jie",
             "contact_phone": "13800138000", "joined_on": "2020-01-01"});

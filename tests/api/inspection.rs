@@ -67,7 +67,9 @@ async fn second_park(app: &TestApp, p: &Park) -> (String, String, Value) {
         .await;
     let zone = app
         .created_id(&format!("/api/v1/warehouses/{warehouse}/zones"), &p.admin,
-            &json!({"name": "B1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000}))
+            // The enterprise's own storage point: the park holds no collection permit.
+            &json!({"name": "B1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000,
+                "enterprise_id": enterprise}))
         .await;
     app.create_user(&p.admin, &park2, "office2", "park_office", PASSWORD)
         .await;

@@ -533,7 +533,8 @@ backend_tests! {
         assert_eq!(rows[0][1], "", "no official number recorded yet");
         assert_eq!(&rows[0][2..4], ["危险废物", "待移出人确认"], "kind and state in Chinese words");
         assert_eq!(rows[0][13], "723.456");
-        assert_eq!(&rows[0][4..9], ["Longgang park", "Huaxin Electronics", "Lvyun Transport", "粤B12345", "Dongjiang"]);
+        // The park consigns under its collection permit.
+        assert_eq!(&rows[0][4..9], ["Longgang park", "Longgang park", "Lvyun Transport", "粤B12345", "Dongjiang"]);
         let r = app.get("/api/v1/manifests/export.xlsx", &p.dispatcher).await;
         assert_eq!(r.status(), StatusCode::OK);
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();

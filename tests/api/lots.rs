@@ -50,6 +50,7 @@ async fn world(app: &TestApp, max_storage_days: i64) -> World {
     assert_eq!(r.status(), StatusCode::CREATED);
     let day = |d: i64| app.day(d);
     let park = app.create_park(&admin, "Longgang park", "440307").await;
+    app.grant_permit(&admin, &park).await;
     let enterprise = app
         .create_enterprise(&admin, &park, "Huaxin Electronics")
         .await;

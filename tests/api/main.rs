@@ -32,6 +32,7 @@ mod metrics;
 mod official_numbers;
 mod openapi;
 mod patches;
+mod permits;
 mod pickups;
 mod printing;
 mod processes;

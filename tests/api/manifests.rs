@@ -396,7 +396,10 @@ backend_tests! {
         let a4 = stock["zones"].as_array().unwrap().iter().find(|z| z["zone_id"] == rags.as_str()).unwrap().clone();
         assert_eq!(a4["stored_grams"], 40_000, "a refused collection changes nothing");
 
-        // General waste at the doors: the driver weighs each lot there.
+        // General waste at the doors: the driver weighs each lot there. The park gives up its
+        // collection permit (general waste needs none): the enterprise consigns.
+        let r = app.patch_json(&format!("/api/v1/parks/{}", p.park), &p.admin, &json!({"collection_permit_number": null})).await;
+        assert_eq!(r.status(), StatusCode::OK);
         let declare = |kg: i64| json!({"enterprise_id": p.enterprise_a, "waste_code": "900-003-S59", "physical_form": "solid",
             "container_type": "bag", "container_count": 2, "estimated_grams": kg * 1000});
         let first: Value = post(&app, "/api/v1/lots/declarations", &p.producer_a, &declare(150)).await.json().await.unwrap();

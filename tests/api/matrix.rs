@@ -442,9 +442,13 @@ impl World {
         let warehouse = |park: &str| json!({"park_id": park, "name": "Warehouse No. 1", "address": "Building C2"});
         let wh_a = create("/warehouses".into(), warehouse(&park_a)).await;
         let wh_b = create("/warehouses".into(), warehouse(&park_b)).await;
-        let zone = json!({"name": "HW08 waste oil", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 5_000_000_000i64});
-        let zone_a = create(format!("/warehouses/{wh_a}/zones"), zone.clone()).await;
-        let zone_b = create(format!("/warehouses/{wh_b}/zones"), zone).await;
+        // Each member enterprise's own storage point: neither park holds a collection permit.
+        let zone = |enterprise: &str| {
+            json!({"name": "HW08 waste oil", "kind": "hazardous", "categories": ["HW08"],
+            "capacity_grams": 5_000_000_000i64, "enterprise_id": enterprise})
+        };
+        let zone_a = create(format!("/warehouses/{wh_a}/zones"), zone(&ent_a1)).await;
+        let zone_b = create(format!("/warehouses/{wh_b}/zones"), zone(&ent_b1)).await;
 
         let contract = |park: &str, disposer: &str, member: &str, number: &str| {
             json!({"park_id": park, "disposer_id": disposer, "number": number, "valid_from": "2026-01-01",

@@ -139,12 +139,23 @@ async fn schedule(app: &TestApp, p: &Park, request: &str) -> reqwest::Response {
 /// Two enterprises' lots cross the threshold; the request is scheduled and collected. Returns
 /// the manifests issued, as read back.
 async fn collect(app: &TestApp, p: &Park) -> Vec<Value> {
+    let request = weigh_both(app, p).await;
+    collect_request(app, p, &request).await
+}
+
+/// Both enterprises weigh in, into the shared zone (under the park's permit): the request.
+async fn weigh_both(app: &TestApp, p: &Park) -> String {
     weigh(app, p, &p.enterprise_a, 300).await;
     let lot = weigh(app, p, &p.enterprise_b, 250).await;
-    let request = lot["pickup_request_id"]
+    lot["pickup_request_id"]
         .as_str()
         .expect("a request")
-        .to_owned();
+        .to_owned()
+}
+
+/// The request collected, and the manifests issued, as read back.
+async fn collect_request(app: &TestApp, p: &Park, request: &str) -> Vec<Value> {
+    let request = request.to_owned();
     assert_eq!(schedule(app, p, &request).await.status(), StatusCode::OK);
     let r = post(
         app,
@@ -181,11 +192,12 @@ backend_tests! {
             &["name", "address", "time_zone"], &[path.clone(), history.clone()]).await;
 
         // The park's own office removes the permit: the park, its history and the next
-        // collection all show the enterprises consigning.
+        // collection (of lots taken in while it held one) all show the enterprises consigning.
+        let request = weigh_both(&app, &p).await;
         let cleared = clear(&app, &p.office, &path, Some(&history), "collection_permit_number").await;
         assert_eq!(cleared["consignor"], "enterprise");
         assert_eq!(versions(&app, &p.office, &history).await.last().unwrap()["data"]["consignor"], "enterprise");
-        let manifests = collect(&app, &p).await;
+        let manifests = collect_request(&app, &p, &request).await;
         assert_eq!(manifests.len(), 2, "one manifest per enterprise");
         let mut consignors: Vec<&str> = manifests.iter().map(|m| m["consignor"]["organization_id"].as_str().unwrap()).collect();
         consignors.sort_unstable();

@@ -58,6 +58,8 @@ pub async fn park(app: &TestApp, threshold_kg: i64, zone_percent: i64) -> Park {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let park = app.create_park(&admin, "Longgang park", "440307").await;
+    // The warehouse's shared zone takes hazardous waste under the park's collection permit.
+    app.grant_permit(&admin, &park).await;
     let enterprise_a = app
         .create_enterprise(&admin, &park, "Huaxin Electronics")
         .await;

@@ -87,7 +87,8 @@ pub struct EndLicenceRequest {
     "name": "Shenzhen Lvyun Hazardous Goods Transport Co., Ltd.",
     "uscc": "91440300MA5F0C0024",
     "region_code": "440307",
-    "transport_permit_number": "粤交运管许可深字440300012345号"
+    "transport_permit_number": "粤交运管许可深字440300012345号",
+    "transport_permit_valid_until": "2029-06-30"
 }))]
 pub struct CreateCarrierRequest {
     pub name: String,
@@ -95,6 +96,8 @@ pub struct CreateCarrierRequest {
     pub region_code: String,
     /// Road transport operating permit number.
     pub transport_permit_number: String,
+    /// The permit's last valid day; past it the carrier takes no hazardous waste over.
+    pub transport_permit_valid_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -107,6 +110,10 @@ pub struct UpdateCarrierRequest {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = String)]
     pub transport_permit_number: Option<String>,
+    /// The permit's last valid day (a renewed permit's, say).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = NaiveDate)]
+    pub transport_permit_valid_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -114,13 +121,16 @@ pub struct UpdateCarrierRequest {
 #[schema(example = json!({
     "operator_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
     "plate": "粤B12345",
-    "dangerous_goods_permit_number": "440300012345"
+    "dangerous_goods_permit_number": "440300012345",
+    "dangerous_goods_permit_valid_until": "2028-03-31"
 }))]
 pub struct CreateVehicleRequest {
     /// A carrier, or a disposal company running its own fleet.
     pub operator_id: String,
     pub plate: String,
     pub dangerous_goods_permit_number: String,
+    /// The permit's last valid day; past it the vehicle takes no hazardous waste over.
+    pub dangerous_goods_permit_valid_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -130,6 +140,10 @@ pub struct UpdateVehicleRequest {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = String)]
     pub dangerous_goods_permit_number: Option<String>,
+    /// The permit's last valid day (a renewed permit's, say).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = NaiveDate)]
+    pub dangerous_goods_permit_valid_until: Option<NaiveDate>,
     /// The day the vehicle leaves the fleet; `null` puts it back in service.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -517,9 +531,12 @@ pub async fn create_carrier(
             permit?,
         ))
     })?;
+    let valid_until = body.transport_permit_valid_until;
     let view = state
         .db
-        .write(move |conn| service::create_carrier(conn, now, &principal.user_id, party, permit))
+        .write(move |conn| {
+            service::create_carrier(conn, now, &principal.user_id, party, (permit, valid_until))
+        })
         .await?;
     Ok(created(format!("/api/v1/carriers/{}", view.id), &view))
 }
@@ -608,7 +625,14 @@ pub async fn update_carrier(
         .db
         .write(move |conn| {
             let row = service::load_carrier(conn, &id)?;
-            service::update_carrier(conn, now, &principal.user_id, row, name, permit)
+            service::update_carrier(
+                conn,
+                now,
+                &principal.user_id,
+                row,
+                name,
+                (permit, body.transport_permit_valid_until),
+            )
         })
         .await?;
     Ok(web::Json(view))
@@ -686,7 +710,14 @@ pub async fn create_vehicle(
                 },
             )?;
             service::check_operator(conn, &operator_id)?;
-            service::add_vehicle(conn, now, &principal.user_id, &operator_id, plate, permit)
+            service::add_vehicle(
+                conn,
+                now,
+                &principal.user_id,
+                &operator_id,
+                plate,
+                (permit, body.dangerous_goods_permit_valid_until),
+            )
         })
         .await?;
     Ok(created(format!("/api/v1/vehicles/{}", view.id), &view))
@@ -854,7 +885,14 @@ pub async fn update_vehicle(
                     operator_id: &row.operator_id,
                 },
             )?;
-            service::update_vehicle(conn, now, &principal.user_id, row, permit, body.retired_on)
+            service::update_vehicle(
+                conn,
+                now,
+                &principal.user_id,
+                row,
+                (permit, body.dangerous_goods_permit_valid_until),
+                body.retired_on,
+            )
         })
         .await?;
     Ok(web::Json(view))

@@ -280,6 +280,7 @@ pub fn end_licence(
     "uscc": "91440300MA5F0C0024",
     "region_code": "440307",
     "transport_permit_number": "粤交运管许可深字440300012345号",
+    "transport_permit_valid_until": "2029-06-30",
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
@@ -290,6 +291,10 @@ pub struct CarrierView {
     pub region_code: String,
     /// Road transport operating permit (道路运输经营许可证) number.
     pub transport_permit_number: String,
+    /// The permit's last valid day: past it, the carrier's drivers take no hazardous waste
+    /// over. Absent: not recorded (not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_permit_valid_until: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -301,6 +306,7 @@ pub fn carrier_view((row, name): (CarrierRow, String)) -> CarrierView {
         uscc: row.uscc,
         region_code: row.region_code,
         transport_permit_number: row.transport_permit_number,
+        transport_permit_valid_until: row.transport_permit_valid_until,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
@@ -311,7 +317,7 @@ pub fn create_carrier(
     now: DateTime<Utc>,
     by: &str,
     party: NewParty,
-    transport_permit_number: String,
+    (transport_permit_number, transport_permit_valid_until): (String, Option<NaiveDate>),
 ) -> Result<CarrierView, ApiError> {
     if store::carrier_uscc_taken(conn, party.uscc.as_str())? {
         return Err(ApiError::field(
@@ -335,6 +341,7 @@ pub fn create_carrier(
         transport_permit_number,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        transport_permit_valid_until,
     };
     store::insert_carrier(conn, &row)?;
     let view = carrier_view((row, org.name));
@@ -348,7 +355,7 @@ pub fn update_carrier(
     by: &str,
     (mut row, mut name): (CarrierRow, String),
     new_name: Option<String>,
-    permit: Option<String>,
+    (permit, valid_until): (Option<String>, Option<NaiveDate>),
 ) -> Result<CarrierView, ApiError> {
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
@@ -356,6 +363,9 @@ pub fn update_carrier(
     }
     if let Some(p) = permit {
         row.transport_permit_number = p;
+    }
+    if let Some(v) = valid_until {
+        row.transport_permit_valid_until = Some(v);
     }
     row.updated_at = now.naive_utc();
     store::save_carrier(conn, &row)?;
@@ -374,6 +384,7 @@ pub fn load_carrier(conn: &mut DbConn, id: &str) -> Result<(CarrierRow, String),
     "operator_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4ec",
     "plate": "粤B12345",
     "dangerous_goods_permit_number": "440300012345",
+    "dangerous_goods_permit_valid_until": "2028-03-31",
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
@@ -384,6 +395,10 @@ pub struct VehicleView {
     pub plate: String,
     /// Road transport permit for dangerous goods (道路危险货物运输许可) of the vehicle.
     pub dangerous_goods_permit_number: String,
+    /// The permit's last valid day: past it, the vehicle takes no hazardous waste over.
+    /// Absent: not recorded (not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dangerous_goods_permit_valid_until: Option<NaiveDate>,
     /// The day the vehicle left the fleet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retired_on: Option<NaiveDate>,
@@ -397,6 +412,7 @@ pub fn vehicle_view(row: VehicleRow) -> VehicleView {
         operator_id: row.operator_id,
         plate: row.plate,
         dangerous_goods_permit_number: row.dangerous_goods_permit_number,
+        dangerous_goods_permit_valid_until: row.dangerous_goods_permit_valid_until,
         retired_on: row.retired_on,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -427,7 +443,7 @@ pub fn add_vehicle(
     by: &str,
     operator_id: &str,
     plate: String,
-    permit: String,
+    (permit, valid_until): (String, Option<NaiveDate>),
 ) -> Result<VehicleView, ApiError> {
     if store::active_plate_taken(conn, &plate)? {
         return Err(ApiError::field(
@@ -444,6 +460,7 @@ pub fn add_vehicle(
         retired_on: None,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        dangerous_goods_permit_valid_until: valid_until,
     };
     store::insert_vehicle(conn, &row).map_err(|e| {
         if crate::db::is_unique_violation(&e) {
@@ -466,11 +483,14 @@ pub fn update_vehicle(
     now: DateTime<Utc>,
     by: &str,
     mut row: VehicleRow,
-    permit: Option<String>,
+    (permit, valid_until): (Option<String>, Option<NaiveDate>),
     retired_on: Option<Option<NaiveDate>>,
 ) -> Result<VehicleView, ApiError> {
     if let Some(p) = permit {
         row.dangerous_goods_permit_number = p;
+    }
+    if let Some(v) = valid_until {
+        row.dangerous_goods_permit_valid_until = Some(v);
     }
     if let Some(r) = retired_on {
         if r.is_none() && row.retired_on.is_some() && store::active_plate_taken(conn, &row.plate)? {

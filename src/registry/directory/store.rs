@@ -42,6 +42,8 @@ pub struct CarrierRow {
     pub transport_permit_number: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The transport permit's last valid day; `None`: not recorded.
+    pub transport_permit_valid_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -55,6 +57,8 @@ pub struct VehicleRow {
     pub retired_on: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The vehicle's dangerous-goods permit's last valid day; `None`: not recorded.
+    pub dangerous_goods_permit_valid_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

@@ -10,13 +10,16 @@ use crate::auth::policy::{self, Action, authorize};
 use crate::domain::park::parse_time_zone;
 use crate::domain::region::RegionCode;
 use crate::domain::text::{parse_phone, parse_reference};
+use crate::domain::units::positive_grams;
 use crate::domain::uscc::Uscc;
-use crate::error::{ApiError, NOT_VISIBLE, Problem, Validator};
+use crate::domain::waste::{CatalogRef, parse_refs};
+use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
 use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
 use crate::registry::parks::service::{
     self, EnterpriseChanges, EnterpriseView, NewEnterprise, NewPark, ParkChanges, ParkView,
+    PermitDetails,
 };
 use crate::registry::parks::store;
 use crate::state::AppState;
@@ -24,6 +27,26 @@ use crate::state::AppState;
 pub const NAME_MAX: usize = 200;
 pub const ADDRESS_MAX: usize = 300;
 pub const PERSON_MAX: usize = 100;
+/// Entries of a permit's coverage, at most.
+pub const PERMIT_SCOPE_MAX: usize = 100;
+
+fn permit_scope(v: &mut Validator, raw: &[String]) -> Option<Vec<CatalogRef>> {
+    if raw.len() > PERMIT_SCOPE_MAX {
+        v.push(FieldError::new(
+            "permit_scope",
+            "invalid_length",
+            format!("must list at most {PERMIT_SCOPE_MAX} categories or codes"),
+        ));
+        return None;
+    }
+    match parse_refs("permit_scope", raw) {
+        Ok(refs) => Some(refs),
+        Err(errors) => {
+            errors.into_iter().for_each(|e| v.push(e));
+            None
+        }
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +55,12 @@ pub const PERSON_MAX: usize = 100;
     "region_code": "440307",
     "address": "Longgang District, Shenzhen",
     "time_zone": "Asia/Shanghai",
-    "collection_permit_number": "440300-HW-2026-012"
+    "uscc": "12440300MB2C00005K",
+    "collection_permit_number": "440300-HW-2026-012",
+    "permit_valid_from": "2026-01-01",
+    "permit_valid_until": "2030-12-31",
+    "permit_scope": ["HW08"],
+    "permit_annual_capacity_grams": 500000000000i64
 }))]
 pub struct CreateParkRequest {
     pub name: String,
@@ -41,8 +69,21 @@ pub struct CreateParkRequest {
     pub address: String,
     /// IANA time zone; default `Asia/Shanghai`.
     pub time_zone: Option<String>,
+    /// The park management office's Unified Social Credit Code; a wrong check character is
+    /// refused naming the right one.
+    pub uscc: Option<String>,
     /// The warehouse's hazardous-waste collection permit, when it holds one.
     pub collection_permit_number: Option<String>,
+    /// The permit's first valid day; absent: no lower bound. Needs the permit's number.
+    pub permit_valid_from: Option<NaiveDate>,
+    /// The permit's last valid day, not before `permit_valid_from`; absent: no upper bound.
+    pub permit_valid_until: Option<NaiveDate>,
+    /// HW categories (`HW08`) and hazardous codes (`900-041-49`) of the catalog the permit
+    /// covers, at most 100; empty or absent covers every hazardous code.
+    #[serde(default)]
+    pub permit_scope: Vec<String>,
+    /// The most the park's shared zones take in per calendar year, in grams.
+    pub permit_annual_capacity_grams: Option<i64>,
     /// Take-over of hazardous waste only under a manifest carrying its official number;
     /// default `false`.
     #[serde(default)]
@@ -62,10 +103,32 @@ pub struct UpdateParkRequest {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = String)]
     pub time_zone: Option<String>,
-    /// `null` removes the permit (the enterprises become the consignors).
+    /// The office's Unified Social Credit Code; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub uscc: Option<Option<String>>,
+    /// `null` removes the permit with its dates, coverage and capacity (the enterprises become
+    /// the consignors).
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub collection_permit_number: Option<Option<String>>,
+    /// The permit's first valid day; `null`: no lower bound.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub permit_valid_from: Option<Option<NaiveDate>>,
+    /// The permit's last valid day; `null`: no upper bound.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub permit_valid_until: Option<Option<NaiveDate>>,
+    /// The categories and codes the permit covers (at most 100); `[]` covers every hazardous
+    /// code.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = Vec<String>)]
+    pub permit_scope: Option<Vec<String>>,
+    /// The annual capacity in grams; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub permit_annual_capacity_grams: Option<Option<i64>>,
     /// Take-over of hazardous waste only under a manifest carrying its official number.
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = bool)]
@@ -151,13 +214,34 @@ pub async fn create_park(
         .collection_permit_number
         .as_deref()
         .map(|p| v.check(parse_reference("collection_permit_number", p)));
+    let uscc = body
+        .uscc
+        .as_deref()
+        .map(|u| v.check(Uscc::parse("uscc", u)));
+    let scope = permit_scope(&mut v, &body.permit_scope);
+    let capacity = body
+        .permit_annual_capacity_grams
+        .map(|c| v.check(positive_grams("permit_annual_capacity_grams", c)));
     let new = v.finish_with(|| {
         Some(NewPark {
             name,
             region_code: region_code?,
             address,
             time_zone: time_zone?,
+            uscc: match uscc {
+                Some(u) => Some(u?),
+                None => None,
+            },
             collection_permit_number: permit.flatten(),
+            permit: PermitDetails {
+                valid_from: body.permit_valid_from,
+                valid_until: body.permit_valid_until,
+                scope: scope?,
+                annual_capacity_grams: match capacity {
+                    Some(c) => Some(c?),
+                    None => None,
+                },
+            },
             require_official_number: body.require_official_number,
         })
     })?;
@@ -228,8 +312,8 @@ pub async fn get_park(
     Ok(web::Json(service::park_view(park)))
 }
 
-/// Change a park's name, address, time zone or collection permit (administrators, the park's
-/// own office). Every change is kept in the park's history.
+/// Change a park's name, address, time zone, credit code or collection permit (its number,
+/// dates, coverage and capacity) (administrators, the park's own office). Every change is kept in the park's history.
 #[utoipa::path(
     tag = "parks",
     security(("bearer" = [])),
@@ -265,6 +349,18 @@ pub async fn update_park(
         collection_permit_number: body
             .collection_permit_number
             .map(|p| p.and_then(|p| v.check(parse_reference("collection_permit_number", &p)))),
+        uscc: body
+            .uscc
+            .map(|u| u.and_then(|u| v.check(Uscc::parse("uscc", &u)))),
+        permit_valid_from: body.permit_valid_from,
+        permit_valid_until: body.permit_valid_until,
+        permit_scope: body
+            .permit_scope
+            .as_deref()
+            .and_then(|s| permit_scope(&mut v, s)),
+        permit_annual_capacity_grams: body
+            .permit_annual_capacity_grams
+            .map(|c| c.and_then(|c| v.check(positive_grams("permit_annual_capacity_grams", c)))),
         require_official_number: body.require_official_number,
     };
     v.finish()?;

@@ -8,9 +8,10 @@ use utoipa::ToSchema;
 use crate::auth::policy::Place;
 use crate::db::DbConn;
 use crate::domain::identity::OrganizationKind;
-use crate::domain::park::{Consignor, consignor};
+use crate::domain::park::{Consignor, PermitTerms, consignor};
 use crate::domain::region::RegionCode;
 use crate::domain::uscc::Uscc;
+use crate::domain::waste::{CatalogRef, WasteKind, join_refs, split_refs};
 use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
 use crate::identity::service::{NewOrganization, create_organization};
@@ -25,7 +26,12 @@ use crate::registry::parks::store::{self, EnterpriseRow, ParkRow};
     "region_code": "440307",
     "address": "Longgang District, Shenzhen",
     "time_zone": "Asia/Shanghai",
+    "uscc": "12440300MB2C00005K",
     "collection_permit_number": "440300-HW-2026-012",
+    "permit_valid_from": "2026-01-01",
+    "permit_valid_until": "2030-12-31",
+    "permit_scope": ["HW08", "HW49"],
+    "permit_annual_capacity_grams": 500000000000i64,
     "consignor": "park_warehouse",
     "require_official_number": false,
     "created_at": "2026-11-28T08:00:00Z",
@@ -40,9 +46,26 @@ pub struct ParkView {
     pub address: String,
     /// IANA time zone in which the park's days and billing periods are counted.
     pub time_zone: String,
+    /// The park management office's Unified Social Credit Code (GB 32100-2015), shown for the
+    /// park as consignor on manifests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<String>,
     /// The warehouse's hazardous-waste collection permit, if it holds one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collection_permit_number: Option<String>,
+    /// The permit's first valid day (in the park's time zone); absent: no lower bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permit_valid_from: Option<NaiveDate>,
+    /// The permit's last valid day (in the park's time zone); absent: no upper bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permit_valid_until: Option<NaiveDate>,
+    /// HW categories and hazardous codes the permit covers; empty covers every hazardous code
+    /// (a permit recorded as a number alone).
+    pub permit_scope: Vec<String>,
+    /// The most the park's shared zones may take in per calendar year (park's time zone), in
+    /// grams; a weighing beyond it is refused (409).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permit_annual_capacity_grams: Option<i64>,
     /// Who signs outbound manifests as consignor: decided by the collection permit.
     pub consignor: Consignor,
     /// Whether the carrier may take hazardous waste over only once the manifest carries the
@@ -61,11 +84,28 @@ pub fn park_view((row, name): store::Park) -> ParkView {
         region_code: row.region_code,
         address: row.address,
         time_zone: row.time_zone,
+        uscc: row.uscc,
         collection_permit_number: row.collection_permit_number,
+        permit_valid_from: row.permit_valid_from,
+        permit_valid_until: row.permit_valid_until,
+        permit_scope: split_refs(&row.permit_scope)
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        permit_annual_capacity_grams: row.permit_annual_capacity_grams,
         require_official_number: row.require_official_number,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
+}
+
+/// The collection permit's dates, coverage and capacity, as given.
+#[derive(Debug, Clone, Default)]
+pub struct PermitDetails {
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub scope: Vec<CatalogRef>,
+    pub annual_capacity_grams: Option<i64>,
 }
 
 pub struct NewPark {
@@ -73,8 +113,68 @@ pub struct NewPark {
     pub region_code: RegionCode,
     pub address: String,
     pub time_zone: chrono_tz::Tz,
+    pub uscc: Option<Uscc>,
     pub collection_permit_number: Option<String>,
+    pub permit: PermitDetails,
     pub require_official_number: bool,
+}
+
+/// What the rules need to know of a park's collection permit.
+pub fn permit_terms(row: &ParkRow) -> PermitTerms {
+    PermitTerms {
+        number: row.collection_permit_number.clone(),
+        valid_from: row.permit_valid_from,
+        valid_until: row.permit_valid_until,
+        scope: split_refs(&row.permit_scope),
+        annual_capacity_grams: row.permit_annual_capacity_grams,
+    }
+}
+
+/// Checks a park's permit as it would stand: dates in order, coverage of hazardous waste in
+/// the catalog, details only with a number.
+fn check_permit(conn: &mut DbConn, now: DateTime<Utc>, row: &ParkRow) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if let (Some(from), Some(until)) = (row.permit_valid_from, row.permit_valid_until)
+        && until < from
+    {
+        errors.push(FieldError::new(
+            "permit_valid_until",
+            "before_start",
+            "must not be before permit_valid_from",
+        ));
+    }
+    let scope = split_refs(&row.permit_scope);
+    for (i, r) in scope.iter().enumerate() {
+        if r.kind() != WasteKind::Hazardous {
+            errors.push(FieldError::new(
+                format!("permit_scope[{i}]"),
+                "not_hazardous",
+                format!("{r} is general waste: a collection permit covers HW categories and codes"),
+            ));
+        }
+    }
+    errors.extend(crate::registry::catalog::service::check_refs_exist(
+        conn,
+        |i| format!("permit_scope[{i}]"),
+        &scope,
+        row.permit_valid_from.unwrap_or(now.date_naive()),
+    )?);
+    let has_details = row.permit_valid_from.is_some()
+        || row.permit_valid_until.is_some()
+        || !scope.is_empty()
+        || row.permit_annual_capacity_grams.is_some();
+    if has_details && row.collection_permit_number.is_none() {
+        errors.push(FieldError::new(
+            "collection_permit_number",
+            "required",
+            "a permit's dates, coverage or capacity need its number",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 pub fn create_park(
@@ -100,7 +200,13 @@ pub fn create_park(
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
         require_official_number: new.require_official_number,
+        uscc: new.uscc.map(|u| u.as_str().to_owned()),
+        permit_valid_from: new.permit.valid_from,
+        permit_valid_until: new.permit.valid_until,
+        permit_scope: join_refs(&new.permit.scope),
+        permit_annual_capacity_grams: new.permit.annual_capacity_grams,
     };
+    check_permit(conn, now, &row)?;
     store::insert_park(conn, &row)?;
     let view = park_view((row, org.name));
     history::record(conn, Entity::Park, &view.id, Some(by), now, &view)?;
@@ -112,7 +218,12 @@ pub struct ParkChanges {
     pub name: Option<String>,
     pub address: Option<String>,
     pub time_zone: Option<chrono_tz::Tz>,
+    pub uscc: Option<Option<Uscc>>,
     pub collection_permit_number: Option<Option<String>>,
+    pub permit_valid_from: Option<Option<NaiveDate>>,
+    pub permit_valid_until: Option<Option<NaiveDate>>,
+    pub permit_scope: Option<Vec<CatalogRef>>,
+    pub permit_annual_capacity_grams: Option<Option<i64>>,
     pub require_official_number: Option<bool>,
 }
 
@@ -133,9 +244,32 @@ pub fn update_park(
     if let Some(tz) = changes.time_zone {
         row.time_zone = tz.name().to_owned();
     }
+    if let Some(uscc) = changes.uscc {
+        row.uscc = uscc.map(|u| u.as_str().to_owned());
+    }
     if let Some(permit) = changes.collection_permit_number {
+        // Removing the permit removes its details with it.
+        if permit.is_none() {
+            row.permit_valid_from = None;
+            row.permit_valid_until = None;
+            row.permit_scope = String::new();
+            row.permit_annual_capacity_grams = None;
+        }
         row.collection_permit_number = permit;
     }
+    if let Some(v) = changes.permit_valid_from {
+        row.permit_valid_from = v;
+    }
+    if let Some(v) = changes.permit_valid_until {
+        row.permit_valid_until = v;
+    }
+    if let Some(scope) = changes.permit_scope {
+        row.permit_scope = join_refs(&scope);
+    }
+    if let Some(v) = changes.permit_annual_capacity_grams {
+        row.permit_annual_capacity_grams = v;
+    }
+    check_permit(conn, now, &row)?;
     if let Some(required) = changes.require_official_number {
         row.require_official_number = required;
     }

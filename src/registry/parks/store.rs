@@ -20,6 +20,13 @@ pub struct ParkRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub require_official_number: bool,
+    pub uscc: Option<String>,
+    pub permit_valid_from: Option<NaiveDate>,
+    pub permit_valid_until: Option<NaiveDate>,
+    /// The codes and categories the permit covers, joined (`domain::waste::join_refs`); empty
+    /// covers every hazardous code.
+    pub permit_scope: String,
+    pub permit_annual_capacity_grams: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

@@ -61,6 +61,10 @@ pub struct CreateZoneRequest {
     pub categories: Vec<String>,
     /// Capacity in grams.
     pub capacity_grams: i64,
+    /// An enterprise of the park whose own storage point the zone is: only its lots enter
+    /// (hazardous ones without the park's collection permit), and they leave with the
+    /// enterprise as consignor. Absent: a zone shared by the park's enterprises.
+    pub enterprise_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,6 +84,11 @@ pub struct UpdateZoneRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub closed_on: Option<Option<NaiveDate>>,
+    /// The enterprise whose own storage point the zone becomes; `null` makes it shared. Only
+    /// while the zone is empty.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub enterprise_id: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -327,12 +336,17 @@ pub async fn create_zone(
     let name = v.text("name", &body.name, 1, NAME_MAX);
     let categories = parse_categories(&mut v, &body.categories);
     let capacity = v.check(positive_grams("capacity_grams", body.capacity_grams));
+    let enterprise_id = body
+        .enterprise_id
+        .as_deref()
+        .map(|e| v.text("enterprise_id", e, 1, 64));
     let new = v.finish_with(|| {
         Some(NewZone {
             name,
             kind: body.kind,
             categories: categories?,
             capacity_grams: capacity?,
+            enterprise_id,
         })
     })?;
     let id = id.into_inner();
@@ -436,6 +450,9 @@ pub async fn update_zone(
     let capacity = body
         .capacity_grams
         .map(|c| v.check(positive_grams("capacity_grams", c)));
+    let enterprise_id = body
+        .enterprise_id
+        .map(|e| e.map(|e| v.text("enterprise_id", &e, 1, 64)));
     let changes = v.finish_with(|| {
         Some(ZoneChanges {
             name,
@@ -448,6 +465,7 @@ pub async fn update_zone(
                 None => None,
             },
             closed_on: body.closed_on,
+            enterprise_id,
         })
     })?;
     let id = id.into_inner();

@@ -65,6 +65,10 @@ pub struct ZoneView {
     pub stored_grams: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_on: Option<NaiveDate>,
+    /// The enterprise whose own storage point the zone is (only its lots enter, and leave with
+    /// it as consignor); absent for a zone shared under the park's collection permit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enterprise_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -94,8 +98,25 @@ pub fn zone_view(row: ZoneRow) -> ZoneView {
         capacity_grams: row.capacity_grams,
         stored_grams: row.stored_grams,
         closed_on: row.closed_on,
+        enterprise_id: row.enterprise_id,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
+    }
+}
+
+/// Checks that an enterprise a zone is assigned to is one of the warehouse's park.
+fn check_zone_enterprise(
+    conn: &mut DbConn,
+    park_id: &str,
+    enterprise_id: &str,
+) -> Result<(), ApiError> {
+    match crate::registry::parks::store::find_enterprise(conn, enterprise_id)? {
+        Some(e) if e.0.park_id == park_id => Ok(()),
+        _ => Err(ApiError::field(
+            "enterprise_id",
+            "not_in_park",
+            "no such enterprise in this warehouse's park",
+        )),
     }
 }
 
@@ -231,6 +252,7 @@ pub struct NewZone {
     pub kind: WasteKind,
     pub categories: Vec<Category>,
     pub capacity_grams: i64,
+    pub enterprise_id: Option<String>,
 }
 
 pub fn add_zone(
@@ -241,6 +263,9 @@ pub fn add_zone(
     new: NewZone,
 ) -> Result<ZoneView, ApiError> {
     check_categories(conn, now, new.kind, &new.categories)?;
+    if let Some(e) = &new.enterprise_id {
+        check_zone_enterprise(conn, &warehouse.0.park_id, e)?;
+    }
     let existing = store::zones_of(conn, &warehouse.0.id)?;
     if existing.iter().any(|z| z.name == new.name) {
         return Err(ApiError::field(
@@ -270,6 +295,7 @@ pub fn add_zone(
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
         stored_grams: 0,
+        enterprise_id: new.enterprise_id,
     };
     store::insert_zone(conn, &row)?;
     let view = zone_view(row);
@@ -283,6 +309,7 @@ pub struct ZoneChanges {
     pub categories: Option<Vec<Category>>,
     pub capacity_grams: Option<i64>,
     pub closed_on: Option<Option<NaiveDate>>,
+    pub enterprise_id: Option<Option<String>>,
 }
 
 pub fn update_zone(
@@ -327,6 +354,26 @@ pub fn update_zone(
     }
     if let Some(closed_on) = changes.closed_on {
         row.closed_on = closed_on;
+    }
+    if let Some(enterprise_id) = changes.enterprise_id
+        && enterprise_id != row.enterprise_id
+    {
+        // The lots in a zone were taken in under its assignment: it changes only when empty.
+        if row.stored_grams > 0 {
+            return Err(ApiError::field(
+                "enterprise_id",
+                "not_empty",
+                format!(
+                    "the zone holds {} grams now: its assignment changes only when it is empty",
+                    row.stored_grams
+                ),
+            ));
+        }
+        if let Some(e) = &enterprise_id {
+            let park_id = load_warehouse(conn, &row.warehouse_id)?.0.park_id;
+            check_zone_enterprise(conn, &park_id, e)?;
+        }
+        row.enterprise_id = enterprise_id;
     }
     row.updated_at = now.naive_utc();
     store::save_zone(conn, &row)?;

@@ -37,6 +37,8 @@ pub struct ZoneRow {
     /// Kept by the lots that enter and leave the zone, never by a zone update.
     #[diesel(skip_update)]
     pub stored_grams: i64,
+    /// The enterprise whose own storage point the zone is; `None`: shared.
+    pub enterprise_id: Option<String>,
 }
 
 /// A warehouse with its park's region code.
@@ -206,4 +208,20 @@ pub fn set_capacity(conn: &mut DbConn, zone_id: &str, capacity: i64) -> QueryRes
     .set(zones::capacity_grams.eq(capacity))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// Among the given zones, those assigned to an enterprise as its own: (zone id, enterprise id).
+pub fn own_zones(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, Option<String>)> = zones::table
+        .filter(zones::id.eq_any(ids))
+        .filter(zones::enterprise_id.is_not_null())
+        .select((zones::id, zones::enterprise_id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(z, e)| e.map(|e| (z, e)))
+        .collect())
 }

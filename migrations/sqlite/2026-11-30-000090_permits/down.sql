@@ -1,0 +1,13 @@
+DROP TABLE manifest_places;
+ALTER TABLE collections DROP COLUMN escort_id;
+ALTER TABLE pickup_requests DROP COLUMN escort_id;
+ALTER TABLE users DROP COLUMN dg_qualification_valid_until;
+ALTER TABLE users DROP COLUMN dg_qualification_number;
+ALTER TABLE vehicles DROP COLUMN dangerous_goods_permit_valid_until;
+ALTER TABLE carriers DROP COLUMN transport_permit_valid_until;
+ALTER TABLE zones DROP COLUMN enterprise_id;
+ALTER TABLE parks DROP COLUMN permit_annual_capacity_grams;
+ALTER TABLE parks DROP COLUMN permit_scope;
+ALTER TABLE parks DROP COLUMN permit_valid_until;
+ALTER TABLE parks DROP COLUMN permit_valid_from;
+ALTER TABLE parks DROP COLUMN uscc;
