@@ -68,6 +68,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         require_official_number -> Bool,
+        label_scan_general -> Bool,
     }
 }
 
@@ -555,6 +556,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    manifest_outbounds (manifest_id) {
+        manifest_id -> Text,
+        basis -> Text,
+        scale_id -> Nullable<Text>,
+        captured_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     manifest_official_numbers (manifest_id) {
         manifest_id -> Text,
         official_number -> Text,
@@ -783,6 +793,7 @@ diesel::joinable!(lot_label_texts -> lots (lot_id));
 diesel::joinable!(manifest_signatures -> manifests (manifest_id));
 diesel::joinable!(manifest_records -> manifests (manifest_id));
 diesel::joinable!(manifest_official_numbers -> manifests (manifest_id));
+diesel::joinable!(manifest_outbounds -> manifests (manifest_id));
 diesel::joinable!(workday_days -> workday_years (year));
 diesel::joinable!(collections -> pickup_requests (request_id));
 diesel::joinable!(statement_lines -> statements (statement_id));
@@ -832,6 +843,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     manifests,
     manifest_lots,
     manifest_official_numbers,
+    manifest_outbounds,
     manifest_signatures,
     manifest_versions,
     manifest_records,

@@ -179,6 +179,7 @@ fn build(
             time_zone: chrono_tz::Asia::Shanghai,
             collection_permit_number: Some("440300-SJ-2026-018".to_owned()),
             require_official_number: false,
+            label_scan_general: true,
         },
     )?;
     let park_row = park_store::find_park(conn, &park.id)?.ok_or(ApiError::NotFound("demo park"))?;

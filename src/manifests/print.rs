@@ -114,10 +114,21 @@ th{{width:32%;background:#eee}}h1{{font-size:16pt}}.qr{{float:right;width:30mm;h
     );
     row(&mut out, "形态 Form", &m.physical_form);
     row(&mut out, "包装 Packaging", &m.packaging);
+    // The basis stands next to the figure: an allocated share is never shown as a weighing.
+    let basis = match (&m.outbound_scale_id, m.outbound_captured_at) {
+        _ if m.outbound_basis != crate::manifests::service::WEIGHED => {
+            "分摊 (allocated from the vehicle's weighing in proportion to the inbound weights; not weighed)".to_owned()
+        }
+        (Some(scale), Some(at)) => format!(
+            "称重 (weighed: {scale}, {})",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        _ => "称重 (weighed)".to_owned(),
+    };
     row(
         &mut out,
         "移出量 Outbound",
-        &grams_as_kg(m.mass_balance.outbound_grams),
+        &format!("{} — {basis}", grams_as_kg(m.mass_balance.outbound_grams)),
     );
     row(
         &mut out,

@@ -10,7 +10,8 @@ use crate::auth::policy::ManifestScope;
 use crate::db::DbConn;
 use crate::db::schema::{
     collections, disposers, manifest_counters, manifest_lots, manifest_official_numbers,
-    manifest_records, manifest_revisions, manifest_signatures, manifest_versions, manifests, parks,
+    manifest_outbounds, manifest_records, manifest_revisions, manifest_signatures,
+    manifest_versions, manifests, parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -68,6 +69,41 @@ pub struct ManifestRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// How a manifest's outbound figure came about: `weighed` (its own weighing, with the scale and
+/// the device's capture time) or `allocated` (its share of the vehicle's weighing).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_outbounds)]
+pub struct OutboundRow {
+    pub manifest_id: String,
+    pub basis: String,
+    pub scale_id: Option<String>,
+    pub captured_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_outbound(conn: &mut DbConn, row: &OutboundRow) -> QueryResult<()> {
+    diesel::insert_into(manifest_outbounds::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The outbound bases of several manifests, by manifest, in one query.
+pub fn outbounds_of(
+    conn: &mut DbConn,
+    manifest_ids: &[String],
+) -> QueryResult<HashMap<String, OutboundRow>> {
+    if manifest_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(manifest_outbounds::table
+        .filter(manifest_outbounds::manifest_id.eq_any(manifest_ids))
+        .select(OutboundRow::as_select())
+        .load::<OutboundRow>(conn)?
+        .into_iter()
+        .map(|o| (o.manifest_id.clone(), o))
+        .collect())
 }
 
 /// The official number the national information system assigned to a manifest when it was
@@ -614,6 +650,8 @@ pub struct Related {
     pub signatures: HashMap<String, Vec<SignatureRow>>,
     pub official_numbers: HashMap<String, String>,
     pub pending_revisions: HashMap<String, RevisionRow>,
+    /// How each manifest's outbound figure came about.
+    pub outbounds: HashMap<String, OutboundRow>,
 }
 
 pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> {
@@ -631,7 +669,10 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         ids
     }
     let manifest_ids = unique(rows.iter().map(|r| r.id.as_str()));
-    let mut related = Related::default();
+    let mut related = Related {
+        outbounds: outbounds_of(conn, &manifest_ids)?,
+        ..Related::default()
+    };
     for (lot, label) in manifest_lots::table
         .inner_join(lots::table.on(lots::id.eq(manifest_lots::lot_id)))
         .filter(manifest_lots::manifest_id.eq_any(&manifest_ids))

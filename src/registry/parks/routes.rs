@@ -47,6 +47,9 @@ pub struct CreateParkRequest {
     /// default `false`.
     #[serde(default)]
     pub require_official_number: bool,
+    /// The driver scans the label of every container of general waste at collection;
+    /// default `true` (hazardous waste is always scanned).
+    pub label_scan_general: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,6 +73,11 @@ pub struct UpdateParkRequest {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = bool)]
     pub require_official_number: Option<bool>,
+    /// The driver scans the label of every container of general waste at collection
+    /// (`false`: only hazardous waste's).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = bool)]
+    pub label_scan_general: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -159,6 +167,7 @@ pub async fn create_park(
             time_zone: time_zone?,
             collection_permit_number: permit.flatten(),
             require_official_number: body.require_official_number,
+            label_scan_general: body.label_scan_general.unwrap_or(true),
         })
     })?;
     let by = principal.user_id.clone();
@@ -266,6 +275,7 @@ pub async fn update_park(
             .collection_permit_number
             .map(|p| p.and_then(|p| v.check(parse_reference("collection_permit_number", &p)))),
         require_official_number: body.require_official_number,
+        label_scan_general: body.label_scan_general,
     };
     v.finish()?;
     let id = id.into_inner();

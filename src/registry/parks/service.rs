@@ -28,6 +28,7 @@ use crate::registry::parks::store::{self, EnterpriseRow, ParkRow};
     "collection_permit_number": "440300-HW-2026-012",
     "consignor": "park_warehouse",
     "require_official_number": false,
+    "label_scan_general": true,
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
@@ -49,6 +50,9 @@ pub struct ParkView {
     /// official number the national information system assigned (`PUT
     /// /manifests/{id}/official-number`).
     pub require_official_number: bool,
+    /// Whether the driver scans the label of every container of general waste at collection
+    /// (`scanned_labels`); hazardous waste is always scanned.
+    pub label_scan_general: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -63,6 +67,7 @@ pub fn park_view((row, name): store::Park) -> ParkView {
         time_zone: row.time_zone,
         collection_permit_number: row.collection_permit_number,
         require_official_number: row.require_official_number,
+        label_scan_general: row.label_scan_general,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
@@ -75,6 +80,7 @@ pub struct NewPark {
     pub time_zone: chrono_tz::Tz,
     pub collection_permit_number: Option<String>,
     pub require_official_number: bool,
+    pub label_scan_general: bool,
 }
 
 pub fn create_park(
@@ -100,6 +106,7 @@ pub fn create_park(
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
         require_official_number: new.require_official_number,
+        label_scan_general: new.label_scan_general,
     };
     store::insert_park(conn, &row)?;
     let view = park_view((row, org.name));
@@ -114,6 +121,7 @@ pub struct ParkChanges {
     pub time_zone: Option<chrono_tz::Tz>,
     pub collection_permit_number: Option<Option<String>>,
     pub require_official_number: Option<bool>,
+    pub label_scan_general: Option<bool>,
 }
 
 pub fn update_park(
@@ -138,6 +146,9 @@ pub fn update_park(
     }
     if let Some(required) = changes.require_official_number {
         row.require_official_number = required;
+    }
+    if let Some(scan) = changes.label_scan_general {
+        row.label_scan_general = scan;
     }
     row.updated_at = now.naive_utc();
     store::save_park(conn, &row)?;

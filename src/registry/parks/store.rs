@@ -20,6 +20,7 @@ pub struct ParkRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub require_official_number: bool,
+    pub label_scan_general: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
