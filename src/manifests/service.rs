@@ -533,6 +533,9 @@ pub struct Trip<'a> {
     pub weighings: &'a [ManifestWeighing],
 }
 
+/// A manifest's outbound grams, their basis, and the scale and capture time of a weighing.
+type OutboundFigure = (i64, &'static str, Option<(String, chrono::NaiveDateTime)>);
+
 /// How a manifest's outbound figure came about.
 pub const WEIGHED: &str = "weighed";
 /// Its share of the vehicle's weighing, in proportion to the inbound weights.
@@ -704,7 +707,7 @@ pub fn issue(
         trip.collection.captured_at,
     );
     let shares = allocate(trip.collection.net_grams, &inbound);
-    let outbound: Vec<(i64, &str, Option<(String, chrono::NaiveDateTime)>)> = weighed
+    let outbound: Vec<OutboundFigure> = weighed
         .iter()
         .zip(shares)
         .map(|(w, share)| match w.and_then(|i| trip.weighings.get(i)) {
