@@ -38,6 +38,8 @@ pub struct Collect {
     pub door: Vec<DoorWeighing>,
     /// One weighing per manifest, when the driver weighed each kind (or consignor) separately.
     pub manifest_weighings: Vec<ManifestWeighing>,
+    /// The container labels the driver scanned at loading; `None` when none were sent.
+    pub scanned_labels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,7 +96,8 @@ pub struct CollectionView {
 /// the stock (door lots get the driver's weighing), the manifests are issued, the request is
 /// collected (its rule re-arms) and lots left behind wait again. Refused: a vehicle or driver
 /// not of the scheduled carrier, a hazardous code the disposer's licence does not cover that
-/// day, a lot not in the request or already collected. Every refusal of the input is found
+/// day, a lot not in the request or already collected, a container label not scanned (or a
+/// scan of no container of the lots taken). Every refusal of the input is found
 /// before anything is written, and told at once.
 pub fn collect(
     conn: &mut DbConn,
@@ -130,6 +133,13 @@ pub fn collect(
     let lots = select_lots(conn, id, c.lot_ids.as_deref(), &mut errors)?;
     let licences = check_licences(conn, &row.disposer_id, &lots, today, &mut errors)?;
     check_weighings(&c, &lots, &mut errors);
+    crate::pickups::loading::check_scans(
+        conn,
+        &lots,
+        park.0.label_scan_general,
+        c.scanned_labels.as_deref(),
+        &mut errors,
+    )?;
     crate::manifests::service::match_weighings(
         &crate::manifests::service::groups(&park.0, &lots),
         &c.manifest_weighings,

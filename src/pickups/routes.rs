@@ -410,7 +410,8 @@ pub struct ManifestWeighingRequest {
     "scale_id": "SCALE-02",
     "captured_at": "2026-11-30T16:02:11+08:00",
     "gross_grams": 2130000,
-    "tare_grams": 50000
+    "tare_grams": 50000,
+    "scanned_labels": ["91440300MA5F0001819002490820261128001"]
 }))]
 pub struct CollectRequest {
     /// The lots taken; all those waiting in the request when omitted.
@@ -439,6 +440,13 @@ pub struct CollectRequest {
     /// one is given, every manifest of the trip needs one.
     #[serde(default)]
     pub manifest_weighings: Vec<ManifestWeighingRequest>,
+    /// The labels the driver scanned while loading, one per container: a hazardous
+    /// container's 37-character digital identification code, or what a label's QR code holds
+    /// (the container's verification URL, or its token). Every container of a hazardous lot
+    /// must be scanned, and of a general lot unless the park turned the check off
+    /// (`label_scan_general`); then this list is required. A scan of no container of the lots
+    /// taken is refused. At most 10000, each at most 500 characters.
+    pub scanned_labels: Option<Vec<String>>,
 }
 
 /// Record the collection of a scheduled pickup (its driver, from a phone; or the disposer's
@@ -455,7 +463,7 @@ pub struct CollectRequest {
         (status = 403, description = "Not the scheduled driver or the disposer's dispatcher", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not scheduled, or a lot already collected", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A vehicle or driver not of the carrier, a code the licence does not cover that day, a lot not in the request, a missing weighing", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A vehicle or driver not of the carrier, a code the licence does not cover that day, a lot not in the request, a missing weighing, a container label not scanned or a scan of no container collected", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pickup-requests/{id}/collect")]
@@ -484,6 +492,30 @@ pub async fn collect(
             "at most 1000 weighings",
         ));
     }
+    if b.scanned_labels
+        .as_ref()
+        .is_some_and(|s| s.len() > crate::pickups::loading::MAX_SCANS)
+    {
+        v.push(crate::error::FieldError::new(
+            "scanned_labels",
+            "too_many",
+            format!("at most {} scans", crate::pickups::loading::MAX_SCANS),
+        ));
+    }
+    let scanned_labels = b.scanned_labels.as_ref().map(|scans| {
+        scans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                v.text(
+                    &format!("scanned_labels[{i}]"),
+                    s,
+                    1,
+                    crate::pickups::loading::MAX_SCAN_LENGTH,
+                )
+            })
+            .collect::<Vec<_>>()
+    });
     if b.manifest_weighings.len() > 1000 {
         v.push(crate::error::FieldError::new(
             "manifest_weighings",
@@ -616,6 +648,7 @@ pub async fn collect(
         weighing,
         door,
         manifest_weighings,
+        scanned_labels,
     };
     let id = id.into_inner();
     let tolerance = state.mass_balance_tolerance_percent;

@@ -1,6 +1,7 @@
 //! Loading at collection: each manifest's outbound figure weighed by itself, or marked as the
 //! vehicle's weighing shared (in the manifest, its print, the export and the collection); the
-//! door weighings with their own scale and time.
+//! door weighings with their own scale and time; every container's label scanned (hazardous
+//! waste always, general waste unless the park turned the check off).
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use reqwest::StatusCode;
@@ -8,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, assert_problem, error_fields};
-use crate::manifests::{manifest, schedule, with_permit};
+use crate::manifests::{manifest, scans, schedule, with_permit};
 use crate::pickups::{Park, park, weighing};
 
 async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
@@ -77,7 +78,8 @@ backend_tests! {
         let request = raise_hw08(&app, &p).await;
         let collect = format!("/api/v1/pickup-requests/{request}/collect");
         let (at_oil, at_engine) = (minutes_ago(&p, 4), minutes_ago(&p, 2));
-        let base = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": minutes_ago(&p, 1)});
+        let base = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": minutes_ago(&p, 1),
+            "scanned_labels": scans(&app, &p.office, &request).await});
 
         // One manifest weighed while the other is not: refused, naming the one left out.
         let mut one = base.clone();
@@ -140,7 +142,7 @@ backend_tests! {
         let collect = format!("/api/v1/pickup-requests/{request}/collect");
         let at = minutes_ago(&p, 2);
         let mut body = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": at,
-            "manifest_weighings": [weighed("900-249-08", "SCALE-A", &at, 290)]});
+            "manifest_weighings": [weighed("900-249-08", "SCALE-A", &at, 290)], "scanned_labels": scans(&app, &p.office, &request).await});
         let problem = assert_problem(post(&app, &collect, &p.driver, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem)[0], "manifest_weighings[0].consignor_id", "{problem}");
         let mut a = weighed("900-249-08", "SCALE-A", &at, 290);
@@ -166,7 +168,7 @@ backend_tests! {
         let request = raise_hw08(&app, &p).await;
         let at = minutes_ago(&p, 1);
         let body = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": at,
-            "gross_grams": 8_490_000, "tare_grams": 8_000_000});
+            "gross_grams": 8_490_000, "tare_grams": 8_000_000, "scanned_labels": scans(&app, &p.office, &request).await});
         let r = post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &body).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let collection: Value = r.json().await.unwrap();
@@ -195,7 +197,7 @@ backend_tests! {
         weigh_code(&app, &p, &p.enterprise_a, "900-249-08", 100).await;
         let request = raise_hw08(&app, &p).await;
         let body = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": at,
-            "gross_grams": 8_099_000, "tare_grams": 8_000_000});
+            "gross_grams": 8_099_000, "tare_grams": 8_000_000, "scanned_labels": scans(&app, &p.office, &request).await});
         let r = post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &body).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let collection: Value = r.json().await.unwrap();
@@ -216,7 +218,7 @@ backend_tests! {
         schedule(&app, &p, &door).await;
         let (at_door, at_truck) = (minutes_ago(&p, 40), minutes_ago(&p, 1));
         let body = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": at_truck,
-            "gross_grams": 8_215_000, "tare_grams": 8_000_000, "door_weighings": [
+            "gross_grams": 8_215_000, "tare_grams": 8_000_000, "scanned_labels": scans(&app, &p.office, &door).await, "door_weighings": [
                 {"lot_id": first["id"], "gross_grams": 142_500, "tare_grams": 2_500, "scale_id": "HANGING-3", "captured_at": at_door},
                 {"lot_id": second["id"], "gross_grams": 71_000, "tare_grams": 1_000}]});
         let collect = format!("/api/v1/pickup-requests/{door}/collect");
@@ -239,5 +241,89 @@ backend_tests! {
         let history: Value = app.get(&format!("/api/v1/lots/{}/history", first["id"].as_str().unwrap()), &p.office).await.json().await.unwrap();
         let last = history.as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["data"]["door_weighing"]["scale_id"], "HANGING-3", "{last}");
+    }
+
+    async fn every_container_label_is_scanned_at_loading(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 5_000, 100).await;
+        with_permit(&app, &p).await;
+        let one = weigh_code(&app, &p, &p.enterprise_a, "900-249-08", 300).await;
+        let mut body = weighing(&p, &p.enterprise_b, 200);
+        body["container_count"] = json!(2);
+        let r = post(&app, "/api/v1/lots", &p.office, &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let two: Value = r.json().await.unwrap();
+        let request = raise_hw08(&app, &p).await;
+        let containers = |lot: &Value| { let app = &app; let id = lot["id"].as_str().unwrap().to_owned(); let token = p.office.clone();
+            async move { app.get(&format!("/api/v1/lots/{id}/containers"), &token).await.json::<Value>().await.unwrap() } };
+        let (of_one, of_two) = (containers(&one).await, containers(&two).await);
+        let code = |c: &Value| c["label_code"].as_str().unwrap().to_owned();
+        let collect = format!("/api/v1/pickup-requests/{request}/collect");
+        let base = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": minutes_ago(&p, 1),
+            "gross_grams": 8_490_000, "tare_grams": 8_000_000});
+
+        // No scan at all: the scans are required for hazardous waste.
+        let problem = assert_problem(post(&app, &collect, &p.driver, &base).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["scanned_labels"]);
+        assert_eq!(problem["errors"][0]["code"], "required");
+        // The second container of the second lot not scanned: refused, naming the lot and its label.
+        let mut partly = base.clone();
+        partly["scanned_labels"] = json!([code(&of_one[0]), code(&of_two[0])]);
+        let problem = assert_problem(post(&app, &collect, &p.driver, &partly).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["scanned_labels"]);
+        assert_eq!(problem["errors"][0]["code"], "not_scanned");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(two["id"].as_str().unwrap()) && message.contains(&code(&of_two[1])), "{problem}");
+        assert!(!message.contains(&code(&of_two[0])), "{problem}");
+        // A label of no container of this collection: refused, naming it.
+        let stranger = "91440300MA5F0001819002490820261128999";
+        let mut unknown = base.clone();
+        unknown["scanned_labels"] = json!([code(&of_one[0]), code(&of_two[0]), code(&of_two[1]), stranger]);
+        let problem = assert_problem(post(&app, &collect, &p.driver, &unknown).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["scanned_labels[3]"]);
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains(stranger), "{problem}");
+        let lot: Value = app.get(&format!("/api/v1/lots/{}", one["id"].as_str().unwrap()), &p.office).await.json().await.unwrap();
+        assert_eq!(lot["status"], "stored", "a refused collection changes nothing");
+
+        // Every label scanned — by its digital code, or by its QR code (the verification URL).
+        let mut all = base.clone();
+        all["scanned_labels"] = json!([code(&of_one[0]), of_two[0]["verify_url"], code(&of_two[1])]);
+        let r = post(&app, &collect, &p.driver, &all).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+
+    async fn a_park_may_leave_general_waste_unscanned(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 5_000, 80).await;
+        let declare = |kg: i64| json!({"enterprise_id": p.enterprise_a, "waste_code": "900-003-S59", "physical_form": "solid",
+            "container_type": "bag", "container_count": 1, "estimated_grams": kg * 1000});
+        let first: Value = post(&app, "/api/v1/lots/declarations", &p.producer_a, &declare(150)).await.json().await.unwrap();
+        let second: Value = post(&app, "/api/v1/lots/declarations", &p.producer_a, &declare(60)).await.json().await.unwrap();
+        let door = second["pickup_request_id"].as_str().unwrap().to_owned();
+        schedule(&app, &p, &door).await;
+        let body = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": minutes_ago(&p, 1),
+            "gross_grams": 8_215_000, "tare_grams": 8_000_000, "door_weighings": [
+                {"lot_id": first["id"], "gross_grams": 142_500, "tare_grams": 2_500},
+                {"lot_id": second["id"], "gross_grams": 71_000, "tare_grams": 1_000}]});
+        let collect = format!("/api/v1/pickup-requests/{door}/collect");
+        // By default general waste is checked too.
+        let problem = assert_problem(post(&app, &collect, &p.driver, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["scanned_labels"]);
+
+        // The park turns the check off for general waste: collected without a scan.
+        let r = app.patch_json(&format!("/api/v1/parks/{}", p.park), &p.admin, &json!({"label_scan_general": false})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap()["label_scan_general"], false);
+        let r = post(&app, &collect, &p.driver, &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+
+        // Hazardous waste is still checked.
+        weigh_code(&app, &p, &p.enterprise_a, "900-249-08", 100).await;
+        let request = raise_hw08(&app, &p).await;
+        let out = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": minutes_ago(&p, 1),
+            "gross_grams": 8_100_000, "tare_grams": 8_000_000});
+        let problem = assert_problem(post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &out).await,
+            StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["scanned_labels"]);
     }
 }

@@ -219,6 +219,7 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (r"manifest_weighings\[\d+\]\.tare_grams", "implausible", "a manifest weighing's tare is less than its gross: across fields"),
         (r"manifest_weighings\[\d+\]\.net_grams", "mismatch", "a manifest weighing's net is its gross - tare: across fields"),
         (r"gross_grams|tare_grams", "required", "the vehicle's gross and tare go together, and are needed unless manifest_weighings is given: across fields"),
+        (r"scanned_labels", "required", "required when a lot collected is checked at loading (the lots' kinds and the park's setting)"),
     ],
     # Rules across fields of one request.
     ("POST", "/api/v1/lots"): [
