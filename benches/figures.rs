@@ -96,6 +96,7 @@ fn build_world(conn: &mut DbConn, by: &str, now: DateTime<Utc>) -> World {
                 permit: Default::default(),
                 collection_permit_number: Some("440300-HW-2020-001".into()),
                 require_official_number: false,
+                label_scan_general: true,
             },
         )?;
         let park_row = park_store::find_park(conn, &park.id)?.unwrap();

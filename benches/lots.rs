@@ -86,6 +86,7 @@ fn build_world(conn: &mut DbConn, by: &str) -> World {
                 permit: Default::default(),
                 collection_permit_number: None,
                 require_official_number: false,
+                label_scan_general: true,
             },
         )?;
         let park_row = park_store::find_park(conn, &park.id)?.unwrap();

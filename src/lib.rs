@@ -2,6 +2,9 @@
 //!
 //! The crate's map:
 
+// The manifest view's OpenAPI example is one JSON literal deeper than `json!`'s default limit.
+#![recursion_limit = "256"]
+
 /// The tamper-evident audit chain of every change of state.
 pub mod audit;
 /// Authentication (passwords, tokens, sessions, the `Principal`) and the access policy.

@@ -84,6 +84,7 @@ diesel::table! {
         permit_valid_until -> Nullable<Date>,
         permit_scope -> Text,
         permit_annual_capacity_grams -> Nullable<BigInt>,
+        label_scan_general -> Bool,
     }
 }
 
@@ -593,6 +594,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    manifest_outbounds (manifest_id) {
+        manifest_id -> Text,
+        basis -> Text,
+        scale_id -> Nullable<Text>,
+        captured_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     manifest_official_numbers (manifest_id) {
         manifest_id -> Text,
         official_number -> Text,
@@ -821,6 +831,7 @@ diesel::joinable!(lot_label_texts -> lots (lot_id));
 diesel::joinable!(manifest_signatures -> manifests (manifest_id));
 diesel::joinable!(manifest_records -> manifests (manifest_id));
 diesel::joinable!(manifest_official_numbers -> manifests (manifest_id));
+diesel::joinable!(manifest_outbounds -> manifests (manifest_id));
 diesel::joinable!(workday_days -> workday_years (year));
 diesel::joinable!(collections -> pickup_requests (request_id));
 diesel::joinable!(statement_lines -> statements (statement_id));
@@ -872,6 +883,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     manifest_refusals,
     manifest_follows,
     manifest_official_numbers,
+    manifest_outbounds,
     manifest_signatures,
     manifest_versions,
     manifest_records,

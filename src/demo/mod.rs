@@ -191,6 +191,7 @@ fn build(
                 annual_capacity_grams: None,
             },
             require_official_number: false,
+            label_scan_general: true,
         },
     )?;
     let park_row = park_store::find_park(conn, &park.id)?.ok_or(ApiError::NotFound("demo park"))?;

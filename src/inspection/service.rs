@@ -201,6 +201,7 @@ pub struct TraceEnterprise {
         "origins": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
             "enterprise_name": "深圳市华信精密电子有限公司", "inbound_grams": 320000}],
         "mass_balance": {"inbound_grams": 320000, "outbound_grams": 318000, "tolerance_percent": 10, "flagged": false},
+        "outbound_basis": "weighed", "outbound_scale_id": "SCALE-02", "outbound_captured_at": "2026-11-30T07:58:12Z",
         "receipt_due_on": "2026-12-07", "receipt_overdue": false, "signatures": [],
         "created_at": "2026-11-30T08:00:00Z", "updated_at": "2026-11-30T08:20:00Z"
     },

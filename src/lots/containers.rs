@@ -202,6 +202,15 @@ pub fn list(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<ContainerRow>> {
         .load(conn)
 }
 
+/// The containers of several lots, in one query, by lot and position.
+pub fn of_lots(conn: &mut DbConn, lot_ids: &[&str]) -> QueryResult<Vec<ContainerRow>> {
+    lot_containers::table
+        .filter(lot_containers::lot_id.eq_any(lot_ids))
+        .order((lot_containers::lot_id, lot_containers::position))
+        .select(ContainerRow::as_select())
+        .load(conn)
+}
+
 pub fn find_by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<ContainerRow>> {
     lot_containers::table
         .filter(lot_containers::verify_token.eq(token))

@@ -1221,19 +1221,22 @@ pub fn check_containers(v: &mut crate::error::Validator, count: i32, litres: Opt
     }
 }
 
-/// A lot at an enterprise's door, weighed by the driver at pickup (route b).
+/// A lot at an enterprise's door, weighed by the driver at pickup (route b), on its own scale
+/// at its own time.
 pub struct DoorWeighing {
     pub lot_id: String,
     pub weighing: Weighing,
+    pub scale_id: String,
+    pub captured_at: DateTime<Utc>,
 }
 
-/// The collection that lots leave with: who recorded it, its id and request, and the driver's
-/// weighings at the doors.
+/// The collection that lots leave with: who recorded it, its id and request, the time the
+/// stored lots leave the stock (the vehicle's weighing), and the driver's weighings at the
+/// doors.
 pub struct Handover<'a> {
     pub by: &'a str,
     pub collection_id: &'a str,
     pub request_id: &'a str,
-    pub scale_id: &'a str,
     pub captured_at: DateTime<Utc>,
     pub door: &'a [DoorWeighing],
     /// The receiving side (the disposal company), recorded in the ledger.
@@ -1255,13 +1258,15 @@ pub fn leave_with_collection(
     let mut leaving = Vec::new();
     for lot in &mut lots {
         let read = lot.clone();
-        if let Some(w) = h.door.iter().find(|w| w.lot_id == lot.id) {
+        let door_weighing = h.door.iter().find(|w| w.lot_id == lot.id);
+        let door = door_weighing.is_some();
+        if let Some(w) = door_weighing {
             lot.gross_grams = Some(w.weighing.gross);
             lot.tare_grams = Some(w.weighing.tare);
             lot.net_grams = w.weighing.net;
             lot.weight_source = "scale".to_owned();
-            lot.scale_id = Some(h.scale_id.to_owned());
-            lot.captured_at = h.captured_at.naive_utc();
+            lot.scale_id = Some(w.scale_id.clone());
+            lot.captured_at = w.captured_at.naive_utc();
         }
         lot.status = "collected".to_owned();
         lot.pickup_request_id = None;
@@ -1286,6 +1291,9 @@ pub fn leave_with_collection(
                 "collection_id": h.collection_id, "request_id": h.request_id,
                 "net_grams_before": read.net_grams, "net_grams": lot.net_grams,
                 "weight_source": lot.weight_source,
+                "door_weighing": door.then(|| serde_json::json!({
+                    "scale_id": lot.scale_id, "captured_at": lot.captured_at.and_utc(),
+                })),
             }),
         )?;
     }

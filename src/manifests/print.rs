@@ -34,6 +34,19 @@ fn local(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// The outbound figure with its basis beside it: an allocated share is never shown as a
+/// weighing.
+fn outbound(m: &ManifestView, tz: Tz) -> String {
+    let figure = kg_and_t(m.mass_balance.outbound_grams);
+    if m.outbound_basis != crate::manifests::service::WEIGHED {
+        return format!("{figure} — 分摊（按入库重量分摊整车称重，非单独称重）");
+    }
+    match (&m.outbound_scale_id, m.outbound_captured_at) {
+        (Some(scale), Some(at)) => format!("{figure} — 称重（{scale}，{}）", local(at, tz)),
+        _ => format!("{figure} — 称重"),
+    }
+}
+
 /// Cells of one row: `(label, value)` pairs side by side; values are escaped, their lines kept.
 fn row(out: &mut String, cells: &[(&str, &str)]) {
     out.push_str("<tr>");
@@ -146,7 +159,7 @@ pub fn page(m: &ManifestView, url: &str, tz: Tz) -> String {
         &mut out,
         &[
             ("包装方式及数量", &packaging_zh(&m.packaging)),
-            ("移出量", &kg_and_t(m.mass_balance.outbound_grams)),
+            ("移出量", &outbound(m, tz)),
         ],
     );
     row(

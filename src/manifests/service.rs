@@ -159,6 +159,9 @@ pub struct FollowsView {
     "emergency_measures": "泄漏时隔离现场……",
     "origins": [{"lot_id": "lot_0193f1c2a4b87d21a1c6e1f0b2d3c500", "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7", "enterprise_name": "深圳市华信精密电子有限公司", "label_code": "91440300MA5F0001819002490820261128001", "inbound_grams": 320000}],
     "mass_balance": {"inbound_grams": 2100000, "outbound_grams": 2080000, "tolerance_percent": 10, "flagged": false},
+    "outbound_basis": "weighed",
+    "outbound_scale_id": "SCALE-02",
+    "outbound_captured_at": "2026-11-30T07:58:12Z",
     "arrived_at": "2026-11-30T14:05:00Z",
     "receipt_due_on": "2026-12-07",
     "receipt_due_explanation": "5 working days after 2026-11-30; 2026: no holiday calendar is held, so Monday to Friday were counted as working days",
@@ -214,6 +217,17 @@ pub struct ManifestView {
     /// The enterprises' lots the manifest groups, with the weight each brought in.
     pub origins: Vec<OriginView>,
     pub mass_balance: MassBalanceView,
+    /// How the outbound figure (`mass_balance.outbound_grams`) came about: `weighed`, the
+    /// manifest's own weighing (or the vehicle's, when the trip made this manifest alone), with
+    /// its scale and capture time; `allocated`, the manifest's share of the vehicle's weighing
+    /// in proportion to the inbound weights, which nobody weighed.
+    pub outbound_basis: String,
+    /// The scale of a weighed outbound figure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_scale_id: Option<String>,
+    /// When the device captured a weighed outbound figure (its clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_captured_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_grams: Option<i64>,
     /// `accepted`, `partially_refused` or `refused`.
@@ -497,6 +511,7 @@ fn view_with(
     let arrived =
         arrival.is_some() || !matches!(row.status.as_str(), "draft" | "confirmed" | "in_transit");
     let arrival = arrival.unwrap_or_default();
+    let outbound = related.outbounds.get(&row.id);
     Ok(ManifestView {
         id: row.id.clone(),
         number: row.number.clone(),
@@ -545,6 +560,9 @@ fn view_with(
             flagged: row.flag_detail.is_some(),
             detail: row.flag_detail.clone(),
         },
+        outbound_basis: outbound.map_or(ALLOCATED, |o| o.basis.as_str()).to_owned(),
+        outbound_scale_id: outbound.and_then(|o| o.scale_id.clone()),
+        outbound_captured_at: outbound.and_then(|o| o.captured_at).map(|t| t.and_utc()),
         refused_grams: row.refused_grams,
         decision: row.decision.clone(),
         treatment: row.treatment.clone(),
@@ -696,6 +714,155 @@ pub struct Trip<'a> {
     /// The receiver's licence covering each hazardous code that day: (code, licence id).
     pub licences: &'a [(String, String)],
     pub lots: &'a [LotRow],
+    /// One outbound weighing per manifest, when the driver weighed each separately; empty when
+    /// only the vehicle was weighed.
+    pub weighings: &'a [ManifestWeighing],
+}
+
+/// A manifest's outbound grams, their basis, and the scale and capture time of a weighing.
+type OutboundFigure = (i64, &'static str, Option<(String, chrono::NaiveDateTime)>);
+
+/// How a manifest's outbound figure came about.
+pub const WEIGHED: &str = "weighed";
+/// Its share of the vehicle's weighing, in proportion to the inbound weights.
+pub const ALLOCATED: &str = "allocated";
+
+/// A manifest's own outbound weighing at collection: the manifest it weighs (its code, and
+/// its consignor where several consignors' manifests share the code), the scale, the device's
+/// time and the weights.
+#[derive(Debug, Clone)]
+pub struct ManifestWeighing {
+    pub waste_code: String,
+    pub consignor_id: Option<String>,
+    pub scale_id: String,
+    pub captured_at: DateTime<Utc>,
+    pub weighing: crate::domain::lot::Weighing,
+}
+
+/// The manifests a collection's lots make, in a stable order: one per (consignor, code), the
+/// consignor being the park's warehouse where the park holds a collection permit, else each
+/// lot's enterprise.
+pub type Groups<'a> = Vec<(GroupKey, Vec<&'a LotRow>)>;
+
+/// Who consigns a group of lots of one code: (consignor id, code, consignor type).
+pub type GroupKey = (String, String, &'static str);
+
+/// The zones among the lots' that are an enterprise's own storage point in the park.
+pub fn own_zone_ids(conn: &mut DbConn, lots: &[LotRow]) -> Result<Vec<String>, ApiError> {
+    let zone_ids: Vec<String> = lots.iter().filter_map(|l| l.zone_id.clone()).collect();
+    Ok(
+        crate::registry::warehouses::store::own_zones(conn, &zone_ids)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
+    )
+}
+
+/// The manifests a collection's lots make, in a stable order: one per (consignor, code), the
+/// consignor being the park's warehouse where the park holds a collection permit, else each
+/// lot's enterprise; lots stored in an enterprise's own zone (`own_zones`) always leave with
+/// their enterprise.
+pub fn groups<'a>(
+    park: &crate::registry::parks::store::ParkRow,
+    own_zones: &[String],
+    lots: &'a [LotRow],
+) -> Groups<'a> {
+    let who = consignor(park.collection_permit_number.as_deref());
+    let mut groups: Groups<'a> = Vec::new();
+    for lot in lots {
+        let own = lot
+            .zone_id
+            .as_deref()
+            .is_some_and(|z| own_zones.iter().any(|id| id == z));
+        let (consignor_id, consignor_type) = match (own, who) {
+            (false, Consignor::ParkWarehouse) => (park.organization_id.clone(), "park_warehouse"),
+            _ => (lot.enterprise_id.clone(), "enterprise"),
+        };
+        let key = (consignor_id, lot.waste_code.clone(), consignor_type);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, lots)) => lots.push(lot),
+            None => groups.push((key, vec![lot])),
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    groups
+}
+
+/// The manifest weighing of each group (its index in `weighings`), when any was given. A
+/// weighing names its group by code, and by consignor where several groups share the code; a
+/// weighing that names no group, a second weighing of one group, and (once any is given) a
+/// group without one are field errors.
+pub fn match_weighings(
+    groups: &Groups<'_>,
+    weighings: &[ManifestWeighing],
+    errors: &mut Vec<FieldError>,
+) -> Vec<Option<usize>> {
+    let mut of_group: Vec<Option<usize>> = vec![None; groups.len()];
+    if weighings.is_empty() {
+        return of_group;
+    }
+    for (i, w) in weighings.iter().enumerate() {
+        let same_code: Vec<usize> = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, ((_, code, _), _))| *code == w.waste_code)
+            .map(|(g, _)| g)
+            .collect();
+        let found = match &w.consignor_id {
+            Some(c) => same_code.iter().copied().find(|g| groups[*g].0.0 == *c),
+            None if same_code.len() > 1 => {
+                errors.push(FieldError::new(
+                    format!("manifest_weighings[{i}].consignor_id"),
+                    "required",
+                    format!(
+                        "several consignors' manifests of {} leave on this trip ({}): name the consignor",
+                        w.waste_code,
+                        same_code
+                            .iter()
+                            .map(|g| groups[*g].0.0.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                continue;
+            }
+            None => same_code.first().copied(),
+        };
+        match found {
+            None => errors.push(FieldError::new(
+                format!("manifest_weighings[{i}]"),
+                "no_such_manifest",
+                match &w.consignor_id {
+                    Some(c) => format!(
+                        "no manifest of {} consigned by {c} leaves on this trip",
+                        w.waste_code
+                    ),
+                    None => format!("no manifest of {} leaves on this trip", w.waste_code),
+                },
+            )),
+            Some(g) if of_group[g].is_some() => errors.push(FieldError::new(
+                format!("manifest_weighings[{i}]"),
+                "duplicate",
+                format!(
+                    "the manifest of {} consigned by {} is weighed once",
+                    groups[g].0.1, groups[g].0.0
+                ),
+            )),
+            Some(g) => of_group[g] = Some(i),
+        }
+    }
+    for (g, ((consignor_id, code, _), _)) in groups.iter().enumerate() {
+        if of_group[g].is_none() {
+            errors.push(FieldError::new(
+                "manifest_weighings",
+                "missing",
+                format!(
+                    "the manifest of {code} consigned by {consignor_id} has no weighing: weigh every manifest of the trip, or give only the vehicle's weighing"
+                ),
+            ));
+        }
+    }
+    of_group
 }
 
 fn packaging(lots: &[&LotRow]) -> String {
@@ -716,9 +883,6 @@ fn packaging(lots: &[&LotRow]) -> String {
 /// A lot and the number of the manifest it leaves under: (lot id, number).
 pub type LotDocument = (String, String);
 
-/// Who consigns a group of lots of one code: (consignor id, code, consignor type).
-type GroupKey = (String, String, &'static str);
-
 /// Issues the manifests of a collection, in its transaction: one per waste code and
 /// consignor (the park's warehouse under its collection permit; an enterprise without one, and
 /// for the lots stored in its own zone), numbered from the city's counter, the outbound
@@ -729,9 +893,8 @@ pub fn issue(
     now: DateTime<Utc>,
     trip: Trip<'_>,
     tolerance_percent: i64,
-) -> Result<(Vec<ManifestRow>, Vec<LotDocument>), ApiError> {
+) -> Result<(Vec<(ManifestRow, store::OutboundRow)>, Vec<LotDocument>), ApiError> {
     let park = parks::load_park(conn, &trip.collection.park_id)?;
-    let who = consignor(park.0.collection_permit_number.as_deref());
     let tz = parks::park_time_zone(&park.0);
     let year = trip
         .collection
@@ -745,8 +908,7 @@ pub fn issue(
     let city = region.get(..4).unwrap_or(region.as_str()).to_owned();
     // Lots stored in an enterprise's own zone leave with the enterprise as consignor, whatever
     // the park's permit; the others with the park's consignor.
-    let zone_ids: Vec<String> = trip.lots.iter().filter_map(|l| l.zone_id.clone()).collect();
-    let own_zones = crate::registry::warehouses::store::own_zones(conn, &zone_ids)?;
+    let own_zones = own_zone_ids(conn, trip.lots)?;
     let departure_address = match trip.lots.iter().find_map(|l| l.warehouse_id.as_deref()) {
         Some(w) => crate::registry::warehouses::store::find_warehouse(conn, w)?
             .map(|w| w.0.address)
@@ -757,32 +919,39 @@ pub fn issue(
         crate::registry::directory::store::find_disposer(conn, trip.receiver_id)?
             .map(|d| d.0.address)
             .unwrap_or_default();
-    // Groups: (consignor, code), in a stable order.
-    let mut groups: Vec<(GroupKey, Vec<&LotRow>)> = Vec::new();
-    for lot in trip.lots {
-        let own = lot
-            .zone_id
-            .as_deref()
-            .is_some_and(|z| own_zones.iter().any(|(id, _)| id == z));
-        let (consignor_id, consignor_type) = match (own, who) {
-            (false, Consignor::ParkWarehouse) => (park.0.organization_id.clone(), "park_warehouse"),
-            _ => (lot.enterprise_id.clone(), "enterprise"),
-        };
-        let key = (consignor_id, lot.waste_code.clone(), consignor_type);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, lots)) => lots.push(lot),
-            None => groups.push((key, vec![lot])),
-        }
+    let groups = groups(&park.0, &own_zones, trip.lots);
+    let mut errors = Vec::new();
+    let weighed = match_weighings(&groups, trip.weighings, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
     let inbound: Vec<i64> = groups
         .iter()
         .map(|(_, lots)| crate::domain::units::total(lots.iter().map(|l| l.net_grams)))
         .collect::<Result<_, _>>()?;
-    let outbound = allocate(trip.collection.net_grams, &inbound);
+    // Each manifest's outbound figure: its own weighing; or, where only the vehicle was
+    // weighed, the vehicle's weighing (whole for the trip's only manifest, else shared).
+    let vehicle = (
+        trip.collection.scale_id.clone(),
+        trip.collection.captured_at,
+    );
+    let shares = allocate(trip.collection.net_grams, &inbound);
+    let outbound: Vec<OutboundFigure> = weighed
+        .iter()
+        .zip(shares)
+        .map(|(w, share)| match w.and_then(|i| trip.weighings.get(i)) {
+            Some(w) => (
+                w.weighing.net,
+                WEIGHED,
+                Some((w.scale_id.clone(), w.captured_at.naive_utc())),
+            ),
+            None if groups.len() == 1 => (share, WEIGHED, Some(vehicle.clone())),
+            None => (share, ALLOCATED, None),
+        })
+        .collect();
     let mut issued = Vec::new();
     let mut documents = Vec::new();
-    for (((consignor_id, code, consignor_type), lots), (inbound, outbound)) in
+    for (((consignor_id, code, consignor_type), lots), (inbound, (outbound, basis, weighing))) in
         groups.into_iter().zip(inbound.into_iter().zip(outbound))
     {
         let first = lots[0];
@@ -848,6 +1017,13 @@ pub fn issue(
                 destination_address: destination_address.clone(),
             },
         )?;
+        let outbound = store::OutboundRow {
+            manifest_id: row.id.clone(),
+            basis: basis.to_owned(),
+            scale_id: weighing.as_ref().map(|w| w.0.clone()),
+            captured_at: weighing.map(|w| w.1),
+        };
+        store::insert_outbound(conn, &outbound)?;
         for lot in &lots {
             documents.push((lot.id.clone(), row.number.clone()));
             store::insert_manifest_lot(
@@ -863,7 +1039,7 @@ pub fn issue(
         check_balance(conn, now, &mut row, tolerance_percent)?;
         store::save_manifest(conn, &row)?;
         snapshot(conn, now, &row, tolerance_percent, "issue")?;
-        issued.push(row);
+        issued.push((row, outbound));
     }
     Ok((issued, documents))
 }
@@ -2198,7 +2374,7 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
 }
 
 /// The headers of a manifest export (Chinese, with units).
-pub const EXPORT_HEADERS: [&str; 23] = [
+pub const EXPORT_HEADERS: [&str; 26] = [
     "跟踪编号",
     "联单编号（全国系统）",
     "类型",
@@ -2214,6 +2390,9 @@ pub const EXPORT_HEADERS: [&str; 23] = [
     "包装方式",
     "入库重量（千克，保留3位小数）",
     "出库重量（千克，保留3位小数）",
+    "出库重量依据",
+    "出库称重设备",
+    "出库称重时间（UTC）",
     "接收重量（千克，保留3位小数）",
     "拒收重量（千克，保留3位小数）",
     "接收结论",
@@ -2245,8 +2424,18 @@ impl ManifestPages {
     }
 }
 
+/// The basis of an outbound figure as the exports and the print write it.
+pub fn basis_zh(basis: &str) -> &'static str {
+    if basis == WEIGHED {
+        "称重"
+    } else {
+        "分摊（按入库重量分摊整车称重）"
+    }
+}
+
 fn manifest_cells(
     m: ManifestRow,
+    outbound: Option<&store::OutboundRow>,
     names: &crate::registry::names::Names,
     facts: &store::ExportFacts,
 ) -> Vec<crate::http::export::Cell> {
@@ -2274,6 +2463,13 @@ fn manifest_cells(
         Cell::text(packaging_zh(&m.packaging)),
         Cell::Grams(m.inbound_grams),
         Cell::Grams(m.outbound_grams),
+        Cell::text(basis_zh(outbound.map_or(ALLOCATED, |o| o.basis.as_str()))),
+        Cell::opt(outbound.and_then(|o| o.scale_id.clone())),
+        Cell::opt(
+            outbound
+                .and_then(|o| o.captured_at)
+                .map(|t| t.and_utc().format("%Y-%m-%d %H:%M:%S").to_string()),
+        ),
         grams(m.received_grams),
         grams(m.refused_grams),
         Cell::opt(m.decision.as_deref().map(|d| zh(d).to_owned())),
@@ -2331,10 +2527,15 @@ impl crate::http::export::Pages for ManifestPages {
             }),
         )?;
         let facts = store::export_facts(conn, &rows)?;
+        let outbounds =
+            store::outbounds_of(conn, &rows.iter().map(|m| m.id.clone()).collect::<Vec<_>>())?;
         let names = &self.names;
         Ok(Some(
             rows.into_iter()
-                .map(|m| manifest_cells(m, names, &facts))
+                .map(|m| {
+                    let outbound = outbounds.get(&m.id);
+                    manifest_cells(m, outbound, names, &facts)
+                })
                 .collect(),
         ))
     }

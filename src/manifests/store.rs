@@ -10,8 +10,9 @@ use crate::auth::policy::ManifestScope;
 use crate::db::DbConn;
 use crate::db::schema::{
     collections, disposers, manifest_counters, manifest_follows, manifest_lots,
-    manifest_official_numbers, manifest_places, manifest_records, manifest_refusals,
-    manifest_revisions, manifest_signatures, manifest_versions, manifests, parks,
+    manifest_official_numbers, manifest_outbounds, manifest_places, manifest_records,
+    manifest_refusals, manifest_revisions, manifest_signatures, manifest_versions, manifests,
+    parks,
 };
 use crate::http::pagination::PageRequest;
 
@@ -164,6 +165,41 @@ pub fn origins_of(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<Vec<Manif
             .collect()),
         None => lots_of(conn, &row.id),
     }
+}
+
+/// How a manifest's outbound figure came about: `weighed` (its own weighing, with the scale and
+/// the device's capture time) or `allocated` (its share of the vehicle's weighing).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manifest_outbounds)]
+pub struct OutboundRow {
+    pub manifest_id: String,
+    pub basis: String,
+    pub scale_id: Option<String>,
+    pub captured_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_outbound(conn: &mut DbConn, row: &OutboundRow) -> QueryResult<()> {
+    diesel::insert_into(manifest_outbounds::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The outbound bases of several manifests, by manifest, in one query.
+pub fn outbounds_of(
+    conn: &mut DbConn,
+    manifest_ids: &[String],
+) -> QueryResult<HashMap<String, OutboundRow>> {
+    if manifest_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(manifest_outbounds::table
+        .filter(manifest_outbounds::manifest_id.eq_any(manifest_ids))
+        .select(OutboundRow::as_select())
+        .load::<OutboundRow>(conn)?
+        .into_iter()
+        .map(|o| (o.manifest_id.clone(), o))
+        .collect())
 }
 
 /// The official number the national information system assigned to a manifest when it was
@@ -765,6 +801,8 @@ pub struct Related {
     pub followed_by: HashMap<String, Vec<(String, String, String)>>,
     /// The refused manifest each follows, if any: id, number and reason.
     pub follows: HashMap<String, (String, String, String)>,
+    /// How each manifest's outbound figure came about.
+    pub outbounds: HashMap<String, OutboundRow>,
 }
 
 pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> {
@@ -782,7 +820,10 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         ids
     }
     let manifest_ids = unique(rows.iter().map(|r| r.id.as_str()));
-    let mut related = Related::default();
+    let mut related = Related {
+        outbounds: outbounds_of(conn, &manifest_ids)?,
+        ..Related::default()
+    };
     // The links between the page's manifests and those they follow or that follow them, the
     // refused lots of both (the refused lots of the manifest a manifest follows are its
     // origins), and the linked manifests' numbers: three queries.

@@ -630,6 +630,13 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
         array.min_items = Some(1);
         array.max_items = Some(crate::domain::label::MAX_WEIGHED_CONTAINERS);
     }
+    if field == "scanned_labels" {
+        // The labels scanned at loading: texts of at most 500 characters, 10000 at most.
+        items
+            .pattern
+            .get_or_insert_with(|| text(Some(crate::pickups::loading::MAX_SCAN_LENGTH), false));
+        array.max_items = Some(crate::pickups::loading::MAX_SCANS);
+    }
     if field == "holidays" || field == "workdays" {
         // A year of the working-day calendar: at most every day of it.
         array.max_items = Some(crate::calendar::routes::MAX_DAYS);

@@ -16,7 +16,8 @@ use crate::domain::waste::CatalogRef;
 use crate::error::{ApiError, FieldError};
 use crate::lots::service::{DoorWeighing, Handover};
 use crate::lots::store::LotRow;
-use crate::manifests::store::{self as manifest_store, CollectionRow};
+use crate::manifests::service::ManifestWeighing;
+use crate::manifests::store::{self as manifest_store, CollectionRow, ManifestRow, OutboundRow};
 use crate::pickups::service::check_crew;
 use crate::registry::directory::store as directory;
 use crate::registry::parks::service as parks;
@@ -32,10 +33,13 @@ pub struct Collect {
     pub driver_id: Option<String>,
     pub scale_id: String,
     pub captured_at: DateTime<Utc>,
-    /// The loaded vehicle's weighing at the warehouse; for lots collected at the doors, the sum
-    /// of the door weighings when absent.
+    /// The loaded vehicle's weighing; optional when every manifest is weighed by itself.
     pub weighing: Option<Weighing>,
     pub door: Vec<DoorWeighing>,
+    /// One weighing per manifest, when the driver weighed each kind (or consignor) separately.
+    pub manifest_weighings: Vec<ManifestWeighing>,
+    /// The container labels the driver scanned at loading; `None` when none were sent.
+    pub scanned_labels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,6 +53,9 @@ pub struct ManifestSummary {
     pub consignor_id: String,
     pub inbound_grams: i64,
     pub outbound_grams: i64,
+    /// `weighed` (the manifest's own weighing, or the vehicle's for a trip's only manifest) or
+    /// `allocated` (its share of the vehicle's weighing, not weighed).
+    pub outbound_basis: String,
     /// The mass balance is beyond the tolerance.
     pub flagged: bool,
 }
@@ -66,7 +73,7 @@ pub struct ManifestSummary {
     "lot_ids": ["lot_0193f1c2a4b87d21a1c6e1f0b2d3c500"],
     "manifests": [{"id": "man_0193f1c2a4b87d21a1c6e1f0b2d3c900", "number": "WT-20264403-000001", "kind": "hazardous",
         "waste_code": "900-249-08", "status": "draft", "consignor_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
-        "inbound_grams": 2100000, "outbound_grams": 2080000, "flagged": false}]
+        "inbound_grams": 2100000, "outbound_grams": 2080000, "outbound_basis": "weighed", "flagged": false}]
 }))]
 pub struct CollectionView {
     pub id: String,
@@ -89,7 +96,8 @@ pub struct CollectionView {
 /// the stock (door lots get the driver's weighing), the manifests are issued, the request is
 /// collected (its rule re-arms) and lots left behind wait again. Refused: a vehicle or driver
 /// not of the scheduled carrier, a hazardous code the disposer's licence does not cover that
-/// day, a lot not in the request or already collected. Every refusal of the input is found
+/// day, a lot not in the request or already collected, a container label not scanned (or a
+/// scan of no container of the lots taken). Every refusal of the input is found
 /// before anything is written, and told at once.
 pub fn collect(
     conn: &mut DbConn,
@@ -105,10 +113,39 @@ pub fn collect(
     let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
 
     let mut errors: Vec<FieldError> = Vec::new();
+    for (i, w) in c.door.iter().enumerate() {
+        capture_time(
+            &format!("door_weighings[{i}]."),
+            w.captured_at,
+            now,
+            &mut errors,
+        );
+    }
+    for (i, w) in c.manifest_weighings.iter().enumerate() {
+        capture_time(
+            &format!("manifest_weighings[{i}]."),
+            w.captured_at,
+            now,
+            &mut errors,
+        );
+    }
     let crew = check_crew_of(conn, principal, &row, &c, today, &mut errors)?;
     let lots = select_lots(conn, id, c.lot_ids.as_deref(), &mut errors)?;
     let licences = check_licences(conn, &row.disposer_id, &lots, today, &mut errors)?;
     check_weighings(&c, &lots, &mut errors);
+    crate::pickups::loading::check_scans(
+        conn,
+        &lots,
+        park.0.label_scan_general,
+        c.scanned_labels.as_deref(),
+        &mut errors,
+    )?;
+    let own_zones = crate::manifests::service::own_zone_ids(conn, &lots)?;
+    crate::manifests::service::match_weighings(
+        &crate::manifests::service::groups(&park.0, &own_zones, &lots),
+        &c.manifest_weighings,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -125,7 +162,6 @@ pub fn collect(
             by: &principal.user_id,
             collection_id: &collection_id,
             request_id: id,
-            scale_id: &c.scale_id,
             captured_at: c.captured_at,
             door: &c.door,
             receiver: crate::lots::stock::Receiver {
@@ -144,7 +180,12 @@ pub fn collect(
         scale_id: c.scale_id.clone(),
         gross_grams: c.weighing.map(|w| w.gross),
         tare_grams: c.weighing.map(|w| w.tare),
-        net_grams: c.weighing.map_or(0, |w| w.net),
+        net_grams: match c.weighing {
+            Some(w) => w.net,
+            None => {
+                crate::domain::units::total(c.manifest_weighings.iter().map(|w| w.weighing.net))?
+            }
+        },
         captured_at: c.captured_at.naive_utc(),
         recorded_by: principal.user_id.clone(),
         created_at: now.naive_utc(),
@@ -159,6 +200,7 @@ pub fn collect(
             receiver_id: &row.disposer_id,
             licences: &licences,
             lots: &lots,
+            weighings: &c.manifest_weighings,
         },
         tolerance_percent,
     )?;
@@ -354,11 +396,11 @@ fn check_weighings(c: &Collect, lots: &[LotRow], errors: &mut Vec<FieldError>) {
             ));
         }
     }
-    if c.weighing.is_none() {
+    if c.weighing.is_none() && c.manifest_weighings.is_empty() {
         errors.push(FieldError::new(
             "gross_grams",
             "required",
-            "the loaded vehicle's outbound weighing: give gross_grams and tare_grams",
+            "the loaded vehicle's outbound weighing: give gross_grams and tare_grams (or weigh each manifest in manifest_weighings)",
         ));
     }
     let mut weighed: Vec<&str> = c.door.iter().map(|w| w.lot_id.as_str()).collect();
@@ -369,6 +411,16 @@ fn check_weighings(c: &Collect, lots: &[LotRow], errors: &mut Vec<FieldError>) {
             "duplicate",
             "a lot is weighed once at its door",
         ));
+    }
+}
+
+/// A weighing's capture time, checked as the collection's is, its errors named under `prefix`.
+fn capture_time(prefix: &str, at: DateTime<Utc>, now: DateTime<Utc>, errors: &mut Vec<FieldError>) {
+    if let Err(ApiError::Validation(found)) = crate::lots::service::check_capture_time(at, now) {
+        errors.extend(found.into_iter().map(|mut e| {
+            e.field = format!("{prefix}{}", e.field);
+            e
+        }));
     }
 }
 
@@ -393,7 +445,7 @@ fn close_collected(
 fn view(
     collection: CollectionRow,
     lots: Vec<LotRow>,
-    manifests: Vec<crate::manifests::store::ManifestRow>,
+    manifests: Vec<(ManifestRow, OutboundRow)>,
 ) -> CollectionView {
     CollectionView {
         id: collection.id,
@@ -409,7 +461,7 @@ fn view(
         lot_ids: lots.into_iter().map(|l| l.id).collect(),
         manifests: manifests
             .into_iter()
-            .map(|m| ManifestSummary {
+            .map(|(m, basis)| ManifestSummary {
                 flagged: m.flag_detail.is_some(),
                 id: m.id,
                 number: m.number,
@@ -419,6 +471,7 @@ fn view(
                 consignor_id: m.consignor_id,
                 inbound_grams: m.inbound_grams,
                 outbound_grams: m.outbound_grams,
+                outbound_basis: basis.basis,
             })
             .collect(),
     }

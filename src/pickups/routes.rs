@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::lot::Weighing;
 use crate::lots::service::DoorWeighing;
+use crate::manifests::service::ManifestWeighing;
 use crate::pickups::collect::{self as collection, Collect, CollectionView};
 use crate::pickups::service::{self, Schedule};
 use crate::requests::service::{self as requests, Raise, RequestView};
@@ -382,6 +383,31 @@ pub struct DoorWeighingRequest {
     pub gross_grams: i64,
     pub tare_grams: i64,
     pub net_grams: Option<i64>,
+    /// The scale that weighed the lot at the door; the collection's `scale_id` when omitted.
+    pub scale_id: Option<String>,
+    /// When the device captured the door weighing (its clock; at most 10 minutes ahead, 30
+    /// days old); the collection's `captured_at` when omitted.
+    pub captured_at: Option<DateTime<Utc>>,
+}
+
+/// One manifest's own outbound weighing, when the driver weighs each kind of waste (or each
+/// consignor's) separately.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestWeighingRequest {
+    /// The manifest's waste code.
+    pub waste_code: String,
+    /// The manifest's consignor (the park, or the enterprise); needed only when several
+    /// consignors' manifests of the code leave on the trip.
+    pub consignor_id: Option<String>,
+    /// The scale that weighed it.
+    pub scale_id: String,
+    /// When the device captured the weighing (its clock; at most 10 minutes ahead, 30 days old).
+    pub captured_at: DateTime<Utc>,
+    pub gross_grams: i64,
+    pub tare_grams: i64,
+    /// If given, equal to gross − tare.
+    pub net_grams: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -391,7 +417,8 @@ pub struct DoorWeighingRequest {
     "scale_id": "SCALE-02",
     "captured_at": "2026-11-30T16:02:11+08:00",
     "gross_grams": 2130000,
-    "tare_grams": 50000
+    "tare_grams": 50000,
+    "scanned_labels": ["91440300MA5F0001819002490820261128001"]
 }))]
 pub struct CollectRequest {
     /// The lots taken; all those waiting in the request when omitted.
@@ -406,13 +433,27 @@ pub struct CollectRequest {
     /// old).
     pub captured_at: DateTime<Utc>,
     /// The loaded vehicle's outbound weighing: gross, tare and (if given, equal to gross − tare)
-    /// net, in grams.
-    pub gross_grams: i64,
-    pub tare_grams: i64,
+    /// net, in grams. Required unless `manifest_weighings` weighs every manifest; kept on the
+    /// collection when both are given.
+    pub gross_grams: Option<i64>,
+    pub tare_grams: Option<i64>,
     pub net_grams: Option<i64>,
     /// The driver's weighing of each lot collected at an enterprise's door (route b).
     #[serde(default)]
     pub door_weighings: Vec<DoorWeighingRequest>,
+    /// One outbound weighing per manifest (per waste code, and consignor where several
+    /// consignors' manifests share a code): each manifest then carries its own weighing
+    /// (`outbound_basis: weighed`) rather than a share of the vehicle's (`allocated`). Once
+    /// one is given, every manifest of the trip needs one.
+    #[serde(default)]
+    pub manifest_weighings: Vec<ManifestWeighingRequest>,
+    /// The labels the driver scanned while loading, one per container: a hazardous
+    /// container's 37-character digital identification code, or what a label's QR code holds
+    /// (the container's verification URL, or its token). Every container of a hazardous lot
+    /// must be scanned, and of a general lot unless the park turned the check off
+    /// (`label_scan_general`); then this list is required. A scan of no container of the lots
+    /// taken is refused. At most 10000, each at most 500 characters.
+    pub scanned_labels: Option<Vec<String>>,
 }
 
 /// Record the collection of a scheduled pickup (its driver, from a phone; or the disposer's
@@ -429,7 +470,7 @@ pub struct CollectRequest {
         (status = 403, description = "Not the scheduled driver or the disposer's dispatcher", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or not one you may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not scheduled, or a lot already collected", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A vehicle or driver not of the carrier, a code the licence does not cover that day, a lot not in the request, a missing weighing", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A vehicle or driver not of the carrier, a code the licence does not cover that day, a lot not in the request, a missing weighing, a container label not scanned or a scan of no container collected", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pickup-requests/{id}/collect")]
@@ -458,6 +499,37 @@ pub async fn collect(
             "at most 1000 weighings",
         ));
     }
+    if b.scanned_labels
+        .as_ref()
+        .is_some_and(|s| s.len() > crate::pickups::loading::MAX_SCANS)
+    {
+        v.push(crate::error::FieldError::new(
+            "scanned_labels",
+            "too_many",
+            format!("at most {} scans", crate::pickups::loading::MAX_SCANS),
+        ));
+    }
+    let scanned_labels = b.scanned_labels.as_ref().map(|scans| {
+        scans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                v.text(
+                    &format!("scanned_labels[{i}]"),
+                    s,
+                    1,
+                    crate::pickups::loading::MAX_SCAN_LENGTH,
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    if b.manifest_weighings.len() > 1000 {
+        v.push(crate::error::FieldError::new(
+            "manifest_weighings",
+            "too_many",
+            "at most 1000 weighings",
+        ));
+    }
     let vehicle_id = v.text("vehicle_id", &b.vehicle_id, 1, 64);
     let driver_id = b.driver_id.map(|d| v.text("driver_id", &d, 1, 64));
     let lot_ids = b.lot_ids.map(|ids| {
@@ -466,10 +538,56 @@ pub async fn collect(
             .map(|(i, l)| v.text(&format!("lot_ids[{i}]"), l, 1, 64))
             .collect::<Vec<_>>()
     });
-    for (i, d) in b.door_weighings.iter().enumerate() {
-        v.text(&format!("door_weighings[{i}].lot_id"), &d.lot_id, 1, 64);
-    }
     let scale_id = v.text("scale_id", &b.scale_id, 1, 64);
+    if b.gross_grams.is_some() != b.tare_grams.is_some()
+        || (b.net_grams.is_some() && b.gross_grams.is_none())
+    {
+        v.push(crate::error::FieldError::new(
+            if b.gross_grams.is_none() {
+                "gross_grams"
+            } else {
+                "tare_grams"
+            },
+            "required",
+            "the vehicle's weighing takes gross_grams and tare_grams together",
+        ));
+    }
+    let door_scales: Vec<String> = b
+        .door_weighings
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            v.text(&format!("door_weighings[{i}].lot_id"), &d.lot_id, 1, 64);
+            d.scale_id.as_deref().map_or_else(
+                || scale_id.clone(),
+                |s| v.text(&format!("door_weighings[{i}].scale_id"), s, 1, 64),
+            )
+        })
+        .collect();
+    let manifest_texts: Vec<(String, Option<String>, String)> = b
+        .manifest_weighings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (
+                v.text(
+                    &format!("manifest_weighings[{i}].waste_code"),
+                    &m.waste_code,
+                    1,
+                    16,
+                ),
+                m.consignor_id
+                    .as_deref()
+                    .map(|c| v.text(&format!("manifest_weighings[{i}].consignor_id"), c, 1, 64)),
+                v.text(
+                    &format!("manifest_weighings[{i}].scale_id"),
+                    &m.scale_id,
+                    1,
+                    64,
+                ),
+            )
+        })
+        .collect();
     let mut parse = |prefix: &str, gross: i64, tare: i64, net: Option<i64>| match Weighing::parse(
         gross, tare, net,
     ) {
@@ -482,12 +600,16 @@ pub async fn collect(
             None
         }
     };
-    let weighing = parse("", b.gross_grams, b.tare_grams, b.net_grams);
+    let weighing = match (b.gross_grams, b.tare_grams) {
+        (Some(gross), Some(tare)) => parse("", gross, tare, b.net_grams),
+        _ => None,
+    };
     let door: Vec<DoorWeighing> = b
         .door_weighings
         .iter()
+        .zip(door_scales)
         .enumerate()
-        .filter_map(|(i, d)| {
+        .filter_map(|(i, (d, scale))| {
             parse(
                 &format!("door_weighings[{i}]."),
                 d.gross_grams,
@@ -496,6 +618,29 @@ pub async fn collect(
             )
             .map(|w| DoorWeighing {
                 lot_id: d.lot_id.clone(),
+                weighing: w,
+                scale_id: scale,
+                captured_at: d.captured_at.unwrap_or(b.captured_at),
+            })
+        })
+        .collect();
+    let manifest_weighings: Vec<ManifestWeighing> = b
+        .manifest_weighings
+        .iter()
+        .zip(manifest_texts)
+        .enumerate()
+        .filter_map(|(i, (m, (waste_code, consignor_id, scale_id)))| {
+            parse(
+                &format!("manifest_weighings[{i}]."),
+                m.gross_grams,
+                m.tare_grams,
+                m.net_grams,
+            )
+            .map(|w| ManifestWeighing {
+                waste_code,
+                consignor_id,
+                scale_id,
+                captured_at: m.captured_at,
                 weighing: w,
             })
         })
@@ -509,6 +654,8 @@ pub async fn collect(
         captured_at: b.captured_at,
         weighing,
         door,
+        manifest_weighings,
+        scanned_labels,
     };
     let id = id.into_inner();
     let tolerance = state.mass_balance_tolerance_percent;

@@ -16,7 +16,7 @@ use wastetrack::db::{Db, DbConn};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, access_token, assert_problem};
-use crate::manifests::{outbound, schedule, with_permit};
+use crate::manifests::{loaded, schedule, with_permit};
 use crate::pickups::{PASSWORD, park, weigh, weighing};
 
 /// Every entry of the chain the token may read, oldest first.
@@ -223,7 +223,7 @@ backend_tests! {
         let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
         let request = lot["pickup_request_id"].as_str().unwrap().to_owned();
         schedule(&app, &p, &request).await;
-        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &outbound(&p, 540)).await;
+        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &loaded(&app, &p, &request, 540).await).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let collection: Value = r.json().await.unwrap();
         let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();

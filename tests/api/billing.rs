@@ -295,7 +295,7 @@ backend_tests! {
         let schedule = json!({"scheduled_on": app.day(0), "carrier_id": p.carrier, "vehicle_id": p.vehicle, "driver_id": p.driver_id});
         assert_eq!(post(&app, &format!("/api/v1/pickup-requests/{request}/schedule"), &p.dispatcher, &schedule).await.status(), StatusCode::OK);
         let collect = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-7", "captured_at": app.now().to_rfc3339(),
-            "gross_grams": 8_241_000, "tare_grams": 8_000_000,
+            "gross_grams": 8_241_000, "tare_grams": 8_000_000, "scanned_labels": crate::manifests::scans(&app, &p.office, &request).await,
             "door_weighings": [{"lot_id": declared["id"], "gross_grams": 242_000, "tare_grams": 2_000}]});
         assert_eq!(post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &collect).await.status(), StatusCode::CREATED);
 

@@ -460,7 +460,12 @@ backend_tests! {
         let request = id(&ex.send(Method::POST, "/api/v1/pickup-requests", Some(&office), &ids, |_| {}).await);
         ids.insert("request_id", request.clone());
         ex.send(Method::POST, "/api/v1/pickup-requests/{id}/schedule", Some(&dispatcher), &ids, |b| b["scheduled_on"] = json!(app.day(0))).await;
-        let collection = ex.send(Method::POST, "/api/v1/pickup-requests/{id}/collect", Some(&driver), &ids, |b| b["captured_at"] = recent()).await;
+        // The labels the driver scans are those of the request's lots.
+        let scans = crate::manifests::scans(&app, &office, &request).await;
+        let collection = ex.send(Method::POST, "/api/v1/pickup-requests/{id}/collect", Some(&driver), &ids, |b| {
+            b["captured_at"] = recent();
+            b["scanned_labels"] = json!(scans);
+        }).await;
         let manifest = id(&collection["manifests"][0]);
         ids.insert("manifest_id", manifest.clone());
         ex.send(Method::PUT, "/api/v1/manifests/{id}/official-number", Some(&producer), &ids, |_| {}).await;

@@ -55,8 +55,9 @@ async fn collect(app: &TestApp, p: &Park, request: &str) -> Vec<String> {
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK, "schedule at {}", app.now());
+    let scans = crate::manifests::scans(app, &p.office, request).await;
     let body = json!({"vehicle_id": p.vehicle, "scale_id": "SCALE-02", "captured_at": app.now_rfc3339(),
-        "gross_grams": 8_600_000, "tare_grams": 8_000_000});
+        "gross_grams": 8_600_000, "tare_grams": 8_000_000, "scanned_labels": scans});
     let r = post(
         app,
         &format!("/api/v1/pickup-requests/{request}/collect"),

@@ -102,8 +102,9 @@ async fn transfer(app: &TestApp, p: &Park) -> (Value, Value, String) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    let scans = crate::manifests::scans(app, &p.office, &request).await;
     let out = json!({"vehicle_id": p.vehicle, "scale_id": "SCALE-02", "captured_at": app.now_rfc3339(),
-        "gross_grams": 548_000, "tare_grams": 8_000});
+        "gross_grams": 548_000, "tare_grams": 8_000, "scanned_labels": scans});
     let r = app
         .post_json(
             &format!("/api/v1/pickup-requests/{request}/collect"),

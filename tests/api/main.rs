@@ -23,6 +23,7 @@ mod inspection;
 mod languages;
 mod ledgers;
 mod limits;
+mod loading;
 mod lots;
 mod manifest_signers;
 mod manifests;

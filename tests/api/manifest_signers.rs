@@ -281,7 +281,8 @@ async fn walk(app: &TestApp, p: &Park, fleet: &Fleet) {
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let r = post(app, &format!("/api/v1/pickup-requests/{request}/collect"), &fleet.driver,
         &json!({"vehicle_id": fleet.vehicle, "scale_id": "SCALE-02", "captured_at": app.now().to_rfc3339(),
-            "gross_grams": 8_540_000, "tare_grams": 8_000_000})).await;
+            "gross_grams": 8_540_000, "tare_grams": 8_000_000,
+            "scanned_labels": crate::manifests::scans(app, &p.office, &request).await})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let collection: Value = r.json().await.unwrap();
     let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();

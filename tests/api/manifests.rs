@@ -40,6 +40,50 @@ pub fn outbound(p: &Park, net_kg: i64) -> Value {
         "gross_grams": net_kg * 1000 + 8_000_000, "tare_grams": 8_000_000})
 }
 
+/// What the driver scans at loading: the label of every container of the lots waiting in the
+/// request (a hazardous container's digital code; a general one's QR code, its verification
+/// URL), read by `token`.
+pub async fn scans(app: &TestApp, token: &str, request: &str) -> Vec<String> {
+    let r = app
+        .get(&format!("/api/v1/pickup-requests/{request}"), token)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let request: Value = r.json().await.unwrap();
+    let mut codes = Vec::new();
+    for lot in request["lots"].as_array().unwrap() {
+        if lot["status"] != "stored" && lot["status"] != "declared" {
+            continue;
+        }
+        let r = app
+            .get(
+                &format!(
+                    "/api/v1/lots/{}/containers",
+                    lot["lot_id"].as_str().unwrap()
+                ),
+                token,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        for c in r.json::<Value>().await.unwrap().as_array().unwrap() {
+            codes.push(
+                c["label_code"]
+                    .as_str()
+                    .or(c["verify_url"].as_str())
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+    }
+    codes
+}
+
+/// The vehicle's outbound weighing, every label of the request scanned.
+pub async fn loaded(app: &TestApp, p: &Park, request: &str, net_kg: i64) -> Value {
+    let mut body = outbound(p, net_kg);
+    body["scanned_labels"] = json!(scans(app, &p.office, request).await);
+    body
+}
+
 async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
     app.post_json(path, Some(token), body).await
 }
@@ -85,30 +129,31 @@ backend_tests! {
         let request = lot_b["pickup_request_id"].as_str().expect("a request").to_owned();
         schedule(&app, &p, &request).await;
         let collect = format!("/api/v1/pickup-requests/{request}/collect");
+        let load = loaded(&app, &p, &request, 540).await;
 
         // Collecting refuses the wrong people, vehicles and drivers.
-        let r = post(&app, &collect, &p.office, &outbound(&p, 540)).await;
+        let r = post(&app, &collect, &p.office, &load).await;
         assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
-        let r = post(&app, &collect, &p.outsider_user, &outbound(&p, 540)).await;
+        let r = post(&app, &collect, &p.outsider_user, &load).await;
         assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
         let other = app.create_org(&p.admin, "carrier", "Other Transport").await;
         let other_vehicle = app.created_id("/api/v1/vehicles", &p.admin,
             &json!({"operator_id": other, "plate": "粤B·99999", "dangerous_goods_permit_number": "1"})).await;
         let other_driver = app.create_user(&p.admin, &other, "driver9", "driver", PASSWORD).await;
-        let mut bad = outbound(&p, 540);
+        let mut bad = load.clone();
         bad["vehicle_id"] = json!(other_vehicle);
         bad["driver_id"] = json!(other_driver);
         let r = post(&app, &collect, &p.dispatcher, &bad).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), vec!["vehicle_id", "driver_id"]);
-        let mut someone_else = outbound(&p, 540);
+        let mut someone_else = load.clone();
         someone_else["driver_id"] = json!(other_driver);
         let r = post(&app, &collect, &p.driver, &someone_else).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(problem["errors"][0]["code"], "not_you", "a driver records only their own collection");
 
         // The driver collects: 550 kg weighed in, 540 kg weighed out.
-        let r = post(&app, &collect, &p.driver, &outbound(&p, 540)).await;
+        let r = post(&app, &collect, &p.driver, &load).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let collection: Value = r.json().await.unwrap();
         assert_eq!(collection["net_grams"], 540_000);
@@ -128,7 +173,7 @@ backend_tests! {
         assert_eq!(stock["zones"][0]["stored_grams"], 0);
         let r: Value = app.get(&format!("/api/v1/pickup-requests/{request}"), &p.office).await.json().await.unwrap();
         assert_eq!(r["status"], "collected");
-        let r = post(&app, &collect, &p.driver, &outbound(&p, 540)).await;
+        let r = post(&app, &collect, &p.driver, &load).await;
         assert_problem(r, StatusCode::CONFLICT, "conflict").await;
         assert_eq!(inbox(&app, &p.producer_a, "?type=pickup.collected").await.len(), 1);
 
@@ -349,9 +394,11 @@ backend_tests! {
             schedule(&app, &p, &request).await;
             requests.push(request);
         }
-        let paths: Vec<String> = requests.iter().map(|r| format!("/api/v1/pickup-requests/{r}/collect")).collect();
-        let body = outbound(&p, 150);
-        let sends = paths.iter().map(|path| app.post_json(path, Some(&p.driver), &body));
+        let mut sends = Vec::new();
+        for r in &requests {
+            sends.push((format!("/api/v1/pickup-requests/{r}/collect"), loaded(&app, &p, r, 150).await));
+        }
+        let sends = sends.iter().map(|(path, body)| app.post_json(path, Some(&p.driver), body));
         let mut numbers = Vec::new();
         for r in futures_util::future::join_all(sends).await {
             assert_eq!(r.status(), StatusCode::CREATED);
@@ -389,7 +436,7 @@ backend_tests! {
         let request: Value = r.json().await.unwrap();
         let request = request["id"].as_str().unwrap().to_owned();
         schedule(&app, &p, &request).await;
-        let r = post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &outbound(&p, 40)).await;
+        let r = post(&app, &format!("/api/v1/pickup-requests/{request}/collect"), &p.driver, &loaded(&app, &p, &request, 40).await).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(problem["errors"][0]["code"], "code_not_licensed", "{problem}");
         let stock: Value = app.get(&format!("/api/v1/warehouses/{}/inventory", p.warehouse), &p.office).await.json().await.unwrap();
@@ -408,7 +455,7 @@ backend_tests! {
         schedule(&app, &p, &door).await;
         let collect = format!("/api/v1/pickup-requests/{door}/collect");
         let base = json!({"vehicle_id": p.vehicle, "scale_id": "PHONE-SCALE-7", "captured_at": app.now().to_rfc3339(),
-            "gross_grams": 8_215_000, "tare_grams": 8_000_000});
+            "gross_grams": 8_215_000, "tare_grams": 8_000_000, "scanned_labels": scans(&app, &p.office, &door).await});
         let r = post(&app, &collect, &p.driver, &base).await;
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), vec!["door_weighings", "door_weighings"]);

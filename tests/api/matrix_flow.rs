@@ -326,8 +326,22 @@ async fn grow(backend: Backend) -> World {
             .await,
         "schedule pkB",
     );
+    // The driver scans the label of every container loaded.
+    let containers = world
+        .admin_reads(&format!(
+            "/lots/{}/containers",
+            lot_b["id"].as_str().expect("a lot")
+        ))
+        .await;
+    let scans: Vec<Value> = containers
+        .as_array()
+        .expect("the containers")
+        .iter()
+        .map(|c| c["label_code"].clone())
+        .collect();
     let outbound = json!({"vehicle_id": world.id("vC"), "scale_id": "SCALE-02",
-        "captured_at": world.app.now().to_rfc3339(), "gross_grams": 10_100_000, "tare_grams": 8_000_000})
+        "captured_at": world.app.now().to_rfc3339(), "gross_grams": 10_100_000, "tare_grams": 8_000_000,
+        "scanned_labels": scans})
     .to_string();
     let path = format!("/pickup-requests/{pk_b}/collect");
     let collection = ok(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, assert_problem, error_fields};
-use crate::manifests::{manifest, outbound, schedule, with_permit};
+use crate::manifests::{loaded, manifest, schedule, with_permit};
 use crate::pickups::{Park, park, weigh};
 
 /// Weighs in past the threshold, schedules and collects: the id of the one manifest.
@@ -24,7 +24,7 @@ async fn collected(app: &TestApp, p: &Park) -> String {
         .post_json(
             &format!("/api/v1/pickup-requests/{request}/collect"),
             Some(&p.driver),
-            &outbound(p, 540),
+            &loaded(app, p, &request, 540).await,
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);

@@ -162,7 +162,8 @@ async fn collect_request(app: &TestApp, p: &Park, request: &str) -> Vec<Value> {
         &format!("/api/v1/pickup-requests/{request}/collect"),
         &p.driver,
         &json!({"vehicle_id": p.vehicle, "scale_id": "SCALE-02", "captured_at": app.now().to_rfc3339(),
-            "gross_grams": 8_540_000, "tare_grams": 8_000_000}),
+            "gross_grams": 8_540_000, "tare_grams": 8_000_000,
+            "scanned_labels": crate::manifests::scans(app, &p.office, &request).await}),
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);

@@ -107,7 +107,7 @@ backend_tests! {
             crate::manifests::schedule(&app, &p, &request).await;
             let kg = 20 * (3 + 2 * round);
             let r = app
-                .post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &crate::manifests::outbound(&p, kg))
+                .post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &crate::manifests::loaded(&app, &p, &request, kg).await)
                 .await;
             assert_eq!(r.status(), StatusCode::CREATED);
             let collection: Value = r.json().await.unwrap();

@@ -101,6 +101,15 @@ def before_call(context, case, kwargs):
         gross, tare = body.get("gross_grams"), body.get("tare_grams")
         if _whole(gross) and _whole(tare) and gross > tare and "net_grams" in body:
             body["net_grams"] = int(gross - tare)
+        # The weighings of door lots and of manifests, item by item.
+        for name in ("door_weighings", "manifest_weighings"):
+            items = body.get(name)
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                gross, tare = item.get("gross_grams"), item.get("tare_grams")
+                if _whole(gross) and _whole(tare) and gross > tare and "net_grams" in item:
+                    item["net_grams"] = int(gross - tare)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +216,10 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (r"gross_grams", "implausible", "gross - tare is at most a lot's weight: across fields"),
         (r"door_weighings\[\d+\]\.tare_grams", "implausible", "a door weighing's tare is less than its gross: across fields"),
         (r"door_weighings\[\d+\]\.net_grams", "mismatch", "a door weighing's net is its gross - tare: across fields"),
+        (r"manifest_weighings\[\d+\]\.tare_grams", "implausible", "a manifest weighing's tare is less than its gross: across fields"),
+        (r"manifest_weighings\[\d+\]\.net_grams", "mismatch", "a manifest weighing's net is its gross - tare: across fields"),
+        (r"gross_grams|tare_grams", "required", "the vehicle's gross and tare go together, and are needed unless manifest_weighings is given: across fields"),
+        (r"scanned_labels", "required", "required when a lot collected is checked at loading (the lots' kinds and the park's setting)"),
     ],
     # Rules across fields of one request.
     ("POST", "/api/v1/lots"): [

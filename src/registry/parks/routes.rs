@@ -88,6 +88,9 @@ pub struct CreateParkRequest {
     /// default `false`.
     #[serde(default)]
     pub require_official_number: bool,
+    /// The driver scans the label of every container of general waste at collection;
+    /// default `true` (hazardous waste is always scanned).
+    pub label_scan_general: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,6 +136,11 @@ pub struct UpdateParkRequest {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(value_type = bool)]
     pub require_official_number: Option<bool>,
+    /// The driver scans the label of every container of general waste at collection
+    /// (`false`: only hazardous waste's).
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(value_type = bool)]
+    pub label_scan_general: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -243,6 +251,7 @@ pub async fn create_park(
                 },
             },
             require_official_number: body.require_official_number,
+            label_scan_general: body.label_scan_general.unwrap_or(true),
         })
     })?;
     let by = principal.user_id.clone();
@@ -362,6 +371,7 @@ pub async fn update_park(
             .permit_annual_capacity_grams
             .map(|c| c.and_then(|c| v.check(positive_grams("permit_annual_capacity_grams", c)))),
         require_official_number: body.require_official_number,
+        label_scan_general: body.label_scan_general,
     };
     v.finish()?;
     let id = id.into_inner();

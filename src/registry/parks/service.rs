@@ -34,6 +34,7 @@ use crate::registry::parks::store::{self, EnterpriseRow, ParkRow};
     "permit_annual_capacity_grams": 500000000000i64,
     "consignor": "park_warehouse",
     "require_official_number": false,
+    "label_scan_general": true,
     "created_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
@@ -72,6 +73,9 @@ pub struct ParkView {
     /// official number the national information system assigned (`PUT
     /// /manifests/{id}/official-number`).
     pub require_official_number: bool,
+    /// Whether the driver scans the label of every container of general waste at collection
+    /// (`scanned_labels`); hazardous waste is always scanned.
+    pub label_scan_general: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -94,6 +98,7 @@ pub fn park_view((row, name): store::Park) -> ParkView {
             .collect(),
         permit_annual_capacity_grams: row.permit_annual_capacity_grams,
         require_official_number: row.require_official_number,
+        label_scan_general: row.label_scan_general,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
@@ -117,6 +122,7 @@ pub struct NewPark {
     pub collection_permit_number: Option<String>,
     pub permit: PermitDetails,
     pub require_official_number: bool,
+    pub label_scan_general: bool,
 }
 
 /// What the rules need to know of a park's collection permit.
@@ -205,6 +211,7 @@ pub fn create_park(
         permit_valid_until: new.permit.valid_until,
         permit_scope: join_refs(&new.permit.scope),
         permit_annual_capacity_grams: new.permit.annual_capacity_grams,
+        label_scan_general: new.label_scan_general,
     };
     check_permit(conn, now, &row)?;
     store::insert_park(conn, &row)?;
@@ -225,6 +232,7 @@ pub struct ParkChanges {
     pub permit_scope: Option<Vec<CatalogRef>>,
     pub permit_annual_capacity_grams: Option<Option<i64>>,
     pub require_official_number: Option<bool>,
+    pub label_scan_general: Option<bool>,
 }
 
 pub fn update_park(
@@ -272,6 +280,9 @@ pub fn update_park(
     check_permit(conn, now, &row)?;
     if let Some(required) = changes.require_official_number {
         row.require_official_number = required;
+    }
+    if let Some(scan) = changes.label_scan_general {
+        row.label_scan_general = scan;
     }
     row.updated_at = now.naive_utc();
     store::save_park(conn, &row)?;

@@ -27,6 +27,7 @@ pub struct ParkRow {
     /// covers every hazardous code.
     pub permit_scope: String,
     pub permit_annual_capacity_grams: Option<i64>,
+    pub label_scan_general: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

@@ -1,0 +1,2 @@
+ALTER TABLE parks DROP COLUMN label_scan_general;
+DROP TABLE manifest_outbounds;
