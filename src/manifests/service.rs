@@ -883,6 +883,10 @@ fn packaging(lots: &[&LotRow]) -> String {
 /// A lot and the number of the manifest it leaves under: (lot id, number).
 pub type LotDocument = (String, String);
 
+/// What a collection issues: each manifest with its outbound basis, and per lot the number of
+/// its manifest.
+pub type Issued = (Vec<(ManifestRow, store::OutboundRow)>, Vec<LotDocument>);
+
 /// Issues the manifests of a collection, in its transaction: one per waste code and
 /// consignor (the park's warehouse under its collection permit; an enterprise without one, and
 /// for the lots stored in its own zone), numbered from the city's counter, the outbound
@@ -893,7 +897,7 @@ pub fn issue(
     now: DateTime<Utc>,
     trip: Trip<'_>,
     tolerance_percent: i64,
-) -> Result<(Vec<(ManifestRow, store::OutboundRow)>, Vec<LotDocument>), ApiError> {
+) -> Result<Issued, ApiError> {
     let park = parks::load_park(conn, &trip.collection.park_id)?;
     let tz = parks::park_time_zone(&park.0);
     let year = trip

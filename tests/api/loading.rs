@@ -134,11 +134,14 @@ backend_tests! {
 
     async fn several_consignors_of_a_code_are_named(backend: Backend) {
         let app = TestApp::spawn(backend).await;
-        // No collection permit: each enterprise consigns its own manifest of the code.
+        // The park's collection permit ends after the weigh-ins: each enterprise consigns its
+        // own manifest of the code.
         let p = park(&app, 5_000, 100).await;
         weigh_code(&app, &p, &p.enterprise_a, "900-249-08", 300).await;
         weigh_code(&app, &p, &p.enterprise_b, "900-249-08", 200).await;
         let request = raise_hw08(&app, &p).await;
+        let r = app.patch_json(&format!("/api/v1/parks/{}", p.park), &p.admin, &json!({"collection_permit_number": null})).await;
+        assert_eq!(r.status(), StatusCode::OK);
         let collect = format!("/api/v1/pickup-requests/{request}/collect");
         let at = minutes_ago(&p, 2);
         let mut body = json!({"vehicle_id": p.vehicle, "scale_id": "TRUCK-SCALE", "captured_at": at,

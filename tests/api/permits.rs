@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, access_token, assert_problem, error_fields, time_travel};
-use crate::manifests::{manifest, outbound, schedule};
+use crate::manifests::{loaded, manifest, schedule};
 use crate::pickups::{PASSWORD, Park, park, weighing};
 
 async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
@@ -20,7 +20,7 @@ async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
 }
 
 /// Weighs `kg` of 900-249-08 of an enterprise into a zone, captured now.
-async fn weigh_into(
+pub async fn weigh_into(
     app: &TestApp,
     p: &Park,
     enterprise: &str,
@@ -45,7 +45,7 @@ async fn refused(r: reqwest::Response) -> (String, String) {
 }
 
 /// An own zone of an enterprise in the park's warehouse.
-async fn own_zone(app: &TestApp, p: &Park, enterprise: &str, name: &str) -> String {
+pub async fn own_zone(app: &TestApp, p: &Park, enterprise: &str, name: &str) -> String {
     app.created_id(&format!("/api/v1/warehouses/{}/zones", p.warehouse), &p.admin,
         &json!({"name": name, "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000,
             "enterprise_id": enterprise})).await
@@ -176,7 +176,7 @@ backend_tests! {
         let scheduled: Value = r.json().await.unwrap();
         assert_eq!(scheduled["escort_id"], escort.as_str());
 
-        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &outbound(&p, 118)).await;
+        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &loaded(&app, &p, &request, 118).await).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let collection: Value = r.json().await.unwrap();
         let manifests = collection["manifests"].as_array().unwrap();
@@ -207,7 +207,7 @@ backend_tests! {
         let r = app.post_json(&format!("/api/v1/manifests/{}/confirm", by(&p.enterprise_a)), Some(&producer_a), &json!({})).await;
         assert_eq!(r.status(), StatusCode::OK);
         let page = app.get(&format!("/api/v1/manifests/{}/print.html", by(&p.park)), &p.office).await.text().await.unwrap();
-        for text in ["12440300MB2C00005K", "Pingshan District, Shenzhen", "押运员 Escort", "起运地 Departure"] {
+        for text in ["12440300MB2C00005K", "Pingshan District, Shenzhen", "押运员", "起运地", "目的地", ">escort<"] {
             assert!(page.contains(text), "{text} on the print page");
         }
     }
@@ -232,7 +232,7 @@ backend_tests! {
         let lot: Value = r.json().await.unwrap();
         let request = lot["pickup_request_id"].as_str().expect("a request").to_owned();
         schedule(&app, &p, &request).await;
-        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &outbound(&p, 118)).await;
+        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &loaded(&app, &p, &request, 118).await).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let collection: Value = r.json().await.unwrap();
         let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
@@ -296,7 +296,7 @@ backend_tests! {
         let body = json!({"scheduled_on": today, "carrier_id": p.disposer, "vehicle_id": vehicle, "driver_id": driver_id});
         let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/schedule"), Some(&p.dispatcher), &body).await;
         assert_eq!(r.status(), StatusCode::OK);
-        let mut out = outbound(&p, 118);
+        let mut out = loaded(&app, &p, &request, 118).await;
         out["vehicle_id"] = json!(vehicle);
         let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&own_driver), &out).await;
         assert_eq!(r.status(), StatusCode::CREATED);

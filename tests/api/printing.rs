@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, assert_problem};
-use crate::manifests::{manifest, outbound, schedule, with_permit};
+use crate::manifests::{loaded, manifest, schedule, with_permit};
+use crate::permits::{own_zone, weigh_into};
 use crate::pickups::{Park, park, weigh};
 
 /// Four lots of two enterprises past the threshold, scheduled and collected: the manifest's id.
@@ -29,7 +30,7 @@ async fn collected(app: &TestApp, p: &Park) -> String {
         .post_json(
             &format!("/api/v1/pickup-requests/{request}/collect"),
             Some(&p.driver),
-            &outbound(p, 538),
+            &loaded(app, p, &request, 538).await,
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -312,14 +313,15 @@ backend_tests! {
 
     async fn an_enterprise_consignor_files_its_own_manifest(backend: Backend) {
         let app = TestApp::spawn(backend).await;
-        // No collection permit: each enterprise is the consignor of its own waste.
+        // Lots stored in the enterprise's own zone: the enterprise consigns them.
         let p = park(&app, 500, 80).await;
+        let own = own_zone(&app, &p, &p.enterprise_a, "E-A").await;
         let id = {
-            weigh(&app, &p, &p.enterprise_a, 300).await;
-            let lot = weigh(&app, &p, &p.enterprise_a, 250).await;
+            assert_eq!(weigh_into(&app, &p, &p.enterprise_a, &own, 300).await.status(), StatusCode::CREATED);
+            let lot: Value = weigh_into(&app, &p, &p.enterprise_a, &own, 250).await.json().await.unwrap();
             let request = lot["pickup_request_id"].as_str().unwrap().to_owned();
             schedule(&app, &p, &request).await;
-            let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &outbound(&p, 549)).await;
+            let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &loaded(&app, &p, &request, 549).await).await;
             assert_eq!(r.status(), StatusCode::CREATED);
             let c: Value = r.json().await.unwrap();
             c["manifests"][0]["id"].as_str().unwrap().to_owned()

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, access_token, assert_problem, error_fields};
-use crate::manifests::{manifest, outbound, schedule, with_permit};
+use crate::manifests::{loaded, manifest, schedule, with_permit};
 use crate::pickups::{PASSWORD, Park, inbox, park, weigh};
 
 fn id(v: &Value) -> String {
@@ -32,7 +32,7 @@ async fn in_transit(app: &TestApp, p: &Park) -> (String, String, String) {
         .post_json(
             &format!("/api/v1/pickup-requests/{request}/collect"),
             Some(&p.driver),
-            &outbound(p, 550),
+            &loaded(app, p, &request, 550).await,
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -227,7 +227,7 @@ backend_tests! {
         let lot = weigh(&app, &p, &p.enterprise_a, 500).await;
         let request = lot["pickup_request_id"].as_str().expect("a request").to_owned();
         schedule(&app, &p, &request).await;
-        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &outbound(&p, 500)).await;
+        let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &loaded(&app, &p, &request, 500).await).await;
         let collection: Value = r.json().await.unwrap();
         let single = id(&collection["manifests"][0]);
         sign(&app, &single, "confirm", &p.office).await;
