@@ -960,12 +960,7 @@ pub fn issue(
     {
         let first = lots[0];
         let hazardous = first.kind == WasteKind::Hazardous.as_str();
-        let serial = store::next_serial(conn, &counter_prefix(hazardous, year, &city))?;
-        let number = number(&counter_prefix(hazardous, year, &city), serial).ok_or_else(|| {
-            ApiError::Conflict(format!(
-                "the {year} manifest serials of {city} are exhausted"
-            ))
-        })?;
+        let number = mint_number(conn, hazardous, year, &city)?;
         let characteristics = crate::registry::catalog::store::find_code(conn, &code)?
             .and_then(|c| parse_characteristics("", &c.characteristics).ok())
             .map(|set| set.into_iter().collect::<Vec<_>>())
@@ -1046,6 +1041,23 @@ pub fn issue(
         issued.push((row, outbound));
     }
     Ok((issued, documents))
+}
+
+/// The next tracking number of the city's counter for the year (hazardous manifests and
+/// general transfer records count apart), gap-free: taken in the caller's transaction.
+fn mint_number(
+    conn: &mut DbConn,
+    hazardous: bool,
+    year: i32,
+    city: &str,
+) -> Result<String, ApiError> {
+    let prefix = counter_prefix(hazardous, year, city);
+    let serial = store::next_serial(conn, &prefix)?;
+    number(&prefix, serial).ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "the {year} manifest serials of {city} are exhausted"
+        ))
+    })
 }
 
 /// Keeps the manifest's new version as the API shows it, and its first copy of record
@@ -1929,13 +1941,7 @@ fn follow_up(
         .get(..4)
         .unwrap_or(first.region_code.as_str())
         .to_owned();
-    let prefix = counter_prefix(hazardous, year, &city);
-    let serial = store::next_serial(conn, &prefix)?;
-    let number = number(&prefix, serial).ok_or_else(|| {
-        ApiError::Conflict(format!(
-            "the {year} manifest serials of {city} are exhausted"
-        ))
-    })?;
+    let number = mint_number(conn, hazardous, year, &city)?;
     let mut row = ManifestRow {
         id: new_id("man"),
         number,
@@ -1964,6 +1970,34 @@ fn follow_up(
             manifest_id: row.id.clone(),
             follows_manifest_id: first.id.clone(),
             reason: action.as_str().to_owned(),
+        },
+    )?;
+    // The waste leaves the receiver that refused it, for the new receiver, or back to the park
+    // its consignor sent it from; its quantity is the refused one the receiver weighed.
+    let address_of = |conn: &mut DbConn, id: &str| -> Result<Option<String>, ApiError> {
+        Ok(crate::registry::directory::store::find_disposer(conn, id)?.map(|d| d.0.address))
+    };
+    let departure_address = address_of(conn, &first.receiver_id)?.unwrap_or_default();
+    let destination_address = match action {
+        ResolveAction::Forward => address_of(conn, &row.receiver_id)?.unwrap_or_default(),
+        _ => parks::load_park(conn, &first.park_id)?.0.address,
+    };
+    store::insert_places(
+        conn,
+        &store::PlacesRow {
+            manifest_id: row.id.clone(),
+            escort_id: None,
+            departure_address,
+            destination_address,
+        },
+    )?;
+    store::insert_outbound(
+        conn,
+        &store::OutboundRow {
+            manifest_id: row.id.clone(),
+            basis: WEIGHED.to_owned(),
+            scale_id: None,
+            captured_at: None,
         },
     )?;
     check_balance(conn, now, &mut row, tolerance_percent)?;

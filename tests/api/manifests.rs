@@ -84,6 +84,25 @@ pub async fn loaded(app: &TestApp, p: &Park, request: &str, net_kg: i64) -> Valu
     body
 }
 
+/// Schedules the request that `last_lot` raised and collects it with every label scanned,
+/// `net_kg` weighed out: the collection.
+pub async fn collect_request(app: &TestApp, p: &Park, last_lot: &Value, net_kg: i64) -> Value {
+    let request = last_lot["pickup_request_id"]
+        .as_str()
+        .expect("the lot raises a request")
+        .to_owned();
+    schedule(app, p, &request).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/pickup-requests/{request}/collect"),
+            Some(&p.driver),
+            &loaded(app, p, &request, net_kg).await,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
 async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
     app.post_json(path, Some(token), body).await
 }

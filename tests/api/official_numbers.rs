@@ -8,27 +8,14 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, assert_problem, error_fields};
-use crate::manifests::{loaded, manifest, schedule, with_permit};
+use crate::manifests::{collect_request, manifest, with_permit};
 use crate::pickups::{Park, park, weigh};
 
 /// Weighs in past the threshold, schedules and collects: the id of the one manifest.
 async fn collected(app: &TestApp, p: &Park) -> String {
     weigh(app, p, &p.enterprise_a, 300).await;
     let lot = weigh(app, p, &p.enterprise_b, 250).await;
-    let request = lot["pickup_request_id"]
-        .as_str()
-        .expect("a request")
-        .to_owned();
-    schedule(app, p, &request).await;
-    let r = app
-        .post_json(
-            &format!("/api/v1/pickup-requests/{request}/collect"),
-            Some(&p.driver),
-            &loaded(app, p, &request, 540).await,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let collection: Value = r.json().await.unwrap();
+    let collection = collect_request(app, p, &lot, 540).await;
     collection["manifests"][0]["id"]
         .as_str()
         .unwrap()

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, assert_problem};
-use crate::manifests::{loaded, manifest, schedule, with_permit};
+use crate::manifests::{collect_request, manifest, with_permit};
 use crate::permits::{own_zone, weigh_into};
 use crate::pickups::{Park, park, weigh};
 
@@ -21,20 +21,7 @@ async fn collected(app: &TestApp, p: &Park) -> String {
     weigh(app, p, &p.enterprise_b, 130).await;
     weigh(app, p, &p.enterprise_a, 140).await;
     let lot = weigh(app, p, &p.enterprise_b, 150).await;
-    let request = lot["pickup_request_id"]
-        .as_str()
-        .expect("the fourth lot raises a request")
-        .to_owned();
-    schedule(app, p, &request).await;
-    let r = app
-        .post_json(
-            &format!("/api/v1/pickup-requests/{request}/collect"),
-            Some(&p.driver),
-            &loaded(app, p, &request, 538).await,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let collection: Value = r.json().await.unwrap();
+    let collection = collect_request(app, p, &lot, 538).await;
     assert_eq!(collection["manifests"].as_array().unwrap().len(), 1);
     collection["manifests"][0]["id"]
         .as_str()
@@ -319,11 +306,7 @@ backend_tests! {
         let id = {
             assert_eq!(weigh_into(&app, &p, &p.enterprise_a, &own, 300).await.status(), StatusCode::CREATED);
             let lot: Value = weigh_into(&app, &p, &p.enterprise_a, &own, 250).await.json().await.unwrap();
-            let request = lot["pickup_request_id"].as_str().unwrap().to_owned();
-            schedule(&app, &p, &request).await;
-            let r = app.post_json(&format!("/api/v1/pickup-requests/{request}/collect"), Some(&p.driver), &loaded(&app, &p, &request, 549).await).await;
-            assert_eq!(r.status(), StatusCode::CREATED);
-            let c: Value = r.json().await.unwrap();
+            let c = collect_request(&app, &p, &lot, 549).await;
             c["manifests"][0]["id"].as_str().unwrap().to_owned()
         };
         let r = app.get(&format!("/api/v1/manifests/{id}/filing"), &p.producer_a).await;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{TestApp, access_token, assert_problem, error_fields};
-use crate::manifests::{loaded, manifest, schedule, with_permit};
+use crate::manifests::{collect_request, loaded, manifest, schedule, with_permit};
 use crate::pickups::{PASSWORD, Park, inbox, park, weigh};
 
 fn id(v: &Value) -> String {
@@ -23,20 +23,7 @@ async fn in_transit(app: &TestApp, p: &Park) -> (String, String, String) {
     with_permit(app, p).await;
     let lot_a = id(&weigh(app, p, &p.enterprise_a, 300).await);
     let lot_b = weigh(app, p, &p.enterprise_b, 250).await;
-    let request = lot_b["pickup_request_id"]
-        .as_str()
-        .expect("a request")
-        .to_owned();
-    schedule(app, p, &request).await;
-    let r = app
-        .post_json(
-            &format!("/api/v1/pickup-requests/{request}/collect"),
-            Some(&p.driver),
-            &loaded(app, p, &request, 550).await,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let collection: Value = r.json().await.unwrap();
+    let collection = collect_request(app, p, &lot_b, 550).await;
     let manifests = collection["manifests"].as_array().unwrap();
     assert_eq!(manifests.len(), 1);
     let manifest = id(&manifests[0]);
@@ -298,6 +285,10 @@ backend_tests! {
         assert_eq!(next["status"], "draft");
         assert_eq!(next["receiver"]["organization_id"], other.as_str());
         assert_eq!(next["receiver"]["permit"], "L-Huizhou");
+        // From the receiver that refused it to the other; the quantity the receiver weighed.
+        assert_eq!(next["departure_address"], "Pingshan District, Shenzhen", "{next}");
+        assert_eq!(next["destination_address"], "Pingshan District, Shenzhen", "{next}");
+        assert_eq!(next["outbound_basis"], "weighed");
         assert_eq!(next["consignor"]["organization_id"], p.park.as_str());
         assert_eq!(next["mass_balance"]["inbound_grams"], 80_000);
         assert_eq!(next["mass_balance"]["outbound_grams"], 80_000);
@@ -347,6 +338,7 @@ backend_tests! {
         assert_eq!(back["follows"]["reason"], "return");
         // Returned: the consignor (the park's warehouse) receives it.
         assert_eq!(back["receiver"]["organization_id"], p.park.as_str());
+        assert_eq!(back["destination_address"], "Longgang District, Shenzhen", "back to the park: {back}");
         assert_eq!(back["mass_balance"]["inbound_grams"], 550_000);
         sign(&app, &back_id, "confirm", &p.office).await;
         sign(&app, &back_id, "take-over", &p.driver).await;
