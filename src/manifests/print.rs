@@ -275,6 +275,28 @@ pub fn page(m: &ManifestView, url: &str, tz: Tz) -> String {
             ("利用处置方式", m.treatment.as_deref().unwrap_or("—")),
         ],
     );
+    let mut links: Vec<String> = Vec::new();
+    if let Some(f) = &m.follows {
+        links.push(format!(
+            "本联单处理联单 {} 的拒收（{}）",
+            f.number,
+            zh(&f.reason)
+        ));
+    }
+    for f in &m.followed_by {
+        links.push(format!("拒收部分由联单 {} {}", f.number, zh(&f.reason)));
+    }
+    if !links.is_empty() {
+        let _ = write!(
+            out,
+            "<tr><th>关联联单</th><td colspan=\"3\">{}</td></tr>",
+            links
+                .iter()
+                .map(|l| escape(l))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        );
+    }
     if let Some(status) = &m.case_status {
         row(
             &mut out,
@@ -286,30 +308,44 @@ pub fn page(m: &ManifestView, url: &str, tz: Tz) -> String {
     }
     out.push_str("</table>");
 
-    // The enterprises whose lots the manifest groups: one line each, however many lots.
-    let mut by_enterprise: Vec<(&str, usize, i64)> = Vec::new();
+    // The enterprises whose lots the manifest groups: one line each, however many lots, with
+    // the grams of their lots refused when the receiver refused some.
+    let mut by_enterprise: Vec<(&str, &str, usize, i64)> = Vec::new();
     for o in &m.origins {
         match by_enterprise
             .iter_mut()
-            .find(|(name, _, _)| *name == o.enterprise_name)
+            .find(|(id, _, _, _)| *id == o.enterprise_id)
         {
-            Some((_, n, g)) => {
+            Some((_, _, n, g)) => {
                 *n += 1;
                 *g = g.saturating_add(o.inbound_grams);
             }
-            None => by_enterprise.push((&o.enterprise_name, 1, o.inbound_grams)),
+            None => by_enterprise.push((&o.enterprise_id, &o.enterprise_name, 1, o.inbound_grams)),
         }
     }
-    out.push_str(
-        "<table class=\"list\"><tr><th class=\"sec\" colspan=\"3\">废物来源（园区入库批次）</th></tr>\
-<tr><th>产废企业</th><th>批次数</th><th>入库称重</th></tr>",
+    let refused_of = |enterprise: &str| {
+        m.refusal.as_ref().map(|r| {
+            r.by_enterprise
+                .iter()
+                .filter(|s| s.enterprise_id == enterprise)
+                .fold(0_i64, |total, s| total.saturating_add(s.grams))
+        })
+    };
+    let refusal = m.refusal.is_some();
+    let _ = write!(
+        out,
+        "<table class=\"list\"><tr><th class=\"sec\" colspan=\"{}\">废物来源（园区入库批次）</th></tr>\
+<tr><th>产废企业</th><th>批次数</th><th>入库称重</th>{}</tr>",
+        if refusal { 4 } else { 3 },
+        if refusal { "<th>其中拒收</th>" } else { "" }
     );
-    for (name, lots, grams) in &by_enterprise {
+    for (id, name, lots, grams) in &by_enterprise {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{lots}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{lots}</td><td>{}</td>{}</tr>",
             escape(name),
-            kg(*grams)
+            kg(*grams),
+            refused_of(id).map_or_else(String::new, |g| format!("<td>{}</td>", kg(g)))
         );
     }
     out.push_str(

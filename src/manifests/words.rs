@@ -33,6 +33,9 @@ pub fn zh(word: &str) -> &str {
         "resolve" => "拒收处理",
         "revise" => "联单修改",
         "official_number" => "录入全国系统联单编号",
+        // Resolutions of a refusal.
+        "return" => "退回移出人",
+        "forward" => "转至其他接受人",
         // Consignors.
         "park_warehouse" => "园区贮存库（收集单位）",
         "enterprise" => "产废企业",

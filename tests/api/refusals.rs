@@ -289,6 +289,14 @@ backend_tests! {
         assert_eq!(next["departure_address"], "Pingshan District, Shenzhen", "{next}");
         assert_eq!(next["destination_address"], "Pingshan District, Shenzhen", "{next}");
         assert_eq!(next["outbound_basis"], "weighed");
+        // Both prints name the other end of the chain, and the refused shares.
+        let print = |id: String| { let app = &app; let token = p.office.clone(); async move {
+            app.get(&format!("/api/v1/manifests/{id}/print.html"), &token).await.text().await.unwrap() } };
+        let page = print(m.clone()).await;
+        assert!(page.contains(&format!("拒收部分由联单 {expected} 转至其他接受人")), "{page}");
+        assert!(page.contains("其中拒收") && page.contains("50.000 kg") && page.contains("30.000 kg"), "{page}");
+        let page = print(next_id.clone()).await;
+        assert!(page.contains(&format!("本联单处理联单 {number} 的拒收（转至其他接受人）")), "{page}");
         assert_eq!(next["consignor"]["organization_id"], p.park.as_str());
         assert_eq!(next["mass_balance"]["inbound_grams"], 80_000);
         assert_eq!(next["mass_balance"]["outbound_grams"], 80_000);
