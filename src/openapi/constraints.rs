@@ -40,6 +40,10 @@ pub const HAZARDOUS_REF: &str =
     "^(HW(0[1-9]|[1-3][0-9]|40|4[5-9]|50)|[0-9]{3}-[0-9]{3}-(0[1-9]|[1-3][0-9]|40|4[5-9]|50))$";
 /// A month, `YYYY-MM`.
 pub const PERIOD: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
+/// A month of the figures, `YYYY-MM`, of the years 1970 to 9998 (the server counts months
+/// after and before it).
+pub const FIGURES_PERIOD: &str =
+    "^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])$";
 /// A unified social credit code (GB 32100): 18 characters of its alphabet (no I, O, S, V, Z),
 /// the 3rd to the 8th the digits of an area code.
 pub const USCC: &str = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$";
@@ -481,7 +485,7 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
         "month" if ledger => serde_json::json!({"type": "string", "pattern": PERIOD}),
         "from" | "to" if ledger => serde_json::json!({"type": "string", "format": "date"}),
         "from" | "to" if path.contains("/figures/") => {
-            serde_json::json!({"type": "string", "pattern": PERIOD})
+            serde_json::json!({"type": "string", "pattern": FIGURES_PERIOD})
         }
         "by" if path.contains("/figures/") => serde_json::json!({
             "type": "string",
@@ -631,10 +635,11 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
         array.max_items = Some(crate::domain::label::MAX_WEIGHED_CONTAINERS);
     }
     if field == "scanned_labels" {
-        // The labels scanned at loading: texts of at most 500 characters, 10000 at most.
-        items
-            .pattern
-            .get_or_insert_with(|| text(Some(crate::pickups::loading::MAX_SCAN_LENGTH), false));
+        // The labels scanned at loading: visible ASCII (codes, tokens, URLs), bounded so that
+        // the longest list fits in the body limit.
+        items.pattern.get_or_insert_with(|| {
+            format!("^[!-~]{{1,{}}}$", crate::pickups::loading::MAX_SCAN_LENGTH)
+        });
         array.max_items = Some(crate::pickups::loading::MAX_SCANS);
     }
     if field == "holidays" || field == "workdays" {

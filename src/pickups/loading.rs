@@ -13,10 +13,12 @@ use crate::domain::waste::WasteKind;
 use crate::error::{ApiError, FieldError};
 use crate::lots::store::LotRow;
 
-/// Most scans in one collection.
-pub const MAX_SCANS: usize = 10_000;
-/// Longest scan, in characters (a verification URL with its host).
-pub const MAX_SCAN_LENGTH: usize = 500;
+/// Most scans in one collection: a truck's load of containers, with the whole request body
+/// within the server's 64 KiB limit (a load of more containers is collected in two trips, by
+/// `lot_ids`).
+pub const MAX_SCANS: usize = 400;
+/// Longest scan, in characters (a verification URL with its host); scans are visible ASCII.
+pub const MAX_SCAN_LENGTH: usize = 120;
 /// Most unscanned labels one error names; the others are counted.
 const NAMED: usize = 10;
 

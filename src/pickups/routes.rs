@@ -452,7 +452,7 @@ pub struct CollectRequest {
     /// (the container's verification URL, or its token). Every container of a hazardous lot
     /// must be scanned, and of a general lot unless the park turned the check off
     /// (`label_scan_general`); then this list is required. A scan of no container of the lots
-    /// taken is refused. At most 10000, each at most 500 characters.
+    /// taken is refused. At most 400, each 1 to 120 visible ASCII characters.
     pub scanned_labels: Option<Vec<String>>,
 }
 

@@ -132,6 +132,13 @@ _CONTRACT_RULES = [
 
 # Each entry: (field pattern, error code pattern, reason). A 422 is excused when each of its errors
 # matches an entry of its operation.
+_PARK_RULES = [
+    (r"permit_scope\[\d+\]", "unknown_code", "a code not in the catalog (the catalog's content)"),
+    (r"permit_valid_until", "before_start", "the permit ends after it starts: across fields"),
+    (r"collection_permit_number", "required", "permit details come with a permit number: across fields"),
+    (r"uscc", "(organization_)?check_character", "a check character (computed)"),
+]
+
 EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     # WeChat sign-in: a code is valid only if WeChat (here its stand-in) issued it just now.
     ("POST", "/api/v1/auth/wechat/login"): [
@@ -162,9 +169,11 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (r"role", "mismatch", "a role the organisation's kind does not have (the other object)"),
         (r"password", "too_weak", "a password easy to guess (zxcvbn's estimate, no schema can say)"),
         (r"username", "taken", "a username already taken (uniqueness)"),
+        (r"dangerous_goods_qualification", "not_a_driver", "only a driver holds one: across fields (role)"),
     ],
     ("PATCH", "/api/v1/users/{id}"): [
         (r"active", "invalid", "an administrator cannot deactivate the account it is signed in with"),
+        (r"dangerous_goods_qualification", "not_a_driver", "only a driver holds one: the stored user's role"),
         (r"password", "too_weak", "a password easy to guess (zxcvbn's estimate, no schema can say)"),
     ],
     ("POST", "/api/v1/vehicles"): [
@@ -207,7 +216,13 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (r"(holidays|workdays)\[\d+\]", "other_year", "a date of the path's year: across the path and the body"),
         (r"workdays\[\d+\]", "not_weekend|both", "a weekend day that is no holiday: across the items"),
         (r"line \d+|body", ".+", "the content of the CSV file (described in words)"),
+        (r"source", "given_twice", "the notice named once, in the body or the query: across both"),
     ],
+    # A park's collection permit: its codes must be in the catalog; its details come with its
+    # number and end after they start (across fields, and with the stored park on a change);
+    # the credit code's check character is computed.
+    ("POST", "/api/v1/parks"): _PARK_RULES,
+    ("PATCH", "/api/v1/parks/{id}"): _PARK_RULES,
     ("PATCH", "/api/v1/enterprises/{id}"): [
         (r"left_on", "before_joining", "leaving after joining (the enterprise's own dates)"),
     ],
