@@ -89,6 +89,13 @@ pub fn kilograms(grams: i64) -> String {
     format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
 }
 
+/// Grams as tonnes with six decimals (exact, from the integer; every `i64`, `i64::MIN` too).
+pub fn tonnes(grams: i64) -> String {
+    let sign = if grams < 0 { "-" } else { "" };
+    let abs = grams.unsigned_abs();
+    format!("{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000)
+}
+
 /// A billing period: one calendar month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Period {

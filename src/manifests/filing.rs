@@ -13,10 +13,11 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::db::schema::{disposers, enterprises, lot_label_texts, lots, manifest_lots};
+use crate::domain::billing::tonnes;
 use crate::domain::identity::Role;
 use crate::error::ApiError;
 use crate::manifests::service::{self, ManifestView};
-use crate::manifests::words::{forms_zh, zh};
+use crate::manifests::words::{forms_zh, local, zh};
 use crate::registry::parks::service as parks;
 
 /// One field of the national form.
@@ -56,22 +57,11 @@ pub struct FilingView {
     pub missing: Vec<&'static str>,
 }
 
-/// Grams as tonnes with six decimals: exact, from the integer.
-fn tonnes(g: i64) -> String {
-    let sign = if g < 0 { "-" } else { "" };
-    let a = g.unsigned_abs();
-    format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
-}
-
 fn signed_at(m: &ManifestView, step: &str, tz: Tz) -> Option<String> {
     m.signatures
         .iter()
         .find(|s| s.step == step)
         .map(|s| local(s.at, tz))
-}
-
-fn local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -269,17 +259,4 @@ fn fields(m: &ManifestView, x: &Extra, tz: Tz) -> Vec<FilingField> {
         f(IN, "接受时间", signed_at(m, "receive", tz)),
     ]);
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::tonnes;
-
-    #[test]
-    fn tonnes_are_exact_for_every_value() {
-        assert_eq!(tonnes(2_080_000), "2.080000");
-        assert_eq!(tonnes(1), "0.000001");
-        assert_eq!(tonnes(-1), "-0.000001");
-        assert_eq!(tonnes(i64::MIN), "-9223372036854.775808");
-    }
 }

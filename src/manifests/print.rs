@@ -4,34 +4,21 @@
 
 use std::fmt::Write;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::billing::{kilograms, tonnes};
 use crate::lots::labels::{escape, qr_path};
 use crate::manifests::service::ManifestView;
-use crate::manifests::words::{characteristics_zh, forms_zh, packaging_zh, zh};
+use crate::manifests::words::{characteristics_zh, forms_zh, local, packaging_zh, zh};
 
 /// Grams as kilograms with three decimals (exact: integer arithmetic).
 fn kg(g: i64) -> String {
-    let sign = if g < 0 { "-" } else { "" };
-    let a = g.unsigned_abs();
-    format!("{sign}{}.{:03} kg", a / 1000, a % 1000)
+    format!("{} kg", kilograms(g))
 }
 
 /// Grams as kilograms and tonnes (the national manifest states tonnes).
 fn kg_and_t(g: i64) -> String {
-    let a = g.unsigned_abs();
-    let sign = if g < 0 { "-" } else { "" };
-    format!(
-        "{}（{sign}{}.{:06} 吨）",
-        kg(g),
-        a / 1_000_000,
-        a % 1_000_000
-    )
-}
-
-fn local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+    format!("{}（{} 吨）", kg(g), tonnes(g))
 }
 
 /// The outbound figure with its basis beside it: an allocated share is never shown as a

@@ -1,6 +1,9 @@
 //! Stored words of manifests (states, decisions, steps, roles, forms, packaging, hazard
 //! characteristics) in Chinese, for the print page, the filing and the exports.
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
 use crate::domain::lot::{ContainerType, PhysicalForm};
 use crate::domain::waste::parse_characteristics;
 use crate::lots::labels::characteristic_zh;
@@ -74,6 +77,11 @@ pub fn packaging_zh(packaging: &str) -> String {
         .join("，")
 }
 
+/// An instant as the park reads it: its day and minute in the park's time zone.
+pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
 pub fn characteristics_zh(codes: &[String]) -> String {
     parse_characteristics("", &codes.join(","))
         .map(|set| {
@@ -88,6 +96,15 @@ pub fn characteristics_zh(codes: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tonnes_are_exact_for_every_value() {
+        use crate::domain::billing::tonnes;
+        assert_eq!(tonnes(2_080_000), "2.080000");
+        assert_eq!(tonnes(1), "0.000001");
+        assert_eq!(tonnes(-1), "-0.000001");
+        assert_eq!(tonnes(i64::MIN), "-9223372036854.775808");
+    }
 
     #[test]
     fn stored_words_print_in_chinese() {
