@@ -126,6 +126,8 @@ pub struct Db {
     backend: Backend,
     /// On SQLite, the turn of write transactions: one at a time, first come first served.
     writers: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// The exports reading at once, each holding a connection for as long as it streams.
+    exports: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// How long a write transaction waits for its turn (SQLite) before the request is answered
@@ -158,10 +160,15 @@ impl Db {
         // timeout.
         let writers = (backend == Backend::Sqlite)
             .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
+        // Half the pool at most streams exports; the rest answers everything else.
+        let exports = std::sync::Arc::new(tokio::sync::Semaphore::new(
+            usize::try_from(max_connections / 2).unwrap_or(1).max(1),
+        ));
         Ok(Self {
             pool,
             backend,
             writers,
+            exports,
         })
     }
 
@@ -242,6 +249,16 @@ impl Db {
             result
         })
         .await
+    }
+
+    /// The turn of an export that reads for as long as its client downloads: at most half the
+    /// pool's connections stream at once; an export that waits [`WRITE_TURN_TIMEOUT`] for its
+    /// turn is answered 503 with `Retry-After`.
+    pub async fn export_turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        tokio::time::timeout(WRITE_TURN_TIMEOUT, self.exports.clone().acquire_owned())
+            .await
+            .map_err(|_| ApiError::Unavailable("too many exports are running; retry shortly"))?
+            .map_err(|_| ApiError::Unavailable("the database is unavailable; retry later"))
     }
 
     /// The pool's connections: open, idle and the most it opens.

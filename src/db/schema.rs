@@ -422,6 +422,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The phase of the days a park's lot volumes are added up by: its standard UTC offset.
+    park_day_phase (park_id) {
+        park_id -> Text,
+        minutes -> Integer,
+    }
+}
+
+diesel::table! {
+    /// The weighed lots added up per park, day, code, enterprise and contract, kept by
+    /// triggers on `lots`.
+    lot_volumes (park_id, day, waste_code, enterprise_id, contract_id) {
+        park_id -> Text,
+        day -> Date,
+        waste_code -> Text,
+        enterprise_id -> Text,
+        contract_id -> Text,
+        grams -> BigInt,
+        lots -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Running totals of what waits for collection, kept by triggers on `lots`.
     pickup_waiting (contract_id, place, category, zone, waste_code) {
         contract_id -> Text,

@@ -6,7 +6,7 @@
 //! differ: the caller computes each month's first instant in UTC and the query sorts every row
 //! into its month with a `CASE` over those instants (see [`bucket`]).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
@@ -251,23 +251,154 @@ pub struct VolumeSums {
     pub lots: i64,
 }
 
-/// The weighed lots of a park (in the warehouse, or at the door when collected; not voided, not
+/// How a period (`bounds`: consecutive boundaries, UTC) is read: the whole days of the park's
+/// volume totals (`lot_volumes`, days of the park's phase) that lie within it, and the windows
+/// at its edges — and, by month, around a boundary inside a day (summer time) — read from the
+/// lots themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// Whole days `[first, end)` read from the totals.
+    pub days: Option<(NaiveDate, NaiveDate)>,
+    /// Days within `days` cut by a boundary: left out of the totals, read from the lots.
+    pub cut: Vec<NaiveDate>,
+    /// Instants `[start, end)` read from the lots.
+    pub windows: Vec<(NaiveDateTime, NaiveDateTime)>,
+}
+
+/// The first instant (UTC) of `day` for a park whose days start `phase` minutes before UTC's.
+fn day_start(day: NaiveDate, phase: i32) -> NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::minutes(i64::from(phase))
+}
+
+/// The day (of the park's phase) that `t` lies in.
+fn day_of(t: NaiveDateTime, phase: i32) -> NaiveDate {
+    (t + chrono::Duration::minutes(i64::from(phase))).date()
+}
+
+/// Splits the period of `bounds` into whole days of the totals and windows of lots.
+pub fn split(bounds: &[NaiveDateTime], phase: i32) -> Split {
+    let (Some(&start), Some(&end)) = (bounds.first(), bounds.last()) else {
+        return Split {
+            days: None,
+            cut: Vec::new(),
+            windows: Vec::new(),
+        };
+    };
+    let mut first = day_of(start, phase);
+    if day_start(first, phase) < start {
+        first = first.succ_opt().unwrap_or(first);
+    }
+    let last = day_of(end, phase);
+    if first >= last {
+        return Split {
+            days: None,
+            cut: Vec::new(),
+            windows: vec![(start, end)],
+        };
+    }
+    let mut windows = Vec::new();
+    if start < day_start(first, phase) {
+        windows.push((start, day_start(first, phase)));
+    }
+    let mut cut = Vec::new();
+    for &b in bounds.iter().skip(1).take(bounds.len().saturating_sub(2)) {
+        let d = day_of(b, phase);
+        if day_start(d, phase) != b && d >= first && d < last && !cut.contains(&d) {
+            cut.push(d);
+            windows.push((
+                day_start(d, phase),
+                day_start(d.succ_opt().unwrap_or(d), phase),
+            ));
+        }
+    }
+    if day_start(last, phase) < end {
+        windows.push((day_start(last, phase), end));
+    }
+    Split {
+        days: Some((first, last)),
+        cut,
+        windows,
+    }
+}
+
+/// The phase of the park's days in `lot_volumes` (0 for a park that has none).
+fn phase_of(conn: &mut DbConn, park_id: &str) -> QueryResult<i32> {
+    use crate::db::schema::park_day_phase;
+    Ok(park_day_phase::table
+        .find(park_id)
+        .select(park_day_phase::minutes)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// `columns` of the park's weighed lots (stored, or collected; not voided, not merely declared)
+/// captured in `windows`: one index range each.
+fn in_windows(conn: &DbConn, columns: &str, windows: &[(NaiveDateTime, NaiveDateTime)]) -> String {
+    let lots = through(conn, "lots", "l", "lots_figures_idx");
+    let weighed = "park_id = $1 AND status IN ('stored', 'collected')";
+    if windows.is_empty() {
+        return format!("SELECT {columns} FROM {lots} WHERE 1 = 0");
+    }
+    windows
+        .iter()
+        .map(|(a, b)| {
+            format!(
+                "SELECT {columns} FROM {lots} WHERE {weighed} AND captured_at >= {} AND captured_at < {}",
+                instant(*a),
+                instant(*b)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+fn day_literal(d: NaiveDate) -> String {
+    format!("'{}'", d.format("%F"))
+}
+
+/// The park's weighed lots (in the warehouse, or at the door when collected; not voided, not
 /// merely declared) whose business time lies within `bounds`, added up per group: every group,
-/// heaviest first. Read from `lots_figures_idx` alone.
+/// heaviest first; by month, keyed by the month's index. Whole days are read from the totals
+/// the lots' triggers keep (`lot_volumes`: a year is a few thousand rows), the rest from
+/// `lots_figures_idx` (see [`split`]).
 pub fn volumes(
     conn: &mut DbConn,
     park_id: &str,
     bounds: &[NaiveDateTime],
     by: VolumeKey,
 ) -> QueryResult<Vec<VolumeSums>> {
-    let weighed = format!(
-        "park_id = $1 AND {} AND status IN ('stored', 'collected')",
-        range("captured_at", bounds)
-    );
-    let sums = "CAST(SUM(net_grams) AS BIGINT) AS grams, CAST(COUNT(*) AS BIGINT) AS lots";
-    let lots = through(conn, "lots", "l", "lots_figures_idx");
+    let phase = phase_of(conn, park_id)?;
+    let edges: Vec<NaiveDateTime> = match by {
+        VolumeKey::Month => bounds.to_vec(),
+        _ => bounds
+            .first()
+            .into_iter()
+            .chain(bounds.last())
+            .copied()
+            .collect(),
+    };
+    let split = split(&edges, phase);
+    let whole = |column: &str| match split.days {
+        Some((first, end)) => format!(
+            "SELECT {column} AS k, grams, lots FROM lot_volumes \
+             WHERE park_id = $1 AND day >= {} AND day < {} AND lots <> 0",
+            day_literal(first),
+            day_literal(end)
+        ),
+        None => format!("SELECT {column} AS k, grams, lots FROM lot_volumes WHERE 1 = 0"),
+    };
     let grouped = |column: &str| {
-        format!("SELECT {column} AS k, {sums} FROM {lots} WHERE {weighed} GROUP BY {column}")
+        format!(
+            "SELECT k, CAST(SUM(grams) AS BIGINT) AS grams, CAST(SUM(lots) AS BIGINT) AS lots FROM \
+             ({} UNION ALL {}) u GROUP BY k",
+            whole(column),
+            in_windows(
+                conn,
+                &format!("{column} AS k, net_grams AS grams, CAST(1 AS BIGINT) AS lots"),
+                &split.windows
+            )
+        )
     };
     let sql = match by {
         VolumeKey::Code => format!(
@@ -290,15 +421,88 @@ pub fn volumes(
              GROUP BY c.disposer_id ORDER BY grams DESC, key",
             grouped("contract_id")
         ),
-        VolumeKey::Month => format!(
-            "SELECT CAST(bucket AS TEXT) AS key, CAST(NULL AS TEXT) AS name, \
-             CAST(SUM(net_grams) AS BIGINT) AS grams, CAST(COUNT(*) AS BIGINT) AS lots \
-             FROM (SELECT {} AS bucket, net_grams FROM {lots} WHERE {weighed}) t \
-             GROUP BY bucket ORDER BY bucket",
-            bucket("captured_at", bounds)
-        ),
+        VolumeKey::Month => return by_month(conn, park_id, bounds, phase, &split),
     };
     load(conn, &sql, park_id)
+}
+
+/// A day's totals, read by month.
+#[derive(Debug, Clone, QueryableByName)]
+struct DaySums {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    grams: i64,
+    #[diesel(sql_type = BigInt)]
+    lots: i64,
+}
+
+/// Volumes per month (keyed by the month's index): the whole days' totals each added to the
+/// month they start in, the windows' lots bucketed by the database.
+fn by_month(
+    conn: &mut DbConn,
+    park_id: &str,
+    bounds: &[NaiveDateTime],
+    phase: i32,
+    split: &Split,
+) -> QueryResult<Vec<VolumeSums>> {
+    let months = bounds.len().saturating_sub(1);
+    let mut sums: Vec<(i64, i64)> = vec![(0, 0); months];
+    if let Some((first, end)) = split.days {
+        let cut = if split.cut.is_empty() {
+            String::new()
+        } else {
+            let days: Vec<String> = split.cut.iter().map(|d| day_literal(*d)).collect();
+            format!(" AND day NOT IN ({})", days.join(", "))
+        };
+        let sql = format!(
+            "SELECT day, CAST(SUM(grams) AS BIGINT) AS grams, CAST(SUM(lots) AS BIGINT) AS lots \
+             FROM lot_volumes WHERE park_id = $1 AND day >= {} AND day < {}{cut} \
+             GROUP BY day ORDER BY day",
+            day_literal(first),
+            day_literal(end)
+        );
+        for d in load::<DaySums>(conn, &sql, park_id)? {
+            let at = day_start(d.day, phase);
+            let i = bounds.partition_point(|b| *b <= at).saturating_sub(1);
+            if let Some(m) = sums.get_mut(i) {
+                m.0 = m.0.checked_add(d.grams).ok_or(overflow())?;
+                m.1 = m.1.checked_add(d.lots).ok_or(overflow())?;
+            }
+        }
+    }
+    if !split.windows.is_empty() {
+        let sql = format!(
+            "SELECT CAST(bucket AS TEXT) AS key, CAST(NULL AS TEXT) AS name, \
+             CAST(SUM(net_grams) AS BIGINT) AS grams, CAST(COUNT(*) AS BIGINT) AS lots \
+             FROM (SELECT {} AS bucket, net_grams FROM ({}) w) t \
+             GROUP BY bucket ORDER BY bucket",
+            bucket("captured_at", bounds),
+            in_windows(conn, "captured_at, net_grams", &split.windows)
+        );
+        for w in load::<VolumeSums>(conn, &sql, park_id)? {
+            if let Some(m) = w.key.parse::<usize>().ok().and_then(|i| sums.get_mut(i)) {
+                m.0 = m.0.checked_add(w.grams).ok_or(overflow())?;
+                m.1 = m.1.checked_add(w.lots).ok_or(overflow())?;
+            }
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (_, lots))| *lots != 0)
+        .map(|(i, (grams, lots))| VolumeSums {
+            key: i.to_string(),
+            name: None,
+            grams,
+            lots,
+        })
+        .collect())
+}
+
+/// A month's total past what 64 bits hold: refused as the database's casts refuse theirs.
+fn overflow() -> diesel::result::Error {
+    diesel::result::Error::DeserializationError("a month's volume overflows 64 bits".into())
 }
 
 /// Runs a query whose one parameter, `$1`, is the park's id, on the concrete backend.
@@ -308,7 +512,7 @@ where
 {
     match conn {
         DbConn::Pg(pg) => diesel::sql_query(sql).bind::<Text, _>(park_id).load(pg),
-        DbConn::Sqlite(lite) => diesel::sql_query(sql.replace("$1", "?"))
+        DbConn::Sqlite(lite) => diesel::sql_query(sql.replace("$1", "?1"))
             .bind::<Text, _>(park_id)
             .load(lite),
     }
@@ -317,6 +521,65 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap_or_default()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    #[test]
+    fn a_period_in_the_parks_phase_is_whole_days() {
+        // Shanghai's months start at 16:00 UTC, the days of its phase (+480) too.
+        let bounds = [
+            t("2026-09-30 16:00"),
+            t("2026-10-31 16:00"),
+            t("2026-11-30 16:00"),
+        ];
+        let s = split(&bounds, 480);
+        assert_eq!(s.days, Some((d("2026-10-01"), d("2026-12-01"))));
+        assert!(s.cut.is_empty() && s.windows.is_empty());
+    }
+
+    #[test]
+    fn boundaries_off_the_phase_are_read_from_the_lots() {
+        // A park with no phase (UTC days) in Shanghai: every boundary cuts a day.
+        let bounds = [
+            t("2026-09-30 16:00"),
+            t("2026-10-31 16:00"),
+            t("2026-11-30 16:00"),
+        ];
+        let s = split(&bounds, 0);
+        assert_eq!(s.days, Some((d("2026-10-01"), d("2026-11-30"))));
+        assert_eq!(s.cut, vec![d("2026-10-31")]);
+        assert_eq!(
+            s.windows,
+            vec![
+                (t("2026-09-30 16:00"), t("2026-10-01 00:00")),
+                (t("2026-10-31 00:00"), t("2026-11-01 00:00")),
+                (t("2026-11-30 00:00"), t("2026-11-30 16:00")),
+            ]
+        );
+        // New York in summer: midnight is 04:00 UTC, its phase's days start at 05:00.
+        let bounds = [
+            t("2026-06-01 04:00"),
+            t("2026-07-01 04:00"),
+            t("2026-08-01 04:00"),
+        ];
+        let s = split(&bounds, -300);
+        assert_eq!(s.days, Some((d("2026-06-01"), d("2026-07-31"))));
+        assert_eq!(s.cut, vec![d("2026-06-30")]);
+        assert_eq!(s.windows.len(), 3);
+        // A period shorter than a day is read from the lots alone.
+        let s = split(&[t("2026-06-01 04:00"), t("2026-06-01 06:00")], 0);
+        assert_eq!(s.days, None);
+        assert_eq!(
+            s.windows,
+            vec![(t("2026-06-01 04:00"), t("2026-06-01 06:00"))]
+        );
+    }
 
     #[test]
     fn a_row_is_bucketed_by_a_binary_search_over_the_months() {

@@ -17,10 +17,11 @@ use std::io::{Read, Seek, SeekFrom};
 
 use actix_web::HttpResponse;
 use actix_web::web::Bytes;
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use rust_xlsxwriter::{Format, Workbook};
+use tokio::sync::mpsc;
 
-use crate::db::{Db, DbConn};
+use crate::db::{Db, DbConn, read_snapshot};
 use crate::domain::billing::kilograms;
 use crate::domain::text::spreadsheet_text;
 use crate::error::ApiError;
@@ -112,60 +113,84 @@ pub fn csv_line(cells: &[Cell]) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))
 }
 
-enum CsvState<P> {
-    Header(P),
-    Rows(P),
-    Done,
-}
+/// How long an export waits for its client to take the next page before it stops, letting go
+/// of its connection and its snapshot.
+const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// A CSV download, streamed: the header line first (after the byte-order mark), then each page
-/// of rows as the database gives it. An error after the first bytes ends the body early (the
-/// client sees a truncated download); access and input are checked before this is called.
-pub fn csv_response<P: Pages>(db: Db, export: Export, pages: P) -> HttpResponse {
-    let headers: Vec<Cell> = export.headers.iter().map(|h| Cell::text(*h)).collect();
-    let body = stream::unfold(CsvState::Header(pages), move |state| {
-        let db = db.clone();
-        let headers = headers.clone();
-        async move {
-            match state {
-                CsvState::Header(pages) => {
-                    let mut bytes = "\u{feff}".as_bytes().to_vec();
-                    match csv_line(&headers) {
-                        Ok(line) => bytes.extend(line),
-                        Err(e) => return Some((Err(e), CsvState::Done)),
-                    }
-                    Some((Ok(Bytes::from(bytes)), CsvState::Rows(pages)))
-                }
-                CsvState::Rows(mut pages) => {
-                    let page = db
-                        .run(move |conn| {
-                            let rows = pages.next_page(conn)?;
-                            Ok((pages, rows))
-                        })
-                        .await;
-                    match page {
-                        Ok((_, None)) => None,
-                        Ok((pages, Some(rows))) => {
-                            let mut bytes = Vec::new();
-                            for row in &rows {
-                                match csv_line(row) {
-                                    Ok(line) => bytes.extend(line),
-                                    Err(e) => return Some((Err(e), CsvState::Done)),
-                                }
-                            }
-                            Some((Ok(Bytes::from(bytes)), CsvState::Rows(pages)))
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "CSV export stopped");
-                            Some((Err(e), CsvState::Done))
+/// What the reading side hands to the response: a page of rows, or the error that ended it.
+type Page = Result<Vec<Vec<Cell>>, ApiError>;
+
+/// Reads every page of `pages` on one connection in one read snapshot ([`read_snapshot`]), so
+/// that an export is the database as of one instant however long it takes (a ledger's summary
+/// adds up to exactly the lines it lists), and hands each page over as the client takes them,
+/// at most two pages ahead. The reading stops when the client has gone or stalls for
+/// [`STALLED_CLIENT`]. At most [`Db::export_turn`]'s number of exports read at once.
+async fn snapshot_pages<P: Pages>(db: &Db, pages: P) -> Result<mpsc::Receiver<Page>, ApiError> {
+    let turn = db.export_turn().await?;
+    let (tx, rx) = mpsc::channel::<Page>(2);
+    let handle = tokio::runtime::Handle::current();
+    let db = db.clone();
+    actix_web::rt::spawn(async move {
+        let _turn = turn;
+        let errors = tx.clone();
+        let read = db
+            .run(move |conn| {
+                read_snapshot(conn, |conn| {
+                    let mut pages = pages;
+                    while let Some(rows) = pages.next_page(conn)? {
+                        let sent = handle
+                            .block_on(tokio::time::timeout(STALLED_CLIENT, tx.send(Ok(rows))));
+                        if !matches!(sent, Ok(Ok(()))) {
+                            tracing::info!("export stopped: the client has gone or stalled");
+                            return Ok(());
                         }
                     }
-                }
-                CsvState::Done => None,
-            }
+                    Ok(())
+                })
+            })
+            .await;
+        if let Err(e) = read {
+            tracing::error!(error = %e, "export stopped");
+            // The client may have gone already; nothing else to tell.
+            let _ = errors.send(Err(e)).await;
         }
     });
-    attachment(CSV, &export.file_name).streaming(body)
+    Ok(rx)
+}
+
+fn csv_rows(rows: &[Vec<Cell>], bytes: &mut Vec<u8>) -> Result<(), ApiError> {
+    for row in rows {
+        bytes.extend(csv_line(row)?);
+    }
+    Ok(())
+}
+
+/// A CSV download, streamed: the byte-order mark, the header line and the first page of rows
+/// (read before the response starts, so that an error there is answered as a problem
+/// document), then each further page as the database gives it. An error after the first bytes
+/// ends the body early (the client sees a truncated download).
+pub async fn csv_response<P: Pages>(
+    db: &Db,
+    export: Export,
+    pages: P,
+) -> Result<HttpResponse, ApiError> {
+    let headers: Vec<Cell> = export.headers.iter().map(|h| Cell::text(*h)).collect();
+    let mut rx = snapshot_pages(db, pages).await?;
+    let mut first = "\u{feff}".as_bytes().to_vec();
+    first.extend(csv_line(&headers)?);
+    if let Some(rows) = rx.recv().await.transpose()? {
+        csv_rows(&rows, &mut first)?;
+    }
+    let head = stream::once(async move { Ok::<_, ApiError>(Bytes::from(first)) });
+    let rest = stream::unfold(rx, |mut rx| async move {
+        let page = rx.recv().await?;
+        let mut bytes = Vec::new();
+        let chunk = page
+            .and_then(|rows| csv_rows(&rows, &mut bytes))
+            .map(|()| Bytes::from(bytes));
+        Some((chunk, rx))
+    });
+    Ok(attachment(CSV, &export.file_name).streaming(head.chain(rest)))
 }
 
 fn xlsx_error(e: rust_xlsxwriter::XlsxError) -> ApiError {
@@ -258,7 +283,7 @@ fn write_workbook<P: Pages>(
 }
 
 /// An Excel download: the workbook is written to a temporary file first (an xlsx file is a ZIP
-/// archive, complete only at its end), then sent in chunks.
+/// archive, complete only at its end), from one read snapshot, then sent in chunks.
 pub async fn xlsx_response<P: Pages>(
     db: &Db,
     export: Export,
@@ -266,8 +291,9 @@ pub async fn xlsx_response<P: Pages>(
 ) -> Result<HttpResponse, ApiError> {
     let sheet = export.sheet.clone();
     let headers = export.headers.clone();
+    let _turn = db.export_turn().await?;
     let file = db
-        .run(move |conn| write_workbook(conn, &sheet, &headers, pages))
+        .run(move |conn| read_snapshot(conn, |conn| write_workbook(conn, &sheet, &headers, pages)))
         .await?;
     let body = stream::unfold(Some(file), |file| async move {
         let mut file = file?;

@@ -149,24 +149,17 @@ async fn download(
     xlsx: bool,
 ) -> Result<HttpResponse, ApiError> {
     let (s, span) = subject(state, principal, holder, q).await?;
-    let (s, view) = state
-        .db
-        .run(move |conn| {
-            let view = crate::db::read_snapshot(conn, |conn| service::ledger(conn, &s, &span))?;
-            Ok((s, view))
-        })
-        .await?;
     let ext = if xlsx { "xlsx" } else { "csv" };
     let export = Export {
         file_name: file_name(&s, &span, ext),
         sheet: sheet_title(&s),
         headers: service::EXPORT_HEADERS.to_vec(),
     };
-    let pages = LedgerPages::new(s, span, &view);
+    let pages = LedgerPages::new(s, span);
     if xlsx {
         export::xlsx_response(&state.db, export, pages).await
     } else {
-        Ok(export::csv_response(state.db.clone(), export, pages))
+        export::csv_response(&state.db, export, pages).await
     }
 }
 

@@ -478,21 +478,23 @@ fn line_row(row: MovementRow, tz: chrono_tz::Tz, names: &Names) -> Vec<Cell> {
 
 /// The rows of a ledger export: the summary per code and the totals, then every movement in
 /// business-time order, a page at a time.
+/// The summary is read with the first page, so that an export read in one snapshot (see
+/// [`crate::http::export`]) adds up to exactly the lines it lists.
 pub struct LedgerPages {
     subject: Subject,
     span: Span,
-    summary: Option<Vec<Vec<Cell>>>,
+    summarised: bool,
     after: Option<(NaiveDateTime, String)>,
     done: bool,
     names: Names,
 }
 
 impl LedgerPages {
-    pub fn new(subject: Subject, span: Span, view: &LedgerView) -> Self {
+    pub fn new(subject: Subject, span: Span) -> Self {
         Self {
             subject,
             span,
-            summary: Some(summary_rows(view)),
+            summarised: false,
             after: None,
             done: false,
             names: Names::default(),
@@ -502,8 +504,10 @@ impl LedgerPages {
 
 impl Pages for LedgerPages {
     fn next_page(&mut self, conn: &mut DbConn) -> Result<Option<Vec<Vec<Cell>>>, ApiError> {
-        if let Some(summary) = self.summary.take() {
-            return Ok(Some(summary));
+        if !self.summarised {
+            self.summarised = true;
+            let view = ledger(conn, &self.subject, &self.span)?;
+            return Ok(Some(summary_rows(&view)));
         }
         if self.done {
             return Ok(None);

@@ -156,11 +156,11 @@ pub fn lines(
         Holder::Enterprise(id) => q.filter(stock_movements::enterprise_id.eq(id.clone())),
     };
     if let Some((at, id)) = after {
-        q = q.filter(
-            stock_movements::at
-                .gt(at)
-                .or(stock_movements::at.eq(at).and(stock_movements::id.gt(id))),
-        );
+        // `at >= cursor` first, a range the index seeks to; the `OR` alone is read by neither
+        // planner as one, so each page scanned every line before the cursor again.
+        q = q
+            .filter(stock_movements::at.ge(at))
+            .filter(stock_movements::at.gt(at).or(stock_movements::id.gt(id)));
     }
     q.order((stock_movements::at.asc(), stock_movements::id.asc()))
         .limit(limit)

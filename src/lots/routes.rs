@@ -445,11 +445,7 @@ pub async fn export_csv(
     query: web::Query<LotQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (export, pages) = lot_export(&principal, query.into_inner(), "csv")?;
-    Ok(crate::http::export::csv_response(
-        state.db.clone(),
-        export,
-        pages,
-    ))
+    crate::http::export::csv_response(&state.db, export, pages).await
 }
 
 /// The lots of `GET /lots` (the same filters and scope) as an Excel workbook.

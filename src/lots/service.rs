@@ -921,6 +921,9 @@ pub fn correct(
             &row,
             delta,
         )?;
+        if row.captured_at != read.captured_at {
+            stock::redate(conn, &row.id, row.captured_at.and_utc())?;
+        }
     }
     crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &c.reason)?;
     let after = view(row);

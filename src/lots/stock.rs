@@ -168,6 +168,28 @@ pub fn adjust(
     record(conn, &[movement_of(lot, stamp, "correction", delta, 0)?])
 }
 
+/// A stored lot's capture time is corrected: its movement `in` moves to the new business time,
+/// and so do its corrections dated before it (a lot's weight cannot change before it entered).
+/// The ledgers of the periods concerned change with it; the lot's event `corrected` keeps the
+/// time before and after.
+pub fn redate(conn: &mut DbConn, lot_id: &str, captured_at: DateTime<Utc>) -> Result<(), ApiError> {
+    let at = captured_at.naive_utc();
+    diesel::update(
+        stock_movements::table
+            .filter(stock_movements::lot_id.eq(lot_id))
+            .filter(
+                stock_movements::movement
+                    .eq("in")
+                    .or(stock_movements::movement
+                        .eq("correction")
+                        .and(stock_movements::at.lt(at))),
+            ),
+    )
+    .set(stock_movements::at.eq(at))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Why stored lots leave their zones.
 #[derive(Debug, Clone, Copy)]
 pub enum Exit<'a> {

@@ -90,11 +90,7 @@ pub async fn export_csv(
     query: web::Query<ManifestQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (export, pages) = manifest_export(&principal, query.into_inner(), "csv")?;
-    Ok(crate::http::export::csv_response(
-        state.db.clone(),
-        export,
-        pages,
-    ))
+    crate::http::export::csv_response(&state.db, export, pages).await
 }
 
 /// The manifests of `GET /manifests` (the same filters and scope) as an Excel workbook.

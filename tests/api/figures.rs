@@ -255,6 +255,56 @@ backend_tests! {
         assert_eq!(default["total_grams"], 670_000);
     }
 
+    async fn volumes_are_exact_off_the_parks_day_phase_and_after_its_time_zone_changes(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        app.stand_at("2026-06-20T12:00:00Z");
+        let mut p = park(&app, 5000, 80).await;
+        let a = p.enterprise_a.clone();
+        let b = p.enterprise_b.clone();
+        stand_at(&app, &mut p, "2026-07-01T12:00:00Z").await;
+        // Around midnight of 1 July in Shanghai (16:00 UTC) and in New York (04:00 UTC in summer,
+        // an hour before the 05:00 of its standard time).
+        weigh(&app, &p, &a, 100, "2026-06-30T15:59:59Z").await;
+        weigh(&app, &p, &b, 200, "2026-06-30T16:00:00Z").await;
+        weigh(&app, &p, &a, 300, "2026-07-01T03:59:59Z").await;
+        weigh(&app, &p, &b, 400, "2026-07-01T04:00:00Z").await;
+        weigh(&app, &p, &a, 500, "2026-07-01T04:30:00Z").await;
+        let months = |v: &Value| rows(v);
+        let shanghai = figures(&app, &p.office, &p.park, "volumes?from=2026-06&to=2026-07&by=month").await;
+        assert_eq!(months(&shanghai), vec![("2026-06".into(), 100_000, 1), ("2026-07".into(), 1_400_000, 4)]);
+        let july = figures(&app, &p.office, &p.park, "volumes?from=2026-07&to=2026-07&by=enterprise").await;
+        assert_eq!(rows(&july), vec![(a.clone(), 800_000, 2), (b.clone(), 600_000, 2)]);
+
+        // The park moves to New York time: its totals are added up again by its days.
+        p.admin = app.admin_token().await;
+        let r = app.patch_json(&format!("/api/v1/parks/{}", p.park), &p.admin, &json!({"time_zone": "America/New_York"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        weigh(&app, &p, &b, 600, "2026-07-01T11:00:00Z").await;
+        let new_york = figures(&app, &p.office, &p.park, "volumes?from=2026-06&to=2026-07&by=month").await;
+        assert_eq!(new_york["start"], "2026-06-01T04:00:00Z");
+        assert_eq!(months(&new_york), vec![("2026-06".into(), 600_000, 3), ("2026-07".into(), 1_500_000, 3)]);
+        let july = figures(&app, &p.office, &p.park, "volumes?from=2026-07&to=2026-07&by=enterprise").await;
+        assert_eq!(rows(&july), vec![(b.clone(), 1_000_000, 2), (a.clone(), 500_000, 1)]);
+        let july = figures(&app, &p.office, &p.park, "volumes?from=2026-07&to=2026-07&by=code").await;
+        assert_eq!(rows(&july), vec![("900-249-08".into(), 1_500_000, 3)]);
+
+        // A correction moving a lot over the boundary and a void follow at once.
+        let moved = weigh(&app, &p, &a, 700, "2026-07-01T10:00:00Z").await;
+        let body = json!({"gross_grams": 720_000, "tare_grams": 20_000, "captured_at": "2026-07-01T03:00:00Z", "reason": "the scale's clock"});
+        let r = post(&app, &format!("/api/v1/lots/{moved}/corrections"), &p.office, &body).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let new_york = figures(&app, &p.office, &p.park, "volumes?from=2026-06&to=2026-07&by=month").await;
+        assert_eq!(months(&new_york), vec![("2026-06".into(), 1_300_000, 4), ("2026-07".into(), 1_500_000, 3)]);
+        let r = post(&app, &format!("/api/v1/lots/{moved}/void"), &p.office, &json!({"reason": "entered twice"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+
+        // And back to Shanghai.
+        let r = app.patch_json(&format!("/api/v1/parks/{}", p.park), &p.admin, &json!({"time_zone": "Asia/Shanghai"})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let shanghai = figures(&app, &p.office, &p.park, "volumes?from=2026-06&to=2026-07&by=month").await;
+        assert_eq!(months(&shanghai), vec![("2026-06".into(), 100_000, 1), ("2026-07".into(), 2_000_000, 5)]);
+    }
+
     async fn figures_are_read_by_the_park_office_and_the_inspectors_of_its_region(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let p = park(&app, 2000, 80).await;

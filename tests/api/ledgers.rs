@@ -649,6 +649,51 @@ backend_tests! {
         check_invariants(&app, &p, NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()).await;
     }
 
+    async fn a_corrected_capture_time_moves_the_lot_in_the_ledger(backend: Backend) {
+        let app = TestApp::spawn_with(backend, time_travel).await;
+        app.stand_at("2026-10-20T10:00:00+08:00");
+        let p = park(&app, 5_000, 80).await;
+        app.stand_at("2026-11-02T10:00:00+08:00");
+        // Weighed on a device whose clock was a minute behind: 31 October, 23:59 in Shanghai.
+        let lot = weigh_at(&app, &p, 10_000, "2026-10-31T23:59:00+08:00").await;
+        let id = lot["id"].as_str().unwrap();
+        let wh = format!("warehouses/{}", p.warehouse);
+        let oct = ledger(&app, &p.office, &wh, "month=2026-10").await;
+        assert_eq!(g(&oct["totals"], "in_grams"), 10_000);
+        let body = json!({"gross_grams": 31_000, "tare_grams": 20_000, "captured_at": "2026-11-01T00:00:30+08:00",
+            "reason": "the scale's clock was a minute slow"});
+        let r = post(&app, &format!("/api/v1/lots/{id}/corrections"), &p.office, &body).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // The lot now entered on 1 November, at its corrected weight (the correction dated now).
+        let oct = ledger(&app, &p.office, &wh, "month=2026-10").await;
+        assert_eq!((g(&oct["totals"], "in_grams"), g(&oct["totals"], "closing_grams")), (0, 0));
+        assert!(lines(&app, &p.office, &wh, "month=2026-10").await.is_empty());
+        let nov = ledger(&app, &p.office, &wh, "month=2026-11").await;
+        let t = &nov["totals"];
+        assert_eq!(
+            (g(t, "opening_grams"), g(t, "in_grams"), g(t, "corrections_grams"), g(t, "closing_grams")),
+            (0, 10_000, 1_000, 11_000)
+        );
+        let nov_lines = lines(&app, &p.office, &wh, "month=2026-11").await;
+        let entered: Vec<(&str, &str, &str)> = nov_lines
+            .iter()
+            .map(|l| (l["movement"].as_str().unwrap(), l["at"].as_str().unwrap(), l["business_date"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            entered,
+            [("in", "2026-10-31T16:00:30Z", "2026-11-01"), ("correction", "2026-11-02T02:00:00Z", "2026-11-02")]
+        );
+        // A later correction back to October moves it back, the earlier correction with it
+        // only where it would precede the entry (here it does not).
+        let body = json!({"gross_grams": 31_000, "tare_grams": 20_000, "captured_at": "2026-10-31T23:00:00+08:00",
+            "reason": "the first time was right after all"});
+        let r = post(&app, &format!("/api/v1/lots/{id}/corrections"), &p.office, &body).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let oct = ledger(&app, &p.office, &wh, "month=2026-10").await;
+        assert_eq!((g(&oct["totals"], "in_grams"), g(&oct["totals"], "closing_grams")), (10_000, 10_000));
+        check_invariants(&app, &p, NaiveDate::from_ymd_opt(2026, 10, 20).unwrap()).await;
+    }
+
     async fn random_sequences_keep_the_chain_and_the_inventory(backend: Backend) {
         let app = TestApp::spawn_with(backend, time_travel).await;
         // Late December: the days passing cross a month's and a year's end.
@@ -672,6 +717,8 @@ backend_tests! {
 enum Op {
     Weigh(i64),
     Correct(usize, i64),
+    /// The capture time of a stored lot corrected to minutes before the clock's instant.
+    Redate(usize, i64),
     Void(usize),
     Collect,
     /// Hours pass.
@@ -682,6 +729,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1..=400_000i64).prop_map(Op::Weigh),
         2 => (0..20usize, 1..=400_000i64).prop_map(|(i, g)| Op::Correct(i, g)),
+        1 => (0..20usize, 1..=600i64).prop_map(|(i, m)| Op::Redate(i, m)),
         1 => (0..20usize).prop_map(Op::Void),
         2 => Just(Op::Collect),
         2 => (1..=120i64).prop_map(Op::Advance),
@@ -700,6 +748,27 @@ async fn run(app: &TestApp, p: &Park, o: Op) {
             let stored = lots(app, p, "status=stored").await;
             if let Some(lot) = stored.get(i % stored.len().max(1)) {
                 let status = correct(app, p, lot["id"].as_str().unwrap(), grams).await;
+                assert!(
+                    matches!(status, StatusCode::OK | StatusCode::CONFLICT),
+                    "{status}"
+                );
+            }
+        }
+        Op::Redate(i, minutes) => {
+            let stored = lots(app, p, "status=stored").await;
+            if let Some(lot) = stored.get(i % stored.len().max(1)) {
+                let at = (app.now() - Duration::minutes(minutes)).to_rfc3339();
+                let body = json!({"gross_grams": lot["gross_grams"], "tare_grams": lot["tare_grams"],
+                    "captured_at": at, "reason": "the scale's clock was wrong"});
+                let id = lot["id"].as_str().unwrap();
+                let status = post(
+                    app,
+                    &format!("/api/v1/lots/{id}/corrections"),
+                    &p.office,
+                    &body,
+                )
+                .await
+                .status();
                 assert!(
                     matches!(status, StatusCode::OK | StatusCode::CONFLICT),
                     "{status}"

@@ -215,6 +215,11 @@ pub fn create_park(
     };
     check_permit(conn, now, &row)?;
     store::insert_park(conn, &row)?;
+    store::set_day_phase(
+        conn,
+        &row.organization_id,
+        crate::domain::time::day_phase_minutes(new.time_zone),
+    )?;
     let view = park_view((row, org.name));
     history::record(conn, Entity::Park, &view.id, Some(by), now, &view)?;
     Ok(view)
@@ -251,6 +256,11 @@ pub fn update_park(
     }
     if let Some(tz) = changes.time_zone {
         row.time_zone = tz.name().to_owned();
+        store::set_day_phase(
+            conn,
+            &row.organization_id,
+            crate::domain::time::day_phase_minutes(tz),
+        )?;
     }
     if let Some(uscc) = changes.uscc {
         row.uscc = uscc.map(|u| u.as_str().to_owned());

@@ -57,6 +57,52 @@ pub fn insert_park(conn: &mut DbConn, row: &ParkRow) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Sets the phase of the days a park's lot volumes are added up by (see migration
+/// `…_lot_volumes`), re-adding its lots' volumes when the phase changes: a park's time zone
+/// changes rarely, and its totals then follow in the same transaction.
+pub fn set_day_phase(conn: &mut DbConn, park_id: &str, minutes: i32) -> QueryResult<()> {
+    use crate::db::schema::{lot_volumes, park_day_phase};
+    let current: Option<i32> = park_day_phase::table
+        .find(park_id)
+        .select(park_day_phase::minutes)
+        .first(conn)
+        .optional()?;
+    if current == Some(minutes) {
+        return Ok(());
+    }
+    diesel::delete(park_day_phase::table.find(park_id)).execute(conn)?;
+    diesel::insert_into(park_day_phase::table)
+        .values((
+            park_day_phase::park_id.eq(park_id),
+            park_day_phase::minutes.eq(minutes),
+        ))
+        .execute(conn)?;
+    let day = match conn {
+        DbConn::Pg(_) => "CAST(captured_at + make_interval(mins => $2) AS DATE)",
+        DbConn::Sqlite(_) => "date(captured_at, printf('%+d minutes', $2))",
+    };
+    diesel::delete(lot_volumes::table.filter(lot_volumes::park_id.eq(park_id))).execute(conn)?;
+    let rebuild = [format!(
+        "INSERT INTO lot_volumes (park_id, day, waste_code, enterprise_id, contract_id, grams, lots) \
+             SELECT park_id, {day}, waste_code, enterprise_id, contract_id, SUM(net_grams), COUNT(*) \
+             FROM lots WHERE park_id = $1 AND status IN ('stored', 'collected') \
+             GROUP BY park_id, {day}, waste_code, enterprise_id, contract_id"
+    )];
+    for sql in rebuild {
+        match conn {
+            DbConn::Pg(pg) => diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Text, _>(park_id)
+                .bind::<diesel::sql_types::Integer, _>(minutes)
+                .execute(pg)?,
+            DbConn::Sqlite(lite) => diesel::sql_query(sql.replace("$1", "?1").replace("$2", "?2"))
+                .bind::<diesel::sql_types::Text, _>(park_id)
+                .bind::<diesel::sql_types::Integer, _>(minutes)
+                .execute(lite)?,
+        };
+    }
+    Ok(())
+}
+
 pub fn save_park(conn: &mut DbConn, row: &ParkRow) -> QueryResult<()> {
     diesel::update(parks::table.find(&row.organization_id))
         .set(row)
