@@ -30,6 +30,7 @@ mod manifests;
 mod matrix;
 mod matrix_flow;
 mod metrics;
+mod patrols;
 mod official_numbers;
 mod openapi;
 mod patches;
