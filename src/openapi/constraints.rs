@@ -158,6 +158,8 @@ const BLANK_ALLOWED: &[(&str, &str)] = &[
     ("WeighInRequest", "precautions"),
     ("DeclarationRequest", "note"),
     ("DeclarationRequest", "main_components"),
+    ("RecordPatrolRequest", "note"),
+    ("CloseRequest", "note"),
 ];
 
 /// Patterns of request-body strings with a shape of their own, by schema (`""`: any) and field.
@@ -618,6 +620,13 @@ fn constrain(schema: &str, field: &str, property: &mut Object, request: bool, re
 
 /// The items of a request body's array field.
 fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
+    // A patrol's checklist and findings (items of their own schemas).
+    if field == "checklist" {
+        array.max_items = Some(crate::patrols::routes::MAX_CHECKLIST);
+    }
+    if field == "findings" {
+        array.max_items = Some(crate::patrols::routes::MAX_FINDINGS);
+    }
     let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items else {
         return;
     };
@@ -667,12 +676,6 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
         items.pattern = Some(text(Some(crate::patrols::routes::PERSON_MAX), false));
         array.min_items = Some(1);
         array.max_items = Some(crate::patrols::routes::MAX_PEOPLE);
-    }
-    if field == "checklist" {
-        array.max_items = Some(crate::patrols::routes::MAX_CHECKLIST);
-    }
-    if field == "findings" {
-        array.max_items = Some(crate::patrols::routes::MAX_FINDINGS);
     }
     if field.ends_with("_ids") {
         items

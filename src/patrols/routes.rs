@@ -115,7 +115,8 @@ pub struct FeedbackFilter {
     pub status: Option<String>,
 }
 
-/// The bytes of a photo: a JPEG, PNG or WebP image of at most 5 MiB (documentation only).
+/// The bytes of a photo: a JPEG, PNG or WebP image of at most 5 MiB.
+// Only its schema is used: the handlers read the bytes from the payload.
 #[allow(dead_code)]
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
