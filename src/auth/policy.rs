@@ -1590,7 +1590,11 @@ mod tests {
         // [of the enterprise ent_1, of a warehouse]
         assert_eq!(of(&office, read), [200, 200]);
         assert_eq!(of(&office, manage), [200, 200]);
-        assert_eq!(of(&office, answer), [403, 200], "the office runs the warehouse");
+        assert_eq!(
+            of(&office, answer),
+            [403, 200],
+            "the office runs the warehouse"
+        );
         assert_eq!(of(&office, write), [200, 200]);
         assert_eq!(of(&own, read), [200, 404]);
         assert_eq!(of(&own, manage), [403, 404]);

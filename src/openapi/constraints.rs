@@ -256,7 +256,11 @@ const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
         "kind",
         crate::inspection::service::ANOMALY_KINDS,
     ),
-    ("/api/v1/feedback", "status", crate::patrols::routes::STATUSES),
+    (
+        "/api/v1/feedback",
+        "status",
+        crate::patrols::routes::STATUSES,
+    ),
     ("/api/v1/lots", "status", LOT_STATUSES),
     ("/api/v1/lots", "route", ROUTES),
     (

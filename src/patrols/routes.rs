@@ -396,7 +396,14 @@ pub async fn close_finding(
     id: web::Path<String>,
     body: Json<CloseRequest>,
 ) -> Result<web::Json<ThreadView>, ApiError> {
-    close(state, principal, ThreadKind::Finding, id.into_inner(), body.into_inner()).await
+    close(
+        state,
+        principal,
+        ThreadKind::Finding,
+        id.into_inner(),
+        body.into_inner(),
+    )
+    .await
 }
 
 async fn close(
@@ -529,7 +536,15 @@ pub async fn finding_photo(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    upload(state, principal, req, ThreadKind::Finding, id.into_inner(), payload).await
+    upload(
+        state,
+        principal,
+        req,
+        ThreadKind::Finding,
+        id.into_inner(),
+        payload,
+    )
+    .await
 }
 
 /// Write feedback to the park office: a question or a complaint (enterprise users). The park
@@ -586,12 +601,7 @@ pub async fn list_feedback(
     let scope = policy::patrol_scope(&principal)?;
     let mut v = Validator::new();
     let page = page.parse(&mut v);
-    let status = crate::http::query::one_of(
-        &mut v,
-        "status",
-        filter.into_inner().status,
-        STATUSES,
-    );
+    let status = crate::http::query::one_of(&mut v, "status", filter.into_inner().status, STATUSES);
     v.finish()?;
     let limit = page.limit;
     let rows = state
@@ -686,7 +696,14 @@ pub async fn close_feedback(
     id: web::Path<String>,
     body: Json<CloseRequest>,
 ) -> Result<web::Json<ThreadView>, ApiError> {
-    close(state, principal, ThreadKind::Feedback, id.into_inner(), body.into_inner()).await
+    close(
+        state,
+        principal,
+        ThreadKind::Feedback,
+        id.into_inner(),
+        body.into_inner(),
+    )
+    .await
 }
 
 /// Upload a photo to a feedback thread (the park office, the enterprise that wrote it), as
@@ -718,7 +735,15 @@ pub async fn feedback_photo(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    upload(state, principal, req, ThreadKind::Feedback, id.into_inner(), payload).await
+    upload(
+        state,
+        principal,
+        req,
+        ThreadKind::Feedback,
+        id.into_inner(),
+        payload,
+    )
+    .await
 }
 
 /// No script, style, frame or fetch: the image is shown, nothing in it runs.

@@ -330,11 +330,7 @@ pub struct ThreadSummary {
 }
 
 /// The park's today and its time zone.
-fn park_today(
-    conn: &mut DbConn,
-    park_id: &str,
-    now: DateTime<Utc>,
-) -> Result<NaiveDate, ApiError> {
+fn park_today(conn: &mut DbConn, park_id: &str, now: DateTime<Utc>) -> Result<NaiveDate, ApiError> {
     let park = parks::load_park(conn, park_id)?;
     Ok(crate::domain::time::local_date(
         now,
@@ -805,7 +801,14 @@ pub fn reopen_finding(
     if row.status == "open" {
         return Err(ApiError::Conflict("this finding is open".to_owned()));
     }
-    new_message(conn, now, principal, id, MessageKind::Reopened, Some(reason))?;
+    new_message(
+        conn,
+        now,
+        principal,
+        id,
+        MessageKind::Reopened,
+        Some(reason),
+    )?;
     let row = changed(conn, now, row, ThreadStatus::Open, "reopened")?;
     thread_view(conn, now, row)
 }
@@ -838,7 +841,14 @@ pub fn open_feedback(
         closed_at: None,
     };
     store::insert_thread(conn, &row)?;
-    new_message(conn, now, principal, &row.id, MessageKind::Opened, Some(text))?;
+    new_message(
+        conn,
+        now,
+        principal,
+        &row.id,
+        MessageKind::Opened,
+        Some(text),
+    )?;
     crate::audit::context::describe(
         format!("/api/v1/feedback/{}", row.id),
         serde_json::json!({"opened": row.id}),
@@ -920,7 +930,8 @@ pub fn read_photo(
     id: &str,
 ) -> Result<(String, Vec<u8>), ApiError> {
     let meta = store::find_photo(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    let thread = store::find_thread(conn, &meta.thread_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let thread =
+        store::find_thread(conn, &meta.thread_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let region = region_of(conn, &thread.park_id)?;
     authorize(
         principal,

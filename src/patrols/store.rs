@@ -201,7 +201,11 @@ pub fn overdue_findings(
     limit: Option<i64>,
 ) -> QueryResult<Vec<ThreadRow>> {
     let mut overdue: Box<
-        dyn BoxableExpression<threads::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>,
+        dyn BoxableExpression<
+                threads::table,
+                crate::db::MultiBackend,
+                SqlType = diesel::sql_types::Bool,
+            >,
     > = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
     for (zone, today) in due_before {
         overdue = Box::new(

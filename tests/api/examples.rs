@@ -206,7 +206,9 @@ impl Examples<'_> {
                 "image/webp" => b"RIFF\x24\0\0\0WEBPVP8 ",
                 _ => &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'],
             };
-            request.header("content-type", content_type.as_str()).body(image.to_vec())
+            request
+                .header("content-type", content_type.as_str())
+                .body(image.to_vec())
         } else {
             request
                 .header("content-type", content_type.as_str())

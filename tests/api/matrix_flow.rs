@@ -175,7 +175,8 @@ const STATEMENT_B: &str = r#"{"enterprise_id": "$eB1", "period": "2026-11"}"#;
 const PAYMENT_A: &str = r#"{"enterprise_id": "$eA1", "amount_fen": 1000, "paid_on": "2026-12-01"}"#;
 const PAYMENT_B: &str = r#"{"enterprise_id": "$eB1", "amount_fen": 1000, "paid_on": "2026-12-01"}"#;
 const NOTE: &str = r#"{"amount_fen": -100, "reason": "discount $n"}"#;
-const PATROL_A: &str = r#"{"enterprise_id": "$eA1", "patrolled_on": "2026-11-20", "people": ["Zhang $n"]}"#;
+const PATROL_A: &str =
+    r#"{"enterprise_id": "$eA1", "patrolled_on": "2026-11-20", "people": ["Zhang $n"]}"#;
 const TEXT: &str = r#"{"text": "text $n"}"#;
 const FEEDBACK: &str = r#"{"subject": "subject $n", "text": "text"}"#;
 const NEW_WEBHOOK: &str = r#"{"url": "http://127.0.0.1:9/hook-$n"}"#;
@@ -435,12 +436,18 @@ async fn grow(backend: Backend) -> World {
 
     // A patrol of A1 by park A's office with one finding, a photo of it by A1, and A1's
     // feedback.
-    let patrol = json!({"enterprise_id": world.id("eA1"), "patrolled_on": "2026-11-20", "people": ["Zhang"],
+    let patrol =
+        json!({"enterprise_id": world.id("eA1"), "patrolled_on": "2026-11-20", "people": ["Zhang"],
         "findings": [{"description": "No label on a drum", "deadline": "2026-12-15"}]})
-    .to_string();
+        .to_string();
     let pat_a = ok(
         world
-            .send(Method::POST, "/patrols", Some(&world.tokens[1]), Some(&patrol))
+            .send(
+                Method::POST,
+                "/patrols",
+                Some(&world.tokens[1]),
+                Some(&patrol),
+            )
             .await,
         "patA",
     );
@@ -456,16 +463,24 @@ async fn grow(backend: Backend) -> World {
             Some(&world.tokens[3]),
         )
         .header("content-type", "image/jpeg")
-        .body(vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'])
+        .body(vec![
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F',
+        ])
         .send()
         .await
         .expect("request sent");
     assert_eq!(photo.status(), StatusCode::CREATED, "phoA");
     let pho_a: Value = photo.json().await.expect("JSON");
-    let feedback = json!({"subject": "Pickup day", "text": "Could the drums go earlier?"}).to_string();
+    let feedback =
+        json!({"subject": "Pickup day", "text": "Could the drums go earlier?"}).to_string();
     let fbk_a = ok(
         world
-            .send(Method::POST, "/feedback", Some(&world.tokens[3]), Some(&feedback))
+            .send(
+                Method::POST,
+                "/feedback",
+                Some(&world.tokens[3]),
+                Some(&feedback),
+            )
             .await,
         "fbkA",
     );

@@ -35,7 +35,13 @@ fn png() -> Vec<u8> {
     bytes
 }
 
-async fn upload(app: &TestApp, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+async fn upload(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
     app.request(Method::POST, path, Some(token))
         .header("content-type", content_type)
         .body(body)
@@ -55,12 +61,16 @@ struct Others {
 async fn others(app: &TestApp, p: &Park) -> Others {
     let mut tokens = Vec::new();
     for (name, jurisdiction) in [("longgang", "440307"), ("guangzhou", "4401")] {
-        let bureau = app.create_bureau(&p.admin, &format!("{name} bureau"), jurisdiction).await;
-        app.create_user(&p.admin, &bureau, name, "inspector", PASSWORD).await;
+        let bureau = app
+            .create_bureau(&p.admin, &format!("{name} bureau"), jurisdiction)
+            .await;
+        app.create_user(&p.admin, &bureau, name, "inspector", PASSWORD)
+            .await;
         tokens.push(access_token(&app.login(name, PASSWORD).await));
     }
     let park2 = app.create_park(&p.admin, "Huangpu park", "440112").await;
-    app.create_user(&p.admin, &park2, "office2", "park_office", PASSWORD).await;
+    app.create_user(&p.admin, &park2, "office2", "park_office", PASSWORD)
+        .await;
     let office_elsewhere = access_token(&app.login("office2", PASSWORD).await);
     let mut tokens = tokens.into_iter();
     Others {
@@ -76,12 +86,20 @@ async fn patrol(app: &TestApp, p: &Park, enterprise: &str, days: i64) -> Value {
     let body = json!({"enterprise_id": enterprise, "patrolled_on": app.day(0), "people": ["张伟", "李娜"],
         "checklist": [{"item": "危险废物贮存场所标识", "result": "not_ok"}, {"item": "台账记录", "result": "ok"}],
         "findings": [{"description": "废油桶未贴危险废物标签", "severity": "major", "deadline": app.day(days)}]});
-    let r = app.post_json("/api/v1/patrols", Some(&p.office), &body).await;
+    let r = app
+        .post_json("/api/v1/patrols", Some(&p.office), &body)
+        .await;
     let status = r.status();
-    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
     let patrol: Value = r.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{patrol}");
-    assert_eq!(location.unwrap(), format!("/api/v1/patrols/{}", patrol["id"].as_str().unwrap()));
+    assert_eq!(
+        location.unwrap(),
+        format!("/api/v1/patrols/{}", patrol["id"].as_str().unwrap())
+    );
     patrol
 }
 
