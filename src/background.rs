@@ -40,7 +40,7 @@ type Check = fn(&mut crate::db::DbConn, DateTime<Utc>) -> Result<usize, ApiError
 
 /// One periodic check: the pickup rules of every group with waiting lots, then each feature's
 /// conditions told once — storage and capacity alarms (lots), overdue receipts (manifests),
-/// expiring licences (the registry). Each runs even if another failed.
+/// expiring licences (the registry), overdue findings (patrols). Each runs even if another failed.
 pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiError> {
     db.run(move |conn| {
         // A request the rules open here is a change of state like any other: audited, with no
@@ -70,6 +70,7 @@ pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiErr
                 "expiring licences",
                 crate::registry::directory::service::tell_expiring_licences,
             ),
+            ("overdue findings", crate::patrols::service::tell_overdue),
         ] {
             match check(conn, now) {
                 Ok(n) => told += n,

@@ -55,6 +55,8 @@ pub mod metrics;
 pub mod notify;
 /// The OpenAPI document.
 pub mod openapi;
+/// Patrols with findings and their rectification, enterprises' feedback, and their photos.
+pub mod patrols;
 /// The dispatch and collection of pickup requests by the disposal company.
 pub mod pickups;
 /// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.

@@ -6,7 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
 use crate::{
     audit, auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify,
-    openapi, pickups,
+    openapi, patrols, pickups,
 };
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -153,6 +153,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(manifests::routes::reject_revision)
                 // The inspector's desk
                 .service(inspection::routes::anomalies)
+                // Patrols, findings, feedback and their photos
+                .service(patrols::routes::record_patrol)
+                .service(patrols::routes::list_patrols)
+                .service(patrols::routes::get_patrol)
+                .service(patrols::routes::get_finding)
+                .service(patrols::routes::answer_finding)
+                .service(patrols::routes::close_finding)
+                .service(patrols::routes::reopen_finding)
+                .service(patrols::routes::finding_photo)
+                .service(patrols::routes::open_feedback)
+                .service(patrols::routes::list_feedback)
+                .service(patrols::routes::get_feedback)
+                .service(patrols::routes::feedback_message)
+                .service(patrols::routes::close_feedback)
+                .service(patrols::routes::feedback_photo)
+                .service(patrols::routes::get_photo)
                 // The audit chain
                 .service(audit::routes::entries)
                 .service(audit::routes::verify)

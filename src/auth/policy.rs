@@ -230,6 +230,32 @@ pub enum Action<'a> {
         signer_id: &'a str,
         role: Role,
     },
+    /// Read a patrol, a finding or an enterprise's feedback, with their photos: the park
+    /// office, the inspectors of the park's region, and the enterprise concerned
+    /// (`enterprise_id`; a patrol of a warehouse concerns no enterprise).
+    ReadPatrol {
+        place: Place<'a>,
+        enterprise_id: Option<&'a str>,
+    },
+    /// Record a patrol, close or reopen a finding, close an enterprise's feedback: the park
+    /// office. Refused with 403 to the other readers, 404 to the others.
+    ManagePatrol {
+        place: Place<'a>,
+        enterprise_id: Option<&'a str>,
+    },
+    /// Answer a finding with what was done: the enterprise concerned; a finding at a
+    /// warehouse, the park office, which runs it. Refused with 403 to the other readers.
+    AnswerFinding {
+        place: Place<'a>,
+        enterprise_id: Option<&'a str>,
+    },
+    /// Write in a thread (a message of feedback, a photo of a finding or of feedback): the
+    /// park office and the enterprise concerned. Refused with 403 to the other readers
+    /// (inspectors), 404 to the others.
+    WriteThread {
+        place: Place<'a>,
+        enterprise_id: Option<&'a str>,
+    },
 }
 
 /// What part of a collection a principal may list.
@@ -591,6 +617,61 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             office_of(p, place.park_id)
                 || (p.role == Role::DisposerDispatcher && own_org(disposer_id))
         }
+        Action::ReadPatrol {
+            place,
+            enterprise_id,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || (p.role == Role::EnterpriseUser && enterprise_id.is_some_and(own_org))
+        }
+        Action::ManagePatrol {
+            place,
+            enterprise_id,
+        } => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadPatrol {
+                        place,
+                        enterprise_id,
+                    },
+                    "only the park office records patrols and closes or reopens their findings",
+                )
+        }
+        Action::AnswerFinding {
+            place,
+            enterprise_id,
+        } => {
+            let answers = match enterprise_id {
+                Some(e) => p.role == Role::EnterpriseUser && own_org(e),
+                None => office_of(p, place.park_id),
+            };
+            answers
+                || return refuse_readers(
+                    p,
+                    Action::ReadPatrol {
+                        place,
+                        enterprise_id,
+                    },
+                    "a finding is answered by the enterprise it concerns",
+                )
+        }
+        Action::WriteThread {
+            place,
+            enterprise_id,
+        } => {
+            office_of(p, place.park_id)
+                || (p.role == Role::EnterpriseUser && enterprise_id.is_some_and(own_org))
+                || return refuse_readers(
+                    p,
+                    Action::ReadPatrol {
+                        place,
+                        enterprise_id,
+                    },
+                    "only the park office and the enterprise concerned write here",
+                )
+        }
         Action::ReadInbox => {
             return if p.role == Role::Driver {
                 Err(ApiError::Forbidden(
@@ -668,6 +749,29 @@ pub fn park_scope(p: &Principal) -> Result<Scope, ApiError> {
         Role::DisposerDispatcher | Role::Driver => Err(ApiError::Forbidden(
             "parks are listed for park offices and inspectors",
         )),
+    }
+}
+
+/// The patrols, findings and feedback a principal may list: a park office its park's, an
+/// enterprise user its own enterprise's, an inspector those of its jurisdiction.
+pub fn patrol_scope(p: &Principal) -> Result<Scope, ApiError> {
+    match p.role {
+        Role::EnterpriseUser => Ok(Scope::Own(p.organization_id.clone())),
+        Role::DisposerDispatcher | Role::Driver => Err(ApiError::Forbidden(
+            "patrols and feedback are read by park offices, their enterprises and inspectors",
+        )),
+        _ => park_scope(p),
+    }
+}
+
+/// Whether the principal writes feedback to its park office: enterprise users only.
+pub fn writes_feedback(p: &Principal) -> Result<(), ApiError> {
+    if p.role == Role::EnterpriseUser {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "feedback is written by an enterprise's users to their park office",
+        ))
     }
 }
 
@@ -1446,5 +1550,68 @@ mod tests {
                 Err(ApiError::Forbidden(_))
             ));
         }
+    }
+
+    #[test]
+    fn patrols_are_kept_by_the_office_answered_by_the_enterprise_and_read_by_inspectors() {
+        let office = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let office_b = principal(Role::ParkOffice, OrganizationKind::Park, "park_b");
+        let own = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        let other = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_2");
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau",
+        );
+        let dispatcher = principal(
+            Role::DisposerDispatcher,
+            OrganizationKind::DisposalCompany,
+            "disp_1",
+        );
+        let of = |who: &Principal, action: fn(Option<&'static str>) -> Action<'static>| {
+            [Some("ent_1"), None].map(|e| status(authorize(who, action(e))))
+        };
+        let read: fn(Option<&'static str>) -> Action<'static> = |e| Action::ReadPatrol {
+            place: PARK_A,
+            enterprise_id: e,
+        };
+        let manage: fn(Option<&'static str>) -> Action<'static> = |e| Action::ManagePatrol {
+            place: PARK_A,
+            enterprise_id: e,
+        };
+        let answer: fn(Option<&'static str>) -> Action<'static> = |e| Action::AnswerFinding {
+            place: PARK_A,
+            enterprise_id: e,
+        };
+        let write: fn(Option<&'static str>) -> Action<'static> = |e| Action::WriteThread {
+            place: PARK_A,
+            enterprise_id: e,
+        };
+        // [of the enterprise ent_1, of a warehouse]
+        assert_eq!(of(&office, read), [200, 200]);
+        assert_eq!(of(&office, manage), [200, 200]);
+        assert_eq!(
+            of(&office, answer),
+            [403, 200],
+            "the office runs the warehouse"
+        );
+        assert_eq!(of(&office, write), [200, 200]);
+        assert_eq!(of(&own, read), [200, 404]);
+        assert_eq!(of(&own, manage), [403, 404]);
+        assert_eq!(of(&own, answer), [200, 404]);
+        assert_eq!(of(&own, write), [200, 404]);
+        assert_eq!(of(&inspector, read), [200, 200]);
+        for action in [manage, answer, write] {
+            assert_eq!(of(&inspector, action), [403, 403]);
+        }
+        for who in [&other, &office_b, &dispatcher] {
+            for action in [read, manage, answer, write] {
+                assert_eq!(of(who, action), [404, 404]);
+            }
+        }
+        assert!(patrol_scope(&dispatcher).is_err());
+        assert_eq!(patrol_scope(&own).ok(), Some(Scope::Own("ent_1".into())));
+        assert!(writes_feedback(&own).is_ok());
+        assert!(writes_feedback(&office).is_err());
     }
 }

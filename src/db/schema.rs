@@ -859,6 +859,68 @@ diesel::joinable!(collections -> pickup_requests (request_id));
 diesel::joinable!(statement_lines -> statements (statement_id));
 diesel::joinable!(billing_notes -> statements (statement_id));
 
+diesel::table! {
+    patrols (id) {
+        id -> Text,
+        park_id -> Text,
+        enterprise_id -> Nullable<Text>,
+        warehouse_id -> Nullable<Text>,
+        patrolled_on -> Date,
+        people -> Text,
+        checklist -> Text,
+        note -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    threads (id) {
+        id -> Text,
+        kind -> Text,
+        park_id -> Text,
+        enterprise_id -> Nullable<Text>,
+        warehouse_id -> Nullable<Text>,
+        patrol_id -> Nullable<Text>,
+        subject -> Text,
+        severity -> Nullable<Text>,
+        deadline -> Nullable<Date>,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    thread_messages (id) {
+        id -> Text,
+        thread_id -> Text,
+        kind -> Text,
+        body -> Nullable<Text>,
+        author_id -> Text,
+        organization_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    thread_photos (id) {
+        id -> Text,
+        thread_id -> Text,
+        content_type -> Text,
+        byte_size -> BigInt,
+        sha256 -> Text,
+        bytes -> Binary,
+        uploaded_by -> Text,
+        organization_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(threads -> patrols (patrol_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     pickup_waiting,
     organizations,
@@ -917,4 +979,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     workday_years,
     workday_days,
+    patrols,
+    threads,
+    thread_messages,
+    thread_photos,
 );

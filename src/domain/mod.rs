@@ -11,6 +11,7 @@ pub mod label;
 pub mod lot;
 pub mod manifest;
 pub mod park;
+pub mod photo;
 pub mod region;
 pub mod text;
 pub mod threshold;

@@ -309,6 +309,7 @@ pub const ANOMALY_KINDS: &[&str] = &[
     "licence_expiring",
     "idle_member",
     "zone_full",
+    "finding_overdue",
 ];
 
 /// One condition an inspector or the park office should look at.
@@ -328,7 +329,8 @@ pub struct Anomaly {
     pub kind: String,
     /// What it is about: a lot (`storage_overdue`), a manifest (`receipt_overdue`,
     /// `mass_balance`, `refusal_open`), a licence (`licence_expiring`), a contract
-    /// membership (`idle_member`) or a zone (`zone_full`).
+    /// membership (`idle_member`), a zone (`zone_full`) or a patrol's finding
+    /// (`finding_overdue`).
     pub subject_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub park_id: Option<String>,
@@ -387,6 +389,7 @@ pub fn anomalies(
         "licence_expiring" => licences(conn, now, scope, query.within_days, page)?,
         "idle_member" => idle_members(conn, now, scope, query.months, page)?,
         "zone_full" => zones_full(conn, now, scope, page)?,
+        "finding_overdue" => findings_overdue(conn, now, scope, page)?,
         _ => {
             return Err(ApiError::field(
                 "kind",
@@ -701,6 +704,49 @@ fn zones_full(
         ));
     }
     Ok(first_page(rows, page))
+}
+
+/// Findings of patrols not closed past their deadline in their park's time zone.
+fn findings_overdue(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    scope: &Scope,
+    page: &PageRequest,
+) -> Result<Vec<(String, Anomaly)>, ApiError> {
+    let due_before = crate::patrols::service::todays(conn, now)?;
+    let rows = crate::patrols::store::overdue_findings(
+        conn,
+        scope,
+        &due_before,
+        page.after.as_deref(),
+        Some(page.limit + 1),
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|f| {
+            let deadline = f.deadline.unwrap_or(NaiveDate::MIN);
+            (
+                f.id.clone(),
+                Anomaly {
+                    kind: "finding_overdue".to_owned(),
+                    title: format!("Finding not rectified by {deadline}: {}", f.subject),
+                    since: deadline.succ_opt(),
+                    detail: serde_json::json!({
+                        "patrol_id": f.patrol_id,
+                        "warehouse_id": f.warehouse_id,
+                        "description": f.subject,
+                        "severity": f.severity,
+                        "deadline": deadline,
+                        "status": f.status,
+                    }),
+                    subject_id: f.id,
+                    park_id: Some(f.park_id),
+                    enterprise_id: f.enterprise_id,
+                    disposer_id: None,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Narrows a scope to one park the principal may read (404 otherwise).

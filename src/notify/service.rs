@@ -29,6 +29,7 @@ pub const MESSAGE_TYPES: &[&str] = &[
     "alarm.storage_age",
     "alarm.capacity",
     "licence.expiring",
+    "finding.overdue",
     "webhook.endpoint_disabled",
 ];
 

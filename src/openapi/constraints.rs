@@ -158,6 +158,8 @@ const BLANK_ALLOWED: &[(&str, &str)] = &[
     ("WeighInRequest", "precautions"),
     ("DeclarationRequest", "note"),
     ("DeclarationRequest", "main_components"),
+    ("RecordPatrolRequest", "note"),
+    ("CloseRequest", "note"),
 ];
 
 /// Patterns of request-body strings with a shape of their own, by schema (`""`: any) and field.
@@ -253,6 +255,11 @@ const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
         "/api/v1/anomalies",
         "kind",
         crate::inspection::service::ANOMALY_KINDS,
+    ),
+    (
+        "/api/v1/feedback",
+        "status",
+        crate::patrols::routes::STATUSES,
     ),
     ("/api/v1/lots", "status", LOT_STATUSES),
     ("/api/v1/lots", "route", ROUTES),
@@ -361,6 +368,9 @@ const LENGTHS: &[(&str, usize)] = &[
     ("emergency_measures", 500),
     ("source", 200),
     ("up_to", ID_MAX),
+    ("item", crate::patrols::routes::ITEM_MAX),
+    ("subject", crate::patrols::routes::SUBJECT_MAX),
+    ("text", crate::patrols::routes::TEXT_MAX),
 ];
 
 /// Longest permit, licence and contract numbers.
@@ -614,6 +624,13 @@ fn constrain(schema: &str, field: &str, property: &mut Object, request: bool, re
 
 /// The items of a request body's array field.
 fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
+    // A patrol's checklist and findings (items of their own schemas).
+    if field == "checklist" {
+        array.max_items = Some(crate::patrols::routes::MAX_CHECKLIST);
+    }
+    if field == "findings" {
+        array.max_items = Some(crate::patrols::routes::MAX_FINDINGS);
+    }
     let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items else {
         return;
     };
@@ -657,6 +674,12 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
         // covers every hazardous code.
         array.max_items = Some(crate::registry::parks::routes::PERMIT_SCOPE_MAX);
         array.unique_items = true;
+    }
+    if field == "people" {
+        // The people of a patrol: 1 to 10 names.
+        items.pattern = Some(text(Some(crate::patrols::routes::PERSON_MAX), false));
+        array.min_items = Some(1);
+        array.max_items = Some(crate::patrols::routes::MAX_PEOPLE);
     }
     if field.ends_with("_ids") {
         items

@@ -64,6 +64,10 @@ fn field_of_collection(segment: &str) -> Option<&'static str> {
         "manifests" => "manifest_id",
         "parks" => "park_id",
         "pickup-requests" => "request_id",
+        "patrols" => "patrol_id",
+        "findings" => "finding_id",
+        "feedback" => "feedback_id",
+        "photos" => "photo_id",
         "statements" => "statement_id",
         "users" => "user_id",
         "vehicles" => "vehicle_id",
@@ -195,6 +199,16 @@ impl Examples<'_> {
         let mut request = self.app.request(method.clone(), &path, token);
         request = if content_type == "application/json" {
             request.json(&body)
+        } else if content_type.starts_with("image/") {
+            // An image's example is a description: the bytes sent begin as the type named.
+            let image: &[u8] = match content_type.as_str() {
+                "image/png" => b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+                "image/webp" => b"RIFF\x24\0\0\0WEBPVP8 ",
+                _ => &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'],
+            };
+            request
+                .header("content-type", content_type.as_str())
+                .body(image.to_vec())
         } else {
             request
                 .header("content-type", content_type.as_str())
@@ -521,6 +535,22 @@ backend_tests! {
         let latest = inbox["items"].as_array().and_then(|m| m.last()).map(id).expect("the office was told of the pickups");
         ids.insert("message_id", latest);
         ex.send(Method::POST, "/api/v1/inbox/read", Some(&office), &ids, |_| {}).await;
+
+        // Patrols: the office records one; the enterprise answers its finding with a photo;
+        // the office closes and reopens it. Feedback: the enterprise writes, the office
+        // answers, the enterprise adds a photo, the office closes it.
+        let patrol = ex.send(Method::POST, "/api/v1/patrols", Some(&office), &ids, |_| {}).await;
+        ids.insert("patrol_id", id(&patrol));
+        ids.insert("finding_id", patrol["findings"][0]["id"].as_str().unwrap().to_owned());
+        ex.send(Method::POST, "/api/v1/findings/{id}/photos", Some(&producer), &ids, |_| {}).await;
+        ex.send(Method::POST, "/api/v1/findings/{id}/answer", Some(&producer), &ids, |_| {}).await;
+        ex.send(Method::POST, "/api/v1/findings/{id}/close", Some(&office), &ids, |_| {}).await;
+        ex.send(Method::POST, "/api/v1/findings/{id}/reopen", Some(&office), &ids, |_| {}).await;
+        let feedback = ex.send(Method::POST, "/api/v1/feedback", Some(&producer), &ids, |_| {}).await;
+        ids.insert("feedback_id", id(&feedback));
+        ex.send(Method::POST, "/api/v1/feedback/{id}/messages", Some(&office), &ids, |_| {}).await;
+        ex.send(Method::POST, "/api/v1/feedback/{id}/photos", Some(&producer), &ids, |_| {}).await;
+        ex.send(Method::POST, "/api/v1/feedback/{id}/close", Some(&office), &ids, |_| {}).await;
 
         // WeChat: the administrator links a WeChat account, which then signs in.
         ex.send(Method::POST, "/api/v1/auth/wechat/link", Some(&admin), &ids, |_| {}).await;

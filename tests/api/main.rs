@@ -33,6 +33,7 @@ mod metrics;
 mod official_numbers;
 mod openapi;
 mod patches;
+mod patrols;
 mod permits;
 mod pickups;
 mod printing;

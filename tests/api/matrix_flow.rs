@@ -100,6 +100,12 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/lots/export.xlsx",                                [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
     ("/manifests/export.csv",                            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     ("/manifests/export.xlsx",                           [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    // A patrol of A1, its finding and the finding's photo, and A1's feedback: park A's office,
+    // A1 itself and the inspectors of park A's region.
+    ("/patrols/$patA",                                   [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/findings/$fndA",                                  [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/photos/$phoA",                                    [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/feedback/$fbkA",                                  [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
 ];
 
 /// Lists: the objects each principal gets (`-` none), or the status of a refusal.
@@ -112,6 +118,8 @@ const FLOW_LISTS: &[(&str, [&str; 10])] = &[
     ("/statements",                       ["stA stB", "stA", "stB", "stA", "stB", "403", "403", "403", "403", "403"]),
     ("/manifests",                        ["mB",      "-",   "mB",  "-",   "mB",  "-",   "mB",  "mB",  "mB",  "mB"]),
     ("/webhooks",                         ["-",       "-",   "-",   "hA",  "hB",  "-",   "-",   "403", "-",   "-"]),
+    ("/patrols",                          ["patA",    "patA", "-",  "patA", "-",   "403", "403", "403", "patA", "-"]),
+    ("/feedback",                         ["fbkA",    "fbkA", "-",  "fbkA", "-",   "403", "403", "403", "fbkA", "-"]),
 ];
 
 /// A write of the flow: like the registry matrix's, and besides who reads the check (`None`:
@@ -167,6 +175,10 @@ const STATEMENT_B: &str = r#"{"enterprise_id": "$eB1", "period": "2026-11"}"#;
 const PAYMENT_A: &str = r#"{"enterprise_id": "$eA1", "amount_fen": 1000, "paid_on": "2026-12-01"}"#;
 const PAYMENT_B: &str = r#"{"enterprise_id": "$eB1", "amount_fen": 1000, "paid_on": "2026-12-01"}"#;
 const NOTE: &str = r#"{"amount_fen": -100, "reason": "discount $n"}"#;
+const PATROL_A: &str =
+    r#"{"enterprise_id": "$eA1", "patrolled_on": "2026-11-20", "people": ["Zhang $n"]}"#;
+const TEXT: &str = r#"{"text": "text $n"}"#;
+const FEEDBACK: &str = r#"{"subject": "subject $n", "text": "text"}"#;
 const NEW_WEBHOOK: &str = r#"{"url": "http://127.0.0.1:9/hook-$n"}"#;
 const WEBHOOK_CHANGE: &str = r#"{"description": "Hook $n"}"#;
 
@@ -221,6 +233,17 @@ const FLOW_WRITES: &[FlowWrite] = &[
     // The inbox: each organisation its own messages.
     fw("POST /inbox/$msgA/read",                 "",            "/inbox/unread-count",           Some(ENT_A),  true,  [404, 404, 404, 200, 404, 404, 404, 403, 404, 404]),
     fw("POST /inbox/read",                       "{}",          "/inbox/unread-count",           Some(AS_ITSELF), false, [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
+    // Patrols: park A's office records them; A1 answers its finding; the office closes and
+    // reopens it (the administrator first, so the office then meets it closed or open: 409).
+    fw("POST /patrols",                          PATROL_A,      "/patrols?limit=200",            None,         true,  [201, 201, 404, 403, 404, 404, 404, 404, 403, 404]),
+    fw("POST /findings/$fndA/answer",            TEXT,          "/findings/$fndA",               None,         true,  [200, 403, 404, 200, 404, 404, 404, 404, 403, 404]),
+    fw("POST /findings/$fndA/close",             "{}",          "/findings/$fndA",               None,         true,  [200, 409, 404, 403, 404, 404, 404, 404, 403, 404]),
+    fw("POST /findings/$fndA/reopen",            REASON,        "/findings/$fndA",               None,         true,  [200, 409, 404, 403, 404, 404, 404, 404, 403, 404]),
+    // Feedback: written by enterprise users; A1's thread by park A's office and A1, closed by
+    // the office (the administrator first).
+    fw("POST /feedback",                         FEEDBACK,      "/feedback?limit=200",           Some(AS_ITSELF), true, [403, 403, 403, 201, 201, 403, 403, 403, 403, 403]),
+    fw("POST /feedback/$fbkA/messages",          TEXT,          "/feedback/$fbkA",               None,         true,  [200, 200, 404, 200, 404, 404, 404, 404, 403, 404]),
+    fw("POST /feedback/$fbkA/close",             "{}",          "/feedback/$fbkA",               None,         true,  [200, 409, 404, 403, 404, 404, 404, 404, 403, 404]),
 ];
 
 /// Endpoints no table calls, each with the reason and where its access is tested instead.
@@ -252,6 +275,8 @@ const EXEMPT: &[(&str, &str)] = &[
     ("GET /webhooks/{}/deliveries/{}",             "a delivery needs a receiver: webhooks.rs"),
     ("GET /verify/{}",                             "public by design, behind a label's random token: lots.rs"),
     ("POST /webhooks/{}/deliveries/{}/redeliver",  "a delivery needs a receiver: webhooks.rs"),
+    ("POST /findings/{}/photos",                   "a binary body: patrols.rs (the office and the enterprise, 403 to inspectors, 404 to others)"),
+    ("POST /feedback/{}/photos",                   "a binary body: patrols.rs (as a finding's)"),
 ];
 
 /// The registry matrix's world, grown with the flow's objects (see the module's text).
@@ -409,8 +434,63 @@ async fn grow(backend: Backend) -> World {
         "stB",
     );
 
+    // A patrol of A1 by park A's office with one finding, a photo of it by A1, and A1's
+    // feedback.
+    let patrol =
+        json!({"enterprise_id": world.id("eA1"), "patrolled_on": "2026-11-20", "people": ["Zhang"],
+        "findings": [{"description": "No label on a drum", "deadline": "2026-12-15"}]})
+        .to_string();
+    let pat_a = ok(
+        world
+            .send(
+                Method::POST,
+                "/patrols",
+                Some(&world.tokens[1]),
+                Some(&patrol),
+            )
+            .await,
+        "patA",
+    );
+    let fnd_a = pat_a["findings"][0]["id"]
+        .as_str()
+        .expect("a finding")
+        .to_owned();
+    let photo = world
+        .app
+        .request(
+            Method::POST,
+            &format!("{API}/findings/{fnd_a}/photos"),
+            Some(&world.tokens[3]),
+        )
+        .header("content-type", "image/jpeg")
+        .body(vec![
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F',
+        ])
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(photo.status(), StatusCode::CREATED, "phoA");
+    let pho_a: Value = photo.json().await.expect("JSON");
+    let feedback =
+        json!({"subject": "Pickup day", "text": "Could the drums go earlier?"}).to_string();
+    let fbk_a = ok(
+        world
+            .send(
+                Method::POST,
+                "/feedback",
+                Some(&world.tokens[3]),
+                Some(&feedback),
+            )
+            .await,
+        "fbkA",
+    );
+
     let id = |v: &Value| v["id"].as_str().expect("an id").to_owned();
     world.names.extend([
+        ("patA", id(&pat_a)),
+        ("fndA", fnd_a),
+        ("phoA", id(&pho_a)),
+        ("fbkA", id(&fbk_a)),
         ("lA", id(&lot_a)),
         ("lB", id(&lot_b)),
         ("pkA", pk_a),

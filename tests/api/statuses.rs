@@ -243,8 +243,12 @@ backend_tests! {
             let Some(content_type) = op.body_type() else { continue };
             tried += 1;
             assert!(op.documents(StatusCode::PAYLOAD_TOO_LARGE), "{} does not document 413", op.name());
-            // Over the JSON limit (64 KiB) and the catalog import's (4 MiB).
-            let size = if content_type == "application/json" { 65 * 1024 } else { 4 * 1024 * 1024 + 1 };
+            // Over the JSON limit (64 KiB), a photo's (5 MiB) and the catalog import's (4 MiB).
+            let size = match content_type.as_str() {
+                "application/json" => 65 * 1024,
+                t if t.starts_with("image/") => wastetrack::domain::photo::MAX_PHOTO_BYTES + 1,
+                _ => 4 * 1024 * 1024 + 1,
+            };
             let request = app
                 .request(op.method.clone(), &op.path(), Some(&admin))
                 .header("content-type", content_type)
@@ -328,6 +332,9 @@ backend_tests! {
             let mut request = app.request(op.method.clone(), &op.path(), Some(&admin));
             if op.body_type().as_deref() == Some("application/json") {
                 request = request.json(&op.example(&doc));
+            } else if op.body_type().is_some_and(|t| t.starts_with("image/")) {
+                // A photo upload: a body that is an image of the type named.
+                request = request.header("content-type", "image/jpeg").body(vec![0xFF, 0xD8, 0xFF, 0xE0]);
             }
             expect(&app, op, request, StatusCode::NOT_FOUND, "an object that does not exist", &mut failures).await;
         }
@@ -347,6 +354,9 @@ backend_tests! {
             let mut request = app.request(op.method.clone(), &op.path_with(|s| if s == "{code}" { "999-999-0%00" } else { "a%00b" }), Some(&admin));
             if op.body_type().as_deref() == Some("application/json") {
                 request = request.json(&op.example(&doc));
+            } else if op.body_type().is_some_and(|t| t.starts_with("image/")) {
+                // A photo upload: a body that is an image of the type named.
+                request = request.header("content-type", "image/jpeg").body(vec![0xFF, 0xD8, 0xFF, 0xE0]);
             }
             let response = request.send().await.expect("answered");
             let status = response.status();

@@ -1,0 +1,4 @@
+DROP TABLE thread_photos;
+DROP TABLE thread_messages;
+DROP TABLE threads;
+DROP TABLE patrols;
