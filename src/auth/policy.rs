@@ -827,6 +827,85 @@ pub fn licence_alert_scope(p: &Principal) -> Option<Scope> {
     }
 }
 
+/// The bureaus a principal may list: every one for those who keep the directory, its own for a
+/// bureau's inspectors (and nothing for the others, whose organisation is no bureau).
+pub fn bureau_scope(p: &Principal) -> Scope {
+    if authorize(p, Action::ManageDirectory).is_ok() {
+        Scope::All
+    } else {
+        Scope::Own(p.organization_id.clone())
+    }
+}
+
+/// Whose vehicles a principal lists, `asked` being the operator the request names: the whole
+/// directory (or the operator asked) for those who read it, one's own fleet for the others — a
+/// carrier or a disposal company asking for another operator's is refused (403).
+pub fn vehicle_operator(p: &Principal, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    match directory_scope(p)? {
+        Scope::Own(own) => {
+            if asked.as_deref().is_some_and(|o| o != own) {
+                return Err(ApiError::Forbidden("you may list only your own fleet"));
+            }
+            Ok(Some(own))
+        }
+        _ => Ok(asked),
+    }
+}
+
+/// The statements a principal may list: `(park, enterprise)` to filter by, `asked` being the
+/// enterprise the request names — an administrator's any, a park office's within its park, an
+/// enterprise always its own. Other roles read no statements (403).
+pub fn statement_scope(
+    p: &Principal,
+    asked: Option<String>,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    match p.role {
+        Role::PlatformAdmin => Ok((None, asked)),
+        Role::ParkOffice => Ok((Some(p.organization_id.clone()), asked)),
+        Role::EnterpriseUser => Ok((None, Some(p.organization_id.clone()))),
+        Role::DisposerDispatcher | Role::Inspector | Role::Driver => Err(ApiError::Forbidden(
+            "statements are read by the park office and the enterprises",
+        )),
+    }
+}
+
+/// The park and the disposer of a remittance a principal asks for, each as named or, left out,
+/// the principal's own (a park office's park, a dispatcher's disposal company). Whether it may
+/// read that remittance is [`Action::ReadRemittance`]'s answer.
+pub fn remittance_parties(
+    p: &Principal,
+    park_id: Option<String>,
+    disposer_id: Option<String>,
+) -> (Option<String>, Option<String>) {
+    let own = |role: Role| (p.role == role).then(|| p.organization_id.clone());
+    (
+        park_id.or_else(|| own(Role::ParkOffice)),
+        disposer_id.or_else(|| own(Role::DisposerDispatcher)),
+    )
+}
+
+/// Whose lots alone a principal sees in what it may read of pickups and manifests (their
+/// lines, origins and refusals): an enterprise its own; everyone else all of them.
+pub fn sees_lots_only_of(p: &Principal) -> Option<&str> {
+    (p.role == Role::EnterpriseUser).then_some(p.organization_id.as_str())
+}
+
+/// Whether a principal who may read a manifest may read its filing (the national form's
+/// fields, the consignor's declaration): an enterprise only as the consignor (403 otherwise).
+pub fn reads_filing(p: &Principal, consignor_id: &str) -> Result<(), ApiError> {
+    if p.role == Role::EnterpriseUser && consignor_id != p.organization_id {
+        return Err(ApiError::Forbidden(
+            "the filing of a manifest is the consignor's; read the manifest instead",
+        ));
+    }
+    Ok(())
+}
+
+/// The driver a principal records a collection as: a driver, always themself.
+pub fn acting_driver(p: &Principal) -> Option<&str> {
+    (p.role == Role::Driver).then_some(p.user_id.as_str())
+}
+
 /// The lots a principal may list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LotScope {

@@ -12,7 +12,6 @@ use crate::billing::export;
 use crate::billing::service::{self, BalanceView, PaymentView, RemittanceView, StatementView};
 use crate::billing::store;
 use crate::domain::billing::{Period, note_amount, payment_amount};
-use crate::domain::identity::Role;
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
@@ -113,16 +112,7 @@ pub async fn list(
     let page = page.parse(&mut v);
     let period = q.period.as_deref().and_then(|p| period(&mut v, p));
     v.finish()?;
-    let (park, enterprise) = match principal.role {
-        Role::PlatformAdmin => (None, q.enterprise_id),
-        Role::ParkOffice => (Some(principal.organization_id.clone()), q.enterprise_id),
-        Role::EnterpriseUser => (None, Some(principal.organization_id.clone())),
-        _ => {
-            return Err(ApiError::Forbidden(
-                "statements are read by the park office and the enterprises",
-            ));
-        }
-    };
+    let (park, enterprise) = crate::auth::policy::statement_scope(&principal, q.enterprise_id)?;
     let limit = page.limit;
     let page = state
         .db
@@ -437,12 +427,8 @@ async fn remittance_of(
 ) -> Result<RemittanceView, ApiError> {
     let mut v = Validator::new();
     let period = period(&mut v, &q.period);
-    let park_id = q.park_id.or_else(|| {
-        (principal.role == Role::ParkOffice).then(|| principal.organization_id.clone())
-    });
-    let disposer_id = q.disposer_id.or_else(|| {
-        (principal.role == Role::DisposerDispatcher).then(|| principal.organization_id.clone())
-    });
+    let (park_id, disposer_id) =
+        crate::auth::policy::remittance_parties(&principal, q.park_id, q.disposer_id);
     if park_id.is_none() {
         v.push(FieldError::new("park_id", "required", "name the park"));
     }

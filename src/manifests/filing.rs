@@ -14,7 +14,6 @@ use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::db::schema::{disposers, enterprises, lot_label_texts, lots, manifest_lots};
 use crate::domain::billing::tonnes;
-use crate::domain::identity::Role;
 use crate::error::ApiError;
 use crate::manifests::service::{self, ManifestView};
 use crate::manifests::words::{forms_zh, local, zh};
@@ -130,11 +129,7 @@ pub fn filing(
     tolerance_percent: i64,
 ) -> Result<FilingView, ApiError> {
     let row = service::load_readable(conn, principal, id)?;
-    if principal.role == Role::EnterpriseUser && row.consignor_id != principal.organization_id {
-        return Err(ApiError::Forbidden(
-            "the filing of a manifest is the consignor's; read the manifest instead",
-        ));
-    }
+    crate::auth::policy::reads_filing(principal, &row.consignor_id)?;
     let park = parks::load_park(conn, &row.park_id)?;
     let tz = parks::park_time_zone(&park.0);
     let m = service::view(conn, now, &row, tolerance_percent, None)?;

@@ -614,7 +614,7 @@ pub fn redact_for_enterprise(data: &mut serde_json::Value, enterprise_id: &str) 
 
 /// Whose lots alone a principal sees among a manifest's origins: an enterprise, its own.
 pub fn viewer(principal: &Principal) -> Option<&str> {
-    (principal.role == Role::EnterpriseUser).then_some(principal.organization_id.as_str())
+    crate::auth::policy::sees_lots_only_of(principal)
 }
 
 /// Loads a manifest the principal may read.

@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
-use crate::domain::identity::Role;
 use crate::domain::ids::new_id;
 use crate::domain::lot::Weighing;
 use crate::domain::waste::CatalogRef;
@@ -246,10 +245,9 @@ fn check_crew_of(
     today: NaiveDate,
     errors: &mut Vec<FieldError>,
 ) -> Result<Crew, ApiError> {
-    if principal.role == Role::Driver
-        && c.driver_id
-            .as_deref()
-            .is_some_and(|d| d != principal.user_id)
+    let acting = crate::auth::policy::acting_driver(principal);
+    if let Some(me) = acting
+        && c.driver_id.as_deref().is_some_and(|d| d != me)
     {
         errors.push(FieldError::new(
             "driver_id",
@@ -262,7 +260,7 @@ fn check_crew_of(
         driver_id: c
             .driver_id
             .clone()
-            .or_else(|| (principal.role == Role::Driver).then(|| principal.user_id.clone()))
+            .or_else(|| acting.map(str::to_owned))
             .or_else(|| row.driver_id.clone())
             .unwrap_or_default(),
     };

@@ -23,7 +23,6 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, Place, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::DatedRule;
-use crate::domain::identity::Role;
 use crate::domain::ids::new_id;
 use crate::domain::threshold::{
     Crossing, TriggerKind, WaitingCode, age_crossing, weight_crossing, zone_crossing,
@@ -305,8 +304,7 @@ pub fn view_for(
     with_lots: bool,
 ) -> Result<RequestView, ApiError> {
     let lots = store::lots_of(conn, &row.id)?;
-    let only =
-        (principal.role == Role::EnterpriseUser).then_some(principal.organization_id.as_str());
+    let only = crate::auth::policy::sees_lots_only_of(principal);
     view(row, &lots, only, with_lots)
 }
 
@@ -328,8 +326,7 @@ pub fn list(
     let rows = store::list_requests(conn, scope, filter, page)?;
     let page = crate::http::Page::from_rows(rows, page.limit, |r| r.id.as_str());
     // The page's lines in one query, whatever the requests hold.
-    let only =
-        (principal.role == Role::EnterpriseUser).then_some(principal.organization_id.as_str());
+    let only = crate::auth::policy::sees_lots_only_of(principal);
     let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
     let totals = store::lines_of(conn, &ids, only)?;
     let mut items = Vec::with_capacity(page.items.len());

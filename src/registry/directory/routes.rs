@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
-use crate::auth::policy::{self, Action, Scope, authorize};
+use crate::auth::policy::{self, Action, authorize};
 use crate::domain::region::{Jurisdiction, RegionCode};
 use crate::domain::text::parse_reference;
 use crate::domain::units::positive_grams;
@@ -738,15 +738,7 @@ pub async fn list_vehicles(
     filter: web::Query<VehicleFilter>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<VehicleView>>, ApiError> {
-    let operator = match policy::directory_scope(&principal)? {
-        Scope::Own(own) => {
-            if filter.operator_id.as_deref().is_some_and(|o| o != own) {
-                return Err(ApiError::Forbidden("you may list only your own fleet"));
-            }
-            Some(own)
-        }
-        _ => filter.into_inner().operator_id,
-    };
+    let operator = policy::vehicle_operator(&principal, filter.into_inner().operator_id)?;
     let page = page_of(&page)?;
     let limit = page.limit;
     let rows = state
@@ -982,11 +974,7 @@ pub async fn list_bureaus(
     principal: Principal,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<BureauView>>, ApiError> {
-    let scope = if authorize(&principal, Action::ManageDirectory).is_ok() {
-        Scope::All
-    } else {
-        Scope::Own(principal.organization_id.clone())
-    };
+    let scope = policy::bureau_scope(&principal);
     let page = page_of(&page)?;
     let limit = page.limit;
     let rows = state
