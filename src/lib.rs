@@ -57,6 +57,8 @@ pub mod notify;
 pub mod openapi;
 /// The dispatch and collection of pickup requests by the disposal company.
 pub mod pickups;
+/// Each enterprise's compliance: waste profiles, the five haves, reduction and trends.
+pub mod profiles;
 /// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.
 pub mod registry;
 /// Pickup requests and the threshold trigger that raises them.

@@ -92,7 +92,8 @@ pub struct AnomalyParams {
     /// (manifests flagged by their mass balance), `refusal_open` (refusals whose case is open),
     /// `licence_expiring` (licences of the disposal companies concerned that ended or end
     /// within `within_days`), `idle_member` (members of a contract in force with no lot under
-    /// it for `months` months), `zone_full` (zones at 90 % of their capacity or full).
+    /// it for `months` months), `zone_full` (zones at 90 % of their capacity or full),
+    /// `outside_profile` (lots whose code is not in their enterprise's waste profile).
     #[param(example = "storage_overdue")]
     pub kind: String,
     /// Only this park (one you may read).

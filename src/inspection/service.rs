@@ -309,6 +309,7 @@ pub const ANOMALY_KINDS: &[&str] = &[
     "licence_expiring",
     "idle_member",
     "zone_full",
+    "outside_profile",
 ];
 
 /// One condition an inspector or the park office should look at.
@@ -326,7 +327,7 @@ pub const ANOMALY_KINDS: &[&str] = &[
 pub struct Anomaly {
     /// The kind asked for.
     pub kind: String,
-    /// What it is about: a lot (`storage_overdue`), a manifest (`receipt_overdue`,
+    /// What it is about: a lot (`storage_overdue`, `outside_profile`), a manifest (`receipt_overdue`,
     /// `mass_balance`, `refusal_open`), a licence (`licence_expiring`), a contract
     /// membership (`idle_member`) or a zone (`zone_full`).
     pub subject_id: String,
@@ -387,6 +388,7 @@ pub fn anomalies(
         "licence_expiring" => licences(conn, now, scope, query.within_days, page)?,
         "idle_member" => idle_members(conn, now, scope, query.months, page)?,
         "zone_full" => zones_full(conn, now, scope, page)?,
+        "outside_profile" => outside_profile(conn, scope, page)?,
         _ => {
             return Err(ApiError::field(
                 "kind",
@@ -701,6 +703,47 @@ fn zones_full(
         ));
     }
     Ok(first_page(rows, page))
+}
+
+/// Lots (not voided) whose code is not in their enterprise's waste profile: accepted, and
+/// flagged for the park office when weighed or declared.
+fn outside_profile(
+    conn: &mut DbConn,
+    scope: &Scope,
+    page: &PageRequest,
+) -> Result<Vec<(String, Anomaly)>, ApiError> {
+    let rows = crate::profiles::store::flagged_lots(conn, scope, page)?;
+    Ok(rows
+        .into_iter()
+        .map(|l| {
+            let weighed = l.captured_at.and_utc();
+            (
+                l.lot_id.clone(),
+                Anomaly {
+                    kind: "outside_profile".to_owned(),
+                    title: format!(
+                        "Lot of {} is not in its enterprise's waste profile",
+                        l.waste_code
+                    ),
+                    since: Some(
+                        weighed
+                            .with_timezone(&crate::domain::park::DEFAULT_TIME_ZONE)
+                            .date_naive(),
+                    ),
+                    detail: serde_json::json!({
+                        "waste_code": l.waste_code,
+                        "net_grams": l.net_grams,
+                        "weighed_at": weighed,
+                        "flagged_at": l.flagged_at.and_utc(),
+                    }),
+                    subject_id: l.lot_id,
+                    park_id: Some(l.park_id),
+                    enterprise_id: Some(l.enterprise_id),
+                    disposer_id: None,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Narrows a scope to one park the principal may read (404 otherwise).

@@ -158,12 +158,16 @@ const BLANK_ALLOWED: &[(&str, &str)] = &[
     ("WeighInRequest", "precautions"),
     ("DeclarationRequest", "note"),
     ("DeclarationRequest", "main_components"),
+    ("ProfileRequest", "person_in_charge"),
+    ("ProfileRequest", "note"),
+    ("HaveRecordRequest", "note"),
 ];
 
 /// Patterns of request-body strings with a shape of their own, by schema (`""`: any) and field.
 const SHAPES: &[(&str, &str, &str)] = &[
     ("CreateUserRequest", "username", USERNAME),
     ("", "contact_phone", PHONE),
+    ("ProfileRequest", "person_phone", PHONE),
     ("", "plate", PLATE),
     ("", "url", URL),
 ];
@@ -211,6 +215,19 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         &["recorded", "declared", "corrected", "voided"],
     ),
     ("Anomaly", "kind", crate::inspection::service::ANOMALY_KINDS),
+    (
+        "ProfileWasteRequest",
+        "handling",
+        crate::profiles::service::HANDLINGS,
+    ),
+    (
+        "ProfileWaste",
+        "handling",
+        crate::profiles::service::HANDLINGS,
+    ),
+    ("HaveStatus", "have", crate::profiles::haves::HAVES),
+    ("HaveStatus", "source", &["data", "record", "none"]),
+    ("TrendFigures", "by", crate::profiles::trends::TREND_KEYS),
     ("Expiration", "kind", &["licence", "contract"]),
     ("LotView", "route", ROUTES),
     ("LotView", "status", LOT_STATUSES),
@@ -253,6 +270,16 @@ const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
         "/api/v1/anomalies",
         "kind",
         crate::inspection::service::ANOMALY_KINDS,
+    ),
+    (
+        "/api/v1/parks/{id}/five-haves",
+        "sort",
+        crate::profiles::haves::SORTS,
+    ),
+    (
+        "/api/v1/parks/{id}/five-haves",
+        "missing",
+        crate::profiles::haves::HAVES,
     ),
     ("/api/v1/lots", "status", LOT_STATUSES),
     ("/api/v1/lots", "route", ROUTES),
@@ -327,6 +354,7 @@ const RANGES: &[(&str, i64, i64)] = &[
         crate::registry::contracts::service::MAX_STORAGE_DAYS as i64,
     ),
     ("keep_previous_hours", 0, 168),
+    ("grams_per_month", 0, MAX_GRAMS),
 ];
 
 /// Longest texts of request bodies, by name, in characters (after trimming).
@@ -339,6 +367,11 @@ const LENGTHS: &[(&str, usize)] = &[
     ),
     ("address", crate::registry::parks::routes::ADDRESS_MAX),
     ("contact_name", crate::registry::parks::routes::PERSON_MAX),
+    (
+        "person_in_charge",
+        crate::registry::parks::routes::PERSON_MAX,
+    ),
+    ("location", crate::profiles::service::LOCATION_MAX),
     ("description", 500),
     ("note", 500),
     ("reason", 500),
@@ -484,9 +517,13 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
         "kind" if ledger => serde_json::json!({"type": "string", "enum": KINDS}),
         "month" if ledger => serde_json::json!({"type": "string", "pattern": PERIOD}),
         "from" | "to" if ledger => serde_json::json!({"type": "string", "format": "date"}),
-        "from" | "to" if path.contains("/figures/") => {
+        "from" | "to" if path.contains("/figures/") || path.contains("/trends") => {
             serde_json::json!({"type": "string", "pattern": FIGURES_PERIOD})
         }
+        "by" if path.contains("/trends") => serde_json::json!({
+            "type": "string",
+            "enum": crate::profiles::trends::TREND_KEYS,
+        }),
         "by" if path.contains("/figures/") => serde_json::json!({
             "type": "string",
             "enum": ["code", "enterprise", "disposer", "month"],
@@ -592,7 +629,7 @@ fn constrain(schema: &str, field: &str, property: &mut Object, request: bool, re
                 .find(|(s, f, _)| (s.is_empty() || *s == schema) && *f == field)
             {
                 property.pattern = Some((*shape).to_owned());
-                if field == "contact_phone" {
+                if field == "contact_phone" || field == "person_phone" {
                     property.max_length = Some(20);
                 }
             } else if let Some((_, raw)) = RAW.iter().find(|(n, _)| *n == field) {
@@ -614,6 +651,12 @@ fn constrain(schema: &str, field: &str, property: &mut Object, request: bool, re
 
 /// The items of a request body's array field.
 fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
+    // Lists of objects: bounded so that the longest fits in the body limit.
+    match field {
+        "wastes" => array.max_items = Some(crate::profiles::service::MAX_WASTES),
+        "storage_points" => array.max_items = Some(crate::profiles::service::MAX_STORAGE_POINTS),
+        _ => {}
+    }
     let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items else {
         return;
     };
