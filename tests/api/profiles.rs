@@ -162,6 +162,20 @@ backend_tests! {
         let office_two = other_office(&app, &p).await;
         assert!(anomalies(&app, &office_two).await.is_empty());
 
+        // A declaration at the door is flagged alike, by the enterprise's own hand.
+        let declaration = json!({"enterprise_id": p.enterprise_a, "waste_code": "900-003-S59", "physical_form": "solid",
+            "container_type": "bulk", "container_count": 1, "estimated_grams": 850_000});
+        let r = post(&app, "/api/v1/lots/declarations", &p.producer_a, &declaration).await;
+        let status = r.status();
+        let declared: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{declared}");
+        assert_eq!(declared["outside_profile"], true);
+        let mut expected = vec![id(&outside), id(&declared)];
+        expected.sort();
+        assert_eq!(anomalies(&app, &p.office).await, expected);
+        let r = post(&app, &format!("/api/v1/lots/{}/void", id(&declared)), &p.producer_a, &json!({"reason": "not ours"})).await;
+        ok_json(r).await;
+
         // Voided, it is no longer an anomaly.
         let r = post(&app, &format!("/api/v1/lots/{}/void", id(&outside)), &p.office, &json!({"reason": "wrong code"})).await;
         let voided = ok_json(r).await;
@@ -425,6 +439,24 @@ backend_tests! {
         // (210 − 270) / 270 = −22.2 %: toward zero.
         assert_eq!(nov["change_percent"], -22);
         assert!(t.get("enterprise_id").is_none());
+
+        // Waste the profile hands to a recycler counts as recycled whatever its price; scrap
+        // still counts by its negative price when the profile no longer says recycler.
+        let profile = json!({"wastes": [
+            {"waste_code": "900-249-08", "grams_per_month": 300_000, "handling": "recycler"},
+            {"waste_code": "900-003-S59", "grams_per_month": 500_000, "handling": "own_contract"}]});
+        ok_json(put(&app, &profile_path(&p.outsider), &p.office, &profile).await).await;
+        let t = ok_json(app.get(&path, &p.office).await).await;
+        let nov = &t["months"][1];
+        assert_eq!(figures(&row(nov, "900-249-08")), [150_000, 1, 200_000, 300_000, 150_000, 0]);
+        assert_eq!(figures(&row(nov, "900-003-S59")), [60_000, 1, 0, 500_000, 60_000, 0]);
+        assert_eq!(nov["recycled_percent"], 100);
+        // The park's recycler is the outsider's alone: A's waste oil is disposed.
+        let t = ok_json(app.get(&park_path.replace("by=category", "by=code").replace("from=2026-10", "from=2025-11").replace("to=2026-11", "to=2025-11"), &p.office).await).await;
+        assert_eq!(figures(&row(&t["months"][0], "900-249-08")), [270_000, 2, 0, 300_000, 200_000, 70_000]);
+        ok_json(put(&app, &profile_path(&p.outsider), &p.office, &json!({"wastes": [
+            {"waste_code": "900-249-08", "grams_per_month": 300_000, "handling": "park_warehouse"},
+            {"waste_code": "900-003-S59", "grams_per_month": 500_000, "handling": "recycler"}]})).await).await;
 
         // The exports: CSV with a byte-order mark and Chinese headers, kilograms with three
         // decimals, each month's total; and a workbook.
