@@ -425,7 +425,12 @@ mod tests {
             recorded_at: chrono::NaiveDateTime::default(),
             recorded_by: "u".into(),
         };
-        let s = status("labels", Some(false), serde_json::json!({}), &[rec.clone()]);
+        let s = status(
+            "labels",
+            Some(false),
+            serde_json::json!({}),
+            std::slice::from_ref(&rec),
+        );
         assert!(!s.met);
         assert_eq!(s.source, "data");
         let s = status("labels", None, serde_json::json!({}), &[rec]);
