@@ -436,6 +436,17 @@ pub fn document(doc: &mut OpenApi) {
                 {
                     param.schema = Some(replacement);
                 }
+                // A have of the five, named in the path.
+                if param.parameter_in == ParameterIn::Path
+                    && path.contains("/five-haves/")
+                    && param.name == "have"
+                {
+                    param.schema = serde_json::from_value(serde_json::json!({
+                        "type": "string",
+                        "enum": crate::profiles::haves::HAVES,
+                    }))
+                    .ok();
+                }
                 if param.parameter_in == ParameterIn::Query
                     && path.contains("/ledger")
                     && param.name == "kind"
