@@ -59,6 +59,8 @@ pub mod openapi;
 pub mod patrols;
 /// The dispatch and collection of pickup requests by the disposal company.
 pub mod pickups;
+/// Each enterprise's compliance: waste profiles, the five haves, reduction and trends.
+pub mod profiles;
 /// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.
 pub mod registry;
 /// Pickup requests and the threshold trigger that raises them.

@@ -52,6 +52,7 @@ every response carries an `x-request-id` header. A problem's `title`, `detail` a
         (name = "patrols", description = "Patrols of enterprises and warehouses by the park office: checklists, findings with a deadline for rectification, answered by the enterprise and closed or reopened by the office; enterprises' feedback to the park office; photos of both (JPEG, PNG, WebP up to 5 MiB)"),
         (name = "ledgers", description = "Ledgers (台账) per park, warehouse and enterprise by business date: opening, in, out, corrections, voids, closing stock; their lines and CSV and Excel exports"),
         (name = "figures", description = "A park's figures for a dashboard, computed by the database: stock against zone capacities and pickup thresholds, pickup and receipt latency per month, volumes per waste code, enterprise, disposer or month"),
+        (name = "compliance", description = "Each enterprise's compliance: its waste profile and its versions, the five haves (五个有) computed from the data or recorded by the park office, monthly trends against the profile's expectation and the year before with the share recycled, and their CSV and Excel exports"),
         (name = "notifications", description = "Each organisation's inbox; webhooks (Standard Webhooks) with their delivery log"),
         (name = "audit", description = "The tamper-evident audit chain: an entry for every change of state, each carrying the hash of the one before; its verification"),
         (name = "meta", description = "This document"),

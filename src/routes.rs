@@ -6,7 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
 use crate::{
     audit, auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify,
-    openapi, patrols, pickups,
+    openapi, patrols, pickups, profiles,
 };
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -202,6 +202,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(figures::routes::stock)
                 .service(figures::routes::latency)
                 .service(figures::routes::volumes)
+                // Enterprises' compliance
+                .service(profiles::routes::get_profile)
+                .service(profiles::routes::put_profile)
+                .service(profiles::routes::profile_versions)
+                .service(profiles::routes::five_haves)
+                .service(profiles::routes::record_have)
+                .service(profiles::routes::park_five_haves)
+                .service(profiles::routes::enterprise_trends)
+                .service(profiles::routes::enterprise_trends_csv)
+                .service(profiles::routes::enterprise_trends_xlsx)
+                .service(profiles::routes::park_trends)
+                .service(profiles::routes::park_trends_csv)
+                .service(profiles::routes::park_trends_xlsx)
                 // Inbox and webhooks
                 .service(notify::routes::inbox)
                 .service(notify::routes::unread_count)

@@ -188,6 +188,19 @@ pub enum Action<'a> {
     /// the park office and inspectors of its jurisdiction. Other roles never read figures
     /// (403); another park's office or an inspector elsewhere gets 404.
     ReadFigures(Place<'a>),
+    /// Read an enterprise's compliance (its waste profile and its versions, its five haves, its
+    /// monthly trends): its park office, inspectors of its park's jurisdiction, the enterprise
+    /// itself.
+    ReadCompliance {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
+    /// Write an enterprise's waste profile or record one of its five haves: its park office.
+    /// Refused with 403 to its other readers (the enterprise, inspectors), 404 to the others.
+    ManageCompliance {
+        enterprise_id: &'a str,
+        place: Place<'a>,
+    },
     /// Read the remittance statement of a park to a disposer: the park office and the disposer.
     ReadRemittance {
         place: Place<'a>,
@@ -612,6 +625,28 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         Action::ReadFigures(place) => {
             reads_figures(p)?;
             office_of(p, place.park_id) || inspects(p, place.region_code)
+        }
+        Action::ReadCompliance {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || inspects(p, place.region_code)
+                || (p.role == Role::EnterpriseUser && own_org(enterprise_id))
+        }
+        Action::ManageCompliance {
+            enterprise_id,
+            place,
+        } => {
+            office_of(p, place.park_id)
+                || return refuse_readers(
+                    p,
+                    Action::ReadCompliance {
+                        enterprise_id,
+                        place,
+                    },
+                    "the park office keeps an enterprise's profile and five haves",
+                )
         }
         Action::ReadRemittance { place, disposer_id } => {
             office_of(p, place.park_id)
@@ -1598,6 +1633,45 @@ mod tests {
                 Err(ApiError::NotFound(_))
             ));
         }
+    }
+
+    #[test]
+    fn compliance_is_kept_by_the_office_and_read_by_the_enterprise_and_the_inspectors() {
+        let read = |enterprise_id, place| Action::ReadCompliance {
+            enterprise_id,
+            place,
+        };
+        let manage = |enterprise_id, place| Action::ManageCompliance {
+            enterprise_id,
+            place,
+        };
+        let office_a = principal(Role::ParkOffice, OrganizationKind::Park, "park_a");
+        let inspector = principal(
+            Role::Inspector,
+            OrganizationKind::EnvironmentBureau,
+            "bureau_sz",
+        );
+        let producer = principal(Role::EnterpriseUser, OrganizationKind::Enterprise, "ent_1");
+        assert!(authorize(&office_a, manage("ent_1", PARK_A)).is_ok());
+        assert!(matches!(
+            authorize(&office_a, manage("ent_9", PARK_B)),
+            Err(ApiError::NotFound(_))
+        ));
+        for who in [&inspector, &producer] {
+            assert!(authorize(who, read("ent_1", PARK_A)).is_ok());
+            assert!(matches!(
+                authorize(who, manage("ent_1", PARK_A)),
+                Err(ApiError::Forbidden(_))
+            ));
+        }
+        assert!(matches!(
+            authorize(&producer, read("ent_2", PARK_A)),
+            Err(ApiError::NotFound(_))
+        ));
+        assert!(matches!(
+            authorize(&inspector, read("ent_9", PARK_B)),
+            Err(ApiError::NotFound(_))
+        ));
     }
 
     #[test]

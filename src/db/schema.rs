@@ -921,6 +921,59 @@ diesel::table! {
 
 diesel::joinable!(threads -> patrols (patrol_id));
 
+diesel::table! {
+    enterprise_profiles (enterprise_id) {
+        enterprise_id -> Text,
+        park_id -> Text,
+        person_in_charge -> Nullable<Text>,
+        person_phone -> Nullable<Text>,
+        note -> Nullable<Text>,
+        version -> Integer,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    profile_wastes (enterprise_id, waste_code) {
+        enterprise_id -> Text,
+        waste_code -> Text,
+        grams_per_month -> BigInt,
+        handling -> Text,
+    }
+}
+
+diesel::table! {
+    profile_storage_points (enterprise_id, position) {
+        enterprise_id -> Text,
+        position -> Integer,
+        name -> Text,
+        location -> Text,
+        capacity_grams -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    lot_profile_flags (lot_id) {
+        lot_id -> Text,
+        park_id -> Text,
+        enterprise_id -> Text,
+        waste_code -> Text,
+        flagged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    five_have_records (enterprise_id, have) {
+        enterprise_id -> Text,
+        have -> Text,
+        met -> Bool,
+        note -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     pickup_waiting,
     organizations,
@@ -983,4 +1036,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     threads,
     thread_messages,
     thread_photos,
+    enterprise_profiles,
+    profile_wastes,
+    profile_storage_points,
+    lot_profile_flags,
+    five_have_records,
 );

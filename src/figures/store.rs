@@ -127,7 +127,7 @@ fn instant(t: NaiveDateTime) -> String {
 /// first instants of consecutive months and the row is already known to lie between the first
 /// and the last. A binary search (nested `CASE`s), so that a row costs a few comparisons
 /// whatever the number of months.
-fn bucket(column: &str, bounds: &[NaiveDateTime]) -> String {
+pub(crate) fn bucket(column: &str, bounds: &[NaiveDateTime]) -> String {
     let months = bounds.len().saturating_sub(1);
     format!(
         "CAST({} AS BIGINT)",
@@ -154,14 +154,14 @@ fn search(column: &str, bounds: &[NaiveDateTime], lo: usize, hi: usize) -> Strin
 
 /// `table` read through `index` on SQLite, whose planner otherwise may prefer an index that
 /// spares it a sort but visits the table for every row; PostgreSQL's planner is left to choose.
-fn through(conn: &DbConn, table: &str, alias: &str, index: &str) -> String {
+pub(crate) fn through(conn: &DbConn, table: &str, alias: &str, index: &str) -> String {
     match conn {
         DbConn::Pg(_) => format!("{table} {alias}"),
         DbConn::Sqlite(_) => format!("{table} {alias} INDEXED BY {index}"),
     }
 }
 
-fn range(column: &str, bounds: &[NaiveDateTime]) -> String {
+pub(crate) fn range(column: &str, bounds: &[NaiveDateTime]) -> String {
     match (bounds.first(), bounds.last()) {
         (Some(first), Some(last)) => format!(
             "{column} >= {} AND {column} < {}",

@@ -95,6 +95,7 @@ pub struct AnomalyParams {
     /// it for `months` months), `zone_full` (zones at 90 % of their capacity or full),
     /// `finding_overdue` (findings of patrols not closed past their deadline in the park's
     /// time zone).
+    /// `outside_profile` (lots whose code is not in their enterprise's waste profile).
     #[param(example = "storage_overdue")]
     pub kind: String,
     /// Only this park (one you may read).

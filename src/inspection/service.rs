@@ -310,6 +310,7 @@ pub const ANOMALY_KINDS: &[&str] = &[
     "idle_member",
     "zone_full",
     "finding_overdue",
+    "outside_profile",
 ];
 
 /// One condition an inspector or the park office should look at.
@@ -327,7 +328,7 @@ pub const ANOMALY_KINDS: &[&str] = &[
 pub struct Anomaly {
     /// The kind asked for.
     pub kind: String,
-    /// What it is about: a lot (`storage_overdue`), a manifest (`receipt_overdue`,
+    /// What it is about: a lot (`storage_overdue`, `outside_profile`), a manifest (`receipt_overdue`,
     /// `mass_balance`, `refusal_open`), a licence (`licence_expiring`), a contract
     /// membership (`idle_member`), a zone (`zone_full`) or a patrol's finding
     /// (`finding_overdue`).
@@ -390,6 +391,7 @@ pub fn anomalies(
         "idle_member" => idle_members(conn, now, scope, query.months, page)?,
         "zone_full" => zones_full(conn, now, scope, page)?,
         "finding_overdue" => findings_overdue(conn, now, scope, page)?,
+        "outside_profile" => outside_profile(conn, scope, page)?,
         _ => {
             return Err(ApiError::field(
                 "kind",
@@ -742,6 +744,47 @@ fn findings_overdue(
                     subject_id: f.id,
                     park_id: Some(f.park_id),
                     enterprise_id: f.enterprise_id,
+                    disposer_id: None,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Lots (not voided) whose code is not in their enterprise's waste profile: accepted, and
+/// flagged for the park office when weighed or declared.
+fn outside_profile(
+    conn: &mut DbConn,
+    scope: &Scope,
+    page: &PageRequest,
+) -> Result<Vec<(String, Anomaly)>, ApiError> {
+    let rows = crate::profiles::store::flagged_lots(conn, scope, page)?;
+    Ok(rows
+        .into_iter()
+        .map(|l| {
+            let weighed = l.captured_at.and_utc();
+            (
+                l.lot_id.clone(),
+                Anomaly {
+                    kind: "outside_profile".to_owned(),
+                    title: format!(
+                        "Lot of {} is not in its enterprise's waste profile",
+                        l.waste_code
+                    ),
+                    since: Some(
+                        weighed
+                            .with_timezone(&crate::domain::park::DEFAULT_TIME_ZONE)
+                            .date_naive(),
+                    ),
+                    detail: serde_json::json!({
+                        "waste_code": l.waste_code,
+                        "net_grams": l.net_grams,
+                        "weighed_at": weighed,
+                        "flagged_at": l.flagged_at.and_utc(),
+                    }),
+                    subject_id: l.lot_id,
+                    park_id: Some(l.park_id),
+                    enterprise_id: Some(l.enterprise_id),
                     disposer_id: None,
                 },
             )

@@ -395,12 +395,23 @@ pub async fn list(
     let filter = lot_filter(&mut v, q);
     v.finish()?;
     let limit = page.limit;
-    let rows = state
+    let (rows, flagged) = state
         .db
-        .run(move |conn| Ok(store::list_lots(conn, &scope, &filter, &page)?))
+        .run(move |conn| {
+            let rows = store::list_lots(conn, &scope, &filter, &page)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let flagged = crate::profiles::store::flagged_among(conn, &ids)?;
+            Ok((rows, flagged))
+        })
         .await?;
     Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.id.as_str()).map(service::view),
+        Page::from_rows(rows, limit, |r| r.id.as_str()).map(|r| {
+            let outside_profile = flagged.contains(&r.id);
+            service::LotView {
+                outside_profile,
+                ..service::view(r)
+            }
+        }),
     ))
 }
 
@@ -508,9 +519,12 @@ pub async fn get(
     let id = id.into_inner();
     let lot = state
         .db
-        .run(move |conn| service::load_readable(conn, &principal, &id))
+        .run(move |conn| {
+            let lot = service::load_readable(conn, &principal, &id)?;
+            service::flagged_view(conn, lot.0)
+        })
         .await?;
-    Ok(web::Json(service::view(lot.0)))
+    Ok(web::Json(lot))
 }
 
 /// What happened to a lot: recorded or declared, corrected (before and after), voided.

@@ -109,6 +109,10 @@ pub struct LotView {
     /// The open pickup request the lot waits in, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_request_id: Option<String>,
+    /// Present and `true` when the lot's code is not in its enterprise's waste profile (the
+    /// lot was accepted and flagged for the park office; `GET /anomalies?kind=outside_profile`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_profile: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -147,9 +151,19 @@ pub fn view(row: LotRow) -> LotView {
         voided_at: row.voided_at.map(|t| t.and_utc()),
         void_reason: row.void_reason,
         pickup_request_id: row.pickup_request_id,
+        outside_profile: false,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     }
+}
+
+/// The view of a lot with its profile flag (one more read).
+pub fn flagged_view(conn: &mut DbConn, row: LotRow) -> Result<LotView, ApiError> {
+    let outside_profile = crate::profiles::store::is_flagged(conn, &row.id)?;
+    Ok(LotView {
+        outside_profile,
+        ..view(row)
+    })
 }
 
 /// What a lot is described by, on either route.
@@ -570,7 +584,20 @@ pub fn weigh_in(
         &zone,
         &row,
     )?;
-    let view = view(row);
+    let outside_profile = crate::profiles::service::flag_new_lot(
+        conn,
+        now,
+        crate::profiles::service::NewLot {
+            lot_id: &row.id,
+            park_id: &row.park_id,
+            enterprise_id: &row.enterprise_id,
+            waste_code: &row.waste_code,
+        },
+    )?;
+    let view = LotView {
+        outside_profile,
+        ..view(row)
+    };
     event(
         conn,
         now,
@@ -616,7 +643,10 @@ fn settle(
             }
             Ok(lot)
         }
-        Cause::Other => Ok(view(load(conn, &lot.id)?.0)),
+        Cause::Other => Ok(LotView {
+            outside_profile: lot.outside_profile,
+            ..view(load(conn, &lot.id)?.0)
+        }),
     }
 }
 
@@ -701,7 +731,20 @@ pub fn declare(
     };
     store::insert_lot(conn, &row)?;
     crate::lots::containers::insert(conn, &row.id, row.container_count, Default::default())?;
-    let view = view(row);
+    let outside_profile = crate::profiles::service::flag_new_lot(
+        conn,
+        now,
+        crate::profiles::service::NewLot {
+            lot_id: &row.id,
+            park_id: &row.park_id,
+            enterprise_id: &row.enterprise_id,
+            waste_code: &row.waste_code,
+        },
+    )?;
+    let view = LotView {
+        outside_profile,
+        ..view(row)
+    };
     event(
         conn,
         now,
@@ -804,7 +847,7 @@ pub fn void(
         )?;
     }
     crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &reason)?;
-    let view = view(row);
+    let view = flagged_view(conn, row)?;
     event(
         conn,
         now,
@@ -926,7 +969,7 @@ pub fn correct(
         }
     }
     crate::billing::service::after_lot_change(conn, now, &principal.user_id, &row.id, &c.reason)?;
-    let after = view(row);
+    let after = flagged_view(conn, row)?;
     event(
         conn,
         now,

@@ -160,12 +160,16 @@ const BLANK_ALLOWED: &[(&str, &str)] = &[
     ("DeclarationRequest", "main_components"),
     ("RecordPatrolRequest", "note"),
     ("CloseRequest", "note"),
+    ("ProfileRequest", "person_in_charge"),
+    ("ProfileRequest", "note"),
+    ("HaveRecordRequest", "note"),
 ];
 
 /// Patterns of request-body strings with a shape of their own, by schema (`""`: any) and field.
 const SHAPES: &[(&str, &str, &str)] = &[
     ("CreateUserRequest", "username", USERNAME),
     ("", "contact_phone", PHONE),
+    ("ProfileRequest", "person_phone", PHONE),
     ("", "plate", PLATE),
     ("", "url", URL),
 ];
@@ -213,6 +217,19 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         &["recorded", "declared", "corrected", "voided"],
     ),
     ("Anomaly", "kind", crate::inspection::service::ANOMALY_KINDS),
+    (
+        "ProfileWasteRequest",
+        "handling",
+        crate::profiles::service::HANDLINGS,
+    ),
+    (
+        "ProfileWaste",
+        "handling",
+        crate::profiles::service::HANDLINGS,
+    ),
+    ("HaveStatus", "have", crate::profiles::haves::HAVES),
+    ("HaveStatus", "source", &["data", "record", "none"]),
+    ("TrendFigures", "by", crate::profiles::trends::TREND_KEYS),
     ("Expiration", "kind", &["licence", "contract"]),
     ("LotView", "route", ROUTES),
     ("LotView", "status", LOT_STATUSES),
@@ -260,6 +277,16 @@ const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
         "/api/v1/feedback",
         "status",
         crate::patrols::routes::STATUSES,
+    ),
+    (
+        "/api/v1/parks/{id}/five-haves",
+        "sort",
+        crate::profiles::haves::SORTS,
+    ),
+    (
+        "/api/v1/parks/{id}/five-haves",
+        "missing",
+        crate::profiles::haves::HAVES,
     ),
     ("/api/v1/lots", "status", LOT_STATUSES),
     ("/api/v1/lots", "route", ROUTES),
@@ -334,6 +361,7 @@ const RANGES: &[(&str, i64, i64)] = &[
         crate::registry::contracts::service::MAX_STORAGE_DAYS as i64,
     ),
     ("keep_previous_hours", 0, 168),
+    ("grams_per_month", 0, MAX_GRAMS),
 ];
 
 /// Longest texts of request bodies, by name, in characters (after trimming).
@@ -346,6 +374,11 @@ const LENGTHS: &[(&str, usize)] = &[
     ),
     ("address", crate::registry::parks::routes::ADDRESS_MAX),
     ("contact_name", crate::registry::parks::routes::PERSON_MAX),
+    (
+        "person_in_charge",
+        crate::registry::parks::routes::PERSON_MAX,
+    ),
+    ("location", crate::profiles::service::LOCATION_MAX),
     ("description", 500),
     ("note", 500),
     ("reason", 500),
@@ -412,6 +445,17 @@ pub fn document(doc: &mut OpenApi) {
                     && let Some(replacement) = query_schema(path, &param.name)
                 {
                     param.schema = Some(replacement);
+                }
+                // A have of the five, named in the path.
+                if param.parameter_in == ParameterIn::Path
+                    && path.contains("/five-haves/")
+                    && param.name == "have"
+                {
+                    param.schema = serde_json::from_value(serde_json::json!({
+                        "type": "string",
+                        "enum": crate::profiles::haves::HAVES,
+                    }))
+                    .ok();
                 }
                 if param.parameter_in == ParameterIn::Query
                     && path.contains("/ledger")
@@ -494,9 +538,13 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
         "kind" if ledger => serde_json::json!({"type": "string", "enum": KINDS}),
         "month" if ledger => serde_json::json!({"type": "string", "pattern": PERIOD}),
         "from" | "to" if ledger => serde_json::json!({"type": "string", "format": "date"}),
-        "from" | "to" if path.contains("/figures/") => {
+        "from" | "to" if path.contains("/figures/") || path.contains("/trends") => {
             serde_json::json!({"type": "string", "pattern": FIGURES_PERIOD})
         }
+        "by" if path.contains("/trends") => serde_json::json!({
+            "type": "string",
+            "enum": crate::profiles::trends::TREND_KEYS,
+        }),
         "by" if path.contains("/figures/") => serde_json::json!({
             "type": "string",
             "enum": ["code", "enterprise", "disposer", "month"],
@@ -602,7 +650,7 @@ fn constrain(schema: &str, field: &str, property: &mut Object, request: bool, re
                 .find(|(s, f, _)| (s.is_empty() || *s == schema) && *f == field)
             {
                 property.pattern = Some((*shape).to_owned());
-                if field == "contact_phone" {
+                if field == "contact_phone" || field == "person_phone" {
                     property.max_length = Some(20);
                 }
             } else if let Some((_, raw)) = RAW.iter().find(|(n, _)| *n == field) {
@@ -630,6 +678,11 @@ fn constrain_items(field: &str, array: &mut utoipa::openapi::schema::Array) {
     }
     if field == "findings" {
         array.max_items = Some(crate::patrols::routes::MAX_FINDINGS);
+    }
+    match field {
+        "wastes" => array.max_items = Some(crate::profiles::service::MAX_WASTES),
+        "storage_points" => array.max_items = Some(crate::profiles::service::MAX_STORAGE_POINTS),
+        _ => {}
     }
     let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items else {
         return;

@@ -26,6 +26,11 @@ pub enum Entity {
     Warehouse,
     Zone,
     Contract,
+    /// An enterprise's waste profile (`src/profiles`).
+    Profile,
+    /// The park office's record of one of an enterprise's five haves, by
+    /// `{enterprise_id}:{have}`.
+    FiveHave,
 }
 
 impl Entity {
@@ -41,6 +46,8 @@ impl Entity {
             Self::Warehouse => "warehouse",
             Self::Zone => "zone",
             Self::Contract => "contract",
+            Self::Profile => "profile",
+            Self::FiveHave => "five_have",
         }
     }
 }

@@ -525,6 +525,11 @@ backend_tests! {
         ex.send(Method::POST, "/api/v1/statements/{id}/notes", Some(&office), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/payments", Some(&office), &ids, |_| {}).await;
 
+        // Compliance: the enterprise's waste profile (its codes in the catalog), and the park
+        // office's record of one of its five haves.
+        ex.send(Method::PUT, "/api/v1/enterprises/{id}/profile", Some(&office), &ids, |_| {}).await;
+        ex.send(Method::PUT, "/api/v1/enterprises/{id}/five-haves/{have}", Some(&office), &with(&ids, &[("have", "sorting")]), |_| {}).await;
+
         // Notifications: a webhook (not called: no dispatcher runs here), and the inbox read up
         // to its latest message.
         let webhook = ex.send(Method::POST, "/api/v1/webhooks", Some(&office), &ids, |_| {}).await;

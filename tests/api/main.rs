@@ -38,6 +38,7 @@ mod permits;
 mod pickups;
 mod printing;
 mod processes;
+mod profiles;
 mod receiver;
 mod refusals;
 mod registry;

@@ -95,6 +95,18 @@ const FLOW_READS: &[(&str, Row)] = &[
     // each within its scope (audit.rs).
     ("/audit/verify",                                    [200, 403, 403, 403, 403, 403, 403, 403, 403, 403]),
     ("/audit/entries",                                   [200, 200, 200, 403, 403, 403, 403, 403, 200, 200]),
+    // An enterprise's compliance: its park's office, the enterprise itself, the inspectors.
+    ("/enterprises/$eA1/profile",                        [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eA1/profile/versions",               [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eA1/five-haves",                     [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eA1/trends",                         [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eA1/trends/export.csv",              [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    ("/enterprises/$eA1/trends/export.xlsx",             [200, 200, 404, 200, 404, 404, 404, 404, 200, 404]),
+    // A park's compliance lists: as its figures.
+    ("/parks/$pA/five-haves",                            [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/trends",                                [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/trends/export.csv",                     [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/trends/export.xlsx",                    [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
     // Exports of the lists: as the lists.
     ("/lots/export.csv",                                 [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
     ("/lots/export.xlsx",                                [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
@@ -179,6 +191,8 @@ const PATROL_A: &str =
     r#"{"enterprise_id": "$eA1", "patrolled_on": "2026-11-20", "people": ["Zhang $n"]}"#;
 const TEXT: &str = r#"{"text": "text $n"}"#;
 const FEEDBACK: &str = r#"{"subject": "subject $n", "text": "text"}"#;
+const PROFILE_A: &str = r#"{"person_in_charge": "Chen Jie", "wastes": [{"waste_code": "900-249-08", "grams_per_month": 300000, "handling": "park_warehouse"}]}"#;
+const HAVE_RECORD: &str = r#"{"met": true, "note": "seen at visit $n"}"#;
 const NEW_WEBHOOK: &str = r#"{"url": "http://127.0.0.1:9/hook-$n"}"#;
 const WEBHOOK_CHANGE: &str = r#"{"description": "Hook $n"}"#;
 
@@ -226,6 +240,10 @@ const FLOW_WRITES: &[FlowWrite] = &[
     // A statement's notes and repricing: who may not read the statement gets 404.
     fw("POST /statements/$stA/notes",            NOTE,          "/statements/$stA",              None,         true,  [201, 201, 404, 403, 404, 404, 404, 404, 404, 404]),
     fw("POST /statements/$stA/reprice",          "{}",          "/statements/$stA",              None,         false, [200, 200, 404, 403, 404, 404, 404, 404, 404, 404]),
+    // An enterprise's compliance: its park's office keeps it; the enterprise and the
+    // inspectors read it (403), the others 404.
+    fw("PUT /enterprises/$eA1/profile",          PROFILE_A,     "/enterprises/$eA1/profile",     None,         true,  [200, 200, 404, 403, 404, 404, 404, 404, 403, 404]),
+    fw("PUT /enterprises/$eA1/five-haves/$haveS", HAVE_RECORD, "/enterprises/$eA1/five-haves",   None,         true,  [200, 200, 404, 403, 404, 404, 404, 404, 403, 404]),
     // Webhooks: each organisation its own (not drivers); another's answers 404.
     fw("POST /webhooks",                         NEW_WEBHOOK,   "/webhooks",                     Some(AS_ITSELF), true, [201, 201, 201, 201, 201, 201, 201, 403, 201, 201]),
     fw("PATCH /webhooks/$hA",                    WEBHOOK_CHANGE, "/webhooks/$hA",                Some(ENT_A),  true,  [404, 404, 404, 200, 404, 404, 404, 403, 404, 404]),
@@ -403,6 +421,18 @@ async fn grow(backend: Backend) -> World {
             .await,
         "hB",
     );
+    // A1's waste profile, so that its compliance has something to read.
+    ok(
+        world
+            .send(
+                Method::PUT,
+                &format!("/enterprises/{}/profile", world.id("eA1")),
+                Some(&world.tokens[0]),
+                Some(PROFILE_A.replace("$n", "0").as_str()),
+            )
+            .await,
+        "A1's profile",
+    );
     let inbox = ok(world.get("/inbox", 3).await, "A1's inbox");
     let msg_a = inbox["items"][0]["id"]
         .as_str()
@@ -501,6 +531,8 @@ async fn grow(backend: Backend) -> World {
         ("mB", m_b),
         ("stA", id(&st_a)),
         ("stB", id(&st_b)),
+        // A have of the five: a name in the path, not an object.
+        ("haveS", "sorting".to_owned()),
     ]);
     world
 }

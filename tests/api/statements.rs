@@ -12,11 +12,11 @@ use crate::pickups::{park, weighing};
 
 /// Statements of one weighing into a group where nothing crosses a rule, and of one that joins
 /// the group's open request (the README states them). One of them inserts the lot's containers
-/// (their codes and label tokens), however many; two append the audit entry (read the chain's
-/// head, insert). On PostgreSQL two more: the pickup group's and the audit chain's advisory
-/// locks.
+/// (their codes and label tokens), however many; one reads the enterprise's waste profile for
+/// the lot's flag; two append the audit entry (read the chain's head, insert). On PostgreSQL
+/// two more: the pickup group's and the audit chain's advisory locks.
 fn weighing_budget(backend: Backend, joining: bool) -> u64 {
-    let sqlite = if joining { 23 } else { 21 };
+    let sqlite = if joining { 24 } else { 22 };
     match backend {
         Backend::Sqlite => sqlite,
         Backend::Postgres => sqlite + 2,

@@ -355,3 +355,12 @@ def filter_failure(context, failure, case, response):
     if kept and os.environ.get("CONTRACT_DEBUG"):
         print(f"not excused: {case.method} {case.operation.path}: {errors}", file=sys.stderr)
     return kept
+# Enterprises' compliance: a profile's codes must be in the catalog (another object) and each
+# listed once (across items); trends' months as the figures' (across parameters).
+EXCUSED[("PUT", "/api/v1/enterprises/{id}/profile")] = [
+    (r"wastes\[\d+\]\.waste_code", "unknown_code|withdrawn_code", "a code not in the catalog (a reference to another object)"),
+    (r"wastes\[\d+\]\.waste_code", "duplicate", "each code once: across items"),
+]
+for _holder in ("parks", "enterprises"):
+    for _tail in ("", "/export.csv", "/export.xlsx"):
+        EXCUSED[("GET", f"/api/v1/{_holder}/{{id}}/trends{_tail}")] = _FIGURES_RULES
