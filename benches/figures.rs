@@ -439,7 +439,15 @@ fn load(
     ))
     .expect("inventory");
     let pg = matches!(conn, DbConn::Pg(_));
-    conn.batch_execute(if pg { "VACUUM ANALYZE" } else { "ANALYZE" })
+    // Loading a thousand lots per statement rewrites each day's totals (`lot_volumes`) many
+    // times in one transaction, leaving PostgreSQL a table of dead row versions a weighing
+    // never would (one lot per transaction, whose old version is pruned in its page): compact
+    // it as the steady state would have it.
+    conn.batch_execute(if pg {
+        "VACUUM FULL lot_volumes; VACUUM ANALYZE"
+    } else {
+        "ANALYZE"
+    })
         .expect("analyze");
     (pickup_count, pickup_count, movements_count)
 }

@@ -20,7 +20,7 @@ CREATE TABLE lot_volumes (
     grams         BIGINT NOT NULL,
     lots          BIGINT NOT NULL,
     PRIMARY KEY (park_id, day, waste_code, enterprise_id, contract_id)
-);
+) WITH (fillfactor = 70); -- room on each page for the next version of a row (HOT updates)
 
 INSERT INTO lot_volumes (park_id, day, waste_code, enterprise_id, contract_id, grams, lots)
 SELECT park_id, CAST(captured_at AS DATE), waste_code, enterprise_id, contract_id, SUM(net_grams), COUNT(*)
