@@ -272,6 +272,11 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     ("POST", "/api/v1/warehouses/{id}/zones"): [
         (r"categories\[\d+\]", "wrong_kind", "a category of the other kind than the zone's: across fields"),
         (r"categories\[\d+\]", "unknown_code", "a category not in the catalog (the catalog's content)"),
+        (r"enterprise_id", "not_in_park", "an enterprise of the warehouse's park (a reference to another object)"),
+    ],
+    # A zone set aside for one enterprise names an enterprise of the warehouse's park.
+    ("PATCH", "/api/v1/zones/{id}"): [
+        (r"enterprise_id", "not_in_park", "an enterprise of the warehouse's park (a reference to another object)"),
     ],
     # Dates relative to today, or to an object's own dates.
     ("POST", "/api/v1/payments"): [(r"paid_on", "in_future", "a day after today (the clock)")],
