@@ -443,11 +443,12 @@ fn load(
     // times in one transaction, leaving PostgreSQL a table of dead row versions a weighing
     // never would (one lot per transaction, whose old version is pruned in its page): compact
     // it as the steady state would have it.
-    conn.batch_execute(if pg {
-        "VACUUM FULL lot_volumes; VACUUM ANALYZE"
-    } else {
-        "ANALYZE"
-    })
+    if pg {
+        // VACUUM runs outside a transaction: one statement per call.
+        conn.batch_execute("VACUUM FULL lot_volumes")
+            .expect("compact");
+    }
+    conn.batch_execute(if pg { "VACUUM ANALYZE" } else { "ANALYZE" })
         .expect("analyze");
     (pickup_count, pickup_count, movements_count)
 }

@@ -304,6 +304,12 @@ impl From<diesel::result::Error> for ApiError {
                 tracing::debug!(constraint = ?info.constraint_name(), "unique violation");
                 Self::Conflict("an object with the same unique value already exists".to_owned())
             }
+            // PostgreSQL broke a cycle of waits by failing one transaction: it may be retried.
+            Error::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+                Self::Conflict(
+                    "a concurrent change touched the same data; retry the request".to_owned(),
+                )
+            }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::Conflict(
                 "a concurrent change touched the same data; retry the request".to_owned(),
             ),

@@ -117,45 +117,73 @@ pub fn csv_line(cells: &[Cell]) -> Result<Vec<u8>, ApiError> {
 /// of its connection and its snapshot.
 const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// What the reading side hands to the response: a page of rows, or the error that ended it.
-type Page = Result<Vec<Vec<Cell>>, ApiError>;
+/// What the reading side hands to the response: a page of rows, the end of the rows, or the
+/// error that ended them. A channel that closes without `End` or `Failed` is an export cut
+/// short (its client stalled), never a complete one.
+enum Msg {
+    Rows(Vec<Vec<Cell>>),
+    End,
+    Failed(ApiError),
+}
+
+/// Hands `msg` over unless the client has gone or takes nothing for [`STALLED_CLIENT`].
+fn hand_over(handle: &tokio::runtime::Handle, tx: &mpsc::Sender<Msg>, msg: Msg) -> bool {
+    matches!(
+        handle.block_on(tokio::time::timeout(STALLED_CLIENT, tx.send(msg))),
+        Ok(Ok(()))
+    )
+}
 
 /// Reads every page of `pages` on one connection in one read snapshot ([`read_snapshot`]), so
 /// that an export is the database as of one instant however long it takes (a ledger's summary
 /// adds up to exactly the lines it lists), and hands each page over as the client takes them,
 /// at most two pages ahead. The reading stops when the client has gone or stalls for
-/// [`STALLED_CLIENT`]. At most [`Db::export_turn`]'s number of exports read at once.
-async fn snapshot_pages<P: Pages>(db: &Db, pages: P) -> Result<mpsc::Receiver<Page>, ApiError> {
+/// [`STALLED_CLIENT`]. At most [`Db::export_turn`]'s number of exports read at once; the turn
+/// is held by the reading itself, until it ends.
+async fn snapshot_pages<P: Pages>(db: &Db, pages: P) -> Result<mpsc::Receiver<Msg>, ApiError> {
     let turn = db.export_turn().await?;
-    let (tx, rx) = mpsc::channel::<Page>(2);
+    let (tx, rx) = mpsc::channel::<Msg>(2);
     let handle = tokio::runtime::Handle::current();
     let db = db.clone();
     actix_web::rt::spawn(async move {
-        let _turn = turn;
-        let errors = tx.clone();
         let read = db
             .run(move |conn| {
-                read_snapshot(conn, |conn| {
+                let _turn = turn;
+                let result = read_snapshot(conn, |conn| {
                     let mut pages = pages;
                     while let Some(rows) = pages.next_page(conn)? {
-                        let sent = handle
-                            .block_on(tokio::time::timeout(STALLED_CLIENT, tx.send(Ok(rows))));
-                        if !matches!(sent, Ok(Ok(()))) {
+                        if !hand_over(&handle, &tx, Msg::Rows(rows)) {
                             tracing::info!("export stopped: the client has gone or stalled");
                             return Ok(());
                         }
                     }
+                    hand_over(&handle, &tx, Msg::End);
                     Ok(())
-                })
+                });
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "export stopped");
+                    hand_over(&handle, &tx, Msg::Failed(e));
+                }
+                Ok(())
             })
             .await;
         if let Err(e) = read {
-            tracing::error!(error = %e, "export stopped");
-            // The client may have gone already; nothing else to tell.
-            let _ = errors.send(Err(e)).await;
+            tracing::error!(error = %e, "export could not start");
         }
     });
     Ok(rx)
+}
+
+/// The next page of rows: `None` at the end; an error when the reading failed or was cut short.
+async fn next_rows(rx: &mut mpsc::Receiver<Msg>) -> Option<Result<Vec<Vec<Cell>>, ApiError>> {
+    match rx.recv().await {
+        Some(Msg::Rows(rows)) => Some(Ok(rows)),
+        Some(Msg::End) => None,
+        Some(Msg::Failed(e)) => Some(Err(e)),
+        None => Some(Err(ApiError::Internal(anyhow::anyhow!(
+            "the export stopped before its end"
+        )))),
+    }
 }
 
 fn csv_rows(rows: &[Vec<Cell>], bytes: &mut Vec<u8>) -> Result<(), ApiError> {
@@ -167,8 +195,9 @@ fn csv_rows(rows: &[Vec<Cell>], bytes: &mut Vec<u8>) -> Result<(), ApiError> {
 
 /// A CSV download, streamed: the byte-order mark, the header line and the first page of rows
 /// (read before the response starts, so that an error there is answered as a problem
-/// document), then each further page as the database gives it. An error after the first bytes
-/// ends the body early (the client sees a truncated download).
+/// document), then each further page as the database gives it. An error after the first bytes,
+/// or a reading cut short, ends the body with an error: the connection is aborted and the
+/// client sees a failed download, never a complete-looking one with rows missing.
 pub async fn csv_response<P: Pages>(
     db: &Db,
     export: Export,
@@ -178,17 +207,22 @@ pub async fn csv_response<P: Pages>(
     let mut rx = snapshot_pages(db, pages).await?;
     let mut first = "\u{feff}".as_bytes().to_vec();
     first.extend(csv_line(&headers)?);
-    if let Some(rows) = rx.recv().await.transpose()? {
-        csv_rows(&rows, &mut first)?;
-    }
+    let more = match next_rows(&mut rx).await.transpose()? {
+        Some(rows) => {
+            csv_rows(&rows, &mut first)?;
+            Some(rx)
+        }
+        None => None,
+    };
     let head = stream::once(async move { Ok::<_, ApiError>(Bytes::from(first)) });
-    let rest = stream::unfold(rx, |mut rx| async move {
-        let page = rx.recv().await?;
+    let rest = stream::unfold(more, |rx| async move {
+        let mut rx = rx?;
+        let page = next_rows(&mut rx).await?;
         let mut bytes = Vec::new();
-        let chunk = page
-            .and_then(|rows| csv_rows(&rows, &mut bytes))
-            .map(|()| Bytes::from(bytes));
-        Some((chunk, rx))
+        match page.and_then(|rows| csv_rows(&rows, &mut bytes)) {
+            Ok(()) => Some((Ok(Bytes::from(bytes)), Some(rx))),
+            Err(e) => Some((Err(e), None)),
+        }
     });
     Ok(attachment(CSV, &export.file_name).streaming(head.chain(rest)))
 }
@@ -291,9 +325,13 @@ pub async fn xlsx_response<P: Pages>(
 ) -> Result<HttpResponse, ApiError> {
     let sheet = export.sheet.clone();
     let headers = export.headers.clone();
-    let _turn = db.export_turn().await?;
+    let turn = db.export_turn().await?;
+    // The turn goes with the work, which runs to its end even if the client leaves.
     let file = db
-        .run(move |conn| read_snapshot(conn, |conn| write_workbook(conn, &sheet, &headers, pages)))
+        .run(move |conn| {
+            let _turn = turn;
+            read_snapshot(conn, |conn| write_workbook(conn, &sheet, &headers, pages))
+        })
         .await?;
     let body = stream::unfold(Some(file), |file| async move {
         let mut file = file?;

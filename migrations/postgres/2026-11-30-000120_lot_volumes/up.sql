@@ -22,6 +22,10 @@ CREATE TABLE lot_volumes (
     PRIMARY KEY (park_id, day, waste_code, enterprise_id, contract_id)
 ) WITH (fillfactor = 70); -- room on each page for the next version of a row (HOT updates)
 
+-- No lot changes between the totals' first reading and the triggers (an older release may still
+-- be serving while migrations run).
+LOCK TABLE lots IN SHARE ROW EXCLUSIVE MODE;
+
 INSERT INTO lot_volumes (park_id, day, waste_code, enterprise_id, contract_id, grams, lots)
 SELECT park_id, CAST(captured_at AS DATE), waste_code, enterprise_id, contract_id, SUM(net_grams), COUNT(*)
 FROM lots WHERE status IN ('stored', 'collected')
@@ -30,6 +34,15 @@ GROUP BY 1, 2, 3, 4, 5;
 -- The day of a lot of park `p` captured at `at`.
 CREATE FUNCTION lot_volume_day(p TEXT, at TIMESTAMP) RETURNS DATE LANGUAGE sql STABLE AS $$
     SELECT CAST(at + make_interval(mins => COALESCE((SELECT minutes FROM park_day_phase WHERE park_id = p), 0)) AS DATE)
+$$;
+
+-- Adds `grams` and `lots` (signed) to the totals of a lot's row.
+CREATE FUNCTION lot_volumes_add(p TEXT, at TIMESTAMP, code TEXT, ent TEXT, k TEXT, g BIGINT, n BIGINT)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO lot_volumes AS v (park_id, day, waste_code, enterprise_id, contract_id, grams, lots)
+    VALUES (p, lot_volume_day(p, at), code, ent, k, g, n)
+    ON CONFLICT (park_id, day, waste_code, enterprise_id, contract_id)
+    DO UPDATE SET grams = v.grams + EXCLUDED.grams, lots = v.lots + EXCLUDED.lots
 $$;
 
 CREATE FUNCTION lots_volumes() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -42,18 +55,20 @@ BEGIN
             RETURN NULL;
         END IF;
     END IF;
+    -- A lot leaving one row and entering another takes the two rows' locks in key order, so
+    -- that two such changes cannot wait on each other in a cycle.
+    IF TG_OP = 'UPDATE' AND OLD.status IN ('stored', 'collected') AND NEW.status IN ('stored', 'collected')
+       AND ROW(NEW.park_id, lot_volume_day(NEW.park_id, NEW.captured_at), NEW.waste_code, NEW.enterprise_id, NEW.contract_id)
+         < ROW(OLD.park_id, lot_volume_day(OLD.park_id, OLD.captured_at), OLD.waste_code, OLD.enterprise_id, OLD.contract_id) THEN
+        PERFORM lot_volumes_add(NEW.park_id, NEW.captured_at, NEW.waste_code, NEW.enterprise_id, NEW.contract_id, NEW.net_grams, 1);
+        PERFORM lot_volumes_add(OLD.park_id, OLD.captured_at, OLD.waste_code, OLD.enterprise_id, OLD.contract_id, -OLD.net_grams, -1);
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN ('stored', 'collected') THEN
-        UPDATE lot_volumes SET grams = grams - OLD.net_grams, lots = lots - 1
-        WHERE park_id = OLD.park_id AND day = lot_volume_day(OLD.park_id, OLD.captured_at)
-          AND waste_code = OLD.waste_code AND enterprise_id = OLD.enterprise_id
-          AND contract_id = OLD.contract_id;
+        PERFORM lot_volumes_add(OLD.park_id, OLD.captured_at, OLD.waste_code, OLD.enterprise_id, OLD.contract_id, -OLD.net_grams, -1);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status IN ('stored', 'collected') THEN
-        INSERT INTO lot_volumes AS v (park_id, day, waste_code, enterprise_id, contract_id, grams, lots)
-        VALUES (NEW.park_id, lot_volume_day(NEW.park_id, NEW.captured_at), NEW.waste_code,
-                NEW.enterprise_id, NEW.contract_id, NEW.net_grams, 1)
-        ON CONFLICT (park_id, day, waste_code, enterprise_id, contract_id)
-        DO UPDATE SET grams = v.grams + EXCLUDED.grams, lots = v.lots + 1;
+        PERFORM lot_volumes_add(NEW.park_id, NEW.captured_at, NEW.waste_code, NEW.enterprise_id, NEW.contract_id, NEW.net_grams, 1);
     END IF;
     RETURN NULL;
 END;

@@ -70,6 +70,11 @@ pub fn set_day_phase(conn: &mut DbConn, park_id: &str, minutes: i32) -> QueryRes
     if current == Some(minutes) {
         return Ok(());
     }
+    // On PostgreSQL, no lot changes while the totals are added up again (a lot written meanwhile
+    // would be counted under the old phase); SQLite's writers already take turns.
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query("LOCK TABLE lots IN SHARE MODE").execute(pg)?;
+    }
     diesel::delete(park_day_phase::table.find(park_id)).execute(conn)?;
     diesel::insert_into(park_day_phase::table)
         .values((
