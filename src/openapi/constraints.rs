@@ -493,7 +493,9 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
     let value = match name {
         "kind" if ledger => serde_json::json!({"type": "string", "enum": KINDS}),
         "month" if ledger => serde_json::json!({"type": "string", "pattern": PERIOD}),
-        "from" | "to" if ledger => serde_json::json!({"type": "string", "format": "date"}),
+        "from" | "to" if ledger || path == "/api/v1/patrols" => {
+            serde_json::json!({"type": "string", "format": "date"})
+        }
         "from" | "to" if path.contains("/figures/") => {
             serde_json::json!({"type": "string", "pattern": FIGURES_PERIOD})
         }

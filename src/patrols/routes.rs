@@ -16,6 +16,7 @@ use crate::patrols::service::{
     self, ChecklistItem, NewFinding, NewPatrol, PatrolView, PhotoView, Severity, Target,
     ThreadKind, ThreadSummary, ThreadView,
 };
+use crate::patrols::store::PatrolFilter;
 use crate::state::AppState;
 
 /// Most people named on a patrol.
@@ -113,6 +114,55 @@ pub struct FeedbackFilter {
     /// Only threads of this status.
     #[param(example = "open")]
     pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PatrolFilterQuery {
+    /// Only patrols of this enterprise.
+    pub enterprise_id: Option<String>,
+    /// Only patrols of this warehouse.
+    pub warehouse_id: Option<String>,
+    /// Only patrols on or after this day (YYYY-MM-DD, the patrol's day in its park's time
+    /// zone).
+    #[param(example = "2026-11-01")]
+    pub from: Option<String>,
+    /// Only patrols on or before this day (YYYY-MM-DD, inclusive); not before `from`.
+    #[param(example = "2026-11-30")]
+    pub to: Option<String>,
+}
+
+/// A day `YYYY-MM-DD` of a list's filter; given empty, refused as every filter is.
+fn day(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
+    let raw = raw.map(str::trim)?;
+    if raw.is_empty() {
+        v.push(crate::http::pagination::empty(field, "for no bound"));
+        return None;
+    }
+    v.check(
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| FieldError::new(field, "invalid", "must be a day YYYY-MM-DD")),
+    )
+}
+
+fn patrol_filter(v: &mut Validator, q: PatrolFilterQuery) -> PatrolFilter {
+    let from = day(v, "from", q.from.as_deref());
+    let to = day(v, "to", q.to.as_deref());
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        v.push(FieldError::new(
+            "to",
+            "before_from",
+            "must not be before from",
+        ));
+    }
+    PatrolFilter {
+        enterprise_id: q.enterprise_id,
+        warehouse_id: q.warehouse_id,
+        from,
+        to,
+    }
 }
 
 /// The bytes of a photo: a JPEG, PNG or WebP image of at most 5 MiB.
@@ -245,31 +295,37 @@ pub async fn record_patrol(
 }
 
 /// The patrols you may see, oldest first: a park office its park's, an enterprise user its
-/// own enterprise's, an inspector those of its jurisdiction.
+/// own enterprise's, an inspector those of its jurisdiction; narrowed to an enterprise, a
+/// warehouse, and the patrol's days from `from` to `to` (inclusive, in the park's time zone).
 #[utoipa::path(
     tag = "patrols",
     security(("bearer" = [])),
-    params(PageQuery),
+    params(PatrolFilterQuery, PageQuery),
     responses(
         (status = 200, description = "One page", body = Page<PatrolView>),
         (status = 403, description = "Your role reads no patrols", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad from, to (or to before from), limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/patrols")]
 pub async fn list_patrols(
     state: web::Data<AppState>,
     principal: Principal,
+    filter: web::Query<PatrolFilterQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<PatrolView>>, ApiError> {
     let now = state.clock.now();
     let scope = policy::patrol_scope(&principal)?;
     let mut v = Validator::new();
     let page = page.parse(&mut v);
+    let filter = patrol_filter(&mut v, filter.into_inner());
     v.finish()?;
     let found = state
         .db
         .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| service::list_patrols(conn, now, &scope, &page))
+            crate::db::read_snapshot(conn, |conn| {
+                service::list_patrols(conn, now, &scope, &filter, &page)
+            })
         })
         .await?;
     Ok(web::Json(found))

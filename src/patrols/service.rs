@@ -649,9 +649,10 @@ pub fn list_patrols(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     scope: &Scope,
+    filter: &store::PatrolFilter,
     page: &PageRequest,
 ) -> Result<Page<PatrolView>, ApiError> {
-    let rows = store::list_patrols(conn, scope, page)?;
+    let rows = store::list_patrols(conn, scope, filter, page)?;
     let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
     let mut items = Vec::with_capacity(page.items.len());
     for row in page.items {

@@ -513,4 +513,114 @@ backend_tests! {
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), ["status"]);
     }
+
+    async fn patrols_are_listed_by_enterprise_warehouse_and_day(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        // Early morning of the 30th in Shanghai: still the 29th in UTC.
+        app.stand_at("2026-11-30T06:00:00+08:00");
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let mut ids = Vec::new();
+        for (target, id, day) in [("enterprise_id", &p.enterprise_a, "2026-11-20"), ("warehouse_id", &p.warehouse, "2026-11-25"),
+                                  ("enterprise_id", &p.enterprise_b, "2026-11-30"), ("enterprise_id", &p.enterprise_a, "2026-11-30")] {
+            let body = json!({target: id, "patrolled_on": day, "people": ["张伟"]});
+            let (status, patrol) = post(&app, "/api/v1/patrols", &p.office, body).await;
+            assert_eq!(status, StatusCode::CREATED, "{patrol}");
+            ids.push(patrol["id"].as_str().unwrap().to_owned());
+        }
+        let listed = |v: Value| -> Vec<String> {
+            v["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+        };
+        let ea = p.enterprise_a.clone();
+        let wh = p.warehouse.clone();
+        let cases: Vec<(String, Vec<&String>)> = vec![
+            (format!("enterprise_id={ea}"), vec![&ids[0], &ids[3]]),
+            (format!("warehouse_id={wh}"), vec![&ids[1]]),
+            ("from=2026-11-25&to=2026-11-25".to_owned(), vec![&ids[1]]),
+            ("from=2026-11-21".to_owned(), vec![&ids[1], &ids[2], &ids[3]]),
+            ("to=2026-11-25".to_owned(), vec![&ids[0], &ids[1]]),
+            // The park's today, the 30th, is a day of patrols though UTC is still on the 29th.
+            ("from=2026-11-30&to=2026-11-30".to_owned(), vec![&ids[2], &ids[3]]),
+            (format!("enterprise_id={ea}&from=2026-11-21"), vec![&ids[3]]),
+            (format!("enterprise_id={ea}&warehouse_id={wh}"), vec![]),
+            ("from=2026-12-01".to_owned(), vec![]),
+        ];
+        for (query, expected) in &cases {
+            let found = listed(get(&app, &format!("/api/v1/patrols?{query}"), &p.office).await);
+            assert_eq!(&found.iter().collect::<Vec<_>>(), expected, "{query}");
+            // The inspector of the park's county reads the same.
+            let found = listed(get(&app, &format!("/api/v1/patrols?{query}"), &o.inspector).await);
+            assert_eq!(&found.iter().collect::<Vec<_>>(), expected, "{query}");
+        }
+        // Paged with the filter kept.
+        let first = get(&app, "/api/v1/patrols?from=2026-11-21&limit=2", &p.office).await;
+        assert_eq!(listed(first.clone()), [ids[1].clone(), ids[2].clone()]);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second = get(&app, &format!("/api/v1/patrols?from=2026-11-21&limit=2&cursor={cursor}"), &p.office).await;
+        assert_eq!(listed(second.clone()), [ids[3].clone()]);
+        assert!(second["next_cursor"].is_null());
+
+        // Another park's office, an inspector elsewhere: nothing, whatever the filter; an
+        // enterprise sees only its own patrols even when it names another.
+        for token in [&o.office_elsewhere, &o.inspector_elsewhere] {
+            for query in [format!("enterprise_id={ea}"), format!("warehouse_id={wh}"), "from=2026-11-01&to=2026-11-30".to_owned()] {
+                assert!(listed(get(&app, &format!("/api/v1/patrols?{query}"), token).await).is_empty(), "{query}");
+            }
+        }
+        assert!(listed(get(&app, &format!("/api/v1/patrols?enterprise_id={ea}"), &p.producer_b).await).is_empty());
+        assert_eq!(listed(get(&app, "/api/v1/patrols?from=2026-11-30", &p.producer_b).await), [ids[2].clone()]);
+
+        // Bad days are refused naming the field.
+        for (query, field) in [("from=2026-13-01", "from"), ("to=30.11.2026", "to"), ("from=", "from"),
+                               ("from=2026-11-30T00:00:00Z", "from"), ("from=2026-11-30&to=2026-11-29", "to")] {
+            let r = app.get(&format!("/api/v1/patrols?{query}"), &p.office).await;
+            let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), [field], "{query}");
+        }
+    }
+
+    async fn feedback_is_listed_by_status_page_by_page(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let mut ids = Vec::new();
+        for (token, subject) in [(&p.producer_a, "一"), (&p.producer_a, "二"), (&p.producer_b, "三"), (&p.producer_a, "四")] {
+            let (status, opened) = post(&app, "/api/v1/feedback", token, json!({"subject": subject, "text": "t"})).await;
+            assert_eq!(status, StatusCode::CREATED, "{opened}");
+            ids.push(opened["id"].as_str().unwrap().to_owned());
+        }
+        // The office answers the second and the third, and closes the fourth.
+        for id in [&ids[1], &ids[2]] {
+            let (status, _) = post(&app, &format!("/api/v1/feedback/{id}/messages"), &p.office, json!({"text": "好"})).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, _) = post(&app, &format!("/api/v1/feedback/{}/close", ids[3]), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let listed = |v: &Value| -> Vec<String> {
+            v["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+        };
+        for (token, status, expected) in [
+            (&p.office, "open", vec![&ids[0]]),
+            (&p.office, "answered", vec![&ids[1], &ids[2]]),
+            (&p.office, "closed", vec![&ids[3]]),
+            (&o.inspector, "answered", vec![&ids[1], &ids[2]]),
+            (&p.producer_a, "answered", vec![&ids[1]]),
+            (&p.producer_b, "answered", vec![&ids[2]]),
+            (&p.producer_b, "closed", vec![]),
+            (&o.office_elsewhere, "answered", vec![]),
+            (&o.inspector_elsewhere, "open", vec![]),
+        ] {
+            let found = listed(&get(&app, &format!("/api/v1/feedback?status={status}"), token).await);
+            assert_eq!(found.iter().collect::<Vec<_>>(), expected, "{status}");
+        }
+        let first = get(&app, "/api/v1/feedback?status=answered&limit=1", &p.office).await;
+        assert_eq!(listed(&first), [ids[1].clone()]);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second = get(&app, &format!("/api/v1/feedback?status=answered&limit=1&cursor={cursor}"), &p.office).await;
+        assert_eq!(listed(&second), [ids[2].clone()]);
+        assert!(second["next_cursor"].is_null());
+        let r = app.get("/api/v1/feedback?status=", &p.office).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["status"]);
+    }
 }
