@@ -24,6 +24,53 @@ pub const MAX_PHOTOS: i64 = 20;
 pub const MAX_MESSAGES: i64 = 200;
 /// The webhook and inbox type of an overdue finding.
 pub const FINDING_OVERDUE: &str = "finding.overdue";
+/// Told to the enterprise concerned: a finding of its was recorded.
+pub const FINDING_RECORDED: &str = "finding.recorded";
+/// Told to the park office: the enterprise answered a finding.
+pub const FINDING_ANSWERED: &str = "finding.answered";
+/// Told to the enterprise concerned: the park office closed a finding.
+pub const FINDING_CLOSED: &str = "finding.closed";
+/// Told to the enterprise concerned: the park office reopened a finding.
+pub const FINDING_REOPENED: &str = "finding.reopened";
+/// Told to the other side of feedback: the enterprise wrote (or opened it), or the park office
+/// answered.
+pub const FEEDBACK_MESSAGE: &str = "feedback.message";
+
+/// Tells `organization_id` (in the caller's transaction) what happened to a thread.
+fn tell(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    organization_id: &str,
+    type_: &str,
+    row: &ThreadRow,
+    title: String,
+) -> Result<(), ApiError> {
+    let data = if row.kind == "feedback" {
+        serde_json::json!({
+            "feedback_id": row.id,
+            "enterprise_id": row.enterprise_id,
+            "subject": row.subject,
+            "status": row.status,
+        })
+    } else {
+        serde_json::json!({
+            "finding_id": row.id,
+            "patrol_id": row.patrol_id,
+            "enterprise_id": row.enterprise_id,
+            "warehouse_id": row.warehouse_id,
+            "deadline": row.deadline,
+            "status": row.status,
+        })
+    };
+    let notice = Notice {
+        type_,
+        subject_id: &row.id,
+        title,
+        data,
+    };
+    crate::notify::service::publish(conn, now, organization_id, &notice)?;
+    Ok(())
+}
 
 /// Where a thread or patrol is in its life: `open` (waiting for the enterprise, or for the
 /// office's first word on feedback), `answered` (the other side answered; the office decides),
@@ -614,6 +661,13 @@ pub fn record_patrol(
             MessageKind::Opened,
             Some(f.description),
         )?;
+        if let Some(enterprise) = &enterprise_id {
+            let title = format!(
+                "Finding of a patrol, to rectify by {}: {}",
+                f.deadline, thread.subject
+            );
+            tell(conn, now, enterprise, FINDING_RECORDED, &thread, title)?;
+        }
         finding_ids.push(thread.id);
     }
     crate::audit::context::describe(
@@ -770,6 +824,11 @@ pub fn answer_finding(
     refuse_closed(&row)?;
     new_message(conn, now, principal, id, MessageKind::Answer, Some(text))?;
     let row = changed(conn, now, row, ThreadStatus::Answered, "answered")?;
+    // The park office answering a finding at its own warehouse tells nobody.
+    if principal.organization_id != row.park_id {
+        let title = format!("Finding answered by the enterprise: {}", row.subject);
+        tell(conn, now, &row.park_id, FINDING_ANSWERED, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 
@@ -786,6 +845,12 @@ pub fn close(
     refuse_closed(&row)?;
     new_message(conn, now, principal, id, MessageKind::Closed, note)?;
     let row = changed(conn, now, row, ThreadStatus::Closed, "closed")?;
+    if kind == ThreadKind::Finding
+        && let Some(enterprise) = row.enterprise_id.clone()
+    {
+        let title = format!("Finding closed as rectified: {}", row.subject);
+        tell(conn, now, &enterprise, FINDING_CLOSED, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 
@@ -811,6 +876,10 @@ pub fn reopen_finding(
         Some(reason),
     )?;
     let row = changed(conn, now, row, ThreadStatus::Open, "reopened")?;
+    if let Some(enterprise) = row.enterprise_id.clone() {
+        let title = format!("Finding reopened, not rectified: {}", row.subject);
+        tell(conn, now, &enterprise, FINDING_REOPENED, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 
@@ -850,6 +919,8 @@ pub fn open_feedback(
         MessageKind::Opened,
         Some(text),
     )?;
+    let title = format!("Feedback from an enterprise: {}", row.subject);
+    tell(conn, now, &park_id, FEEDBACK_MESSAGE, &row, title)?;
     crate::audit::context::describe(
         format!("/api/v1/feedback/{}", row.id),
         serde_json::json!({"opened": row.id}),
@@ -876,6 +947,20 @@ pub fn feedback_message(
         ThreadStatus::Open
     };
     let row = changed(conn, now, row, status, "message")?;
+    let (to, title) = if status == ThreadStatus::Answered {
+        (
+            row.enterprise_id.clone(),
+            format!("The park office answered your feedback: {}", row.subject),
+        )
+    } else {
+        (
+            Some(row.park_id.clone()),
+            format!("The enterprise wrote in its feedback: {}", row.subject),
+        )
+    };
+    if let Some(to) = to {
+        tell(conn, now, &to, FEEDBACK_MESSAGE, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 

@@ -623,4 +623,95 @@ backend_tests! {
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), ["status"]);
     }
+
+    async fn each_side_is_told_once_of_findings_and_feedback(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.notify.webhook_allowed_hosts = "127.0.0.1".to_owned();
+            s.notify.poll_interval_ms = 50;
+        }).await;
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let receiver = crate::receiver::Receiver::start(200).await;
+        let (_, secret) = crate::pickups::subscribe(&app, &p.producer_a, &receiver.url("/a"),
+            &["finding.recorded", "finding.closed", "finding.reopened", "feedback.message"]).await;
+        // Every type for each party, as (type, subject) pairs.
+        let told = |token: String| {
+            let app = &app;
+            async move {
+                inbox(app, &token, "").await.into_iter()
+                    .filter(|m| m["type"].as_str().unwrap().starts_with("finding.") || m["type"].as_str().unwrap().starts_with("feedback."))
+                    .map(|m| (m["type"].as_str().unwrap().to_owned(), m["subject_id"].as_str().unwrap().to_owned()))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let pair = |t: &str, id: &str| (t.to_owned(), id.to_owned());
+
+        let patrol_a = patrol(&app, &p, &p.enterprise_a, 14).await;
+        let finding = first_finding(&patrol_a);
+        // A warehouse's finding concerns no enterprise: nobody is told, and the office answering
+        // it tells nobody either.
+        let body = json!({"warehouse_id": p.warehouse, "patrolled_on": app.day(0), "people": ["王芳"],
+            "findings": [{"description": "应急物资不足", "deadline": app.day(7)}]});
+        let (status, at_warehouse) = post(&app, "/api/v1/patrols", &p.office, body).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = post(&app, &format!("/api/v1/findings/{}/answer", first_finding(&at_warehouse)), &p.office, json!({"text": "已补充"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(told(p.producer_a.clone()).await, [pair("finding.recorded", &finding)]);
+        assert!(told(p.office.clone()).await.is_empty());
+
+        let path = format!("/api/v1/findings/{finding}");
+        let (status, _) = post(&app, &format!("{path}/answer"), &p.producer_a, json!({"text": "已补贴标签"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(told(p.office.clone()).await, [pair("finding.answered", &finding)]);
+        let (status, _) = post(&app, &format!("{path}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = post(&app, &format!("{path}/reopen"), &p.office, json!({"reason": "标签信息不全"})).await;
+        assert_eq!(status, StatusCode::OK);
+        // A refused step (closing twice) tells nothing.
+        let (status, _) = post(&app, &format!("{path}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = post(&app, &format!("{path}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+
+        // Feedback: the office is told when the enterprise opens or writes, the enterprise when
+        // the office answers; closing tells nobody.
+        let (status, opened) = post(&app, "/api/v1/feedback", &p.producer_a, json!({"subject": "收运时间", "text": "能否提前？"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let fbk = opened["id"].as_str().unwrap().to_owned();
+        for (token, text) in [(&p.office, "下周二"), (&p.producer_a, "好的")] {
+            let (status, _) = post(&app, &format!("/api/v1/feedback/{fbk}/messages"), token, json!({"text": text})).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, _) = post(&app, &format!("/api/v1/feedback/{fbk}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let mut to_a = told(p.producer_a.clone()).await;
+        to_a.sort();
+        let mut expected = vec![pair("finding.recorded", &finding), pair("finding.closed", &finding), pair("finding.reopened", &finding),
+                                pair("finding.closed", &finding), pair("feedback.message", &fbk)];
+        expected.sort();
+        assert_eq!(to_a, expected);
+        let mut to_office = told(p.office.clone()).await;
+        to_office.sort();
+        let mut expected = vec![pair("finding.answered", &finding), pair("feedback.message", &fbk), pair("feedback.message", &fbk)];
+        expected.sort();
+        assert_eq!(to_office, expected);
+        for token in [&p.producer_b, &o.office_elsewhere, &o.inspector, &p.dispatcher] {
+            assert!(told(token.clone()).await.is_empty());
+        }
+
+        // The enterprise's webhook gets the same five, signed.
+        receiver.wait_for(40, "five deliveries", |r| r.len() >= 5).await;
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        let got = receiver.received();
+        assert_eq!(got.len(), 5);
+        got[0].verify(&secret).expect("the signature verifies");
+        let recorded = got.iter().find(|g| g.type_() == "finding.recorded").unwrap();
+        assert_eq!(recorded.json()["data"]["finding_id"], finding.as_str());
+        assert_eq!(recorded.json()["data"]["patrol_id"], patrol_a["id"]);
+        let types: Value = app.get("/api/v1/webhooks/types", &p.office).await.json().await.unwrap();
+        for t in ["finding.recorded", "finding.answered", "finding.closed", "finding.reopened", "feedback.message"] {
+            assert!(types["types"].as_array().unwrap().contains(&json!(t)), "{t}");
+        }
+    }
 }
