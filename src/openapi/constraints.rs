@@ -399,7 +399,12 @@ pub fn document(doc: &mut OpenApi) {
                     RefOr::T(Schema::Object(property)) => {
                         constrain(name, field, property, request, required.contains(field));
                     }
-                    RefOr::T(Schema::Array(array)) if request => constrain_items(field, array),
+                    RefOr::T(Schema::Array(array)) if request => {
+                        constrain_items(field, array);
+                        if name == "AddFindingsRequest" && field == "findings" {
+                            array.min_items = Some(1);
+                        }
+                    }
                     _ => {}
                 }
             }

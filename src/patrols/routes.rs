@@ -78,6 +78,16 @@ pub struct RecordPatrolRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "findings": [{"description": "应急池液位计损坏", "severity": "minor", "deadline": "2026-12-20"}]
+}))]
+pub struct AddFindingsRequest {
+    /// 1 to 10 findings, each due not before the patrol's day.
+    pub findings: Vec<NewFindingRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "已按 HJ 1276-2022 补贴标签，见照片"}))]
 pub struct ThreadTextRequest {
     /// 1 to 2000 characters.
@@ -182,6 +192,32 @@ fn optional(v: &mut Validator, field: &str, value: Option<&str>, max: usize) -> 
         .filter(|t| !t.is_empty())
 }
 
+/// A patrol's findings as given: at most [`MAX_FINDINGS`], each description 1 to 500
+/// characters.
+fn new_findings(v: &mut Validator, given: &[NewFindingRequest]) -> Vec<NewFinding> {
+    if given.len() > MAX_FINDINGS {
+        v.push(FieldError::new(
+            "findings",
+            "invalid_length",
+            format!("must list at most {MAX_FINDINGS} findings"),
+        ));
+    }
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, f)| NewFinding {
+            description: text(
+                v,
+                &format!("findings[{i}].description"),
+                &f.description,
+                DESCRIPTION_MAX,
+            ),
+            severity: f.severity,
+            deadline: f.deadline,
+        })
+        .collect()
+}
+
 /// Record a patrol of an enterprise or a warehouse of the park, with its checklist and
 /// findings (the park office). Each finding opens a thread the enterprise answers
 /// (`POST /findings/{id}/answer`); photos go to `POST /findings/{id}/photos`.
@@ -254,28 +290,7 @@ pub async fn record_patrol(
             result: c.result,
         })
         .collect();
-    if body.findings.len() > MAX_FINDINGS {
-        v.push(FieldError::new(
-            "findings",
-            "invalid_length",
-            format!("must list at most {MAX_FINDINGS} findings"),
-        ));
-    }
-    let findings: Vec<NewFinding> = body
-        .findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| NewFinding {
-            description: text(
-                &mut v,
-                &format!("findings[{i}].description"),
-                &f.description,
-                DESCRIPTION_MAX,
-            ),
-            severity: f.severity,
-            deadline: f.deadline,
-        })
-        .collect();
+    let findings = new_findings(&mut v, &body.findings);
     let note = optional(&mut v, "note", body.note.as_deref(), DESCRIPTION_MAX);
     let new = v.finish_with(|| {
         Some(NewPatrol {
@@ -358,6 +373,49 @@ pub async fn get_patrol(
         })
         .await?;
     Ok(web::Json(view))
+}
+
+/// Add findings to a patrol (the park office of its park), as when recording it: 1 to 10
+/// findings, each due not before the patrol's day; a patrol holds at most 50. Each opens a
+/// thread the enterprise is told of (`finding.recorded`).
+#[utoipa::path(
+    tag = "patrols",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Patrol id")),
+    request_body = AddFindingsRequest,
+    responses(
+        (status = 201, description = "Added: the patrol with every finding", body = PatrolView, headers(("Location" = String, description = "URL of the patrol"))),
+        (status = 403, description = "You may read but not add to this patrol", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patrol, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The patrol would hold over 50 findings", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/patrols/{id}/findings")]
+pub async fn add_findings(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<AddFindingsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    if body.findings.is_empty() {
+        v.push(FieldError::new(
+            "findings",
+            "invalid_length",
+            format!("must list 1 to {MAX_FINDINGS} findings"),
+        ));
+    }
+    let findings = new_findings(&mut v, &body.findings);
+    v.finish()?;
+    let id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| service::add_findings(conn, now, &principal, &id, findings))
+        .await?;
+    Ok(created(format!("/api/v1/patrols/{}", view.id), &view))
 }
 
 async fn read_thread(

@@ -20,6 +20,8 @@ use crate::registry::parks::service as parks;
 
 /// Most photos of one thread (a finding and its rectification, a feedback).
 pub const MAX_PHOTOS: i64 = 20;
+/// Most findings of one patrol, those recorded with it and those added later.
+pub const MAX_PATROL_FINDINGS: i64 = 50;
 /// Most messages of one thread.
 pub const MAX_MESSAGES: i64 = 200;
 /// The webhook and inbox type of an overdue finding.
@@ -602,22 +604,7 @@ pub fn record_patrol(
             "must not be after today in the park's time zone",
         ));
     }
-    let late: Vec<FieldError> = new
-        .findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.deadline < new.patrolled_on)
-        .map(|(i, _)| {
-            FieldError::new(
-                format!("findings[{i}].deadline"),
-                "before_patrol",
-                "must not be before the day of the patrol",
-            )
-        })
-        .collect();
-    if !late.is_empty() {
-        return Err(ApiError::Validation(late));
-    }
+    check_deadlines(new.patrolled_on, &new.findings)?;
     let row = PatrolRow {
         id: new_id("pat"),
         park_id: park_id.clone(),
@@ -634,15 +621,54 @@ pub fn record_patrol(
         created_at: now.naive_utc(),
     };
     store::insert_patrol(conn, &row)?;
+    let finding_ids = insert_findings(conn, now, principal, &row, new.findings)?;
+    crate::audit::context::describe(
+        format!("/api/v1/patrols/{}", row.id),
+        serde_json::json!({"recorded": row.id, "findings": finding_ids}),
+    );
+    crate::audit::context::park(&park_id);
+    patrol_view(conn, now, row)
+}
+
+/// Refuses findings due before the patrol's day (422 naming each).
+fn check_deadlines(patrolled_on: NaiveDate, findings: &[NewFinding]) -> Result<(), ApiError> {
+    let late: Vec<FieldError> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.deadline < patrolled_on)
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("findings[{i}].deadline"),
+                "before_patrol",
+                "must not be before the day of the patrol",
+            )
+        })
+        .collect();
+    if late.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(late))
+    }
+}
+
+/// Inserts findings of a patrol, each a thread opened with its description, and tells the
+/// enterprise concerned of each. Returns their ids.
+fn insert_findings(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    patrol: &PatrolRow,
+    findings: Vec<NewFinding>,
+) -> Result<Vec<String>, ApiError> {
     let mut finding_ids = Vec::new();
-    for f in new.findings {
+    for f in findings {
         let thread = ThreadRow {
             id: new_id("fnd"),
             kind: "finding".to_owned(),
-            park_id: park_id.clone(),
-            enterprise_id: enterprise_id.clone(),
-            warehouse_id: row.warehouse_id.clone(),
-            patrol_id: Some(row.id.clone()),
+            park_id: patrol.park_id.clone(),
+            enterprise_id: patrol.enterprise_id.clone(),
+            warehouse_id: patrol.warehouse_id.clone(),
+            patrol_id: Some(patrol.id.clone()),
             subject: f.description.clone(),
             severity: f.severity.map(|s| s.as_str().to_owned()),
             deadline: Some(f.deadline),
@@ -661,7 +687,7 @@ pub fn record_patrol(
             MessageKind::Opened,
             Some(f.description),
         )?;
-        if let Some(enterprise) = &enterprise_id {
+        if let Some(enterprise) = &patrol.enterprise_id {
             let title = format!(
                 "Finding of a patrol, to rectify by {}: {}",
                 f.deadline, thread.subject
@@ -670,11 +696,45 @@ pub fn record_patrol(
         }
         finding_ids.push(thread.id);
     }
+    Ok(finding_ids)
+}
+
+/// The park office of the patrol's park adds findings to it, with the bounds of a patrol's
+/// recording: due not before the patrol's day (422), and at most [`MAX_PATROL_FINDINGS`] in
+/// all (409). Those who may read the patrol but not manage it get 403, others 404.
+pub fn add_findings(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    findings: Vec<NewFinding>,
+) -> Result<PatrolView, ApiError> {
+    let row = load_patrol(conn, principal, id)?;
+    let region = region_of(conn, &row.park_id)?;
+    authorize(
+        principal,
+        Action::ManagePatrol {
+            place: Place {
+                park_id: &row.park_id,
+                region_code: &region,
+            },
+            enterprise_id: row.enterprise_id.as_deref(),
+        },
+    )?;
+    check_deadlines(row.patrolled_on, &findings)?;
+    let held = i64::try_from(store::findings_of(conn, &row.id)?.len()).unwrap_or(i64::MAX);
+    let adding = i64::try_from(findings.len()).unwrap_or(i64::MAX);
+    if held.saturating_add(adding) > MAX_PATROL_FINDINGS {
+        return Err(ApiError::Conflict(format!(
+            "a patrol holds at most {MAX_PATROL_FINDINGS} findings; it holds {held}"
+        )));
+    }
+    let finding_ids = insert_findings(conn, now, principal, &row, findings)?;
     crate::audit::context::describe(
         format!("/api/v1/patrols/{}", row.id),
-        serde_json::json!({"recorded": row.id, "findings": finding_ids}),
+        serde_json::json!({"added": finding_ids}),
     );
-    crate::audit::context::park(&park_id);
+    crate::audit::context::park(&row.park_id);
     patrol_view(conn, now, row)
 }
 

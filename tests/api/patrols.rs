@@ -714,4 +714,81 @@ backend_tests! {
             assert!(types["types"].as_array().unwrap().contains(&json!(t)), "{t}");
         }
     }
+
+    async fn the_office_adds_findings_to_a_patrol(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let patrol = patrol(&app, &p, &p.enterprise_a, 14).await;
+        let id = patrol["id"].as_str().unwrap();
+        let path = format!("/api/v1/patrols/{id}/findings");
+        let one = json!({"findings": [{"description": "应急池液位计损坏", "severity": "minor", "deadline": app.day(0)}]});
+
+        // Readers who may not add: 403; others: 404; nothing added.
+        for (token, status) in [(&p.producer_a, StatusCode::FORBIDDEN), (&o.inspector, StatusCode::FORBIDDEN),
+                                (&p.producer_b, StatusCode::NOT_FOUND), (&o.office_elsewhere, StatusCode::NOT_FOUND),
+                                (&o.inspector_elsewhere, StatusCode::NOT_FOUND), (&p.dispatcher, StatusCode::NOT_FOUND)] {
+            let r = app.post_json(&path, Some(token), &one).await;
+            assert_eq!(r.status(), status);
+        }
+        let r = app.post_json("/api/v1/patrols/pat_nosuch/findings", Some(&p.office), &one).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+
+        // The bounds of a patrol's recording: 1 to 10, described, due not before its day.
+        let long = "长".repeat(501);
+        let eleven: Vec<Value> = (0..11).map(|i| json!({"description": format!("f{i}"), "deadline": app.day(1)})).collect();
+        for (body, fields) in [
+            (json!({"findings": []}), vec!["findings"]),
+            (json!({"findings": eleven}), vec!["findings"]),
+            (json!({"findings": [{"description": " ", "deadline": app.day(1)}, {"description": long, "deadline": app.day(1)}]}),
+             vec!["findings[0].description", "findings[1].description"]),
+            (json!({"findings": [{"description": "ok", "deadline": app.day(1)}, {"description": "late", "deadline": app.day(-1)}]}),
+             vec!["findings[1].deadline"]),
+        ] {
+            let r = app.post_json(&path, Some(&p.office), &body).await;
+            let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), fields);
+        }
+        assert_eq!(get(&app, &format!("/api/v1/patrols/{id}"), &p.office).await["findings"].as_array().unwrap().len(), 1);
+        assert!(told(&app, &p.producer_a).await.len() == 1, "only the first finding was told");
+
+        // Added: the patrol with both findings, in order; the enterprise told of the new one.
+        let r = app.post_json(&path, Some(&p.office), &one).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/api/v1/patrols/{id}"));
+        let added: Value = r.json().await.unwrap();
+        let findings = added["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0]["id"], patrol["findings"][0]["id"]);
+        assert_eq!(findings[1]["description"], "应急池液位计损坏");
+        assert_eq!(findings[1]["severity"], "minor");
+        assert_eq!(findings[1]["deadline"], app.day(0));
+        assert_eq!(findings[1]["status"], "open");
+        let new_finding = findings[1]["id"].as_str().unwrap();
+        let thread = get(&app, &format!("/api/v1/findings/{new_finding}"), &p.producer_a).await;
+        assert_eq!(thread["patrol_id"], id);
+        assert_eq!(thread["enterprise_id"], p.enterprise_a.as_str());
+        let messages = told(&app, &p.producer_a).await;
+        assert_eq!(messages.len(), 2);
+        assert!(messages.iter().any(|m| m["subject_id"] == new_finding));
+        assert!(told(&app, &p.producer_b).await.is_empty());
+        let entries = crate::audit::entries(&app, &p.admin).await;
+        let entry = entries.iter().find(|e| e["action"] == "POST /api/v1/patrols/{id}/findings").unwrap();
+        assert_eq!(entry["object"], format!("/api/v1/patrols/{id}"));
+
+        // At most 50 in all: 2 + 4 × 10 + 8 fit, one more does not.
+        let ten = json!({"findings": (0..10).map(|i| json!({"description": format!("f{i}"), "deadline": app.day(1)})).collect::<Vec<_>>()});
+        for _ in 0..4 {
+            assert_eq!(app.post_json(&path, Some(&p.office), &ten).await.status(), StatusCode::CREATED);
+        }
+        let eight = json!({"findings": (0..8).map(|i| json!({"description": format!("g{i}"), "deadline": app.day(1)})).collect::<Vec<_>>()});
+        assert_eq!(app.post_json(&path, Some(&p.office), &eight).await.status(), StatusCode::CREATED);
+        let r = app.post_json(&path, Some(&p.office), &one).await;
+        assert_problem(r, StatusCode::CONFLICT, "conflict").await;
+        assert_eq!(get(&app, &format!("/api/v1/patrols/{id}"), &p.office).await["findings"].as_array().unwrap().len(), 50);
+    }
+}
+
+async fn told(app: &TestApp, token: &str) -> Vec<Value> {
+    inbox(app, token, "?type=finding.recorded").await
 }
