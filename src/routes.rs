@@ -157,6 +157,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(patrols::routes::record_patrol)
                 .service(patrols::routes::list_patrols)
                 .service(patrols::routes::get_patrol)
+                .service(patrols::routes::add_findings)
                 .service(patrols::routes::get_finding)
                 .service(patrols::routes::answer_finding)
                 .service(patrols::routes::close_finding)

@@ -29,7 +29,12 @@ pub const MESSAGE_TYPES: &[&str] = &[
     "alarm.storage_age",
     "alarm.capacity",
     "licence.expiring",
+    "finding.recorded",
+    "finding.answered",
+    "finding.closed",
+    "finding.reopened",
     "finding.overdue",
+    "feedback.message",
     "webhook.endpoint_disabled",
 ];
 

@@ -432,7 +432,12 @@ pub fn document(doc: &mut OpenApi) {
                     RefOr::T(Schema::Object(property)) => {
                         constrain(name, field, property, request, required.contains(field));
                     }
-                    RefOr::T(Schema::Array(array)) if request => constrain_items(field, array),
+                    RefOr::T(Schema::Array(array)) if request => {
+                        constrain_items(field, array);
+                        if name == "AddFindingsRequest" && field == "findings" {
+                            array.min_items = Some(1);
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -537,7 +542,9 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
     let value = match name {
         "kind" if ledger => serde_json::json!({"type": "string", "enum": KINDS}),
         "month" if ledger => serde_json::json!({"type": "string", "pattern": PERIOD}),
-        "from" | "to" if ledger => serde_json::json!({"type": "string", "format": "date"}),
+        "from" | "to" if ledger || path == "/api/v1/patrols" => {
+            serde_json::json!({"type": "string", "format": "date"})
+        }
         "from" | "to" if path.contains("/figures/") || path.contains("/trends") => {
             serde_json::json!({"type": "string", "pattern": FIGURES_PERIOD})
         }

@@ -16,6 +16,7 @@ use crate::patrols::service::{
     self, ChecklistItem, NewFinding, NewPatrol, PatrolView, PhotoView, Severity, Target,
     ThreadKind, ThreadSummary, ThreadView,
 };
+use crate::patrols::store::PatrolFilter;
 use crate::state::AppState;
 
 /// Most people named on a patrol.
@@ -77,6 +78,16 @@ pub struct RecordPatrolRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "findings": [{"description": "应急池液位计损坏", "severity": "minor", "deadline": "2026-12-20"}]
+}))]
+pub struct AddFindingsRequest {
+    /// 1 to 10 findings, each due not before the patrol's day.
+    pub findings: Vec<NewFindingRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "已按 HJ 1276-2022 补贴标签，见照片"}))]
 pub struct ThreadTextRequest {
     /// 1 to 2000 characters.
@@ -115,6 +126,55 @@ pub struct FeedbackFilter {
     pub status: Option<String>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PatrolFilterQuery {
+    /// Only patrols of this enterprise.
+    pub enterprise_id: Option<String>,
+    /// Only patrols of this warehouse.
+    pub warehouse_id: Option<String>,
+    /// Only patrols on or after this day (YYYY-MM-DD, the patrol's day in its park's time
+    /// zone).
+    #[param(example = "2026-11-01")]
+    pub from: Option<String>,
+    /// Only patrols on or before this day (YYYY-MM-DD, inclusive); not before `from`.
+    #[param(example = "2026-11-30")]
+    pub to: Option<String>,
+}
+
+/// A day `YYYY-MM-DD` of a list's filter; given empty, refused as every filter is.
+fn day(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
+    let raw = raw.map(str::trim)?;
+    if raw.is_empty() {
+        v.push(crate::http::pagination::empty(field, "for no bound"));
+        return None;
+    }
+    v.check(
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| FieldError::new(field, "invalid", "must be a day YYYY-MM-DD")),
+    )
+}
+
+fn patrol_filter(v: &mut Validator, q: PatrolFilterQuery) -> PatrolFilter {
+    let from = day(v, "from", q.from.as_deref());
+    let to = day(v, "to", q.to.as_deref());
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        v.push(FieldError::new(
+            "to",
+            "before_from",
+            "must not be before from",
+        ));
+    }
+    PatrolFilter {
+        enterprise_id: q.enterprise_id,
+        warehouse_id: q.warehouse_id,
+        from,
+        to,
+    }
+}
+
 /// The bytes of a photo: a JPEG, PNG or WebP image of at most 5 MiB.
 // Only its schema is used: the handlers read the bytes from the payload.
 #[allow(dead_code)]
@@ -130,6 +190,32 @@ fn optional(v: &mut Validator, field: &str, value: Option<&str>, max: usize) -> 
     value
         .map(|t| v.text(field, t, 0, max))
         .filter(|t| !t.is_empty())
+}
+
+/// A patrol's findings as given: at most [`MAX_FINDINGS`], each description 1 to 500
+/// characters.
+fn new_findings(v: &mut Validator, given: &[NewFindingRequest]) -> Vec<NewFinding> {
+    if given.len() > MAX_FINDINGS {
+        v.push(FieldError::new(
+            "findings",
+            "invalid_length",
+            format!("must list at most {MAX_FINDINGS} findings"),
+        ));
+    }
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, f)| NewFinding {
+            description: text(
+                v,
+                &format!("findings[{i}].description"),
+                &f.description,
+                DESCRIPTION_MAX,
+            ),
+            severity: f.severity,
+            deadline: f.deadline,
+        })
+        .collect()
 }
 
 /// Record a patrol of an enterprise or a warehouse of the park, with its checklist and
@@ -204,28 +290,7 @@ pub async fn record_patrol(
             result: c.result,
         })
         .collect();
-    if body.findings.len() > MAX_FINDINGS {
-        v.push(FieldError::new(
-            "findings",
-            "invalid_length",
-            format!("must list at most {MAX_FINDINGS} findings"),
-        ));
-    }
-    let findings: Vec<NewFinding> = body
-        .findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| NewFinding {
-            description: text(
-                &mut v,
-                &format!("findings[{i}].description"),
-                &f.description,
-                DESCRIPTION_MAX,
-            ),
-            severity: f.severity,
-            deadline: f.deadline,
-        })
-        .collect();
+    let findings = new_findings(&mut v, &body.findings);
     let note = optional(&mut v, "note", body.note.as_deref(), DESCRIPTION_MAX);
     let new = v.finish_with(|| {
         Some(NewPatrol {
@@ -245,31 +310,37 @@ pub async fn record_patrol(
 }
 
 /// The patrols you may see, oldest first: a park office its park's, an enterprise user its
-/// own enterprise's, an inspector those of its jurisdiction.
+/// own enterprise's, an inspector those of its jurisdiction; narrowed to an enterprise, a
+/// warehouse, and the patrol's days from `from` to `to` (inclusive, in the park's time zone).
 #[utoipa::path(
     tag = "patrols",
     security(("bearer" = [])),
-    params(PageQuery),
+    params(PatrolFilterQuery, PageQuery),
     responses(
         (status = 200, description = "One page", body = Page<PatrolView>),
         (status = 403, description = "Your role reads no patrols", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad from, to (or to before from), limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/patrols")]
 pub async fn list_patrols(
     state: web::Data<AppState>,
     principal: Principal,
+    filter: web::Query<PatrolFilterQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<PatrolView>>, ApiError> {
     let now = state.clock.now();
     let scope = policy::patrol_scope(&principal)?;
     let mut v = Validator::new();
     let page = page.parse(&mut v);
+    let filter = patrol_filter(&mut v, filter.into_inner());
     v.finish()?;
     let found = state
         .db
         .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| service::list_patrols(conn, now, &scope, &page))
+            crate::db::read_snapshot(conn, |conn| {
+                service::list_patrols(conn, now, &scope, &filter, &page)
+            })
         })
         .await?;
     Ok(web::Json(found))
@@ -302,6 +373,49 @@ pub async fn get_patrol(
         })
         .await?;
     Ok(web::Json(view))
+}
+
+/// Add findings to a patrol (the park office of its park), as when recording it: 1 to 10
+/// findings, each due not before the patrol's day; a patrol holds at most 50. Each opens a
+/// thread the enterprise is told of (`finding.recorded`).
+#[utoipa::path(
+    tag = "patrols",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Patrol id")),
+    request_body = AddFindingsRequest,
+    responses(
+        (status = 201, description = "Added: the patrol with every finding", body = PatrolView, headers(("Location" = String, description = "URL of the patrol"))),
+        (status = 403, description = "You may read but not add to this patrol", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patrol, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The patrol would hold over 50 findings", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/patrols/{id}/findings")]
+pub async fn add_findings(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    body: Json<AddFindingsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    if body.findings.is_empty() {
+        v.push(FieldError::new(
+            "findings",
+            "invalid_length",
+            format!("must list 1 to {MAX_FINDINGS} findings"),
+        ));
+    }
+    let findings = new_findings(&mut v, &body.findings);
+    v.finish()?;
+    let id = id.into_inner();
+    let view = state
+        .db
+        .write(move |conn| service::add_findings(conn, now, &principal, &id, findings))
+        .await?;
+    Ok(created(format!("/api/v1/patrols/{}", view.id), &view))
 }
 
 async fn read_thread(

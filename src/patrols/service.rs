@@ -20,10 +20,59 @@ use crate::registry::parks::service as parks;
 
 /// Most photos of one thread (a finding and its rectification, a feedback).
 pub const MAX_PHOTOS: i64 = 20;
+/// Most findings of one patrol, those recorded with it and those added later.
+pub const MAX_PATROL_FINDINGS: i64 = 50;
 /// Most messages of one thread.
 pub const MAX_MESSAGES: i64 = 200;
 /// The webhook and inbox type of an overdue finding.
 pub const FINDING_OVERDUE: &str = "finding.overdue";
+/// Told to the enterprise concerned: a finding of its was recorded.
+pub const FINDING_RECORDED: &str = "finding.recorded";
+/// Told to the park office: the enterprise answered a finding.
+pub const FINDING_ANSWERED: &str = "finding.answered";
+/// Told to the enterprise concerned: the park office closed a finding.
+pub const FINDING_CLOSED: &str = "finding.closed";
+/// Told to the enterprise concerned: the park office reopened a finding.
+pub const FINDING_REOPENED: &str = "finding.reopened";
+/// Told to the other side of feedback: the enterprise wrote (or opened it), or the park office
+/// answered.
+pub const FEEDBACK_MESSAGE: &str = "feedback.message";
+
+/// Tells `organization_id` (in the caller's transaction) what happened to a thread.
+fn tell(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    organization_id: &str,
+    type_: &str,
+    row: &ThreadRow,
+    title: String,
+) -> Result<(), ApiError> {
+    let data = if row.kind == "feedback" {
+        serde_json::json!({
+            "feedback_id": row.id,
+            "enterprise_id": row.enterprise_id,
+            "subject": row.subject,
+            "status": row.status,
+        })
+    } else {
+        serde_json::json!({
+            "finding_id": row.id,
+            "patrol_id": row.patrol_id,
+            "enterprise_id": row.enterprise_id,
+            "warehouse_id": row.warehouse_id,
+            "deadline": row.deadline,
+            "status": row.status,
+        })
+    };
+    let notice = Notice {
+        type_,
+        subject_id: &row.id,
+        title,
+        data,
+    };
+    crate::notify::service::publish(conn, now, organization_id, &notice)?;
+    Ok(())
+}
 
 /// Where a thread or patrol is in its life: `open` (waiting for the enterprise, or for the
 /// office's first word on feedback), `answered` (the other side answered; the office decides),
@@ -555,22 +604,7 @@ pub fn record_patrol(
             "must not be after today in the park's time zone",
         ));
     }
-    let late: Vec<FieldError> = new
-        .findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.deadline < new.patrolled_on)
-        .map(|(i, _)| {
-            FieldError::new(
-                format!("findings[{i}].deadline"),
-                "before_patrol",
-                "must not be before the day of the patrol",
-            )
-        })
-        .collect();
-    if !late.is_empty() {
-        return Err(ApiError::Validation(late));
-    }
+    check_deadlines(new.patrolled_on, &new.findings)?;
     let row = PatrolRow {
         id: new_id("pat"),
         park_id: park_id.clone(),
@@ -587,15 +621,54 @@ pub fn record_patrol(
         created_at: now.naive_utc(),
     };
     store::insert_patrol(conn, &row)?;
+    let finding_ids = insert_findings(conn, now, principal, &row, new.findings)?;
+    crate::audit::context::describe(
+        format!("/api/v1/patrols/{}", row.id),
+        serde_json::json!({"recorded": row.id, "findings": finding_ids}),
+    );
+    crate::audit::context::park(&park_id);
+    patrol_view(conn, now, row)
+}
+
+/// Refuses findings due before the patrol's day (422 naming each).
+fn check_deadlines(patrolled_on: NaiveDate, findings: &[NewFinding]) -> Result<(), ApiError> {
+    let late: Vec<FieldError> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.deadline < patrolled_on)
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("findings[{i}].deadline"),
+                "before_patrol",
+                "must not be before the day of the patrol",
+            )
+        })
+        .collect();
+    if late.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(late))
+    }
+}
+
+/// Inserts findings of a patrol, each a thread opened with its description, and tells the
+/// enterprise concerned of each. Returns their ids.
+fn insert_findings(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    patrol: &PatrolRow,
+    findings: Vec<NewFinding>,
+) -> Result<Vec<String>, ApiError> {
     let mut finding_ids = Vec::new();
-    for f in new.findings {
+    for f in findings {
         let thread = ThreadRow {
             id: new_id("fnd"),
             kind: "finding".to_owned(),
-            park_id: park_id.clone(),
-            enterprise_id: enterprise_id.clone(),
-            warehouse_id: row.warehouse_id.clone(),
-            patrol_id: Some(row.id.clone()),
+            park_id: patrol.park_id.clone(),
+            enterprise_id: patrol.enterprise_id.clone(),
+            warehouse_id: patrol.warehouse_id.clone(),
+            patrol_id: Some(patrol.id.clone()),
             subject: f.description.clone(),
             severity: f.severity.map(|s| s.as_str().to_owned()),
             deadline: Some(f.deadline),
@@ -614,13 +687,54 @@ pub fn record_patrol(
             MessageKind::Opened,
             Some(f.description),
         )?;
+        if let Some(enterprise) = &patrol.enterprise_id {
+            let title = format!(
+                "Finding of a patrol, to rectify by {}: {}",
+                f.deadline, thread.subject
+            );
+            tell(conn, now, enterprise, FINDING_RECORDED, &thread, title)?;
+        }
         finding_ids.push(thread.id);
     }
+    Ok(finding_ids)
+}
+
+/// The park office of the patrol's park adds findings to it, with the bounds of a patrol's
+/// recording: due not before the patrol's day (422), and at most [`MAX_PATROL_FINDINGS`] in
+/// all (409). Those who may read the patrol but not manage it get 403, others 404.
+pub fn add_findings(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    findings: Vec<NewFinding>,
+) -> Result<PatrolView, ApiError> {
+    let row = load_patrol(conn, principal, id)?;
+    let region = region_of(conn, &row.park_id)?;
+    authorize(
+        principal,
+        Action::ManagePatrol {
+            place: Place {
+                park_id: &row.park_id,
+                region_code: &region,
+            },
+            enterprise_id: row.enterprise_id.as_deref(),
+        },
+    )?;
+    check_deadlines(row.patrolled_on, &findings)?;
+    let held = i64::try_from(store::findings_of(conn, &row.id)?.len()).unwrap_or(i64::MAX);
+    let adding = i64::try_from(findings.len()).unwrap_or(i64::MAX);
+    if held.saturating_add(adding) > MAX_PATROL_FINDINGS {
+        return Err(ApiError::Conflict(format!(
+            "a patrol holds at most {MAX_PATROL_FINDINGS} findings; it holds {held}"
+        )));
+    }
+    let finding_ids = insert_findings(conn, now, principal, &row, findings)?;
     crate::audit::context::describe(
         format!("/api/v1/patrols/{}", row.id),
-        serde_json::json!({"recorded": row.id, "findings": finding_ids}),
+        serde_json::json!({"added": finding_ids}),
     );
-    crate::audit::context::park(&park_id);
+    crate::audit::context::park(&row.park_id);
     patrol_view(conn, now, row)
 }
 
@@ -649,9 +763,10 @@ pub fn list_patrols(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     scope: &Scope,
+    filter: &store::PatrolFilter,
     page: &PageRequest,
 ) -> Result<Page<PatrolView>, ApiError> {
-    let rows = store::list_patrols(conn, scope, page)?;
+    let rows = store::list_patrols(conn, scope, filter, page)?;
     let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
     let mut items = Vec::with_capacity(page.items.len());
     for row in page.items {
@@ -769,6 +884,11 @@ pub fn answer_finding(
     refuse_closed(&row)?;
     new_message(conn, now, principal, id, MessageKind::Answer, Some(text))?;
     let row = changed(conn, now, row, ThreadStatus::Answered, "answered")?;
+    // The park office answering a finding at its own warehouse tells nobody.
+    if principal.organization_id != row.park_id {
+        let title = format!("Finding answered by the enterprise: {}", row.subject);
+        tell(conn, now, &row.park_id, FINDING_ANSWERED, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 
@@ -785,6 +905,12 @@ pub fn close(
     refuse_closed(&row)?;
     new_message(conn, now, principal, id, MessageKind::Closed, note)?;
     let row = changed(conn, now, row, ThreadStatus::Closed, "closed")?;
+    if kind == ThreadKind::Finding
+        && let Some(enterprise) = row.enterprise_id.clone()
+    {
+        let title = format!("Finding closed as rectified: {}", row.subject);
+        tell(conn, now, &enterprise, FINDING_CLOSED, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 
@@ -810,6 +936,10 @@ pub fn reopen_finding(
         Some(reason),
     )?;
     let row = changed(conn, now, row, ThreadStatus::Open, "reopened")?;
+    if let Some(enterprise) = row.enterprise_id.clone() {
+        let title = format!("Finding reopened, not rectified: {}", row.subject);
+        tell(conn, now, &enterprise, FINDING_REOPENED, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 
@@ -849,6 +979,8 @@ pub fn open_feedback(
         MessageKind::Opened,
         Some(text),
     )?;
+    let title = format!("Feedback from an enterprise: {}", row.subject);
+    tell(conn, now, &park_id, FEEDBACK_MESSAGE, &row, title)?;
     crate::audit::context::describe(
         format!("/api/v1/feedback/{}", row.id),
         serde_json::json!({"opened": row.id}),
@@ -875,6 +1007,20 @@ pub fn feedback_message(
         ThreadStatus::Open
     };
     let row = changed(conn, now, row, status, "message")?;
+    let (to, title) = if status == ThreadStatus::Answered {
+        (
+            row.enterprise_id.clone(),
+            format!("The park office answered your feedback: {}", row.subject),
+        )
+    } else {
+        (
+            Some(row.park_id.clone()),
+            format!("The enterprise wrote in its feedback: {}", row.subject),
+        )
+    };
+    if let Some(to) = to {
+        tell(conn, now, &to, FEEDBACK_MESSAGE, &row, title)?;
+    }
     thread_view(conn, now, row)
 }
 

@@ -101,13 +101,38 @@ pub fn find_patrol(conn: &mut DbConn, id: &str) -> QueryResult<Option<PatrolRow>
         .optional()
 }
 
-/// Patrols of a scope in id order after the cursor (`Own`: of that enterprise).
+/// What `GET /patrols` narrows its list to; `None` for no filter.
+#[derive(Debug, Clone, Default)]
+pub struct PatrolFilter {
+    pub enterprise_id: Option<String>,
+    pub warehouse_id: Option<String>,
+    /// The first day of the patrols, inclusive (the patrol's day is a day of its park).
+    pub from: Option<NaiveDate>,
+    /// The last day, inclusive.
+    pub to: Option<NaiveDate>,
+}
+
+/// Patrols of a scope in id order after the cursor (`Own`: of that enterprise), as the
+/// filter narrows them.
 pub fn list_patrols(
     conn: &mut DbConn,
     scope: &Scope,
+    filter: &PatrolFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<PatrolRow>> {
     let mut q = patrols::table.select(PatrolRow::as_select()).into_boxed();
+    if let Some(id) = &filter.enterprise_id {
+        q = q.filter(patrols::enterprise_id.eq(id.clone()));
+    }
+    if let Some(id) = &filter.warehouse_id {
+        q = q.filter(patrols::warehouse_id.eq(id.clone()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(patrols::patrolled_on.ge(from));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(patrols::patrolled_on.le(to));
+    }
     q = match scope {
         Scope::All => q,
         Scope::Park(id) => q.filter(patrols::park_id.eq(id.clone())),

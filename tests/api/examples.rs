@@ -547,6 +547,7 @@ backend_tests! {
         let patrol = ex.send(Method::POST, "/api/v1/patrols", Some(&office), &ids, |_| {}).await;
         ids.insert("patrol_id", id(&patrol));
         ids.insert("finding_id", patrol["findings"][0]["id"].as_str().unwrap().to_owned());
+        ex.send(Method::POST, "/api/v1/patrols/{id}/findings", Some(&office), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/findings/{id}/photos", Some(&producer), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/findings/{id}/answer", Some(&producer), &ids, |_| {}).await;
         ex.send(Method::POST, "/api/v1/findings/{id}/close", Some(&office), &ids, |_| {}).await;

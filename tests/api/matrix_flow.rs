@@ -189,6 +189,7 @@ const PAYMENT_B: &str = r#"{"enterprise_id": "$eB1", "amount_fen": 1000, "paid_o
 const NOTE: &str = r#"{"amount_fen": -100, "reason": "discount $n"}"#;
 const PATROL_A: &str =
     r#"{"enterprise_id": "$eA1", "patrolled_on": "2026-11-20", "people": ["Zhang $n"]}"#;
+const FINDINGS: &str = r#"{"findings": [{"description": "finding $n", "deadline": "2026-12-20"}]}"#;
 const TEXT: &str = r#"{"text": "text $n"}"#;
 const FEEDBACK: &str = r#"{"subject": "subject $n", "text": "text"}"#;
 const PROFILE_A: &str = r#"{"person_in_charge": "Chen Jie", "wastes": [{"waste_code": "900-249-08", "grams_per_month": 300000, "handling": "park_warehouse"}]}"#;
@@ -254,6 +255,7 @@ const FLOW_WRITES: &[FlowWrite] = &[
     // Patrols: park A's office records them; A1 answers its finding; the office closes and
     // reopens it (the administrator first, so the office then meets it closed or open: 409).
     fw("POST /patrols",                          PATROL_A,      "/patrols?limit=200",            None,         true,  [201, 201, 404, 403, 404, 404, 404, 404, 403, 404]),
+    fw("POST /patrols/$patA/findings",           FINDINGS,      "/patrols/$patA",                None,         true,  [201, 201, 404, 403, 404, 404, 404, 404, 403, 404]),
     fw("POST /findings/$fndA/answer",            TEXT,          "/findings/$fndA",               None,         true,  [200, 403, 404, 200, 404, 404, 404, 404, 403, 404]),
     fw("POST /findings/$fndA/close",             "{}",          "/findings/$fndA",               None,         true,  [200, 409, 404, 403, 404, 404, 404, 404, 403, 404]),
     fw("POST /findings/$fndA/reopen",            REASON,        "/findings/$fndA",               None,         true,  [200, 409, 404, 403, 404, 404, 404, 404, 403, 404]),

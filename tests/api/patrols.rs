@@ -513,4 +513,282 @@ backend_tests! {
         let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(error_fields(&problem), ["status"]);
     }
+
+    async fn patrols_are_listed_by_enterprise_warehouse_and_day(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        // Early morning of the 30th in Shanghai: still the 29th in UTC.
+        app.stand_at("2026-11-30T06:00:00+08:00");
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let mut ids = Vec::new();
+        for (target, id, day) in [("enterprise_id", &p.enterprise_a, "2026-11-20"), ("warehouse_id", &p.warehouse, "2026-11-25"),
+                                  ("enterprise_id", &p.enterprise_b, "2026-11-30"), ("enterprise_id", &p.enterprise_a, "2026-11-30")] {
+            let body = json!({target: id, "patrolled_on": day, "people": ["张伟"]});
+            let (status, patrol) = post(&app, "/api/v1/patrols", &p.office, body).await;
+            assert_eq!(status, StatusCode::CREATED, "{patrol}");
+            ids.push(patrol["id"].as_str().unwrap().to_owned());
+        }
+        let listed = |v: Value| -> Vec<String> {
+            v["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+        };
+        let ea = p.enterprise_a.clone();
+        let wh = p.warehouse.clone();
+        let cases: Vec<(String, Vec<&String>)> = vec![
+            (format!("enterprise_id={ea}"), vec![&ids[0], &ids[3]]),
+            (format!("warehouse_id={wh}"), vec![&ids[1]]),
+            ("from=2026-11-25&to=2026-11-25".to_owned(), vec![&ids[1]]),
+            ("from=2026-11-21".to_owned(), vec![&ids[1], &ids[2], &ids[3]]),
+            ("to=2026-11-25".to_owned(), vec![&ids[0], &ids[1]]),
+            // The park's today, the 30th, is a day of patrols though UTC is still on the 29th.
+            ("from=2026-11-30&to=2026-11-30".to_owned(), vec![&ids[2], &ids[3]]),
+            (format!("enterprise_id={ea}&from=2026-11-21"), vec![&ids[3]]),
+            (format!("enterprise_id={ea}&warehouse_id={wh}"), vec![]),
+            ("from=2026-12-01".to_owned(), vec![]),
+        ];
+        for (query, expected) in &cases {
+            let found = listed(get(&app, &format!("/api/v1/patrols?{query}"), &p.office).await);
+            assert_eq!(&found.iter().collect::<Vec<_>>(), expected, "{query}");
+            // The inspector of the park's county reads the same.
+            let found = listed(get(&app, &format!("/api/v1/patrols?{query}"), &o.inspector).await);
+            assert_eq!(&found.iter().collect::<Vec<_>>(), expected, "{query}");
+        }
+        // Paged with the filter kept.
+        let first = get(&app, "/api/v1/patrols?from=2026-11-21&limit=2", &p.office).await;
+        assert_eq!(listed(first.clone()), [ids[1].clone(), ids[2].clone()]);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second = get(&app, &format!("/api/v1/patrols?from=2026-11-21&limit=2&cursor={cursor}"), &p.office).await;
+        assert_eq!(listed(second.clone()), [ids[3].clone()]);
+        assert!(second["next_cursor"].is_null());
+
+        // Another park's office, an inspector elsewhere: nothing, whatever the filter; an
+        // enterprise sees only its own patrols even when it names another.
+        for token in [&o.office_elsewhere, &o.inspector_elsewhere] {
+            for query in [format!("enterprise_id={ea}"), format!("warehouse_id={wh}"), "from=2026-11-01&to=2026-11-30".to_owned()] {
+                assert!(listed(get(&app, &format!("/api/v1/patrols?{query}"), token).await).is_empty(), "{query}");
+            }
+        }
+        assert!(listed(get(&app, &format!("/api/v1/patrols?enterprise_id={ea}"), &p.producer_b).await).is_empty());
+        assert_eq!(listed(get(&app, "/api/v1/patrols?from=2026-11-30", &p.producer_b).await), [ids[2].clone()]);
+
+        // Bad days are refused naming the field.
+        for (query, field) in [("from=2026-13-01", "from"), ("to=30.11.2026", "to"), ("from=", "from"),
+                               ("from=2026-11-30T00:00:00Z", "from"), ("from=2026-11-30&to=2026-11-29", "to")] {
+            let r = app.get(&format!("/api/v1/patrols?{query}"), &p.office).await;
+            let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), [field], "{query}");
+        }
+    }
+
+    async fn feedback_is_listed_by_status_page_by_page(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let mut ids = Vec::new();
+        for (token, subject) in [(&p.producer_a, "一"), (&p.producer_a, "二"), (&p.producer_b, "三"), (&p.producer_a, "四")] {
+            let (status, opened) = post(&app, "/api/v1/feedback", token, json!({"subject": subject, "text": "t"})).await;
+            assert_eq!(status, StatusCode::CREATED, "{opened}");
+            ids.push(opened["id"].as_str().unwrap().to_owned());
+        }
+        // The office answers the second and the third, and closes the fourth.
+        for id in [&ids[1], &ids[2]] {
+            let (status, _) = post(&app, &format!("/api/v1/feedback/{id}/messages"), &p.office, json!({"text": "好"})).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, _) = post(&app, &format!("/api/v1/feedback/{}/close", ids[3]), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let listed = |v: &Value| -> Vec<String> {
+            v["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+        };
+        for (token, status, expected) in [
+            (&p.office, "open", vec![&ids[0]]),
+            (&p.office, "answered", vec![&ids[1], &ids[2]]),
+            (&p.office, "closed", vec![&ids[3]]),
+            (&o.inspector, "answered", vec![&ids[1], &ids[2]]),
+            (&p.producer_a, "answered", vec![&ids[1]]),
+            (&p.producer_b, "answered", vec![&ids[2]]),
+            (&p.producer_b, "closed", vec![]),
+            (&o.office_elsewhere, "answered", vec![]),
+            (&o.inspector_elsewhere, "open", vec![]),
+        ] {
+            let found = listed(&get(&app, &format!("/api/v1/feedback?status={status}"), token).await);
+            assert_eq!(found.iter().collect::<Vec<_>>(), expected, "{status}");
+        }
+        let first = get(&app, "/api/v1/feedback?status=answered&limit=1", &p.office).await;
+        assert_eq!(listed(&first), [ids[1].clone()]);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second = get(&app, &format!("/api/v1/feedback?status=answered&limit=1&cursor={cursor}"), &p.office).await;
+        assert_eq!(listed(&second), [ids[2].clone()]);
+        assert!(second["next_cursor"].is_null());
+        let r = app.get("/api/v1/feedback?status=", &p.office).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), ["status"]);
+    }
+
+    async fn each_side_is_told_once_of_findings_and_feedback(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.notify.webhook_allowed_hosts = "127.0.0.1".to_owned();
+            s.notify.poll_interval_ms = 50;
+        }).await;
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let receiver = crate::receiver::Receiver::start(200).await;
+        let (_, secret) = crate::pickups::subscribe(&app, &p.producer_a, &receiver.url("/a"),
+            &["finding.recorded", "finding.closed", "finding.reopened", "feedback.message"]).await;
+        // Every type for each party, as (type, subject) pairs.
+        let told = |token: String| {
+            let app = &app;
+            async move {
+                inbox(app, &token, "").await.into_iter()
+                    .filter(|m| m["type"].as_str().unwrap().starts_with("finding.") || m["type"].as_str().unwrap().starts_with("feedback."))
+                    .map(|m| (m["type"].as_str().unwrap().to_owned(), m["subject_id"].as_str().unwrap().to_owned()))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let pair = |t: &str, id: &str| (t.to_owned(), id.to_owned());
+
+        let patrol_a = patrol(&app, &p, &p.enterprise_a, 14).await;
+        let finding = first_finding(&patrol_a);
+        // A warehouse's finding concerns no enterprise: nobody is told, and the office answering
+        // it tells nobody either.
+        let body = json!({"warehouse_id": p.warehouse, "patrolled_on": app.day(0), "people": ["王芳"],
+            "findings": [{"description": "应急物资不足", "deadline": app.day(7)}]});
+        let (status, at_warehouse) = post(&app, "/api/v1/patrols", &p.office, body).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = post(&app, &format!("/api/v1/findings/{}/answer", first_finding(&at_warehouse)), &p.office, json!({"text": "已补充"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(told(p.producer_a.clone()).await, [pair("finding.recorded", &finding)]);
+        assert!(told(p.office.clone()).await.is_empty());
+
+        let path = format!("/api/v1/findings/{finding}");
+        let (status, _) = post(&app, &format!("{path}/answer"), &p.producer_a, json!({"text": "已补贴标签"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(told(p.office.clone()).await, [pair("finding.answered", &finding)]);
+        let (status, _) = post(&app, &format!("{path}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = post(&app, &format!("{path}/reopen"), &p.office, json!({"reason": "标签信息不全"})).await;
+        assert_eq!(status, StatusCode::OK);
+        // A refused step (closing twice) tells nothing.
+        let (status, _) = post(&app, &format!("{path}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = post(&app, &format!("{path}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+
+        // Feedback: the office is told when the enterprise opens or writes, the enterprise when
+        // the office answers; closing tells nobody.
+        let (status, opened) = post(&app, "/api/v1/feedback", &p.producer_a, json!({"subject": "收运时间", "text": "能否提前？"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let fbk = opened["id"].as_str().unwrap().to_owned();
+        for (token, text) in [(&p.office, "下周二"), (&p.producer_a, "好的")] {
+            let (status, _) = post(&app, &format!("/api/v1/feedback/{fbk}/messages"), token, json!({"text": text})).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, _) = post(&app, &format!("/api/v1/feedback/{fbk}/close"), &p.office, json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let mut to_a = told(p.producer_a.clone()).await;
+        to_a.sort();
+        let mut expected = vec![pair("finding.recorded", &finding), pair("finding.closed", &finding), pair("finding.reopened", &finding),
+                                pair("finding.closed", &finding), pair("feedback.message", &fbk)];
+        expected.sort();
+        assert_eq!(to_a, expected);
+        let mut to_office = told(p.office.clone()).await;
+        to_office.sort();
+        let mut expected = vec![pair("finding.answered", &finding), pair("feedback.message", &fbk), pair("feedback.message", &fbk)];
+        expected.sort();
+        assert_eq!(to_office, expected);
+        for token in [&p.producer_b, &o.office_elsewhere, &o.inspector, &p.dispatcher] {
+            assert!(told(token.clone()).await.is_empty());
+        }
+
+        // The enterprise's webhook gets the same five, signed.
+        receiver.wait_for(40, "five deliveries", |r| r.len() >= 5).await;
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        let got = receiver.received();
+        assert_eq!(got.len(), 5);
+        got[0].verify(&secret).expect("the signature verifies");
+        let recorded = got.iter().find(|g| g.type_() == "finding.recorded").unwrap();
+        assert_eq!(recorded.json()["data"]["finding_id"], finding.as_str());
+        assert_eq!(recorded.json()["data"]["patrol_id"], patrol_a["id"]);
+        let types: Value = app.get("/api/v1/webhooks/types", &p.office).await.json().await.unwrap();
+        for t in ["finding.recorded", "finding.answered", "finding.closed", "finding.reopened", "feedback.message"] {
+            assert!(types["types"].as_array().unwrap().contains(&json!(t)), "{t}");
+        }
+    }
+
+    async fn the_office_adds_findings_to_a_patrol(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 5000, 80).await;
+        let o = others(&app, &p).await;
+        let patrol = patrol(&app, &p, &p.enterprise_a, 14).await;
+        let id = patrol["id"].as_str().unwrap();
+        let path = format!("/api/v1/patrols/{id}/findings");
+        let one = json!({"findings": [{"description": "应急池液位计损坏", "severity": "minor", "deadline": app.day(0)}]});
+
+        // Readers who may not add: 403; others: 404; nothing added.
+        for (token, status) in [(&p.producer_a, StatusCode::FORBIDDEN), (&o.inspector, StatusCode::FORBIDDEN),
+                                (&p.producer_b, StatusCode::NOT_FOUND), (&o.office_elsewhere, StatusCode::NOT_FOUND),
+                                (&o.inspector_elsewhere, StatusCode::NOT_FOUND), (&p.dispatcher, StatusCode::NOT_FOUND)] {
+            let r = app.post_json(&path, Some(token), &one).await;
+            assert_eq!(r.status(), status);
+        }
+        let r = app.post_json("/api/v1/patrols/pat_nosuch/findings", Some(&p.office), &one).await;
+        assert_problem(r, StatusCode::NOT_FOUND, "not-found").await;
+
+        // The bounds of a patrol's recording: 1 to 10, described, due not before its day.
+        let long = "长".repeat(501);
+        let eleven: Vec<Value> = (0..11).map(|i| json!({"description": format!("f{i}"), "deadline": app.day(1)})).collect();
+        for (body, fields) in [
+            (json!({"findings": []}), vec!["findings"]),
+            (json!({"findings": eleven}), vec!["findings"]),
+            (json!({"findings": [{"description": " ", "deadline": app.day(1)}, {"description": long, "deadline": app.day(1)}]}),
+             vec!["findings[0].description", "findings[1].description"]),
+            (json!({"findings": [{"description": "ok", "deadline": app.day(1)}, {"description": "late", "deadline": app.day(-1)}]}),
+             vec!["findings[1].deadline"]),
+        ] {
+            let r = app.post_json(&path, Some(&p.office), &body).await;
+            let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+            assert_eq!(error_fields(&problem), fields);
+        }
+        assert_eq!(get(&app, &format!("/api/v1/patrols/{id}"), &p.office).await["findings"].as_array().unwrap().len(), 1);
+        assert!(told(&app, &p.producer_a).await.len() == 1, "only the first finding was told");
+
+        // Added: the patrol with both findings, in order; the enterprise told of the new one.
+        let r = app.post_json(&path, Some(&p.office), &one).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/api/v1/patrols/{id}"));
+        let added: Value = r.json().await.unwrap();
+        let findings = added["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0]["id"], patrol["findings"][0]["id"]);
+        assert_eq!(findings[1]["description"], "应急池液位计损坏");
+        assert_eq!(findings[1]["severity"], "minor");
+        assert_eq!(findings[1]["deadline"], app.day(0));
+        assert_eq!(findings[1]["status"], "open");
+        let new_finding = findings[1]["id"].as_str().unwrap();
+        let thread = get(&app, &format!("/api/v1/findings/{new_finding}"), &p.producer_a).await;
+        assert_eq!(thread["patrol_id"], id);
+        assert_eq!(thread["enterprise_id"], p.enterprise_a.as_str());
+        let messages = told(&app, &p.producer_a).await;
+        assert_eq!(messages.len(), 2);
+        assert!(messages.iter().any(|m| m["subject_id"] == new_finding));
+        assert!(told(&app, &p.producer_b).await.is_empty());
+        let entries = crate::audit::entries(&app, &p.admin).await;
+        let entry = entries.iter().find(|e| e["action"] == "POST /api/v1/patrols/{id}/findings").unwrap();
+        assert_eq!(entry["object"], format!("/api/v1/patrols/{id}"));
+
+        // At most 50 in all: 2 + 4 × 10 + 8 fit, one more does not.
+        let ten = json!({"findings": (0..10).map(|i| json!({"description": format!("f{i}"), "deadline": app.day(1)})).collect::<Vec<_>>()});
+        for _ in 0..4 {
+            assert_eq!(app.post_json(&path, Some(&p.office), &ten).await.status(), StatusCode::CREATED);
+        }
+        let eight = json!({"findings": (0..8).map(|i| json!({"description": format!("g{i}"), "deadline": app.day(1)})).collect::<Vec<_>>()});
+        assert_eq!(app.post_json(&path, Some(&p.office), &eight).await.status(), StatusCode::CREATED);
+        let r = app.post_json(&path, Some(&p.office), &one).await;
+        assert_problem(r, StatusCode::CONFLICT, "conflict").await;
+        assert_eq!(get(&app, &format!("/api/v1/patrols/{id}"), &p.office).await["findings"].as_array().unwrap().len(), 50);
+    }
+}
+
+async fn told(app: &TestApp, token: &str) -> Vec<Value> {
+    inbox(app, token, "?type=finding.recorded").await
 }

@@ -307,6 +307,12 @@ EXCUSED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (r"patrolled_on", "in_future", "a day after today in the park's time zone (the clock)"),
         (r"findings\[\d+\]\.deadline", "before_patrol", "a deadline before the patrol's day: across fields"),
     ],
+    # Findings added to a patrol: due not before the patrol's day (the patrol's state).
+    ("POST", "/api/v1/patrols/{id}/findings"): [
+        (r"findings\[\d+\]\.deadline", "before_patrol", "a deadline before the patrol's day (the patrol's state)"),
+    ],
+    # The patrols' days: `to` not before `from` (across parameters).
+    ("GET", "/api/v1/patrols"): [(r"to", "before_from", "to is not before from: across parameters")],
     # Webhooks: the host must be one webhooks may reach (not an internal address).
     ("POST", "/api/v1/webhooks"): [(r"url", "not_allowed", "an internal address (the network's)")],
     ("PATCH", "/api/v1/webhooks/{id}"): [(r"url", "not_allowed", "an internal address (the network's)")],
