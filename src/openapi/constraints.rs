@@ -538,7 +538,11 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
         "kind" if ledger => serde_json::json!({"type": "string", "enum": KINDS}),
         "month" if ledger => serde_json::json!({"type": "string", "pattern": PERIOD}),
         "from" | "to" if ledger => serde_json::json!({"type": "string", "format": "date"}),
-        "from" | "to" if path.contains("/figures/") || path.contains("/trends") => {
+        "from" | "to"
+            if path.contains("/figures/")
+                || path.contains("/trends")
+                || path.contains("/report") =>
+        {
             serde_json::json!({"type": "string", "pattern": FIGURES_PERIOD})
         }
         "by" if path.contains("/trends") => serde_json::json!({
