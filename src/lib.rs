@@ -63,6 +63,8 @@ pub mod pickups;
 pub mod profiles;
 /// Parks, enterprises, the directory, warehouses, the waste catalog, contracts.
 pub mod registry;
+/// The park's report for the government: trends, patrols and the five haves of a period.
+pub mod reports;
 /// Pickup requests and the threshold trigger that raises them.
 pub mod requests;
 /// The table of every route.

@@ -6,7 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::registry::{catalog, contracts, directory, parks, warehouses};
 use crate::{
     audit, auth, billing, figures, health, identity, inspection, ledger, lots, manifests, notify,
-    openapi, patrols, pickups, profiles,
+    openapi, patrols, pickups, profiles, reports,
 };
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -216,6 +216,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(profiles::routes::park_trends)
                 .service(profiles::routes::park_trends_csv)
                 .service(profiles::routes::park_trends_xlsx)
+                // A park's report
+                .service(reports::routes::park_report)
+                .service(reports::routes::park_report_csv)
+                .service(reports::routes::park_report_xlsx)
+                .service(reports::routes::park_report_print)
                 // Inbox and webhooks
                 .service(notify::routes::inbox)
                 .service(notify::routes::unread_count)

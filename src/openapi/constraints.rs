@@ -545,7 +545,11 @@ fn query_schema(path: &str, name: &str) -> Option<RefOr<Schema>> {
         "from" | "to" if ledger || path == "/api/v1/patrols" => {
             serde_json::json!({"type": "string", "format": "date"})
         }
-        "from" | "to" if path.contains("/figures/") || path.contains("/trends") => {
+        "from" | "to"
+            if path.contains("/figures/")
+                || path.contains("/trends")
+                || path.contains("/report") =>
+        {
             serde_json::json!({"type": "string", "pattern": FIGURES_PERIOD})
         }
         "by" if path.contains("/trends") => serde_json::json!({

@@ -387,7 +387,8 @@ fn park_today(conn: &mut DbConn, park_id: &str, now: DateTime<Utc>) -> Result<Na
     ))
 }
 
-fn overdue(row: &ThreadRow, today: NaiveDate) -> bool {
+/// Whether a finding is past its deadline and not closed on the park's `today`.
+pub fn overdue(row: &ThreadRow, today: NaiveDate) -> bool {
     row.kind == "finding" && row.status != "closed" && row.deadline.is_some_and(|d| d < today)
 }
 

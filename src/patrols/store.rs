@@ -151,6 +151,48 @@ pub fn list_patrols(
     q.order(patrols::id.asc()).limit(page.limit + 1).load(conn)
 }
 
+/// Patrols of a park held on the days from `from` to before `until` (the park's dates), in id
+/// order.
+pub fn patrols_held(
+    conn: &mut DbConn,
+    park_id: &str,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> QueryResult<Vec<PatrolRow>> {
+    patrols::table
+        .filter(patrols::park_id.eq(park_id))
+        .filter(patrols::patrolled_on.ge(from))
+        .filter(patrols::patrolled_on.lt(until))
+        .select(PatrolRow::as_select())
+        .order(patrols::id.asc())
+        .load(conn)
+}
+
+/// The findings recorded at the patrols of a park held on the days from `from` to before
+/// `until`, in id order.
+pub fn findings_held(
+    conn: &mut DbConn,
+    park_id: &str,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> QueryResult<Vec<ThreadRow>> {
+    threads::table
+        .filter(threads::kind.eq("finding"))
+        .filter(threads::patrol_id.is_not_null())
+        .filter(
+            threads::patrol_id.assume_not_null().eq_any(
+                patrols::table
+                    .filter(patrols::park_id.eq(park_id.to_owned()))
+                    .filter(patrols::patrolled_on.ge(from))
+                    .filter(patrols::patrolled_on.lt(until))
+                    .select(patrols::id),
+            ),
+        )
+        .select(ThreadRow::as_select())
+        .order(threads::id.asc())
+        .load(conn)
+}
+
 pub fn insert_thread(conn: &mut DbConn, row: &ThreadRow) -> QueryResult<()> {
     diesel::insert_into(threads::table)
         .values(row)

@@ -42,6 +42,7 @@ mod profiles;
 mod receiver;
 mod refusals;
 mod registry;
+mod reports;
 mod statements;
 mod statuses;
 mod tokens;

@@ -107,6 +107,11 @@ const FLOW_READS: &[(&str, Row)] = &[
     ("/parks/$pA/trends",                                [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
     ("/parks/$pA/trends/export.csv",                     [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
     ("/parks/$pA/trends/export.xlsx",                    [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    // A park's report: as its figures.
+    ("/parks/$pA/report",                                [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/report/export.csv",                     [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/report/export.xlsx",                    [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
+    ("/parks/$pA/report/print",                          [200, 200, 404, 403, 403, 403, 403, 403, 200, 404]),
     // Exports of the lists: as the lists.
     ("/lots/export.csv",                                 [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),
     ("/lots/export.xlsx",                                [200, 200, 200, 200, 200, 200, 200, 403, 200, 200]),

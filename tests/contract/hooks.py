@@ -375,3 +375,5 @@ EXCUSED[("PUT", "/api/v1/enterprises/{id}/profile")] = [
 for _holder in ("parks", "enterprises"):
     for _tail in ("", "/export.csv", "/export.xlsx"):
         EXCUSED[("GET", f"/api/v1/{_holder}/{{id}}/trends{_tail}")] = _FIGURES_RULES
+for _tail in ("", "/export.csv", "/export.xlsx", "/print"):
+    EXCUSED[("GET", f"/api/v1/parks/{{id}}/report{_tail}")] = _FIGURES_RULES
