@@ -75,3 +75,6 @@ pub mod startup;
 pub mod state;
 /// Logs and request ids.
 pub mod telemetry;
+
+#[cfg(test)]
+mod layout;

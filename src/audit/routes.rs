@@ -26,10 +26,7 @@ pub async fn verify(
     principal: Principal,
 ) -> Result<web::Json<VerifyReport>, ApiError> {
     authorize(&principal, Action::VerifyAudit)?;
-    let report = state
-        .db
-        .run(|conn| crate::db::read_snapshot(conn, service::verify))
-        .await?;
+    let report = state.db.snapshot(service::verify).await?;
     Ok(web::Json(report))
 }
 

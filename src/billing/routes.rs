@@ -10,7 +10,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Principal;
 use crate::billing::export;
 use crate::billing::service::{self, BalanceView, PaymentView, RemittanceView, StatementView};
-use crate::billing::store;
 use crate::domain::billing::{Period, note_amount, payment_amount};
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
@@ -113,23 +112,10 @@ pub async fn list(
     let period = q.period.as_deref().and_then(|p| period(&mut v, p));
     v.finish()?;
     let (park, enterprise) = crate::auth::policy::statement_scope(&principal, q.enterprise_id)?;
-    let limit = page.limit;
     let page = state
         .db
         .run(move |conn| {
-            let rows = store::list_statements(
-                conn,
-                park.as_deref(),
-                enterprise.as_deref(),
-                period.map(Period::as_string).as_deref(),
-                &page,
-            )?;
-            let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-            let items = service::statement_views(conn, page.items)?;
-            Ok(Page {
-                items,
-                next_cursor: page.next_cursor,
-            })
+            service::statements(conn, park.as_deref(), enterprise.as_deref(), period, &page)
         })
         .await?;
     Ok(web::Json(page))
@@ -163,10 +149,7 @@ async fn statement(
 ) -> Result<StatementView, ApiError> {
     state
         .db
-        .run(move |conn| {
-            let row = service::load_readable(conn, &principal, &id)?;
-            service::statement_view(conn, row)
-        })
+        .run(move |conn| service::read_statement(conn, &principal, &id))
         .await
 }
 
@@ -401,9 +384,7 @@ pub async fn balance(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| service::balance(conn, now, &principal, &id))
-        })
+        .snapshot(move |conn| service::balance(conn, now, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -443,11 +424,7 @@ async fn remittance_of(
         v.finish_with(|| Some((period?, park_id?, disposer_id?)))?;
     state
         .db
-        .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| {
-                service::remittance(conn, &principal, &park_id, &disposer_id, period)
-            })
-        })
+        .snapshot(move |conn| service::remittance(conn, &principal, &park_id, &disposer_id, period))
         .await
 }
 

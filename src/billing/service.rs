@@ -35,6 +35,8 @@ use crate::domain::manifest::allocate;
 use crate::domain::units::{OutOfRange, add, subtract, total};
 use crate::domain::waste::{CatalogRef, WasteCode};
 use crate::error::{ApiError, NOT_VISIBLE};
+use crate::http::Page;
+use crate::http::pagination::PageRequest;
 use crate::registry::contracts::store as contracts;
 use crate::registry::parks::{service as parks, store as park_store};
 
@@ -163,6 +165,40 @@ fn note_view(n: NoteRow) -> NoteView {
         reason: n.reason,
         created_at: n.created_at.and_utc(),
     }
+}
+
+/// A page of statements, of a park or an enterprise (the scope the policy gave), perhaps of one
+/// month.
+pub fn statements(
+    conn: &mut DbConn,
+    park_id: Option<&str>,
+    enterprise_id: Option<&str>,
+    period: Option<Period>,
+    page: &PageRequest,
+) -> Result<Page<StatementView>, ApiError> {
+    let rows = store::list_statements(
+        conn,
+        park_id,
+        enterprise_id,
+        period.map(Period::as_string).as_deref(),
+        page,
+    )?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
+    let items = statement_views(conn, page.items)?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A statement the principal may read, with its lines and notes.
+pub fn read_statement(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<StatementView, ApiError> {
+    let row = load_readable(conn, principal, id)?;
+    statement_view(conn, row)
 }
 
 pub fn statement_view(conn: &mut DbConn, row: StatementRow) -> Result<StatementView, ApiError> {

@@ -222,6 +222,16 @@ impl Db {
         result
     }
 
+    /// Like [`Db::run`], inside one read transaction that sees a single snapshot (see
+    /// [`read_snapshot`]): for an answer composed of several queries.
+    pub async fn snapshot<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| read_snapshot(conn, f)).await
+    }
+
     /// Like [`Db::run`], inside one write transaction (see [`write_transaction`]).
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where

@@ -6,12 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Principal;
-use chrono::NaiveDate;
-
 use crate::error::{ApiError, Problem};
 use crate::figures::service::{self, LatencyFigures, StockFigures, VolumeFigures};
-use crate::registry::parks::service as parks;
-use crate::registry::parks::store::ParkRow;
 use crate::state::AppState;
 
 /// A range of months of the park's time zone.
@@ -42,24 +38,6 @@ pub struct VolumesQuery {
     pub by: Option<String>,
 }
 
-/// Loads and authorises the park, then checks the query against the park's today.
-async fn park_and<T: Send + 'static>(
-    state: &AppState,
-    principal: Principal,
-    id: String,
-    check: impl FnOnce(NaiveDate) -> Result<T, ApiError> + Send + 'static,
-) -> Result<(ParkRow, T), ApiError> {
-    let now = state.clock.now();
-    state
-        .db
-        .run(move |conn| {
-            let park = service::load_park(conn, &principal, &id)?;
-            let today = crate::domain::time::local_date(now, parks::park_time_zone(&park));
-            Ok((park, check(today)?))
-        })
-        .await
-}
-
 /// The stock of a park's warehouses now.
 ///
 /// Per warehouse: each zone's stored grams against its capacity, and per contract and category
@@ -86,10 +64,7 @@ pub async fn stock(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let park = service::load_park(conn, &principal, &id)?;
-            crate::db::read_snapshot(conn, |conn| service::stock(conn, &park, now))
-        })
+        .snapshot(move |conn| service::read_stock(conn, now, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -119,15 +94,19 @@ pub async fn latency(
     id: web::Path<String>,
     query: web::Query<MonthsQuery>,
 ) -> Result<web::Json<LatencyFigures>, ApiError> {
-    let q = query.into_inner();
-    let (park, months) = park_and(&state, principal, id.into_inner(), move |today| {
-        service::months(q.from.as_deref(), q.to.as_deref(), today)
-    })
-    .await?;
+    let now = state.clock.now();
+    let (id, q) = (id.into_inner(), query.into_inner());
     let view = state
         .db
-        .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| service::latency(conn, &park, months))
+        .snapshot(move |conn| {
+            service::read_latency(
+                conn,
+                now,
+                &principal,
+                &id,
+                q.from.as_deref(),
+                q.to.as_deref(),
+            )
         })
         .await?;
     Ok(web::Json(view))
@@ -158,15 +137,20 @@ pub async fn volumes(
     id: web::Path<String>,
     query: web::Query<VolumesQuery>,
 ) -> Result<web::Json<VolumeFigures>, ApiError> {
-    let q = query.into_inner();
-    let (park, (months, by)) = park_and(&state, principal, id.into_inner(), move |today| {
-        service::volume_query(q.from.as_deref(), q.to.as_deref(), q.by.as_deref(), today)
-    })
-    .await?;
+    let now = state.clock.now();
+    let (id, q) = (id.into_inner(), query.into_inner());
     let view = state
         .db
-        .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| service::volumes(conn, &park, months, by))
+        .snapshot(move |conn| {
+            service::read_volumes(
+                conn,
+                now,
+                &principal,
+                &id,
+                q.from.as_deref(),
+                q.to.as_deref(),
+                q.by.as_deref(),
+            )
         })
         .await?;
     Ok(web::Json(view))

@@ -33,6 +33,53 @@ pub fn load_park(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<P
     Ok(park.0)
 }
 
+/// The stock of a park's warehouses now, for a principal who reads the park's figures.
+pub fn read_stock(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+) -> Result<StockFigures, ApiError> {
+    let park = load_park(conn, principal, park_id)?;
+    stock(conn, &park, now)
+}
+
+/// The latencies of the months `from` to `to` (checked against the park's today), for a
+/// principal who reads the park's figures.
+pub fn read_latency(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<LatencyFigures, ApiError> {
+    let park = load_park(conn, principal, park_id)?;
+    let months = months(from, to, park_today(&park, now))?;
+    latency(conn, &park, months)
+}
+
+/// The volumes of the months `from` to `to` grouped `by` (checked against the park's today),
+/// for a principal who reads the park's figures.
+pub fn read_volumes(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    by: Option<&str>,
+) -> Result<VolumeFigures, ApiError> {
+    let park = load_park(conn, principal, park_id)?;
+    let (months, by) = volume_query(from, to, by, park_today(&park, now))?;
+    volumes(conn, &park, months, by)
+}
+
+/// The park's date at `now`, in its time zone.
+pub fn park_today(park: &ParkRow, now: DateTime<Utc>) -> NaiveDate {
+    crate::domain::time::local_date(now, parks::park_time_zone(park))
+}
+
 /// Consecutive months of a park's time zone, `from` to `to` inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Months {

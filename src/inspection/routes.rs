@@ -37,11 +37,7 @@ pub async fn lot_trace(
     let tolerance = state.mass_balance_tolerance_percent;
     let trace = state
         .db
-        .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| {
-                service::lot_trace(conn, now, &principal, &id, tolerance)
-            })
-        })
+        .snapshot(move |conn| service::lot_trace(conn, now, &principal, &id, tolerance))
         .await?;
     Ok(web::Json(trace))
 }
@@ -70,11 +66,7 @@ pub async fn manifest_trace(
     let tolerance = state.mass_balance_tolerance_percent;
     let trace = state
         .db
-        .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| {
-                service::manifest_trace(conn, now, &principal, &id, tolerance)
-            })
-        })
+        .snapshot(move |conn| service::manifest_trace(conn, now, &principal, &id, tolerance))
         .await?;
     Ok(web::Json(trace))
 }
@@ -176,14 +168,16 @@ pub async fn anomalies(
     };
     let found = state
         .db
-        .run(move |conn| {
-            let scope = match &park_id {
-                Some(park) => service::narrow_to_park(conn, &principal, park)?,
-                None => scope,
-            };
-            crate::db::read_snapshot(conn, |conn| {
-                service::anomalies(conn, now, &scope, &query, &page)
-            })
+        .snapshot(move |conn| {
+            service::anomalies(
+                conn,
+                now,
+                &principal,
+                scope,
+                park_id.as_deref(),
+                &query,
+                &page,
+            )
         })
         .await?;
     Ok(web::Json(found))

@@ -374,14 +374,22 @@ fn manifest_scope(scope: &Scope) -> ManifestScope {
 }
 
 /// One page of the anomalies of a kind within a scope (from [`crate::auth::policy::anomaly_scope`],
-/// possibly narrowed to a park the principal may read), in the order of their subjects' ids.
+/// narrowed to `park_id` when given, a park the principal must then be able to read), in the
+/// order of their subjects' ids.
 pub fn anomalies(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    scope: &Scope,
+    principal: &Principal,
+    scope: Scope,
+    park_id: Option<&str>,
     query: &AnomalyQuery,
     page: &PageRequest,
 ) -> Result<Page<Anomaly>, ApiError> {
+    let scope = match park_id {
+        Some(park) => narrow_to_park(conn, principal, park)?,
+        None => scope,
+    };
+    let scope = &scope;
     let rows = match query.kind.as_str() {
         "storage_overdue" => storage_overdue(conn, now, scope, page)?,
         "receipt_overdue" | "mass_balance" | "refusal_open" => {

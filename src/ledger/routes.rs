@@ -9,9 +9,9 @@ use crate::auth::Principal;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::http::export::{self, Export};
 use crate::http::{Page, PageQuery};
-use crate::ledger::service::{self, LedgerPages, LedgerView, MovementView, Span, Subject};
-use crate::ledger::store::{self, Holder};
-use crate::registry::parks::service as parks;
+use crate::ledger::service::{
+    self, Asked, Holder, LedgerPages, LedgerView, MovementView, Span, Subject,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,44 +30,15 @@ pub struct LedgerQuery {
     pub to: Option<String>,
 }
 
-fn kind_of(raw: Option<&str>) -> Result<String, ApiError> {
-    match raw.map(str::trim) {
-        Some(k @ ("hazardous" | "general")) => Ok(k.to_owned()),
-        Some(_) => Err(ApiError::field(
-            "kind",
-            "invalid",
-            "must be one of: hazardous, general",
-        )),
-        None => Err(ApiError::field(
-            "kind",
-            "required",
-            "hazardous and general waste have their own ledgers: give kind=hazardous or kind=general",
-        )),
+impl LedgerQuery {
+    fn asked(self) -> Asked {
+        Asked {
+            kind: self.kind,
+            month: self.month,
+            from: self.from,
+            to: self.to,
+        }
     }
-}
-
-/// Loads and authorises the subject, then checks the kind and the period.
-async fn subject(
-    state: &AppState,
-    principal: Principal,
-    holder: Holder,
-    q: LedgerQuery,
-) -> Result<(Subject, Span), ApiError> {
-    state
-        .db
-        .run(move |conn| {
-            let kind = kind_of(q.kind.as_deref());
-            let s = service::load_subject(conn, &principal, holder, String::new())?;
-            let kind = kind?;
-            let span = service::span(
-                &s.park,
-                q.month.as_deref(),
-                q.from.as_deref(),
-                q.to.as_deref(),
-            )?;
-            Ok((Subject { kind, ..s }, span))
-        })
-        .await
 }
 
 async fn summary(
@@ -76,10 +47,10 @@ async fn summary(
     holder: Holder,
     q: LedgerQuery,
 ) -> Result<LedgerView, ApiError> {
-    let (s, span) = subject(state, principal, holder, q).await?;
+    let asked = q.asked();
     state
         .db
-        .run(move |conn| crate::db::read_snapshot(conn, |conn| service::ledger(conn, &s, &span)))
+        .snapshot(move |conn| service::summary(conn, &principal, holder, &asked))
         .await
 }
 
@@ -99,29 +70,11 @@ async fn lines(
         .map(service::parse_cursor)
         .transpose()
         .map_err(|e: FieldError| ApiError::Validation(vec![e]))?;
-    let (s, span) = subject(state, principal, holder, q).await?;
-    let limit = page.limit;
-    let rows = state
+    let asked = q.asked();
+    state
         .db
-        .run(move |conn| {
-            Ok(store::lines(
-                conn,
-                &s.holder,
-                &s.kind,
-                span.start,
-                span.end,
-                after,
-                limit + 1,
-            )?
-            .into_iter()
-            .map(|r| (service::cursor_key(&r), r))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|(k, r)| (k, service::movement_view(r, parks::park_time_zone(&s.park))))
-            .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(Page::from_rows(rows, limit, |(k, _)| k.as_str()).map(|(_, r)| r))
+        .run(move |conn| service::lines(conn, &principal, holder, &asked, after, page.limit))
+        .await
 }
 
 fn file_name(s: &Subject, span: &Span, ext: &str) -> String {
@@ -148,7 +101,11 @@ async fn download(
     q: LedgerQuery,
     xlsx: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let (s, span) = subject(state, principal, holder, q).await?;
+    let asked = q.asked();
+    let (s, span) = state
+        .db
+        .run(move |conn| service::subject(conn, &principal, holder, &asked))
+        .await?;
     let ext = if xlsx { "xlsx" } else { "csv" };
     let export = Export {
         file_name: file_name(&s, &span, ext),

@@ -11,9 +11,11 @@ use crate::db::DbConn;
 use crate::domain::billing::Period;
 use crate::domain::units::{OutOfRange, add, subtract, total};
 use crate::error::{ApiError, FieldError};
+use crate::http::Page;
 use crate::http::export::{Cell, PAGE_ROWS, Pages};
 use crate::http::query::start_of_day;
-use crate::ledger::store::{self, Holder, MovementRow, SumsRow};
+pub use crate::ledger::store::Holder;
+use crate::ledger::store::{self, MovementRow, SumsRow};
 use crate::registry::names::Names;
 use crate::registry::parks::{service as parks, store::ParkRow};
 use crate::registry::warehouses::service as warehouses;
@@ -27,6 +29,86 @@ pub struct Subject {
     pub holder: Holder,
     pub park: ParkRow,
     pub kind: String,
+}
+
+/// What a ledger request asks for, as given: its kind and its period (a month, or days).
+pub struct Asked {
+    pub kind: Option<String>,
+    pub month: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+fn kind_of(raw: Option<&str>) -> Result<String, ApiError> {
+    match raw.map(str::trim) {
+        Some(k @ ("hazardous" | "general")) => Ok(k.to_owned()),
+        Some(_) => Err(ApiError::field(
+            "kind",
+            "invalid",
+            "must be one of: hazardous, general",
+        )),
+        None => Err(ApiError::field(
+            "kind",
+            "required",
+            "hazardous and general waste have their own ledgers: give kind=hazardous or kind=general",
+        )),
+    }
+}
+
+/// Loads and authorises the subject, then checks the kind and the period.
+pub fn subject(
+    conn: &mut DbConn,
+    principal: &Principal,
+    holder: Holder,
+    asked: &Asked,
+) -> Result<(Subject, Span), ApiError> {
+    let kind = kind_of(asked.kind.as_deref());
+    let s = load_subject(conn, principal, holder, String::new())?;
+    let kind = kind?;
+    let span = span(
+        &s.park,
+        asked.month.as_deref(),
+        asked.from.as_deref(),
+        asked.to.as_deref(),
+    )?;
+    Ok((Subject { kind, ..s }, span))
+}
+
+/// The ledger's summary of a subject the principal may read.
+pub fn summary(
+    conn: &mut DbConn,
+    principal: &Principal,
+    holder: Holder,
+    asked: &Asked,
+) -> Result<LedgerView, ApiError> {
+    let (s, span) = subject(conn, principal, holder, asked)?;
+    ledger(conn, &s, &span)
+}
+
+/// A page of the ledger's movements of a subject the principal may read, after the cursor.
+pub fn lines(
+    conn: &mut DbConn,
+    principal: &Principal,
+    holder: Holder,
+    asked: &Asked,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Page<MovementView>, ApiError> {
+    let (s, span) = subject(conn, principal, holder, asked)?;
+    let tz = parks::park_time_zone(&s.park);
+    let rows: Vec<(String, MovementView)> = store::lines(
+        conn,
+        &s.holder,
+        &s.kind,
+        span.start,
+        span.end,
+        after,
+        limit + 1,
+    )?
+    .into_iter()
+    .map(|r| (cursor_key(&r), movement_view(r, tz)))
+    .collect();
+    Ok(Page::from_rows(rows, limit, |(k, _)| k.as_str()).map(|(_, r)| r))
 }
 
 /// Loads the holder (404 when there is none or the principal may not read its ledger).

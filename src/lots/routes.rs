@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
-use crate::auth::policy::{self, Action, authorize};
+use crate::auth::policy;
 use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
@@ -18,10 +18,8 @@ use crate::idempotency::{self, Idempotency};
 use crate::lots::containers::{self, ContainerLabel, ContainerView};
 use crate::lots::labels;
 use crate::lots::service::{
-    self, AlarmList, Correction, Description, EventView, InventoryView, LotView, WeighIn,
+    self, AlarmList, Correction, Description, EventView, InventoryView, LotFilter, LotView, WeighIn,
 };
-use crate::lots::store::{self, LotFilter};
-use crate::registry::warehouses::service as warehouses;
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
@@ -394,25 +392,11 @@ pub async fn list(
     let page = page.parse(&mut v);
     let filter = lot_filter(&mut v, q);
     v.finish()?;
-    let limit = page.limit;
-    let (rows, flagged) = state
+    let page = state
         .db
-        .run(move |conn| {
-            let rows = store::list_lots(conn, &scope, &filter, &page)?;
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let flagged = crate::profiles::store::flagged_among(conn, &ids)?;
-            Ok((rows, flagged))
-        })
+        .run(move |conn| service::list(conn, &scope, &filter, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.id.as_str()).map(|r| {
-            let outside_profile = flagged.contains(&r.id);
-            service::LotView {
-                outside_profile,
-                ..service::view(r)
-            }
-        }),
-    ))
+    Ok(web::Json(page))
 }
 
 /// The filters of `GET /lots` and its exports.
@@ -519,10 +503,7 @@ pub async fn get(
     let id = id.into_inner();
     let lot = state
         .db
-        .run(move |conn| {
-            let lot = service::load_readable(conn, &principal, &id)?;
-            service::flagged_view(conn, lot.0)
-        })
+        .run(move |conn| service::read(conn, &principal, &id))
         .await?;
     Ok(web::Json(lot))
 }
@@ -546,10 +527,7 @@ pub async fn history(
     let id = id.into_inner();
     let events = state
         .db
-        .run(move |conn| {
-            service::load_readable(conn, &principal, &id)?;
-            service::events(conn, &id)
-        })
+        .run(move |conn| service::history(conn, &principal, &id))
         .await?;
     Ok(web::Json(events))
 }
@@ -695,12 +673,7 @@ async fn label_data(
     let base_url = state.public_base_url.clone();
     let (data, labels) = state
         .db
-        .run(move |conn| {
-            let lot = service::load_readable(conn, &principal, &id)?;
-            let data = service::label_data(conn, lot)?;
-            let labels = containers::labels(conn, &data, &base_url, position)?;
-            Ok((data, labels))
-        })
+        .run(move |conn| service::labels(conn, &principal, &id, &base_url, position))
         .await?;
     let size = size.unwrap_or_else(|| LabelSize::for_container(data.lot.container_litres));
     Ok((data, labels, size))
@@ -791,10 +764,7 @@ pub async fn list_containers(
     let base_url = state.public_base_url.clone();
     let views = state
         .db
-        .run(move |conn| {
-            let lot = service::load_readable(conn, &principal, &id)?;
-            containers::views(conn, &service::view(lot.0), &base_url)
-        })
+        .run(move |conn| service::containers(conn, &principal, &id, &base_url))
         .await?;
     Ok(web::Json(views))
 }
@@ -820,11 +790,7 @@ pub async fn inventory(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let w = warehouses::load_warehouse(conn, &id)?;
-            authorize(&principal, Action::ReadWarehouse(warehouses::place(&w)))?;
-            crate::db::read_snapshot(conn, |conn| service::inventory(conn, now, &id))
-        })
+        .snapshot(move |conn| service::warehouse_inventory(conn, now, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }

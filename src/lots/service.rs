@@ -16,7 +16,10 @@ use crate::domain::lot::{
 };
 use crate::domain::waste::{CatalogRef, WasteCode, WasteKind, split_refs};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
+use crate::http::Page;
+use crate::http::pagination::PageRequest;
 use crate::lots::stock;
+pub use crate::lots::store::LotFilter;
 use crate::lots::store::{self, EventRow, LotRow};
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::contracts::store as contracts;
@@ -218,6 +221,84 @@ pub fn load_readable(
         },
     )?;
     Ok(lot)
+}
+
+/// A page of the lots the scope sees, each with its profile flag (one more read for the page).
+pub fn list(
+    conn: &mut DbConn,
+    scope: &LotScope,
+    filter: &LotFilter,
+    page: &PageRequest,
+) -> Result<Page<LotView>, ApiError> {
+    let rows = store::list_lots(conn, scope, filter, page)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let flagged = crate::profiles::store::flagged_among(conn, &ids)?;
+    Ok(
+        Page::from_rows(rows, page.limit, |r| r.id.as_str()).map(|r| {
+            let outside_profile = flagged.contains(&r.id);
+            LotView {
+                outside_profile,
+                ..view(r)
+            }
+        }),
+    )
+}
+
+/// A lot the principal may read, with its profile flag.
+pub fn read(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<LotView, ApiError> {
+    let lot = load_readable(conn, principal, id)?;
+    flagged_view(conn, lot.0)
+}
+
+/// What happened to a lot the principal may read.
+pub fn history(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<Vec<EventView>, ApiError> {
+    load_readable(conn, principal, id)?;
+    events(conn, id)
+}
+
+/// The label data of a lot the principal may read, and the labels of its containers (all, or
+/// the one at `position`).
+pub fn labels(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    base_url: &str,
+    position: Option<i32>,
+) -> Result<(LabelData, Vec<crate::lots::containers::ContainerLabel>), ApiError> {
+    let lot = load_readable(conn, principal, id)?;
+    let data = label_data(conn, lot)?;
+    let labels = crate::lots::containers::labels(conn, &data, base_url, position)?;
+    Ok((data, labels))
+}
+
+/// The containers of a lot the principal may read.
+pub fn containers(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    base_url: &str,
+) -> Result<Vec<crate::lots::containers::ContainerView>, ApiError> {
+    let lot = load_readable(conn, principal, id)?;
+    crate::lots::containers::views(conn, &view(lot.0), base_url)
+}
+
+/// The stock of a warehouse the principal may read.
+pub fn warehouse_inventory(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    warehouse_id: &str,
+) -> Result<InventoryView, ApiError> {
+    let w = crate::registry::warehouses::service::load_warehouse(conn, warehouse_id)?;
+    authorize(
+        principal,
+        Action::ReadWarehouse(crate::registry::warehouses::service::place(&w)),
+    )?;
+    inventory(conn, now, warehouse_id)
 }
 
 pub(crate) fn check_capture_time(

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
@@ -16,10 +16,9 @@ use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::manifests::filing::FilingView;
 use crate::manifests::service::{
-    self, Changes, ManifestView, Receipt, RefusedLot, Resolution, ResolveAction, RevisionView,
-    StepData,
+    self, Changes, ManifestFilter, ManifestView, Receipt, RefusedLot, Resolution, ResolveAction,
+    RevisionView, StepData, VersionView,
 };
-use crate::manifests::store::{self, ManifestFilter};
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
@@ -160,25 +159,10 @@ pub async fn search(
     let page = page.parse(&mut v);
     let filter = manifest_filter(&mut v, q);
     v.finish()?;
-    let limit = page.limit;
     let tolerance = state.mass_balance_tolerance_percent;
     let page = state
         .db
-        .run(move |conn| {
-            let rows = store::list_manifests(conn, &scope, &filter, &page)?;
-            let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-            let items = service::views(
-                conn,
-                now,
-                &page.items,
-                tolerance,
-                service::viewer(&principal),
-            )?;
-            Ok(Page {
-                items,
-                next_cursor: page.next_cursor,
-            })
-        })
+        .run(move |conn| service::search(conn, now, &principal, &scope, &filter, &page, tolerance))
         .await?;
     Ok(web::Json(page))
 }
@@ -205,10 +189,7 @@ pub async fn get(
     let tolerance = state.mass_balance_tolerance_percent;
     let view = state
         .db
-        .run(move |conn| {
-            let row = service::load_readable(conn, &principal, &id)?;
-            service::view(conn, now, &row, tolerance, service::viewer(&principal))
-        })
+        .run(move |conn| service::read(conn, now, &principal, &id, tolerance))
         .await?;
     Ok(web::Json(view))
 }
@@ -238,15 +219,7 @@ pub async fn print(
     let url = format!("{}/api/v1/manifests/{id}/print.html", state.public_base_url);
     let (view, tz) = state
         .db
-        .run(move |conn| {
-            let row = service::load_readable(conn, &principal, &id)?;
-            let park = crate::registry::parks::service::load_park(conn, &row.park_id)?;
-            let view = service::view(conn, now, &row, tolerance, service::viewer(&principal))?;
-            Ok((
-                view,
-                crate::registry::parks::service::park_time_zone(&park.0),
-            ))
-        })
+        .run(move |conn| service::read_for_print(conn, now, &principal, &id, tolerance))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -332,21 +305,6 @@ async fn load_filing(
         .await
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"version": 1, "created_at": "2026-11-30T08:00:00Z", "data": {"number": "WT-20264403-000001"}, "sha256": "5d41402abc4b2a76b9719d911017c592aa1c1b6f6b1b8e2b0d2c9b6e7f8a9b0c"}))]
-pub struct VersionView {
-    pub version: i32,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    /// The manifest as it last stood in this version: its latest copy of record (as last
-    /// signed, or as it stood when a revision replaced it).
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    /// The SHA-256 of that copy of record: of the bytes `GET /api/v1/manifests/{id}/versions/{n}`
-    /// returns. Absent for a version kept before copies of record were.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-}
-
 /// Every version of a manifest, oldest first: the first as issued, then one per applied
 /// revision.
 #[utoipa::path(
@@ -365,35 +323,11 @@ pub async fn versions(
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<VersionView>>, ApiError> {
     let id = id.into_inner();
-    let only = service::viewer(&principal).map(str::to_owned);
-    let found = state
+    let versions = state
         .db
-        .run(move |conn| {
-            service::load_readable(conn, &principal, &id)?;
-            Ok(store::versions_of(conn, &id)?)
-        })
+        .run(move |conn| service::versions(conn, &principal, &id))
         .await?;
-    Ok(web::Json(
-        found
-            .into_iter()
-            .map(|v| {
-                let mut data: serde_json::Value =
-                    serde_json::from_str(&v.document).unwrap_or_default();
-                // An enterprise sees only its own lots among the origins and the refused lots,
-                // and the manifests following a refusal only where it is concerned, as in the
-                // manifest.
-                if let Some(me) = &only {
-                    service::redact_for_enterprise(&mut data, me);
-                }
-                VersionView {
-                    version: v.version,
-                    created_at: v.created_at.and_utc(),
-                    data,
-                    sha256: v.sha256,
-                }
-            })
-            .collect(),
-    ))
+    Ok(web::Json(versions))
 }
 
 /// The copy of record of one version of a manifest: its canonical JSON, byte for byte as
@@ -425,13 +359,12 @@ pub async fn version(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
-    copy_of_record(&state, principal, id, n, |conn, id, n| {
-        Ok(store::versions_of(conn, id)?
-            .into_iter()
-            .find(|v| v.version == n)
-            .map(|v| (v.document, v.sha256)))
-    })
-    .await
+    let number = n.parse().ok();
+    let found = state
+        .db
+        .run(move |conn| service::version_record(conn, &principal, &id, number))
+        .await?;
+    Ok(copy_of_record(found))
 }
 
 /// One copy of record of a manifest, by its number: they are numbered from 1 in the order
@@ -462,50 +395,23 @@ pub async fn record(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, seq) = path.into_inner();
-    copy_of_record(&state, principal, id, seq, |conn, id, seq| {
-        Ok(store::record_of(conn, id, seq)?.map(|r| (r.document, Some(r.sha256))))
-    })
-    .await
+    let number = seq.parse().ok();
+    let found = state
+        .db
+        .run(move |conn| service::copy_of_record(conn, &principal, &id, number))
+        .await?;
+    Ok(copy_of_record(found))
 }
 
-/// Answers a copy of record found by `find` (its document and stored hash), for a principal
-/// who reads the manifest whole.
-async fn copy_of_record(
-    state: &AppState,
-    principal: Principal,
-    id: String,
-    number: String,
-    find: impl FnOnce(
-        &mut crate::db::DbConn,
-        &str,
-        i32,
-    ) -> Result<Option<(String, Option<String>)>, ApiError>
-    + Send
-    + 'static,
-) -> Result<HttpResponse, ApiError> {
-    let number: Option<i32> = number.parse().ok().filter(|n| *n >= 1);
-    let (document, sha256) = state
-        .db
-        .run(move |conn| {
-            service::load_readable(conn, &principal, &id)?;
-            if service::viewer(&principal).is_some() {
-                return Err(ApiError::Forbidden(
-                    "the copy of record shows every enterprise's lots; read the manifest instead",
-                ));
-            }
-            let Some(number) = number else {
-                return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
-            };
-            find(conn, &id, number)?.ok_or(ApiError::NotFound(crate::error::NOT_VISIBLE))
-        })
-        .await?;
+/// Answers a copy of record (its document and stored hash), byte for byte.
+fn copy_of_record((document, sha256): (String, Option<String>)) -> HttpResponse {
     use base64::Engine;
     // A version kept before copies of record has no stored hash: its bytes' own.
     let sha256 = sha256.unwrap_or_else(|| crate::domain::digest::sha256_hex(document.as_bytes()));
     let raw: Vec<u8> = (0..sha256.len() / 2)
         .filter_map(|i| u8::from_str_radix(sha256.get(2 * i..2 * i + 2)?, 16).ok())
         .collect();
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((
             "repr-digest",
@@ -515,7 +421,7 @@ async fn copy_of_record(
             ),
         ))
         .insert_header(("etag", format!("\"{sha256}\"")))
-        .body(document))
+        .body(document)
 }
 
 /// The revisions proposed for a manifest, oldest first.
@@ -537,14 +443,9 @@ pub async fn revisions(
     let id = id.into_inner();
     let found = state
         .db
-        .run(move |conn| {
-            service::load_readable(conn, &principal, &id)?;
-            Ok(store::revisions_of(conn, &id)?)
-        })
+        .run(move |conn| service::revisions(conn, &principal, &id))
         .await?;
-    Ok(web::Json(
-        found.into_iter().map(service::revision_view).collect(),
-    ))
+    Ok(web::Json(found))
 }
 
 macro_rules! step_route {

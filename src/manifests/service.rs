@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::auth::policy::{Action, Place, authorize, signs_for};
+use crate::auth::policy::{Action, ManifestScope, Place, authorize, signs_for};
 use crate::db::DbConn;
 use crate::domain::identity::Role;
 use crate::domain::ids::new_id;
@@ -19,6 +19,8 @@ use crate::domain::manifest::{
 use crate::domain::park::{Consignor, consignor};
 use crate::domain::waste::{WasteKind, parse_characteristics};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
+use crate::http::Page;
+use crate::http::pagination::PageRequest;
 use crate::lots::store::LotRow;
 use crate::manifests::store::{
     self, CollectionRow, ManifestLotRow, ManifestRow, RefusalRow, Related, RevisionRow,
@@ -27,6 +29,8 @@ use crate::manifests::store::{
 use crate::notify::service::{Notice, publish_to_all};
 use crate::registry::directory::service::bureaus_over;
 use crate::registry::parks::service as parks;
+
+pub use crate::manifests::store::ManifestFilter;
 
 /// A party of a manifest, as printed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -615,6 +619,155 @@ pub fn redact_for_enterprise(data: &mut serde_json::Value, enterprise_id: &str) 
 /// Whose lots alone a principal sees among a manifest's origins: an enterprise, its own.
 pub fn viewer(principal: &Principal) -> Option<&str> {
     crate::auth::policy::sees_lots_only_of(principal)
+}
+
+/// A page of the manifests the scope sees, as the principal may read them.
+pub fn search(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    scope: &ManifestScope,
+    filter: &ManifestFilter,
+    page: &PageRequest,
+    tolerance_percent: i64,
+) -> Result<Page<ManifestView>, ApiError> {
+    let rows = store::list_manifests(conn, scope, filter, page)?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
+    let items = views(conn, now, &page.items, tolerance_percent, viewer(principal))?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A manifest the principal may read, as it may read it.
+pub fn read(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    tolerance_percent: i64,
+) -> Result<ManifestView, ApiError> {
+    let row = load_readable(conn, principal, id)?;
+    view(conn, now, &row, tolerance_percent, viewer(principal))
+}
+
+/// A manifest the principal may read, and its park's time zone, for the printed page.
+pub fn read_for_print(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    tolerance_percent: i64,
+) -> Result<(ManifestView, chrono_tz::Tz), ApiError> {
+    let row = load_readable(conn, principal, id)?;
+    let park = parks::load_park(conn, &row.park_id)?;
+    let view = view(conn, now, &row, tolerance_percent, viewer(principal))?;
+    Ok((view, parks::park_time_zone(&park.0)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"version": 1, "created_at": "2026-11-30T08:00:00Z", "data": {"number": "WT-20264403-000001"}, "sha256": "5d41402abc4b2a76b9719d911017c592aa1c1b6f6b1b8e2b0d2c9b6e7f8a9b0c"}))]
+pub struct VersionView {
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The manifest as it last stood in this version: its latest copy of record (as last
+    /// signed, or as it stood when a revision replaced it).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// The SHA-256 of that copy of record: of the bytes `GET /api/v1/manifests/{id}/versions/{n}`
+    /// returns. Absent for a version kept before copies of record were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// Every version of a manifest the principal may read, oldest first.
+pub fn versions(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<Vec<VersionView>, ApiError> {
+    load_readable(conn, principal, id)?;
+    let only = viewer(principal);
+    Ok(store::versions_of(conn, id)?
+        .into_iter()
+        .map(|v| {
+            let mut data: serde_json::Value = serde_json::from_str(&v.document).unwrap_or_default();
+            // An enterprise sees only its own lots among the origins and the refused lots, and
+            // the manifests following a refusal only where it is concerned, as in the manifest.
+            if let Some(me) = only {
+                redact_for_enterprise(&mut data, me);
+            }
+            VersionView {
+                version: v.version,
+                created_at: v.created_at.and_utc(),
+                data,
+                sha256: v.sha256,
+            }
+        })
+        .collect())
+}
+
+/// The copy of record of version `number` (its document and stored hash), for a principal who
+/// reads the manifest whole.
+pub fn version_record(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    number: Option<i32>,
+) -> Result<(String, Option<String>), ApiError> {
+    let number = readable_whole(conn, principal, id, number)?;
+    store::versions_of(conn, id)?
+        .into_iter()
+        .find(|v| v.version == number)
+        .map(|v| (v.document, v.sha256))
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))
+}
+
+/// The copy of record numbered `seq` (its document and hash), for a principal who reads the
+/// manifest whole.
+pub fn copy_of_record(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    seq: Option<i32>,
+) -> Result<(String, Option<String>), ApiError> {
+    let seq = readable_whole(conn, principal, id, seq)?;
+    store::record_of(conn, id, seq)?
+        .map(|r| (r.document, Some(r.sha256)))
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))
+}
+
+/// Checks that the principal reads the manifest whole (an enterprise reads only its own lots of
+/// it), and that a copy's number (from 1) was given.
+fn readable_whole(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    number: Option<i32>,
+) -> Result<i32, ApiError> {
+    load_readable(conn, principal, id)?;
+    if viewer(principal).is_some() {
+        return Err(ApiError::Forbidden(
+            "the copy of record shows every enterprise's lots; read the manifest instead",
+        ));
+    }
+    number
+        .filter(|n| *n >= 1)
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))
+}
+
+/// The revisions proposed for a manifest the principal may read, oldest first.
+pub fn revisions(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<Vec<RevisionView>, ApiError> {
+    load_readable(conn, principal, id)?;
+    Ok(store::revisions_of(conn, id)?
+        .into_iter()
+        .map(revision_view)
+        .collect())
 }
 
 /// Loads a manifest the principal may read.
@@ -1907,8 +2060,11 @@ fn follow_up(
             }
             let licence = if hazardous {
                 let licences = crate::registry::directory::store::licences_of(conn, to)?;
-                let covering =
-                    crate::pickups::collect::covering_licence(&licences, &first.waste_code, today)?;
+                let covering = crate::registry::directory::service::covering_licence(
+                    &licences,
+                    &first.waste_code,
+                    today,
+                )?;
                 if covering.is_none() {
                     return Err(ApiError::field(
                         "receiver_id",

@@ -15,7 +15,6 @@ use crate::notify::service::{
     self, DeliveryView, EndpointChanges, EndpointView, EndpointWithSecret, MESSAGE_TYPES,
     MessageView, NewEndpoint,
 };
-use crate::notify::store;
 use crate::state::AppState;
 
 const URL_MAX: usize = 2000;
@@ -86,23 +85,12 @@ pub async fn inbox(
         t
     });
     v.finish()?;
-    let limit = page.limit;
-    let org = principal.organization_id.clone();
-    let rows = state
+    let unread = q.unread.unwrap_or(false);
+    let page = state
         .db
-        .run(move |conn| {
-            Ok(store::list_messages(
-                conn,
-                &org,
-                q.unread.unwrap_or(false),
-                prefix.as_deref(),
-                &page,
-            )?)
-        })
+        .run(move |conn| service::inbox(conn, &principal, unread, prefix.as_deref(), &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |m| m.id.as_str()).map(service::message_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// How many messages of the organisation are unread (for a badge).
@@ -117,10 +105,9 @@ pub async fn unread_count(
     principal: Principal,
 ) -> Result<web::Json<UnreadCount>, ApiError> {
     authorize(&principal, Action::ReadInbox)?;
-    let org = principal.organization_id.clone();
     let unread = state
         .db
-        .run(move |conn| Ok(store::count_unread(conn, &org)?))
+        .run(move |conn| service::unread_count(conn, &principal))
         .await?;
     Ok(web::Json(UnreadCount { unread }))
 }
@@ -168,19 +155,10 @@ pub async fn read_all(
     let mut v = Validator::new();
     let up_to = body.into_inner().up_to.map(|u| v.text("up_to", &u, 1, 64));
     v.finish()?;
-    let now = state.clock.now().naive_utc();
+    let now = state.clock.now();
     let marked = state
         .db
-        .write(move |conn| {
-            Ok(store::mark_read(
-                conn,
-                &principal.organization_id,
-                None,
-                up_to.as_deref(),
-                &principal.user_id,
-                now,
-            )?)
-        })
+        .write(move |conn| service::read_all(conn, now, &principal, up_to.as_deref()))
         .await?;
     Ok(web::Json(Marked { marked }))
 }
@@ -344,20 +322,11 @@ pub async fn list_endpoints(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     v.finish()?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| {
-            Ok(store::list_endpoints(
-                conn,
-                &principal.organization_id,
-                &page,
-            )?)
-        })
+        .run(move |conn| service::endpoints(conn, &principal, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |e| e.id.as_str()).map(|e| service::endpoint_view(&e)),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read one of your organisation's webhook endpoints (without its secret).

@@ -10,6 +10,7 @@ use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::domain::ids::new_id;
 use crate::error::{ApiError, NOT_VISIBLE};
+use crate::http::Page;
 use crate::http::pagination::PageRequest;
 use crate::notify::signing;
 use crate::notify::store::{self, AttemptRow, DeliveryRow, EndpointRow, MessageRow};
@@ -160,6 +161,52 @@ pub fn message_view(row: MessageRow) -> MessageView {
         read_at: row.read_at.map(|t| t.and_utc()),
         read_by: row.read_by,
     }
+}
+
+/// A page of the organisation's inbox, newest first: all messages or the unread, perhaps only
+/// those whose type begins with `prefix`.
+pub fn inbox(
+    conn: &mut DbConn,
+    principal: &Principal,
+    unread: bool,
+    prefix: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<MessageView>, ApiError> {
+    let rows = store::list_messages(conn, &principal.organization_id, unread, prefix, page)?;
+    Ok(Page::from_rows(rows, page.limit, |m| m.id.as_str()).map(message_view))
+}
+
+/// How many messages of the principal's organisation are unread.
+pub fn unread_count(conn: &mut DbConn, principal: &Principal) -> Result<i64, ApiError> {
+    Ok(store::count_unread(conn, &principal.organization_id)?)
+}
+
+/// Marks every message of the principal's organisation read, or every one up to `up_to`; how
+/// many were.
+pub fn read_all(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    up_to: Option<&str>,
+) -> Result<usize, ApiError> {
+    Ok(store::mark_read(
+        conn,
+        &principal.organization_id,
+        None,
+        up_to,
+        &principal.user_id,
+        now.naive_utc(),
+    )?)
+}
+
+/// A page of the organisation's webhook endpoints.
+pub fn endpoints(
+    conn: &mut DbConn,
+    principal: &Principal,
+    page: &PageRequest,
+) -> Result<Page<EndpointView>, ApiError> {
+    let rows = store::list_endpoints(conn, &principal.organization_id, page)?;
+    Ok(Page::from_rows(rows, page.limit, |e| e.id.as_str()).map(|e| endpoint_view(&e)))
 }
 
 /// Marks one message of the principal's organisation read.

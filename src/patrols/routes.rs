@@ -13,10 +13,9 @@ use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::json::{check_declared_length, read_limited};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::patrols::service::{
-    self, ChecklistItem, NewFinding, NewPatrol, PatrolView, PhotoView, Severity, Target,
-    ThreadKind, ThreadSummary, ThreadView,
+    self, ChecklistItem, NewFinding, NewPatrol, PatrolFilter, PatrolView, PhotoView, Severity,
+    Target, ThreadKind, ThreadSummary, ThreadView,
 };
-use crate::patrols::store::PatrolFilter;
 use crate::state::AppState;
 
 /// Most people named on a patrol.
@@ -337,11 +336,7 @@ pub async fn list_patrols(
     v.finish()?;
     let found = state
         .db
-        .run(move |conn| {
-            crate::db::read_snapshot(conn, |conn| {
-                service::list_patrols(conn, now, &scope, &filter, &page)
-            })
-        })
+        .snapshot(move |conn| service::list_patrols(conn, now, &scope, &filter, &page))
         .await?;
     Ok(web::Json(found))
 }
@@ -367,10 +362,7 @@ pub async fn get_patrol(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let row = service::load_patrol(conn, &principal, &id)?;
-            service::patrol_view(conn, now, row)
-        })
+        .run(move |conn| service::read_patrol(conn, now, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -427,10 +419,7 @@ async fn read_thread(
     let now = state.clock.now();
     let view = state
         .db
-        .run(move |conn| {
-            let row = service::load_thread(conn, &principal, kind, &id, service::read_action)?;
-            service::thread_view(conn, now, row)
-        })
+        .run(move |conn| service::read_thread(conn, now, &principal, kind, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -717,22 +706,11 @@ pub async fn list_feedback(
     let page = page.parse(&mut v);
     let status = crate::http::query::one_of(&mut v, "status", filter.into_inner().status, STATUSES);
     v.finish()?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| {
-            Ok(crate::patrols::store::list_threads(
-                conn,
-                ThreadKind::Feedback.as_str(),
-                &scope,
-                status.as_deref(),
-                &page,
-            )?)
-        })
+        .run(move |conn| service::list_feedback(conn, &scope, status.as_deref(), &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.id.as_str()).map(service::thread_summary),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Feedback with its messages and photos: the park office, the enterprise that wrote it, the

@@ -15,6 +15,7 @@ use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::http::Page;
 use crate::http::pagination::PageRequest;
 use crate::notify::service::Notice;
+pub use crate::patrols::store::PatrolFilter;
 use crate::patrols::store::{self, MessageRow, NewPhoto, PatrolRow, PhotoMeta, ThreadRow};
 use crate::registry::parks::service as parks;
 
@@ -740,6 +741,40 @@ pub fn add_findings(
 }
 
 /// A patrol the principal may read (404 otherwise).
+/// A patrol the principal may read, with its findings.
+pub fn read_patrol(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+) -> Result<PatrolView, ApiError> {
+    let row = load_patrol(conn, principal, id)?;
+    patrol_view(conn, now, row)
+}
+
+/// A finding or feedback the principal may read, with its messages and photos.
+pub fn read_thread(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    kind: ThreadKind,
+    id: &str,
+) -> Result<ThreadView, ApiError> {
+    let row = load_thread(conn, principal, kind, id, read_action)?;
+    thread_view(conn, now, row)
+}
+
+/// A page of the feedback the scope sees, perhaps only of one status.
+pub fn list_feedback(
+    conn: &mut DbConn,
+    scope: &Scope,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<ThreadSummary>, ApiError> {
+    let rows = store::list_threads(conn, ThreadKind::Feedback.as_str(), scope, status, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.id.as_str()).map(thread_summary))
+}
+
 pub fn load_patrol(
     conn: &mut DbConn,
     principal: &Principal,

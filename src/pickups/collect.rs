@@ -11,7 +11,6 @@ use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
 use crate::domain::ids::new_id;
 use crate::domain::lot::Weighing;
-use crate::domain::waste::CatalogRef;
 use crate::error::{ApiError, FieldError};
 use crate::lots::service::{DoorWeighing, Handover};
 use crate::lots::store::LotRow;
@@ -334,7 +333,11 @@ fn check_licences(
         if lot.kind != "hazardous" || licence_of_code.iter().any(|(c, _)| *c == lot.waste_code) {
             continue;
         }
-        match covering_licence(&licences, &lot.waste_code, today)? {
+        match crate::registry::directory::service::covering_licence(
+            &licences,
+            &lot.waste_code,
+            today,
+        )? {
             Some(l) => licence_of_code.push((lot.waste_code.clone(), l)),
             None => errors.push(FieldError::new(
                 "lot_ids",
@@ -347,28 +350,6 @@ fn check_licences(
         }
     }
     Ok(licence_of_code)
-}
-
-/// Of a disposal company's licences, the one covering a waste code on a day (the park's), if
-/// any: its id. The one check of a receiver's licence, at a collection and wherever refused
-/// waste is forwarded.
-pub fn covering_licence(
-    licences: &[directory::LicenceRow],
-    waste_code: &str,
-    day: NaiveDate,
-) -> Result<Option<String>, ApiError> {
-    let target = CatalogRef::parse("", waste_code)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
-    Ok(licences
-        .iter()
-        .find(|l| {
-            crate::domain::contract::licence_covers(
-                &[crate::registry::directory::service::licence_terms(l)],
-                &target,
-                day,
-            )
-        })
-        .map(|l| l.id.clone()))
 }
 
 /// Door lots need the driver's weighing (one each); the warehouse load needs the vehicle's.

@@ -20,8 +20,7 @@ use crate::lots::service::DoorWeighing;
 use crate::manifests::service::ManifestWeighing;
 use crate::pickups::collect::{self as collection, Collect, CollectionView};
 use crate::pickups::service::{self, Schedule};
-use crate::requests::service::{self as requests, Raise, RequestView};
-use crate::requests::store::RequestFilter;
+use crate::requests::service::{self as requests, Raise, RequestFilter, RequestView};
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;

@@ -20,9 +20,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::domain::waste::{CatalogRef, Category, split_refs};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Validator};
+use crate::profiles::service;
 use crate::profiles::store::{self, RecordRow};
 use crate::registry::history::{self, Entity};
 use crate::registry::parks::service as parks;
@@ -140,6 +142,60 @@ pub struct HaveRecordRequest {
     pub met: bool,
     /// At most 500 characters.
     pub note: Option<String>,
+}
+
+/// The five haves of an enterprise the principal may read.
+pub fn read(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+) -> Result<FiveHavesView, ApiError> {
+    let e = service::readable(conn, principal, id)?;
+    let park = parks::load_park(conn, &e.0.park_id)?;
+    five_haves(conn, now, &park.0, &e)
+}
+
+/// Records one of the five haves of an enterprise the principal may change (an unknown `have`
+/// answers 404 once the body is checked), and answers the five haves with it.
+pub fn record_have(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    have: &str,
+    body: HaveRecordRequest,
+) -> Result<FiveHavesView, ApiError> {
+    let e = service::writable(conn, principal, id)?;
+    let mut v = Validator::new();
+    let have = v.check(parse_have(have));
+    let note = body
+        .note
+        .as_deref()
+        .map(|n| v.text("note", n, 0, 500))
+        .filter(|n| !n.is_empty());
+    v.finish()?;
+    let Some(have) = have else {
+        return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
+    };
+    record(conn, now, &principal.user_id, &e, have, body.met, note)?;
+    let park = parks::load_park(conn, &e.0.park_id)?;
+    five_haves(conn, now, &park.0, &e)
+}
+
+/// The five haves of the enterprises of a park whose figures the principal reads, sorted and
+/// filtered as asked.
+pub fn read_park(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    sort: Option<&str>,
+    missing: Option<&str>,
+) -> Result<ParkFiveHaves, ApiError> {
+    let park = crate::figures::service::load_park(conn, principal, park_id)?;
+    let (sort, missing) = list_query(sort, missing)?;
+    of_park(conn, now, &park, &sort, missing)
 }
 
 pub fn parse_have(raw: &str) -> Result<&'static str, FieldError> {

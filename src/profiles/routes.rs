@@ -4,21 +4,17 @@
 //! the trends (`GET /{enterprises|parks}/{id}/trends`, `…/trends/export.csv|xlsx`).
 
 use actix_web::{HttpResponse, get, put, web};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Principal;
-use crate::error::{ApiError, Problem, Validator};
-use crate::figures::service::Months;
+use crate::error::{ApiError, Problem};
 use crate::http::export::{self, Export};
 use crate::http::{Json, Page, PageQuery};
 use crate::profiles::haves::{self, FiveHavesView, HaveRecordRequest, ParkFiveHaves};
 use crate::profiles::service::{self, ProfileRequest, ProfileView};
-use crate::profiles::trends::{self, TrendFigures, TrendPages};
+use crate::profiles::trends::{self, TrendFigures, TrendPages, Whose};
 use crate::registry::history::{self, Entity, HistoryQuery, Revision};
-use crate::registry::parks::service as parks;
-use crate::registry::parks::store::ParkRow;
 use crate::state::AppState;
 
 /// Read an enterprise's waste profile.
@@ -45,12 +41,7 @@ pub async fn get_profile(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let e = service::readable(conn, &principal, &id)?;
-            service::find(conn, &e.0.organization_id)?.ok_or(ApiError::NotFound(
-                "the enterprise has no waste profile yet",
-            ))
-        })
+        .run(move |conn| service::read_profile(conn, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -86,11 +77,7 @@ pub async fn put_profile(
     let body = body.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let e = service::writable(conn, &principal, &id)?;
-            let new = service::parse(body)?;
-            service::replace(conn, now, &principal.user_id, &e, new).map(|(v, _)| v)
-        })
+        .write(move |conn| service::replace_profile(conn, now, &principal, &id, body))
         .await?;
     Ok(web::Json(view))
 }
@@ -154,11 +141,7 @@ pub async fn five_haves(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let e = service::readable(conn, &principal, &id)?;
-            let park = parks::load_park(conn, &e.0.park_id)?;
-            crate::db::read_snapshot(conn, |conn| haves::five_haves(conn, now, &park.0, &e))
-        })
+        .snapshot(move |conn| haves::read(conn, now, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -196,23 +179,7 @@ pub async fn record_have(
     let body = body.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let e = service::writable(conn, &principal, &id)?;
-            let mut v = Validator::new();
-            let have = v.check(haves::parse_have(&have));
-            let note = body
-                .note
-                .as_deref()
-                .map(|n| v.text("note", n, 0, 500))
-                .filter(|n| !n.is_empty());
-            v.finish()?;
-            let Some(have) = have else {
-                return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
-            };
-            haves::record(conn, now, &principal.user_id, &e, have, body.met, note)?;
-            let park = parks::load_park(conn, &e.0.park_id)?;
-            haves::five_haves(conn, now, &park.0, &e)
-        })
+        .write(move |conn| haves::record_have(conn, now, &principal, &id, &have, body))
         .await?;
     Ok(web::Json(view))
 }
@@ -256,12 +223,15 @@ pub async fn park_five_haves(
     let q = query.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let park = crate::figures::service::load_park(conn, &principal, &id)?;
-            let (sort, missing) = haves::list_query(q.sort.as_deref(), q.missing.as_deref())?;
-            crate::db::read_snapshot(conn, |conn| {
-                haves::of_park(conn, now, &park, &sort, missing)
-            })
+        .snapshot(move |conn| {
+            haves::read_park(
+                conn,
+                now,
+                &principal,
+                &id,
+                q.sort.as_deref(),
+                q.missing.as_deref(),
+            )
         })
         .await?;
     Ok(web::Json(view))
@@ -283,69 +253,38 @@ pub struct TrendsQuery {
     pub by: Option<String>,
 }
 
-/// Whose trends.
-enum Subject {
-    Park(String),
-    Enterprise(String),
-}
-
-fn parse_trends(q: &TrendsQuery, today: NaiveDate) -> Result<(Months, &'static str), ApiError> {
-    let mut v = Validator::new();
-    let by = trends::trend_key(&mut v, q.by.as_deref());
-    let months = match crate::figures::service::months(q.from.as_deref(), q.to.as_deref(), today) {
-        Ok(m) => Some(m),
-        Err(ApiError::Validation(errors)) => {
-            for e in errors {
-                v.push(e);
-            }
-            None
+impl TrendsQuery {
+    fn asked(self) -> trends::Asked {
+        trends::Asked {
+            from: self.from,
+            to: self.to,
+            by: self.by,
         }
-        Err(e) => return Err(e),
-    };
-    v.finish_with(|| Some((months?, by?)))
+    }
 }
 
 async fn figures(
     state: &AppState,
     principal: Principal,
-    subject: Subject,
+    whose: Whose,
     q: TrendsQuery,
-) -> Result<(ParkRow, TrendFigures), ApiError> {
+) -> Result<TrendFigures, ApiError> {
     let now = state.clock.now();
+    let asked = q.asked();
     state
         .db
-        .run(move |conn| {
-            let (park, enterprise) = match subject {
-                Subject::Park(id) => (
-                    crate::figures::service::load_park(conn, &principal, &id)?,
-                    None,
-                ),
-                Subject::Enterprise(id) => {
-                    let e = service::readable(conn, &principal, &id)?;
-                    (
-                        parks::load_park(conn, &e.0.park_id)?.0,
-                        Some(e.0.organization_id),
-                    )
-                }
-            };
-            let today = crate::domain::time::local_date(now, parks::park_time_zone(&park));
-            let (months, by) = parse_trends(&q, today)?;
-            let view = crate::db::read_snapshot(conn, |conn| {
-                trends::trends(conn, &park, enterprise.as_deref(), months, by)
-            })?;
-            Ok((park, view))
-        })
+        .snapshot(move |conn| trends::read(conn, now, &principal, whose, &asked))
         .await
 }
 
 async fn download(
     state: &AppState,
     principal: Principal,
-    subject: Subject,
+    whose: Whose,
     q: TrendsQuery,
     xlsx: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, view) = figures(state, principal, subject, q).await?;
+    let view = figures(state, principal, whose, q).await?;
     let ext = if xlsx { "xlsx" } else { "csv" };
     let who = view.enterprise_id.as_deref().unwrap_or(&view.park_id);
     let export = Export {
@@ -391,9 +330,9 @@ macro_rules! trend_routes {
             id: web::Path<String>,
             query: web::Query<TrendsQuery>,
         ) -> Result<web::Json<TrendFigures>, ApiError> {
-            figures(&state, principal, Subject::$variant(id.into_inner()), query.into_inner())
+            figures(&state, principal, Whose::$variant(id.into_inner()), query.into_inner())
                 .await
-                .map(|(_, v)| web::Json(v))
+                .map(web::Json)
         }
 
         #[doc = $csv_doc]
@@ -418,7 +357,7 @@ macro_rules! trend_routes {
             id: web::Path<String>,
             query: web::Query<TrendsQuery>,
         ) -> Result<HttpResponse, ApiError> {
-            download(&state, principal, Subject::$variant(id.into_inner()), query.into_inner(), false).await
+            download(&state, principal, Whose::$variant(id.into_inner()), query.into_inner(), false).await
         }
 
         #[doc = $xlsx_doc]
@@ -443,7 +382,7 @@ macro_rules! trend_routes {
             id: web::Path<String>,
             query: web::Query<TrendsQuery>,
         ) -> Result<HttpResponse, ApiError> {
-            download(&state, principal, Subject::$variant(id.into_inner()), query.into_inner(), true).await
+            download(&state, principal, Whose::$variant(id.into_inner()), query.into_inner(), true).await
         }
     };
 }

@@ -324,6 +324,31 @@ fn view(row: ProfileRow, wastes: Vec<WasteRow>, points: Vec<StoragePointRow>) ->
 }
 
 /// The enterprise's profile, if it has one.
+/// The waste profile of an enterprise the principal may read.
+pub fn read_profile(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<ProfileView, ApiError> {
+    let e = readable(conn, principal, id)?;
+    find(conn, &e.0.organization_id)?.ok_or(ApiError::NotFound(
+        "the enterprise has no waste profile yet",
+    ))
+}
+
+/// Replaces the waste profile of an enterprise the principal may change: the next version.
+pub fn replace_profile(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    body: ProfileRequest,
+) -> Result<ProfileView, ApiError> {
+    let e = writable(conn, principal, id)?;
+    let new = parse(body)?;
+    replace(conn, now, &principal.user_id, &e, new).map(|(v, _)| v)
+}
+
 pub fn find(conn: &mut DbConn, enterprise_id: &str) -> Result<Option<ProfileView>, ApiError> {
     let Some(row) = store::find_profile(conn, enterprise_id)? else {
         return Ok(None);

@@ -12,10 +12,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::domain::billing::Period;
 use crate::domain::contract::{DatedRule, rule_on};
@@ -120,6 +121,62 @@ pub struct TrendFigures {
 }
 
 /// The grouping of a trends request.
+/// Whose trends: a park's, or an enterprise's.
+pub enum Whose {
+    Park(String),
+    Enterprise(String),
+}
+
+/// What a trends request asks for, as given: its months and grouping.
+pub struct Asked {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+}
+
+fn parse_trends(q: &Asked, today: NaiveDate) -> Result<(Months, &'static str), ApiError> {
+    let mut v = Validator::new();
+    let by = trend_key(&mut v, q.by.as_deref());
+    let months = match crate::figures::service::months(q.from.as_deref(), q.to.as_deref(), today) {
+        Ok(m) => Some(m),
+        Err(ApiError::Validation(errors)) => {
+            for e in errors {
+                v.push(e);
+            }
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    v.finish_with(|| Some((months?, by?)))
+}
+
+/// The trends of a park or an enterprise the principal may read, for the months asked (checked
+/// against the park's today).
+pub fn read(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    whose: Whose,
+    asked: &Asked,
+) -> Result<TrendFigures, ApiError> {
+    let (park, enterprise) = match whose {
+        Whose::Park(id) => (
+            crate::figures::service::load_park(conn, principal, &id)?,
+            None,
+        ),
+        Whose::Enterprise(id) => {
+            let e = crate::profiles::service::readable(conn, principal, &id)?;
+            (
+                parks::load_park(conn, &e.0.park_id)?.0,
+                Some(e.0.organization_id),
+            )
+        }
+    };
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park));
+    let (months, by) = parse_trends(asked, today)?;
+    trends(conn, &park, enterprise.as_deref(), months, by)
+}
+
 pub fn trend_key(v: &mut Validator, by: Option<&str>) -> Option<&'static str> {
     match by.map(str::trim) {
         None => Some("code"),

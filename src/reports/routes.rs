@@ -9,7 +9,6 @@ use utoipa::IntoParams;
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::http::export::{self, Export};
-use crate::registry::parks::service as parks;
 use crate::reports::service::{self, ParkReport, ReportPages};
 use crate::state::AppState;
 
@@ -35,15 +34,15 @@ async fn load(
     let now = state.clock.now();
     state
         .db
-        .run(move |conn| {
-            let park = crate::figures::service::load_park(conn, &principal, &id)?;
-            let name = parks::load_park(conn, &park.organization_id)?.1;
-            let today = crate::domain::time::local_date(now, parks::park_time_zone(&park));
-            let months =
-                crate::figures::service::months(q.from.as_deref(), q.to.as_deref(), today)?;
-            crate::db::read_snapshot(conn, |conn| {
-                service::report(conn, now, &park, &name, months)
-            })
+        .snapshot(move |conn| {
+            service::read(
+                conn,
+                now,
+                &principal,
+                &id,
+                q.from.as_deref(),
+                q.to.as_deref(),
+            )
         })
         .await
 }

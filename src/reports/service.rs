@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::figures::service::Months;
@@ -226,6 +227,23 @@ fn haves_part(
         haves: counts,
         truncated: list.truncated,
     })
+}
+
+/// The report of a park whose figures the principal reads, for the months `from` to `to`
+/// (checked against the park's today).
+pub fn read(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<ParkReport, ApiError> {
+    let park = crate::figures::service::load_park(conn, principal, park_id)?;
+    let name = parks::load_park(conn, &park.organization_id)?.1;
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park));
+    let months = crate::figures::service::months(from, to, today)?;
+    report(conn, now, &park, &name, months)
 }
 
 /// The report of a park (loaded and authorised by the caller) over `months`, as of `now`.

@@ -35,6 +35,8 @@ use crate::registry::contracts::store::{self as contracts, ContractRow};
 use crate::registry::parks::service as parks;
 use crate::requests::store::{self, MemberLot, RequestRow};
 
+pub use crate::requests::store::RequestFilter;
+
 /// Requests still to be collected.
 pub const OPEN_STATUSES: &[&str] = &["requested", "accepted", "scheduled"];
 

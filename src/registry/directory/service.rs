@@ -174,6 +174,22 @@ pub fn licence_terms(row: &LicenceRow) -> LicenceTerms {
     }
 }
 
+/// Of a disposal company's licences, the one covering a waste code on a day (the park's), if
+/// any: its id. The one check of a receiver's licence, at a collection and wherever refused
+/// waste is forwarded.
+pub fn covering_licence(
+    licences: &[LicenceRow],
+    waste_code: &str,
+    day: NaiveDate,
+) -> Result<Option<String>, ApiError> {
+    let target = CatalogRef::parse("", waste_code)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored code: {}", e.message)))?;
+    Ok(licences
+        .iter()
+        .find(|l| crate::domain::contract::licence_covers(&[licence_terms(l)], &target, day))
+        .map(|l| l.id.clone()))
+}
+
 pub struct NewLicence {
     pub number: String,
     pub issuing_authority: String,
