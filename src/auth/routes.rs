@@ -4,7 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Principal, service};
+use crate::auth::Principal;
+use crate::auth::service::{self, WechatLinkView};
 use crate::domain::identity::{NewPassword, PASSWORD_MAX, USERNAME_MAX};
 use crate::error::{ApiError, Problem, Validator};
 use crate::http::Json;
@@ -208,23 +209,6 @@ pub struct WechatLinkRequest {
     /// WeChat. `user-NAME.N` is what `wastetrack wechat-stand-in` understands.
     #[schema(min_length = 1, max_length = 128)]
     pub code: String,
-}
-
-/// Whether a WeChat account is linked to you. The WeChat identifiers themselves are not shown.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"linked": true, "linked_at": "2026-11-25T02:00:00Z"}))]
-pub struct WechatLinkView {
-    pub linked: bool,
-    pub linked_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl From<Option<crate::auth::store::WechatLinkRow>> for WechatLinkView {
-    fn from(row: Option<crate::auth::store::WechatLinkRow>) -> Self {
-        Self {
-            linked: row.is_some(),
-            linked_at: row.map(|r| r.linked_at.and_utc()),
-        }
-    }
 }
 
 fn wechat_code(code: String) -> Result<String, ApiError> {

@@ -2,6 +2,8 @@
 
 use actix_web::web;
 use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::store::{self, RefreshTokenRow, SessionRow, ThrottleScope};
 use crate::auth::{Principal, password, tokens};
@@ -17,6 +19,23 @@ use crate::state::AppState;
 
 const BAD_CREDENTIALS: &str = "invalid username or password";
 const BAD_REFRESH: &str = "the refresh token is invalid, expired or revoked";
+
+/// Whether a WeChat account is linked to you. The WeChat identifiers themselves are not shown.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"linked": true, "linked_at": "2026-11-25T02:00:00Z"}))]
+pub struct WechatLinkView {
+    pub linked: bool,
+    pub linked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<Option<store::WechatLinkRow>> for WechatLinkView {
+    fn from(row: Option<store::WechatLinkRow>) -> Self {
+        Self {
+            linked: row.is_some(),
+            linked_at: row.map(|r| r.linked_at.and_utc()),
+        }
+    }
+}
 
 /// What a successful login or refresh hands out.
 pub struct Issued {

@@ -3,4 +3,5 @@
 //! The receipt deadline of manifests is counted on it (`domain::workdays`).
 
 pub mod routes;
+pub mod service;
 pub mod store;

@@ -3,12 +3,12 @@
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, put, web};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
-use crate::calendar::store::{self, YearRow};
+use crate::calendar::service::{self, CalendarYearView};
 use crate::domain::workdays::{YEARS, Year};
 use crate::error::{ApiError, FieldError, Validator};
 use crate::http::json::{check_declared_length, decode, read_limited};
@@ -34,33 +34,6 @@ pub struct CalendarYearRequest {
     pub workdays: Vec<NaiveDate>,
     /// The notice the days were taken from.
     pub source: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "year": 2025,
-    "holidays": ["2025-01-01", "2025-01-28"],
-    "workdays": ["2025-01-26"],
-    "source": "国务院办公厅关于2025年部分节假日安排的通知",
-    "updated_at": "2026-11-30T00:00:00Z"
-}))]
-pub struct CalendarYearView {
-    pub year: i32,
-    pub holidays: Vec<NaiveDate>,
-    pub workdays: Vec<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-fn view(row: YearRow, days: Year) -> CalendarYearView {
-    CalendarYearView {
-        year: row.year,
-        holidays: days.holidays.into_iter().collect(),
-        workdays: days.workdays.into_iter().collect(),
-        source: row.source,
-        updated_at: row.updated_at.and_utc(),
-    }
 }
 
 /// The year of the path: any other text than a year from 2000 to 2099 is a 422 naming it.
@@ -91,15 +64,11 @@ pub async fn get_year(
 ) -> Result<web::Json<CalendarYearView>, ApiError> {
     authorize(&principal, Action::ReadCalendar)?;
     let year = check_year(&year.into_inner())?;
-    let (row, days) = state
+    let view = state
         .db
-        .run(move |conn| {
-            store::find_year(conn, year)?.ok_or(ApiError::NotFound(
-                "no calendar is held for this year: Monday to Friday are counted as working days",
-            ))
-        })
+        .run(move |conn| service::get_year(conn, year))
         .await?;
-    Ok(web::Json(view(row, days)))
+    Ok(web::Json(view))
 }
 
 /// Reads a CSV calendar: lines of `date,kind` (`holiday` or `workday`), perhaps after a
@@ -229,18 +198,10 @@ pub async fn put_year(
     }
     v.finish()?;
     let days = Year::parse(year, &holidays, &workdays).map_err(ApiError::Validation)?;
-    let row = YearRow {
-        year,
-        source,
-        updated_by: principal.user_id.clone(),
-        updated_at: now.naive_utc(),
-    };
+    let by = principal.user_id.clone();
     let saved = state
         .db
-        .write(move |conn| {
-            store::replace_year(conn, &row, &days)?;
-            Ok(view(row, days))
-        })
+        .write(move |conn| service::keep_year(conn, now, &by, year, source, days))
         .await?;
     tracing::info!(year, "working-day calendar kept");
     Ok(HttpResponse::Ok().json(saved))

@@ -1,19 +1,17 @@
 //! HTTP endpoints for organisations and users: extract, authorise, call, respond.
 
 use actix_web::{HttpResponse, get, patch, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Action, Principal, authorize};
 use crate::domain::identity::{NewPassword, OrganizationKind, Role, Username};
-use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, Problem, Validator};
 use crate::http::json::non_null;
 use crate::http::{Json, Page, PageQuery, created};
 use crate::identity::service::{
-    self, NewUser, OrganizationView, Qualification, UserUpdate, UserView,
+    self, MeResponse, NewUser, OrganizationView, Qualification, UserUpdate, UserView,
 };
-use crate::identity::store;
 use crate::state::AppState;
 
 const NAME_MAX: usize = 200;
@@ -87,20 +85,6 @@ pub struct UserFilter {
     pub organization_id: Option<String>,
 }
 
-/// The signed-in user and its organisation.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "user": {"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
-        "username": "park.office", "display_name": "Wang Fang", "role": "park_office", "active": true,
-        "created_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z"},
-    "organization": {"id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "kind": "park", "name": "Longgang Green Technology Park",
-        "created_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z"}
-}))]
-pub struct MeResponse {
-    pub user: UserView,
-    pub organization: OrganizationView,
-}
-
 /// List organisations (platform administrators only), oldest first.
 #[utoipa::path(
     tag = "organizations",
@@ -129,20 +113,11 @@ pub async fn list_organizations(
     });
     v.finish()?;
     let kind = kind.map(|k| k.as_str());
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_organizations(conn, kind, &page)?))
+        .run(move |conn| service::list_organizations(conn, kind, &page))
         .await?;
-    let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-    Ok(web::Json(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(OrganizationView::try_from)
-            .collect::<Result<_, _>>()?,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page))
 }
 
 /// Read one organisation: administrators any, others their own.
@@ -168,13 +143,11 @@ pub async fn get_organization(
             organization_id: &id,
         },
     )?;
-    let row = state
+    let view = state
         .db
-        .run(move |conn| {
-            store::find_organization(conn, &id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
-        })
+        .run(move |conn| service::get_organization(conn, &id))
         .await?;
-    Ok(web::Json(row.try_into()?))
+    Ok(web::Json(view))
 }
 
 /// Create a user (platform administrators only).
@@ -259,26 +232,11 @@ pub async fn list_users(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     v.finish()?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| {
-            Ok(store::list_users(
-                conn,
-                filter.organization_id.as_deref(),
-                &page,
-            )?)
-        })
+        .run(move |conn| service::list_users(conn, filter.organization_id.as_deref(), &page))
         .await?;
-    let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-    Ok(web::Json(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(UserView::try_from)
-            .collect::<Result<_, _>>()?,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page))
 }
 
 /// Read one user: administrators any, others those of their own organisation.
@@ -298,18 +256,11 @@ pub async fn get_user(
     id: web::Path<String>,
 ) -> Result<web::Json<UserView>, ApiError> {
     let id = id.into_inner();
-    let row = state
+    let view = state
         .db
-        .run(move |conn| store::find_user(conn, &id)?.ok_or(ApiError::NotFound(NOT_VISIBLE)))
+        .run(move |conn| service::get_user(conn, &principal, &id))
         .await?;
-    authorize(
-        &principal,
-        Action::ReadUser {
-            user_id: &row.id,
-            organization_id: &row.organization_id,
-        },
-    )?;
-    Ok(web::Json(row.try_into()?))
+    Ok(web::Json(view))
 }
 
 /// Change a user's name, password or activation (platform administrators only).
@@ -391,18 +342,9 @@ pub async fn me(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<web::Json<MeResponse>, ApiError> {
-    let (user_id, org_id) = (principal.user_id.clone(), principal.organization_id.clone());
-    let (user, org) = state
+    let me = state
         .db
-        .run(move |conn| {
-            let user = store::find_user(conn, &user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-            let org =
-                store::find_organization(conn, &org_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-            Ok((user, org))
-        })
+        .run(move |conn| service::me(conn, &principal))
         .await?;
-    Ok(web::Json(MeResponse {
-        user: user.try_into()?,
-        organization: org.try_into()?,
-    }))
+    Ok(web::Json(me))
 }

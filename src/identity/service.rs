@@ -5,12 +5,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{password, store as sessions};
+use crate::auth::{Action, Principal, authorize, password, store as sessions};
 use crate::db::{Db, DbConn};
 use crate::domain::identity::{NewPassword, OrganizationKind, Role, Username};
 use crate::domain::ids::new_id;
 use crate::error::ApiError;
 use crate::error::NOT_VISIBLE;
+use crate::http::Page;
+use crate::http::pagination::PageRequest;
 use crate::identity::store::{self, OrganizationRow, UserChanges, UserRow};
 
 pub const BOOTSTRAP_ADMIN_USERNAME: &str = "admin";
@@ -346,4 +348,86 @@ pub fn bootstrap_admin(
         Ok(false) | Err(ApiError::Conflict(_)) => Ok(None),
         Err(e) => Err(anyhow::anyhow!("bootstrapping the administrator: {e}")),
     }
+}
+
+/// The signed-in user and its organisation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "user": {"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4e6", "organization_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+        "username": "park.office", "display_name": "Wang Fang", "role": "park_office", "active": true,
+        "created_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z"},
+    "organization": {"id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5", "kind": "park", "name": "Longgang Green Technology Park",
+        "created_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z"}
+}))]
+pub struct MeResponse {
+    pub user: UserView,
+    pub organization: OrganizationView,
+}
+
+/// One page of the organisations, optionally of one kind, oldest first.
+pub fn list_organizations(
+    conn: &mut DbConn,
+    kind: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<OrganizationView>, ApiError> {
+    let rows = store::list_organizations(conn, kind, page)?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(OrganizationView::try_from)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// One organisation.
+pub fn get_organization(conn: &mut DbConn, id: &str) -> Result<OrganizationView, ApiError> {
+    store::find_organization(conn, id)?
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))?
+        .try_into()
+}
+
+/// One page of the users, all or one organisation's.
+pub fn list_users(
+    conn: &mut DbConn,
+    organization_id: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<UserView>, ApiError> {
+    let rows = store::list_users(conn, organization_id, page)?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(UserView::try_from)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A user the principal may read: 404 for a user it may not see.
+pub fn get_user(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<UserView, ApiError> {
+    let row = store::find_user(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    authorize(
+        principal,
+        Action::ReadUser {
+            user_id: &row.id,
+            organization_id: &row.organization_id,
+        },
+    )?;
+    row.try_into()
+}
+
+/// The signed-in user and its organisation.
+pub fn me(conn: &mut DbConn, principal: &Principal) -> Result<MeResponse, ApiError> {
+    let user =
+        store::find_user(conn, &principal.user_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    let org = store::find_organization(conn, &principal.organization_id)?
+        .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
+    Ok(MeResponse {
+        user: user.try_into()?,
+        organization: org.try_into()?,
+    })
 }

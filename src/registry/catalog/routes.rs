@@ -10,8 +10,7 @@ use crate::domain::waste::{Category, WasteCode, WasteKind};
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::json::{check_declared_length, read_limited};
 use crate::http::{Page, PageQuery, created};
-use crate::registry::catalog::service::{self, CategoryView, CodeView, ImportReport};
-use crate::registry::catalog::store::{self, CodeFilter};
+use crate::registry::catalog::service::{self, CategoryView, CodeFilter, CodeView, ImportReport};
 use crate::state::AppState;
 
 /// Largest catalog file accepted.
@@ -80,14 +79,11 @@ pub async fn list_categories(
     let page = page.parse(&mut v);
     let kind = parse_kind(&mut v, filter.kind.as_deref());
     v.finish()?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_categories(conn, kind, &page)?))
+        .run(move |conn| service::list_categories(conn, kind, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.code.as_str()).map(service::category_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Search the waste codes.
@@ -129,14 +125,11 @@ pub async fn list_codes(
         search,
         include_withdrawn: query.include_withdrawn.unwrap_or(false),
     };
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_codes(conn, &filter, &page)?))
+        .run(move |conn| service::list_codes(conn, &filter, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.code.as_str()).map(service::code_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read one waste code.
@@ -158,14 +151,11 @@ pub async fn get_code(
 ) -> Result<web::Json<CodeView>, ApiError> {
     authorize(&principal, Action::ReadCatalog)?;
     let code = WasteCode::parse("code", &code).map_err(|e| ApiError::Validation(vec![e]))?;
-    let row = state
+    let view = state
         .db
-        .run(move |conn| {
-            store::find_code(conn, code.as_str())?
-                .ok_or(ApiError::NotFound("this code is not in the catalog"))
-        })
+        .run(move |conn| service::get_code(conn, &code))
         .await?;
-    Ok(web::Json(service::code_view(row)))
+    Ok(web::Json(view))
 }
 
 /// Import a catalog edition from CSV (platform administrators).
@@ -256,20 +246,11 @@ pub async fn list_imports(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     v.finish()?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_imports(conn, &page)?))
+        .run(move |conn| service::list_imports(conn, &page))
         .await?;
-    let page = Page::from_rows(rows, limit, |r| r.id.as_str());
-    Ok(web::Json(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(service::import_report)
-            .collect::<Result<_, _>>()?,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page))
 }
 
 /// One import's report (platform administrators).
@@ -291,9 +272,9 @@ pub async fn get_import(
 ) -> Result<web::Json<ImportReport>, ApiError> {
     authorize(&principal, Action::ImportCatalog)?;
     let id = id.into_inner();
-    let row = state
+    let report = state
         .db
-        .run(move |conn| store::find_import(conn, &id)?.ok_or(ApiError::NotFound("no such import")))
+        .run(move |conn| service::get_import(conn, &id))
         .await?;
-    Ok(web::Json(service::import_report(row)?))
+    Ok(web::Json(report))
 }

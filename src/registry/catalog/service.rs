@@ -14,7 +14,11 @@ use crate::domain::waste::{
     parse_characteristics,
 };
 use crate::error::{ApiError, FieldError};
+use crate::http::Page;
+use crate::http::pagination::PageRequest;
 use crate::registry::catalog::store::{self, CategoryRow, CodeRow, ImportRow};
+
+pub use crate::registry::catalog::store::CodeFilter;
 
 /// The HW categories shipped with the service (names as commonly published).
 const BUILTIN_HW_CATEGORIES: &str = include_str!("hw_categories.csv");
@@ -562,4 +566,51 @@ fn parse_line(
 pub fn import_report(row: ImportRow) -> Result<ImportReport, ApiError> {
     serde_json::from_str(&row.report)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored import report: {e}")))
+}
+
+/// One page of the categories, optionally of one kind.
+pub fn list_categories(
+    conn: &mut DbConn,
+    kind: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<CategoryView>, ApiError> {
+    let rows = store::list_categories(conn, kind, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.code.as_str()).map(category_view))
+}
+
+/// One page of the codes that match `filter`.
+pub fn list_codes(
+    conn: &mut DbConn,
+    filter: &CodeFilter,
+    page: &PageRequest,
+) -> Result<Page<CodeView>, ApiError> {
+    let rows = store::list_codes(conn, filter, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.code.as_str()).map(code_view))
+}
+
+/// One code of the catalog.
+pub fn get_code(conn: &mut DbConn, code: &WasteCode) -> Result<CodeView, ApiError> {
+    store::find_code(conn, code.as_str())?
+        .map(code_view)
+        .ok_or(ApiError::NotFound("this code is not in the catalog"))
+}
+
+/// One page of the past imports' reports, oldest first.
+pub fn list_imports(conn: &mut DbConn, page: &PageRequest) -> Result<Page<ImportReport>, ApiError> {
+    let rows = store::list_imports(conn, page)?;
+    let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(import_report)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// One import's report.
+pub fn get_import(conn: &mut DbConn, id: &str) -> Result<ImportReport, ApiError> {
+    let row = store::find_import(conn, id)?.ok_or(ApiError::NotFound("no such import"))?;
+    import_report(row)
 }

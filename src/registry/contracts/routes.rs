@@ -6,20 +6,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
-use crate::auth::policy::{self, Action, authorize};
+use crate::auth::policy;
 use crate::domain::text::parse_reference;
 use crate::domain::units::{fen_per_tonne, positive_grams};
 use crate::domain::waste::{CatalogRef, WasteCode};
-use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
+use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::json::non_null;
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::contracts::service::{
-    self, ContractSummary, ContractView, Expiration, NewContract, NewMember, NewPrice,
-    NewThreshold, TermsView,
+    self, ContractFilter, ContractSummary, ContractView, Expiration, NewContract, NewMember,
+    NewPrice, NewThreshold, TermsView,
 };
-use crate::registry::contracts::store::{self, ContractFilter};
-use crate::registry::history::{self, Entity, HistoryQuery, Revision};
-use crate::registry::parks::{service as parks, store as park_store};
+use crate::registry::history::{HistoryQuery, Revision};
 use crate::state::AppState;
 
 /// Most members, prices or thresholds in one request.
@@ -195,45 +193,6 @@ fn check_lines(v: &mut Validator, field: &str, len: usize) {
     }
 }
 
-/// Loads a contract the principal may read (404 otherwise).
-fn load_readable(
-    conn: &mut crate::db::DbConn,
-    principal: &Principal,
-    id: &str,
-) -> Result<store::Contract, ApiError> {
-    let contract = service::load(conn, id)?;
-    let members = service::member_ids(conn, id)?;
-    authorize(
-        principal,
-        Action::ReadContract {
-            place: service::place(&contract),
-            disposer_id: &contract.0.disposer_id,
-            member_ids: &members,
-        },
-    )?;
-    Ok(contract)
-}
-
-/// Loads a contract the principal may change: 403 for a party that may only read it, 404 for
-/// the others.
-fn load_manageable(
-    conn: &mut crate::db::DbConn,
-    principal: &Principal,
-    id: &str,
-) -> Result<store::Contract, ApiError> {
-    let contract = service::load(conn, id)?;
-    let members = service::member_ids(conn, id)?;
-    authorize(
-        principal,
-        Action::ManageContract {
-            place: service::place(&contract),
-            disposer_id: &contract.0.disposer_id,
-            member_ids: &members,
-        },
-    )?;
-    Ok(contract)
-}
-
 /// Conclude a "1+N" contract between the park office, a disposal company and enterprises of the
 /// park (administrators, the park's office). Refused when the disposal company holds no licence
 /// valid on the day a hazardous price takes effect that covers what is priced.
@@ -297,12 +256,7 @@ pub async fn create_contract(
     })?;
     let view = state
         .db
-        .write(move |conn| {
-            let park =
-                park_store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-            authorize(&principal, Action::ManagePark(parks::place(&park)))?;
-            service::create(conn, now, &principal.user_id, &park, new)
-        })
+        .write(move |conn| service::conclude_contract(conn, now, &principal, &park_id, new))
         .await?;
     Ok(created(
         format!("/api/v1/contracts/{}", view.summary.id),
@@ -341,14 +295,11 @@ pub async fn list_contracts(
         in_force_on,
         ending_between: None,
     };
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_contracts(conn, &scope, &filter, &page)?))
+        .run(move |conn| service::list_contracts(conn, &scope, &filter, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.0.id.as_str()).map(service::summary),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read a contract with its members, prices and thresholds (past and present).
@@ -370,10 +321,7 @@ pub async fn get_contract(
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let contract = load_readable(conn, &principal, &id)?;
-            service::full_view(conn, contract)
-        })
+        .run(move |conn| service::get_contract(conn, &principal, &id))
         .await?;
     Ok(web::Json(view))
 }
@@ -404,12 +352,11 @@ pub async fn update_contract(
     let view = state
         .db
         .write(move |conn| {
-            let contract = load_manageable(conn, &principal, &id)?;
-            service::update(
+            service::update_contract(
                 conn,
                 now,
-                &principal.user_id,
-                contract,
+                &principal,
+                &id,
                 body.valid_to,
                 body.max_storage_days,
                 body.pickup_zone_percent,
@@ -437,18 +384,13 @@ pub async fn contract_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Contract,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            load_readable(conn, &principal, id)?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::contract_history(conn, &principal, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// An enterprise of the park joins the contract.
@@ -477,12 +419,11 @@ pub async fn add_member(
     let view = state
         .db
         .write(move |conn| {
-            let contract = load_manageable(conn, &principal, &id)?;
-            service::add_member(
+            service::join_contract(
                 conn,
                 now,
-                &principal.user_id,
-                contract,
+                &principal,
+                &id,
                 NewMember {
                     enterprise_id: body.enterprise_id,
                     joined_on: body.joined_on,
@@ -519,15 +460,7 @@ pub async fn end_member(
     let view = state
         .db
         .write(move |conn| {
-            let contract = load_manageable(conn, &principal, &id)?;
-            service::end_member(
-                conn,
-                now,
-                &principal.user_id,
-                contract,
-                &enterprise_id,
-                left_on,
-            )
+            service::leave_contract(conn, now, &principal, &id, &enterprise_id, left_on)
         })
         .await?;
     Ok(web::Json(view))
@@ -561,10 +494,7 @@ pub async fn add_price(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let contract = load_manageable(conn, &principal, &id)?;
-            service::add_price(conn, now, &principal.user_id, contract, price)
-        })
+        .write(move |conn| service::price_contract(conn, now, &principal, &id, price))
         .await?;
     Ok(web::Json(view))
 }
@@ -597,10 +527,7 @@ pub async fn add_threshold(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let contract = load_manageable(conn, &principal, &id)?;
-            service::add_threshold(conn, now, &principal.user_id, contract, threshold)
-        })
+        .write(move |conn| service::set_contract_threshold(conn, now, &principal, &id, threshold))
         .await?;
     Ok(web::Json(view))
 }
@@ -632,17 +559,7 @@ pub async fn terms(
     let now = state.clock.now();
     let view = state
         .db
-        .run(move |conn| {
-            let contract = load_readable(conn, &principal, &id)?;
-            let day = match on {
-                Some(day) => day,
-                None => {
-                    let park = parks::load_park(conn, &contract.0.park_id)?;
-                    crate::domain::time::local_date(now, parks::park_time_zone(&park.0))
-                }
-            };
-            service::terms_on(conn, &contract, &code, day)
-        })
+        .run(move |conn| service::contract_terms(conn, now, &principal, &id, &code, on))
         .await?;
     Ok(web::Json(view))
 }

@@ -9,7 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::policy::Place;
+use crate::auth::Principal;
+use crate::auth::policy::{Action, Place, Scope, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::{DatedRule, in_period, licence_covers, member_on, rule_on};
 use crate::domain::ids::new_id;
@@ -18,8 +19,13 @@ use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::contracts::store::{self, ContractRow, MemberRow, PriceRow, ThresholdRow};
+
+use crate::http::pagination::PageRequest;
+use crate::http::{Page, PageQuery};
+pub use crate::registry::contracts::store::ContractFilter;
 use crate::registry::directory::{service as directory, store as directory_store};
-use crate::registry::history::{self, Entity};
+use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::parks::service as parks;
 use crate::registry::parks::store as park_store;
 
 /// Longest storage a contract may allow: hazardous waste may be stored one year at most.
@@ -808,4 +814,188 @@ pub fn expirations(
     alerts.sort_by(|a, b| (a.valid_to, &a.id).cmp(&(b.valid_to, &b.id)));
     alerts.truncate(usize::try_from(MAX_ALERTS).unwrap_or(500));
     Ok(alerts)
+}
+
+/// Loads a contract the principal may read (404 otherwise).
+fn load_readable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<store::Contract, ApiError> {
+    let contract = load(conn, id)?;
+    let members = member_ids(conn, id)?;
+    authorize(
+        principal,
+        Action::ReadContract {
+            place: place(&contract),
+            disposer_id: &contract.0.disposer_id,
+            member_ids: &members,
+        },
+    )?;
+    Ok(contract)
+}
+
+/// Loads a contract the principal may change: 403 for a party that may only read it, 404 for
+/// the others.
+fn load_manageable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<store::Contract, ApiError> {
+    let contract = load(conn, id)?;
+    let members = member_ids(conn, id)?;
+    authorize(
+        principal,
+        Action::ManageContract {
+            place: place(&contract),
+            disposer_id: &contract.0.disposer_id,
+            member_ids: &members,
+        },
+    )?;
+    Ok(contract)
+}
+
+/// Concludes a contract in a park the principal manages: 404 for a park it may not see.
+pub fn conclude_contract(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    new: NewContract,
+) -> Result<ContractView, ApiError> {
+    let park = parks::load_park(conn, park_id)?;
+    authorize(principal, Action::ManagePark(parks::place(&park)))?;
+    create(conn, now, &principal.user_id, &park, new)
+}
+
+/// One page of the contracts within `scope` that match `filter`.
+pub fn list_contracts(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &ContractFilter,
+    page: &PageRequest,
+) -> Result<Page<ContractSummary>, ApiError> {
+    let rows = store::list_contracts(conn, scope, filter, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.0.id.as_str()).map(summary))
+}
+
+/// A contract the principal may read, with its members, prices and thresholds.
+pub fn get_contract(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<ContractView, ApiError> {
+    let contract = load_readable(conn, principal, id)?;
+    full_view(conn, contract)
+}
+
+/// Changes the period or limits of a contract the principal may manage (see [`update`]).
+pub fn update_contract(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    valid_to: Option<NaiveDate>,
+    max_storage_days: Option<i32>,
+    pickup_zone_percent: Option<i32>,
+) -> Result<ContractView, ApiError> {
+    let contract = load_manageable(conn, principal, id)?;
+    update(
+        conn,
+        now,
+        &principal.user_id,
+        contract,
+        valid_to,
+        max_storage_days,
+        pickup_zone_percent,
+    )
+}
+
+/// The versions of a contract the principal may read.
+pub fn contract_history(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    load_readable(conn, principal, id)?;
+    history::list(conn, Entity::Contract, id, query, page)
+}
+
+/// An enterprise joins a contract the principal may manage.
+pub fn join_contract(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    new: NewMember,
+) -> Result<ContractView, ApiError> {
+    let contract = load_manageable(conn, principal, id)?;
+    add_member(conn, now, &principal.user_id, contract, new)
+}
+
+/// An enterprise leaves a contract the principal may manage (see [`end_member`]).
+pub fn leave_contract(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    enterprise_id: &str,
+    left_on: NaiveDate,
+) -> Result<ContractView, ApiError> {
+    let contract = load_manageable(conn, principal, id)?;
+    end_member(
+        conn,
+        now,
+        &principal.user_id,
+        contract,
+        enterprise_id,
+        left_on,
+    )
+}
+
+/// Adds a price to a contract the principal may manage.
+pub fn price_contract(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    new: NewPrice,
+) -> Result<ContractView, ApiError> {
+    let contract = load_manageable(conn, principal, id)?;
+    add_price(conn, now, &principal.user_id, contract, new)
+}
+
+/// Adds a pickup threshold to a contract the principal may manage.
+pub fn set_contract_threshold(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    new: NewThreshold,
+) -> Result<ContractView, ApiError> {
+    let contract = load_manageable(conn, principal, id)?;
+    add_threshold(conn, now, &principal.user_id, contract, new)
+}
+
+/// What a contract the principal may read said about `code` on a day: `on`, or by default
+/// today in the park's time zone.
+pub fn contract_terms(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: &str,
+    code: &WasteCode,
+    on: Option<NaiveDate>,
+) -> Result<TermsView, ApiError> {
+    let contract = load_readable(conn, principal, id)?;
+    let day = match on {
+        Some(day) => day,
+        None => {
+            let park = parks::load_park(conn, &contract.0.park_id)?;
+            crate::domain::time::local_date(now, parks::park_time_zone(&park.0))
+        }
+    };
+    terms_on(conn, &contract, code, day)
 }

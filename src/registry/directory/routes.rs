@@ -17,10 +17,10 @@ use crate::error::{ApiError, Problem, Validator};
 use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery, created};
 use crate::registry::directory::service::{
-    self, BureauView, CarrierView, DisposerView, LicenceView, NewLicence, NewParty, VehicleView,
+    self, BureauView, CarrierView, DisposerView, DriverView, LicenceView, NewLicence, NewParty,
+    VehicleView,
 };
-use crate::registry::directory::store;
-use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::history::{HistoryQuery, Revision};
 use crate::registry::parks::routes::{ADDRESS_MAX, NAME_MAX};
 use crate::state::AppState;
 
@@ -251,14 +251,11 @@ pub async fn list_disposers(
 ) -> Result<web::Json<Page<DisposerView>>, ApiError> {
     let scope = policy::directory_scope(&principal)?;
     let page = page_of(&page)?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_disposers(conn, &scope, &page)?))
+        .run(move |conn| service::list_disposers(conn, &scope, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.0.organization_id.as_str()).map(service::disposer_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read a disposal company.
@@ -279,11 +276,11 @@ pub async fn get_disposer(
 ) -> Result<web::Json<DisposerView>, ApiError> {
     let id = id.into_inner();
     authorize(&principal, Action::ReadDisposer { disposer_id: &id })?;
-    let row = state
+    let view = state
         .db
-        .run(move |conn| service::load_disposer(conn, &id))
+        .run(move |conn| service::get_disposer(conn, &id))
         .await?;
-    Ok(web::Json(service::disposer_view(row)))
+    Ok(web::Json(view))
 }
 
 /// Change a disposal company's name or address (platform administrators).
@@ -319,8 +316,7 @@ pub async fn update_disposer(
     let view = state
         .db
         .write(move |conn| {
-            let row = service::load_disposer(conn, &id)?;
-            service::update_disposer(conn, now, &principal.user_id, row, name, address)
+            service::update_disposer(conn, now, &principal.user_id, &id, name, address)
         })
         .await?;
     Ok(web::Json(view))
@@ -344,19 +340,14 @@ pub async fn disposer_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Disposer,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            authorize(&principal, Action::ReadDisposer { disposer_id: id })?;
-            service::load_disposer(conn, id)?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    authorize(&principal, Action::ReadDisposer { disposer_id: &id })?;
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::disposer_history(conn, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// Record a hazardous-waste business licence of a disposal company (platform administrators,
@@ -419,10 +410,7 @@ pub async fn add_licence(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            service::load_disposer(conn, &id)?;
-            service::add_licence(conn, now, &principal.user_id, &id, new)
-        })
+        .write(move |conn| service::record_licence(conn, now, &principal.user_id, &id, new))
         .await?;
     Ok(created(
         format!("/api/v1/disposers/{}/licences", view.disposer_id),
@@ -448,16 +436,11 @@ pub async fn list_licences(
 ) -> Result<web::Json<Vec<LicenceView>>, ApiError> {
     let id = id.into_inner();
     authorize(&principal, Action::ReadDisposer { disposer_id: &id })?;
-    let rows = state
+    let licences = state
         .db
-        .run(move |conn| {
-            service::load_disposer(conn, &id)?;
-            Ok(store::licences_of(conn, &id)?)
-        })
+        .run(move |conn| service::list_licences(conn, &id))
         .await?;
-    Ok(web::Json(
-        rows.into_iter().map(service::licence_view).collect(),
-    ))
+    Ok(web::Json(licences))
 }
 
 /// End a licence early, e.g. when it is revoked (platform administrators).
@@ -486,11 +469,7 @@ pub async fn end_licence(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let row =
-                store::find_licence(conn, &id)?.ok_or(ApiError::NotFound("no such licence"))?;
-            service::end_licence(conn, now, &principal.user_id, row, valid_to)
-        })
+        .write(move |conn| service::end_licence(conn, now, &principal.user_id, &id, valid_to))
         .await?;
     Ok(web::Json(view))
 }
@@ -556,14 +535,11 @@ pub async fn list_carriers(
 ) -> Result<web::Json<Page<CarrierView>>, ApiError> {
     let scope = policy::directory_scope(&principal)?;
     let page = page_of(&page)?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_carriers(conn, &scope, &page)?))
+        .run(move |conn| service::list_carriers(conn, &scope, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.0.organization_id.as_str()).map(service::carrier_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read a carrier.
@@ -584,11 +560,11 @@ pub async fn get_carrier(
 ) -> Result<web::Json<CarrierView>, ApiError> {
     let id = id.into_inner();
     authorize(&principal, Action::ReadCarrier { carrier_id: &id })?;
-    let row = state
+    let view = state
         .db
-        .run(move |conn| service::load_carrier(conn, &id))
+        .run(move |conn| service::get_carrier(conn, &id))
         .await?;
-    Ok(web::Json(service::carrier_view(row)))
+    Ok(web::Json(view))
 }
 
 /// Change a carrier's name or permit (platform administrators).
@@ -624,12 +600,11 @@ pub async fn update_carrier(
     let view = state
         .db
         .write(move |conn| {
-            let row = service::load_carrier(conn, &id)?;
             service::update_carrier(
                 conn,
                 now,
                 &principal.user_id,
-                row,
+                &id,
                 name,
                 (permit, body.transport_permit_valid_until),
             )
@@ -656,19 +631,14 @@ pub async fn carrier_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Carrier,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            authorize(&principal, Action::ReadCarrier { carrier_id: id })?;
-            service::load_carrier(conn, id)?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    authorize(&principal, Action::ReadCarrier { carrier_id: &id })?;
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::carrier_history(conn, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// Register a vehicle in a fleet (platform administrators; a disposer's dispatcher for its own
@@ -703,17 +673,10 @@ pub async fn create_vehicle(
     let view = state
         .db
         .write(move |conn| {
-            authorize(
-                &principal,
-                Action::ManageVehicles {
-                    operator_id: &operator_id,
-                },
-            )?;
-            service::check_operator(conn, &operator_id)?;
-            service::add_vehicle(
+            service::register_vehicle(
                 conn,
                 now,
-                &principal.user_id,
+                &principal,
                 &operator_id,
                 plate,
                 (permit, body.dangerous_goods_permit_valid_until),
@@ -740,23 +703,11 @@ pub async fn list_vehicles(
 ) -> Result<web::Json<Page<VehicleView>>, ApiError> {
     let operator = policy::vehicle_operator(&principal, filter.into_inner().operator_id)?;
     let page = page_of(&page)?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_vehicles(conn, operator.as_deref(), &page)?))
+        .run(move |conn| service::list_vehicles(conn, operator.as_deref(), &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.id.as_str()).map(service::vehicle_view),
-    ))
-}
-
-/// A driver of a fleet, as a dispatcher names them in a schedule.
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[schema(example = json!({"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed", "username": "driver.1", "display_name": "王师傅"}))]
-pub struct DriverView {
-    pub id: String,
-    pub username: String,
-    pub display_name: String,
+    Ok(web::Json(page))
 }
 
 /// The active drivers of a fleet (a carrier, or a disposal company's own): for whoever may read
@@ -783,27 +734,11 @@ pub async fn list_drivers(
             operator_id: &operator_id,
         },
     )?;
-    let rows = state
+    let drivers = state
         .db
-        .run(move |conn| {
-            // A fleet is a carrier's or a disposal company's: any other id names none.
-            let kind =
-                crate::identity::store::find_organization(conn, &operator_id)?.map(|o| o.kind);
-            if !matches!(kind.as_deref(), Some("carrier" | "disposal_company")) {
-                return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
-            }
-            Ok(crate::identity::store::drivers_of(conn, &operator_id)?)
-        })
+        .run(move |conn| service::list_drivers(conn, &operator_id))
         .await?;
-    Ok(web::Json(
-        rows.into_iter()
-            .map(|u| DriverView {
-                id: u.id,
-                username: u.username,
-                display_name: u.display_name,
-            })
-            .collect(),
-    ))
+    Ok(web::Json(drivers))
 }
 
 /// Read a vehicle.
@@ -823,20 +758,11 @@ pub async fn get_vehicle(
     id: web::Path<String>,
 ) -> Result<web::Json<VehicleView>, ApiError> {
     let id = id.into_inner();
-    let row = state
+    let view = state
         .db
-        .run(move |conn| {
-            let row = service::load_vehicle(conn, &id)?;
-            authorize(
-                &principal,
-                Action::ReadVehicles {
-                    operator_id: &row.operator_id,
-                },
-            )?;
-            Ok(row)
-        })
+        .run(move |conn| service::get_vehicle(conn, &principal, &id))
         .await?;
-    Ok(web::Json(service::vehicle_view(row)))
+    Ok(web::Json(view))
 }
 
 /// Change a vehicle's permit or take it out of (or back into) service.
@@ -870,18 +796,11 @@ pub async fn update_vehicle(
     let view = state
         .db
         .write(move |conn| {
-            let row = service::load_vehicle(conn, &id)?;
-            authorize(
-                &principal,
-                Action::ManageVehicles {
-                    operator_id: &row.operator_id,
-                },
-            )?;
             service::update_vehicle(
                 conn,
                 now,
-                &principal.user_id,
-                row,
+                &principal,
+                &id,
                 (permit, body.dangerous_goods_permit_valid_until),
                 body.retired_on,
             )
@@ -908,24 +827,13 @@ pub async fn vehicle_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Vehicle,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            let row = service::load_vehicle(conn, id)?;
-            authorize(
-                &principal,
-                Action::ReadVehicles {
-                    operator_id: &row.operator_id,
-                },
-            )?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::vehicle_history(conn, &principal, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// Register an environment bureau with its jurisdiction (platform administrators).
@@ -976,14 +884,11 @@ pub async fn list_bureaus(
 ) -> Result<web::Json<Page<BureauView>>, ApiError> {
     let scope = policy::bureau_scope(&principal);
     let page = page_of(&page)?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_bureaus(conn, &scope, &page)?))
+        .run(move |conn| service::list_bureaus(conn, &scope, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.0.organization_id.as_str()).map(service::bureau_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read an environment bureau (administrators, the bureau's own users).
@@ -1004,11 +909,11 @@ pub async fn get_bureau(
 ) -> Result<web::Json<BureauView>, ApiError> {
     let id = id.into_inner();
     authorize(&principal, Action::ReadBureau { bureau_id: &id })?;
-    let row = state
+    let view = state
         .db
-        .run(move |conn| service::load_bureau(conn, &id))
+        .run(move |conn| service::get_bureau(conn, &id))
         .await?;
-    Ok(web::Json(service::bureau_view(row)))
+    Ok(web::Json(view))
 }
 
 /// Change a bureau's name or jurisdiction (platform administrators).
@@ -1045,8 +950,7 @@ pub async fn update_bureau(
     let view = state
         .db
         .write(move |conn| {
-            let row = service::load_bureau(conn, &id)?;
-            service::update_bureau(conn, now, &principal.user_id, row, name, jurisdiction)
+            service::update_bureau(conn, now, &principal.user_id, &id, name, jurisdiction)
         })
         .await?;
     Ok(web::Json(view))

@@ -5,6 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::Principal;
+use crate::auth::policy::{Action, Scope, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::LicenceTerms;
 use crate::domain::identity::OrganizationKind;
@@ -14,13 +16,15 @@ use crate::domain::uscc::Uscc;
 use crate::domain::waste::{CatalogRef, WasteKind, join_refs, split_refs};
 use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
+use crate::http::pagination::PageRequest;
+use crate::http::{Page, PageQuery};
 use crate::identity::service::{NewOrganization, create_organization};
 use crate::identity::store::{find_organization, rename_organization};
 use crate::registry::catalog::service::check_refs_exist;
 use crate::registry::directory::store::{
     self, BureauRow, CarrierRow, DisposerRow, LicenceRow, VehicleRow,
 };
-use crate::registry::history::{self, Entity};
+use crate::registry::history::{self, Entity, HistoryQuery, Revision};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -96,14 +100,16 @@ pub fn create_disposer(
     Ok(view)
 }
 
+/// Renames a disposal company or changes its address.
 pub fn update_disposer(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    (mut row, mut name): (DisposerRow, String),
+    id: &str,
     new_name: Option<String>,
     address: Option<String>,
 ) -> Result<DisposerView, ApiError> {
+    let (mut row, mut name) = load_disposer(conn, id)?;
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -269,9 +275,10 @@ pub fn end_licence(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    mut row: LicenceRow,
+    id: &str,
     valid_to: NaiveDate,
 ) -> Result<LicenceView, ApiError> {
+    let mut row = store::find_licence(conn, id)?.ok_or(ApiError::NotFound("no such licence"))?;
     if valid_to > row.valid_to || valid_to < row.valid_from {
         return Err(ApiError::field(
             "valid_to",
@@ -365,14 +372,16 @@ pub fn create_carrier(
     Ok(view)
 }
 
+/// Renames a carrier or changes its permit.
 pub fn update_carrier(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    (mut row, mut name): (CarrierRow, String),
+    id: &str,
     new_name: Option<String>,
     (permit, valid_until): (Option<String>, Option<NaiveDate>),
 ) -> Result<CarrierView, ApiError> {
+    let (mut row, mut name) = load_carrier(conn, id)?;
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -494,14 +503,24 @@ pub fn add_vehicle(
     Ok(view)
 }
 
+/// Changes the permit of a vehicle of a fleet the principal manages, or takes it out of (or
+/// back into) service.
 pub fn update_vehicle(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    by: &str,
-    mut row: VehicleRow,
+    principal: &Principal,
+    id: &str,
     (permit, valid_until): (Option<String>, Option<NaiveDate>),
     retired_on: Option<Option<NaiveDate>>,
 ) -> Result<VehicleView, ApiError> {
+    let mut row = load_vehicle(conn, id)?;
+    authorize(
+        principal,
+        Action::ManageVehicles {
+            operator_id: &row.operator_id,
+        },
+    )?;
+    let by = principal.user_id.as_str();
     if let Some(p) = permit {
         row.dangerous_goods_permit_number = p;
     }
@@ -583,14 +602,16 @@ pub fn create_bureau(
     Ok(view)
 }
 
+/// Renames a bureau or changes its jurisdiction.
 pub fn update_bureau(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    (mut row, mut name): (BureauRow, String),
+    id: &str,
     new_name: Option<String>,
     jurisdiction: Option<Jurisdiction>,
 ) -> Result<BureauView, ApiError> {
+    let (mut row, mut name) = load_bureau(conn, id)?;
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -663,4 +684,179 @@ pub fn tell_expiring_licences(conn: &mut DbConn, now: DateTime<Utc>) -> Result<u
         }
     }
     Ok(told)
+}
+
+/// One page of the disposal companies within `scope`.
+pub fn list_disposers(
+    conn: &mut DbConn,
+    scope: &Scope,
+    page: &PageRequest,
+) -> Result<Page<DisposerView>, ApiError> {
+    let rows = store::list_disposers(conn, scope, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(disposer_view))
+}
+
+/// A disposal company.
+pub fn get_disposer(conn: &mut DbConn, id: &str) -> Result<DisposerView, ApiError> {
+    load_disposer(conn, id).map(disposer_view)
+}
+
+/// The versions of a disposal company.
+pub fn disposer_history(
+    conn: &mut DbConn,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    load_disposer(conn, id)?;
+    history::list(conn, Entity::Disposer, id, query, page)
+}
+
+/// Records a licence of an existing disposal company (see [`add_licence`]).
+pub fn record_licence(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    by: &str,
+    disposer_id: &str,
+    new: NewLicence,
+) -> Result<LicenceView, ApiError> {
+    load_disposer(conn, disposer_id)?;
+    add_licence(conn, now, by, disposer_id, new)
+}
+
+/// The licences of a disposal company, in order of validity.
+pub fn list_licences(conn: &mut DbConn, disposer_id: &str) -> Result<Vec<LicenceView>, ApiError> {
+    load_disposer(conn, disposer_id)?;
+    Ok(store::licences_of(conn, disposer_id)?
+        .into_iter()
+        .map(licence_view)
+        .collect())
+}
+
+/// One page of the carriers within `scope`.
+pub fn list_carriers(
+    conn: &mut DbConn,
+    scope: &Scope,
+    page: &PageRequest,
+) -> Result<Page<CarrierView>, ApiError> {
+    let rows = store::list_carriers(conn, scope, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(carrier_view))
+}
+
+/// A carrier.
+pub fn get_carrier(conn: &mut DbConn, id: &str) -> Result<CarrierView, ApiError> {
+    load_carrier(conn, id).map(carrier_view)
+}
+
+/// The versions of a carrier.
+pub fn carrier_history(
+    conn: &mut DbConn,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    load_carrier(conn, id)?;
+    history::list(conn, Entity::Carrier, id, query, page)
+}
+
+/// Registers a vehicle in a fleet the principal manages (see [`add_vehicle`]).
+pub fn register_vehicle(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    operator_id: &str,
+    plate: String,
+    permit: (String, Option<NaiveDate>),
+) -> Result<VehicleView, ApiError> {
+    authorize(principal, Action::ManageVehicles { operator_id })?;
+    check_operator(conn, operator_id)?;
+    add_vehicle(conn, now, &principal.user_id, operator_id, plate, permit)
+}
+
+/// One page of the vehicles, of one fleet or all.
+pub fn list_vehicles(
+    conn: &mut DbConn,
+    operator_id: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<VehicleView>, ApiError> {
+    let rows = store::list_vehicles(conn, operator_id, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.id.as_str()).map(vehicle_view))
+}
+
+/// A driver of a fleet, as a dispatcher names them in a schedule.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "usr_0193f1c2a4b87d21a1c6e1f0b2d3c4ed", "username": "driver.1", "display_name": "王师傅"}))]
+pub struct DriverView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The active drivers of a fleet (a carrier, or a disposal company's own).
+pub fn list_drivers(conn: &mut DbConn, operator_id: &str) -> Result<Vec<DriverView>, ApiError> {
+    // A fleet is a carrier's or a disposal company's: any other id names none.
+    let kind = find_organization(conn, operator_id)?.map(|o| o.kind);
+    if !matches!(kind.as_deref(), Some("carrier" | "disposal_company")) {
+        return Err(ApiError::NotFound(NOT_VISIBLE));
+    }
+    Ok(crate::identity::store::drivers_of(conn, operator_id)?
+        .into_iter()
+        .map(|u| DriverView {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+        })
+        .collect())
+}
+
+/// Loads a vehicle of a fleet the principal may read (404 otherwise).
+fn load_readable_vehicle(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<VehicleRow, ApiError> {
+    let row = load_vehicle(conn, id)?;
+    authorize(
+        principal,
+        Action::ReadVehicles {
+            operator_id: &row.operator_id,
+        },
+    )?;
+    Ok(row)
+}
+
+/// A vehicle of a fleet the principal may read.
+pub fn get_vehicle(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<VehicleView, ApiError> {
+    load_readable_vehicle(conn, principal, id).map(vehicle_view)
+}
+
+/// The versions of a vehicle of a fleet the principal may read.
+pub fn vehicle_history(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    load_readable_vehicle(conn, principal, id)?;
+    history::list(conn, Entity::Vehicle, id, query, page)
+}
+
+/// One page of the bureaus within `scope`.
+pub fn list_bureaus(
+    conn: &mut DbConn,
+    scope: &Scope,
+    page: &PageRequest,
+) -> Result<Page<BureauView>, ApiError> {
+    let rows = store::list_bureaus(conn, scope, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(bureau_view))
+}
+
+/// An environment bureau.
+pub fn get_bureau(conn: &mut DbConn, id: &str) -> Result<BureauView, ApiError> {
+    load_bureau(conn, id).map(bureau_view)
 }

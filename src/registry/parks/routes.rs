@@ -13,15 +13,14 @@ use crate::domain::text::{parse_phone, parse_reference};
 use crate::domain::units::positive_grams;
 use crate::domain::uscc::Uscc;
 use crate::domain::waste::{CatalogRef, parse_refs};
-use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
+use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery, created};
-use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::history::{HistoryQuery, Revision};
 use crate::registry::parks::service::{
     self, EnterpriseChanges, EnterpriseView, NewEnterprise, NewPark, ParkChanges, ParkView,
     PermitDetails,
 };
-use crate::registry::parks::store;
 use crate::state::AppState;
 
 pub const NAME_MAX: usize = 200;
@@ -283,14 +282,11 @@ pub async fn list_parks(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     v.finish()?;
-    let limit = page.limit;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| Ok(store::list_parks(conn, &scope, &page)?))
+        .run(move |conn| service::list_parks(conn, &scope, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.0.organization_id.as_str()).map(service::park_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read a park.
@@ -310,15 +306,11 @@ pub async fn get_park(
     id: web::Path<String>,
 ) -> Result<web::Json<ParkView>, ApiError> {
     let id = id.into_inner();
-    let park = state
+    let view = state
         .db
-        .run(move |conn| {
-            let park = service::load_park(conn, &id)?;
-            authorize(&principal, Action::ReadPark(service::place(&park)))?;
-            Ok(park)
-        })
+        .run(move |conn| service::get_park(conn, &principal, &id))
         .await?;
-    Ok(web::Json(service::park_view(park)))
+    Ok(web::Json(view))
 }
 
 /// Change a park's name, address, time zone, credit code or collection permit (its number,
@@ -377,11 +369,7 @@ pub async fn update_park(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let park = service::load_park(conn, &id)?;
-            authorize(&principal, Action::UpdatePark(service::place(&park)))?;
-            service::update_park(conn, now, &principal.user_id, park, changes)
-        })
+        .write(move |conn| service::update_park(conn, now, &principal, &id, changes))
         .await?;
     Ok(web::Json(view))
 }
@@ -404,19 +392,13 @@ pub async fn park_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Park,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            let park = service::load_park(conn, id)?;
-            authorize(&principal, Action::ReadPark(service::place(&park)))?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::park_history(conn, &principal, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// Register an enterprise in a park (administrators, the park's office).
@@ -456,11 +438,7 @@ pub async fn create_enterprise(
     })?;
     let view = state
         .db
-        .write(move |conn| {
-            let park = store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-            authorize(&principal, Action::ManagePark(service::place(&park)))?;
-            service::create_enterprise(conn, now, &principal.user_id, &park, new)
-        })
+        .write(move |conn| service::register_enterprise(conn, now, &principal, &park_id, new))
         .await?;
     Ok(created(format!("/api/v1/enterprises/{}", view.id), &view))
 }
@@ -487,23 +465,12 @@ pub async fn list_enterprises(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     v.finish()?;
-    let limit = page.limit;
     let park_id = filter.into_inner().park_id;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| {
-            Ok(store::list_enterprises(
-                conn,
-                &scope,
-                park_id.as_deref(),
-                &page,
-            )?)
-        })
+        .run(move |conn| service::list_enterprises(conn, &scope, park_id.as_deref(), &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.0.organization_id.as_str())
-            .map(service::enterprise_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read an enterprise.
@@ -523,21 +490,11 @@ pub async fn get_enterprise(
     id: web::Path<String>,
 ) -> Result<web::Json<EnterpriseView>, ApiError> {
     let id = id.into_inner();
-    let enterprise = state
+    let view = state
         .db
-        .run(move |conn| {
-            let e = service::load_enterprise(conn, &id)?;
-            authorize(
-                &principal,
-                Action::ReadEnterprise {
-                    enterprise_id: &e.0.organization_id,
-                    place: service::enterprise_place(&e),
-                },
-            )?;
-            Ok(e)
-        })
+        .run(move |conn| service::get_enterprise(conn, &principal, &id))
         .await?;
-    Ok(web::Json(service::enterprise_view(enterprise)))
+    Ok(web::Json(view))
 }
 
 /// Change an enterprise's name or contact, or record the day it leaves the park
@@ -580,17 +537,7 @@ pub async fn update_enterprise(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let e = service::load_enterprise(conn, &id)?;
-            authorize(
-                &principal,
-                Action::UpdateEnterprise {
-                    enterprise_id: &e.0.organization_id,
-                    place: service::enterprise_place(&e),
-                },
-            )?;
-            service::update_enterprise(conn, now, &principal.user_id, e, changes)
-        })
+        .write(move |conn| service::update_enterprise(conn, now, &principal, &id, changes))
         .await?;
     Ok(web::Json(view))
 }
@@ -613,23 +560,11 @@ pub async fn enterprise_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Enterprise,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            let e = service::load_enterprise(conn, id)?;
-            authorize(
-                &principal,
-                Action::ReadEnterprise {
-                    enterprise_id: &e.0.organization_id,
-                    place: service::enterprise_place(&e),
-                },
-            )?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::enterprise_history(conn, &principal, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::policy::Place;
+use crate::auth::Principal;
+use crate::auth::policy::{Action, Place, Scope, authorize};
 use crate::db::DbConn;
 use crate::domain::identity::OrganizationKind;
 use crate::domain::park::{Consignor, PermitTerms, consignor};
@@ -14,9 +15,11 @@ use crate::domain::uscc::Uscc;
 use crate::domain::waste::{CatalogRef, WasteKind, join_refs, split_refs};
 use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
+use crate::http::pagination::PageRequest;
+use crate::http::{Page, PageQuery};
 use crate::identity::service::{NewOrganization, create_organization};
 use crate::identity::store::rename_organization;
-use crate::registry::history::{self, Entity};
+use crate::registry::history::{self, Entity, HistoryQuery, Revision};
 use crate::registry::parks::store::{self, EnterpriseRow, ParkRow};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -240,13 +243,18 @@ pub struct ParkChanges {
     pub label_scan_general: Option<bool>,
 }
 
+/// Changes a park the principal may update.
 pub fn update_park(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    by: &str,
-    (mut row, mut name): store::Park,
+    principal: &Principal,
+    id: &str,
     changes: ParkChanges,
 ) -> Result<ParkView, ApiError> {
+    let park = load_park(conn, id)?;
+    authorize(principal, Action::UpdatePark(place(&park)))?;
+    let by = principal.user_id.as_str();
+    let (mut row, mut name) = park;
     if let Some(new_name) = changes.name {
         rename_organization(conn, &row.organization_id, &new_name, now.naive_utc())?;
         name = new_name;
@@ -442,13 +450,24 @@ pub struct EnterpriseChanges {
     pub left_on: Option<Option<NaiveDate>>,
 }
 
+/// Changes an enterprise the principal may update.
 pub fn update_enterprise(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    by: &str,
-    (mut row, mut name, region): store::Enterprise,
+    principal: &Principal,
+    id: &str,
     changes: EnterpriseChanges,
 ) -> Result<EnterpriseView, ApiError> {
+    let e = load_enterprise(conn, id)?;
+    authorize(
+        principal,
+        Action::UpdateEnterprise {
+            enterprise_id: &e.0.organization_id,
+            place: enterprise_place(&e),
+        },
+    )?;
+    let by = principal.user_id.as_str();
+    let (mut row, mut name, region) = e;
     if let Some(Some(left_on)) = changes.left_on
         && left_on <= row.joined_on
     {
@@ -506,4 +525,104 @@ pub fn enterprise_place(e: &store::Enterprise) -> Place<'_> {
         park_id: &e.0.park_id,
         region_code: &e.2,
     }
+}
+
+/// Loads a park the principal may read (404 otherwise).
+fn load_readable_park(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<store::Park, ApiError> {
+    let park = load_park(conn, id)?;
+    authorize(principal, Action::ReadPark(place(&park)))?;
+    Ok(park)
+}
+
+/// Loads an enterprise the principal may read (404 otherwise).
+fn load_readable_enterprise(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<store::Enterprise, ApiError> {
+    let e = load_enterprise(conn, id)?;
+    authorize(
+        principal,
+        Action::ReadEnterprise {
+            enterprise_id: &e.0.organization_id,
+            place: enterprise_place(&e),
+        },
+    )?;
+    Ok(e)
+}
+
+/// One page of the parks within `scope`.
+pub fn list_parks(
+    conn: &mut DbConn,
+    scope: &Scope,
+    page: &PageRequest,
+) -> Result<Page<ParkView>, ApiError> {
+    let rows = store::list_parks(conn, scope, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(park_view))
+}
+
+/// A park the principal may read.
+pub fn get_park(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<ParkView, ApiError> {
+    load_readable_park(conn, principal, id).map(park_view)
+}
+
+/// The versions of a park the principal may read.
+pub fn park_history(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    load_readable_park(conn, principal, id)?;
+    history::list(conn, Entity::Park, id, query, page)
+}
+
+/// Registers an enterprise in a park the principal manages: 404 for a park it may not see.
+pub fn register_enterprise(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    new: NewEnterprise,
+) -> Result<EnterpriseView, ApiError> {
+    let park = load_park(conn, park_id)?;
+    authorize(principal, Action::ManagePark(place(&park)))?;
+    create_enterprise(conn, now, &principal.user_id, &park, new)
+}
+
+/// One page of the enterprises within `scope`, optionally of one park.
+pub fn list_enterprises(
+    conn: &mut DbConn,
+    scope: &Scope,
+    park_id: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<EnterpriseView>, ApiError> {
+    let rows = store::list_enterprises(conn, scope, park_id, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(enterprise_view))
+}
+
+/// An enterprise the principal may read.
+pub fn get_enterprise(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<EnterpriseView, ApiError> {
+    load_readable_enterprise(conn, principal, id).map(enterprise_view)
+}
+
+/// The versions of an enterprise the principal may read.
+pub fn enterprise_history(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    load_readable_enterprise(conn, principal, id)?;
+    history::list(conn, Entity::Enterprise, id, query, page)
 }

@@ -6,19 +6,17 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
-use crate::auth::policy::{self, Action, authorize};
+use crate::auth::policy;
 use crate::domain::units::positive_grams;
 use crate::domain::waste::{Category, WasteKind};
-use crate::error::{ApiError, FieldError, NOT_VISIBLE, Problem, Validator};
+use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::json::{double_option, non_null};
 use crate::http::{Json, Page, PageQuery, created};
-use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::history::{HistoryQuery, Revision};
 use crate::registry::parks::routes::{ADDRESS_MAX, NAME_MAX};
-use crate::registry::parks::{service as parks, store as park_store};
 use crate::registry::warehouses::service::{
     self, NewZone, WarehouseChanges, WarehouseView, ZoneChanges, ZoneView,
 };
-use crate::registry::warehouses::store;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -142,20 +140,7 @@ pub async fn create_warehouse(
     v.finish()?;
     let view = state
         .db
-        .write(move |conn| {
-            let park =
-                park_store::find_park(conn, &park_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-            authorize(&principal, Action::ManagePark(parks::place(&park)))?;
-            service::create_warehouse(
-                conn,
-                now,
-                &principal.user_id,
-                &park_id,
-                park.0.region_code.clone(),
-                name,
-                address,
-            )
-        })
+        .write(move |conn| service::open_warehouse(conn, now, &principal, &park_id, name, address))
         .await?;
     Ok(created(format!("/api/v1/warehouses/{}", view.id), &view))
 }
@@ -181,22 +166,12 @@ pub async fn list_warehouses(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     v.finish()?;
-    let limit = page.limit;
     let park_id = filter.into_inner().park_id;
-    let rows = state
+    let page = state
         .db
-        .run(move |conn| {
-            Ok(store::list_warehouses(
-                conn,
-                &scope,
-                park_id.as_deref(),
-                &page,
-            )?)
-        })
+        .run(move |conn| service::list_warehouses(conn, &scope, park_id.as_deref(), &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |r| r.0.id.as_str()).map(service::warehouse_view),
-    ))
+    Ok(web::Json(page))
 }
 
 /// Read a warehouse.
@@ -216,15 +191,11 @@ pub async fn get_warehouse(
     id: web::Path<String>,
 ) -> Result<web::Json<WarehouseView>, ApiError> {
     let id = id.into_inner();
-    let w = state
+    let view = state
         .db
-        .run(move |conn| {
-            let w = service::load_warehouse(conn, &id)?;
-            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
-            Ok(w)
-        })
+        .run(move |conn| service::get_warehouse(conn, &principal, &id))
         .await?;
-    Ok(web::Json(service::warehouse_view(w)))
+    Ok(web::Json(view))
 }
 
 /// Rename, move or close a warehouse (administrators, the park's office).
@@ -262,19 +233,9 @@ pub async fn update_warehouse(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let w = service::load_warehouse(conn, &id)?;
-            authorize_manage(&principal, &w)?;
-            service::update_warehouse(conn, now, &principal.user_id, w, changes)
-        })
+        .write(move |conn| service::update_warehouse(conn, now, &principal, &id, changes))
         .await?;
     Ok(web::Json(view))
-}
-
-/// A park office of another park, or a role without access, must not learn that the warehouse
-/// exists; an inspector may read it but not change it.
-fn authorize_manage(principal: &Principal, w: &store::Warehouse) -> Result<(), ApiError> {
-    authorize(principal, Action::ManageWarehouse(service::place(w)))
 }
 
 /// Every version of a warehouse; with `as_of`, the version current then.
@@ -295,19 +256,13 @@ pub async fn warehouse_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Warehouse,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            let w = service::load_warehouse(conn, id)?;
-            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::warehouse_history(conn, &principal, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// Add a storage zone to a warehouse (administrators, the park's office).
@@ -352,11 +307,7 @@ pub async fn create_zone(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let w = service::load_warehouse(conn, &id)?;
-            authorize_manage(&principal, &w)?;
-            service::add_zone(conn, now, &principal.user_id, &w, new)
-        })
+        .write(move |conn| service::create_zone(conn, now, &principal, &id, new))
         .await?;
     Ok(created(format!("/api/v1/zones/{}", view.id), &view))
 }
@@ -378,17 +329,11 @@ pub async fn list_zones(
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<ZoneView>>, ApiError> {
     let id = id.into_inner();
-    let rows = state
+    let zones = state
         .db
-        .run(move |conn| {
-            let w = service::load_warehouse(conn, &id)?;
-            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
-            Ok(store::zones_of(conn, &id)?)
-        })
+        .run(move |conn| service::list_zones(conn, &principal, &id))
         .await?;
-    Ok(web::Json(
-        rows.into_iter().map(service::zone_view).collect(),
-    ))
+    Ok(web::Json(zones))
 }
 
 /// Read a zone.
@@ -408,15 +353,11 @@ pub async fn get_zone(
     id: web::Path<String>,
 ) -> Result<web::Json<ZoneView>, ApiError> {
     let id = id.into_inner();
-    let zone = state
+    let view = state
         .db
-        .run(move |conn| {
-            let (zone, w) = service::load_zone(conn, &id)?;
-            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
-            Ok(zone)
-        })
+        .run(move |conn| service::get_zone(conn, &principal, &id))
         .await?;
-    Ok(web::Json(service::zone_view(zone)))
+    Ok(web::Json(view))
 }
 
 /// Rename a zone, change its categories or capacity, or close it.
@@ -471,11 +412,7 @@ pub async fn update_zone(
     let id = id.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let (zone, w) = service::load_zone(conn, &id)?;
-            authorize_manage(&principal, &w)?;
-            service::update_zone(conn, now, &principal.user_id, zone, changes)
-        })
+        .write(move |conn| service::update_zone(conn, now, &principal, &id, changes))
         .await?;
     Ok(web::Json(view))
 }
@@ -498,17 +435,11 @@ pub async fn zone_history(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Zone,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| {
-            let (_, w) = service::load_zone(conn, id)?;
-            authorize(&principal, Action::ReadWarehouse(service::place(&w)))?;
-            Ok(())
-        },
-    )
-    .await
+    let id = id.into_inner();
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::zone_history(conn, &principal, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }

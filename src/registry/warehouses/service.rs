@@ -5,14 +5,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::policy::Place;
+use crate::auth::Principal;
+use crate::auth::policy::{Action, Place, Scope, authorize};
 use crate::db::DbConn;
 use crate::domain::ids::new_id;
 use crate::domain::waste::{CatalogRef, Category, WasteKind, join_refs, split_refs};
 use crate::error::NOT_VISIBLE;
 use crate::error::{ApiError, FieldError};
+use crate::http::Page;
+use crate::http::PageQuery;
+use crate::http::pagination::PageRequest;
 use crate::registry::catalog::service::check_refs_exist;
-use crate::registry::history::{self, Entity};
+use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::parks::service as parks;
 use crate::registry::warehouses::store::{self, WarehouseRow, ZoneRow};
 
 /// Zones per warehouse, at most.
@@ -173,13 +178,16 @@ pub struct WarehouseChanges {
     pub closed_on: Option<Option<NaiveDate>>,
 }
 
+/// Renames, moves or closes a warehouse the principal may manage.
 pub fn update_warehouse(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    by: &str,
-    (mut row, region): store::Warehouse,
+    principal: &Principal,
+    id: &str,
     changes: WarehouseChanges,
 ) -> Result<WarehouseView, ApiError> {
+    let (mut row, region) = load_manageable(conn, principal, id)?;
+    let by = principal.user_id.as_str();
     if let Some(name) = changes.name {
         if store::warehouse_name_taken(conn, &row.park_id, &name, Some(&row.id))? {
             return Err(name_taken());
@@ -312,13 +320,17 @@ pub struct ZoneChanges {
     pub enterprise_id: Option<Option<String>>,
 }
 
+/// Renames a zone the principal may manage, changes its categories or capacity, or closes it.
 pub fn update_zone(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    by: &str,
-    mut row: ZoneRow,
+    principal: &Principal,
+    id: &str,
     changes: ZoneChanges,
 ) -> Result<ZoneView, ApiError> {
+    let (mut row, w) = load_zone(conn, id)?;
+    authorize_manage(principal, &w)?;
+    let by = principal.user_id.as_str();
     let kind = WasteKind::parse_stored(&row.kind).unwrap_or(WasteKind::Hazardous);
     if let Some(name) = changes.name {
         if store::zones_of(conn, &row.warehouse_id)?
@@ -387,4 +399,131 @@ pub fn load_zone(conn: &mut DbConn, id: &str) -> Result<(ZoneRow, store::Warehou
     let zone = store::find_zone(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let warehouse = load_warehouse(conn, &zone.warehouse_id)?;
     Ok((zone, warehouse))
+}
+
+/// A park office of another park, or a role without access, must not learn that the warehouse
+/// exists; an inspector may read it but not change it.
+fn authorize_manage(principal: &Principal, w: &store::Warehouse) -> Result<(), ApiError> {
+    authorize(principal, Action::ManageWarehouse(place(w)))
+}
+
+/// Loads a warehouse the principal may read (404 otherwise).
+fn load_readable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<store::Warehouse, ApiError> {
+    let w = load_warehouse(conn, id)?;
+    authorize(principal, Action::ReadWarehouse(place(&w)))?;
+    Ok(w)
+}
+
+/// Loads a warehouse the principal may change (see [`authorize_manage`]).
+fn load_manageable(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<store::Warehouse, ApiError> {
+    let w = load_warehouse(conn, id)?;
+    authorize_manage(principal, &w)?;
+    Ok(w)
+}
+
+/// Opens a warehouse in a park the principal manages: 404 for a park it may not see.
+pub fn open_warehouse(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    name: String,
+    address: String,
+) -> Result<WarehouseView, ApiError> {
+    let park = parks::load_park(conn, park_id)?;
+    authorize(principal, Action::ManagePark(parks::place(&park)))?;
+    create_warehouse(
+        conn,
+        now,
+        &principal.user_id,
+        park_id,
+        park.0.region_code.clone(),
+        name,
+        address,
+    )
+}
+
+/// One page of the warehouses within `scope`, optionally of one park.
+pub fn list_warehouses(
+    conn: &mut DbConn,
+    scope: &Scope,
+    park_id: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<WarehouseView>, ApiError> {
+    let rows = store::list_warehouses(conn, scope, park_id, page)?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.0.id.as_str()).map(warehouse_view))
+}
+
+/// A warehouse the principal may read.
+pub fn get_warehouse(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+) -> Result<WarehouseView, ApiError> {
+    load_readable(conn, principal, id).map(warehouse_view)
+}
+
+/// The versions of a warehouse the principal may read.
+pub fn warehouse_history(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    load_readable(conn, principal, id)?;
+    history::list(conn, Entity::Warehouse, id, query, page)
+}
+
+/// Adds a storage zone to a warehouse the principal may manage.
+pub fn create_zone(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    warehouse_id: &str,
+    new: NewZone,
+) -> Result<ZoneView, ApiError> {
+    let w = load_manageable(conn, principal, warehouse_id)?;
+    add_zone(conn, now, &principal.user_id, &w, new)
+}
+
+/// The zones of a warehouse the principal may read.
+pub fn list_zones(
+    conn: &mut DbConn,
+    principal: &Principal,
+    warehouse_id: &str,
+) -> Result<Vec<ZoneView>, ApiError> {
+    load_readable(conn, principal, warehouse_id)?;
+    Ok(store::zones_of(conn, warehouse_id)?
+        .into_iter()
+        .map(zone_view)
+        .collect())
+}
+
+/// A zone of a warehouse the principal may read.
+pub fn get_zone(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<ZoneView, ApiError> {
+    let (zone, w) = load_zone(conn, id)?;
+    authorize(principal, Action::ReadWarehouse(place(&w)))?;
+    Ok(zone_view(zone))
+}
+
+/// The versions of a zone of a warehouse the principal may read.
+pub fn zone_history(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    query: &HistoryQuery,
+    page: &PageQuery,
+) -> Result<Page<Revision>, ApiError> {
+    let (_, w) = load_zone(conn, id)?;
+    authorize(principal, Action::ReadWarehouse(place(&w)))?;
+    history::list(conn, Entity::Zone, id, query, page)
 }
