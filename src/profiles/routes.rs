@@ -14,7 +14,7 @@ use crate::http::{Json, Page, PageQuery};
 use crate::profiles::haves::{self, FiveHavesView, HaveRecordRequest, ParkFiveHaves};
 use crate::profiles::service::{self, ProfileRequest, ProfileView};
 use crate::profiles::trends::{self, TrendFigures, TrendPages, Whose};
-use crate::registry::history::{self, Entity, HistoryQuery, Revision};
+use crate::registry::history::{HistoryQuery, Revision};
 use crate::state::AppState;
 
 /// Read an enterprise's waste profile.
@@ -104,15 +104,13 @@ pub async fn profile_versions(
     query: web::Query<HistoryQuery>,
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Revision>>, ApiError> {
-    history::respond(
-        &state.db,
-        Entity::Profile,
-        id.into_inner(),
-        query.into_inner(),
-        page.into_inner(),
-        move |conn, id| service::readable(conn, &principal, id).map(|_| ()),
-    )
-    .await
+    let id = id.into_inner();
+    let (query, page) = (query.into_inner(), page.into_inner());
+    let page = state
+        .db
+        .run(move |conn| service::profile_versions(conn, &principal, &id, &query, &page))
+        .await?;
+    Ok(web::Json(page))
 }
 
 /// An enterprise's five haves (五个有).

@@ -324,6 +324,19 @@ fn view(row: ProfileRow, wastes: Vec<WasteRow>, points: Vec<StoragePointRow>) ->
 }
 
 /// The enterprise's profile, if it has one.
+/// The versions of the waste profile of an enterprise the principal may read, oldest first; with
+/// `as_of`, the version in force then.
+pub fn profile_versions(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &str,
+    query: &history::HistoryQuery,
+    page: &crate::http::PageQuery,
+) -> Result<crate::http::Page<history::Revision>, ApiError> {
+    readable(conn, principal, id)?;
+    history::list(conn, Entity::Profile, id, query, page)
+}
+
 /// The waste profile of an enterprise the principal may read.
 pub fn read_profile(
     conn: &mut DbConn,

@@ -163,24 +163,3 @@ pub fn list(
         data: serde_json::from_str(&row.data).unwrap_or(serde_json::Value::Null),
     }))
 }
-
-/// Answers `GET …/{id}/history`: `check` loads the object and refuses a principal who may not
-/// read it (with the same 404 as a read would); then the versions are listed.
-pub async fn respond<F>(
-    db: &crate::db::Db,
-    entity: Entity,
-    id: String,
-    query: HistoryQuery,
-    page: PageQuery,
-    check: F,
-) -> Result<actix_web::web::Json<Page<Revision>>, ApiError>
-where
-    F: FnOnce(&mut DbConn, &str) -> Result<(), ApiError> + Send + 'static,
-{
-    db.run(move |conn| {
-        check(conn, &id)?;
-        list(conn, entity, &id, &query, &page)
-    })
-    .await
-    .map(actix_web::web::Json)
-}
