@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy::{self, Action, authorize};
+use crate::domain::ids::LotId;
 use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
@@ -399,7 +400,7 @@ pub async fn list(
         .db
         .run(move |conn| {
             let rows = store::list_lots(conn, &scope, &filter, &page)?;
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let ids: Vec<LotId> = rows.iter().map(|r| r.id.clone()).collect();
             let flagged = crate::profiles::store::flagged_among(conn, &ids)?;
             Ok((rows, flagged))
         })
@@ -516,12 +517,12 @@ pub async fn get(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<LotView>, ApiError> {
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     let lot = state
         .db
         .run(move |conn| {
             let lot = service::load_readable(conn, &principal, &id)?;
-            service::flagged_view(conn, lot.0)
+            service::flagged_view(conn, lot.lot)
         })
         .await?;
     Ok(web::Json(lot))
@@ -543,7 +544,7 @@ pub async fn history(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<EventView>>, ApiError> {
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     let events = state
         .db
         .run(move |conn| {
@@ -581,7 +582,7 @@ pub async fn void(
     let mut v = Validator::new();
     let reason = v.text("reason", &body.into_inner().reason, 1, TEXT_MAX);
     v.finish()?;
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -653,7 +654,7 @@ pub async fn correct(
         captured_at: b.captured_at,
         reason,
     };
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -669,7 +670,7 @@ pub async fn correct(
 async fn label_data(
     state: &AppState,
     principal: Principal,
-    id: String,
+    id: LotId,
     query: LabelQuery,
     all: bool,
 ) -> Result<(service::LabelData, Vec<ContainerLabel>, LabelSize), ApiError> {
@@ -729,7 +730,7 @@ pub async fn label_svg(
     let (data, labels, size) = label_data(
         &state,
         principal,
-        id.into_inner(),
+        LotId::from(id.into_inner()),
         query.into_inner(),
         false,
     )
@@ -763,8 +764,14 @@ pub async fn label_page(
     id: web::Path<String>,
     query: web::Query<LabelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (data, labels, size) =
-        label_data(&state, principal, id.into_inner(), query.into_inner(), true).await?;
+    let (data, labels, size) = label_data(
+        &state,
+        principal,
+        LotId::from(id.into_inner()),
+        query.into_inner(),
+        true,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(labels::printable_page(&data, &labels, size)))
@@ -787,13 +794,13 @@ pub async fn list_containers(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<ContainerView>>, ApiError> {
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     let base_url = state.public_base_url.clone();
     let views = state
         .db
         .run(move |conn| {
             let lot = service::load_readable(conn, &principal, &id)?;
-            containers::views(conn, &service::view(lot.0), &base_url)
+            containers::views(conn, &service::view(lot.lot), &base_url)
         })
         .await?;
     Ok(web::Json(views))

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy;
+use crate::domain::ids::{LotId, ManifestId};
 use crate::domain::manifest::{Decision, Step, parse_official_number};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, Problem, Validator};
@@ -201,7 +202,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<ManifestView>, ApiError> {
     let now = state.clock.now();
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let tolerance = state.mass_balance_tolerance_percent;
     let view = state
         .db
@@ -233,7 +234,7 @@ pub async fn print(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let tolerance = state.mass_balance_tolerance_percent;
     let url = format!("{}/api/v1/manifests/{id}/print.html", state.public_base_url);
     let (view, tz) = state
@@ -274,7 +275,7 @@ pub async fn filing(
     id: web::Path<String>,
 ) -> Result<web::Json<FilingView>, ApiError> {
     Ok(web::Json(
-        load_filing(&state, principal, id.into_inner()).await?,
+        load_filing(&state, principal, ManifestId::from(id.into_inner())).await?,
     ))
 }
 
@@ -298,7 +299,7 @@ pub async fn filing_csv(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::http::export::{Cell, attachment, csv_line};
-    let view = load_filing(&state, principal, id.into_inner()).await?;
+    let view = load_filing(&state, principal, ManifestId::from(id.into_inner())).await?;
     let mut body = "\u{feff}".as_bytes().to_vec();
     body.extend(csv_line(&[
         Cell::text("部分"),
@@ -322,7 +323,7 @@ pub async fn filing_csv(
 async fn load_filing(
     state: &AppState,
     principal: Principal,
-    id: String,
+    id: ManifestId,
 ) -> Result<FilingView, ApiError> {
     let now = state.clock.now();
     let tolerance = state.mass_balance_tolerance_percent;
@@ -364,7 +365,7 @@ pub async fn versions(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<VersionView>>, ApiError> {
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let only = service::viewer(&principal).map(str::to_owned);
     let found = state
         .db
@@ -425,7 +426,7 @@ pub async fn version(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
-    copy_of_record(&state, principal, id, n, |conn, id, n| {
+    copy_of_record(&state, principal, ManifestId::from(id), n, |conn, id, n| {
         Ok(store::versions_of(conn, id)?
             .into_iter()
             .find(|v| v.version == n)
@@ -462,9 +463,13 @@ pub async fn record(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, seq) = path.into_inner();
-    copy_of_record(&state, principal, id, seq, |conn, id, seq| {
-        Ok(store::record_of(conn, id, seq)?.map(|r| (r.document, Some(r.sha256))))
-    })
+    copy_of_record(
+        &state,
+        principal,
+        ManifestId::from(id),
+        seq,
+        |conn, id, seq| Ok(store::record_of(conn, id, seq)?.map(|r| (r.document, Some(r.sha256)))),
+    )
     .await
 }
 
@@ -473,11 +478,11 @@ pub async fn record(
 async fn copy_of_record(
     state: &AppState,
     principal: Principal,
-    id: String,
+    id: ManifestId,
     number: String,
     find: impl FnOnce(
         &mut crate::db::DbConn,
-        &str,
+        &ManifestId,
         i32,
     ) -> Result<Option<(String, Option<String>)>, ApiError>
     + Send
@@ -534,7 +539,7 @@ pub async fn revisions(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<RevisionView>>, ApiError> {
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let found = state
         .db
         .run(move |conn| {
@@ -569,7 +574,7 @@ macro_rules! step_route {
             key: Idempotency,
             id: web::Path<String>,
         ) -> Result<HttpResponse, ApiError> {
-            let id = id.into_inner();
+            let id = ManifestId::from(id.into_inner());
             let t = state.mass_balance_tolerance_percent;
             let transport_days = state.manifest_transport_days;
             let now = state.clock.now();
@@ -633,7 +638,7 @@ pub async fn arrival(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let arrived_at = body.into_inner().arrived_at;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -712,7 +717,12 @@ pub async fn receive(
         lots.into_iter()
             .enumerate()
             .map(|(i, l)| RefusedLot {
-                lot_id: v.text(&format!("refused_lots[{i}].lot_id"), &l.lot_id, 1, 64),
+                lot_id: LotId::from(v.text(
+                    &format!("refused_lots[{i}].lot_id"),
+                    l.lot_id.as_str(),
+                    1,
+                    64,
+                )),
                 grams: l.grams,
             })
             .collect::<Vec<_>>()
@@ -725,7 +735,7 @@ pub async fn receive(
         note,
         refused_lots,
     };
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -790,7 +800,7 @@ pub async fn record_official_number(
     let now = state.clock.now();
     let number = parse_official_number("official_number", &body.into_inner().official_number)
         .map_err(|e| ApiError::Validation(vec![e]))?;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     let view = state
         .db
@@ -833,7 +843,7 @@ pub async fn complete(
     let mut v = Validator::new();
     let treatment = v.text("treatment", &body.into_inner().treatment, 1, 200);
     v.finish()?;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -916,7 +926,7 @@ pub async fn resolve(
         text,
         receiver_id,
     };
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -973,7 +983,7 @@ pub async fn propose(
         v.text("changes.emergency_measures", e, 1, 2000);
     }
     v.finish()?;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -1011,6 +1021,7 @@ macro_rules! decide_route {
             path: web::Path<(String, String)>,
         ) -> Result<HttpResponse, ApiError> {
             let (id, revision_id) = path.into_inner();
+            let id = ManifestId::from(id);
             let t = state.mass_balance_tolerance_percent;
             let now = state.clock.now();
             idempotency::run(

@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, Place, authorize, signs_for};
 use crate::db::DbConn;
 use crate::domain::identity::Role;
-use crate::domain::ids::new_id;
+use crate::domain::ids::{LotId, ManifestId, new_id};
 use crate::domain::manifest::{
     Decision, Party, RECEIPT_WORKING_DAYS, Step, allocate, counter_prefix, emergency_measures,
     mass_balance, number,
@@ -21,7 +21,7 @@ use crate::domain::waste::{WasteKind, parse_characteristics};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
 use crate::lots::store::LotRow;
 use crate::manifests::store::{
-    self, CollectionRow, ManifestLotRow, ManifestRow, RefusalRow, Related, RevisionRow,
+    self, CollectionRow, ManifestLotRow, ManifestRow, OriginLot, RefusalRow, Related, RevisionRow,
     SignatureRow,
 };
 use crate::notify::service::{Notice, publish_to_all};
@@ -43,7 +43,8 @@ pub struct PartyView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OriginView {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub enterprise_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,7 +99,8 @@ pub struct MassBalanceView {
 /// A lot the receiver refused: the grams of it refused.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RefusedLotView {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub grams: i64,
 }
@@ -120,7 +122,8 @@ pub struct RefusalView {
 /// A manifest issued to resolve this one's refusal.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FollowerView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ManifestId,
     pub number: String,
     /// `return` (to the consignor) or `forward` (to another licensed receiver).
     pub reason: String,
@@ -129,7 +132,8 @@ pub struct FollowerView {
 /// The refused manifest this one resolves.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FollowsView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ManifestId,
     pub number: String,
     /// `return` or `forward`.
     pub reason: String,
@@ -172,7 +176,8 @@ pub struct FollowsView {
     "updated_at": "2026-11-30T08:20:00Z"
 }))]
 pub struct ManifestView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ManifestId,
     /// The service's tracking number, gap-free per city and year: `WT-` + year, province and
     /// city of departure + `-` + serial (`WT-20264403-000001`); `WT-G…` for a transfer record
     /// of general waste. Numbers from before the tracking format are 14 digits.
@@ -405,8 +410,8 @@ fn view_with(
         .get(&row.id)
         .into_iter()
         .flatten()
-        .filter(|(l, _)| only_enterprise.is_none_or(|e| e == l.enterprise_id))
-        .map(|(l, label_code)| OriginView {
+        .filter(|o| only_enterprise.is_none_or(|e| e == o.lot.enterprise_id))
+        .map(|OriginLot { lot: l, label_code }| OriginView {
             lot_id: l.lot_id.clone(),
             enterprise_id: l.enterprise_id.clone(),
             enterprise_name: related
@@ -484,20 +489,17 @@ fn view_with(
         .into_iter()
         .flatten()
         .filter(|_| sees_followers)
-        .map(|(id, number, reason)| FollowerView {
-            id: id.clone(),
-            number: number.clone(),
-            reason: reason.clone(),
+        .map(|f| FollowerView {
+            id: f.id.clone(),
+            number: f.number.clone(),
+            reason: f.reason.clone(),
         })
         .collect();
-    let follows = related
-        .follows
-        .get(&row.id)
-        .map(|(id, number, reason)| FollowsView {
-            id: id.clone(),
-            number: number.clone(),
-            reason: reason.clone(),
-        });
+    let follows = related.follows.get(&row.id).map(|f| FollowsView {
+        id: f.id.clone(),
+        number: f.number.clone(),
+        reason: f.reason.clone(),
+    });
     let today = crate::domain::time::local_date(now, parks::park_time_zone(park));
     let arrival = related
         .signatures
@@ -621,7 +623,7 @@ pub fn viewer(principal: &Principal) -> Option<&str> {
 pub fn load_readable(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
 ) -> Result<ManifestRow, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize_read(conn, principal, &row)?;
@@ -688,7 +690,7 @@ fn check_balance(
         &audience,
         &Notice {
             type_: "manifest.flagged",
-            subject_id: &row.id,
+            subject_id: row.id.as_str(),
             title: format!(
                 "Manifest {}: mass balance beyond {tolerance_percent} %",
                 row.number
@@ -881,7 +883,7 @@ fn packaging(lots: &[&LotRow]) -> String {
 }
 
 /// A lot and the number of the manifest it leaves under: (lot id, number).
-pub type LotDocument = (String, String);
+pub type LotDocument = (LotId, String);
 
 /// What a collection issues: each manifest with its outbound basis, and per lot the number of
 /// its manifest.
@@ -969,7 +971,7 @@ pub fn issue(
         forms.sort_unstable();
         forms.dedup();
         let mut row = ManifestRow {
-            id: new_id("man"),
+            id: ManifestId::new(),
             number,
             kind: if hazardous { "hazardous" } else { "general" }.to_owned(),
             collection_id: trip.collection.id.clone(),
@@ -1182,12 +1184,12 @@ fn sign(
 fn load_for_change(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     party: Party,
 ) -> Result<ManifestRow, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize_party(conn, principal, &row, party)?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -1201,7 +1203,7 @@ pub fn record_official_number(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     official_number: String,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1319,7 +1321,7 @@ pub fn record_arrival(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     arrived_at: Option<DateTime<Utc>>,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1337,7 +1339,7 @@ pub fn record_arrival(
             receiver_id: &row.receiver_id,
         },
     )?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     if row.status != "in_transit" {
         return Err(ApiError::Conflict(format!(
@@ -1392,7 +1394,8 @@ pub struct Receipt {
 #[serde(deny_unknown_fields)]
 pub struct RefusedLot {
     /// A lot of the manifest.
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     /// The grams of it refused: 1 up to the lot's inbound grams on the manifest.
     pub grams: i64,
 }
@@ -1404,14 +1407,14 @@ pub struct RefusedLot {
 /// lot refuses that lot. A partial refusal of several lots must name them. Nothing is refused
 /// on an acceptance.
 pub fn refused_lots(
-    manifest_id: &str,
+    manifest_id: &ManifestId,
     lots: &[ManifestLotRow],
     decision: Decision,
     refused: i64,
     named: Option<&[RefusedLot]>,
 ) -> Result<Vec<RefusalRow>, ApiError> {
     let row = |lot: &ManifestLotRow, grams: i64| RefusalRow {
-        manifest_id: manifest_id.to_owned(),
+        manifest_id: manifest_id.clone(),
         lot_id: lot.lot_id.clone(),
         enterprise_id: lot.enterprise_id.clone(),
         grams,
@@ -1534,7 +1537,7 @@ fn tell_refused(
             .collect();
         Notice {
             type_: "manifest.refused",
-            subject_id: &row.id,
+            subject_id: row.id.as_str(),
             title: format!(
                 "Manifest {}: {} g of {} refused by the receiver",
                 row.number, refused, receipt.received_grams
@@ -1613,7 +1616,7 @@ pub fn step(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     (step, given): (Step, StepData),
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1784,7 +1787,7 @@ pub fn resolve(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     resolution: Resolution,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1802,7 +1805,7 @@ pub fn resolve(
             role: Role::ParkOffice,
         },
     )?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     if row.case_status.as_deref() != Some("open") {
         return Err(ApiError::Conflict(
@@ -1943,7 +1946,7 @@ fn follow_up(
         .to_owned();
     let number = mint_number(conn, hazardous, year, &city)?;
     let mut row = ManifestRow {
-        id: new_id("man"),
+        id: ManifestId::new(),
         number,
         status: "draft".to_owned(),
         receiver_id: receiver,
@@ -2032,7 +2035,8 @@ pub struct Changes {
 }))]
 pub struct RevisionView {
     pub id: String,
-    pub manifest_id: String,
+    #[schema(value_type = String)]
+    pub manifest_id: ManifestId,
     pub proposed_by: String,
     pub proposed_org: String,
     pub reason: String,
@@ -2216,14 +2220,14 @@ pub fn propose(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     reason: String,
     changes: Changes,
     tolerance_percent: i64,
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let party = signing_party(conn, principal, &row)?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut probe = row.clone();
     let errors = apply(&mut probe, &changes);
@@ -2261,7 +2265,7 @@ pub fn propose(
     told.dedup();
     let mut revision = RevisionRow {
         id: new_id("rev"),
-        manifest_id: id.to_owned(),
+        manifest_id: id.clone(),
         proposed_by: principal.user_id.clone(),
         proposed_org: principal.organization_id.clone(),
         reason,
@@ -2282,7 +2286,7 @@ pub fn propose(
             &told,
             &Notice {
                 type_: "manifest.revision_proposed",
-                subject_id: id,
+                subject_id: id.as_str(),
                 title: format!("Manifest {}: a revision awaits your approval", row.number),
                 data: serde_json::json!({"manifest_id": id, "revision_id": revision.id, "reason": revision.reason, "changes": changes}),
             },
@@ -2306,17 +2310,17 @@ pub fn decide(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     revision_id: &str,
     approve: bool,
     tolerance_percent: i64,
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let party = signing_party(conn, principal, &row)?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut revision = store::find_revision(conn, revision_id)?
-        .filter(|r| r.manifest_id == id)
+        .filter(|r| r.manifest_id == *id)
         .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     if revision.status != "pending" {
         return Err(ApiError::Conflict(format!(
@@ -2400,7 +2404,7 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
         };
         let notice = Notice {
             type_: "manifest.receipt_overdue",
-            subject_id: &row.id,
+            subject_id: row.id.as_str(),
             title,
             data,
         };
@@ -2551,7 +2555,7 @@ impl crate::http::export::Pages for ManifestPages {
         if rows.is_empty() {
             return Ok(None);
         }
-        self.after = rows.last().map(|r| r.id.clone());
+        self.after = rows.last().map(|r| r.id.to_string());
         self.names.learn(
             conn,
             rows.iter().flat_map(|m| {
