@@ -237,7 +237,7 @@ fn insert_lots(conn: &mut DbConn, world: &World, by: &str, rows: usize) -> Strin
                     "stored"
                 };
                 LotRow {
-                    id,
+                    id: id.into(),
                     park_id: world.park.clone(),
                     enterprise_id: world.enterprises[n % world.enterprises.len()].clone(),
                     contract_id: world.contract.clone(),

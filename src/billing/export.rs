@@ -30,7 +30,7 @@ fn statement_table(s: &StatementView) -> Result<Table, ApiError> {
         .map(|l| {
             vec![
                 Cell::Text("明细".to_owned()),
-                Cell::Text(l.lot_id.clone()),
+                Cell::Text(l.lot_id.to_string()),
                 Cell::Text(l.waste_code.clone()),
                 Cell::Text(l.billable_on.to_string()),
                 Cell::Grams(l.grams),
@@ -69,7 +69,12 @@ fn statement_table(s: &StatementView) -> Result<Table, ApiError> {
                 }
                 .to_owned(),
             ),
-            Cell::Text(n.lot_id.clone().unwrap_or_default()),
+            Cell::Text(
+                n.lot_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
             Cell::Text(n.reason.clone()),
             Cell::Text(n.created_at.date_naive().to_string()),
             Cell::Text(String::new()),

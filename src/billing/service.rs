@@ -30,7 +30,7 @@ use crate::billing::store::{self, BilledLot, LineRow, NoteRow, PaymentRow, State
 use crate::db::DbConn;
 use crate::domain::billing::{AGEING_BUCKETS, Period, ageing_bucket, line_amount, settling_note};
 use crate::domain::contract::{DatedRule, rule_on};
-use crate::domain::ids::new_id;
+use crate::domain::ids::{LotId, new_id};
 use crate::domain::manifest::allocate;
 use crate::domain::units::{OutOfRange, add, subtract, total};
 use crate::domain::waste::{CatalogRef, WasteCode};
@@ -85,7 +85,8 @@ fn enterprise_place(e: &park_store::Enterprise) -> Place<'_> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineView {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub contract_id: String,
     pub disposer_id: String,
     pub waste_code: String,
@@ -107,7 +108,8 @@ pub struct NoteView {
     pub id: String,
     pub statement_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lot_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub lot_id: Option<LotId>,
     pub disposer_id: String,
     /// The month it was raised in.
     pub period: String,
@@ -524,7 +526,7 @@ pub fn after_lot_change(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    lot_id: &str,
+    lot_id: &LotId,
     reason: &str,
 ) -> Result<(), ApiError> {
     let lot = store::find_lot(conn, lot_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{billing_notes, lots, payments, statement_lines, statements};
+use crate::domain::ids::LotId;
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -25,7 +26,7 @@ pub struct StatementRow {
 #[diesel(table_name = statement_lines)]
 pub struct LineRow {
     pub statement_id: String,
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub contract_id: String,
     pub disposer_id: String,
     pub waste_code: String,
@@ -43,7 +44,7 @@ pub struct NoteRow {
     pub enterprise_id: String,
     pub park_id: String,
     pub disposer_id: String,
-    pub lot_id: Option<String>,
+    pub lot_id: Option<LotId>,
     pub period: String,
     pub amount_fen: i64,
     pub reason: String,
@@ -183,7 +184,7 @@ pub fn lines_of_all(conn: &mut DbConn, statement_ids: &[String]) -> QueryResult<
         .load(conn)
 }
 
-pub fn line_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Option<LineRow>> {
+pub fn line_of_lot(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Option<LineRow>> {
     statement_lines::table
         .filter(statement_lines::lot_id.eq(lot_id))
         .select(LineRow::as_select())
@@ -208,7 +209,7 @@ pub fn notes_of_all(conn: &mut DbConn, statement_ids: &[String]) -> QueryResult<
         .load(conn)
 }
 
-pub fn notes_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<NoteRow>> {
+pub fn notes_of_lot(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Vec<NoteRow>> {
     billing_notes::table
         .filter(billing_notes::lot_id.eq(lot_id))
         .select(NoteRow::as_select())
@@ -229,7 +230,7 @@ pub fn payments_of(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<Vec<Pa
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = lots)]
 pub struct BilledLot {
-    pub id: String,
+    pub id: LotId,
     pub enterprise_id: String,
     pub contract_id: String,
     pub route: String,
@@ -239,7 +240,7 @@ pub struct BilledLot {
     pub captured_at: chrono::NaiveDateTime,
 }
 
-pub fn find_lot(conn: &mut DbConn, id: &str) -> QueryResult<Option<BilledLot>> {
+pub fn find_lot(conn: &mut DbConn, id: &LotId) -> QueryResult<Option<BilledLot>> {
     lots::table
         .find(id)
         .select(BilledLot::as_select())

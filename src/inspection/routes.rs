@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 
 use crate::auth::Principal;
 use crate::auth::policy;
+use crate::domain::ids::{LotId, ManifestId};
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Page, PageQuery};
 use crate::inspection::service::{
@@ -33,7 +34,7 @@ pub async fn lot_trace(
     id: web::Path<String>,
 ) -> Result<web::Json<LotTrace>, ApiError> {
     let now = state.clock.now();
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     let tolerance = state.mass_balance_tolerance_percent;
     let trace = state
         .db
@@ -62,7 +63,7 @@ pub async fn manifest_trace(
     id: web::Path<String>,
 ) -> Result<web::Json<ManifestTrace>, ApiError> {
     let now = state.clock.now();
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let tolerance = state.mass_balance_tolerance_percent;
     let trace = state
         .db

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::auth::policy::{Action, LotScope, ManifestScope, Scope, authorize};
 use crate::db::DbConn;
+use crate::domain::ids::{LotId, ManifestId, PickupRequestId};
 use crate::domain::lot::{AlarmLevel, CAPACITY_WARNING_PERCENT, capacity_alarm};
 use crate::error::ApiError;
 use crate::http::Page;
@@ -22,7 +23,8 @@ use crate::requests::service::{self as requests, RequestView};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CollectionStep {
     pub id: String,
-    pub request_id: String,
+    #[schema(value_type = String)]
+    pub request_id: PickupRequestId,
     pub carrier_id: String,
     pub vehicle_id: String,
     pub driver_id: String,
@@ -123,7 +125,7 @@ pub fn lot_trace(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &LotId,
     tolerance_percent: i64,
 ) -> Result<LotTrace, ApiError> {
     let lot = lots::load_readable(conn, principal, id)?;
@@ -149,7 +151,7 @@ pub fn lot_trace(
             manifests::viewer(principal),
         )?);
     }
-    let lot = lots::view(lot.0);
+    let lot = lots::view(lot.lot);
     Ok(LotTrace {
         stage: stage(&lot, &manifest_views),
         lot,
@@ -162,7 +164,8 @@ pub fn lot_trace(
 /// A lot a manifest groups, back to its enterprise.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TraceLot {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub enterprise_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,7 +241,7 @@ pub fn manifest_trace(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     tolerance_percent: i64,
 ) -> Result<ManifestTrace, ApiError> {
     let row = manifests::load_readable(conn, principal, id)?;
@@ -252,7 +255,12 @@ pub fn manifest_trace(
     let collection = crate::manifests::store::find_collection(conn, &row.collection_id)?;
     let pickup_request = match &collection {
         Some(c) => match requests::load_readable(conn, principal, &c.request_id) {
-            Ok(request) => Some(requests::view_for(conn, principal, &request.0, false)?),
+            Ok(request) => Some(requests::view_for(
+                conn,
+                principal,
+                &request.request,
+                false,
+            )?),
             Err(_) => None,
         },
         None => None,
@@ -261,7 +269,7 @@ pub fn manifest_trace(
     let mut enterprises: Vec<TraceEnterprise> = Vec::new();
     for origin in &manifest.origins {
         let lot = match lots::load_readable(conn, principal, &origin.lot_id) {
-            Ok(lot) => Some(lots::view(lot.0)),
+            Ok(lot) => Some(lots::view(lot.lot)),
             Err(ApiError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
@@ -441,7 +449,7 @@ fn storage_overdue(
             let weighed = lot.captured_at.and_utc();
             let days = (now - weighed).num_days();
             rows.push((
-                lot.id.clone(),
+                lot.id.to_string(),
                 Anomaly {
                     kind: "storage_overdue".to_owned(),
                     title: format!("Lot of {} stored {days} of {max_days} days", lot.waste_code),
@@ -458,7 +466,7 @@ fn storage_overdue(
                         "days_stored": days,
                         "max_storage_days": max_days,
                     }),
-                    subject_id: lot.id,
+                    subject_id: lot.id.into_string(),
                     park_id: Some(lot.park_id),
                     enterprise_id: Some(lot.enterprise_id),
                     disposer_id: None,
@@ -498,7 +506,7 @@ fn manifest_anomalies(
         crate::manifests::store::list_manifests(conn, &manifest_scope(scope), &filter, page)?;
     Ok(rows
         .into_iter()
-        .map(|m| (m.id.clone(), manifest_anomaly(kind, m)))
+        .map(|m| (m.id.to_string(), manifest_anomaly(kind, m)))
         .collect())
 }
 
@@ -548,7 +556,7 @@ fn manifest_anomaly(kind: &str, m: ManifestRow) -> Anomaly {
             "flag_detail": m.flag_detail,
             "case_status": m.case_status,
         }),
-        subject_id: m.id,
+        subject_id: m.id.into_string(),
         park_id: Some(m.park_id),
         enterprise_id: None,
         disposer_id: Some(m.receiver_id),
@@ -772,7 +780,7 @@ fn outside_profile(
         .map(|l| {
             let weighed = l.captured_at.and_utc();
             (
-                l.lot_id.clone(),
+                l.lot_id.to_string(),
                 Anomaly {
                     kind: "outside_profile".to_owned(),
                     title: format!(
@@ -790,7 +798,7 @@ fn outside_profile(
                         "weighed_at": weighed,
                         "flagged_at": l.flagged_at.and_utc(),
                     }),
-                    subject_id: l.lot_id,
+                    subject_id: l.lot_id.into_string(),
                     park_id: Some(l.park_id),
                     enterprise_id: Some(l.enterprise_id),
                     disposer_id: None,

@@ -9,6 +9,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
 use crate::domain::billing::Period;
+use crate::domain::ids::LotId;
 use crate::domain::units::{OutOfRange, add, subtract, total};
 use crate::error::{ApiError, FieldError};
 use crate::http::Page;
@@ -407,7 +408,8 @@ pub struct MovementView {
     pub business_date: NaiveDate,
     /// When the server recorded it.
     pub recorded_at: DateTime<Utc>,
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub waste_code: String,
     pub category: String,
     pub kind: String,

@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use crate::db::DbConn;
 use crate::db::schema::stock_movements;
+use crate::domain::ids::LotId;
 
 /// Whose ledger: a park's (all its warehouses), a warehouse's or an enterprise's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub struct MovementRow {
     pub zone_id: String,
     pub enterprise_id: String,
     pub contract_id: String,
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub waste_code: String,
     pub kind: String,
     pub category: String,

@@ -51,7 +51,7 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
         let key = format!("storage:{}:{}", alarm.lot_id, level(alarm.level));
         let notice = Notice {
             type_: "alarm.storage_age",
-            subject_id: &alarm.lot_id,
+            subject_id: alarm.lot_id.as_str(),
             title: format!(
                 "Lot of {} stored {} of {} days ({})",
                 alarm.waste_code,

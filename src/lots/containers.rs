@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::db::DbConn;
 use crate::db::schema::{label_sequences, lot_containers, lot_label_texts};
+use crate::domain::ids::LotId;
 use crate::domain::label::{default_precautions, new_verify_token, shared_weight};
 use crate::domain::lot::digital_code;
 use crate::domain::uscc::Uscc;
@@ -24,7 +25,7 @@ const INSERT_CHUNK: usize = 500;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lot_containers)]
 pub struct ContainerRow {
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub position: i32,
     pub label_code: Option<String>,
     pub grams: Option<i64>,
@@ -139,7 +140,7 @@ pub struct NewContainers {
 /// weighed one by one) and a new verification token; and the label's texts.
 pub fn insert(
     conn: &mut DbConn,
-    lot_id: &str,
+    lot_id: &LotId,
     count: i32,
     new: NewContainers,
 ) -> Result<(), ApiError> {
@@ -147,7 +148,7 @@ pub fn insert(
         .map(|position| {
             let i = usize::try_from(position - 1).unwrap_or(0);
             ContainerRow {
-                lot_id: lot_id.to_owned(),
+                lot_id: lot_id.clone(),
                 position,
                 label_code: new.codes.get(i).cloned(),
                 grams: new.weights.as_ref().and_then(|w| w.get(i).copied()),
@@ -188,13 +189,13 @@ pub fn insert(
 
 /// After the lot's weight changed, its containers' own weights no longer add up to it: the
 /// lot's new weight is shared among them from then on.
-pub fn share_weights(conn: &mut DbConn, lot_id: &str) -> QueryResult<usize> {
+pub fn share_weights(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<usize> {
     diesel::update(lot_containers::table.filter(lot_containers::lot_id.eq(lot_id)))
         .set(lot_containers::grams.eq(None::<i64>))
         .execute(conn)
 }
 
-pub fn list(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<ContainerRow>> {
+pub fn list(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Vec<ContainerRow>> {
     lot_containers::table
         .filter(lot_containers::lot_id.eq(lot_id))
         .order(lot_containers::position)
@@ -203,7 +204,7 @@ pub fn list(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<ContainerRow>> {
 }
 
 /// The containers of several lots, in one query, by lot and position.
-pub fn of_lots(conn: &mut DbConn, lot_ids: &[&str]) -> QueryResult<Vec<ContainerRow>> {
+pub fn of_lots(conn: &mut DbConn, lot_ids: &[&LotId]) -> QueryResult<Vec<ContainerRow>> {
     lot_containers::table
         .filter(lot_containers::lot_id.eq_any(lot_ids))
         .order((lot_containers::lot_id, lot_containers::position))
@@ -221,7 +222,7 @@ pub fn find_by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Conta
 
 /// The count of a lot's containers (the rows kept; a lot weighed before containers were kept
 /// has one).
-pub fn count(conn: &mut DbConn, lot_id: &str) -> QueryResult<i64> {
+pub fn count(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<i64> {
     lot_containers::table
         .filter(lot_containers::lot_id.eq(lot_id))
         .count()
@@ -231,7 +232,7 @@ pub fn count(conn: &mut DbConn, lot_id: &str) -> QueryResult<i64> {
 /// The label's harmful constituents and precautions, as given at the weighing.
 pub fn label_texts(
     conn: &mut DbConn,
-    lot_id: &str,
+    lot_id: &LotId,
 ) -> QueryResult<(Option<String>, Option<String>)> {
     Ok(lot_label_texts::table
         .find(lot_id)

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy;
+use crate::domain::ids::LotId;
 use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
@@ -500,7 +501,7 @@ pub async fn get(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<LotView>, ApiError> {
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     let lot = state
         .db
         .run(move |conn| service::read(conn, &principal, &id))
@@ -524,7 +525,7 @@ pub async fn history(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<EventView>>, ApiError> {
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     let events = state
         .db
         .run(move |conn| service::history(conn, &principal, &id))
@@ -559,7 +560,7 @@ pub async fn void(
     let mut v = Validator::new();
     let reason = v.text("reason", &body.into_inner().reason, 1, TEXT_MAX);
     v.finish()?;
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -631,7 +632,7 @@ pub async fn correct(
         captured_at: b.captured_at,
         reason,
     };
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -647,7 +648,7 @@ pub async fn correct(
 async fn label_data(
     state: &AppState,
     principal: Principal,
-    id: String,
+    id: LotId,
     query: LabelQuery,
     all: bool,
 ) -> Result<(service::LabelData, Vec<ContainerLabel>, LabelSize), ApiError> {
@@ -702,7 +703,7 @@ pub async fn label_svg(
     let (data, labels, size) = label_data(
         &state,
         principal,
-        id.into_inner(),
+        LotId::from(id.into_inner()),
         query.into_inner(),
         false,
     )
@@ -736,8 +737,14 @@ pub async fn label_page(
     id: web::Path<String>,
     query: web::Query<LabelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (data, labels, size) =
-        label_data(&state, principal, id.into_inner(), query.into_inner(), true).await?;
+    let (data, labels, size) = label_data(
+        &state,
+        principal,
+        LotId::from(id.into_inner()),
+        query.into_inner(),
+        true,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(labels::printable_page(&data, &labels, size)))
@@ -760,7 +767,7 @@ pub async fn list_containers(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<ContainerView>>, ApiError> {
-    let id = id.into_inner();
+    let id = LotId::from(id.into_inner());
     let base_url = state.public_base_url.clone();
     let views = state
         .db

@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, LotScope, Place, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::{DatedRule, rule_on};
-use crate::domain::ids::{new_id, new_id_at};
+use crate::domain::ids::{LotId, PickupRequestId, new_id};
 use crate::domain::lot::{
     AlarmLevel, ContainerType, PhysicalForm, Weighing, capacity_alarm, storage_alarm,
 };
@@ -63,7 +63,8 @@ pub const MAX_CAPTURE_AGE_DAYS: i64 = 30;
     "updated_at": "2026-11-28T08:00:00Z"
 }))]
 pub struct LotView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: LotId,
     pub park_id: String,
     pub enterprise_id: String,
     pub contract_id: String,
@@ -111,7 +112,8 @@ pub struct LotView {
     pub void_reason: Option<String>,
     /// The open pickup request the lot waits in, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pickup_request_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub pickup_request_id: Option<PickupRequestId>,
     /// Present and `true` when the lot's code is not in its enterprise's waste profile (the
     /// lot was accepted and flagged for the park office; `GET /anomalies?kind=outside_profile`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -196,12 +198,12 @@ pub struct WeighIn {
 
 pub fn place(lot: &store::Lot) -> Place<'_> {
     Place {
-        park_id: &lot.0.park_id,
-        region_code: &lot.1,
+        park_id: &lot.lot.park_id,
+        region_code: &lot.region_code,
     }
 }
 
-pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Lot, ApiError> {
+pub fn load(conn: &mut DbConn, id: &LotId) -> Result<store::Lot, ApiError> {
     store::find_lot(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -209,14 +211,14 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Lot, ApiError> {
 pub fn load_readable(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &LotId,
 ) -> Result<store::Lot, ApiError> {
     let lot = load(conn, id)?;
     authorize(
         principal,
         Action::ReadLot {
-            enterprise_id: &lot.0.enterprise_id,
-            disposer_id: &lot.2,
+            enterprise_id: &lot.lot.enterprise_id,
+            disposer_id: &lot.disposer_id,
             place: place(&lot),
         },
     )?;
@@ -231,7 +233,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<LotView>, ApiError> {
     let rows = store::list_lots(conn, scope, filter, page)?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<LotId> = rows.iter().map(|r| r.id.clone()).collect();
     let flagged = crate::profiles::store::flagged_among(conn, &ids)?;
     Ok(
         Page::from_rows(rows, page.limit, |r| r.id.as_str()).map(|r| {
@@ -245,16 +247,16 @@ pub fn list(
 }
 
 /// A lot the principal may read, with its profile flag.
-pub fn read(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<LotView, ApiError> {
+pub fn read(conn: &mut DbConn, principal: &Principal, id: &LotId) -> Result<LotView, ApiError> {
     let lot = load_readable(conn, principal, id)?;
-    flagged_view(conn, lot.0)
+    flagged_view(conn, lot.lot)
 }
 
 /// What happened to a lot the principal may read.
 pub fn history(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &LotId,
 ) -> Result<Vec<EventView>, ApiError> {
     load_readable(conn, principal, id)?;
     events(conn, id)
@@ -265,7 +267,7 @@ pub fn history(
 pub fn labels(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &LotId,
     base_url: &str,
     position: Option<i32>,
 ) -> Result<(LabelData, Vec<crate::lots::containers::ContainerLabel>), ApiError> {
@@ -279,11 +281,11 @@ pub fn labels(
 pub fn containers(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &LotId,
     base_url: &str,
 ) -> Result<Vec<crate::lots::containers::ContainerView>, ApiError> {
     let lot = load_readable(conn, principal, id)?;
-    crate::lots::containers::views(conn, &view(lot.0), base_url)
+    crate::lots::containers::views(conn, &view(lot.lot), base_url)
 }
 
 /// The stock of a warehouse the principal may read.
@@ -401,7 +403,7 @@ fn check_code(conn: &mut DbConn, code: &WasteCode, day: NaiveDate) -> Result<(),
 pub(crate) fn event(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    lot_id: &str,
+    lot_id: &LotId,
     kind: &str,
     by: &str,
     reason: Option<String>,
@@ -413,7 +415,7 @@ pub(crate) fn event(
         conn,
         &EventRow {
             id: new_id("lev"),
-            lot_id: lot_id.to_owned(),
+            lot_id: lot_id.clone(),
             kind: kind.to_owned(),
             at: now.naive_utc(),
             by_user: by.to_owned(),
@@ -620,7 +622,7 @@ pub fn weigh_in(
     let label_code = containers.codes.first().cloned();
     let row = LotRow {
         // Minted from the reception time, so that date windows and ids agree.
-        id: new_id_at("lot", now),
+        id: LotId::new_at(now),
         park_id: park.0.organization_id.clone(),
         enterprise_id: enterprise.0.organization_id.clone(),
         contract_id: contract.id.clone(),
@@ -726,7 +728,7 @@ fn settle(
         }
         Cause::Other => Ok(LotView {
             outside_profile: lot.outside_profile,
-            ..view(load(conn, &lot.id)?.0)
+            ..view(load(conn, &lot.id)?.lot)
         }),
     }
 }
@@ -772,7 +774,7 @@ pub fn declare(
     .lock(conn)?;
     let row = LotRow {
         // Minted from the reception time, so that date windows and ids agree.
-        id: new_id_at("lot", now),
+        id: LotId::new_at(now),
         park_id: park.0.organization_id.clone(),
         enterprise_id: enterprise.0.organization_id.clone(),
         contract_id: contract.id.clone(),
@@ -855,10 +857,10 @@ fn authorize_change(principal: &Principal, lot: &store::Lot) -> Result<(), ApiEr
     authorize(
         principal,
         Action::ChangeLot {
-            enterprise_id: &lot.0.enterprise_id,
-            disposer_id: &lot.2,
+            enterprise_id: &lot.lot.enterprise_id,
+            disposer_id: &lot.disposer_id,
             place: place(lot),
-            declared: lot.0.route == "door" && lot.0.status == "declared",
+            declared: lot.lot.route == "door" && lot.lot.status == "declared",
         },
     )
 }
@@ -890,23 +892,23 @@ pub fn void(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &LotId,
     reason: String,
 ) -> Result<LotView, ApiError> {
     let lot = load(conn, id)?;
     authorize_change(principal, &lot)?;
-    check_changeable(&lot.0)?;
+    check_changeable(&lot.lot)?;
     // The pickup group's lock before the lot's row (see `requests`); then read again,
     // as a concurrent change may have committed meanwhile.
     Group::of(
-        &lot.0.contract_id,
-        lot.0.warehouse_id.as_deref(),
-        &lot.0.category,
+        &lot.lot.contract_id,
+        lot.lot.warehouse_id.as_deref(),
+        &lot.lot.category,
     )
     .lock(conn)?;
     let lot = load(conn, id)?;
-    check_changeable(&lot.0)?;
-    let read = lot.0;
+    check_changeable(&lot.lot)?;
+    let read = lot.lot;
     let row = LotRow {
         status: "voided".to_owned(),
         voided_at: Some(now.naive_utc()),
@@ -965,23 +967,23 @@ pub fn correct(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &LotId,
     c: Correction,
 ) -> Result<LotView, ApiError> {
     let lot = load(conn, id)?;
     authorize_change(principal, &lot)?;
-    check_changeable(&lot.0)?;
+    check_changeable(&lot.lot)?;
     Group::of(
-        &lot.0.contract_id,
-        lot.0.warehouse_id.as_deref(),
-        &lot.0.category,
+        &lot.lot.contract_id,
+        lot.lot.warehouse_id.as_deref(),
+        &lot.lot.category,
     )
     .lock(conn)?;
     let lot = load(conn, id)?;
-    check_changeable(&lot.0)?;
-    let before = view(lot.0.clone());
-    let read = lot.0.clone();
-    let mut row = lot.0;
+    check_changeable(&lot.lot)?;
+    let before = view(lot.lot.clone());
+    let read = lot.lot.clone();
+    let mut row = lot.lot;
     let new_net = match (row.status.as_str(), c.weighing, c.estimated_grams) {
         ("stored", Some(w), None) => {
             if let Some(at) = c.captured_at {
@@ -1086,7 +1088,7 @@ pub struct EventView {
     pub data: serde_json::Value,
 }
 
-pub fn events(conn: &mut DbConn, lot_id: &str) -> Result<Vec<EventView>, ApiError> {
+pub fn events(conn: &mut DbConn, lot_id: &LotId) -> Result<Vec<EventView>, ApiError> {
     Ok(store::events_of(conn, lot_id)?
         .into_iter()
         .map(|e| EventView {
@@ -1192,7 +1194,8 @@ pub fn inventory(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StorageAlarm {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub waste_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1312,8 +1315,8 @@ pub struct LabelData {
 }
 
 pub fn label_data(conn: &mut DbConn, lot: store::Lot) -> Result<LabelData, ApiError> {
-    let enterprise = parks::load_enterprise(conn, &lot.0.enterprise_id)?;
-    let code = crate::registry::catalog::store::find_code(conn, &lot.0.waste_code)?
+    let enterprise = parks::load_enterprise(conn, &lot.lot.enterprise_id)?;
+    let code = crate::registry::catalog::store::find_code(conn, &lot.lot.waste_code)?
         .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let characteristics = crate::domain::waste::parse_characteristics("", &code.characteristics)
         .unwrap_or_default()
@@ -1321,7 +1324,7 @@ pub fn label_data(conn: &mut DbConn, lot: store::Lot) -> Result<LabelData, ApiEr
         .map(|c| c.as_str().to_owned())
         .collect();
     Ok(LabelData {
-        lot: view(lot.0),
+        lot: view(lot.lot),
         producer: enterprise.1,
         contact_name: enterprise.0.contact_name,
         contact_phone: enterprise.0.contact_phone,
@@ -1351,7 +1354,7 @@ pub fn check_containers(v: &mut crate::error::Validator, count: i32, litres: Opt
 /// A lot at an enterprise's door, weighed by the driver at pickup (route b), on its own scale
 /// at its own time.
 pub struct DoorWeighing {
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub weighing: Weighing,
     pub scale_id: String,
     pub captured_at: DateTime<Utc>,
@@ -1363,7 +1366,7 @@ pub struct DoorWeighing {
 pub struct Handover<'a> {
     pub by: &'a str,
     pub collection_id: &'a str,
-    pub request_id: &'a str,
+    pub request_id: &'a PickupRequestId,
     pub captured_at: DateTime<Utc>,
     pub door: &'a [DoorWeighing],
     /// The receiving side (the disposal company), recorded in the ledger.
@@ -1564,7 +1567,7 @@ impl crate::http::export::Pages for LotPages {
         if rows.is_empty() {
             return Ok(None);
         }
-        self.after = rows.last().map(|r| r.id.clone());
+        self.after = rows.last().map(|r| r.id.to_string());
         self.names.learn(
             conn,
             rows.iter().flat_map(|l| {

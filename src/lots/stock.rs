@@ -15,7 +15,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::stock_movements;
 use crate::db::{DbConn, locks};
-use crate::domain::ids::new_id;
+use crate::domain::ids::{LotId, new_id};
 use crate::error::ApiError;
 use crate::lots::store::{self, LotRow};
 use crate::registry::warehouses::store::ZoneRow;
@@ -59,7 +59,7 @@ struct MovementRow {
     zone_id: String,
     enterprise_id: String,
     contract_id: String,
-    lot_id: String,
+    lot_id: LotId,
     waste_code: String,
     kind: String,
     category: String,
@@ -172,7 +172,11 @@ pub fn adjust(
 /// and so do its corrections dated before it (a lot's weight cannot change before it entered).
 /// The ledgers of the periods concerned change with it; the lot's event `corrected` keeps the
 /// time before and after.
-pub fn redate(conn: &mut DbConn, lot_id: &str, captured_at: DateTime<Utc>) -> Result<(), ApiError> {
+pub fn redate(
+    conn: &mut DbConn,
+    lot_id: &LotId,
+    captured_at: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let at = captured_at.naive_utc();
     diesel::update(
         stock_movements::table
@@ -231,7 +235,7 @@ pub fn take_out(
 
 /// The manifest (or transfer record) number of each lot collected: `(lot id, number)`, written
 /// on its movement out.
-pub fn name_documents(conn: &mut DbConn, documents: &[(String, String)]) -> Result<(), ApiError> {
+pub fn name_documents(conn: &mut DbConn, documents: &[(LotId, String)]) -> Result<(), ApiError> {
     for (lot_id, number) in documents {
         diesel::update(
             stock_movements::table

@@ -9,6 +9,7 @@ use crate::db::schema::{
     zones,
 };
 use crate::db::{DbConn, MultiBackend};
+use crate::domain::ids::{LotId, PickupRequestId};
 use crate::http::pagination::PageRequest;
 use crate::http::query::{DayOrInstant, start_of_day};
 
@@ -16,7 +17,7 @@ use crate::http::query::{DayOrInstant, start_of_day};
 #[diesel(table_name = lots)]
 #[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct LotRow {
-    pub id: String,
+    pub id: LotId,
     pub park_id: String,
     pub enterprise_id: String,
     pub contract_id: String,
@@ -48,14 +49,14 @@ pub struct LotRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The open pickup request the lot waits in, if any.
-    pub pickup_request_id: Option<String>,
+    pub pickup_request_id: Option<PickupRequestId>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lot_events)]
 pub struct EventRow {
     pub id: String,
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub kind: String,
     pub at: NaiveDateTime,
     pub by_user: String,
@@ -74,8 +75,20 @@ pub struct InventoryRow {
     pub updated_at: NaiveDateTime,
 }
 
-/// A lot with its park's region code and its contract's disposer (for the access check).
-pub type Lot = (LotRow, String, String);
+/// A lot with what its access check reads besides the lot: its park's region code and its
+/// contract's disposer.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lots)]
+pub struct Lot {
+    #[diesel(embed)]
+    pub lot: LotRow,
+    /// The region code of the lot's park (`parks.region_code`).
+    #[diesel(select_expression = parks::region_code)]
+    pub region_code: String,
+    /// The disposer of the lot's contract (`contracts.disposer_id`).
+    #[diesel(select_expression = contracts::disposer_id)]
+    pub disposer_id: String,
+}
 
 pub fn insert_lot(conn: &mut DbConn, row: &LotRow) -> QueryResult<()> {
     diesel::insert_into(lots::table)
@@ -105,7 +118,10 @@ pub fn save_lot_if_unchanged(
 }
 
 /// The lots a pickup request covers or covered, as they are now, in id order.
-pub fn lots_of_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<LotRow>> {
+pub fn lots_of_request(
+    conn: &mut DbConn,
+    request_id: &PickupRequestId,
+) -> QueryResult<Vec<LotRow>> {
     lots::table
         .inner_join(pickup_request_lots::table)
         .filter(pickup_request_lots::request_id.eq(request_id))
@@ -114,16 +130,12 @@ pub fn lots_of_request(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<L
         .load(conn)
 }
 
-pub fn find_lot(conn: &mut DbConn, id: &str) -> QueryResult<Option<Lot>> {
+pub fn find_lot(conn: &mut DbConn, id: &LotId) -> QueryResult<Option<Lot>> {
     lots::table
         .inner_join(parks::table.on(parks::organization_id.eq(lots::park_id)))
         .inner_join(contracts::table.on(contracts::id.eq(lots::contract_id)))
         .filter(lots::id.eq(id))
-        .select((
-            LotRow::as_select(),
-            parks::region_code,
-            contracts::disposer_id,
-        ))
+        .select(Lot::as_select())
         .first(conn)
         .optional()
 }
@@ -135,7 +147,7 @@ pub fn insert_event(conn: &mut DbConn, row: &EventRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn events_of(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<EventRow>> {
+pub fn events_of(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Vec<EventRow>> {
     lot_events::table
         .filter(lot_events::lot_id.eq(lot_id))
         .select(EventRow::as_select())
@@ -284,12 +296,12 @@ pub fn list_lots(
     if let Some(v) = filter.received_from {
         q = q
             .filter(lots::received_at.ge(v))
-            .filter(lots::id.ge(crate::domain::ids::lower_bound("lot", v.and_utc())));
+            .filter(lots::id.ge(LotId::lower_bound(v.and_utc())));
     }
     if let Some(v) = filter.received_before {
         q = q
             .filter(lots::received_at.lt(v))
-            .filter(lots::id.lt(crate::domain::ids::lower_bound("lot", v.and_utc())));
+            .filter(lots::id.lt(LotId::lower_bound(v.and_utc())));
     }
     if let Some(after) = &page.after {
         q = q.filter(lots::id.gt(after.clone()));

@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::db::schema::{manifest_lots, manifests};
+use crate::domain::ids::LotId;
 use crate::domain::label::is_verify_token;
 use crate::domain::waste::{Characteristic, WasteKind};
 use crate::error::{ApiError, NOT_VISIBLE, Problem};
@@ -103,7 +104,7 @@ pub struct PublicLabel {
 }
 
 /// The manifest a lot last left on: its number and status.
-fn manifest_of(conn: &mut DbConn, lot_id: &str) -> QueryResult<Option<(String, String)>> {
+fn manifest_of(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Option<(String, String)>> {
     manifest_lots::table
         .inner_join(manifests::table)
         .filter(manifest_lots::lot_id.eq(lot_id))
@@ -122,7 +123,7 @@ fn public_label(
     let lot = service::load(conn, &row.lot_id)?;
     let record = match principal {
         Some(p) => match service::load_readable(conn, p, &row.lot_id) {
-            Ok(lot) => Some(service::view(lot.0)),
+            Ok(lot) => Some(service::view(lot.lot)),
             Err(ApiError::NotFound(_) | ApiError::Forbidden(_)) => None,
             Err(e) => return Err(e),
         },

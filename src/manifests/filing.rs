@@ -14,6 +14,7 @@ use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::db::schema::{disposers, enterprises, lot_label_texts, lots, manifest_lots};
 use crate::domain::billing::tonnes;
+use crate::domain::ids::ManifestId;
 use crate::error::ApiError;
 use crate::manifests::service::{self, ManifestView};
 use crate::manifests::words::{forms_zh, local, zh};
@@ -46,7 +47,8 @@ pub struct FilingField {
     "missing": ["接受量（吨）"]
 }))]
 pub struct FilingView {
-    pub manifest_id: String,
+    #[schema(value_type = String)]
+    pub manifest_id: ManifestId,
     pub number: String,
     /// The park's time zone, in which the times are given.
     pub time_zone: String,
@@ -125,7 +127,7 @@ pub fn filing(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     tolerance_percent: i64,
 ) -> Result<FilingView, ApiError> {
     let row = service::load_readable(conn, principal, id)?;

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy;
+use crate::domain::ids::{LotId, ManifestId};
 use crate::domain::manifest::{Decision, Step, parse_official_number};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, Problem, Validator};
@@ -185,7 +186,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<web::Json<ManifestView>, ApiError> {
     let now = state.clock.now();
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let tolerance = state.mass_balance_tolerance_percent;
     let view = state
         .db
@@ -214,7 +215,7 @@ pub async fn print(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let tolerance = state.mass_balance_tolerance_percent;
     let url = format!("{}/api/v1/manifests/{id}/print.html", state.public_base_url);
     let (view, tz) = state
@@ -247,7 +248,7 @@ pub async fn filing(
     id: web::Path<String>,
 ) -> Result<web::Json<FilingView>, ApiError> {
     Ok(web::Json(
-        load_filing(&state, principal, id.into_inner()).await?,
+        load_filing(&state, principal, ManifestId::from(id.into_inner())).await?,
     ))
 }
 
@@ -271,7 +272,7 @@ pub async fn filing_csv(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::http::export::{Cell, attachment, csv_line};
-    let view = load_filing(&state, principal, id.into_inner()).await?;
+    let view = load_filing(&state, principal, ManifestId::from(id.into_inner())).await?;
     let mut body = "\u{feff}".as_bytes().to_vec();
     body.extend(csv_line(&[
         Cell::text("部分"),
@@ -295,7 +296,7 @@ pub async fn filing_csv(
 async fn load_filing(
     state: &AppState,
     principal: Principal,
-    id: String,
+    id: ManifestId,
 ) -> Result<FilingView, ApiError> {
     let now = state.clock.now();
     let tolerance = state.mass_balance_tolerance_percent;
@@ -322,7 +323,7 @@ pub async fn versions(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<VersionView>>, ApiError> {
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let versions = state
         .db
         .run(move |conn| service::versions(conn, &principal, &id))
@@ -362,7 +363,7 @@ pub async fn version(
     let number = n.parse().ok();
     let found = state
         .db
-        .run(move |conn| service::version_record(conn, &principal, &id, number))
+        .run(move |conn| service::version_record(conn, &principal, &ManifestId::from(id), number))
         .await?;
     Ok(copy_of_record(found))
 }
@@ -398,7 +399,7 @@ pub async fn record(
     let number = seq.parse().ok();
     let found = state
         .db
-        .run(move |conn| service::copy_of_record(conn, &principal, &id, number))
+        .run(move |conn| service::copy_of_record(conn, &principal, &ManifestId::from(id), number))
         .await?;
     Ok(copy_of_record(found))
 }
@@ -440,7 +441,7 @@ pub async fn revisions(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<RevisionView>>, ApiError> {
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let found = state
         .db
         .run(move |conn| service::revisions(conn, &principal, &id))
@@ -470,7 +471,7 @@ macro_rules! step_route {
             key: Idempotency,
             id: web::Path<String>,
         ) -> Result<HttpResponse, ApiError> {
-            let id = id.into_inner();
+            let id = ManifestId::from(id.into_inner());
             let t = state.mass_balance_tolerance_percent;
             let transport_days = state.manifest_transport_days;
             let now = state.clock.now();
@@ -534,7 +535,7 @@ pub async fn arrival(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let arrived_at = body.into_inner().arrived_at;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -613,7 +614,12 @@ pub async fn receive(
         lots.into_iter()
             .enumerate()
             .map(|(i, l)| RefusedLot {
-                lot_id: v.text(&format!("refused_lots[{i}].lot_id"), &l.lot_id, 1, 64),
+                lot_id: LotId::from(v.text(
+                    &format!("refused_lots[{i}].lot_id"),
+                    l.lot_id.as_str(),
+                    1,
+                    64,
+                )),
                 grams: l.grams,
             })
             .collect::<Vec<_>>()
@@ -626,7 +632,7 @@ pub async fn receive(
         note,
         refused_lots,
     };
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -691,7 +697,7 @@ pub async fn record_official_number(
     let now = state.clock.now();
     let number = parse_official_number("official_number", &body.into_inner().official_number)
         .map_err(|e| ApiError::Validation(vec![e]))?;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     let view = state
         .db
@@ -734,7 +740,7 @@ pub async fn complete(
     let mut v = Validator::new();
     let treatment = v.text("treatment", &body.into_inner().treatment, 1, 200);
     v.finish()?;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -817,7 +823,7 @@ pub async fn resolve(
         text,
         receiver_id,
     };
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -874,7 +880,7 @@ pub async fn propose(
         v.text("changes.emergency_measures", e, 1, 2000);
     }
     v.finish()?;
-    let id = id.into_inner();
+    let id = ManifestId::from(id.into_inner());
     let t = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,
@@ -912,6 +918,7 @@ macro_rules! decide_route {
             path: web::Path<(String, String)>,
         ) -> Result<HttpResponse, ApiError> {
             let (id, revision_id) = path.into_inner();
+            let id = ManifestId::from(id);
             let t = state.mass_balance_tolerance_percent;
             let now = state.clock.now();
             idempotency::run(

@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, ManifestScope, Place, authorize, signs_for};
 use crate::db::DbConn;
 use crate::domain::identity::Role;
-use crate::domain::ids::new_id;
+use crate::domain::ids::{LotId, ManifestId, new_id};
 use crate::domain::manifest::{
     Decision, Party, RECEIPT_WORKING_DAYS, Step, allocate, counter_prefix, emergency_measures,
     mass_balance, number,
@@ -23,7 +23,7 @@ use crate::http::Page;
 use crate::http::pagination::PageRequest;
 use crate::lots::store::LotRow;
 use crate::manifests::store::{
-    self, CollectionRow, ManifestLotRow, ManifestRow, RefusalRow, Related, RevisionRow,
+    self, CollectionRow, ManifestLotRow, ManifestRow, OriginLot, RefusalRow, Related, RevisionRow,
     SignatureRow,
 };
 use crate::notify::service::{Notice, publish_to_all};
@@ -47,7 +47,8 @@ pub struct PartyView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OriginView {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub enterprise_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,7 +103,8 @@ pub struct MassBalanceView {
 /// A lot the receiver refused: the grams of it refused.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RefusedLotView {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub grams: i64,
 }
@@ -124,7 +126,8 @@ pub struct RefusalView {
 /// A manifest issued to resolve this one's refusal.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FollowerView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ManifestId,
     pub number: String,
     /// `return` (to the consignor) or `forward` (to another licensed receiver).
     pub reason: String,
@@ -133,7 +136,8 @@ pub struct FollowerView {
 /// The refused manifest this one resolves.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FollowsView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ManifestId,
     pub number: String,
     /// `return` or `forward`.
     pub reason: String,
@@ -176,7 +180,8 @@ pub struct FollowsView {
     "updated_at": "2026-11-30T08:20:00Z"
 }))]
 pub struct ManifestView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ManifestId,
     /// The service's tracking number, gap-free per city and year: `WT-` + year, province and
     /// city of departure + `-` + serial (`WT-20264403-000001`); `WT-G…` for a transfer record
     /// of general waste. Numbers from before the tracking format are 14 digits.
@@ -409,8 +414,8 @@ fn view_with(
         .get(&row.id)
         .into_iter()
         .flatten()
-        .filter(|(l, _)| only_enterprise.is_none_or(|e| e == l.enterprise_id))
-        .map(|(l, label_code)| OriginView {
+        .filter(|o| only_enterprise.is_none_or(|e| e == o.lot.enterprise_id))
+        .map(|OriginLot { lot: l, label_code }| OriginView {
             lot_id: l.lot_id.clone(),
             enterprise_id: l.enterprise_id.clone(),
             enterprise_name: related
@@ -488,20 +493,17 @@ fn view_with(
         .into_iter()
         .flatten()
         .filter(|_| sees_followers)
-        .map(|(id, number, reason)| FollowerView {
-            id: id.clone(),
-            number: number.clone(),
-            reason: reason.clone(),
+        .map(|f| FollowerView {
+            id: f.id.clone(),
+            number: f.number.clone(),
+            reason: f.reason.clone(),
         })
         .collect();
-    let follows = related
-        .follows
-        .get(&row.id)
-        .map(|(id, number, reason)| FollowsView {
-            id: id.clone(),
-            number: number.clone(),
-            reason: reason.clone(),
-        });
+    let follows = related.follows.get(&row.id).map(|f| FollowsView {
+        id: f.id.clone(),
+        number: f.number.clone(),
+        reason: f.reason.clone(),
+    });
     let today = crate::domain::time::local_date(now, parks::park_time_zone(park));
     let arrival = related
         .signatures
@@ -645,7 +647,7 @@ pub fn read(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
     let row = load_readable(conn, principal, id)?;
@@ -657,7 +659,7 @@ pub fn read_for_print(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     tolerance_percent: i64,
 ) -> Result<(ManifestView, chrono_tz::Tz), ApiError> {
     let row = load_readable(conn, principal, id)?;
@@ -685,7 +687,7 @@ pub struct VersionView {
 pub fn versions(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
 ) -> Result<Vec<VersionView>, ApiError> {
     load_readable(conn, principal, id)?;
     let only = viewer(principal);
@@ -713,7 +715,7 @@ pub fn versions(
 pub fn version_record(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     number: Option<i32>,
 ) -> Result<(String, Option<String>), ApiError> {
     let number = readable_whole(conn, principal, id, number)?;
@@ -729,7 +731,7 @@ pub fn version_record(
 pub fn copy_of_record(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     seq: Option<i32>,
 ) -> Result<(String, Option<String>), ApiError> {
     let seq = readable_whole(conn, principal, id, seq)?;
@@ -743,7 +745,7 @@ pub fn copy_of_record(
 fn readable_whole(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     number: Option<i32>,
 ) -> Result<i32, ApiError> {
     load_readable(conn, principal, id)?;
@@ -761,7 +763,7 @@ fn readable_whole(
 pub fn revisions(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
 ) -> Result<Vec<RevisionView>, ApiError> {
     load_readable(conn, principal, id)?;
     Ok(store::revisions_of(conn, id)?
@@ -774,7 +776,7 @@ pub fn revisions(
 pub fn load_readable(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
 ) -> Result<ManifestRow, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize_read(conn, principal, &row)?;
@@ -841,7 +843,7 @@ fn check_balance(
         &audience,
         &Notice {
             type_: "manifest.flagged",
-            subject_id: &row.id,
+            subject_id: row.id.as_str(),
             title: format!(
                 "Manifest {}: mass balance beyond {tolerance_percent} %",
                 row.number
@@ -1034,7 +1036,7 @@ fn packaging(lots: &[&LotRow]) -> String {
 }
 
 /// A lot and the number of the manifest it leaves under: (lot id, number).
-pub type LotDocument = (String, String);
+pub type LotDocument = (LotId, String);
 
 /// What a collection issues: each manifest with its outbound basis, and per lot the number of
 /// its manifest.
@@ -1122,7 +1124,7 @@ pub fn issue(
         forms.sort_unstable();
         forms.dedup();
         let mut row = ManifestRow {
-            id: new_id("man"),
+            id: ManifestId::new(),
             number,
             kind: if hazardous { "hazardous" } else { "general" }.to_owned(),
             collection_id: trip.collection.id.clone(),
@@ -1335,12 +1337,12 @@ fn sign(
 fn load_for_change(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     party: Party,
 ) -> Result<ManifestRow, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     authorize_party(conn, principal, &row, party)?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -1354,7 +1356,7 @@ pub fn record_official_number(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     official_number: String,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1472,7 +1474,7 @@ pub fn record_arrival(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     arrived_at: Option<DateTime<Utc>>,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1490,7 +1492,7 @@ pub fn record_arrival(
             receiver_id: &row.receiver_id,
         },
     )?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     if row.status != "in_transit" {
         return Err(ApiError::Conflict(format!(
@@ -1545,7 +1547,8 @@ pub struct Receipt {
 #[serde(deny_unknown_fields)]
 pub struct RefusedLot {
     /// A lot of the manifest.
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     /// The grams of it refused: 1 up to the lot's inbound grams on the manifest.
     pub grams: i64,
 }
@@ -1557,14 +1560,14 @@ pub struct RefusedLot {
 /// lot refuses that lot. A partial refusal of several lots must name them. Nothing is refused
 /// on an acceptance.
 pub fn refused_lots(
-    manifest_id: &str,
+    manifest_id: &ManifestId,
     lots: &[ManifestLotRow],
     decision: Decision,
     refused: i64,
     named: Option<&[RefusedLot]>,
 ) -> Result<Vec<RefusalRow>, ApiError> {
     let row = |lot: &ManifestLotRow, grams: i64| RefusalRow {
-        manifest_id: manifest_id.to_owned(),
+        manifest_id: manifest_id.clone(),
         lot_id: lot.lot_id.clone(),
         enterprise_id: lot.enterprise_id.clone(),
         grams,
@@ -1687,7 +1690,7 @@ fn tell_refused(
             .collect();
         Notice {
             type_: "manifest.refused",
-            subject_id: &row.id,
+            subject_id: row.id.as_str(),
             title: format!(
                 "Manifest {}: {} g of {} refused by the receiver",
                 row.number, refused, receipt.received_grams
@@ -1766,7 +1769,7 @@ pub fn step(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     (step, given): (Step, StepData),
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1937,7 +1940,7 @@ pub fn resolve(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     resolution: Resolution,
     tolerance_percent: i64,
 ) -> Result<ManifestView, ApiError> {
@@ -1955,7 +1958,7 @@ pub fn resolve(
             role: Role::ParkOffice,
         },
     )?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     if row.case_status.as_deref() != Some("open") {
         return Err(ApiError::Conflict(
@@ -2099,7 +2102,7 @@ fn follow_up(
         .to_owned();
     let number = mint_number(conn, hazardous, year, &city)?;
     let mut row = ManifestRow {
-        id: new_id("man"),
+        id: ManifestId::new(),
         number,
         status: "draft".to_owned(),
         receiver_id: receiver,
@@ -2188,7 +2191,8 @@ pub struct Changes {
 }))]
 pub struct RevisionView {
     pub id: String,
-    pub manifest_id: String,
+    #[schema(value_type = String)]
+    pub manifest_id: ManifestId,
     pub proposed_by: String,
     pub proposed_org: String,
     pub reason: String,
@@ -2372,14 +2376,14 @@ pub fn propose(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     reason: String,
     changes: Changes,
     tolerance_percent: i64,
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let party = signing_party(conn, principal, &row)?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut probe = row.clone();
     let errors = apply(&mut probe, &changes);
@@ -2417,7 +2421,7 @@ pub fn propose(
     told.dedup();
     let mut revision = RevisionRow {
         id: new_id("rev"),
-        manifest_id: id.to_owned(),
+        manifest_id: id.clone(),
         proposed_by: principal.user_id.clone(),
         proposed_org: principal.organization_id.clone(),
         reason,
@@ -2438,7 +2442,7 @@ pub fn propose(
             &told,
             &Notice {
                 type_: "manifest.revision_proposed",
-                subject_id: id,
+                subject_id: id.as_str(),
                 title: format!("Manifest {}: a revision awaits your approval", row.number),
                 data: serde_json::json!({"manifest_id": id, "revision_id": revision.id, "reason": revision.reason, "changes": changes}),
             },
@@ -2462,17 +2466,17 @@ pub fn decide(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &ManifestId,
     revision_id: &str,
     approve: bool,
     tolerance_percent: i64,
 ) -> Result<RevisionView, ApiError> {
     let row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let party = signing_party(conn, principal, &row)?;
-    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id))?;
+    crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let mut revision = store::find_revision(conn, revision_id)?
-        .filter(|r| r.manifest_id == id)
+        .filter(|r| r.manifest_id == *id)
         .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     if revision.status != "pending" {
         return Err(ApiError::Conflict(format!(
@@ -2556,7 +2560,7 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
         };
         let notice = Notice {
             type_: "manifest.receipt_overdue",
-            subject_id: &row.id,
+            subject_id: row.id.as_str(),
             title,
             data,
         };
@@ -2707,7 +2711,7 @@ impl crate::http::export::Pages for ManifestPages {
         if rows.is_empty() {
             return Ok(None);
         }
-        self.after = rows.last().map(|r| r.id.clone());
+        self.after = rows.last().map(|r| r.id.to_string());
         self.names.learn(
             conn,
             rows.iter().flat_map(|m| {

@@ -14,13 +14,14 @@ use crate::db::schema::{
     manifest_refusals, manifest_revisions, manifest_signatures, manifest_versions, manifests,
     parks,
 };
+use crate::domain::ids::{LotId, ManifestId, PickupRequestId};
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = collections)]
 pub struct CollectionRow {
     pub id: String,
-    pub request_id: String,
+    pub request_id: PickupRequestId,
     pub park_id: String,
     pub carrier_id: String,
     pub vehicle_id: String,
@@ -40,7 +41,7 @@ pub struct CollectionRow {
 #[diesel(table_name = manifests)]
 #[diesel(treat_none_as_null = true)]
 pub struct ManifestRow {
-    pub id: String,
+    pub id: ManifestId,
     pub number: String,
     pub kind: String,
     pub collection_id: String,
@@ -78,7 +79,7 @@ pub struct ManifestRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = manifest_places)]
 pub struct PlacesRow {
-    pub manifest_id: String,
+    pub manifest_id: ManifestId,
     pub escort_id: Option<String>,
     /// Where the waste leaves from: the warehouse's address, or the park's.
     pub departure_address: String,
@@ -97,8 +98,8 @@ pub fn insert_places(conn: &mut DbConn, row: &PlacesRow) -> QueryResult<()> {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = manifest_follows)]
 pub struct FollowRow {
-    pub manifest_id: String,
-    pub follows_manifest_id: String,
+    pub manifest_id: ManifestId,
+    pub follows_manifest_id: ManifestId,
     /// `return` (to the consignor) or `forward` (to another receiver).
     pub reason: String,
 }
@@ -111,7 +112,7 @@ pub fn insert_follow(conn: &mut DbConn, row: &FollowRow) -> QueryResult<()> {
 }
 
 /// The refused manifest a manifest follows, if it was issued by a resolution.
-pub fn follow_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Option<FollowRow>> {
+pub fn follow_of(conn: &mut DbConn, manifest_id: &ManifestId) -> QueryResult<Option<FollowRow>> {
     manifest_follows::table
         .find(manifest_id)
         .select(FollowRow::as_select())
@@ -123,8 +124,8 @@ pub fn follow_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Option<Fol
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = manifest_refusals)]
 pub struct RefusalRow {
-    pub manifest_id: String,
-    pub lot_id: String,
+    pub manifest_id: ManifestId,
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub grams: i64,
 }
@@ -142,7 +143,7 @@ pub fn insert_refusals(conn: &mut DbConn, rows: &[RefusalRow]) -> QueryResult<()
 
 /// The refused lots of a manifest, in lot order (none when nothing was refused, or the refusal
 /// was recorded before refused lots were).
-pub fn refusals_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<RefusalRow>> {
+pub fn refusals_of(conn: &mut DbConn, manifest_id: &ManifestId) -> QueryResult<Vec<RefusalRow>> {
     manifest_refusals::table
         .filter(manifest_refusals::manifest_id.eq(manifest_id))
         .select(RefusalRow::as_select())
@@ -172,7 +173,7 @@ pub fn origins_of(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<Vec<Manif
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = manifest_outbounds)]
 pub struct OutboundRow {
-    pub manifest_id: String,
+    pub manifest_id: ManifestId,
     pub basis: String,
     pub scale_id: Option<String>,
     pub captured_at: Option<NaiveDateTime>,
@@ -188,8 +189,8 @@ pub fn insert_outbound(conn: &mut DbConn, row: &OutboundRow) -> QueryResult<()> 
 /// The outbound bases of several manifests, by manifest, in one query.
 pub fn outbounds_of(
     conn: &mut DbConn,
-    manifest_ids: &[String],
-) -> QueryResult<HashMap<String, OutboundRow>> {
+    manifest_ids: &[ManifestId],
+) -> QueryResult<HashMap<ManifestId, OutboundRow>> {
     if manifest_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -207,7 +208,7 @@ pub fn outbounds_of(
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = manifest_official_numbers)]
 pub struct OfficialNumberRow {
-    pub manifest_id: String,
+    pub manifest_id: ManifestId,
     pub official_number: String,
     pub recorded_by: String,
     pub recorded_at: NaiveDateTime,
@@ -216,8 +217,8 @@ pub struct OfficialNumberRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = manifest_lots)]
 pub struct ManifestLotRow {
-    pub manifest_id: String,
-    pub lot_id: String,
+    pub manifest_id: ManifestId,
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub inbound_grams: i64,
 }
@@ -226,7 +227,7 @@ pub struct ManifestLotRow {
 #[diesel(table_name = manifest_signatures)]
 pub struct SignatureRow {
     pub id: String,
-    pub manifest_id: String,
+    pub manifest_id: ManifestId,
     pub step: String,
     pub user_id: String,
     pub organization_id: String,
@@ -242,7 +243,7 @@ pub struct SignatureRow {
 #[diesel(treat_none_as_null = true)]
 pub struct RevisionRow {
     pub id: String,
-    pub manifest_id: String,
+    pub manifest_id: ManifestId,
     pub proposed_by: String,
     pub proposed_org: String,
     pub reason: String,
@@ -295,7 +296,7 @@ pub fn find_collection(conn: &mut DbConn, id: &str) -> QueryResult<Option<Collec
 }
 
 /// The manifests a lot left on (one, unless the lot never left), oldest first.
-pub fn manifests_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<ManifestRow>> {
+pub fn manifests_of_lot(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Vec<ManifestRow>> {
     manifests::table
         .filter(
             manifests::id.eq_any(
@@ -327,7 +328,7 @@ pub fn save_manifest(conn: &mut DbConn, row: &ManifestRow) -> QueryResult<()> {
 pub fn manifest_of_official_number(
     conn: &mut DbConn,
     official_number: &str,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<ManifestId>> {
     manifest_official_numbers::table
         .filter(manifest_official_numbers::official_number.eq(official_number))
         .select(manifest_official_numbers::manifest_id)
@@ -336,7 +337,10 @@ pub fn manifest_of_official_number(
 }
 
 /// The official number recorded for a manifest, if any.
-pub fn official_number_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Option<String>> {
+pub fn official_number_of(
+    conn: &mut DbConn,
+    manifest_id: &ManifestId,
+) -> QueryResult<Option<String>> {
     manifest_official_numbers::table
         .find(manifest_id)
         .select(manifest_official_numbers::official_number)
@@ -348,13 +352,13 @@ pub fn official_number_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<O
 /// and the manifests whose arrival is recorded.
 #[derive(Debug, Default)]
 pub struct ExportFacts {
-    pub official_numbers: HashMap<String, String>,
-    pub arrived: std::collections::HashSet<String>,
+    pub official_numbers: HashMap<ManifestId, String>,
+    pub arrived: std::collections::HashSet<ManifestId>,
 }
 
 /// The export facts of a page of manifests: two queries, whatever the page holds.
 pub fn export_facts(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<ExportFacts> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&ManifestId> = rows.iter().map(|r| &r.id).collect();
     if ids.is_empty() {
         return Ok(ExportFacts::default());
     }
@@ -365,14 +369,14 @@ pub fn export_facts(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Expo
                 manifest_official_numbers::manifest_id,
                 manifest_official_numbers::official_number,
             ))
-            .load::<(String, String)>(conn)?
+            .load::<(ManifestId, String)>(conn)?
             .into_iter()
             .collect(),
         arrived: manifest_signatures::table
             .filter(manifest_signatures::manifest_id.eq_any(&ids))
             .filter(manifest_signatures::step.eq(crate::manifests::service::ARRIVAL))
             .select(manifest_signatures::manifest_id)
-            .load::<String>(conn)?
+            .load::<ManifestId>(conn)?
             .into_iter()
             .collect(),
     })
@@ -387,7 +391,7 @@ pub fn save_official_number(conn: &mut DbConn, row: &OfficialNumberRow) -> Query
     Ok(())
 }
 
-pub fn find_manifest(conn: &mut DbConn, id: &str) -> QueryResult<Option<ManifestRow>> {
+pub fn find_manifest(conn: &mut DbConn, id: &ManifestId) -> QueryResult<Option<ManifestRow>> {
     manifests::table
         .find(id)
         .select(ManifestRow::as_select())
@@ -402,7 +406,7 @@ pub fn insert_manifest_lot(conn: &mut DbConn, row: &ManifestLotRow) -> QueryResu
         .map(drop)
 }
 
-pub fn lots_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<ManifestLotRow>> {
+pub fn lots_of(conn: &mut DbConn, manifest_id: &ManifestId) -> QueryResult<Vec<ManifestLotRow>> {
     manifest_lots::table
         .filter(manifest_lots::manifest_id.eq(manifest_id))
         .select(ManifestLotRow::as_select())
@@ -417,7 +421,10 @@ pub fn insert_signature(conn: &mut DbConn, row: &SignatureRow) -> QueryResult<()
         .map(drop)
 }
 
-pub fn signatures_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<SignatureRow>> {
+pub fn signatures_of(
+    conn: &mut DbConn,
+    manifest_id: &ManifestId,
+) -> QueryResult<Vec<SignatureRow>> {
     manifest_signatures::table
         .filter(manifest_signatures::manifest_id.eq(manifest_id))
         .select(SignatureRow::as_select())
@@ -427,7 +434,7 @@ pub fn signatures_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<Si
 
 pub fn insert_version(
     conn: &mut DbConn,
-    manifest_id: &str,
+    manifest_id: &ManifestId,
     version: i32,
     data: &str,
     at: NaiveDateTime,
@@ -448,7 +455,7 @@ pub fn insert_version(
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = manifest_records)]
 pub struct RecordRow {
-    pub manifest_id: String,
+    pub manifest_id: ManifestId,
     pub seq: i32,
     pub version: i32,
     pub event: String,
@@ -463,7 +470,7 @@ pub struct RecordRow {
 #[allow(clippy::too_many_arguments)]
 pub fn insert_record(
     conn: &mut DbConn,
-    manifest_id: &str,
+    manifest_id: &ManifestId,
     version: i32,
     event: &str,
     signature_id: Option<&str>,
@@ -478,7 +485,7 @@ pub fn insert_record(
     let seq = last.unwrap_or(0) + 1;
     diesel::insert_into(manifest_records::table)
         .values(&RecordRow {
-            manifest_id: manifest_id.to_owned(),
+            manifest_id: manifest_id.clone(),
             seq,
             version,
             event: event.to_owned(),
@@ -504,7 +511,11 @@ pub fn set_signature_document(
 }
 
 /// One copy of record of a manifest, by its number.
-pub fn record_of(conn: &mut DbConn, manifest_id: &str, seq: i32) -> QueryResult<Option<RecordRow>> {
+pub fn record_of(
+    conn: &mut DbConn,
+    manifest_id: &ManifestId,
+    seq: i32,
+) -> QueryResult<Option<RecordRow>> {
     manifest_records::table
         .find((manifest_id, seq))
         .select(RecordRow::as_select())
@@ -523,7 +534,7 @@ pub struct Version {
     pub sha256: Option<String>,
 }
 
-pub fn versions_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<Version>> {
+pub fn versions_of(conn: &mut DbConn, manifest_id: &ManifestId) -> QueryResult<Vec<Version>> {
     let snapshots: Vec<(i32, String, NaiveDateTime)> = manifest_versions::table
         .filter(manifest_versions::manifest_id.eq(manifest_id))
         .select((
@@ -581,7 +592,7 @@ pub fn find_revision(conn: &mut DbConn, id: &str) -> QueryResult<Option<Revision
         .optional()
 }
 
-pub fn revisions_of(conn: &mut DbConn, manifest_id: &str) -> QueryResult<Vec<RevisionRow>> {
+pub fn revisions_of(conn: &mut DbConn, manifest_id: &ManifestId) -> QueryResult<Vec<RevisionRow>> {
     manifest_revisions::table
         .filter(manifest_revisions::manifest_id.eq(manifest_id))
         .select(RevisionRow::as_select())
@@ -786,23 +797,41 @@ pub struct Related {
     /// Display names, by user id: the drivers, the escorts and everyone who signed.
     pub people: HashMap<String, String>,
     /// Escorts and addresses, by manifest id.
-    pub places: HashMap<String, PlacesRow>,
+    pub places: HashMap<ManifestId, PlacesRow>,
     /// Chinese name and characteristics, by waste code.
     pub codes: HashMap<String, (String, String)>,
     /// Each manifest's lots with their label codes, in lot order.
-    pub origins: HashMap<String, Vec<(ManifestLotRow, Option<String>)>>,
-    pub signatures: HashMap<String, Vec<SignatureRow>>,
-    pub official_numbers: HashMap<String, String>,
-    pub pending_revisions: HashMap<String, RevisionRow>,
+    pub origins: HashMap<ManifestId, Vec<OriginLot>>,
+    pub signatures: HashMap<ManifestId, Vec<SignatureRow>>,
+    pub official_numbers: HashMap<ManifestId, String>,
+    pub pending_revisions: HashMap<ManifestId, RevisionRow>,
     /// Each manifest's refused lots, in lot order.
-    pub refusals: HashMap<String, Vec<RefusalRow>>,
-    /// The manifests following each (issued by the resolution of its refusal): id, number and
-    /// reason, oldest first.
-    pub followed_by: HashMap<String, Vec<(String, String, String)>>,
-    /// The refused manifest each follows, if any: id, number and reason.
-    pub follows: HashMap<String, (String, String, String)>,
+    pub refusals: HashMap<ManifestId, Vec<RefusalRow>>,
+    /// The manifests following each (issued by the resolution of its refusal), oldest first.
+    pub followed_by: HashMap<ManifestId, Vec<LinkedManifest>>,
+    /// The refused manifest each follows, if any.
+    pub follows: HashMap<ManifestId, LinkedManifest>,
     /// How each manifest's outbound figure came about.
-    pub outbounds: HashMap<String, OutboundRow>,
+    pub outbounds: HashMap<ManifestId, OutboundRow>,
+}
+
+/// A lot a manifest carries, with the code on the lot's label.
+#[derive(Debug, Clone, Queryable)]
+pub struct OriginLot {
+    pub lot: ManifestLotRow,
+    /// The lot's label code (`lots.label_code`), if it was labelled.
+    pub label_code: Option<String>,
+}
+
+/// A manifest linked to another by the resolution of a refusal (the one it follows, or one
+/// following it).
+#[derive(Debug, Clone)]
+pub struct LinkedManifest {
+    pub id: ManifestId,
+    /// The linked manifest's number (`manifests.number`).
+    pub number: String,
+    /// `return` (to the consignor) or `forward` (to another receiver).
+    pub reason: String,
 }
 
 pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> {
@@ -813,13 +842,16 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
     if rows.is_empty() {
         return Ok(Related::default());
     }
-    fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
-        let mut ids: Vec<String> = ids.map(str::to_owned).collect();
+    fn unique<'a, T: ?Sized + ToOwned + 'a>(ids: impl Iterator<Item = &'a T>) -> Vec<T::Owned>
+    where
+        T::Owned: Ord,
+    {
+        let mut ids: Vec<T::Owned> = ids.map(T::to_owned).collect();
         ids.sort();
         ids.dedup();
         ids
     }
-    let manifest_ids = unique(rows.iter().map(|r| r.id.as_str()));
+    let manifest_ids = unique(rows.iter().map(|r| &r.id));
     let mut related = Related {
         outbounds: outbounds_of(conn, &manifest_ids)?,
         ..Related::default()
@@ -836,17 +868,17 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         .select(FollowRow::as_select())
         .order(manifest_follows::manifest_id.asc())
         .load(conn)?;
-    let follows: HashMap<&str, &FollowRow> = links
+    let follows: HashMap<&ManifestId, &FollowRow> = links
         .iter()
         .filter(|l| manifest_ids.contains(&l.manifest_id))
-        .map(|l| (l.manifest_id.as_str(), l))
+        .map(|l| (&l.manifest_id, l))
         .collect();
     let refused_of = unique(
         rows.iter()
-            .map(|r| r.id.as_str())
-            .chain(follows.values().map(|l| l.follows_manifest_id.as_str())),
+            .map(|r| &r.id)
+            .chain(follows.values().map(|l| &l.follows_manifest_id)),
     );
-    let mut follower_origins: Vec<(ManifestLotRow, Option<String>)> = Vec::new();
+    let mut follower_origins: Vec<OriginLot> = Vec::new();
     for (refusal, label) in manifest_refusals::table
         .inner_join(lots::table.on(lots::id.eq(manifest_refusals::lot_id)))
         .filter(manifest_refusals::manifest_id.eq_any(&refused_of))
@@ -861,15 +893,15 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
             .values()
             .filter(|l| l.follows_manifest_id == refusal.manifest_id)
         {
-            follower_origins.push((
-                ManifestLotRow {
+            follower_origins.push(OriginLot {
+                lot: ManifestLotRow {
                     manifest_id: follow.manifest_id.clone(),
                     lot_id: refusal.lot_id.clone(),
                     enterprise_id: refusal.enterprise_id.clone(),
                     inbound_grams: refusal.grams,
                 },
-                label.clone(),
-            ));
+                label_code: label.clone(),
+            });
         }
         related
             .refusals
@@ -880,48 +912,42 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
     let linked = unique(
         manifest_ids
             .iter()
-            .map(String::as_str)
-            .chain(links.iter().map(|l| l.manifest_id.as_str()))
-            .chain(links.iter().map(|l| l.follows_manifest_id.as_str())),
+            .chain(links.iter().map(|l| &l.manifest_id))
+            .chain(links.iter().map(|l| &l.follows_manifest_id)),
     );
-    let numbers: HashMap<String, String> = manifests::table
+    let numbers: HashMap<ManifestId, String> = manifests::table
         .filter(manifests::id.eq_any(&linked))
         .select((manifests::id, manifests::number))
-        .load::<(String, String)>(conn)?
+        .load::<(ManifestId, String)>(conn)?
         .into_iter()
         .collect();
     for link in &links {
-        let number = |id: &str| numbers.get(id).cloned().unwrap_or_default();
+        let linked = |id: &ManifestId| LinkedManifest {
+            id: id.clone(),
+            number: numbers.get(id).cloned().unwrap_or_default(),
+            reason: link.reason.clone(),
+        };
         if manifest_ids.contains(&link.manifest_id) {
-            related.follows.insert(
-                link.manifest_id.clone(),
-                (
-                    link.follows_manifest_id.clone(),
-                    number(&link.follows_manifest_id),
-                    link.reason.clone(),
-                ),
-            );
+            related
+                .follows
+                .insert(link.manifest_id.clone(), linked(&link.follows_manifest_id));
         }
         if manifest_ids.contains(&link.follows_manifest_id) {
             related
                 .followed_by
                 .entry(link.follows_manifest_id.clone())
                 .or_default()
-                .push((
-                    link.manifest_id.clone(),
-                    number(&link.manifest_id),
-                    link.reason.clone(),
-                ));
+                .push(linked(&link.manifest_id));
         }
     }
-    for (lot, label) in follower_origins {
+    for origin in follower_origins {
         related
             .origins
-            .entry(lot.manifest_id.clone())
+            .entry(origin.lot.manifest_id.clone())
             .or_default()
-            .push((lot, label));
+            .push(origin);
     }
-    for (lot, label) in manifest_lots::table
+    for origin in manifest_lots::table
         .inner_join(lots::table.on(lots::id.eq(manifest_lots::lot_id)))
         .filter(manifest_lots::manifest_id.eq_any(&manifest_ids))
         .select((ManifestLotRow::as_select(), lots::label_code))
@@ -929,13 +955,13 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
             manifest_lots::manifest_id.asc(),
             manifest_lots::lot_id.asc(),
         ))
-        .load::<(ManifestLotRow, Option<String>)>(conn)?
+        .load::<OriginLot>(conn)?
     {
         related
             .origins
-            .entry(lot.manifest_id.clone())
+            .entry(origin.lot.manifest_id.clone())
             .or_default()
-            .push((lot, label));
+            .push(origin);
     }
     for s in manifest_signatures::table
         .filter(manifest_signatures::manifest_id.eq_any(&manifest_ids))
@@ -964,7 +990,7 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
                     .origins
                     .values()
                     .flatten()
-                    .map(|(l, _)| l.enterprise_id.as_str()),
+                    .map(|o| o.lot.enterprise_id.as_str()),
             )
             .chain(signed.clone().map(|s| s.organization_id.as_str())),
     );

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
-use crate::domain::ids::new_id;
+use crate::domain::ids::{LotId, ManifestId, PickupRequestId, new_id};
 use crate::domain::lot::Weighing;
 use crate::error::{ApiError, FieldError};
 use crate::lots::service::{DoorWeighing, Handover};
@@ -25,7 +25,7 @@ use crate::requests::store::{self, RequestRow};
 /// The driver's record of a pickup: the lots taken, the vehicle, the outbound weighing.
 pub struct Collect {
     /// The lots taken; all those waiting in the request when `None`.
-    pub lot_ids: Option<Vec<String>>,
+    pub lot_ids: Option<Vec<LotId>>,
     pub vehicle_id: String,
     /// The driver; the signed-in driver (or the one scheduled) when `None`.
     pub driver_id: Option<String>,
@@ -42,7 +42,8 @@ pub struct Collect {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ManifestSummary {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ManifestId,
     pub number: String,
     /// `hazardous` or `general`.
     pub kind: String,
@@ -75,7 +76,8 @@ pub struct ManifestSummary {
 }))]
 pub struct CollectionView {
     pub id: String,
-    pub request_id: String,
+    #[schema(value_type = String)]
+    pub request_id: PickupRequestId,
     pub carrier_id: String,
     pub vehicle_id: String,
     pub driver_id: String,
@@ -86,7 +88,8 @@ pub struct CollectionView {
     pub tare_grams: Option<i64>,
     pub net_grams: i64,
     pub captured_at: DateTime<Utc>,
-    pub lot_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub lot_ids: Vec<LotId>,
     pub manifests: Vec<ManifestSummary>,
 }
 
@@ -101,7 +104,7 @@ pub fn collect(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &PickupRequestId,
     c: Collect,
     tolerance_percent: i64,
 ) -> Result<CollectionView, ApiError> {
@@ -211,22 +214,22 @@ pub fn collect(
 fn load_collectable(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &PickupRequestId,
 ) -> Result<RequestRow, ApiError> {
     let request = load_for_change(conn, id, |conn, r| {
-        let enterprises = store::enterprises_of(conn, &r.0.id)?;
+        let enterprises = store::enterprises_of(conn, &r.request.id)?;
         authorize(
             principal,
             Action::CollectPickup {
                 place: place(r),
-                disposer_id: &r.0.disposer_id,
+                disposer_id: &r.request.disposer_id,
                 enterprise_ids: &enterprises,
-                driver_id: r.0.driver_id.as_deref(),
+                driver_id: r.request.driver_id.as_deref(),
             },
         )
     })?;
-    check_status(&request.0, &["scheduled"], "collected")?;
-    Ok(request.0)
+    check_status(&request.request, &["scheduled"], "collected")?;
+    Ok(request.request)
 }
 
 /// Who carries: the scheduled carrier and the driver (the signed-in driver, the one named, or
@@ -278,14 +281,13 @@ fn check_crew_of(
 /// conflict; one not waiting in the request is refused.
 fn select_lots(
     conn: &mut DbConn,
-    id: &str,
-    named: Option<&[String]>,
+    id: &PickupRequestId,
+    named: Option<&[LotId]>,
     errors: &mut Vec<FieldError>,
 ) -> Result<Vec<LotRow>, ApiError> {
     let covered = crate::lots::store::lots_of_request(conn, id)?;
     let waiting = |l: &&LotRow| {
-        l.pickup_request_id.as_deref() == Some(id)
-            && (l.status == "stored" || l.status == "declared")
+        l.pickup_request_id.as_ref() == Some(id) && (l.status == "stored" || l.status == "declared")
     };
     let mut selected: Vec<LotRow> = Vec::new();
     match named {

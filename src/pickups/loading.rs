@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use crate::db::DbConn;
+use crate::domain::ids::LotId;
 use crate::domain::waste::WasteKind;
 use crate::error::{ApiError, FieldError};
 use crate::lots::store::LotRow;
@@ -59,7 +60,7 @@ pub fn check_scans(
     if lots.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&str> = lots.iter().map(|l| l.id.as_str()).collect();
+    let ids: Vec<&LotId> = lots.iter().map(|l| &l.id).collect();
     let containers = crate::lots::containers::of_lots(conn, &ids)?;
     // Each container by its digital code and by its token.
     let mut index: HashMap<&str, usize> = HashMap::new();

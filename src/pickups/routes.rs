@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy;
+use crate::domain::ids::{LotId, PickupRequestId};
 use crate::domain::waste::Category;
 use crate::error::{ApiError, Problem, Validator};
 use crate::http::query::one_of;
@@ -198,7 +199,7 @@ pub async fn get(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<RequestView>, ApiError> {
-    let id = id.into_inner();
+    let id = PickupRequestId::from(id.into_inner());
     let view = state
         .db
         .run(move |conn| requests::get(conn, &principal, &id))
@@ -238,7 +239,7 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let reason = reason(body)?;
-    let id = id.into_inner();
+    let id = PickupRequestId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -272,7 +273,7 @@ pub async fn accept(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let id = id.into_inner();
+    let id = PickupRequestId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -324,7 +325,7 @@ pub async fn schedule(
             .map(|e| v.text("escort_id", e, 1, 64)),
     };
     v.finish()?;
-    let id = id.into_inner();
+    let id = PickupRequestId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -362,7 +363,7 @@ pub async fn decline(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let reason = reason(body)?;
-    let id = id.into_inner();
+    let id = PickupRequestId::from(id.into_inner());
     idempotency::run(
         &state,
         principal,
@@ -534,7 +535,7 @@ pub async fn collect(
     let lot_ids = b.lot_ids.map(|ids| {
         ids.iter()
             .enumerate()
-            .map(|(i, l)| v.text(&format!("lot_ids[{i}]"), l, 1, 64))
+            .map(|(i, l)| LotId::from(v.text(&format!("lot_ids[{i}]"), l, 1, 64)))
             .collect::<Vec<_>>()
     });
     let scale_id = v.text("scale_id", &b.scale_id, 1, 64);
@@ -616,7 +617,7 @@ pub async fn collect(
                 d.net_grams,
             )
             .map(|w| DoorWeighing {
-                lot_id: d.lot_id.clone(),
+                lot_id: LotId::from(d.lot_id.clone()),
                 weighing: w,
                 scale_id: scale,
                 captured_at: d.captured_at.unwrap_or(b.captured_at),
@@ -656,7 +657,7 @@ pub async fn collect(
         manifest_weighings,
         scanned_labels,
     };
-    let id = id.into_inner();
+    let id = PickupRequestId::from(id.into_inner());
     let tolerance = state.mass_balance_tolerance_percent;
     idempotency::run(
         &state,

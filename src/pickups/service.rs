@@ -8,6 +8,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
 use crate::domain::identity::Role;
+use crate::domain::ids::PickupRequestId;
 use crate::error::{ApiError, FieldError};
 use crate::registry::directory::store as directory;
 use crate::registry::parks::service as parks;
@@ -22,14 +23,14 @@ fn authorize_dispatch(
     principal: &Principal,
     r: &store::Request,
 ) -> Result<(), ApiError> {
-    let enterprises = store::enterprises_of(conn, &r.0.id)?;
+    let enterprises = store::enterprises_of(conn, &r.request.id)?;
     authorize(
         principal,
         Action::DispatchPickup {
             place: place(r),
-            disposer_id: &r.0.disposer_id,
+            disposer_id: &r.request.disposer_id,
             enterprise_ids: &enterprises,
-            driver_id: r.0.driver_id.as_deref(),
+            driver_id: r.request.driver_id.as_deref(),
         },
     )
 }
@@ -39,22 +40,22 @@ pub fn cancel(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &PickupRequestId,
     reason: String,
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, request| {
-        let enterprises = store::enterprises_of(conn, &request.0.id)?;
+        let enterprises = store::enterprises_of(conn, &request.request.id)?;
         authorize(
             principal,
             Action::CancelPickup {
                 place: place(request),
-                disposer_id: &request.0.disposer_id,
+                disposer_id: &request.request.disposer_id,
                 enterprise_ids: &enterprises,
-                driver_id: request.0.driver_id.as_deref(),
+                driver_id: request.request.driver_id.as_deref(),
             },
         )
     })?;
-    let mut row = request.0;
+    let mut row = request.request;
     check_status(&row, OPEN_STATUSES, "cancelled")?;
     close(conn, now, principal, &mut row, "cancelled", reason)?;
     announce(
@@ -72,10 +73,10 @@ pub fn accept(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &PickupRequestId,
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
-    let mut row = request.0;
+    let mut row = request.request;
     check_status(&row, &["requested"], "accepted")?;
     row.status = "accepted".to_owned();
     row.accepted_at = Some(now.naive_utc());
@@ -91,11 +92,11 @@ pub fn decline(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &PickupRequestId,
     reason: String,
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
-    let mut row = request.0;
+    let mut row = request.request;
     check_status(&row, &["requested", "accepted"], "declined")?;
     close(conn, now, principal, &mut row, "declined", reason)?;
     announce(conn, now, "pickup.declined", &row, title(&row, "declined"))?;
@@ -197,11 +198,11 @@ pub fn schedule(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    id: &str,
+    id: &PickupRequestId,
     s: Schedule,
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
-    let mut row = request.0;
+    let mut row = request.request;
     check_status(&row, OPEN_STATUSES, "scheduled")?;
     let park = parks::load_park(conn, &row.park_id)?;
     let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
+use crate::domain::ids::LotId;
 use crate::domain::units::MAX_GRAMS;
 use crate::domain::waste::{CatalogRef, WasteCode};
 use crate::error::{ApiError, FieldError, Validator};
@@ -466,7 +467,7 @@ pub fn flag_new_lot(
 /// lots).
 #[derive(Debug, Clone, Copy)]
 pub struct NewLot<'a> {
-    pub lot_id: &'a str,
+    pub lot_id: &'a LotId,
     pub park_id: &'a str,
     pub enterprise_id: &'a str,
     pub waste_code: &'a str,

@@ -10,6 +10,7 @@ use crate::db::schema::{
     enterprise_profiles, five_have_records, lot_containers, lot_profile_flags, lots,
     profile_storage_points, profile_wastes, zones,
 };
+use crate::domain::ids::LotId;
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -48,7 +49,7 @@ pub struct StoragePointRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lot_profile_flags)]
 pub struct FlagRow {
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub park_id: String,
     pub enterprise_id: String,
     pub waste_code: String,
@@ -161,7 +162,7 @@ pub fn insert_flag(conn: &mut DbConn, row: &FlagRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn is_flagged(conn: &mut DbConn, lot_id: &str) -> QueryResult<bool> {
+pub fn is_flagged(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         lot_profile_flags::table.filter(lot_profile_flags::lot_id.eq(lot_id)),
     ))
@@ -169,7 +170,7 @@ pub fn is_flagged(conn: &mut DbConn, lot_id: &str) -> QueryResult<bool> {
 }
 
 /// Of `lot_ids`, those flagged.
-pub fn flagged_among(conn: &mut DbConn, lot_ids: &[String]) -> QueryResult<Vec<String>> {
+pub fn flagged_among(conn: &mut DbConn, lot_ids: &[LotId]) -> QueryResult<Vec<LotId>> {
     if lot_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -182,7 +183,7 @@ pub fn flagged_among(conn: &mut DbConn, lot_ids: &[String]) -> QueryResult<Vec<S
 /// What the anomaly list shows of a flagged lot.
 #[derive(Debug, Clone, Queryable)]
 pub struct FlaggedLot {
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub park_id: String,
     pub enterprise_id: String,
     pub waste_code: String,

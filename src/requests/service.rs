@@ -23,7 +23,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, Place, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::DatedRule;
-use crate::domain::ids::new_id;
+use crate::domain::ids::{LotId, PickupRequestId};
 use crate::domain::threshold::{
     Crossing, TriggerKind, WaitingCode, age_crossing, weight_crossing, zone_crossing,
 };
@@ -93,7 +93,8 @@ pub struct RequestLine {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestLot {
-    pub lot_id: String,
+    #[schema(value_type = String)]
+    pub lot_id: LotId,
     pub enterprise_id: String,
     pub waste_code: String,
     /// `stored`, `declared`, `collected` or `voided`.
@@ -132,7 +133,8 @@ pub struct RequestLot {
     "lines": [{"waste_code": "900-249-08", "grams": 2100000, "lots": 7}]
 }))]
 pub struct RequestView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: PickupRequestId,
     pub park_id: String,
     pub contract_id: String,
     pub disposer_id: String,
@@ -312,8 +314,8 @@ pub fn view_for(
 
 pub(crate) fn place(r: &store::Request) -> Place<'_> {
     Place {
-        park_id: &r.0.park_id,
-        region_code: &r.1,
+        park_id: &r.request.park_id,
+        region_code: &r.region_code,
     }
 }
 
@@ -329,15 +331,15 @@ pub fn list(
     let page = crate::http::Page::from_rows(rows, page.limit, |r| r.id.as_str());
     // The page's lines in one query, whatever the requests hold.
     let only = crate::auth::policy::sees_lots_only_of(principal);
-    let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<PickupRequestId> = page.items.iter().map(|r| r.id.clone()).collect();
     let totals = store::lines_of(conn, &ids, only)?;
     let mut items = Vec::with_capacity(page.items.len());
     for row in &page.items {
         let lines = lines_of(
             totals
                 .iter()
-                .filter(|t| t.0 == row.id)
-                .map(|t| (t.1.as_str(), t.2, t.3)),
+                .filter(|t| t.request_id == row.id)
+                .map(|t| (t.waste_code.as_str(), t.grams, t.lots)),
         )?;
         items.push(view_of_lines(row, lines, only, None)?);
     }
@@ -348,16 +350,20 @@ pub fn list(
 }
 
 /// A request the principal may read, with its lots as the principal may see them.
-pub fn get(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<RequestView, ApiError> {
+pub fn get(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: &PickupRequestId,
+) -> Result<RequestView, ApiError> {
     let request = load_readable(conn, principal, id)?;
-    view_for(conn, principal, &request.0, true)
+    view_for(conn, principal, &request.request, true)
 }
 
 /// Loads a request the principal may read; returns it with the enterprises it covers.
 pub fn load_readable(
     conn: &mut DbConn,
     principal: &Principal,
-    id: &str,
+    id: &PickupRequestId,
 ) -> Result<store::Request, ApiError> {
     let request = store::find_request(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let enterprises = store::enterprises_of(conn, id)?;
@@ -365,9 +371,9 @@ pub fn load_readable(
         principal,
         Action::ReadPickup {
             place: place(&request),
-            disposer_id: &request.0.disposer_id,
+            disposer_id: &request.request.disposer_id,
             enterprise_ids: &enterprises,
-            driver_id: request.0.driver_id.as_deref(),
+            driver_id: request.request.driver_id.as_deref(),
         },
     )?;
     Ok(request)
@@ -415,7 +421,7 @@ pub(crate) fn announce_to(
             party,
             &Notice {
                 type_,
-                subject_id: &row.id,
+                subject_id: row.id.as_str(),
                 title: title.clone(),
                 data: full.clone(),
             },
@@ -435,7 +441,7 @@ pub(crate) fn announce_to(
             &enterprise,
             &Notice {
                 type_,
-                subject_id: &row.id,
+                subject_id: row.id.as_str(),
                 title: title.clone(),
                 data: own,
             },
@@ -585,7 +591,7 @@ fn open_request(
         None => (None, None),
     };
     let row = RequestRow {
-        id: new_id("pkr"),
+        id: PickupRequestId::new(),
         park_id: contract.park_id.clone(),
         contract_id: contract.id.clone(),
         disposer_id: contract.disposer_id.clone(),
@@ -645,7 +651,7 @@ pub enum Cause<'a> {
     /// A lot that was never in a request joined the group (a weighing, a declaration), under
     /// this contract, already read by the caller, on this day in the park's time zone.
     NewLot {
-        lot_id: &'a str,
+        lot_id: &'a LotId,
         enterprise_id: &'a str,
         contract: &'a ContractRow,
         today: NaiveDate,
@@ -658,7 +664,7 @@ pub enum Cause<'a> {
 #[derive(Debug, Default)]
 pub struct Evaluation {
     /// The open request the group's waiting lots joined, or the one they opened.
-    pub request_id: Option<String>,
+    pub request_id: Option<PickupRequestId>,
     /// The request it opened, if it opened one.
     pub opened: Option<RequestRow>,
 }
@@ -898,13 +904,13 @@ pub fn raise(
 /// Loads a request for a change: takes its group's lock first, then reads it.
 pub(crate) fn load_for_change(
     conn: &mut DbConn,
-    id: &str,
+    id: &PickupRequestId,
     authorized: impl FnOnce(&mut DbConn, &store::Request) -> Result<(), ApiError>,
 ) -> Result<store::Request, ApiError> {
     let request = store::find_request(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     // Who may not change it does not get to hold its group's lock.
     authorized(conn, &request)?;
-    Group::of_request(&request.0).lock(conn)?;
+    Group::of_request(&request.request).lock(conn)?;
     store::find_request(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -950,9 +956,12 @@ pub fn after_void(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
-    request_id: &str,
+    request_id: &PickupRequestId,
 ) -> Result<(), ApiError> {
-    let Some((mut row, _)) = store::find_request(conn, request_id)? else {
+    let Some(store::Request {
+        request: mut row, ..
+    }) = store::find_request(conn, request_id)?
+    else {
         return Ok(());
     };
     if !OPEN_STATUSES.contains(&row.status.as_str())

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::auth::policy::PickupScope;
 use crate::db::DbConn;
 use crate::db::schema::{lots, parks, pickup_request_lots, pickup_requests, pickup_waiting, zones};
+use crate::domain::ids::{LotId, PickupRequestId};
 use crate::http::pagination::PageRequest;
 
 /// A lot as a request sees it: what it weighs, whose it is, where it waits. The lots' rows
@@ -13,7 +14,7 @@ use crate::http::pagination::PageRequest;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = lots)]
 pub struct MemberLot {
-    pub id: String,
+    pub id: LotId,
     pub enterprise_id: String,
     pub waste_code: String,
     pub status: String,
@@ -28,7 +29,7 @@ pub struct MemberLot {
 #[diesel(table_name = pickup_requests)]
 #[diesel(treat_none_as_null = true)]
 pub struct RequestRow {
-    pub id: String,
+    pub id: PickupRequestId,
     pub park_id: String,
     pub contract_id: String,
     pub disposer_id: String,
@@ -58,8 +59,16 @@ pub struct RequestRow {
     pub escort_id: Option<String>,
 }
 
-/// A request with its park's region code (for the access check).
-pub type Request = (RequestRow, String);
+/// A request with what its access check reads besides the request: its park's region code.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pickup_requests)]
+pub struct Request {
+    #[diesel(embed)]
+    pub request: RequestRow,
+    /// The region code of the request's park (`parks.region_code`).
+    #[diesel(select_expression = parks::region_code)]
+    pub region_code: String,
+}
 
 pub fn insert_request(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
     diesel::insert_into(pickup_requests::table)
@@ -75,17 +84,17 @@ pub fn save_request(conn: &mut DbConn, row: &RequestRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn find_request(conn: &mut DbConn, id: &str) -> QueryResult<Option<Request>> {
+pub fn find_request(conn: &mut DbConn, id: &PickupRequestId) -> QueryResult<Option<Request>> {
     pickup_requests::table
         .inner_join(parks::table)
         .filter(pickup_requests::id.eq(id))
-        .select((RequestRow::as_select(), parks::region_code))
+        .select(Request::as_select())
         .first(conn)
         .optional()
 }
 
 /// Every request a lot waited in (a cancelled or declined one, then the next), oldest first.
-pub fn requests_of_lot(conn: &mut DbConn, lot_id: &str) -> QueryResult<Vec<RequestRow>> {
+pub fn requests_of_lot(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Vec<RequestRow>> {
     pickup_requests::table
         .inner_join(pickup_request_lots::table)
         .filter(pickup_request_lots::lot_id.eq(lot_id))
@@ -210,7 +219,7 @@ pub fn waiting_groups(conn: &mut DbConn) -> QueryResult<Vec<(String, Option<Stri
 /// request. Two statements, whatever the number of lots. Returns the number of lots added.
 pub fn attach_waiting(
     conn: &mut DbConn,
-    request_id: &str,
+    request_id: &PickupRequestId,
     contract_id: &str,
     category: &str,
     warehouse_id: Option<&str>,
@@ -219,7 +228,7 @@ pub fn attach_waiting(
     use diesel::sql_types::{Text, Timestamp};
     diesel::insert_into(pickup_request_lots::table)
         .values(waiting(contract_id, category, warehouse_id).select((
-            request_id.to_owned().into_sql::<Text>(),
+            request_id.clone().into_sql::<Text>(),
             lots::id,
             lots::enterprise_id,
             at.into_sql::<Timestamp>(),
@@ -251,7 +260,7 @@ pub fn attach_waiting(
 /// The enterprises with lots waiting in a group that have none yet in a request.
 pub fn waiting_newcomers(
     conn: &mut DbConn,
-    request_id: &str,
+    request_id: &PickupRequestId,
     contract_id: &str,
     category: &str,
     warehouse_id: Option<&str>,
@@ -259,7 +268,7 @@ pub fn waiting_newcomers(
     waiting(contract_id, category, warehouse_id)
         .filter(diesel::dsl::not(diesel::dsl::exists(
             pickup_request_lots::table
-                .filter(pickup_request_lots::request_id.eq(request_id.to_owned()))
+                .filter(pickup_request_lots::request_id.eq(request_id.clone()))
                 .filter(pickup_request_lots::enterprise_id.eq(lots::enterprise_id)),
         )))
         .select(lots::enterprise_id)
@@ -270,8 +279,8 @@ pub fn waiting_newcomers(
 /// Puts one lot in a request: the request's list, and the lot's open request.
 pub fn attach_one(
     conn: &mut DbConn,
-    request_id: &str,
-    lot_id: &str,
+    request_id: &PickupRequestId,
+    lot_id: &LotId,
     enterprise_id: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -290,7 +299,11 @@ pub fn attach_one(
 }
 
 /// Whether an enterprise has lots in a request's list.
-pub fn has_member(conn: &mut DbConn, request_id: &str, enterprise_id: &str) -> QueryResult<bool> {
+pub fn has_member(
+    conn: &mut DbConn,
+    request_id: &PickupRequestId,
+    enterprise_id: &str,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         pickup_request_lots::table
             .filter(pickup_request_lots::enterprise_id.eq(enterprise_id))
@@ -300,7 +313,11 @@ pub fn has_member(conn: &mut DbConn, request_id: &str, enterprise_id: &str) -> Q
 }
 
 /// Records that a request changed at `at`.
-pub fn touch_request(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+pub fn touch_request(
+    conn: &mut DbConn,
+    id: &PickupRequestId,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(pickup_requests::table.find(id))
         .set(pickup_requests::updated_at.eq(at))
         .execute(conn)
@@ -325,14 +342,14 @@ pub fn any_never_requested(
 }
 
 /// Frees the lots still waiting in a request that ends without collection; they wait again.
-pub fn detach_all(conn: &mut DbConn, request_id: &str) -> QueryResult<usize> {
+pub fn detach_all(conn: &mut DbConn, request_id: &PickupRequestId) -> QueryResult<usize> {
     diesel::update(lots::table.filter(lots::pickup_request_id.eq(request_id)))
-        .set(lots::pickup_request_id.eq(None::<String>))
+        .set(lots::pickup_request_id.eq(None::<PickupRequestId>))
         .execute(conn)
 }
 
 /// The lots a request covers or covered, as they are now.
-pub fn lots_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<MemberLot>> {
+pub fn lots_of(conn: &mut DbConn, request_id: &PickupRequestId) -> QueryResult<Vec<MemberLot>> {
     pickup_request_lots::table
         .inner_join(lots::table)
         .filter(pickup_request_lots::request_id.eq(request_id))
@@ -347,17 +364,28 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     lots::waste_code,
 );
 
+/// What a request holds of one waste code.
+#[derive(Debug, Clone)]
+pub struct CodeTotal {
+    pub request_id: PickupRequestId,
+    pub waste_code: String,
+    /// The net grams of the request's lots of the code.
+    pub grams: i64,
+    /// The number of the request's lots of the code.
+    pub lots: i64,
+}
+
 /// Grams and lots per request and code of the requests `ids`, voided lots left out (and, for an
-/// enterprise, the others' lots): `(request id, code, grams, lots)`.
+/// enterprise, the others' lots).
 pub fn lines_of(
     conn: &mut DbConn,
-    ids: &[String],
+    ids: &[PickupRequestId],
     only_enterprise: Option<&str>,
-) -> QueryResult<Vec<(String, String, i64, i64)>> {
+) -> QueryResult<Vec<CodeTotal>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(String, String, String, i64, i64)> = pickup_request_lots::table
+    let rows: Vec<(PickupRequestId, String, String, i64, i64)> = pickup_request_lots::table
         .inner_join(lots::table)
         .filter(pickup_request_lots::request_id.eq_any(ids))
         .filter(lots::status.ne("voided"))
@@ -379,12 +407,17 @@ pub fn lines_of(
     Ok(rows
         .into_iter()
         .filter(|(_, e, ..)| only_enterprise.is_none_or(|only| only == e))
-        .map(|(r, _, c, g, n)| (r, c, g, n))
+        .map(|(request_id, _, waste_code, grams, lots)| CodeTotal {
+            request_id,
+            waste_code,
+            grams,
+            lots,
+        })
         .collect())
 }
 
 /// The enterprises whose lots a request covers or covered.
-pub fn enterprises_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<String>> {
+pub fn enterprises_of(conn: &mut DbConn, request_id: &PickupRequestId) -> QueryResult<Vec<String>> {
     pickup_request_lots::table
         .filter(pickup_request_lots::request_id.eq(request_id))
         .select(pickup_request_lots::enterprise_id)
