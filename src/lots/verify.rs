@@ -21,6 +21,8 @@ use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::db::schema::{manifest_lots, manifests};
 use crate::domain::label::is_verify_token;
+use crate::domain::lot::LotStatus;
+use crate::domain::manifest::ManifestStatus;
 use crate::domain::waste::{Characteristic, WasteKind};
 use crate::error::{ApiError, NOT_VISIBLE, Problem};
 use crate::lots::containers;
@@ -103,7 +105,10 @@ pub struct PublicLabel {
 }
 
 /// The manifest a lot last left on: its number and status.
-fn manifest_of(conn: &mut DbConn, lot_id: &str) -> QueryResult<Option<(String, String)>> {
+fn manifest_of(
+    conn: &mut DbConn,
+    lot_id: &str,
+) -> QueryResult<Option<(String, ManifestStatus)>> {
     manifest_lots::table
         .inner_join(manifests::table)
         .filter(manifest_lots::lot_id.eq(lot_id))
@@ -131,12 +136,14 @@ fn public_label(
     let data = service::label_data(conn, lot)?;
     let count = containers::count(conn, &row.lot_id)?;
     let (grams, weight_shared) = containers::weight(&row, &data.lot, count);
-    let (status, manifest_number) = match data.lot.status.as_str() {
-        "stored" => (PublicStatus::Stored, None),
-        "declared" => (PublicStatus::Declared, None),
-        "voided" => (PublicStatus::Voided, None),
-        _ => match manifest_of(conn, &row.lot_id)? {
-            Some((number, status)) if matches!(status.as_str(), "received" | "completed") => {
+    let (status, manifest_number) = match data.lot.status {
+        LotStatus::Stored => (PublicStatus::Stored, None),
+        LotStatus::Declared => (PublicStatus::Declared, None),
+        LotStatus::Voided => (PublicStatus::Voided, None),
+        LotStatus::Collected => match manifest_of(conn, &row.lot_id)? {
+            Some((number, status))
+                if matches!(status, ManifestStatus::Received | ManifestStatus::Completed) =>
+            {
                 (PublicStatus::Received, Some(number))
             }
             Some((number, _)) => (PublicStatus::Collected, Some(number)),
