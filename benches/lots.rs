@@ -27,10 +27,10 @@ use serde_json::{Value, json};
 use wastetrack::config::Settings;
 use wastetrack::db::{Db, DbConn, write_transaction};
 use wastetrack::domain::identity::{NewPassword, Role, Username};
+use wastetrack::domain::lot::LotStatus;
 use wastetrack::domain::region::RegionCode;
 use wastetrack::domain::waste::{CatalogRef, Category, WasteKind};
 use wastetrack::identity::service::{NewUser, create_user};
-use wastetrack::domain::lot::LotStatus;
 use wastetrack::lots::store::LotRow;
 use wastetrack::registry::contracts::service::{
     self as contracts, NewContract, NewMember, NewPrice,

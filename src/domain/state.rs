@@ -257,7 +257,14 @@ mod tests {
         );
         assert_eq!(
             <RequestStatus as State>::NAMES,
-            ["requested", "accepted", "scheduled", "collected", "declined", "cancelled"]
+            [
+                "requested",
+                "accepted",
+                "scheduled",
+                "collected",
+                "declined",
+                "cancelled"
+            ]
         );
         assert_eq!(
             RequestStatus::OPEN,

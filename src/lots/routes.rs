@@ -9,9 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy::{self, Action, authorize};
-use crate::domain::lot::{
-    ContainerType, LabelSize, LotStatus, PhysicalForm, Weighing, estimate,
-};
+use crate::domain::lot::{ContainerType, LabelSize, LotStatus, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::query::{day_or_instant, one_of, state_named, time_bound};

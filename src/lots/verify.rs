@@ -105,10 +105,7 @@ pub struct PublicLabel {
 }
 
 /// The manifest a lot last left on: its number and status.
-fn manifest_of(
-    conn: &mut DbConn,
-    lot_id: &str,
-) -> QueryResult<Option<(String, ManifestStatus)>> {
+fn manifest_of(conn: &mut DbConn, lot_id: &str) -> QueryResult<Option<(String, ManifestStatus)>> {
     manifest_lots::table
         .inner_join(manifests::table)
         .filter(manifest_lots::lot_id.eq(lot_id))

@@ -508,8 +508,8 @@ fn view_with(
         .map(Arrival::of);
     // Until the waste arrives, the manifest's deadline is the arrival's; then the receipt's.
     // Manifests received before arrivals were recorded count as arrived.
-    let arrived =
-        arrival.is_some() || !matches!(
+    let arrived = arrival.is_some()
+        || !matches!(
             row.status,
             ManifestStatus::Draft | ManifestStatus::Confirmed | ManifestStatus::InTransit
         );

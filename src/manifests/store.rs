@@ -719,7 +719,9 @@ pub fn list_manifests(
                     .and(manifests::receipt_due_on.assume_not_null().lt(*today))),
             );
         }
-        q = q.filter(manifests::status.eq(ManifestStatus::InTransit)).filter(overdue);
+        q = q
+            .filter(manifests::status.eq(ManifestStatus::InTransit))
+            .filter(overdue);
     }
     if let Some(v) = filter.created_from {
         q = q.filter(manifests::created_at.ge(v));

@@ -188,7 +188,9 @@ impl Dispatcher {
             })
             .await?;
         let (endpoint, message) = match loaded {
-            (Some(endpoint), Some(message)) if endpoint.status == EndpointStatus::Active => (endpoint, message),
+            (Some(endpoint), Some(message)) if endpoint.status == EndpointStatus::Active => {
+                (endpoint, message)
+            }
             _ => {
                 let now = self.clock.now();
                 return self

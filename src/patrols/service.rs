@@ -362,7 +362,9 @@ fn park_today(conn: &mut DbConn, park_id: &str, now: DateTime<Utc>) -> Result<Na
 
 /// Whether a finding is past its deadline and not closed on the park's `today`.
 pub fn overdue(row: &ThreadRow, today: NaiveDate) -> bool {
-    row.kind == "finding" && row.status != ThreadStatus::Closed && row.deadline.is_some_and(|d| d < today)
+    row.kind == "finding"
+        && row.status != ThreadStatus::Closed
+        && row.deadline.is_some_and(|d| d < today)
 }
 
 fn summary(row: &ThreadRow, today: NaiveDate) -> FindingSummary {

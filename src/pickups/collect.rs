@@ -443,7 +443,13 @@ fn close_collected(
     row.updated_at = now.naive_utc();
     store::save_request(conn, row)?;
     store::detach_all(conn, &row.id)?;
-    announce(conn, now, "pickup.collected", row, title(row, RequestStatus::Collected))
+    announce(
+        conn,
+        now,
+        "pickup.collected",
+        row,
+        title(row, RequestStatus::Collected),
+    )
 }
 
 fn view(

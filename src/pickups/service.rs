@@ -13,8 +13,8 @@ use crate::error::{ApiError, FieldError};
 use crate::registry::directory::store as directory;
 use crate::registry::parks::service as parks;
 use crate::requests::service::{
-    RequestView, announce, announce_to, check_status, close, load_for_change, place,
-    title, view_for,
+    RequestView, announce, announce_to, check_status, close, load_for_change, place, title,
+    view_for,
 };
 use crate::requests::store;
 
@@ -57,7 +57,14 @@ pub fn cancel(
     })?;
     let mut row = request.0;
     check_status(&row, RequestStatus::OPEN, RequestStatus::Cancelled)?;
-    close(conn, now, principal, &mut row, RequestStatus::Cancelled, reason)?;
+    close(
+        conn,
+        now,
+        principal,
+        &mut row,
+        RequestStatus::Cancelled,
+        reason,
+    )?;
     announce(
         conn,
         now,
@@ -83,7 +90,13 @@ pub fn accept(
     row.accepted_by = Some(principal.user_id.clone());
     row.updated_at = now.naive_utc();
     store::save_request(conn, &row)?;
-    announce(conn, now, "pickup.accepted", &row, title(&row, RequestStatus::Accepted))?;
+    announce(
+        conn,
+        now,
+        "pickup.accepted",
+        &row,
+        title(&row, RequestStatus::Accepted),
+    )?;
     view_for(conn, principal, &row, true)
 }
 
@@ -102,8 +115,21 @@ pub fn decline(
         &[RequestStatus::Requested, RequestStatus::Accepted],
         RequestStatus::Declined,
     )?;
-    close(conn, now, principal, &mut row, RequestStatus::Declined, reason)?;
-    announce(conn, now, "pickup.declined", &row, title(&row, RequestStatus::Declined))?;
+    close(
+        conn,
+        now,
+        principal,
+        &mut row,
+        RequestStatus::Declined,
+        reason,
+    )?;
+    announce(
+        conn,
+        now,
+        "pickup.declined",
+        &row,
+        title(&row, RequestStatus::Declined),
+    )?;
     view_for(conn, principal, &row, true)
 }
 

@@ -24,11 +24,11 @@ use crate::auth::policy::{Action, Place, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::DatedRule;
 use crate::domain::ids::new_id;
+use crate::domain::lot::LotStatus;
+use crate::domain::pickup::RequestStatus;
 use crate::domain::threshold::{
     Crossing, TriggerKind, WaitingCode, age_crossing, weight_crossing, zone_crossing,
 };
-use crate::domain::lot::LotStatus;
-use crate::domain::pickup::RequestStatus;
 use crate::domain::units::{add, total};
 use crate::domain::waste::{CatalogRef, WasteCode};
 use crate::error::{ApiError, NOT_VISIBLE};

@@ -463,7 +463,9 @@ fn every_status_is_a_named_schema_listing_its_values() {
     ] {
         let property = &schemas[schema]["properties"][field];
         assert!(
-            property.to_string().contains(&format!("\"#/components/schemas/{name}\"")),
+            property
+                .to_string()
+                .contains(&format!("\"#/components/schemas/{name}\"")),
             "{schema}.{field} is not a {name}: {property}"
         );
         let status = resolved(&doc, property);
