@@ -138,9 +138,7 @@ fn public_label(
         LotStatus::Declared => (PublicStatus::Declared, None),
         LotStatus::Voided => (PublicStatus::Voided, None),
         LotStatus::Collected => match manifest_of(conn, &row.lot_id)? {
-            Some((number, status))
-                if matches!(status, ManifestStatus::Received | ManifestStatus::Completed) =>
-            {
+            Some((number, ManifestStatus::Received | ManifestStatus::Completed)) => {
                 (PublicStatus::Received, Some(number))
             }
             Some((number, _)) => (PublicStatus::Collected, Some(number)),
