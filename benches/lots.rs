@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use wastetrack::config::Settings;
 use wastetrack::db::{Db, DbConn, write_transaction};
 use wastetrack::domain::identity::{NewPassword, Role, Username};
+use wastetrack::domain::lot::LotStatus;
 use wastetrack::domain::region::RegionCode;
 use wastetrack::domain::waste::{CatalogRef, Category, WasteKind};
 use wastetrack::identity::service::{NewUser, create_user};
@@ -230,11 +231,11 @@ fn insert_lots(conn: &mut DbConn, world: &World, by: &str, rows: usize) -> Strin
                 let (code, category, kind) = CODES[n % 3];
                 let age_days = (now - at).num_days();
                 let status = if n % 50 == 7 {
-                    "voided"
+                    LotStatus::Voided
                 } else if age_days > 60 {
-                    "collected"
+                    LotStatus::Collected
                 } else {
-                    "stored"
+                    LotStatus::Stored
                 };
                 LotRow {
                     id: id.into(),
@@ -242,7 +243,7 @@ fn insert_lots(conn: &mut DbConn, world: &World, by: &str, rows: usize) -> Strin
                     enterprise_id: world.enterprises[n % world.enterprises.len()].clone(),
                     contract_id: world.contract.clone(),
                     route: "warehouse".into(),
-                    status: status.into(),
+                    status,
                     waste_code: code.into(),
                     kind: kind.into(),
                     category: category.into(),

@@ -31,6 +31,7 @@ use crate::db::DbConn;
 use crate::domain::billing::{AGEING_BUCKETS, Period, ageing_bucket, line_amount, settling_note};
 use crate::domain::contract::{DatedRule, rule_on};
 use crate::domain::ids::{LotId, new_id};
+use crate::domain::lot::LotStatus;
 use crate::domain::manifest::allocate;
 use crate::domain::units::{OutOfRange, add, subtract, total};
 use crate::domain::waste::{CatalogRef, WasteCode};
@@ -44,10 +45,12 @@ use crate::registry::parks::{service as parks, store as park_store};
 /// when the lot is not billable (see the module).
 pub fn billable(lot: &BilledLot, tz: chrono_tz::Tz) -> Option<(i64, NaiveDate)> {
     let day = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&tz).date_naive();
-    match (lot.route.as_str(), lot.status.as_str()) {
-        ("warehouse", "stored" | "collected") => Some((lot.net_grams, day(lot.captured_at))),
+    match (lot.route.as_str(), lot.status) {
+        ("warehouse", LotStatus::Stored | LotStatus::Collected) => {
+            Some((lot.net_grams, day(lot.captured_at)))
+        }
         // A door lot's weighing is the driver's, captured at collection.
-        ("door", "collected") => Some((lot.net_grams, day(lot.captured_at))),
+        ("door", LotStatus::Collected) => Some((lot.net_grams, day(lot.captured_at))),
         _ => None,
     }
 }

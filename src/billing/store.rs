@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::schema::{billing_notes, lots, payments, statement_lines, statements};
 use crate::domain::ids::LotId;
+use crate::domain::lot::LotStatus;
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -234,7 +235,7 @@ pub struct BilledLot {
     pub enterprise_id: String,
     pub contract_id: String,
     pub route: String,
-    pub status: String,
+    pub status: LotStatus,
     pub waste_code: String,
     pub net_grams: i64,
     pub captured_at: chrono::NaiveDateTime,
@@ -251,7 +252,7 @@ pub fn find_lot(conn: &mut DbConn, id: &LotId) -> QueryResult<Option<BilledLot>>
 pub fn unbilled_lots(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<Vec<BilledLot>> {
     lots::table
         .filter(lots::enterprise_id.eq(enterprise_id))
-        .filter(lots::status.eq_any(["stored", "collected"]))
+        .filter(lots::status.eq_any([LotStatus::Stored, LotStatus::Collected]))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             statement_lines::table.filter(statement_lines::lot_id.eq(lots::id)),
         )))

@@ -16,6 +16,17 @@ pub const MAX_GROSS_GRAMS: i64 = 200_000_000;
 /// How long before its weighing a lot's production may have started.
 pub const MAX_PRODUCTION_AGE_DAYS: i64 = 366;
 
+crate::domain::state::states! {
+    /// Where a lot is: `stored` in a park's warehouse, `declared` at the producer's door and
+    /// waiting for collection, `voided`, or `collected` on a manifest.
+    pub enum LotStatus {
+        Stored => "stored",
+        Declared => "declared",
+        Voided => "voided",
+        Collected => "collected",
+    }
+}
+
 /// Physical form (形态) as the label shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

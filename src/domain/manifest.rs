@@ -23,6 +23,37 @@ pub const DEFAULT_TRANSPORT_DAYS: i64 = 3;
 /// bulk waste).
 pub const DEFAULT_TOLERANCE_PERCENT: i64 = 10;
 
+crate::domain::state::states! {
+    /// Where a manifest is in its steps: `draft`, `confirmed` by the consignor, `in_transit`
+    /// once the carrier took the waste over, `received`, `completed` once treated.
+    pub enum ManifestStatus {
+        Draft => "draft",
+        Confirmed => "confirmed",
+        InTransit => "in_transit",
+        Received => "received",
+        Completed => "completed",
+    }
+}
+
+crate::domain::state::states! {
+    /// The case a manifest's anomaly opened: `open` until the office resolves it, then
+    /// `resolved`.
+    pub enum CaseStatus {
+        Open => "open",
+        Resolved => "resolved",
+    }
+}
+
+crate::domain::state::states! {
+    /// A revision proposed after a signature: `pending` until every other signing party
+    /// approved it (`applied`) or one rejected it (`rejected`).
+    pub enum RevisionStatus {
+        Pending => "pending",
+        Applied => "applied",
+        Rejected => "rejected",
+    }
+}
+
 /// Emergency measures printed on a manifest, from the waste's hazard characteristics (a
 /// default text the consignor may revise; general waste gets the general one).
 pub fn emergency_measures(characteristics: &[Characteristic]) -> String {
@@ -161,12 +192,12 @@ impl Step {
     }
 
     /// The status the manifest must be in, and the one it moves to.
-    pub fn transition(self) -> (&'static str, &'static str) {
+    pub fn transition(self) -> (ManifestStatus, ManifestStatus) {
         match self {
-            Self::Confirm => ("draft", "confirmed"),
-            Self::TakeOver => ("confirmed", "in_transit"),
-            Self::Receive => ("in_transit", "received"),
-            Self::Complete => ("received", "completed"),
+            Self::Confirm => (ManifestStatus::Draft, ManifestStatus::Confirmed),
+            Self::TakeOver => (ManifestStatus::Confirmed, ManifestStatus::InTransit),
+            Self::Receive => (ManifestStatus::InTransit, ManifestStatus::Received),
+            Self::Complete => (ManifestStatus::Received, ManifestStatus::Completed),
         }
     }
 
@@ -378,6 +409,17 @@ mod tests {
             Party::parse_stored("org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5"),
             None
         );
+    }
+
+    #[test]
+    fn the_steps_move_a_manifest_through_its_statuses_in_order() {
+        let moves: Vec<(ManifestStatus, ManifestStatus)> =
+            Step::ALL.into_iter().map(Step::transition).collect();
+        let statuses = ManifestStatus::ALL;
+        assert_eq!(moves.len() + 1, statuses.len());
+        for (i, (from, to)) in moves.into_iter().enumerate() {
+            assert_eq!((from, to), (statuses[i], statuses[i + 1]));
+        }
     }
 
     #[test]

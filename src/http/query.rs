@@ -79,6 +79,16 @@ pub fn start_of_day(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> chrono::NaiveD
     }
 }
 
+/// The state named, if it is one of the state's values; otherwise a field error naming them
+/// (as [`one_of`]).
+pub fn state_named<S: crate::domain::state::State>(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<String>,
+) -> Option<S> {
+    one_of(v, field, raw, S::NAMES).and_then(|s| S::parse_stored(&s))
+}
+
 /// The value if it is one of `allowed`; otherwise a field error naming them.
 pub fn one_of(
     v: &mut Validator,

@@ -9,7 +9,9 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, LotScope, ManifestScope, Scope, authorize};
 use crate::db::DbConn;
 use crate::domain::ids::{LotId, ManifestId, PickupRequestId};
-use crate::domain::lot::{AlarmLevel, CAPACITY_WARNING_PERCENT, capacity_alarm};
+use crate::domain::lot::{AlarmLevel, CAPACITY_WARNING_PERCENT, LotStatus, capacity_alarm};
+use crate::domain::manifest::{CaseStatus, ManifestStatus};
+use crate::domain::pickup::RequestStatus;
 use crate::error::ApiError;
 use crate::http::Page;
 use crate::http::pagination::PageRequest;
@@ -100,22 +102,22 @@ pub struct LotTrace {
 
 /// What a lot's stage is, from its status, its open request and its manifests.
 fn stage(lot: &LotView, manifests: &[ManifestView]) -> String {
-    if lot.status == "voided" {
-        return "voided".to_owned();
+    if lot.status == LotStatus::Voided {
+        return LotStatus::Voided.as_str().to_owned();
     }
     if let Some(m) = manifests.last() {
-        return match m.status.as_str() {
-            "draft" | "confirmed" => "collected",
-            other => other,
+        return match m.status {
+            ManifestStatus::Draft | ManifestStatus::Confirmed => LotStatus::Collected.as_str(),
+            other => other.as_str(),
         }
         .to_owned();
     }
-    if lot.status == "collected" {
-        "collected".to_owned()
+    if lot.status == LotStatus::Collected {
+        LotStatus::Collected.as_str().to_owned()
     } else if lot.pickup_request_id.is_some() {
-        "requested".to_owned()
+        RequestStatus::Requested.as_str().to_owned()
     } else {
-        lot.status.clone()
+        lot.status.as_str().to_owned()
     }
 }
 
@@ -500,7 +502,7 @@ fn manifest_anomalies(
                 .collect();
         }
         "mass_balance" => filter.flagged = Some(true),
-        _ => filter.case_status = Some("open".to_owned()),
+        _ => filter.case_status = Some(CaseStatus::Open),
     }
     let rows =
         crate::manifests::store::list_manifests(conn, &manifest_scope(scope), &filter, page)?;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::auth::policy::Scope;
 use crate::db::DbConn;
 use crate::db::schema::{contract_members, contracts, lots, parks};
+use crate::domain::lot::LotStatus;
 use crate::http::pagination::PageRequest;
 
 /// A member of a contract, with the contract's number and park.
@@ -27,7 +28,7 @@ pub fn idle_members(
     let recent = lots::table
         .filter(lots::enterprise_id.eq(contract_members::enterprise_id))
         .filter(lots::contract_id.eq(contract_members::contract_id))
-        .filter(lots::status.ne("voided"))
+        .filter(lots::status.ne(LotStatus::Voided))
         .filter(lots::captured_at.ge(since_at));
     let mut q = contract_members::table
         .inner_join(contracts::table.inner_join(parks::table))
@@ -71,7 +72,7 @@ pub fn last_lot_at(
     lots::table
         .filter(lots::enterprise_id.eq(enterprise_id))
         .filter(lots::contract_id.eq(contract_id))
-        .filter(lots::status.ne("voided"))
+        .filter(lots::status.ne(LotStatus::Voided))
         .select(diesel::dsl::max(lots::captured_at))
         .first(conn)
 }

@@ -10,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::domain::ids::LotId;
-use crate::domain::lot::{ContainerType, LabelSize, PhysicalForm, Weighing, estimate};
+use crate::domain::lot::{ContainerType, LabelSize, LotStatus, PhysicalForm, Weighing, estimate};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, FieldError, Problem, Validator};
-use crate::http::query::{day_or_instant, one_of, time_bound};
+use crate::http::query::{day_or_instant, one_of, state_named, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::lots::containers::{self, ContainerLabel, ContainerView};
@@ -25,8 +25,6 @@ use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
 
-/// A lot's statuses.
-pub const LOT_STATUSES: &[&str] = &["stored", "declared", "voided", "collected"];
 /// How a lot came: weighed into the warehouse, or declared at the enterprise's door.
 pub const LOT_ROUTES: &[&str] = &["warehouse", "door"];
 
@@ -137,6 +135,7 @@ pub struct CorrectionRequest {
 #[into_params(parameter_in = Query)]
 pub struct LotQuery {
     /// `stored`, `declared`, `voided` or `collected`.
+    #[param(value_type = Option<LotStatus>)]
     pub status: Option<String>,
     /// `warehouse` or `door`.
     pub route: Option<String>,
@@ -403,7 +402,7 @@ pub async fn list(
 /// The filters of `GET /lots` and its exports.
 fn lot_filter(v: &mut Validator, q: LotQuery) -> LotFilter {
     LotFilter {
-        status: one_of(v, "status", q.status, LOT_STATUSES),
+        status: state_named(v, "status", q.status),
         route: one_of(v, "route", q.route, LOT_ROUTES),
         park_id: q.park_id,
         zone_id: q.zone_id,

@@ -12,7 +12,7 @@ use crate::db::DbConn;
 use crate::domain::contract::{DatedRule, rule_on};
 use crate::domain::ids::{LotId, PickupRequestId, new_id};
 use crate::domain::lot::{
-    AlarmLevel, ContainerType, PhysicalForm, Weighing, capacity_alarm, storage_alarm,
+    AlarmLevel, ContainerType, LotStatus, PhysicalForm, Weighing, capacity_alarm, storage_alarm,
 };
 use crate::domain::waste::{CatalogRef, WasteCode, WasteKind, split_refs};
 use crate::error::{ApiError, FieldError, NOT_VISIBLE};
@@ -71,7 +71,7 @@ pub struct LotView {
     /// `warehouse`: weighed into the shared warehouse; `door`: declared, waiting at the enterprise.
     pub route: String,
     /// `stored`, `declared`, `voided` or `collected`.
-    pub status: String,
+    pub status: LotStatus,
     pub waste_code: String,
     pub kind: WasteKind,
     pub category: String,
@@ -627,7 +627,7 @@ pub fn weigh_in(
         enterprise_id: enterprise.0.organization_id.clone(),
         contract_id: contract.id.clone(),
         route: "warehouse".to_owned(),
-        status: "stored".to_owned(),
+        status: LotStatus::Stored,
         waste_code: d.waste_code.as_str().to_owned(),
         kind: kind.as_str().to_owned(),
         category: d.waste_code.category().as_str().to_owned(),
@@ -779,7 +779,7 @@ pub fn declare(
         enterprise_id: enterprise.0.organization_id.clone(),
         contract_id: contract.id.clone(),
         route: "door".to_owned(),
-        status: "declared".to_owned(),
+        status: LotStatus::Declared,
         waste_code: d.waste_code.as_str().to_owned(),
         kind: WasteKind::General.as_str().to_owned(),
         category: d.waste_code.category().as_str().to_owned(),
@@ -860,7 +860,7 @@ fn authorize_change(principal: &Principal, lot: &store::Lot) -> Result<(), ApiEr
             enterprise_id: &lot.lot.enterprise_id,
             disposer_id: &lot.disposer_id,
             place: place(lot),
-            declared: lot.lot.route == "door" && lot.lot.status == "declared",
+            declared: lot.lot.route == "door" && lot.lot.status == LotStatus::Declared,
         },
     )
 }
@@ -868,7 +868,7 @@ fn authorize_change(principal: &Principal, lot: &store::Lot) -> Result<(), ApiEr
 /// Saves the changed lot, first of all, if nobody changed it since it was read: two concurrent
 /// voids or corrections of one lot cannot both take its weight out of the stock.
 fn claim(conn: &mut DbConn, row: &LotRow, read: &LotRow) -> Result<(), ApiError> {
-    if store::save_lot_if_unchanged(conn, row, &read.status, read.updated_at)? {
+    if store::save_lot_if_unchanged(conn, row, read.status, read.updated_at)? {
         Ok(())
     } else {
         Err(ApiError::Conflict(
@@ -878,8 +878,8 @@ fn claim(conn: &mut DbConn, row: &LotRow, read: &LotRow) -> Result<(), ApiError>
 }
 
 fn check_changeable(lot: &LotRow) -> Result<(), ApiError> {
-    match lot.status.as_str() {
-        "stored" | "declared" => Ok(()),
+    match lot.status {
+        LotStatus::Stored | LotStatus::Declared => Ok(()),
         other => Err(ApiError::Conflict(format!(
             "the lot is {other} and can no longer change"
         ))),
@@ -910,14 +910,14 @@ pub fn void(
     check_changeable(&lot.lot)?;
     let read = lot.lot;
     let row = LotRow {
-        status: "voided".to_owned(),
+        status: LotStatus::Voided,
         voided_at: Some(now.naive_utc()),
         void_reason: Some(reason.clone()),
         updated_at: now.naive_utc(),
         ..read.clone()
     };
     claim(conn, &row, &read)?;
-    if row.zone_id.is_some() && read.status == "stored" {
+    if row.zone_id.is_some() && read.status == LotStatus::Stored {
         stock::take_out(
             conn,
             &stock::Stamp {
@@ -984,8 +984,8 @@ pub fn correct(
     let before = view(lot.lot.clone());
     let read = lot.lot.clone();
     let mut row = lot.lot;
-    let new_net = match (row.status.as_str(), c.weighing, c.estimated_grams) {
-        ("stored", Some(w), None) => {
+    let new_net = match (row.status, c.weighing, c.estimated_grams) {
+        (LotStatus::Stored, Some(w), None) => {
             if let Some(at) = c.captured_at {
                 check_capture_time(at, now)?;
                 row.captured_at = at.naive_utc();
@@ -997,15 +997,15 @@ pub fn correct(
             }
             w.net
         }
-        ("declared", None, Some(estimate)) => estimate,
-        ("stored", _, Some(_)) => {
+        (LotStatus::Declared, None, Some(estimate)) => estimate,
+        (LotStatus::Stored, _, Some(_)) => {
             return Err(ApiError::field(
                 "estimated_grams",
                 "not_applicable",
                 "a stored lot is corrected with a new weighing (gross_grams, tare_grams), not an estimate",
             ));
         }
-        ("stored", None, None) => {
+        (LotStatus::Stored, None, None) => {
             return Err(ApiError::field(
                 "gross_grams",
                 "required",
@@ -1033,7 +1033,7 @@ pub fn correct(
     row.updated_at = now.naive_utc();
     claim(conn, &row, &read)?;
     crate::lots::containers::share_weights(conn, &row.id)?;
-    if let (Some(zone_id), "stored") = (row.zone_id.as_deref(), row.status.as_str()) {
+    if let (Some(zone_id), LotStatus::Stored) = (row.zone_id.as_deref(), row.status) {
         let zone =
             warehouse_store::find_zone(conn, zone_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
         stock::adjust(
@@ -1398,16 +1398,16 @@ pub fn leave_with_collection(
             lot.scale_id = Some(w.scale_id.clone());
             lot.captured_at = w.captured_at.naive_utc();
         }
-        lot.status = "collected".to_owned();
+        lot.status = LotStatus::Collected;
         lot.pickup_request_id = None;
         lot.updated_at = now.naive_utc();
-        if !store::save_lot_if_unchanged(conn, lot, &read.status, read.updated_at)? {
+        if !store::save_lot_if_unchanged(conn, lot, read.status, read.updated_at)? {
             return Err(ApiError::Conflict(format!(
                 "lot {} was changed by another request meanwhile; retry",
                 lot.id
             )));
         }
-        if read.zone_id.is_some() && read.status == "stored" {
+        if read.zone_id.is_some() && read.status == LotStatus::Stored {
             leaving.push(read.clone());
         }
         event(
@@ -1487,12 +1487,11 @@ fn lot_cells(
         } else {
             "上门收集"
         }),
-        Cell::text(match l.status.as_str() {
-            "stored" => "在库",
-            "declared" => "待收集",
-            "voided" => "已作废",
-            "collected" => "已转移",
-            other => other,
+        Cell::text(match l.status {
+            LotStatus::Stored => "在库",
+            LotStatus::Declared => "待收集",
+            LotStatus::Voided => "已作废",
+            LotStatus::Collected => "已转移",
         }),
         Cell::text(l.waste_code),
         Cell::text(l.category),

@@ -10,6 +10,7 @@ use crate::db::schema::{
 };
 use crate::db::{DbConn, MultiBackend};
 use crate::domain::ids::{LotId, PickupRequestId};
+use crate::domain::lot::LotStatus;
 use crate::http::pagination::PageRequest;
 use crate::http::query::{DayOrInstant, start_of_day};
 
@@ -22,7 +23,7 @@ pub struct LotRow {
     pub enterprise_id: String,
     pub contract_id: String,
     pub route: String,
-    pub status: String,
+    pub status: LotStatus,
     pub waste_code: String,
     pub kind: String,
     pub category: String,
@@ -103,7 +104,7 @@ pub fn insert_lot(conn: &mut DbConn, row: &LotRow) -> QueryResult<()> {
 pub fn save_lot_if_unchanged(
     conn: &mut DbConn,
     row: &LotRow,
-    read_status: &str,
+    read_status: LotStatus,
     read_updated_at: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(
@@ -157,7 +158,7 @@ pub fn events_of(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Vec<EventRow>
 
 #[derive(Debug, Clone, Default)]
 pub struct LotFilter {
-    pub status: Option<String>,
+    pub status: Option<LotStatus>,
     pub route: Option<String>,
     pub park_id: Option<String>,
     pub zone_id: Option<String>,
@@ -253,8 +254,8 @@ pub fn list_lots(
             ),
         ),
     };
-    if let Some(v) = &filter.status {
-        q = q.filter(lots::status.eq(v.clone()));
+    if let Some(v) = filter.status {
+        q = q.filter(lots::status.eq(v));
     }
     if let Some(v) = &filter.route {
         q = q.filter(lots::route.eq(v.clone()));
@@ -398,7 +399,7 @@ pub type OldestLot = (Option<String>, String, String, Option<NaiveDateTime>);
 pub fn oldest_stored(conn: &mut DbConn, warehouse_id: &str) -> QueryResult<Vec<OldestLot>> {
     lots::table
         .filter(lots::warehouse_id.eq(warehouse_id))
-        .filter(lots::status.eq("stored"))
+        .filter(lots::status.eq(LotStatus::Stored))
         .group_by((lots::zone_id, lots::contract_id, lots::waste_code))
         .select((
             lots::zone_id,
@@ -413,7 +414,7 @@ fn stored_in_scope(scope: &LotScope) -> StoredInScope<'static> {
     let q = lots::table
         .inner_join(contracts::table.on(contracts::id.eq(lots::contract_id)))
         .inner_join(parks::table.on(parks::organization_id.eq(lots::park_id)))
-        .filter(lots::status.eq("stored"))
+        .filter(lots::status.eq(LotStatus::Stored))
         .into_boxed();
     match scope {
         LotScope::All => q,
@@ -436,7 +437,7 @@ type StoredInScope<'a> = diesel::helper_types::IntoBoxed<
             parks::table,
             diesel::helper_types::Eq<parks::organization_id, lots::park_id>,
         >,
-        diesel::helper_types::Eq<lots::status, &'static str>,
+        diesel::helper_types::Eq<lots::status, LotStatus>,
     >,
     crate::db::MultiBackend,
 >;

@@ -22,6 +22,8 @@ use crate::db::DbConn;
 use crate::db::schema::{manifest_lots, manifests};
 use crate::domain::ids::LotId;
 use crate::domain::label::is_verify_token;
+use crate::domain::lot::LotStatus;
+use crate::domain::manifest::ManifestStatus;
 use crate::domain::waste::{Characteristic, WasteKind};
 use crate::error::{ApiError, NOT_VISIBLE, Problem};
 use crate::lots::containers;
@@ -104,7 +106,7 @@ pub struct PublicLabel {
 }
 
 /// The manifest a lot last left on: its number and status.
-fn manifest_of(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Option<(String, String)>> {
+fn manifest_of(conn: &mut DbConn, lot_id: &LotId) -> QueryResult<Option<(String, ManifestStatus)>> {
     manifest_lots::table
         .inner_join(manifests::table)
         .filter(manifest_lots::lot_id.eq(lot_id))
@@ -132,12 +134,12 @@ fn public_label(
     let data = service::label_data(conn, lot)?;
     let count = containers::count(conn, &row.lot_id)?;
     let (grams, weight_shared) = containers::weight(&row, &data.lot, count);
-    let (status, manifest_number) = match data.lot.status.as_str() {
-        "stored" => (PublicStatus::Stored, None),
-        "declared" => (PublicStatus::Declared, None),
-        "voided" => (PublicStatus::Voided, None),
-        _ => match manifest_of(conn, &row.lot_id)? {
-            Some((number, status)) if matches!(status.as_str(), "received" | "completed") => {
+    let (status, manifest_number) = match data.lot.status {
+        LotStatus::Stored => (PublicStatus::Stored, None),
+        LotStatus::Declared => (PublicStatus::Declared, None),
+        LotStatus::Voided => (PublicStatus::Voided, None),
+        LotStatus::Collected => match manifest_of(conn, &row.lot_id)? {
+            Some((number, ManifestStatus::Received | ManifestStatus::Completed)) => {
                 (PublicStatus::Received, Some(number))
             }
             Some((number, _)) => (PublicStatus::Collected, Some(number)),

@@ -95,7 +95,7 @@ pub fn page(m: &ManifestView, url: &str, tz: Tz) -> String {
                 .unwrap_or("（尚未录入全国系统联单编号）")
         ),
         escape(&m.number),
-        escape(zh(&m.status)),
+        escape(zh(m.status.as_str())),
         m.version
     );
     out.push_str("</div>");
@@ -288,7 +288,7 @@ pub fn page(m: &ManifestView, url: &str, tz: Tz) -> String {
         row(
             &mut out,
             &[
-                ("拒收处理", zh(status)),
+                ("拒收处理", zh(status.as_str())),
                 ("处理说明", m.case_resolution.as_deref().unwrap_or("—")),
             ],
         );

@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::domain::ids::{LotId, ManifestId};
-use crate::domain::manifest::{Decision, Step, parse_official_number};
+use crate::domain::manifest::{Decision, ManifestStatus, Step, parse_official_number};
 use crate::domain::waste::WasteCode;
 use crate::error::{ApiError, Problem, Validator};
-use crate::http::query::{one_of, time_bound};
+use crate::http::query::{state_named, time_bound};
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use crate::manifests::filing::FilingView;
@@ -25,7 +25,6 @@ use crate::state::AppState;
 const TEXT_MAX: usize = 500;
 /// Most lots a receipt names as refused.
 pub const MAX_REFUSED_LOTS: usize = 1000;
-pub const STATUSES: &[&str] = &["draft", "confirmed", "in_transit", "received", "completed"];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -40,6 +39,7 @@ pub struct ManifestQuery {
     pub party: Option<String>,
     pub waste_code: Option<String>,
     /// `draft`, `confirmed`, `in_transit`, `received` or `completed`.
+    #[param(value_type = Option<ManifestStatus>)]
     pub status: Option<String>,
     /// `true`: only manifests whose mass balance is beyond the tolerance.
     pub flagged: Option<bool>,
@@ -63,7 +63,7 @@ fn manifest_filter(v: &mut Validator, q: ManifestQuery) -> ManifestFilter {
             .as_deref()
             .and_then(|c| v.check(WasteCode::parse("waste_code", c)))
             .map(|c| c.as_str().to_owned()),
-        status: one_of(v, "status", q.status, STATUSES),
+        status: state_named(v, "status", q.status),
         flagged: q.flagged,
         created_from: time_bound(v, "from", q.from.as_deref(), false),
         created_before: time_bound(v, "to", q.to.as_deref(), true),

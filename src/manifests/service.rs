@@ -13,8 +13,8 @@ use crate::db::DbConn;
 use crate::domain::identity::Role;
 use crate::domain::ids::{LotId, ManifestId, new_id};
 use crate::domain::manifest::{
-    Decision, Party, RECEIPT_WORKING_DAYS, Step, allocate, counter_prefix, emergency_measures,
-    mass_balance, number,
+    CaseStatus, Decision, ManifestStatus, Party, RECEIPT_WORKING_DAYS, RevisionStatus, Step,
+    allocate, counter_prefix, emergency_measures, mass_balance, number,
 };
 use crate::domain::park::{Consignor, consignor};
 use crate::domain::waste::{WasteKind, parse_characteristics};
@@ -193,7 +193,7 @@ pub struct ManifestView {
     /// `hazardous` (a transfer manifest) or `general` (a transfer record).
     pub kind: String,
     /// `draft`, `confirmed`, `in_transit`, `received` or `completed`.
-    pub status: String,
+    pub status: ManifestStatus,
     pub version: i32,
     pub park_id: String,
     pub collection_id: String,
@@ -269,7 +269,7 @@ pub struct ManifestView {
     pub receipt_overdue: bool,
     /// `open` while refused waste awaits the park office's resolution, then `resolved`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub case_status: Option<String>,
+    pub case_status: Option<CaseStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_resolution: Option<String>,
     /// Which lots the receiver refused, with the grams of each, and each enterprise's share
@@ -514,8 +514,11 @@ fn view_with(
         .map(Arrival::of);
     // Until the waste arrives, the manifest's deadline is the arrival's; then the receipt's.
     // Manifests received before arrivals were recorded count as arrived.
-    let arrived =
-        arrival.is_some() || !matches!(row.status.as_str(), "draft" | "confirmed" | "in_transit");
+    let arrived = arrival.is_some()
+        || !matches!(
+            row.status,
+            ManifestStatus::Draft | ManifestStatus::Confirmed | ManifestStatus::InTransit
+        );
     let arrival = arrival.unwrap_or_default();
     let outbound = related.outbounds.get(&row.id);
     Ok(ManifestView {
@@ -523,7 +526,7 @@ fn view_with(
         number: row.number.clone(),
         official_number: related.official_numbers.get(&row.id).cloned(),
         kind: row.kind.clone(),
-        status: row.status.clone(),
+        status: row.status,
         version: row.version,
         park_id: row.park_id.clone(),
         collection_id: row.collection_id.clone(),
@@ -577,9 +580,9 @@ fn view_with(
         receipt_due_on: row.receipt_due_on.filter(|_| arrived),
         receipt_due_explanation: arrival.explanation,
         receipt_due_assumed_years: arrival.assumed_years,
-        receipt_overdue: row.status == "in_transit"
+        receipt_overdue: row.status == ManifestStatus::InTransit
             && row.receipt_due_on.is_some_and(|d| d < today),
-        case_status: row.case_status.clone(),
+        case_status: row.case_status,
         case_resolution: row.case_resolution.clone(),
         refusal,
         followed_by,
@@ -1130,7 +1133,7 @@ pub fn issue(
             collection_id: trip.collection.id.clone(),
             park_id: park.0.organization_id.clone(),
             region_code: region.clone(),
-            status: "draft".to_owned(),
+            status: ManifestStatus::Draft,
             consignor_type: consignor_type.to_owned(),
             consignor_id,
             carrier_id: trip.collection.carrier_id.clone(),
@@ -1372,7 +1375,7 @@ pub fn record_official_number(
     if recorded.as_deref() == Some(official_number.as_str()) {
         return view(conn, now, &row, tolerance_percent, viewer(principal));
     }
-    if recorded.is_some() && row.status != "draft" {
+    if recorded.is_some() && row.status != ManifestStatus::Draft {
         return Err(ApiError::Conflict(format!(
             "the manifest is {} and its official number is recorded: a signed number never changes",
             row.status
@@ -1494,7 +1497,7 @@ pub fn record_arrival(
     )?;
     crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    if row.status != "in_transit" {
+    if row.status != ManifestStatus::InTransit {
         return Err(ApiError::Conflict(format!(
             "the manifest is {}; an arrival is recorded while it is in_transit",
             row.status
@@ -1781,7 +1784,7 @@ pub fn step(
     let mut row = load_for_change(conn, principal, id, step.party())?;
     if store::revisions_of(conn, id)?
         .iter()
-        .any(|r| r.status == "pending")
+        .any(|r| r.status == RevisionStatus::Pending)
     {
         return Err(ApiError::Conflict(
             "a revision of this manifest awaits approval; it is decided before the next step"
@@ -1858,7 +1861,7 @@ pub fn step(
             row.decision = Some(r.decision.as_str().to_owned());
             store::insert_refusals(conn, &refusals)?;
             if r.decision != Decision::Accepted {
-                row.case_status = Some("open".to_owned());
+                row.case_status = Some(CaseStatus::Open);
                 tell_refused(conn, now, &row, &r, refused, &lots, &refusals)?;
             }
             check_balance(conn, now, &mut row, tolerance_percent)?;
@@ -1876,7 +1879,7 @@ pub fn step(
                         .to_owned(),
                 ));
             }
-            if row.case_status.as_deref() == Some("open") {
+            if row.case_status == Some(CaseStatus::Open) {
                 return Err(ApiError::Conflict(
                     "the case of the refused part is still open: the park office resolves it first"
                         .to_owned(),
@@ -1886,7 +1889,7 @@ pub fn step(
             data = Some(serde_json::json!({"treatment": row.treatment}));
         }
     }
-    row.status = to.to_owned();
+    row.status = to;
     row.updated_at = now.naive_utc();
     store::save_manifest(conn, &row)?;
     sign(
@@ -1960,7 +1963,7 @@ pub fn resolve(
     )?;
     crate::db::locks::take(conn, crate::db::locks::Lock::Manifest(id.as_str()))?;
     let mut row = store::find_manifest(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    if row.case_status.as_deref() != Some("open") {
+    if row.case_status != Some(CaseStatus::Open) {
         return Err(ApiError::Conflict(
             "the manifest has no open case of refused waste".to_owned(),
         ));
@@ -1997,7 +2000,7 @@ pub fn resolve(
             ));
         }
     };
-    row.case_status = Some("resolved".to_owned());
+    row.case_status = Some(CaseStatus::Resolved);
     row.case_resolution = Some(text.clone());
     row.updated_at = now.naive_utc();
     store::save_manifest(conn, &row)?;
@@ -2104,7 +2107,7 @@ fn follow_up(
     let mut row = ManifestRow {
         id: ManifestId::new(),
         number,
-        status: "draft".to_owned(),
+        status: ManifestStatus::Draft,
         receiver_id: receiver,
         licence_id: licence,
         inbound_grams: grams,
@@ -2198,7 +2201,7 @@ pub struct RevisionView {
     pub reason: String,
     pub changes: Changes,
     /// `pending`, `applied` or `rejected`.
-    pub status: String,
+    pub status: RevisionStatus,
     /// The parties whose approval is needed: every other party whose step was signed. Each
     /// approves through its signer (the consignor's user, the manifest's driver for the
     /// carrier, the receiver's dispatcher), even where two parties are one organisation.
@@ -2365,7 +2368,7 @@ fn apply_revision(
     check_balance(conn, now, row, tolerance_percent)?;
     store::save_manifest(conn, row)?;
     snapshot(conn, now, row, tolerance_percent, "revision")?;
-    revision.status = "applied".to_owned();
+    revision.status = RevisionStatus::Applied;
     revision.decided_at = Some(now.naive_utc());
     Ok(())
 }
@@ -2403,7 +2406,7 @@ pub fn propose(
     }
     if store::revisions_of(conn, id)?
         .iter()
-        .any(|r| r.status == "pending")
+        .any(|r| r.status == RevisionStatus::Pending)
     {
         return Err(ApiError::Conflict(
             "a revision of this manifest awaits approval; approve or reject it first".to_owned(),
@@ -2426,7 +2429,7 @@ pub fn propose(
         proposed_org: principal.organization_id.clone(),
         reason,
         changes: serde_json::to_string(&changes).map_err(|e| ApiError::Internal(e.into()))?,
-        status: "pending".to_owned(),
+        status: RevisionStatus::Pending,
         needed: party_list(&needed),
         approved: String::new(),
         decided_by: None,
@@ -2478,7 +2481,7 @@ pub fn decide(
     let mut revision = store::find_revision(conn, revision_id)?
         .filter(|r| r.manifest_id == *id)
         .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
-    if revision.status != "pending" {
+    if revision.status != RevisionStatus::Pending {
         return Err(ApiError::Conflict(format!(
             "the revision is {}",
             revision.status
@@ -2500,7 +2503,7 @@ pub fn decide(
             apply_revision(conn, now, &mut row, &mut revision, tolerance_percent)?;
         }
     } else {
-        revision.status = "rejected".to_owned();
+        revision.status = RevisionStatus::Rejected;
         revision.decided_at = Some(now.naive_utc());
     }
     revision.decided_by = Some(principal.user_id.clone());
@@ -2642,14 +2645,17 @@ fn manifest_cells(
     let grams = |g: Option<i64>| g.map_or(Cell::Empty, Cell::Grams);
     // Until the waste arrives, the stored deadline is the arrival's; then the receipt's.
     let arrived = facts.arrived.contains(&m.id)
-        || !matches!(m.status.as_str(), "draft" | "confirmed" | "in_transit");
+        || !matches!(
+            m.status,
+            ManifestStatus::Draft | ManifestStatus::Confirmed | ManifestStatus::InTransit
+        );
     let due = m.receipt_due_on.map(|d| d.to_string());
     let (arrival_due, receipt_due) = if arrived { (None, due) } else { (due, None) };
     vec![
         Cell::text(m.number),
         Cell::opt(facts.official_numbers.get(&m.id).cloned()),
         Cell::text(zh(&m.kind)),
-        Cell::text(zh(&m.status)),
+        Cell::text(zh(m.status.as_str())),
         Cell::text(names.of(&m.park_id)),
         Cell::text(names.of(&m.consignor_id)),
         Cell::text(names.of(&m.carrier_id)),

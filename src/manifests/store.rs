@@ -15,6 +15,7 @@ use crate::db::schema::{
     parks,
 };
 use crate::domain::ids::{LotId, ManifestId, PickupRequestId};
+use crate::domain::manifest::{CaseStatus, ManifestStatus, RevisionStatus};
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -47,7 +48,7 @@ pub struct ManifestRow {
     pub collection_id: String,
     pub park_id: String,
     pub region_code: String,
-    pub status: String,
+    pub status: ManifestStatus,
     pub consignor_type: String,
     pub consignor_id: String,
     pub carrier_id: String,
@@ -68,7 +69,7 @@ pub struct ManifestRow {
     pub treatment: Option<String>,
     pub receipt_due_on: Option<NaiveDate>,
     pub flag_detail: Option<String>,
-    pub case_status: Option<String>,
+    pub case_status: Option<CaseStatus>,
     pub case_resolution: Option<String>,
     pub version: i32,
     pub created_at: NaiveDateTime,
@@ -248,7 +249,7 @@ pub struct RevisionRow {
     pub proposed_org: String,
     pub reason: String,
     pub changes: String,
-    pub status: String,
+    pub status: RevisionStatus,
     pub needed: String,
     pub approved: String,
     pub decided_by: Option<String>,
@@ -607,12 +608,12 @@ pub struct ManifestFilter {
     pub park_id: Option<String>,
     pub party: Option<String>,
     pub waste_code: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ManifestStatus>,
     pub flagged: Option<bool>,
     pub created_from: Option<NaiveDateTime>,
     pub created_before: Option<NaiveDateTime>,
     /// `open`: a refusal's case awaits the park office.
-    pub case_status: Option<String>,
+    pub case_status: Option<CaseStatus>,
     /// In transit with the receipt due before the local day given for the parks of each time
     /// zone: (time zone, that zone's today). Empty: no such condition.
     pub receipt_due_before: Vec<(String, NaiveDate)>,
@@ -699,16 +700,16 @@ pub fn list_manifests(
     if let Some(v) = &filter.waste_code {
         q = q.filter(manifests::waste_code.eq(v.clone()));
     }
-    if let Some(v) = &filter.status {
-        q = q.filter(manifests::status.eq(v.clone()));
+    if let Some(v) = filter.status {
+        q = q.filter(manifests::status.eq(v));
     }
     match filter.flagged {
         Some(true) => q = q.filter(manifests::flag_detail.is_not_null()),
         Some(false) => q = q.filter(manifests::flag_detail.is_null()),
         None => {}
     }
-    if let Some(v) = &filter.case_status {
-        q = q.filter(manifests::case_status.eq(v.clone()));
+    if let Some(v) = filter.case_status {
+        q = q.filter(manifests::case_status.eq(v));
     }
     if !filter.receipt_due_before.is_empty() {
         let mut overdue: Box<
@@ -729,7 +730,9 @@ pub fn list_manifests(
                     .and(manifests::receipt_due_on.assume_not_null().lt(*today))),
             );
         }
-        q = q.filter(manifests::status.eq("in_transit")).filter(overdue);
+        q = q
+            .filter(manifests::status.eq(ManifestStatus::InTransit))
+            .filter(overdue);
     }
     if let Some(v) = filter.created_from {
         q = q.filter(manifests::created_at.ge(v));
@@ -763,7 +766,7 @@ pub fn receipts_overdue(conn: &mut DbConn, before: NaiveDate) -> QueryResult<Vec
             .filter(manifest_signatures::step.eq(crate::manifests::service::ARRIVAL)),
     );
     manifests::table
-        .filter(manifests::status.eq("in_transit"))
+        .filter(manifests::status.eq(ManifestStatus::InTransit))
         .filter(manifests::receipt_due_on.lt(before))
         // Told of the receipt (or, before arrivals were recorded, of the take-over's deadline):
         // not again.
@@ -1099,7 +1102,7 @@ pub fn related(conn: &mut DbConn, rows: &[ManifestRow]) -> QueryResult<Related> 
         .collect();
     for r in manifest_revisions::table
         .filter(manifest_revisions::manifest_id.eq_any(&manifest_ids))
-        .filter(manifest_revisions::status.eq("pending"))
+        .filter(manifest_revisions::status.eq(RevisionStatus::Pending))
         .select(RevisionRow::as_select())
         .order(manifest_revisions::id.asc())
         .load::<RevisionRow>(conn)?

@@ -24,6 +24,7 @@ use crate::clock::Clock;
 use crate::config::NotifySettings;
 use crate::db::{Db, DbConn, write_transaction};
 use crate::domain::ids::new_id;
+use crate::domain::webhook::{DeliveryStatus, EndpointStatus};
 use crate::error::ApiError;
 use crate::notify::guard::{AllowedHosts, GuardedResolver, check_url};
 use crate::notify::service::{Notice, publish};
@@ -187,7 +188,9 @@ impl Dispatcher {
             })
             .await?;
         let (endpoint, message) = match loaded {
-            (Some(endpoint), Some(message)) if endpoint.status == "active" => (endpoint, message),
+            (Some(endpoint), Some(message)) if endpoint.status == EndpointStatus::Active => {
+                (endpoint, message)
+            }
             _ => {
                 let now = self.clock.now();
                 return self
@@ -284,7 +287,7 @@ fn disable(
     reason: String,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
-    endpoint.status = "disabled".to_owned();
+    endpoint.status = EndpointStatus::Disabled;
     endpoint.disabled_reason = Some(reason.clone());
     endpoint.updated_at = now;
     // Saved first, so that the message telling of it is not queued for this endpoint.
@@ -310,7 +313,7 @@ fn skip(conn: &mut DbConn, now: DateTime<Utc>, delivery_id: &str) -> Result<(), 
     let Some(mut delivery) = store::find_delivery(conn, delivery_id)? else {
         return Ok(());
     };
-    delivery.status = "failed".to_owned();
+    delivery.status = DeliveryStatus::Failed;
     delivery.claimed_until = None;
     delivery.last_error = Some("the endpoint is disabled".to_owned());
     delivery.updated_at = now.naive_utc();
@@ -355,16 +358,16 @@ pub fn record(
     delivery.last_status = http_status;
     delivery.last_error = error;
     delivery.updated_at = now;
-    let endpoint_before = (endpoint.status.clone(), endpoint.failing_since);
+    let endpoint_before = (endpoint.status, endpoint.failing_since);
     match outcome {
         Outcome::Answered(code) if (200..300).contains(&code) => {
-            delivery.status = "delivered".to_owned();
+            delivery.status = DeliveryStatus::Delivered;
             delivery.delivered_at = Some(now);
             endpoint.failing_since = None;
         }
         Outcome::Answered(410) => {
-            delivery.status = "failed".to_owned();
-            if endpoint.status == "active" {
+            delivery.status = DeliveryStatus::Failed;
+            if endpoint.status == EndpointStatus::Active {
                 disable(
                     conn,
                     &mut endpoint,
@@ -376,13 +379,13 @@ pub fn record(
         Outcome::Answered(_) | Outcome::Failed(_) => {
             match policy.next_delay(delivery.attempts, jitter_permille) {
                 Some(delay) => delivery.next_attempt_at = now + delay,
-                None => delivery.status = "failed".to_owned(),
+                None => delivery.status = DeliveryStatus::Failed,
             }
             let since = *endpoint.failing_since.get_or_insert(now);
             let disable_after =
                 Duration::from_std(policy.disable_after).unwrap_or(Duration::days(3));
-            if endpoint.status == "active" && now - since >= disable_after {
-                delivery.status = "failed".to_owned();
+            if endpoint.status == EndpointStatus::Active && now - since >= disable_after {
+                delivery.status = DeliveryStatus::Failed;
                 disable(
                     conn,
                     &mut endpoint,
@@ -398,7 +401,7 @@ pub fn record(
         }
     }
     store::save_delivery(conn, &delivery)?;
-    if (endpoint.status.clone(), endpoint.failing_since) != endpoint_before {
+    if (endpoint.status, endpoint.failing_since) != endpoint_before {
         store::set_endpoint_health(conn, &endpoint)?;
     }
     Ok(())

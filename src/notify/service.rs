@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::domain::ids::new_id;
+use crate::domain::webhook::{DeliveryStatus, EndpointStatus};
 use crate::error::{ApiError, NOT_VISIBLE};
 use crate::http::Page;
 use crate::http::pagination::PageRequest;
@@ -88,7 +89,7 @@ pub fn publish(
                     id: new_id("dlv"),
                     message_id: message.id.clone(),
                     endpoint_id: endpoint.id,
-                    status: "pending".to_owned(),
+                    status: DeliveryStatus::Pending,
                     attempts: 0,
                     next_attempt_at: now,
                     claimed_until: None,
@@ -250,7 +251,7 @@ pub struct EndpointView {
     /// The message types sent here; `["*"]` for all.
     pub event_types: Vec<String>,
     /// `active` or `disabled`.
-    pub status: String,
+    pub status: EndpointStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
     /// Since when every attempt has failed, if the last one did.
@@ -288,7 +289,7 @@ pub fn endpoint_view(row: &EndpointRow) -> EndpointView {
         url: row.url.clone(),
         description: row.description.clone(),
         event_types: row.event_types.split(',').map(str::to_owned).collect(),
-        status: row.status.clone(),
+        status: row.status,
         disabled_reason: row.disabled_reason.clone(),
         failing_since: row.failing_since.map(|t| t.and_utc()),
         previous_secret_expires_at: row
@@ -342,7 +343,7 @@ pub fn create_endpoint(
         secret: signing::new_secret(),
         previous_secret: None,
         previous_expires_at: None,
-        status: "active".to_owned(),
+        status: EndpointStatus::Active,
         disabled_reason: None,
         failing_since: None,
         created_by: Some(principal.user_id.clone()),
@@ -384,12 +385,12 @@ pub fn update_endpoint(
     }
     match changes.enabled {
         Some(true) => {
-            row.status = "active".to_owned();
+            row.status = EndpointStatus::Active;
             row.disabled_reason = None;
             row.failing_since = None;
         }
         Some(false) => {
-            row.status = "disabled".to_owned();
+            row.status = EndpointStatus::Disabled;
             row.disabled_reason = Some("disabled by its owner".to_owned());
         }
         None => {}
@@ -458,7 +459,7 @@ pub struct DeliveryView {
     #[serde(rename = "type")]
     pub type_: String,
     /// `pending`, `delivered` or `failed` (gave up, or the endpoint was disabled).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -542,7 +543,7 @@ pub fn redeliver(
 ) -> Result<DeliveryView, ApiError> {
     let (endpoint, mut delivery, message) =
         load_own_delivery(conn, principal, endpoint_id, delivery_id)?;
-    if endpoint.status != "active" {
+    if endpoint.status != EndpointStatus::Active {
         return Err(ApiError::Conflict(
             "the endpoint is disabled: enable it first".to_owned(),
         ));
@@ -553,7 +554,7 @@ pub fn redeliver(
             "the delivery is being sent right now; look at its log in a moment".to_owned(),
         ));
     }
-    delivery.status = "pending".to_owned();
+    delivery.status = DeliveryStatus::Pending;
     delivery.next_attempt_at = now;
     delivery.claimed_until = None;
     delivery.updated_at = now;

@@ -8,6 +8,7 @@ use crate::db::DbConn;
 use crate::db::schema::{
     delivery_attempts, messages, notices, webhook_deliveries, webhook_endpoints,
 };
+use crate::domain::webhook::{DeliveryStatus, EndpointStatus};
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -36,7 +37,7 @@ pub struct EndpointRow {
     pub secret: String,
     pub previous_secret: Option<String>,
     pub previous_expires_at: Option<NaiveDateTime>,
-    pub status: String,
+    pub status: EndpointStatus,
     pub disabled_reason: Option<String>,
     pub failing_since: Option<NaiveDateTime>,
     pub created_by: Option<String>,
@@ -51,7 +52,7 @@ pub struct DeliveryRow {
     pub id: String,
     pub message_id: String,
     pub endpoint_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_until: Option<NaiveDateTime>,
@@ -193,7 +194,7 @@ pub fn save_endpoint(conn: &mut DbConn, row: &EndpointRow) -> QueryResult<()> {
 pub fn set_endpoint_health(conn: &mut DbConn, endpoint: &EndpointRow) -> QueryResult<()> {
     diesel::update(webhook_endpoints::table.find(&endpoint.id))
         .set((
-            webhook_endpoints::status.eq(&endpoint.status),
+            webhook_endpoints::status.eq(endpoint.status),
             webhook_endpoints::disabled_reason.eq(&endpoint.disabled_reason),
             webhook_endpoints::failing_since.eq(endpoint.failing_since),
             webhook_endpoints::updated_at.eq(endpoint.updated_at),
@@ -223,7 +224,7 @@ pub fn active_endpoints_of(
 ) -> QueryResult<Vec<EndpointRow>> {
     webhook_endpoints::table
         .filter(webhook_endpoints::organization_id.eq(organization_id))
-        .filter(webhook_endpoints::status.eq("active"))
+        .filter(webhook_endpoints::status.eq(EndpointStatus::Active))
         .select(EndpointRow::as_select())
         .load(conn)
 }
@@ -348,7 +349,7 @@ pub fn claim_due(
 /// Deliveries waiting to be sent or retried (the outbox's backlog).
 pub fn pending_deliveries(conn: &mut DbConn) -> QueryResult<i64> {
     webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
         .count()
         .get_result(conn)
 }

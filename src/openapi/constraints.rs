@@ -1,11 +1,12 @@
-//! The constraints the server checks, stated in the schemas: the values of status and kind
-//! fields, the patterns of codes, the ranges of numbers, the lengths of texts.
+//! The constraints the server checks, stated in the schemas: the values of kind fields, the
+//! patterns of codes, the ranges of numbers, the lengths of texts. (Statuses are typed: each
+//! is a schema of its own, from [`crate::domain::state`], that lists its values.)
 //!
 //! Most are stated by field name wherever the field appears (a `waste_code` is a waste code in
 //! every schema, a `period` a month), so that new schemas get them without being listed here;
-//! the values of a field that means different things in different schemas (`status`) are
+//! the values of a field that means different things in different schemas (`kind`) are
 //! listed by schema. Values come from the constant the server checks against where there is
-//! one (statuses, ranges, lengths, provinces, message types, time zones); the patterns of
+//! one (ranges, lengths, provinces, message types, time zones); the patterns of
 //! codes, plates, phones and URLs restate the parsers' rules, which the contract test
 //! (tests/contract) holds to the server.
 //!
@@ -189,7 +190,6 @@ const ITEM_PATTERNS: &[(&str, &str)] = &[
     ("permit_scope", HAZARDOUS_REF),
 ];
 
-const LOT_STATUSES: &[&str] = crate::lots::routes::LOT_STATUSES;
 const ROUTES: &[&str] = crate::lots::routes::LOT_ROUTES;
 const KINDS: &[&str] = &["hazardous", "general"];
 
@@ -202,15 +202,9 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "DeliveryView",
-        "status",
-        &["pending", "delivered", "failed"],
-    ),
-    (
-        "DeliveryView",
         "type",
         crate::notify::service::MESSAGE_TYPES,
     ),
-    ("EndpointView", "status", &["active", "disabled"]),
     (
         "EventView",
         "kind",
@@ -232,17 +226,9 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
     ("TrendFigures", "by", crate::profiles::trends::TREND_KEYS),
     ("Expiration", "kind", &["licence", "contract"]),
     ("LotView", "route", ROUTES),
-    ("LotView", "status", LOT_STATUSES),
     ("LotView", "weight_source", &["scale", "estimate"]),
     ("ManifestSummary", "kind", KINDS),
-    (
-        "ManifestSummary",
-        "status",
-        crate::manifests::routes::STATUSES,
-    ),
     ("ManifestView", "kind", KINDS),
-    ("ManifestView", "status", crate::manifests::routes::STATUSES),
-    ("ManifestView", "case_status", &["open", "resolved"]),
     (
         "ManifestView",
         "consignor_type",
@@ -254,15 +240,8 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         &["accepted", "partially_refused", "refused"],
     ),
     ("MessageView", "type", crate::notify::service::MESSAGE_TYPES),
-    ("RequestLot", "status", LOT_STATUSES),
     ("RequestLot", "weight_source", &["scale", "estimate"]),
     ("RequestView", "route", ROUTES),
-    ("RequestView", "status", crate::pickups::routes::STATUSES),
-    (
-        "RevisionView",
-        "status",
-        &["pending", "applied", "rejected"],
-    ),
     ("TokenResponse", "token_type", &["Bearer"]),
 ];
 
@@ -274,11 +253,6 @@ const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
         crate::inspection::service::ANOMALY_KINDS,
     ),
     (
-        "/api/v1/feedback",
-        "status",
-        crate::patrols::routes::STATUSES,
-    ),
-    (
         "/api/v1/parks/{id}/five-haves",
         "sort",
         crate::profiles::haves::SORTS,
@@ -288,7 +262,6 @@ const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
         "missing",
         crate::profiles::haves::HAVES,
     ),
-    ("/api/v1/lots", "status", LOT_STATUSES),
     ("/api/v1/lots", "route", ROUTES),
     (
         "/api/v1/lots/{id}/label.svg",
@@ -299,16 +272,6 @@ const QUERY_ENUMS: &[(&str, &str, &[&str])] = &[
         "/api/v1/lots/{id}/label.html",
         "size",
         &["100", "150", "200"],
-    ),
-    (
-        "/api/v1/manifests",
-        "status",
-        crate::manifests::routes::STATUSES,
-    ),
-    (
-        "/api/v1/pickup-requests",
-        "status",
-        crate::pickups::routes::STATUSES,
     ),
 ];
 

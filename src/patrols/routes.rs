@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::auth::policy;
+use crate::domain::patrol::ThreadStatus;
 use crate::domain::photo::{ImageType, MAX_PHOTO_BYTES};
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::json::{check_declared_length, read_limited};
@@ -34,8 +35,6 @@ pub const DESCRIPTION_MAX: usize = 500;
 pub const SUBJECT_MAX: usize = 200;
 /// Longest message of a thread.
 pub const TEXT_MAX: usize = 2000;
-/// The statuses of a thread, as `GET /feedback?status=` takes them.
-pub const STATUSES: &[&str] = &["open", "answered", "closed"];
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -121,7 +120,7 @@ pub struct FeedbackRequest {
 #[into_params(parameter_in = Query)]
 pub struct FeedbackFilter {
     /// Only threads of this status.
-    #[param(example = "open")]
+    #[param(example = "open", value_type = Option<ThreadStatus>)]
     pub status: Option<String>,
 }
 
@@ -704,11 +703,12 @@ pub async fn list_feedback(
     let scope = policy::patrol_scope(&principal)?;
     let mut v = Validator::new();
     let page = page.parse(&mut v);
-    let status = crate::http::query::one_of(&mut v, "status", filter.into_inner().status, STATUSES);
+    let status: Option<ThreadStatus> =
+        crate::http::query::state_named(&mut v, "status", filter.into_inner().status);
     v.finish()?;
     let page = state
         .db
-        .run(move |conn| service::list_feedback(conn, &scope, status.as_deref(), &page))
+        .run(move |conn| service::list_feedback(conn, &scope, status, &page))
         .await?;
     Ok(web::Json(page))
 }

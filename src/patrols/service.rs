@@ -75,34 +75,7 @@ fn tell(
     Ok(())
 }
 
-/// Where a thread or patrol is in its life: `open` (waiting for the enterprise, or for the
-/// office's first word on feedback), `answered` (the other side answered; the office decides),
-/// `closed`. A reopened finding is `open` again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ThreadStatus {
-    Open,
-    Answered,
-    Closed,
-}
-
-impl ThreadStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Answered => "answered",
-            Self::Closed => "closed",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "answered" => Self::Answered,
-            "closed" => Self::Closed,
-            _ => Self::Open,
-        }
-    }
-}
+pub use crate::domain::patrol::ThreadStatus;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -390,7 +363,9 @@ fn park_today(conn: &mut DbConn, park_id: &str, now: DateTime<Utc>) -> Result<Na
 
 /// Whether a finding is past its deadline and not closed on the park's `today`.
 pub fn overdue(row: &ThreadRow, today: NaiveDate) -> bool {
-    row.kind == "finding" && row.status != "closed" && row.deadline.is_some_and(|d| d < today)
+    row.kind == "finding"
+        && row.status != ThreadStatus::Closed
+        && row.deadline.is_some_and(|d| d < today)
 }
 
 fn summary(row: &ThreadRow, today: NaiveDate) -> FindingSummary {
@@ -399,7 +374,7 @@ fn summary(row: &ThreadRow, today: NaiveDate) -> FindingSummary {
         description: row.subject.clone(),
         severity: row.severity.as_deref().and_then(Severity::parse),
         deadline: row.deadline.unwrap_or(NaiveDate::MIN),
-        status: ThreadStatus::parse(&row.status),
+        status: row.status,
         overdue: overdue(row, today),
     }
 }
@@ -476,7 +451,7 @@ pub fn thread_view(
         kind: thread_kind(&row),
         overdue: overdue(&row, today),
         severity: row.severity.as_deref().and_then(Severity::parse),
-        status: ThreadStatus::parse(&row.status),
+        status: row.status,
         id: row.id,
         park_id: row.park_id,
         enterprise_id: row.enterprise_id,
@@ -496,7 +471,7 @@ pub fn thread_view(
 pub fn thread_summary(row: ThreadRow) -> ThreadSummary {
     ThreadSummary {
         kind: thread_kind(&row),
-        status: ThreadStatus::parse(&row.status),
+        status: row.status,
         id: row.id,
         park_id: row.park_id,
         enterprise_id: row.enterprise_id,
@@ -674,7 +649,7 @@ fn insert_findings(
             subject: f.description.clone(),
             severity: f.severity.map(|s| s.as_str().to_owned()),
             deadline: Some(f.deadline),
-            status: ThreadStatus::Open.as_str().to_owned(),
+            status: ThreadStatus::Open,
             created_by: principal.user_id.clone(),
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
@@ -768,7 +743,7 @@ pub fn read_thread(
 pub fn list_feedback(
     conn: &mut DbConn,
     scope: &Scope,
-    status: Option<&str>,
+    status: Option<ThreadStatus>,
     page: &PageRequest,
 ) -> Result<Page<ThreadSummary>, ApiError> {
     let rows = store::list_threads(conn, ThreadKind::Feedback.as_str(), scope, status, page)?;
@@ -872,7 +847,7 @@ pub fn write_action<'a>(place: Place<'a>, enterprise_id: Option<&'a str>) -> Act
 }
 
 fn refuse_closed(row: &ThreadRow) -> Result<(), ApiError> {
-    if row.status == "closed" {
+    if row.status == ThreadStatus::Closed {
         return Err(ApiError::Conflict(if row.kind == "feedback" {
             "this feedback is closed".to_owned()
         } else {
@@ -889,8 +864,8 @@ fn changed(
     status: ThreadStatus,
     what: &str,
 ) -> Result<ThreadRow, ApiError> {
-    let before = row.status.clone();
-    row.status = status.as_str().to_owned();
+    let before = row.status;
+    row.status = status;
     row.updated_at = now.naive_utc();
     row.closed_at = (status == ThreadStatus::Closed).then(|| now.naive_utc());
     store::save_thread(conn, &row)?;
@@ -960,7 +935,7 @@ pub fn reopen_finding(
     reason: String,
 ) -> Result<ThreadView, ApiError> {
     let row = load_thread(conn, principal, ThreadKind::Finding, id, manage_action)?;
-    if row.status == "open" {
+    if row.status == ThreadStatus::Open {
         return Err(ApiError::Conflict("this finding is open".to_owned()));
     }
     new_message(
@@ -1000,7 +975,7 @@ pub fn open_feedback(
         subject,
         severity: None,
         deadline: None,
-        status: ThreadStatus::Open.as_str().to_owned(),
+        status: ThreadStatus::Open,
         created_by: principal.user_id.clone(),
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),

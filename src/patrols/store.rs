@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::auth::policy::Scope;
 use crate::db::DbConn;
 use crate::db::schema::{parks, patrols, thread_messages, thread_photos, threads};
+use crate::domain::patrol::ThreadStatus;
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -39,7 +40,7 @@ pub struct ThreadRow {
     pub subject: String,
     pub severity: Option<String>,
     pub deadline: Option<NaiveDate>,
-    pub status: String,
+    pub status: ThreadStatus,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -229,7 +230,7 @@ pub fn list_threads(
     conn: &mut DbConn,
     kind: &str,
     scope: &Scope,
-    status: Option<&str>,
+    status: Option<ThreadStatus>,
     page: &PageRequest,
 ) -> QueryResult<Vec<ThreadRow>> {
     let mut q = threads::table
@@ -249,7 +250,7 @@ pub fn list_threads(
         ),
     };
     if let Some(status) = status {
-        q = q.filter(threads::status.eq(status.to_owned()));
+        q = q.filter(threads::status.eq(status));
     }
     if let Some(after) = &page.after {
         q = q.filter(threads::id.gt(after.clone()));
@@ -287,7 +288,7 @@ pub fn overdue_findings(
     }
     let mut q = threads::table
         .filter(threads::kind.eq("finding"))
-        .filter(threads::status.ne("closed"))
+        .filter(threads::status.ne(ThreadStatus::Closed))
         .filter(threads::deadline.is_not_null())
         .filter(overdue)
         .select(ThreadRow::as_select())

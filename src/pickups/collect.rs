@@ -10,7 +10,9 @@ use crate::auth::Principal;
 use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
 use crate::domain::ids::{LotId, ManifestId, PickupRequestId, new_id};
-use crate::domain::lot::Weighing;
+use crate::domain::lot::{LotStatus, Weighing};
+use crate::domain::manifest::ManifestStatus;
+use crate::domain::pickup::RequestStatus;
 use crate::error::{ApiError, FieldError};
 use crate::lots::service::{DoorWeighing, Handover};
 use crate::lots::store::LotRow;
@@ -48,7 +50,7 @@ pub struct ManifestSummary {
     /// `hazardous` or `general`.
     pub kind: String,
     pub waste_code: String,
-    pub status: String,
+    pub status: ManifestStatus,
     pub consignor_id: String,
     pub inbound_grams: i64,
     pub outbound_grams: i64,
@@ -228,7 +230,11 @@ fn load_collectable(
             },
         )
     })?;
-    check_status(&request.request, &["scheduled"], "collected")?;
+    check_status(
+        &request.request,
+        &[RequestStatus::Scheduled],
+        RequestStatus::Collected,
+    )?;
     Ok(request.request)
 }
 
@@ -287,7 +293,8 @@ fn select_lots(
 ) -> Result<Vec<LotRow>, ApiError> {
     let covered = crate::lots::store::lots_of_request(conn, id)?;
     let waiting = |l: &&LotRow| {
-        l.pickup_request_id.as_ref() == Some(id) && (l.status == "stored" || l.status == "declared")
+        l.pickup_request_id.as_ref() == Some(id)
+            && matches!(l.status, LotStatus::Stored | LotStatus::Declared)
     };
     let mut selected: Vec<LotRow> = Vec::new();
     match named {
@@ -295,7 +302,7 @@ fn select_lots(
         Some(ids) => {
             for lot_id in ids {
                 match covered.iter().find(|l| l.id == *lot_id) {
-                    Some(l) if l.status == "collected" => {
+                    Some(l) if l.status == LotStatus::Collected => {
                         return Err(ApiError::Conflict(format!(
                             "lot {lot_id} was already collected"
                         )));
@@ -413,14 +420,20 @@ fn close_collected(
     principal: &Principal,
     row: &mut RequestRow,
 ) -> Result<(), ApiError> {
-    row.status = "collected".to_owned();
+    row.status = RequestStatus::Collected;
     row.open_key = None;
     row.closed_at = Some(now.naive_utc());
     row.closed_by = Some(principal.user_id.clone());
     row.updated_at = now.naive_utc();
     store::save_request(conn, row)?;
     store::detach_all(conn, &row.id)?;
-    announce(conn, now, "pickup.collected", row, title(row, "collected"))
+    announce(
+        conn,
+        now,
+        "pickup.collected",
+        row,
+        title(row, RequestStatus::Collected),
+    )
 }
 
 fn view(

@@ -9,9 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::domain::ids::{LotId, PickupRequestId};
+use crate::domain::pickup::RequestStatus;
 use crate::domain::waste::Category;
 use crate::error::{ApiError, Problem, Validator};
-use crate::http::query::one_of;
+use crate::http::query::state_named;
 use crate::http::{Json, Page, PageQuery};
 use crate::idempotency::{self, Idempotency};
 use chrono::{DateTime, Utc};
@@ -25,14 +26,6 @@ use crate::requests::service::{self as requests, Raise, RequestFilter, RequestVi
 use crate::state::AppState;
 
 const TEXT_MAX: usize = 500;
-pub const STATUSES: &[&str] = &[
-    "requested",
-    "accepted",
-    "scheduled",
-    "collected",
-    "declined",
-    "cancelled",
-];
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -84,6 +77,7 @@ pub struct ScheduleRequest {
 #[into_params(parameter_in = Query)]
 pub struct RequestQuery {
     /// `requested`, `accepted`, `scheduled`, `collected`, `declined` or `cancelled`.
+    #[param(value_type = Option<RequestStatus>)]
     pub status: Option<String>,
     /// `true`: only requests still to be collected.
     pub open: Option<bool>,
@@ -170,7 +164,7 @@ pub async fn list(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     let filter = RequestFilter {
-        status: one_of(&mut v, "status", q.status, STATUSES),
+        status: state_named(&mut v, "status", q.status),
         contract_id: q.contract_id,
         warehouse_id: q.warehouse_id,
         open: q.open.unwrap_or(false),

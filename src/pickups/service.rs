@@ -9,12 +9,13 @@ use crate::auth::policy::{Action, authorize};
 use crate::db::DbConn;
 use crate::domain::identity::Role;
 use crate::domain::ids::PickupRequestId;
+use crate::domain::pickup::RequestStatus;
 use crate::error::{ApiError, FieldError};
 use crate::registry::directory::store as directory;
 use crate::registry::parks::service as parks;
 use crate::requests::service::{
-    OPEN_STATUSES, RequestView, announce, announce_to, check_status, close, load_for_change, place,
-    title, view_for,
+    RequestView, announce, announce_to, check_status, close, load_for_change, place, title,
+    view_for,
 };
 use crate::requests::store;
 
@@ -56,14 +57,21 @@ pub fn cancel(
         )
     })?;
     let mut row = request.request;
-    check_status(&row, OPEN_STATUSES, "cancelled")?;
-    close(conn, now, principal, &mut row, "cancelled", reason)?;
+    check_status(&row, RequestStatus::OPEN, RequestStatus::Cancelled)?;
+    close(
+        conn,
+        now,
+        principal,
+        &mut row,
+        RequestStatus::Cancelled,
+        reason,
+    )?;
     announce(
         conn,
         now,
         "pickup.cancelled",
         &row,
-        title(&row, "cancelled"),
+        title(&row, RequestStatus::Cancelled),
     )?;
     view_for(conn, principal, &row, true)
 }
@@ -77,13 +85,19 @@ pub fn accept(
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.request;
-    check_status(&row, &["requested"], "accepted")?;
-    row.status = "accepted".to_owned();
+    check_status(&row, &[RequestStatus::Requested], RequestStatus::Accepted)?;
+    row.status = RequestStatus::Accepted;
     row.accepted_at = Some(now.naive_utc());
     row.accepted_by = Some(principal.user_id.clone());
     row.updated_at = now.naive_utc();
     store::save_request(conn, &row)?;
-    announce(conn, now, "pickup.accepted", &row, title(&row, "accepted"))?;
+    announce(
+        conn,
+        now,
+        "pickup.accepted",
+        &row,
+        title(&row, RequestStatus::Accepted),
+    )?;
     view_for(conn, principal, &row, true)
 }
 
@@ -97,9 +111,26 @@ pub fn decline(
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.request;
-    check_status(&row, &["requested", "accepted"], "declined")?;
-    close(conn, now, principal, &mut row, "declined", reason)?;
-    announce(conn, now, "pickup.declined", &row, title(&row, "declined"))?;
+    check_status(
+        &row,
+        &[RequestStatus::Requested, RequestStatus::Accepted],
+        RequestStatus::Declined,
+    )?;
+    close(
+        conn,
+        now,
+        principal,
+        &mut row,
+        RequestStatus::Declined,
+        reason,
+    )?;
+    announce(
+        conn,
+        now,
+        "pickup.declined",
+        &row,
+        title(&row, RequestStatus::Declined),
+    )?;
     view_for(conn, principal, &row, true)
 }
 
@@ -203,7 +234,7 @@ pub fn schedule(
 ) -> Result<RequestView, ApiError> {
     let request = load_for_change(conn, id, |conn, r| authorize_dispatch(conn, principal, r))?;
     let mut row = request.request;
-    check_status(&row, OPEN_STATUSES, "scheduled")?;
+    check_status(&row, RequestStatus::OPEN, RequestStatus::Scheduled)?;
     let park = parks::load_park(conn, &row.park_id)?;
     let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
     let mut errors = Vec::new();
@@ -246,7 +277,7 @@ pub fn schedule(
         .filter(|c| **c != s.carrier_id)
         .cloned()
         .collect();
-    row.status = "scheduled".to_owned();
+    row.status = RequestStatus::Scheduled;
     row.scheduled_on = Some(s.scheduled_on);
     row.carrier_id = Some(s.carrier_id);
     row.vehicle_id = Some(s.vehicle_id);
@@ -256,7 +287,7 @@ pub fn schedule(
     row.scheduled_by = Some(principal.user_id.clone());
     row.updated_at = now.naive_utc();
     store::save_request(conn, &row)?;
-    let title = title(&row, "scheduled");
+    let title = title(&row, RequestStatus::Scheduled);
     announce_to(conn, now, "pickup.scheduled", &row, title, &replaced, None)?;
     view_for(conn, principal, &row, true)
 }

@@ -11,6 +11,7 @@ use crate::db::schema::{
     profile_storage_points, profile_wastes, zones,
 };
 use crate::domain::ids::LotId;
+use crate::domain::lot::LotStatus;
 use crate::http::pagination::PageRequest;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -204,7 +205,7 @@ pub fn flagged_lots(
     let mut q = lot_profile_flags::table
         .inner_join(lots::table.on(lots::id.eq(lot_profile_flags::lot_id)))
         .inner_join(parks::table.on(parks::organization_id.eq(lot_profile_flags::park_id)))
-        .filter(lots::status.ne("voided"))
+        .filter(lots::status.ne(LotStatus::Voided))
         .select((
             lot_profile_flags::lot_id,
             lot_profile_flags::park_id,
@@ -316,7 +317,7 @@ pub fn label_facts(
             .filter(lots::enterprise_id.eq(enterprise_id))
             .filter(lots::kind.eq("hazardous"))
             .filter(lots::captured_at.ge(since))
-            .filter(lots::status.eq_any(["stored", "collected"]))
+            .filter(lots::status.eq_any([LotStatus::Stored, LotStatus::Collected]))
     };
     let total: i64 = weighed().count().get_result(conn)?;
     let without_components: i64 = weighed()

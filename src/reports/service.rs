@@ -156,7 +156,7 @@ fn patrol_part(
         let counts = by.entry(f.enterprise_id.clone()).or_default();
         for c in [&mut *counts, &mut total] {
             c.findings += 1;
-            if f.status == "closed" {
+            if f.status == crate::domain::patrol::ThreadStatus::Closed {
                 c.closed += 1;
             } else {
                 c.open += 1;

@@ -24,6 +24,8 @@ use crate::auth::policy::{Action, Place, authorize};
 use crate::db::DbConn;
 use crate::domain::contract::DatedRule;
 use crate::domain::ids::{LotId, PickupRequestId};
+use crate::domain::lot::LotStatus;
+use crate::domain::pickup::RequestStatus;
 use crate::domain::threshold::{
     Crossing, TriggerKind, WaitingCode, age_crossing, weight_crossing, zone_crossing,
 };
@@ -36,10 +38,6 @@ use crate::registry::parks::service as parks;
 use crate::requests::store::{self, MemberLot, RequestRow};
 
 pub use crate::requests::store::RequestFilter;
-
-/// Requests still to be collected.
-pub const OPEN_STATUSES: &[&str] = &["requested", "accepted", "scheduled"];
-
 /// Lots wait for collection in groups: one contract, one place, one category.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -98,7 +96,7 @@ pub struct RequestLot {
     pub enterprise_id: String,
     pub waste_code: String,
     /// `stored`, `declared`, `collected` or `voided`.
-    pub status: String,
+    pub status: LotStatus,
     /// Weighed net weight, or the estimate of a declaration.
     pub net_grams: i64,
     pub weight_source: String,
@@ -144,7 +142,7 @@ pub struct RequestView {
     pub warehouse_id: Option<String>,
     pub category: String,
     /// `requested`, `accepted`, `scheduled`, `collected`, `declined` or `cancelled`.
-    pub status: String,
+    pub status: RequestStatus,
     pub trigger: TriggerKind,
     /// The figures that crossed the rule.
     pub trigger_detail: String,
@@ -214,7 +212,7 @@ pub(crate) fn view(
 ) -> Result<RequestView, ApiError> {
     let lots: Vec<&MemberLot> = lots
         .iter()
-        .filter(|l| l.status != "voided")
+        .filter(|l| l.status != LotStatus::Voided)
         .filter(|l| only_enterprise.is_none_or(|e| l.enterprise_id == e))
         .collect();
     let lines = lines_of(lots.iter().map(|l| (l.waste_code.as_str(), l.net_grams, 1)))?;
@@ -224,7 +222,7 @@ pub(crate) fn view(
                 lot_id: l.id.clone(),
                 enterprise_id: l.enterprise_id.clone(),
                 waste_code: l.waste_code.clone(),
-                status: l.status.clone(),
+                status: l.status,
                 net_grams: l.net_grams,
                 weight_source: l.weight_source.clone(),
                 zone_id: l.zone_id.clone(),
@@ -273,7 +271,7 @@ fn view_of_lines(
         route: row.route.clone(),
         warehouse_id: row.warehouse_id.clone(),
         category: row.category.clone(),
-        status: row.status.clone(),
+        status: row.status,
         trigger: TriggerKind::parse_stored(&row.trigger_kind),
         trigger_detail: if only_enterprise.is_some() {
             trigger_for_enterprise(row)
@@ -450,7 +448,7 @@ pub(crate) fn announce_to(
     Ok(())
 }
 
-pub(crate) fn title(row: &RequestRow, what: &str) -> String {
+pub(crate) fn title(row: &RequestRow, what: RequestStatus) -> String {
     format!(
         "Pickup {what}: {} {}",
         row.category,
@@ -603,7 +601,7 @@ fn open_request(
         .to_owned(),
         warehouse_id: group.warehouse_id.clone(),
         category: group.category.clone(),
-        status: "requested".to_owned(),
+        status: RequestStatus::Requested,
         trigger_kind: crossing.kind.as_str().to_owned(),
         trigger_detail: crossing.detail,
         open_key: Some(group.key()),
@@ -639,7 +637,7 @@ fn open_request(
         now,
         "pickup.requested",
         &row,
-        title(&row, "requested"),
+        title(&row, RequestStatus::Requested),
     )?;
     tracing::info!(request = %row.id, group = %group.key(), trigger = %row.trigger_kind, "pickup requested");
     Ok(row)
@@ -720,7 +718,7 @@ pub fn evaluate(
         };
         store::touch_request(conn, &open.id, now.naive_utc())?;
         if !newcomers.is_empty() {
-            let title = title(&open, "requested");
+            let title = title(&open, RequestStatus::Requested);
             announce_to(
                 conn,
                 now,
@@ -916,10 +914,10 @@ pub(crate) fn load_for_change(
 
 pub(crate) fn check_status(
     row: &RequestRow,
-    allowed: &[&str],
-    action: &str,
+    allowed: &[RequestStatus],
+    action: RequestStatus,
 ) -> Result<(), ApiError> {
-    if allowed.contains(&row.status.as_str()) {
+    if allowed.contains(&row.status) {
         Ok(())
     } else {
         Err(ApiError::Conflict(format!(
@@ -935,11 +933,11 @@ pub(crate) fn close(
     now: DateTime<Utc>,
     principal: &Principal,
     row: &mut RequestRow,
-    status: &str,
+    status: RequestStatus,
     reason: String,
 ) -> Result<(), ApiError> {
     let now = now.naive_utc();
-    row.status = status.to_owned();
+    row.status = status;
     row.reason = Some(reason);
     row.open_key = None;
     row.closed_at = Some(now);
@@ -964,10 +962,10 @@ pub fn after_void(
     else {
         return Ok(());
     };
-    if !OPEN_STATUSES.contains(&row.status.as_str())
+    if !row.status.is_open()
         || store::lots_of(conn, request_id)?
             .iter()
-            .any(|l| l.status != "voided")
+            .any(|l| l.status != LotStatus::Voided)
     {
         return Ok(());
     }
@@ -976,7 +974,7 @@ pub fn after_void(
         now,
         principal,
         &mut row,
-        "cancelled",
+        RequestStatus::Cancelled,
         "every lot of the request was voided".to_owned(),
     )?;
     announce(
@@ -984,6 +982,6 @@ pub fn after_void(
         now,
         "pickup.cancelled",
         &row,
-        title(&row, "cancelled"),
+        title(&row, RequestStatus::Cancelled),
     )
 }

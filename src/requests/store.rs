@@ -7,6 +7,8 @@ use crate::auth::policy::PickupScope;
 use crate::db::DbConn;
 use crate::db::schema::{lots, parks, pickup_request_lots, pickup_requests, pickup_waiting, zones};
 use crate::domain::ids::{LotId, PickupRequestId};
+use crate::domain::lot::LotStatus;
+use crate::domain::pickup::RequestStatus;
 use crate::http::pagination::PageRequest;
 
 /// A lot as a request sees it: what it weighs, whose it is, where it waits. The lots' rows
@@ -17,7 +19,7 @@ pub struct MemberLot {
     pub id: LotId,
     pub enterprise_id: String,
     pub waste_code: String,
-    pub status: String,
+    pub status: LotStatus,
     pub net_grams: i64,
     pub weight_source: String,
     pub zone_id: Option<String>,
@@ -36,7 +38,7 @@ pub struct RequestRow {
     pub route: String,
     pub warehouse_id: Option<String>,
     pub category: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub trigger_kind: String,
     pub trigger_detail: String,
     pub open_key: Option<String>,
@@ -129,10 +131,10 @@ fn waiting<'a>(
         .into_boxed();
     match warehouse_id {
         Some(w) => q
-            .filter(lots::status.eq("stored"))
+            .filter(lots::status.eq(LotStatus::Stored))
             .filter(lots::warehouse_id.eq(w.to_owned())),
         None => q
-            .filter(lots::status.eq("declared"))
+            .filter(lots::status.eq(LotStatus::Declared))
             .filter(lots::route.eq("door")),
     }
 }
@@ -388,7 +390,7 @@ pub fn lines_of(
     let rows: Vec<(PickupRequestId, String, String, i64, i64)> = pickup_request_lots::table
         .inner_join(lots::table)
         .filter(pickup_request_lots::request_id.eq_any(ids))
-        .filter(lots::status.ne("voided"))
+        .filter(lots::status.ne(LotStatus::Voided))
         .group_by((
             pickup_request_lots::request_id,
             pickup_request_lots::enterprise_id,
@@ -435,7 +437,7 @@ pub fn zone_fill(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, 
 
 #[derive(Debug, Default)]
 pub struct RequestFilter {
-    pub status: Option<String>,
+    pub status: Option<RequestStatus>,
     pub contract_id: Option<String>,
     pub warehouse_id: Option<String>,
     /// Only open requests (requested, accepted, scheduled).
@@ -471,8 +473,8 @@ pub fn list_requests(
         ),
         PickupScope::Driver(id) => q.filter(pickup_requests::driver_id.eq(id.clone())),
     };
-    if let Some(v) = &filter.status {
-        q = q.filter(pickup_requests::status.eq(v.clone()));
+    if let Some(v) = filter.status {
+        q = q.filter(pickup_requests::status.eq(v));
     }
     if let Some(v) = &filter.contract_id {
         q = q.filter(pickup_requests::contract_id.eq(v.clone()));

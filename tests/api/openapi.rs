@@ -347,7 +347,7 @@ fn the_schemas_state_the_constraints_the_server_checks() {
     let doc: Value = serde_json::from_str(&generated()).expect("JSON");
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
-        schemas["LotView"]["properties"]["status"]["enum"],
+        resolved(&doc, &schemas["LotView"]["properties"]["status"])["enum"],
         serde_json::json!(["stored", "declared", "voided", "collected"])
     );
     assert_eq!(
@@ -398,6 +398,92 @@ fn the_schemas_state_the_constraints_the_server_checks() {
                 );
             }
         }
+    }
+}
+
+/// The schema `schema` stands for: following a reference, and for an optional value the
+/// alternative that is not null.
+fn resolved<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        return resolved(doc, &doc["components"]["schemas"][name]);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alternatives) = schema[key].as_array()
+            && let Some(value) = alternatives.iter().find(|a| a["type"] != "null")
+        {
+            return resolved(doc, value);
+        }
+    }
+    schema
+}
+
+#[test]
+fn every_status_is_a_named_schema_listing_its_values() {
+    let doc: Value = serde_json::from_str(&generated()).expect("JSON");
+    let schemas = &doc["components"]["schemas"];
+    let lot = serde_json::json!(["stored", "declared", "voided", "collected"]);
+    let request = serde_json::json!([
+        "requested",
+        "accepted",
+        "scheduled",
+        "collected",
+        "declined",
+        "cancelled"
+    ]);
+    let manifest = serde_json::json!(["draft", "confirmed", "in_transit", "received", "completed"]);
+    let delivery = serde_json::json!(["pending", "delivered", "failed"]);
+    let thread = serde_json::json!(["open", "answered", "closed"]);
+    for (schema, field, name, values) in [
+        ("LotView", "status", "LotStatus", &lot),
+        ("RequestLot", "status", "LotStatus", &lot),
+        ("RequestView", "status", "RequestStatus", &request),
+        ("ManifestView", "status", "ManifestStatus", &manifest),
+        ("ManifestSummary", "status", "ManifestStatus", &manifest),
+        (
+            "ManifestView",
+            "case_status",
+            "CaseStatus",
+            &serde_json::json!(["open", "resolved"]),
+        ),
+        (
+            "RevisionView",
+            "status",
+            "RevisionStatus",
+            &serde_json::json!(["pending", "applied", "rejected"]),
+        ),
+        ("DeliveryView", "status", "DeliveryStatus", &delivery),
+        (
+            "EndpointView",
+            "status",
+            "EndpointStatus",
+            &serde_json::json!(["active", "disabled"]),
+        ),
+        ("ThreadSummary", "status", "ThreadStatus", &thread),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert!(
+            property
+                .to_string()
+                .contains(&format!("\"#/components/schemas/{name}\"")),
+            "{schema}.{field} is not a {name}: {property}"
+        );
+        let status = resolved(&doc, property);
+        assert_eq!(status["type"], "string", "{schema}.{field}");
+        assert_eq!(&status["enum"], values, "{schema}.{field}");
+    }
+    for (path, values) in [
+        ("/api/v1/lots", &lot),
+        ("/api/v1/lots/export.csv", &lot),
+        ("/api/v1/pickup-requests", &request),
+        ("/api/v1/manifests", &manifest),
+        ("/api/v1/feedback", &thread),
+    ] {
+        let status = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "status"))
+            .unwrap_or_else(|| panic!("{path} takes no status"));
+        assert_eq!(&resolved(&doc, &status["schema"])["enum"], values, "{path}");
     }
 }
 
