@@ -81,8 +81,8 @@ fn price_on(
 
 fn enterprise_place(e: &park_store::Enterprise) -> Place<'_> {
     Place {
-        park_id: &e.0.park_id,
-        region_code: &e.2,
+        park_id: &e.enterprise.park_id,
+        region_code: &e.region_code,
     }
 }
 
@@ -349,13 +349,13 @@ pub fn issue(
     period: Period,
 ) -> Result<StatementView, ApiError> {
     let enterprise = load_enterprise_for(conn, principal, enterprise_id, true)?;
-    let park = parks::load_park(conn, &enterprise.0.park_id)?;
-    let tz = parks::park_time_zone(&park.0);
+    let park = parks::load_park(conn, &enterprise.enterprise.park_id)?;
+    let tz = parks::park_time_zone(&park.park);
     let today = crate::domain::time::local_date(now, tz);
     let (Some(end), Some(due_on)) = (period.end(), period.due_on()) else {
         return Err(ApiError::field("period", "invalid", "not a month"));
     };
-    let first_day_of_park = parks::park_first_day(&park.0);
+    let first_day_of_park = parks::park_first_day(&park.park);
     if end <= first_day_of_park {
         return Err(ApiError::field(
             "period",
@@ -381,7 +381,7 @@ pub fn issue(
     if let Some(existing) = store::statement_of(conn, enterprise_id, &period.as_string())? {
         return Err(ApiError::Conflict(format!(
             "statement {} was already issued for {} and this month",
-            existing.number, enterprise.1
+            existing.number, enterprise.name
         )));
     }
     let now = now.naive_utc();
@@ -408,7 +408,7 @@ pub fn issue(
             )));
         }
         let disposer_id = contracts::find_contract(conn, &lot.contract_id)?
-            .map(|c| c.0.disposer_id)
+            .map(|c| c.contract.disposer_id)
             .ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("lot {} names no contract", lot.id))
             })?;
@@ -455,9 +455,9 @@ pub fn issue(
         id: id.clone(),
         number: format!(
             "{:04}{:02}-{}",
-            period.year, period.month, enterprise.0.uscc
+            period.year, period.month, enterprise.enterprise.uscc
         ),
-        park_id: enterprise.0.park_id.clone(),
+        park_id: enterprise.enterprise.park_id.clone(),
         enterprise_id: enterprise_id.to_owned(),
         period: period.as_string(),
         total_fen: total,
@@ -486,7 +486,7 @@ fn settle_lot(
     let statement =
         store::find_statement(conn, &line.statement_id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))?;
     let park = parks::load_park(conn, &statement.park_id)?;
-    let tz = parks::park_time_zone(&park.0);
+    let tz = parks::park_time_zone(&park.park);
     let should = match billable(lot, tz) {
         Some((grams, day)) => line_amount(
             grams,
@@ -614,7 +614,7 @@ pub fn add_note(
         ));
     }
     let park = parks::load_park(conn, &row.park_id)?;
-    let tz = parks::park_time_zone(&park.0);
+    let tz = parks::park_time_zone(&park.park);
     store::insert_note(
         conn,
         &NoteRow {
@@ -685,7 +685,7 @@ pub fn record_payment(
     }
     let row = PaymentRow {
         id: new_id("pay"),
-        park_id: enterprise.0.park_id.clone(),
+        park_id: enterprise.enterprise.park_id.clone(),
         enterprise_id: enterprise_id.to_owned(),
         amount_fen,
         paid_on,
@@ -801,8 +801,8 @@ pub fn balance(
     enterprise_id: &str,
 ) -> Result<BalanceView, ApiError> {
     let enterprise = load_enterprise_for(conn, principal, enterprise_id, false)?;
-    let park = parks::load_park(conn, &enterprise.0.park_id)?;
-    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let park = parks::load_park(conn, &enterprise.enterprise.park_id)?;
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
     let (allocated, credit) = allocation(conn, enterprise_id)?;
     let payments = store::payments_of(conn, enterprise_id)?;
     let billed = total(allocated.iter().map(|(s, _, _)| s.total_fen))?;

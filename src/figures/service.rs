@@ -30,7 +30,7 @@ pub fn load_park(conn: &mut DbConn, principal: &Principal, id: &str) -> Result<P
     reads_figures(principal)?;
     let park = parks::load_park(conn, id)?;
     authorize(principal, Action::ReadFigures(parks::place(&park)))?;
-    Ok(park.0)
+    Ok(park.park)
 }
 
 /// The stock of a park's warehouses now, for a principal who reads the park's figures.

@@ -598,35 +598,45 @@ fn licences(
         disposers.as_deref(),
     )?
     .into_iter()
-    .filter(|(l, _)| after(&l.id, page))
-    .map(|(l, name)| {
-        let days_left = crate::domain::contract::days_until(today, l.valid_to);
-        let title = if l.valid_to < today {
-            format!("Licence {} of {name} ended on {}", l.number, l.valid_to)
-        } else {
-            format!("Licence {} of {name} ends on {}", l.number, l.valid_to)
-        };
-        (
-            l.id.clone(),
-            Anomaly {
-                kind: "licence_expiring".to_owned(),
-                title,
-                since: Some(l.valid_to),
-                detail: serde_json::json!({
-                    "number": l.number,
-                    "disposer_name": name,
-                    "valid_from": l.valid_from,
-                    "valid_to": l.valid_to,
-                    "days_left": days_left,
-                    "expired": l.valid_to < today,
-                }),
-                subject_id: l.id,
-                park_id: None,
-                enterprise_id: None,
-                disposer_id: Some(l.disposer_id),
-            },
-        )
-    })
+    .filter(
+        |crate::registry::directory::store::Licence {
+             licence: l,
+             disposer_name: _,
+         }| after(&l.id, page),
+    )
+    .map(
+        |crate::registry::directory::store::Licence {
+             licence: l,
+             disposer_name: name,
+         }| {
+            let days_left = crate::domain::contract::days_until(today, l.valid_to);
+            let title = if l.valid_to < today {
+                format!("Licence {} of {name} ended on {}", l.number, l.valid_to)
+            } else {
+                format!("Licence {} of {name} ends on {}", l.number, l.valid_to)
+            };
+            (
+                l.id.clone(),
+                Anomaly {
+                    kind: "licence_expiring".to_owned(),
+                    title,
+                    since: Some(l.valid_to),
+                    detail: serde_json::json!({
+                        "number": l.number,
+                        "disposer_name": name,
+                        "valid_from": l.valid_from,
+                        "valid_to": l.valid_to,
+                        "days_left": days_left,
+                        "expired": l.valid_to < today,
+                    }),
+                    subject_id: l.id,
+                    park_id: None,
+                    enterprise_id: None,
+                    disposer_id: Some(l.disposer_id),
+                },
+            )
+        },
+    )
     .collect();
     Ok(first_page(rows, page))
 }
@@ -648,7 +658,15 @@ fn idle_members(
     let since_at = crate::http::query::start_of_day(since, tz);
     let rows = store::idle_members(conn, scope, today, since, since_at, page)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (member_id, enterprise_id, contract_id, joined_on, number, park_id) in rows {
+    for crate::inspection::store::IdleMember {
+        member_id,
+        enterprise_id,
+        contract_id,
+        joined_on,
+        contract_number: number,
+        park_id,
+    } in rows
+    {
         let last = store::last_lot_at(conn, &enterprise_id, &contract_id)?.map(|t| t.and_utc());
         let name = crate::identity::store::find_organization(conn, &enterprise_id)?
             .map(|o| o.name)
@@ -697,7 +715,7 @@ fn zones_full(
             continue;
         };
         let park_id = crate::registry::warehouses::store::find_warehouse(conn, &zone.warehouse_id)?
-            .map(|w| w.0.park_id);
+            .map(|w| w.warehouse.park_id);
         let percent = i128::from(zone.stored_grams) * 100 / i128::from(zone.capacity_grams.max(1));
         rows.push((
             zone.id.clone(),

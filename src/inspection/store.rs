@@ -11,7 +11,15 @@ use crate::domain::lot::LotStatus;
 use crate::http::pagination::PageRequest;
 
 /// A member of a contract, with the contract's number and park.
-pub type IdleMember = (String, String, String, NaiveDate, String, String);
+#[derive(Debug, Clone, Queryable)]
+pub struct IdleMember {
+    pub member_id: String,
+    pub enterprise_id: String,
+    pub contract_id: String,
+    pub joined_on: NaiveDate,
+    pub contract_number: String,
+    pub park_id: String,
+}
 
 /// The members of the contracts of a scope in force on `today` who were members on `since`
 /// and are still, and who handed in no lot under the contract (voided ones do not count)

@@ -123,11 +123,11 @@ pub fn load_subject(
         Holder::Park(id) => parks::load_park(conn, id)?,
         Holder::Warehouse(id) => {
             let w = warehouses::load_warehouse(conn, id)?;
-            parks::load_park(conn, &w.0.park_id)?
+            parks::load_park(conn, &w.warehouse.park_id)?
         }
         Holder::Enterprise(id) => {
             let e = parks::load_enterprise(conn, id)?;
-            parks::load_park(conn, &e.0.park_id)?
+            parks::load_park(conn, &e.enterprise.park_id)?
         }
     };
     let enterprise_id = match &holder {
@@ -143,7 +143,7 @@ pub fn load_subject(
     )?;
     Ok(Subject {
         holder,
-        park: park.0,
+        park: park.park,
         kind,
     })
 }

@@ -40,7 +40,7 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
                     let park = crate::registry::parks::service::load_park(conn, &park_id)?;
                     let bureaus = crate::registry::directory::service::bureaus_over(
                         conn,
-                        &park.0.region_code,
+                        &park.park.region_code,
                     )?;
                     inspectors.push((park_id.clone(), bureaus));
                     inspectors.len() - 1
@@ -106,7 +106,7 @@ pub fn sweep(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
             conn,
             now,
             &key,
-            std::slice::from_ref(&warehouse.0.park_id),
+            std::slice::from_ref(&warehouse.warehouse.park_id),
             &notice,
         )? {
             told += 1;

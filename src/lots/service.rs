@@ -536,7 +536,7 @@ pub fn weigh_in(
     check_capture_time(new.captured_at, now)?;
     let d = &new.description;
     let enterprise = park_store::find_enterprise(conn, &d.enterprise_id)?
-        .filter(|e| e.0.park_id == park.0.organization_id)
+        .filter(|e| e.enterprise.park_id == park.park.organization_id)
         .ok_or_else(|| {
             ApiError::field(
                 "enterprise_id",
@@ -544,17 +544,19 @@ pub fn weigh_in(
                 "no such enterprise in this warehouse's park",
             )
         })?;
-    let local_today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let local_today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
     let day = new
         .captured_at
-        .with_timezone(&parks::park_time_zone(&park.0))
+        .with_timezone(&parks::park_time_zone(&park.park))
         .date_naive();
     check_code(conn, &d.waste_code, day)?;
-    let contract = contract_for(conn, &park.0.organization_id, d, day)?;
+    let contract = contract_for(conn, &park.park.organization_id, d, day)?;
 
     let kind = d.waste_code.kind();
     let zone_kind = WasteKind::parse_stored(&zone.kind).unwrap_or(WasteKind::Hazardous);
-    if zone.closed_on.is_some_and(|c| c <= day) || warehouse.0.closed_on.is_some_and(|c| c <= day) {
+    if zone.closed_on.is_some_and(|c| c <= day)
+        || warehouse.warehouse.closed_on.is_some_and(|c| c <= day)
+    {
         return Err(ApiError::field(
             "zone_id",
             "closed",
@@ -592,9 +594,9 @@ pub fn weigh_in(
     }
     check_storage_point(
         conn,
-        &park.0,
+        &park.park,
         &zone,
-        &enterprise.0.organization_id,
+        &enterprise.enterprise.organization_id,
         &d.waste_code,
         day,
         new.weighing.net,
@@ -602,7 +604,7 @@ pub fn weigh_in(
     // The pickup group's lock comes before the stock (see `db::locks`).
     Group {
         contract_id: contract.id.clone(),
-        warehouse_id: Some(warehouse.0.id.clone()),
+        warehouse_id: Some(warehouse.warehouse.id.clone()),
         category: d.waste_code.category().as_str().to_owned(),
     }
     .lock(conn)?;
@@ -613,8 +615,8 @@ pub fn weigh_in(
     let mut containers = new.containers;
     containers.codes = crate::lots::containers::allocate_codes(
         conn,
-        &enterprise.0.organization_id,
-        &enterprise.0.uscc,
+        &enterprise.enterprise.organization_id,
+        &enterprise.enterprise.uscc,
         &d.waste_code,
         produced_on,
         d.container_count,
@@ -623,8 +625,8 @@ pub fn weigh_in(
     let row = LotRow {
         // Minted from the reception time, so that date windows and ids agree.
         id: LotId::new_at(now),
-        park_id: park.0.organization_id.clone(),
-        enterprise_id: enterprise.0.organization_id.clone(),
+        park_id: park.park.organization_id.clone(),
+        enterprise_id: enterprise.enterprise.organization_id.clone(),
         contract_id: contract.id.clone(),
         route: "warehouse".to_owned(),
         status: LotStatus::Stored,
@@ -635,7 +637,7 @@ pub fn weigh_in(
         container_type: d.container_type.as_str().to_owned(),
         container_count: d.container_count,
         container_litres: d.container_litres,
-        warehouse_id: Some(warehouse.0.id.clone()),
+        warehouse_id: Some(warehouse.warehouse.id.clone()),
         zone_id: Some(zone.id.clone()),
         gross_grams: Some(new.weighing.gross),
         tare_grams: Some(new.weighing.tare),
@@ -747,10 +749,10 @@ pub fn declare(
     authorize(
         principal,
         Action::DeclareLot {
-            enterprise_id: &enterprise.0.organization_id,
+            enterprise_id: &enterprise.enterprise.organization_id,
             place: Place {
-                park_id: &enterprise.0.park_id,
-                region_code: &enterprise.2,
+                park_id: &enterprise.enterprise.park_id,
+                region_code: &enterprise.region_code,
             },
         },
     )?;
@@ -761,11 +763,11 @@ pub fn declare(
             "hazardous waste is handed into the park's warehouse and weighed there; only general waste is collected at the door",
         ));
     }
-    let park = parks::load_park(conn, &enterprise.0.park_id)?;
-    let day = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let park = parks::load_park(conn, &enterprise.enterprise.park_id)?;
+    let day = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
     let local_today = day;
     check_code(conn, &d.waste_code, day)?;
-    let contract = contract_for(conn, &park.0.organization_id, &d, day)?;
+    let contract = contract_for(conn, &park.park.organization_id, &d, day)?;
     Group {
         contract_id: contract.id.clone(),
         warehouse_id: None,
@@ -775,8 +777,8 @@ pub fn declare(
     let row = LotRow {
         // Minted from the reception time, so that date windows and ids agree.
         id: LotId::new_at(now),
-        park_id: park.0.organization_id.clone(),
-        enterprise_id: enterprise.0.organization_id.clone(),
+        park_id: park.park.organization_id.clone(),
+        enterprise_id: enterprise.enterprise.organization_id.clone(),
         contract_id: contract.id.clone(),
         route: "door".to_owned(),
         status: LotStatus::Declared,
@@ -1325,9 +1327,9 @@ pub fn label_data(conn: &mut DbConn, lot: store::Lot) -> Result<LabelData, ApiEr
         .collect();
     Ok(LabelData {
         lot: view(lot.lot),
-        producer: enterprise.1,
-        contact_name: enterprise.0.contact_name,
-        contact_phone: enterprise.0.contact_phone,
+        producer: enterprise.name,
+        contact_name: enterprise.enterprise.contact_name,
+        contact_phone: enterprise.enterprise.contact_phone,
         code_name: code.name_zh,
         characteristics,
     })

@@ -225,12 +225,12 @@ pub async fn zone_sign_svg(
         .run(move |conn| {
             let (zone, w) = warehouses::load_zone(conn, &id)?;
             authorize(&principal, Action::ReadWarehouse(warehouses::place(&w)))?;
-            let park = parks::load_park(conn, &w.0.park_id)?;
-            let zones: Vec<ZoneRow> = warehouse_store::zones_of(conn, &w.0.id)?
+            let park = parks::load_park(conn, &w.warehouse.park_id)?;
+            let zones: Vec<ZoneRow> = warehouse_store::zones_of(conn, &w.warehouse.id)?
                 .into_iter()
                 .filter(|z| z.closed_on.is_none() || z.id == zone.id)
                 .collect();
-            Ok(zone_sign(&park.1, &w.0.name, &zone, &zones))
+            Ok(zone_sign(&park.name, &w.warehouse.name, &zone, &zones))
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -262,15 +262,15 @@ pub async fn facility_sign_svg(
         .run(move |conn| {
             let w = warehouses::load_warehouse(conn, &id)?;
             authorize(&principal, Action::ReadWarehouse(warehouses::place(&w)))?;
-            let park = parks::load_park(conn, &w.0.park_id)?;
-            let zones: Vec<ZoneRow> = warehouse_store::zones_of(conn, &w.0.id)?
+            let park = parks::load_park(conn, &w.warehouse.park_id)?;
+            let zones: Vec<ZoneRow> = warehouse_store::zones_of(conn, &w.warehouse.id)?
                 .into_iter()
                 .filter(|z| z.closed_on.is_none())
                 .collect();
             Ok(facility_sign(
-                &park.1,
-                &w.0,
-                park.0.collection_permit_number.as_deref(),
+                &park.name,
+                &w.warehouse,
+                park.park.collection_permit_number.as_deref(),
                 &zones,
             ))
         })

@@ -133,9 +133,9 @@ pub fn filing(
     let row = service::load_readable(conn, principal, id)?;
     crate::auth::policy::reads_filing(principal, &row.consignor_id)?;
     let park = parks::load_park(conn, &row.park_id)?;
-    let tz = parks::park_time_zone(&park.0);
+    let tz = parks::park_time_zone(&park.park);
     let m = service::view(conn, now, &row, tolerance_percent, None)?;
-    let extra = extra(conn, &m, &park.0)?;
+    let extra = extra(conn, &m, &park.park)?;
     let fields = fields(&m, &extra, tz);
     let missing = fields
         .iter()

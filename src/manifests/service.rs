@@ -329,7 +329,7 @@ pub fn place(row: &ManifestRow) -> Place<'_> {
 pub fn receiver_region(conn: &mut DbConn, row: &ManifestRow) -> Result<String, ApiError> {
     Ok(
         crate::registry::directory::store::find_disposer(conn, &row.receiver_id)?
-            .map(|d| d.0.region_code)
+            .map(|d| d.disposer.region_code)
             .unwrap_or_default(),
     )
 }
@@ -668,7 +668,7 @@ pub fn read_for_print(
     let row = load_readable(conn, principal, id)?;
     let park = parks::load_park(conn, &row.park_id)?;
     let view = view(conn, now, &row, tolerance_percent, viewer(principal))?;
-    Ok((view, parks::park_time_zone(&park.0)))
+    Ok((view, parks::park_time_zone(&park.park)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -1057,7 +1057,7 @@ pub fn issue(
     tolerance_percent: i64,
 ) -> Result<Issued, ApiError> {
     let park = parks::load_park(conn, &trip.collection.park_id)?;
-    let tz = parks::park_time_zone(&park.0);
+    let tz = parks::park_time_zone(&park.park);
     let year = trip
         .collection
         .created_at
@@ -1066,22 +1066,22 @@ pub fn issue(
         .format("%Y")
         .to_string();
     let year: i32 = year.parse().unwrap_or(2026);
-    let region = park.0.region_code.clone();
+    let region = park.park.region_code.clone();
     let city = region.get(..4).unwrap_or(region.as_str()).to_owned();
     // Lots stored in an enterprise's own zone leave with the enterprise as consignor, whatever
     // the park's permit; the others with the park's consignor.
     let own_zones = own_zone_ids(conn, trip.lots)?;
     let departure_address = match trip.lots.iter().find_map(|l| l.warehouse_id.as_deref()) {
         Some(w) => crate::registry::warehouses::store::find_warehouse(conn, w)?
-            .map(|w| w.0.address)
-            .unwrap_or_else(|| park.0.address.clone()),
-        None => park.0.address.clone(),
+            .map(|w| w.warehouse.address)
+            .unwrap_or_else(|| park.park.address.clone()),
+        None => park.park.address.clone(),
     };
     let destination_address =
         crate::registry::directory::store::find_disposer(conn, trip.receiver_id)?
-            .map(|d| d.0.address)
+            .map(|d| d.disposer.address)
             .unwrap_or_default();
-    let groups = groups(&park.0, &own_zones, trip.lots);
+    let groups = groups(&park.park, &own_zones, trip.lots);
     let mut errors = Vec::new();
     let weighed = match_weighings(&groups, trip.weighings, &mut errors);
     if !errors.is_empty() {
@@ -1131,7 +1131,7 @@ pub fn issue(
             number,
             kind: if hazardous { "hazardous" } else { "general" }.to_owned(),
             collection_id: trip.collection.id.clone(),
-            park_id: park.0.organization_id.clone(),
+            park_id: park.park.organization_id.clone(),
             region_code: region.clone(),
             status: ManifestStatus::Draft,
             consignor_type: consignor_type.to_owned(),
@@ -1445,7 +1445,7 @@ fn arrive(
     tolerance_percent: i64,
 ) -> Result<(), ApiError> {
     let park = parks::load_park(conn, &row.park_id)?;
-    let day = crate::domain::time::local_date(at, parks::park_time_zone(&park.0));
+    let day = crate::domain::time::local_date(at, parks::park_time_zone(&park.park));
     let year = chrono::Datelike::year(&day);
     let due = crate::calendar::store::calendar(conn, year, year + 1)?
         .add_working_days(day, RECEIPT_WORKING_DAYS);
@@ -1739,7 +1739,8 @@ fn check_transport_papers(
             v.plate
         ));
     }
-    if let Some((c, name)) = directory::find_carrier(conn, &row.carrier_id)?
+    if let Some(crate::registry::directory::store::Carrier { carrier: c, name }) =
+        directory::find_carrier(conn, &row.carrier_id)?
         && let Some(until) = c.transport_permit_valid_until
         && until < today
     {
@@ -1804,7 +1805,7 @@ pub fn step(
         Step::Confirm => {}
         Step::TakeOver => {
             let park = parks::load_park(conn, &row.park_id)?;
-            if park.0.require_official_number
+            if park.park.require_official_number
                 && row.kind == "hazardous"
                 && store::official_number_of(conn, &row.id)?.is_none()
             {
@@ -1815,7 +1816,7 @@ pub fn step(
                 ));
             }
             // Until it arrives, the manifest is held to the arrival's deadline.
-            let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+            let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
             if row.kind == "hazardous" {
                 check_transport_papers(conn, &row, today)?;
             }
@@ -2046,7 +2047,7 @@ fn follow_up(
         ));
     }
     let park = parks::load_park(conn, &first.park_id)?;
-    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
     let hazardous = first.kind == WasteKind::Hazardous.as_str();
     let (receiver, licence) = match (action, receiver_id) {
         (ResolveAction::Forward, Some(to)) => {
@@ -2137,12 +2138,12 @@ fn follow_up(
     // The waste leaves the receiver that refused it, for the new receiver, or back to the park
     // its consignor sent it from; its quantity is the refused one the receiver weighed.
     let address_of = |conn: &mut DbConn, id: &str| -> Result<Option<String>, ApiError> {
-        Ok(crate::registry::directory::store::find_disposer(conn, id)?.map(|d| d.0.address))
+        Ok(crate::registry::directory::store::find_disposer(conn, id)?.map(|d| d.disposer.address))
     };
     let departure_address = address_of(conn, &first.receiver_id)?.unwrap_or_default();
     let destination_address = match action {
         ResolveAction::Forward => address_of(conn, &row.receiver_id)?.unwrap_or_default(),
-        _ => parks::load_park(conn, &first.park_id)?.0.address,
+        _ => parks::load_park(conn, &first.park_id)?.park.address,
     };
     store::insert_places(
         conn,
@@ -2534,7 +2535,7 @@ pub fn tell_overdue(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiE
     let mut told = 0;
     for row in store::receipts_overdue(conn, tomorrow)? {
         let park = parks::load_park(conn, &row.park_id)?;
-        let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+        let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
         let Some(due) = row.receipt_due_on.filter(|due| *due < today) else {
             continue;
         };

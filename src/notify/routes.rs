@@ -457,16 +457,12 @@ pub async fn list_deliveries(
     let mut v = Validator::new();
     let page = page.parse(&mut v);
     v.finish()?;
-    let limit = page.limit;
     let id = id.into_inner();
-    let rows = state
+    let page = state
         .db
         .run(move |conn| service::deliveries(conn, &principal, &id, &page))
         .await?;
-    Ok(web::Json(
-        Page::from_rows(rows, limit, |(d, _)| d.id.as_str())
-            .map(|(d, t)| service::delivery_view(d, t, Vec::new())),
-    ))
+    Ok(web::Json(page))
 }
 
 /// One delivery with every attempt: when, the receiver's status or the error, how long.

@@ -502,9 +502,13 @@ pub fn deliveries(
     principal: &Principal,
     endpoint_id: &str,
     page: &PageRequest,
-) -> Result<Vec<(DeliveryRow, String)>, ApiError> {
+) -> Result<Page<DeliveryView>, ApiError> {
     load_own_endpoint(conn, principal, endpoint_id)?;
-    Ok(store::list_deliveries(conn, endpoint_id, page)?)
+    let rows = store::list_deliveries(conn, endpoint_id, page)?;
+    Ok(
+        Page::from_rows(rows, page.limit, |d| d.delivery.id.as_str())
+            .map(|d| delivery_view(d.delivery, d.message_type, Vec::new())),
+    )
 }
 
 fn load_own_delivery(

@@ -268,12 +268,20 @@ pub fn find_delivery(conn: &mut DbConn, id: &str) -> QueryResult<Option<Delivery
         .optional()
 }
 
+/// A delivery with its message's type.
+#[derive(Debug, Clone, Queryable)]
+pub struct Delivery {
+    pub delivery: DeliveryRow,
+    /// The message's type (`messages.type`).
+    pub message_type: String,
+}
+
 /// An endpoint's deliveries, newest first, with their message's type.
 pub fn list_deliveries(
     conn: &mut DbConn,
     endpoint_id: &str,
     page: &PageRequest,
-) -> QueryResult<Vec<(DeliveryRow, String)>> {
+) -> QueryResult<Vec<Delivery>> {
     let mut q = webhook_deliveries::table
         .inner_join(messages::table)
         .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))

@@ -357,7 +357,7 @@ fn park_today(conn: &mut DbConn, park_id: &str, now: DateTime<Utc>) -> Result<Na
     let park = parks::load_park(conn, park_id)?;
     Ok(crate::domain::time::local_date(
         now,
-        parks::park_time_zone(&park.0),
+        parks::park_time_zone(&park.park),
     ))
 }
 
@@ -511,10 +511,17 @@ fn target_place(
     match target {
         Target::Enterprise(id) => {
             let e = parks::load_enterprise(conn, id)?;
-            Ok((e.0.park_id.clone(), e.2.clone(), Some(id.clone())))
+            Ok((
+                e.enterprise.park_id.clone(),
+                e.region_code.clone(),
+                Some(id.clone()),
+            ))
         }
         Target::Warehouse(id) => {
-            let (w, region) = crate::registry::warehouses::store::find_warehouse(conn, id)?
+            let crate::registry::warehouses::store::Warehouse {
+                warehouse: w,
+                region_code: region,
+            } = crate::registry::warehouses::store::find_warehouse(conn, id)?
                 .ok_or(ApiError::NotFound(NOT_VISIBLE))?;
             Ok((w.park_id, region, None))
         }
@@ -523,7 +530,7 @@ fn target_place(
 
 /// The region code of a park.
 fn region_of(conn: &mut DbConn, park_id: &str) -> Result<String, ApiError> {
-    Ok(parks::load_park(conn, park_id)?.0.region_code)
+    Ok(parks::load_park(conn, park_id)?.park.region_code)
 }
 
 fn new_message(
@@ -964,7 +971,7 @@ pub fn open_feedback(
 ) -> Result<ThreadView, ApiError> {
     crate::auth::policy::writes_feedback(principal)?;
     let enterprise = parks::load_enterprise(conn, &principal.organization_id)?;
-    let park_id = enterprise.0.park_id.clone();
+    let park_id = enterprise.enterprise.park_id.clone();
     let row = ThreadRow {
         id: new_id("fbk"),
         kind: "feedback".to_owned(),

@@ -113,7 +113,7 @@ pub fn collect(
     let mut row = load_collectable(conn, principal, id)?;
     crate::lots::service::check_capture_time(c.captured_at, now)?;
     let park = parks::load_park(conn, &row.park_id)?;
-    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
 
     let mut errors: Vec<FieldError> = Vec::new();
     for (i, w) in c.door.iter().enumerate() {
@@ -139,13 +139,13 @@ pub fn collect(
     crate::pickups::loading::check_scans(
         conn,
         &lots,
-        park.0.label_scan_general,
+        park.park.label_scan_general,
         c.scanned_labels.as_deref(),
         &mut errors,
     )?;
     let own_zones = crate::manifests::service::own_zone_ids(conn, &lots)?;
     crate::manifests::service::match_weighings(
-        &crate::manifests::service::groups(&park.0, &own_zones, &lots),
+        &crate::manifests::service::groups(&park.park, &own_zones, &lots),
         &c.manifest_weighings,
         &mut errors,
     );

@@ -236,7 +236,7 @@ pub fn schedule(
     let mut row = request.request;
     check_status(&row, RequestStatus::OPEN, RequestStatus::Scheduled)?;
     let park = parks::load_park(conn, &row.park_id)?;
-    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
     let mut errors = Vec::new();
     if s.scheduled_on < today {
         errors.push(FieldError::new(

@@ -152,8 +152,8 @@ pub fn read(
     id: &str,
 ) -> Result<FiveHavesView, ApiError> {
     let e = service::readable(conn, principal, id)?;
-    let park = parks::load_park(conn, &e.0.park_id)?;
-    five_haves(conn, now, &park.0, &e)
+    let park = parks::load_park(conn, &e.enterprise.park_id)?;
+    five_haves(conn, now, &park.park, &e)
 }
 
 /// Records one of the five haves of an enterprise the principal may change (an unknown `have`
@@ -179,8 +179,8 @@ pub fn record_have(
         return Err(ApiError::NotFound(crate::error::NOT_VISIBLE));
     };
     record(conn, now, &principal.user_id, &e, have, body.met, note)?;
-    let park = parks::load_park(conn, &e.0.park_id)?;
-    five_haves(conn, now, &park.0, &e)
+    let park = parks::load_park(conn, &e.enterprise.park_id)?;
+    five_haves(conn, now, &park.park, &e)
 }
 
 /// The five haves of the enterprises of a park whose figures the principal reads, sorted and
@@ -257,7 +257,7 @@ pub fn five_haves(
     let tz = parks::park_time_zone(park);
     let today = crate::domain::time::local_date(now, tz);
     let since = crate::http::query::start_of_day(today - Duration::days(WINDOW_DAYS - 1), tz);
-    let id = &enterprise.0.organization_id;
+    let id = &enterprise.enterprise.organization_id;
     let profile = store::find_profile(conn, id)?;
     let points = if profile.is_some() {
         store::storage_points_of(conn, id)?.len()
@@ -297,9 +297,15 @@ pub fn five_haves(
         .iter()
         .filter(|s| {
             s.zone_id.as_ref().is_some_and(|z| {
-                !zones.iter().any(|(zid, kind, cats)| {
-                    zid == z && zone_takes(kind, cats, &s.kind, &s.category)
-                })
+                !zones.iter().any(
+                    |crate::profiles::store::ZoneRule {
+                         zone_id: zid,
+                         kind,
+                         categories: cats,
+                     }| {
+                        zid == z && zone_takes(kind, cats, &s.kind, &s.category)
+                    },
+                )
             })
         })
         .map(|s| s.lots)
@@ -323,7 +329,7 @@ pub fn five_haves(
 
     let contracts = crate::registry::contracts::store::contracts_of_member_on(
         conn,
-        &enterprise.0.park_id,
+        &enterprise.enterprise.park_id,
         id,
         today,
     )?;
@@ -337,8 +343,8 @@ pub fn five_haves(
     let met = i32::try_from(haves.iter().filter(|h| h.met).count()).unwrap_or(0);
     Ok(FiveHavesView {
         enterprise_id: id.clone(),
-        name: enterprise.1.clone(),
-        park_id: enterprise.0.park_id.clone(),
+        name: enterprise.name.clone(),
+        park_id: enterprise.enterprise.park_id.clone(),
         today,
         window_days: WINDOW_DAYS,
         met,
@@ -358,7 +364,7 @@ pub fn record(
     note: Option<String>,
 ) -> Result<(), ApiError> {
     let row = RecordRow {
-        enterprise_id: enterprise.0.organization_id.clone(),
+        enterprise_id: enterprise.enterprise.organization_id.clone(),
         have: have.to_owned(),
         met,
         note,
@@ -398,10 +404,9 @@ pub fn of_park(
     let truncated = enterprises.len() > usize::try_from(MAX_ENTERPRISES).unwrap_or(usize::MAX);
     enterprises.truncate(usize::try_from(MAX_ENTERPRISES).unwrap_or(usize::MAX));
     let mut out = Vec::new();
-    for e in enterprises
-        .iter()
-        .filter(|e| e.0.joined_on <= today && e.0.left_on.is_none_or(|l| l > today))
-    {
+    for e in enterprises.iter().filter(|e| {
+        e.enterprise.joined_on <= today && e.enterprise.left_on.is_none_or(|l| l > today)
+    }) {
         let view = five_haves(conn, now, park, e)?;
         if let Some(m) = missing
             && view.haves.iter().any(|h| h.have == m && h.met)

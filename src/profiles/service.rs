@@ -39,7 +39,7 @@ pub fn readable(
     authorize(
         principal,
         Action::ReadCompliance {
-            enterprise_id: &e.0.organization_id,
+            enterprise_id: &e.enterprise.organization_id,
             place: parks::enterprise_place(&e),
         },
     )?;
@@ -56,7 +56,7 @@ pub fn writable(
     authorize(
         principal,
         Action::ManageCompliance {
-            enterprise_id: &e.0.organization_id,
+            enterprise_id: &e.enterprise.organization_id,
             place: parks::enterprise_place(&e),
         },
     )?;
@@ -345,7 +345,7 @@ pub fn read_profile(
     id: &str,
 ) -> Result<ProfileView, ApiError> {
     let e = readable(conn, principal, id)?;
-    find(conn, &e.0.organization_id)?.ok_or(ApiError::NotFound(
+    find(conn, &e.enterprise.organization_id)?.ok_or(ApiError::NotFound(
         "the enterprise has no waste profile yet",
     ))
 }
@@ -381,8 +381,8 @@ pub fn replace(
     enterprise: &Enterprise,
     new: NewProfile,
 ) -> Result<(ProfileView, bool), ApiError> {
-    let park = parks::load_park(conn, &enterprise.0.park_id)?;
-    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.0));
+    let park = parks::load_park(conn, &enterprise.enterprise.park_id)?;
+    let today = crate::domain::time::local_date(now, parks::park_time_zone(&park.park));
     let refs: Vec<CatalogRef> = new
         .wastes
         .iter()
@@ -397,11 +397,11 @@ pub fn replace(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let id = &enterprise.0.organization_id;
+    let id = &enterprise.enterprise.organization_id;
     let previous = store::find_profile(conn, id)?;
     let row = ProfileRow {
         enterprise_id: id.clone(),
-        park_id: enterprise.0.park_id.clone(),
+        park_id: enterprise.enterprise.park_id.clone(),
         person_in_charge: new.person_in_charge,
         person_phone: new.person_phone,
         note: new.note,

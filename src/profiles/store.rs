@@ -340,11 +340,17 @@ pub fn label_facts(
     })
 }
 
+/// A zone's kind and the categories it takes.
+#[derive(Debug, Clone, Queryable)]
+pub struct ZoneRule {
+    pub zone_id: String,
+    pub kind: String,
+    /// The categories, as stored (comma-separated).
+    pub categories: String,
+}
+
 /// The categories a zone takes and its kind.
-pub fn zone_rules(
-    conn: &mut DbConn,
-    zone_ids: &[String],
-) -> QueryResult<Vec<(String, String, String)>> {
+pub fn zone_rules(conn: &mut DbConn, zone_ids: &[String]) -> QueryResult<Vec<ZoneRule>> {
     if zone_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -406,14 +412,22 @@ pub fn monthly(
     }
 }
 
+/// What a current profile expects of one code: grams per month and the handling.
+#[derive(Debug, Clone, Queryable)]
+pub struct Expectation {
+    pub enterprise_id: String,
+    pub waste_code: String,
+    pub handling: String,
+    pub grams_per_month: i64,
+}
+
 /// The expected grams per month of each code over the current profiles of a park's
-/// enterprises, or of one enterprise (`enterprise_id` empty: all), with their handling:
-/// (enterprise, code, handling, grams per month).
+/// enterprises, or of one enterprise (`enterprise_id` empty: all), with their handling.
 pub fn expectations(
     conn: &mut DbConn,
     park_id: &str,
     enterprise_id: &str,
-) -> QueryResult<Vec<(String, String, String, i64)>> {
+) -> QueryResult<Vec<Expectation>> {
     let mut q = profile_wastes::table
         .inner_join(
             enterprise_profiles::table

@@ -167,8 +167,8 @@ pub fn read(
         Whose::Enterprise(id) => {
             let e = crate::profiles::service::readable(conn, principal, &id)?;
             (
-                parks::load_park(conn, &e.0.park_id)?.0,
-                Some(e.0.organization_id),
+                parks::load_park(conn, &e.enterprise.park_id)?.park,
+                Some(e.enterprise.organization_id),
             )
         }
     };
@@ -269,11 +269,17 @@ pub fn trends(
     let expectations = store::expectations(conn, &park.organization_id, ent)?;
     let recycler: Vec<(&str, &str)> = expectations
         .iter()
-        .filter(|(.., handling, _)| handling == "recycler")
-        .map(|(e, c, ..)| (e.as_str(), c.as_str()))
+        .filter(|x| x.handling == "recycler")
+        .map(|x| (x.enterprise_id.as_str(), x.waste_code.as_str()))
         .collect();
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
-    for (_, code, _, grams) in &expectations {
+    for crate::profiles::store::Expectation {
+        enterprise_id: _,
+        waste_code: code,
+        handling: _,
+        grams_per_month: grams,
+    } in &expectations
+    {
         let slot = expected.entry(key_of(code, by)).or_default();
         *slot = add(*slot, *grams)?;
     }

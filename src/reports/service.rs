@@ -172,7 +172,7 @@ fn patrol_part(
         counts.rectification_percent = percent(counts.closed, counts.findings);
         match id {
             Some(id) => {
-                let name = parks::load_enterprise(conn, &id)?.1;
+                let name = parks::load_enterprise(conn, &id)?.name;
                 enterprises.push(EnterprisePatrols {
                     enterprise_id: Some(id),
                     name: Some(name),
@@ -240,7 +240,7 @@ pub fn read(
     to: Option<&str>,
 ) -> Result<ParkReport, ApiError> {
     let park = crate::figures::service::load_park(conn, principal, park_id)?;
-    let name = parks::load_park(conn, &park.organization_id)?.1;
+    let name = parks::load_park(conn, &park.organization_id)?.name;
     let today = crate::domain::time::local_date(now, parks::park_time_zone(&park));
     let months = crate::figures::service::months(from, to, today)?;
     report(conn, now, &park, &name, months)

@@ -499,7 +499,7 @@ fn crossing(
         Some(today) => today,
         None => {
             let park = parks::load_park(conn, &contract.park_id)?;
-            now.with_timezone(&parks::park_time_zone(&park.0))
+            now.with_timezone(&parks::park_time_zone(&park.park))
                 .date_naive()
         }
     };
@@ -756,7 +756,7 @@ pub fn evaluate(
             }
             loaded = contracts::find_contract(conn, &group.contract_id)?
                 .ok_or(ApiError::NotFound(NOT_VISIBLE))?
-                .0;
+                .contract;
             (&loaded, None)
         }
     };
@@ -843,16 +843,16 @@ pub fn raise(
         principal,
         Action::ManageContract {
             place: Place {
-                park_id: &contract.0.park_id,
-                region_code: &contract.1,
+                park_id: &contract.contract.park_id,
+                region_code: &contract.region_code,
             },
-            disposer_id: &contract.0.disposer_id,
+            disposer_id: &contract.contract.disposer_id,
             member_ids: &members,
         },
     )?;
     if let Some(w) = &r.warehouse_id {
         let warehouse = crate::registry::warehouses::store::find_warehouse(conn, w)?
-            .filter(|w| w.0.park_id == contract.0.park_id)
+            .filter(|w| w.warehouse.park_id == contract.contract.park_id)
             .ok_or_else(|| {
                 ApiError::field(
                     "warehouse_id",
@@ -888,7 +888,7 @@ pub fn raise(
     let row = open_request(
         conn,
         now,
-        &contract.0,
+        &contract.contract,
         &group,
         crossing,
         Some(RaisedBy {

@@ -118,7 +118,12 @@ pub struct ContractView {
     pub thresholds: Vec<ThresholdView>,
 }
 
-pub fn summary((row, _region): store::Contract) -> ContractSummary {
+pub fn summary(
+    crate::registry::contracts::store::Contract {
+        contract: row,
+        region_code: _region,
+    }: store::Contract,
+) -> ContractSummary {
     ContractSummary {
         id: row.id,
         number: row.number,
@@ -153,15 +158,17 @@ fn threshold_view(row: ThresholdRow) -> ThresholdView {
 
 /// The whole contract as the API shows it.
 pub fn full_view(conn: &mut DbConn, contract: store::Contract) -> Result<ContractView, ApiError> {
-    let id = contract.0.id.clone();
+    let id = contract.contract.id.clone();
     let members = store::members_of(conn, &id)?
         .into_iter()
-        .map(|(m, name)| MemberView {
-            enterprise_id: m.enterprise_id,
-            enterprise_name: name,
-            joined_on: m.joined_on,
-            left_on: m.left_on,
-        })
+        .map(
+            |crate::registry::contracts::store::Member { member: m, name }| MemberView {
+                enterprise_id: m.enterprise_id,
+                enterprise_name: name,
+                joined_on: m.joined_on,
+                left_on: m.left_on,
+            },
+        )
         .collect();
     let prices = store::prices_of(conn, &id)?
         .into_iter()
@@ -182,7 +189,10 @@ pub fn full_view(conn: &mut DbConn, contract: store::Contract) -> Result<Contrac
 /// Serialises the changes of one contract (PostgreSQL): checks of existing members and rules
 /// and the change they guard happen as one.
 fn lock(conn: &mut DbConn, contract: &store::Contract) -> Result<(), ApiError> {
-    crate::db::locks::take(conn, crate::db::locks::Lock::Contract(&contract.0.id))
+    crate::db::locks::take(
+        conn,
+        crate::db::locks::Lock::Contract(&contract.contract.id),
+    )
 }
 
 pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Contract, ApiError> {
@@ -191,8 +201,8 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<store::Contract, ApiError> {
 
 pub fn place(c: &store::Contract) -> Place<'_> {
     Place {
-        park_id: &c.0.park_id,
-        region_code: &c.1,
+        park_id: &c.contract.park_id,
+        region_code: &c.region_code,
     }
 }
 
@@ -200,7 +210,7 @@ pub fn place(c: &store::Contract) -> Place<'_> {
 pub fn member_ids(conn: &mut DbConn, contract_id: &str) -> Result<Vec<String>, ApiError> {
     Ok(store::members_of(conn, contract_id)?
         .into_iter()
-        .map(|(m, _)| m.enterprise_id)
+        .map(|crate::registry::contracts::store::Member { member: m, name: _ }| m.enterprise_id)
         .collect())
 }
 
@@ -304,7 +314,7 @@ pub fn create(
             "no such disposal company",
         ));
     }
-    if store::number_taken(conn, &park.0.organization_id, &new.number)? {
+    if store::number_taken(conn, &park.park.organization_id, &new.number)? {
         errors.push(FieldError::new(
             "number",
             "taken",
@@ -316,7 +326,7 @@ pub fn create(
     }
     let row = ContractRow {
         id: new_id("con"),
-        park_id: park.0.organization_id.clone(),
+        park_id: park.park.organization_id.clone(),
         disposer_id: new.disposer_id,
         number: new.number,
         valid_from: new.valid_from,
@@ -327,7 +337,10 @@ pub fn create(
         updated_at: now.naive_utc(),
     };
     store::insert_contract(conn, &row)?;
-    let contract = (row, park.0.region_code.clone());
+    let contract = store::Contract {
+        contract: row,
+        region_code: park.park.region_code.clone(),
+    };
     for (i, m) in new.members.into_iter().enumerate() {
         add_member_row(conn, now, &contract, m, &format!("members[{i}]."))?;
     }
@@ -366,11 +379,11 @@ fn add_member_row(
     new: NewMember,
     prefix: &str,
 ) -> Result<(), ApiError> {
-    let c = &contract.0;
+    let c = &contract.contract;
     let field = |name: &str| format!("{prefix}{name}");
     let joined_on = new.joined_on.unwrap_or(c.valid_from);
     let enterprise = park_store::find_enterprise(conn, &new.enterprise_id)?
-        .filter(|e| e.0.park_id == c.park_id)
+        .filter(|e| e.enterprise.park_id == c.park_id)
         .ok_or_else(|| {
             ApiError::field(
                 field("enterprise_id"),
@@ -388,7 +401,11 @@ fn add_member_row(
             ),
         ));
     }
-    if !member_on(joined_on, enterprise.0.joined_on, enterprise.0.left_on) {
+    if !member_on(
+        joined_on,
+        enterprise.enterprise.joined_on,
+        enterprise.enterprise.left_on,
+    ) {
         return Err(ApiError::field(
             field("joined_on"),
             "not_in_park",
@@ -396,9 +413,11 @@ fn add_member_row(
         ));
     }
     let memberships = store::members_of(conn, &c.id)?;
-    if memberships.iter().any(|(m, _)| {
-        m.enterprise_id == new.enterprise_id && m.left_on.is_none_or(|left| joined_on < left)
-    }) {
+    if memberships.iter().any(
+        |crate::registry::contracts::store::Member { member: m, name: _ }| {
+            m.enterprise_id == new.enterprise_id && m.left_on.is_none_or(|left| joined_on < left)
+        },
+    ) {
         return Err(ApiError::field(
             field("enterprise_id"),
             "already_member",
@@ -414,7 +433,7 @@ fn add_member_row(
             enterprise_id: new.enterprise_id,
             joined_on,
             // A membership ends, at the latest, when the enterprise leaves the park.
-            left_on: enterprise.0.left_on,
+            left_on: enterprise.enterprise.left_on,
             created_at: now,
             updated_at: now,
         },
@@ -430,7 +449,7 @@ fn check_rule_target(
     prefix: &str,
     needs_licence: bool,
 ) -> Result<(), ApiError> {
-    let c = &contract.0;
+    let c = &contract.contract;
     let mut errors = check_refs_exist(
         conn,
         |_| format!("{prefix}target"),
@@ -474,9 +493,9 @@ fn add_price_row(
     new: NewPrice,
     prefix: &str,
 ) -> Result<PriceRow, ApiError> {
-    let effective_from = new.effective_from.unwrap_or(contract.0.valid_from);
+    let effective_from = new.effective_from.unwrap_or(contract.contract.valid_from);
     check_rule_target(conn, contract, &new.target, effective_from, prefix, true)?;
-    if store::prices_of(conn, &contract.0.id)?
+    if store::prices_of(conn, &contract.contract.id)?
         .iter()
         .any(|p| p.target == new.target.as_str() && p.effective_from == effective_from)
     {
@@ -488,7 +507,7 @@ fn add_price_row(
     }
     let row = PriceRow {
         id: new_id("prc"),
-        contract_id: contract.0.id.clone(),
+        contract_id: contract.contract.id.clone(),
         target: new.target.as_str().to_owned(),
         fen_per_tonne: new.fen_per_tonne,
         effective_from,
@@ -507,9 +526,9 @@ fn add_threshold_row(
     new: NewThreshold,
     prefix: &str,
 ) -> Result<ThresholdRow, ApiError> {
-    let effective_from = new.effective_from.unwrap_or(contract.0.valid_from);
+    let effective_from = new.effective_from.unwrap_or(contract.contract.valid_from);
     check_rule_target(conn, contract, &new.target, effective_from, prefix, false)?;
-    if store::thresholds_of(conn, &contract.0.id)?
+    if store::thresholds_of(conn, &contract.contract.id)?
         .iter()
         .any(|t| t.target == new.target.as_str() && t.effective_from == effective_from)
     {
@@ -524,7 +543,7 @@ fn add_threshold_row(
     }
     let row = ThresholdRow {
         id: new_id("thr"),
-        contract_id: contract.0.id.clone(),
+        contract_id: contract.contract.id.clone(),
         target: new.target.as_str().to_owned(),
         threshold_grams: new.threshold_grams,
         effective_from,
@@ -557,9 +576,9 @@ pub fn end_member(
     left_on: NaiveDate,
 ) -> Result<ContractView, ApiError> {
     lock(conn, &contract)?;
-    let open = store::members_of(conn, &contract.0.id)?
+    let open = store::members_of(conn, &contract.contract.id)?
         .into_iter()
-        .map(|(m, _)| m)
+        .map(|crate::registry::contracts::store::Member { member: m, name: _ }| m)
         .find(|m| m.enterprise_id == enterprise_id && m.left_on.is_none())
         .ok_or(ApiError::NotFound(
             "the enterprise has no open membership in this contract",
@@ -612,7 +631,10 @@ pub fn update(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    (mut row, region): store::Contract,
+    crate::registry::contracts::store::Contract {
+        contract: mut row,
+        region_code: region,
+    }: store::Contract,
     valid_to: Option<NaiveDate>,
     max_storage_days: Option<i32>,
     pickup_zone_percent: Option<i32>,
@@ -623,20 +645,19 @@ pub fn update(
     let new_percent = pickup_zone_percent.unwrap_or(row.pickup_zone_percent);
     let mut errors = Vec::new();
     check_period(&mut errors, row.valid_from, new_to, new_days, new_percent);
-    let latest_start = store::prices_of(conn, &row.id)?
-        .iter()
-        .map(|p| p.effective_from)
-        .chain(
-            store::thresholds_of(conn, &row.id)?
-                .iter()
-                .map(|t| t.effective_from),
-        )
-        .chain(
-            store::members_of(conn, &row.id)?
-                .iter()
-                .map(|(m, _)| m.joined_on),
-        )
-        .max();
+    let latest_start =
+        store::prices_of(conn, &row.id)?
+            .iter()
+            .map(|p| p.effective_from)
+            .chain(
+                store::thresholds_of(conn, &row.id)?
+                    .iter()
+                    .map(|t| t.effective_from),
+            )
+            .chain(store::members_of(conn, &row.id)?.iter().map(
+                |crate::registry::contracts::store::Member { member: m, name: _ }| m.joined_on,
+            ))
+            .max();
     if latest_start.is_some_and(|d| d > new_to) {
         errors.push(FieldError::new(
             "valid_to",
@@ -650,7 +671,15 @@ pub fn update(
     row.valid_to = new_to;
     row.max_storage_days = new_days;
     row.pickup_zone_percent = new_percent;
-    touch(conn, now, by, (row, region))
+    touch(
+        conn,
+        now,
+        by,
+        crate::registry::contracts::store::Contract {
+            contract: row,
+            region_code: region,
+        },
+    )
 }
 
 /// Saves the contract's header with a new `updated_at` and records the new version.
@@ -658,11 +687,22 @@ fn touch(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     by: &str,
-    (mut row, region): store::Contract,
+    crate::registry::contracts::store::Contract {
+        contract: mut row,
+        region_code: region,
+    }: store::Contract,
 ) -> Result<ContractView, ApiError> {
     row.updated_at = now.naive_utc();
     store::save_contract(conn, &row)?;
-    record(conn, now, by, (row, region))
+    record(
+        conn,
+        now,
+        by,
+        crate::registry::contracts::store::Contract {
+            contract: row,
+            region_code: region,
+        },
+    )
 }
 
 /// What the contract said about a code on a day.
@@ -694,8 +734,8 @@ pub fn terms_on(
     code: &WasteCode,
     day: NaiveDate,
 ) -> Result<TermsView, ApiError> {
-    let prices = store::prices_of(conn, &contract.0.id)?;
-    let thresholds = store::thresholds_of(conn, &contract.0.id)?;
+    let prices = store::prices_of(conn, &contract.contract.id)?;
+    let thresholds = store::thresholds_of(conn, &contract.contract.id)?;
     let dated = |target: &str, effective_from: NaiveDate, index: usize| {
         CatalogRef::parse("", target).ok().map(|target| DatedRule {
             target,
@@ -713,7 +753,11 @@ pub fn terms_on(
         .enumerate()
         .filter_map(|(i, t)| dated(&t.target, t.effective_from, i))
         .collect();
-    let in_force = in_period(day, contract.0.valid_from, contract.0.valid_to);
+    let in_force = in_period(
+        day,
+        contract.contract.valid_from,
+        contract.contract.valid_to,
+    );
     Ok(TermsView {
         code: code.as_str().to_owned(),
         on: day,
@@ -775,15 +819,20 @@ pub fn expirations(
     };
     let mut alerts: Vec<Expiration> = store::list_contracts(conn, contract_scope, &filter, &page)?
         .into_iter()
-        .map(|(c, _)| Expiration {
-            kind: "contract",
-            days_left: crate::domain::contract::days_until(today, c.valid_to),
-            id: c.id,
-            number: c.number,
-            valid_to: c.valid_to,
-            disposer_id: c.disposer_id,
-            park_id: Some(c.park_id),
-        })
+        .map(
+            |crate::registry::contracts::store::Contract {
+                 contract: c,
+                 region_code: _,
+             }| Expiration {
+                kind: "contract",
+                days_left: crate::domain::contract::days_until(today, c.valid_to),
+                id: c.id,
+                number: c.number,
+                valid_to: c.valid_to,
+                disposer_id: c.disposer_id,
+                park_id: Some(c.park_id),
+            },
+        )
         .collect();
     use crate::auth::policy::Scope;
     let disposers = match licence_scope {
@@ -801,15 +850,20 @@ pub fn expirations(
     alerts.extend(
         directory_store::licences_ending(conn, today, until, disposers.as_deref())?
             .into_iter()
-            .map(|(l, _)| Expiration {
-                kind: "licence",
-                days_left: crate::domain::contract::days_until(today, l.valid_to),
-                id: l.id,
-                number: l.number,
-                valid_to: l.valid_to,
-                disposer_id: l.disposer_id,
-                park_id: None,
-            }),
+            .map(
+                |crate::registry::directory::store::Licence {
+                     licence: l,
+                     disposer_name: _,
+                 }| Expiration {
+                    kind: "licence",
+                    days_left: crate::domain::contract::days_until(today, l.valid_to),
+                    id: l.id,
+                    number: l.number,
+                    valid_to: l.valid_to,
+                    disposer_id: l.disposer_id,
+                    park_id: None,
+                },
+            ),
     );
     alerts.sort_by(|a, b| (a.valid_to, &a.id).cmp(&(b.valid_to, &b.id)));
     alerts.truncate(usize::try_from(MAX_ALERTS).unwrap_or(500));
@@ -828,7 +882,7 @@ fn load_readable(
         principal,
         Action::ReadContract {
             place: place(&contract),
-            disposer_id: &contract.0.disposer_id,
+            disposer_id: &contract.contract.disposer_id,
             member_ids: &members,
         },
     )?;
@@ -848,7 +902,7 @@ fn load_manageable(
         principal,
         Action::ManageContract {
             place: place(&contract),
-            disposer_id: &contract.0.disposer_id,
+            disposer_id: &contract.contract.disposer_id,
             member_ids: &members,
         },
     )?;
@@ -876,7 +930,7 @@ pub fn list_contracts(
     page: &PageRequest,
 ) -> Result<Page<ContractSummary>, ApiError> {
     let rows = store::list_contracts(conn, scope, filter, page)?;
-    Ok(Page::from_rows(rows, page.limit, |r| r.0.id.as_str()).map(summary))
+    Ok(Page::from_rows(rows, page.limit, |r| r.contract.id.as_str()).map(summary))
 }
 
 /// A contract the principal may read, with its members, prices and thresholds.
@@ -993,8 +1047,8 @@ pub fn contract_terms(
     let day = match on {
         Some(day) => day,
         None => {
-            let park = parks::load_park(conn, &contract.0.park_id)?;
-            crate::domain::time::local_date(now, parks::park_time_zone(&park.0))
+            let park = parks::load_park(conn, &contract.contract.park_id)?;
+            crate::domain::time::local_date(now, parks::park_time_zone(&park.park))
         }
     };
     terms_on(conn, &contract, code, day)

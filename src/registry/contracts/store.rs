@@ -66,7 +66,31 @@ pub struct ThresholdRow {
 }
 
 /// A contract with its park's region code.
-pub type Contract = (ContractRow, String);
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contracts)]
+pub struct Contract {
+    #[diesel(embed)]
+    pub contract: ContractRow,
+    /// The region code of the contract's park (`parks.region_code`).
+    #[diesel(select_expression = parks::region_code)]
+    pub region_code: String,
+}
+
+/// A member of a contract with the enterprise's name.
+#[derive(Debug, Clone, Queryable)]
+pub struct Member {
+    pub member: MemberRow,
+    /// The enterprise's name (`organizations.name`).
+    pub name: String,
+}
+
+/// An enterprise's membership with the contract's number.
+#[derive(Debug, Clone, Queryable)]
+pub struct Membership {
+    pub member: MemberRow,
+    /// The contract's number (`contracts.number`).
+    pub contract_number: String,
+}
 
 pub fn insert_contract(conn: &mut DbConn, row: &ContractRow) -> QueryResult<()> {
     diesel::insert_into(contracts::table)
@@ -86,7 +110,7 @@ pub fn find_contract(conn: &mut DbConn, id: &str) -> QueryResult<Option<Contract
     contracts::table
         .inner_join(parks::table)
         .filter(contracts::id.eq(id))
-        .select((ContractRow::as_select(), parks::region_code))
+        .select(Contract::as_select())
         .first(conn)
         .optional()
 }
@@ -140,7 +164,7 @@ pub fn list_contracts(
     filter: &ContractFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<Contract>> {
-    let mut q = scoped(scope).select((ContractRow::as_select(), parks::region_code));
+    let mut q = scoped(scope).select(Contract::as_select());
     if let Some(park) = &filter.park_id {
         q = q.filter(contracts::park_id.eq(park.clone()));
     }
@@ -175,7 +199,7 @@ pub fn list_contracts(
 }
 
 /// Members with their enterprise names, in order of joining.
-pub fn members_of(conn: &mut DbConn, contract_id: &str) -> QueryResult<Vec<(MemberRow, String)>> {
+pub fn members_of(conn: &mut DbConn, contract_id: &str) -> QueryResult<Vec<Member>> {
     contract_members::table
         .inner_join(organizations::table.on(organizations::id.eq(contract_members::enterprise_id)))
         .filter(contract_members::contract_id.eq(contract_id))
@@ -281,10 +305,7 @@ pub fn contracts_of_member_on(
 }
 
 /// The memberships of an enterprise in any contract, with the contract's number.
-pub fn memberships_of(
-    conn: &mut DbConn,
-    enterprise_id: &str,
-) -> QueryResult<Vec<(MemberRow, String)>> {
+pub fn memberships_of(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<Vec<Membership>> {
     contract_members::table
         .inner_join(contracts::table)
         .filter(contract_members::enterprise_id.eq(enterprise_id))

@@ -46,7 +46,12 @@ pub struct DisposerView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn disposer_view((row, name): (DisposerRow, String)) -> DisposerView {
+pub fn disposer_view(
+    store::Disposer {
+        disposer: row,
+        name,
+    }: store::Disposer,
+) -> DisposerView {
     DisposerView {
         id: row.organization_id,
         name,
@@ -95,7 +100,10 @@ pub fn create_disposer(
         updated_at: now.naive_utc(),
     };
     store::insert_disposer(conn, &row)?;
-    let view = disposer_view((row, org.name));
+    let view = disposer_view(store::Disposer {
+        disposer: row,
+        name: org.name,
+    });
     history::record(conn, Entity::Disposer, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -109,7 +117,10 @@ pub fn update_disposer(
     new_name: Option<String>,
     address: Option<String>,
 ) -> Result<DisposerView, ApiError> {
-    let (mut row, mut name) = load_disposer(conn, id)?;
+    let store::Disposer {
+        disposer: mut row,
+        mut name,
+    } = load_disposer(conn, id)?;
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -119,12 +130,15 @@ pub fn update_disposer(
     }
     row.updated_at = now.naive_utc();
     store::save_disposer(conn, &row)?;
-    let view = disposer_view((row, name));
+    let view = disposer_view(store::Disposer {
+        disposer: row,
+        name,
+    });
     history::record(conn, Entity::Disposer, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
 
-pub fn load_disposer(conn: &mut DbConn, id: &str) -> Result<(DisposerRow, String), ApiError> {
+pub fn load_disposer(conn: &mut DbConn, id: &str) -> Result<store::Disposer, ApiError> {
     store::find_disposer(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -322,7 +336,7 @@ pub struct CarrierView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn carrier_view((row, name): (CarrierRow, String)) -> CarrierView {
+pub fn carrier_view(store::Carrier { carrier: row, name }: store::Carrier) -> CarrierView {
     CarrierView {
         id: row.organization_id,
         name,
@@ -367,7 +381,10 @@ pub fn create_carrier(
         transport_permit_valid_until,
     };
     store::insert_carrier(conn, &row)?;
-    let view = carrier_view((row, org.name));
+    let view = carrier_view(store::Carrier {
+        carrier: row,
+        name: org.name,
+    });
     history::record(conn, Entity::Carrier, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -381,7 +398,10 @@ pub fn update_carrier(
     new_name: Option<String>,
     (permit, valid_until): (Option<String>, Option<NaiveDate>),
 ) -> Result<CarrierView, ApiError> {
-    let (mut row, mut name) = load_carrier(conn, id)?;
+    let store::Carrier {
+        carrier: mut row,
+        mut name,
+    } = load_carrier(conn, id)?;
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -394,12 +414,12 @@ pub fn update_carrier(
     }
     row.updated_at = now.naive_utc();
     store::save_carrier(conn, &row)?;
-    let view = carrier_view((row, name));
+    let view = carrier_view(store::Carrier { carrier: row, name });
     history::record(conn, Entity::Carrier, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
 
-pub fn load_carrier(conn: &mut DbConn, id: &str) -> Result<(CarrierRow, String), ApiError> {
+pub fn load_carrier(conn: &mut DbConn, id: &str) -> Result<store::Carrier, ApiError> {
     store::find_carrier(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -565,7 +585,7 @@ pub struct BureauView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn bureau_view((row, name): (BureauRow, String)) -> BureauView {
+pub fn bureau_view(store::Bureau { bureau: row, name }: store::Bureau) -> BureauView {
     BureauView {
         id: row.organization_id,
         name,
@@ -597,7 +617,10 @@ pub fn create_bureau(
         updated_at: now.naive_utc(),
     };
     store::insert_bureau(conn, &row)?;
-    let view = bureau_view((row, org.name));
+    let view = bureau_view(store::Bureau {
+        bureau: row,
+        name: org.name,
+    });
     history::record(conn, Entity::Bureau, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -611,7 +634,10 @@ pub fn update_bureau(
     new_name: Option<String>,
     jurisdiction: Option<Jurisdiction>,
 ) -> Result<BureauView, ApiError> {
-    let (mut row, mut name) = load_bureau(conn, id)?;
+    let store::Bureau {
+        bureau: mut row,
+        mut name,
+    } = load_bureau(conn, id)?;
     if let Some(n) = new_name {
         rename_organization(conn, &row.organization_id, &n, now.naive_utc())?;
         name = n;
@@ -621,7 +647,7 @@ pub fn update_bureau(
     }
     row.updated_at = now.naive_utc();
     store::save_bureau(conn, &row)?;
-    let view = bureau_view((row, name));
+    let view = bureau_view(store::Bureau { bureau: row, name });
     history::record(conn, Entity::Bureau, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -636,7 +662,7 @@ pub fn bureaus_over(conn: &mut DbConn, region_code: &str) -> Result<Vec<String>,
         .collect())
 }
 
-pub fn load_bureau(conn: &mut DbConn, id: &str) -> Result<(BureauRow, String), ApiError> {
+pub fn load_bureau(conn: &mut DbConn, id: &str) -> Result<store::Bureau, ApiError> {
     store::find_bureau(conn, id)?.ok_or(ApiError::NotFound(NOT_VISIBLE))
 }
 
@@ -656,7 +682,11 @@ pub fn tell_expiring_licences(conn: &mut DbConn, now: DateTime<Utc>) -> Result<u
         today + chrono::Duration::days(LICENCE_NOTICE_DAYS),
         None,
     )?;
-    for (licence, disposer_name) in ending {
+    for crate::registry::directory::store::Licence {
+        licence,
+        disposer_name,
+    } in ending
+    {
         let key = format!("licence:{}:{}", licence.id, licence.valid_to);
         let mut audience = vec![licence.disposer_id.clone()];
         audience.extend(crate::registry::contracts::store::parks_of_disposer(
@@ -693,7 +723,10 @@ pub fn list_disposers(
     page: &PageRequest,
 ) -> Result<Page<DisposerView>, ApiError> {
     let rows = store::list_disposers(conn, scope, page)?;
-    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(disposer_view))
+    Ok(
+        Page::from_rows(rows, page.limit, |r| r.disposer.organization_id.as_str())
+            .map(disposer_view),
+    )
 }
 
 /// A disposal company.
@@ -740,7 +773,7 @@ pub fn list_carriers(
     page: &PageRequest,
 ) -> Result<Page<CarrierView>, ApiError> {
     let rows = store::list_carriers(conn, scope, page)?;
-    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(carrier_view))
+    Ok(Page::from_rows(rows, page.limit, |r| r.carrier.organization_id.as_str()).map(carrier_view))
 }
 
 /// A carrier.
@@ -853,7 +886,7 @@ pub fn list_bureaus(
     page: &PageRequest,
 ) -> Result<Page<BureauView>, ApiError> {
     let rows = store::list_bureaus(conn, scope, page)?;
-    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(bureau_view))
+    Ok(Page::from_rows(rows, page.limit, |r| r.bureau.organization_id.as_str()).map(bureau_view))
 }
 
 /// An environment bureau.

@@ -70,6 +70,34 @@ pub struct BureauRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// A disposal company with its name (from its organisation).
+#[derive(Debug, Clone, Queryable)]
+pub struct Disposer {
+    pub disposer: DisposerRow,
+    pub name: String,
+}
+
+/// A licence with its disposal company's name.
+#[derive(Debug, Clone, Queryable)]
+pub struct Licence {
+    pub licence: LicenceRow,
+    pub disposer_name: String,
+}
+
+/// A carrier with its name (from its organisation).
+#[derive(Debug, Clone, Queryable)]
+pub struct Carrier {
+    pub carrier: CarrierRow,
+    pub name: String,
+}
+
+/// An environment bureau with its name (from its organisation).
+#[derive(Debug, Clone, Queryable)]
+pub struct Bureau {
+    pub bureau: BureauRow,
+    pub name: String,
+}
+
 pub fn insert_disposer(conn: &mut DbConn, row: &DisposerRow) -> QueryResult<()> {
     diesel::insert_into(disposers::table)
         .values(row)
@@ -84,7 +112,7 @@ pub fn save_disposer(conn: &mut DbConn, row: &DisposerRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn find_disposer(conn: &mut DbConn, id: &str) -> QueryResult<Option<(DisposerRow, String)>> {
+pub fn find_disposer(conn: &mut DbConn, id: &str) -> QueryResult<Option<Disposer>> {
     disposers::table
         .inner_join(organizations::table)
         .filter(disposers::organization_id.eq(id))
@@ -97,7 +125,7 @@ pub fn list_disposers(
     conn: &mut DbConn,
     scope: &Scope,
     page: &PageRequest,
-) -> QueryResult<Vec<(DisposerRow, String)>> {
+) -> QueryResult<Vec<Disposer>> {
     let mut q = disposers::table
         .inner_join(organizations::table)
         .select((DisposerRow::as_select(), organizations::name))
@@ -159,7 +187,7 @@ pub fn licences_ending(
     from: NaiveDate,
     to: NaiveDate,
     disposer_ids: Option<&[String]>,
-) -> QueryResult<Vec<(LicenceRow, String)>> {
+) -> QueryResult<Vec<Licence>> {
     let mut q = licences::table
         .inner_join(disposers::table.inner_join(organizations::table))
         .filter(licences::valid_to.ge(from))
@@ -187,7 +215,7 @@ pub fn save_carrier(conn: &mut DbConn, row: &CarrierRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn find_carrier(conn: &mut DbConn, id: &str) -> QueryResult<Option<(CarrierRow, String)>> {
+pub fn find_carrier(conn: &mut DbConn, id: &str) -> QueryResult<Option<Carrier>> {
     carriers::table
         .inner_join(organizations::table)
         .filter(carriers::organization_id.eq(id))
@@ -200,7 +228,7 @@ pub fn list_carriers(
     conn: &mut DbConn,
     scope: &Scope,
     page: &PageRequest,
-) -> QueryResult<Vec<(CarrierRow, String)>> {
+) -> QueryResult<Vec<Carrier>> {
     let mut q = carriers::table
         .inner_join(organizations::table)
         .select((CarrierRow::as_select(), organizations::name))
@@ -286,7 +314,7 @@ pub fn save_bureau(conn: &mut DbConn, row: &BureauRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn find_bureau(conn: &mut DbConn, id: &str) -> QueryResult<Option<(BureauRow, String)>> {
+pub fn find_bureau(conn: &mut DbConn, id: &str) -> QueryResult<Option<Bureau>> {
     bureaus::table
         .inner_join(organizations::table)
         .filter(bureaus::organization_id.eq(id))
@@ -299,7 +327,7 @@ pub fn list_bureaus(
     conn: &mut DbConn,
     scope: &Scope,
     page: &PageRequest,
-) -> QueryResult<Vec<(BureauRow, String)>> {
+) -> QueryResult<Vec<Bureau>> {
     let mut q = bureaus::table
         .inner_join(organizations::table)
         .select((BureauRow::as_select(), organizations::name))

@@ -83,7 +83,7 @@ pub struct ParkView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn park_view((row, name): store::Park) -> ParkView {
+pub fn park_view(crate::registry::parks::store::Park { park: row, name }: store::Park) -> ParkView {
     ParkView {
         consignor: consignor(row.collection_permit_number.as_deref()),
         id: row.organization_id,
@@ -223,7 +223,10 @@ pub fn create_park(
         &row.organization_id,
         crate::domain::time::day_phase_minutes(new.time_zone),
     )?;
-    let view = park_view((row, org.name));
+    let view = park_view(crate::registry::parks::store::Park {
+        park: row,
+        name: org.name,
+    });
     history::record(conn, Entity::Park, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -254,7 +257,10 @@ pub fn update_park(
     let park = load_park(conn, id)?;
     authorize(principal, Action::UpdatePark(place(&park)))?;
     let by = principal.user_id.as_str();
-    let (mut row, mut name) = park;
+    let crate::registry::parks::store::Park {
+        park: mut row,
+        mut name,
+    } = park;
     if let Some(new_name) = changes.name {
         rename_organization(conn, &row.organization_id, &new_name, now.naive_utc())?;
         name = new_name;
@@ -304,7 +310,7 @@ pub fn update_park(
     }
     row.updated_at = now.naive_utc();
     store::save_park(conn, &row)?;
-    let view = park_view((row, name));
+    let view = park_view(crate::registry::parks::store::Park { park: row, name });
     history::record(conn, Entity::Park, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -316,8 +322,8 @@ pub fn load_park(conn: &mut DbConn, id: &str) -> Result<store::Park, ApiError> {
 
 pub fn place(park: &store::Park) -> Place<'_> {
     Place {
-        park_id: &park.0.organization_id,
-        region_code: &park.0.region_code,
+        park_id: &park.park.organization_id,
+        region_code: &park.park.region_code,
     }
 }
 
@@ -366,7 +372,13 @@ pub struct EnterpriseView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn enterprise_view((row, name, _region): store::Enterprise) -> EnterpriseView {
+pub fn enterprise_view(
+    crate::registry::parks::store::Enterprise {
+        enterprise: row,
+        name,
+        region_code: _region,
+    }: store::Enterprise,
+) -> EnterpriseView {
     EnterpriseView {
         id: row.organization_id,
         park_id: row.park_id,
@@ -415,13 +427,13 @@ pub fn create_enterprise(
     )?;
     let row = EnterpriseRow {
         organization_id: org.id,
-        park_id: park.0.organization_id.clone(),
+        park_id: park.park.organization_id.clone(),
         uscc: new.uscc.as_str().to_owned(),
         contact_name: new.contact_name,
         contact_phone: new.contact_phone,
         joined_on: new
             .joined_on
-            .unwrap_or_else(|| crate::domain::time::local_date(now, park_time_zone(&park.0))),
+            .unwrap_or_else(|| crate::domain::time::local_date(now, park_time_zone(&park.park))),
         left_on: None,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
@@ -437,7 +449,11 @@ pub fn create_enterprise(
             e.into()
         }
     })?;
-    let view = enterprise_view((row, org.name, park.0.region_code.clone()));
+    let view = enterprise_view(crate::registry::parks::store::Enterprise {
+        enterprise: row,
+        name: org.name,
+        region_code: park.park.region_code.clone(),
+    });
     history::record(conn, Entity::Enterprise, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -462,12 +478,16 @@ pub fn update_enterprise(
     authorize(
         principal,
         Action::UpdateEnterprise {
-            enterprise_id: &e.0.organization_id,
+            enterprise_id: &e.enterprise.organization_id,
             place: enterprise_place(&e),
         },
     )?;
     let by = principal.user_id.as_str();
-    let (mut row, mut name, region) = e;
+    let crate::registry::parks::store::Enterprise {
+        enterprise: mut row,
+        mut name,
+        region_code: region,
+    } = e;
     if let Some(Some(left_on)) = changes.left_on
         && left_on <= row.joined_on
     {
@@ -482,8 +502,18 @@ pub fn update_enterprise(
         let open: Vec<String> =
             crate::registry::contracts::store::memberships_of(conn, &row.organization_id)?
                 .into_iter()
-                .filter(|(m, _)| m.left_on.is_none_or(|l| l > left_on))
-                .map(|(_, number)| number)
+                .filter(
+                    |crate::registry::contracts::store::Membership {
+                         member: m,
+                         contract_number: _,
+                     }| m.left_on.is_none_or(|l| l > left_on),
+                )
+                .map(
+                    |crate::registry::contracts::store::Membership {
+                         member: _,
+                         contract_number: number,
+                     }| number,
+                )
                 .collect();
         if !open.is_empty() {
             return Err(ApiError::field(
@@ -511,7 +541,11 @@ pub fn update_enterprise(
     }
     row.updated_at = now.naive_utc();
     store::save_enterprise(conn, &row)?;
-    let view = enterprise_view((row, name, region));
+    let view = enterprise_view(crate::registry::parks::store::Enterprise {
+        enterprise: row,
+        name,
+        region_code: region,
+    });
     history::record(conn, Entity::Enterprise, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -522,8 +556,8 @@ pub fn load_enterprise(conn: &mut DbConn, id: &str) -> Result<store::Enterprise,
 
 pub fn enterprise_place(e: &store::Enterprise) -> Place<'_> {
     Place {
-        park_id: &e.0.park_id,
-        region_code: &e.2,
+        park_id: &e.enterprise.park_id,
+        region_code: &e.region_code,
     }
 }
 
@@ -548,7 +582,7 @@ fn load_readable_enterprise(
     authorize(
         principal,
         Action::ReadEnterprise {
-            enterprise_id: &e.0.organization_id,
+            enterprise_id: &e.enterprise.organization_id,
             place: enterprise_place(&e),
         },
     )?;
@@ -562,7 +596,7 @@ pub fn list_parks(
     page: &PageRequest,
 ) -> Result<Page<ParkView>, ApiError> {
     let rows = store::list_parks(conn, scope, page)?;
-    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(park_view))
+    Ok(Page::from_rows(rows, page.limit, |r| r.park.organization_id.as_str()).map(park_view))
 }
 
 /// A park the principal may read.
@@ -603,7 +637,10 @@ pub fn list_enterprises(
     page: &PageRequest,
 ) -> Result<Page<EnterpriseView>, ApiError> {
     let rows = store::list_enterprises(conn, scope, park_id, page)?;
-    Ok(Page::from_rows(rows, page.limit, |r| r.0.organization_id.as_str()).map(enterprise_view))
+    Ok(
+        Page::from_rows(rows, page.limit, |r| r.enterprise.organization_id.as_str())
+            .map(enterprise_view),
+    )
 }
 
 /// An enterprise the principal may read.

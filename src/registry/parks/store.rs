@@ -46,9 +46,29 @@ pub struct EnterpriseRow {
 }
 
 /// A park with its name (from its organisation).
-pub type Park = (ParkRow, String);
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = parks)]
+pub struct Park {
+    #[diesel(embed)]
+    pub park: ParkRow,
+    /// The park office's name (`organizations.name`).
+    #[diesel(select_expression = organizations::name)]
+    pub name: String,
+}
+
 /// An enterprise with its name and its park's region code.
-pub type Enterprise = (EnterpriseRow, String, String);
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = enterprises)]
+pub struct Enterprise {
+    #[diesel(embed)]
+    pub enterprise: EnterpriseRow,
+    /// The enterprise's name (`organizations.name`).
+    #[diesel(select_expression = organizations::name)]
+    pub name: String,
+    /// The region code of the enterprise's park (`parks.region_code`).
+    #[diesel(select_expression = parks::region_code)]
+    pub region_code: String,
+}
 
 pub fn insert_park(conn: &mut DbConn, row: &ParkRow) -> QueryResult<()> {
     diesel::insert_into(parks::table)
@@ -119,7 +139,7 @@ pub fn find_park(conn: &mut DbConn, id: &str) -> QueryResult<Option<Park>> {
     parks::table
         .inner_join(organizations::table)
         .filter(parks::organization_id.eq(id))
-        .select((ParkRow::as_select(), organizations::name))
+        .select(Park::as_select())
         .first(conn)
         .optional()
 }
@@ -127,7 +147,7 @@ pub fn find_park(conn: &mut DbConn, id: &str) -> QueryResult<Option<Park>> {
 pub fn list_parks(conn: &mut DbConn, scope: &Scope, page: &PageRequest) -> QueryResult<Vec<Park>> {
     let mut q = parks::table
         .inner_join(organizations::table)
-        .select((ParkRow::as_select(), organizations::name))
+        .select(Park::as_select())
         .into_boxed();
     q = match scope {
         Scope::All => q,
@@ -170,11 +190,7 @@ pub fn find_enterprise(conn: &mut DbConn, id: &str) -> QueryResult<Option<Enterp
         .inner_join(organizations::table)
         .inner_join(parks::table)
         .filter(enterprises::organization_id.eq(id))
-        .select((
-            EnterpriseRow::as_select(),
-            organizations::name,
-            parks::region_code,
-        ))
+        .select(Enterprise::as_select())
         .first(conn)
         .optional()
 }
@@ -188,11 +204,7 @@ pub fn list_enterprises(
     let mut q = enterprises::table
         .inner_join(organizations::table)
         .inner_join(parks::table)
-        .select((
-            EnterpriseRow::as_select(),
-            organizations::name,
-            parks::region_code,
-        ))
+        .select(Enterprise::as_select())
         .into_boxed();
     q = match scope {
         Scope::All => q,

@@ -78,7 +78,12 @@ pub struct ZoneView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn warehouse_view((row, _region): store::Warehouse) -> WarehouseView {
+pub fn warehouse_view(
+    crate::registry::warehouses::store::Warehouse {
+        warehouse: row,
+        region_code: _region,
+    }: store::Warehouse,
+) -> WarehouseView {
     WarehouseView {
         id: row.id,
         park_id: row.park_id,
@@ -116,7 +121,7 @@ fn check_zone_enterprise(
     enterprise_id: &str,
 ) -> Result<(), ApiError> {
     match crate::registry::parks::store::find_enterprise(conn, enterprise_id)? {
-        Some(e) if e.0.park_id == park_id => Ok(()),
+        Some(e) if e.enterprise.park_id == park_id => Ok(()),
         _ => Err(ApiError::field(
             "enterprise_id",
             "not_in_park",
@@ -131,8 +136,8 @@ pub fn load_warehouse(conn: &mut DbConn, id: &str) -> Result<store::Warehouse, A
 
 pub fn place(w: &store::Warehouse) -> Place<'_> {
     Place {
-        park_id: &w.0.park_id,
-        region_code: &w.1,
+        park_id: &w.warehouse.park_id,
+        region_code: &w.region_code,
     }
 }
 
@@ -166,7 +171,10 @@ pub fn create_warehouse(
         updated_at: now.naive_utc(),
     };
     store::insert_warehouse(conn, &row)?;
-    let view = warehouse_view((row, region));
+    let view = warehouse_view(crate::registry::warehouses::store::Warehouse {
+        warehouse: row,
+        region_code: region,
+    });
     history::record(conn, Entity::Warehouse, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -186,7 +194,10 @@ pub fn update_warehouse(
     id: &str,
     changes: WarehouseChanges,
 ) -> Result<WarehouseView, ApiError> {
-    let (mut row, region) = load_manageable(conn, principal, id)?;
+    let crate::registry::warehouses::store::Warehouse {
+        warehouse: mut row,
+        region_code: region,
+    } = load_manageable(conn, principal, id)?;
     let by = principal.user_id.as_str();
     if let Some(name) = changes.name {
         if store::warehouse_name_taken(conn, &row.park_id, &name, Some(&row.id))? {
@@ -202,7 +213,10 @@ pub fn update_warehouse(
     }
     row.updated_at = now.naive_utc();
     store::save_warehouse(conn, &row)?;
-    let view = warehouse_view((row, region));
+    let view = warehouse_view(crate::registry::warehouses::store::Warehouse {
+        warehouse: row,
+        region_code: region,
+    });
     history::record(conn, Entity::Warehouse, &view.id, Some(by), now, &view)?;
     Ok(view)
 }
@@ -272,9 +286,9 @@ pub fn add_zone(
 ) -> Result<ZoneView, ApiError> {
     check_categories(conn, now, new.kind, &new.categories)?;
     if let Some(e) = &new.enterprise_id {
-        check_zone_enterprise(conn, &warehouse.0.park_id, e)?;
+        check_zone_enterprise(conn, &warehouse.warehouse.park_id, e)?;
     }
-    let existing = store::zones_of(conn, &warehouse.0.id)?;
+    let existing = store::zones_of(conn, &warehouse.warehouse.id)?;
     if existing.iter().any(|z| z.name == new.name) {
         return Err(ApiError::field(
             "name",
@@ -294,7 +308,7 @@ pub fn add_zone(
         .collect();
     let row = ZoneRow {
         id: new_id("zone"),
-        warehouse_id: warehouse.0.id.clone(),
+        warehouse_id: warehouse.warehouse.id.clone(),
         name: new.name,
         kind: new.kind.as_str().to_owned(),
         categories: join_refs(&refs),
@@ -382,7 +396,7 @@ pub fn update_zone(
             ));
         }
         if let Some(e) = &enterprise_id {
-            let park_id = load_warehouse(conn, &row.warehouse_id)?.0.park_id;
+            let park_id = load_warehouse(conn, &row.warehouse_id)?.warehouse.park_id;
             check_zone_enterprise(conn, &park_id, e)?;
         }
         row.enterprise_id = enterprise_id;
@@ -445,7 +459,7 @@ pub fn open_warehouse(
         now,
         &principal.user_id,
         park_id,
-        park.0.region_code.clone(),
+        park.park.region_code.clone(),
         name,
         address,
     )
@@ -459,7 +473,7 @@ pub fn list_warehouses(
     page: &PageRequest,
 ) -> Result<Page<WarehouseView>, ApiError> {
     let rows = store::list_warehouses(conn, scope, park_id, page)?;
-    Ok(Page::from_rows(rows, page.limit, |r| r.0.id.as_str()).map(warehouse_view))
+    Ok(Page::from_rows(rows, page.limit, |r| r.warehouse.id.as_str()).map(warehouse_view))
 }
 
 /// A warehouse the principal may read.

@@ -42,7 +42,15 @@ pub struct ZoneRow {
 }
 
 /// A warehouse with its park's region code.
-pub type Warehouse = (WarehouseRow, String);
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = warehouses)]
+pub struct Warehouse {
+    #[diesel(embed)]
+    pub warehouse: WarehouseRow,
+    /// The region code of the warehouse's park (`parks.region_code`).
+    #[diesel(select_expression = parks::region_code)]
+    pub region_code: String,
+}
 
 pub fn insert_warehouse(conn: &mut DbConn, row: &WarehouseRow) -> QueryResult<()> {
     diesel::insert_into(warehouses::table)
@@ -62,7 +70,7 @@ pub fn find_warehouse(conn: &mut DbConn, id: &str) -> QueryResult<Option<Warehou
     warehouses::table
         .inner_join(parks::table)
         .filter(warehouses::id.eq(id))
-        .select((WarehouseRow::as_select(), parks::region_code))
+        .select(Warehouse::as_select())
         .first(conn)
         .optional()
 }
@@ -91,7 +99,7 @@ pub fn list_warehouses(
 ) -> QueryResult<Vec<Warehouse>> {
     let mut q = warehouses::table
         .inner_join(parks::table)
-        .select((WarehouseRow::as_select(), parks::region_code))
+        .select(Warehouse::as_select())
         .into_boxed();
     q = match scope {
         Scope::All => q,
@@ -153,8 +161,15 @@ pub fn find_zone_in_place(
         .into_iter()
         .next()
         .map(|(zone, warehouse, park, name)| {
-            let region = park.region_code.clone();
-            (zone, (warehouse, region), (park, name))
+            let region_code = park.region_code.clone();
+            (
+                zone,
+                Warehouse {
+                    warehouse,
+                    region_code,
+                },
+                crate::registry::parks::store::Park { park, name },
+            )
         }))
 }
 
