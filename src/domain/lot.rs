@@ -87,15 +87,31 @@ labelled_enum!(ContainerType {
     Other => "other", "其他",
 });
 
-/// A weighing on a scale: net = gross − tare, all in grams.
+/// A weighing on a scale: net = gross − tare, all in grams. Made only by [`Weighing::parse`],
+/// so a value of this type has passed its checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Weighing {
-    pub gross: i64,
-    pub tare: i64,
-    pub net: i64,
+    gross: i64,
+    tare: i64,
+    net: i64,
 }
 
 impl Weighing {
+    /// The gross weight, in grams.
+    pub fn gross(self) -> i64 {
+        self.gross
+    }
+
+    /// The tare, in grams.
+    pub fn tare(self) -> i64 {
+        self.tare
+    }
+
+    /// The net weight (gross − tare), in grams.
+    pub fn net(self) -> i64 {
+        self.net
+    }
+
     /// Checks a weighing: a positive gross weight, a tare from zero to below the gross, a net
     /// of at most [`MAX_LOT_GRAMS`], and a stated net (if any) equal to gross − tare.
     pub fn parse(gross: i64, tare: i64, stated_net: Option<i64>) -> Result<Self, Vec<FieldError>> {

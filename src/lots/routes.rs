@@ -272,7 +272,7 @@ pub async fn weigh_in(
             "container_grams",
             grams,
             b.container_count,
-            w.net,
+            w.net(),
         )),
         _ => None,
     };

@@ -599,7 +599,7 @@ pub fn weigh_in(
         &enterprise.enterprise.organization_id,
         &d.waste_code,
         day,
-        new.weighing.net,
+        new.weighing.net(),
     )?;
     // The pickup group's lock comes before the stock (see `db::locks`).
     Group {
@@ -639,9 +639,9 @@ pub fn weigh_in(
         container_litres: d.container_litres,
         warehouse_id: Some(warehouse.warehouse.id.clone()),
         zone_id: Some(zone.id.clone()),
-        gross_grams: Some(new.weighing.gross),
-        tare_grams: Some(new.weighing.tare),
-        net_grams: new.weighing.net,
+        gross_grams: Some(new.weighing.gross()),
+        tare_grams: Some(new.weighing.tare()),
+        net_grams: new.weighing.net(),
         weight_source: "scale".to_owned(),
         scale_id: Some(new.scale_id.clone()),
         captured_at: new.captured_at.naive_utc(),
@@ -992,12 +992,12 @@ pub fn correct(
                 check_capture_time(at, now)?;
                 row.captured_at = at.naive_utc();
             }
-            row.gross_grams = Some(w.gross);
-            row.tare_grams = Some(w.tare);
+            row.gross_grams = Some(w.gross());
+            row.tare_grams = Some(w.tare());
             if let Some(scale) = c.scale_id {
                 row.scale_id = Some(scale);
             }
-            w.net
+            w.net()
         }
         (LotStatus::Declared, None, Some(estimate)) => estimate,
         (LotStatus::Stored, _, Some(_)) => {
@@ -1393,9 +1393,9 @@ pub fn leave_with_collection(
         let door_weighing = h.door.iter().find(|w| w.lot_id == lot.id);
         let door = door_weighing.is_some();
         if let Some(w) = door_weighing {
-            lot.gross_grams = Some(w.weighing.gross);
-            lot.tare_grams = Some(w.weighing.tare);
-            lot.net_grams = w.weighing.net;
+            lot.gross_grams = Some(w.weighing.gross());
+            lot.tare_grams = Some(w.weighing.tare());
+            lot.net_grams = w.weighing.net();
             lot.weight_source = "scale".to_owned();
             lot.scale_id = Some(w.scale_id.clone());
             lot.captured_at = w.captured_at.naive_utc();

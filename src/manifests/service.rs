@@ -1103,7 +1103,7 @@ pub fn issue(
         .zip(shares)
         .map(|(w, share)| match w.and_then(|i| trip.weighings.get(i)) {
             Some(w) => (
-                w.weighing.net,
+                w.weighing.net(),
                 WEIGHED,
                 Some((w.scale_id.clone(), w.captured_at.naive_utc())),
             ),

@@ -181,12 +181,12 @@ pub fn collect(
         vehicle_id: c.vehicle_id.clone(),
         driver_id: crew.driver_id,
         scale_id: c.scale_id.clone(),
-        gross_grams: c.weighing.map(|w| w.gross),
-        tare_grams: c.weighing.map(|w| w.tare),
+        gross_grams: c.weighing.map(|w| w.gross()),
+        tare_grams: c.weighing.map(|w| w.tare()),
         net_grams: match c.weighing {
-            Some(w) => w.net,
+            Some(w) => w.net(),
             None => {
-                crate::domain::units::total(c.manifest_weighings.iter().map(|w| w.weighing.net))?
+                crate::domain::units::total(c.manifest_weighings.iter().map(|w| w.weighing.net()))?
             }
         },
         captured_at: c.captured_at.naive_utc(),
