@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use crate::auth::store::{self, RefreshTokenRow, SessionRow, ThrottleScope};
 use crate::auth::{Principal, password, tokens};
 use crate::config::AuthSettings;
+use crate::db::DbConn;
 use crate::db::locks::Lock;
-use crate::db::{DbConn, write_transaction};
 use crate::domain::identity::NewPassword;
 use crate::domain::ids::new_id;
 use crate::error::ApiError;
@@ -293,48 +293,36 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, ApiE
     let hash = tokens::digest(&presented);
     let outcome = state
         .db
-        .run(move |conn| {
-            // The revocation of a reused family must be committed even though the request fails,
-            // so the outcome is returned as a value, not an error.
-            write_transaction(conn, |conn| {
-                let Some((token, session)) = store::find_refresh_token(conn, &hash)? else {
-                    return Ok(Refreshed::Invalid);
-                };
-                if token.used_at.is_some() {
-                    store::revoke_session(
-                        conn,
-                        &session.id,
-                        "refresh token reused",
-                        now.naive_utc(),
-                    )?;
-                    return Ok(Refreshed::Reused {
-                        session_id: session.id,
-                    });
-                }
-                let live =
-                    store::live_session_user(conn, &session.id, &session.user_id, now.naive_utc())?;
-                if live.is_none() || token.expires_at <= now.naive_utc() {
-                    return Ok(Refreshed::Invalid);
-                }
-                if !store::claim_refresh_token(conn, &hash, now.naive_utc())? {
-                    // A concurrent request used the same token first: that is reuse too.
-                    store::revoke_session(
-                        conn,
-                        &session.id,
-                        "refresh token reused",
-                        now.naive_utc(),
-                    )?;
-                    return Ok(Refreshed::Reused {
-                        session_id: session.id,
-                    });
-                }
-                let (token, expires_at) = add_refresh_token(conn, &settings, &session, now)?;
-                Ok::<_, ApiError>(Refreshed::Rotated {
-                    user_id: session.user_id,
+        // The revocation of a reused family must be committed even though the request fails,
+        // so the outcome is returned as a value, not an error.
+        .write(move |conn| {
+            let Some((token, session)) = store::find_refresh_token(conn, &hash)? else {
+                return Ok(Refreshed::Invalid);
+            };
+            if token.used_at.is_some() {
+                store::revoke_session(conn, &session.id, "refresh token reused", now.naive_utc())?;
+                return Ok(Refreshed::Reused {
                     session_id: session.id,
-                    token,
-                    expires_at,
-                })
+                });
+            }
+            let live =
+                store::live_session_user(conn, &session.id, &session.user_id, now.naive_utc())?;
+            if live.is_none() || token.expires_at <= now.naive_utc() {
+                return Ok(Refreshed::Invalid);
+            }
+            if !store::claim_refresh_token(conn, &hash, now.naive_utc())? {
+                // A concurrent request used the same token first: that is reuse too.
+                store::revoke_session(conn, &session.id, "refresh token reused", now.naive_utc())?;
+                return Ok(Refreshed::Reused {
+                    session_id: session.id,
+                });
+            }
+            let (token, expires_at) = add_refresh_token(conn, &settings, &session, now)?;
+            Ok::<_, ApiError>(Refreshed::Rotated {
+                user_id: session.user_id,
+                session_id: session.id,
+                token,
+                expires_at,
             })
         })
         .await?;

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod locks;
 pub mod schema;
 pub mod statements;
+mod writer;
 
 use std::path::Path;
 use std::time::Duration;
@@ -124,15 +125,16 @@ pub type PooledConn = diesel::r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: diesel::r2d2::Pool<Manager>,
     backend: Backend,
-    /// On SQLite, the turn of write transactions: one at a time, first come first served.
-    writers: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// On SQLite, the one writer that commits the write transactions of requests in groups.
+    writer: Option<writer::Writer>,
     /// The exports reading at once, each holding a connection for as long as it streams.
     exports: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
-/// How long a write transaction waits for its turn (SQLite) before the request is answered
-/// 503 with `Retry-After` instead of queueing without bound.
-const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an export waits for its turn before the request is answered 503 with
+/// `Retry-After` instead of queueing without bound (a write on SQLite waits as long; see
+/// [`writer`]).
+const EXPORT_TURN_TIMEOUT: Duration = writer::TURN_TIMEOUT;
 
 impl Db {
     /// Opens the pool. For SQLite the parent folder of the file is created if needed.
@@ -147,6 +149,16 @@ impl Db {
                 .with_context(|| format!("creating the database folder {}", dir.display()))?;
         }
         let backend = url.backend;
+        // SQLite has one writer: requests that write hand their work to it (see [`writer`])
+        // rather than each waiting for the write lock in SQLite's busy handler, which sleeps
+        // and retries (p99 of seconds under load). Readers are not held up; writers of other
+        // processes still meet the busy timeout.
+        let writer = match backend {
+            Backend::Sqlite => {
+                Some(writer::Writer::start(url.clone()).context("starting the database writer")?)
+            }
+            Backend::Postgres => None,
+        };
         let pool = diesel::r2d2::Pool::builder()
             .max_size(max_connections.max(1))
             .min_idle(Some(1))
@@ -154,12 +166,6 @@ impl Db {
             .test_on_check_out(false)
             .build(Manager { url })
             .context("opening the database")?;
-        // SQLite has one writer: requests that write wait for their turn here, in order,
-        // rather than in SQLite's busy handler, which sleeps and retries (p99 of seconds under
-        // load). Readers are not held up; writers of other processes still meet the busy
-        // timeout.
-        let writers = (backend == Backend::Sqlite)
-            .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
         // Half the pool at most streams exports; the rest answers everything else.
         let exports = std::sync::Arc::new(tokio::sync::Semaphore::new(
             usize::try_from(max_connections / 2).unwrap_or(1).max(1),
@@ -167,7 +173,7 @@ impl Db {
         Ok(Self {
             pool,
             backend,
-            writers,
+            writer,
             exports,
         })
     }
@@ -232,26 +238,17 @@ impl Db {
         self.run(move |conn| read_snapshot(conn, f)).await
     }
 
-    /// Like [`Db::run`], inside one write transaction (see [`write_transaction`]).
+    /// Like [`Db::run`], inside one write transaction (see [`write_transaction`]). On SQLite
+    /// the work goes to the one writer, which commits it with whatever else waits (see
+    /// [`writer`]): its own savepoint, answered after the group's commit.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let _turn = match &self.writers {
-            Some(writers) => Some(
-                tokio::time::timeout(WRITE_TURN_TIMEOUT, writers.acquire())
-                    .await
-                    .map_err(|_| {
-                        tracing::warn!("a write transaction waited too long for its turn");
-                        ApiError::Unavailable("the database is busy; retry shortly")
-                    })?
-                    .map_err(|_| {
-                        ApiError::Unavailable("the database is unavailable; retry later")
-                    })?,
-            ),
-            None => None,
-        };
+        if let Some(writer) = &self.writer {
+            return writer.write(f).await;
+        }
         self.run(move |conn| {
             let started = std::time::Instant::now();
             let result = write_transaction(conn, f);
@@ -261,11 +258,17 @@ impl Db {
         .await
     }
 
+    /// How many groups of write transactions SQLite's writer has committed (or tried to);
+    /// `None` on PostgreSQL, which has no such writer.
+    pub fn write_groups(&self) -> Option<u64> {
+        self.writer.as_ref().map(writer::Writer::groups)
+    }
+
     /// The turn of an export that reads for as long as its client downloads: at most half the
-    /// pool's connections stream at once; an export that waits [`WRITE_TURN_TIMEOUT`] for its
+    /// pool's connections stream at once; an export that waits [`EXPORT_TURN_TIMEOUT`] for its
     /// turn is answered 503 with `Retry-After`.
     pub async fn export_turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-        tokio::time::timeout(WRITE_TURN_TIMEOUT, self.exports.clone().acquire_owned())
+        tokio::time::timeout(EXPORT_TURN_TIMEOUT, self.exports.clone().acquire_owned())
             .await
             .map_err(|_| ApiError::Unavailable("too many exports are running; retry shortly"))?
             .map_err(|_| ApiError::Unavailable("the database is unavailable; retry later"))
@@ -315,12 +318,35 @@ where
         }
         _ => Tm::begin_transaction(conn)?,
     }
-    if outermost {
+    unit_of_work(conn, f, outermost)
+}
+
+/// One request's work in SQLite's group transaction (see [`writer`]): a savepoint of the group's
+/// transaction that does what an outermost [`write_transaction`] does — it keeps the record of
+/// its locks and appends its audit entry — so that it commits with the group or not at all.
+fn grouped_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    unit_of_work(conn, f, true)
+}
+
+/// Runs `f` in the transaction (or savepoint) just begun, and commits or rolls it back. A
+/// `whole` unit is a request's whole write: it records its locks and appends its audit entry.
+fn unit_of_work<T, E, F>(conn: &mut DbConn, f: F, whole: bool) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Tm = <DbConn as Connection>::TransactionManager;
+    if whole {
         locks::begin();
         crate::audit::context::begin_transaction();
     }
     let done = f(conn).and_then(|value| {
-        if outermost {
+        if whole {
             crate::audit::context::append_pending(conn).map_err(E::from)?;
         }
         Ok(value)
@@ -334,7 +360,7 @@ where
             Err(rollback_error) => Err(rollback_error.into()),
         },
     };
-    if outermost {
+    if whole {
         locks::end();
         crate::audit::context::end_transaction();
     }

@@ -22,7 +22,7 @@ use rand::Rng;
 
 use crate::clock::Clock;
 use crate::config::NotifySettings;
-use crate::db::{Db, DbConn, write_transaction};
+use crate::db::{Db, DbConn};
 use crate::domain::ids::new_id;
 use crate::domain::webhook::{DeliveryStatus, EndpointStatus};
 use crate::error::ApiError;
@@ -168,11 +168,7 @@ impl Dispatcher {
         let lease = Duration::from_std(self.policy.claim_lease).unwrap_or(Duration::minutes(1));
         let now = self.clock.now().naive_utc();
         self.db
-            .run(move |conn| {
-                write_transaction(conn, |conn| {
-                    Ok::<_, ApiError>(store::claim_due(conn, now, now + lease, limit)?)
-                })
-            })
+            .write(move |conn| Ok(store::claim_due(conn, now, now + lease, limit)?))
             .await
     }
 
@@ -195,7 +191,7 @@ impl Dispatcher {
                 let now = self.clock.now();
                 return self
                     .db
-                    .run(move |conn| write_transaction(conn, |conn| skip(conn, now, &delivery.id)))
+                    .write(move |conn| skip(conn, now, &delivery.id))
                     .await;
             }
         };
@@ -212,11 +208,7 @@ impl Dispatcher {
         let jitter = rand::rng().random_range(900..=1100);
         let now = self.clock.now();
         self.db
-            .run(move |conn| {
-                write_transaction(conn, |conn| {
-                    record(conn, now, &policy, &delivery.id, outcome, elapsed, jitter)
-                })
-            })
+            .write(move |conn| record(conn, now, &policy, &delivery.id, outcome, elapsed, jitter))
             .await
     }
 
