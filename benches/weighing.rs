@@ -8,6 +8,12 @@
 //! throughput and latencies, the SQL statements per weighing the server reports in
 //! `Server-Timing`, and the server's peak resident memory.
 //!
+//! In the same run it times a raw baseline: the minimal weighing transaction (insert a lot, add
+//! it to its group's running total, insert its event) sent straight to the same kind of
+//! database without HTTP — one connection on SQLite, which has one writer, and as many
+//! connections as clients on PostgreSQL — so that each result is also a ratio to what the
+//! machine allows.
+//!
 //! ```sh
 //! cargo bench --bench weighing                                   # SQLite, 10 s per run
 //! cargo bench --bench weighing -- --seconds 5 --waiting 2000
@@ -23,6 +29,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{arg, free_port, percentile, start_server, status_kib, uscc};
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, RunQueryDsl};
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "bench admin password 2026";
@@ -212,6 +221,106 @@ async fn run(t: &Arc<Target>, clients: usize, seconds: u64) -> Run {
     }
 }
 
+/// The tables of the raw baseline, in a database of their own (SQLite) or beside the server's.
+const RAW_TABLES: &str = "
+    CREATE TABLE raw_lots (id TEXT PRIMARY KEY, enterprise_id TEXT NOT NULL,
+        net_grams BIGINT NOT NULL, captured_at TEXT NOT NULL);
+    CREATE TABLE raw_waiting (group_key TEXT PRIMARY KEY, grams BIGINT NOT NULL, lots BIGINT NOT NULL);
+    CREATE TABLE raw_events (lot_id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);
+    CREATE INDEX raw_events_lot ON raw_events (lot_id);
+    INSERT INTO raw_waiting VALUES ('bench', 0, 0);";
+
+/// One minimal weighing transaction on `$conn`, its statements written with `$p1`…`$p4` as the
+/// backend's placeholders.
+macro_rules! raw_weighing {
+    ($conn:expr, $transaction:ident, $n:expr, [$p1:literal, $p2:literal, $p3:literal, $p4:literal]) => {{
+        let id = format!("raw-{}", $n);
+        $conn
+            .$transaction(|c| {
+                diesel::sql_query(concat!(
+                    "INSERT INTO raw_lots (id, enterprise_id, net_grams, captured_at) VALUES (",
+                    $p1,
+                    ", ",
+                    $p2,
+                    ", ",
+                    $p3,
+                    ", ",
+                    $p4,
+                    ")"
+                ))
+                .bind::<Text, _>(&id)
+                .bind::<Text, _>("enterprise")
+                .bind::<BigInt, _>(10_000_i64)
+                .bind::<Text, _>("2026-11-30T08:00:00Z")
+                .execute(c)?;
+                diesel::sql_query(concat!(
+                    "UPDATE raw_waiting SET grams = grams + ",
+                    $p1,
+                    ", lots = lots + 1 WHERE group_key = ",
+                    $p2
+                ))
+                .bind::<BigInt, _>(10_000_i64)
+                .bind::<Text, _>("bench")
+                .execute(c)?;
+                diesel::sql_query(concat!(
+                    "INSERT INTO raw_events (lot_id, kind, body) VALUES (",
+                    $p1,
+                    ", 'weighed_in', ",
+                    $p2,
+                    ")"
+                ))
+                .bind::<Text, _>(&id)
+                .bind::<Text, _>(r#"{"net_grams":10000,"zone":"A1","by":"office"}"#)
+                .execute(c)
+            })
+            .unwrap();
+    }};
+}
+
+/// The raw baseline: minimal weighing transactions per second for `seconds`.
+fn raw_baseline(url: &str, dir: &std::path::Path, clients: usize, seconds: u64) -> f64 {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let done = AtomicU64::new(0);
+    if url.starts_with("postgres") {
+        let mut setup = diesel::PgConnection::establish(url).unwrap();
+        setup.batch_execute(RAW_TABLES).unwrap();
+        std::thread::scope(|scope| {
+            for client in 0..clients {
+                let done = &done;
+                scope.spawn(move || {
+                    let mut conn = diesel::PgConnection::establish(url).unwrap();
+                    let mut n = 0_u64;
+                    while Instant::now() < until {
+                        raw_weighing!(
+                            conn,
+                            transaction,
+                            format!("{client}-{n}"),
+                            ["$1", "$2", "$3", "$4"]
+                        );
+                        n += 1;
+                    }
+                    done.fetch_add(n, Ordering::Relaxed);
+                });
+            }
+        });
+    } else {
+        // The server's settings: WAL, synchronous NORMAL; one writer.
+        let mut conn =
+            diesel::SqliteConnection::establish(dir.join("raw.db").to_str().unwrap()).unwrap();
+        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .unwrap();
+        conn.batch_execute(RAW_TABLES).unwrap();
+        let mut n = 0_u64;
+        while Instant::now() < until {
+            raw_weighing!(conn, immediate_transaction, n, ["?", "?", "?", "?"]);
+            n += 1;
+        }
+        done.store(n, Ordering::Relaxed);
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -246,17 +355,25 @@ fn main() {
         }
         runs.push(run(&t, 64, seconds).await);
         let peak_kib = status_kib(pid, "VmHWM:");
+        // The server idles meanwhile; the baseline has the machine to itself.
+        let raw_clients = if backend == "SQLite" { 1 } else { 64 };
+        let raw = raw_baseline(&url, dir.path(), raw_clients, seconds);
         let mut report = format!(
             "weighings on {backend}, {seconds} s per run (`cargo bench --bench weighing`)\n\n\
-             | lots waiting in the group at the start | clients | weighings | req/s | p50 ms | p95 ms | p99 ms | statements |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|\n"
+             | lots waiting in the group at the start | clients | weighings | req/s | p50 ms | p95 ms | p99 ms | statements | ÷ raw |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         );
         for r in &runs {
             report.push_str(&format!(
-                "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} |\n",
-                r.waiting, r.clients, r.count, r.per_second, ms(r.p50), ms(r.p95), ms(r.p99), r.statements
+                "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.2} |\n",
+                r.waiting, r.clients, r.count, r.per_second, ms(r.p50), ms(r.p95), ms(r.p99), r.statements,
+                r.per_second / raw
             ));
         }
+        report.push_str(&format!(
+            "\nraw baseline: {raw:.0} minimal weighing transactions per second ({raw_clients} connection{}, no HTTP)\n",
+            if raw_clients == 1 { "" } else { "s" }
+        ));
         report.push_str(&format!(
             "\nserver resident memory: {:.0} MiB idle after registration, {:.0} MiB at its peak\n",
             idle_kib as f64 / 1024.0,
