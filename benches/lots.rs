@@ -25,7 +25,7 @@ use diesel::connection::SimpleConnection;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wastetrack::config::Settings;
-use wastetrack::db::{Db, DbConn, write_transaction};
+use wastetrack::db::{DbConn, write_transaction};
 use wastetrack::domain::identity::{NewPassword, Role, Username};
 use wastetrack::domain::lot::LotStatus;
 use wastetrack::domain::region::RegionCode;
@@ -309,18 +309,12 @@ fn main() {
         .unwrap_or(2_000_000);
     let dir = tempfile::tempdir().expect("temporary folder");
     let (url, backend) = common::database(dir.path());
-    let db = Db::connect(&url, 4).expect("database");
-    let now = wastetrack::clock::Clock::system().now();
-    wastetrack::startup::prepare_database(&db, now, Some(PASSWORD)).expect("migrations");
-
-    let rt = actix_web::rt::System::new();
-    let admin_id = {
-        let mut conn = db.get().unwrap();
-        wastetrack::identity::store::find_user_by_username(&mut conn, "admin")
-            .unwrap()
-            .unwrap()
-            .id
-    };
+    let common::Prepared {
+        db,
+        now,
+        rt,
+        admin_id,
+    } = common::prepare(&url, 4, PASSWORD);
     let world = build_world(&mut db.get().unwrap(), &admin_id);
     rt.block_on(async {
         for (username, role, org) in [

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{arg, free_port, percentile, start_server, status_kib, uscc};
+use common::{arg, free_port, login, percentile, start_server, status_kib, uscc};
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, RunQueryDsl};
@@ -62,17 +62,6 @@ async fn post(client: &reqwest::Client, url: String, token: &str, body: &Value) 
     let body: Value = r.json().await.unwrap_or(Value::Null);
     assert!(status.is_success(), "{url}: {status} {body}");
     body
-}
-
-async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
-    let r = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
 }
 
 async fn register(base: &str) -> Target {

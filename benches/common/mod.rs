@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use wastetrack::domain::uscc::{Uscc, complete};
 
+pub mod park;
+
 /// The value after `name` on the command line, if any.
 pub fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -103,4 +105,76 @@ pub fn database(dir: &std::path::Path) -> (String, &'static str) {
         "SQLite"
     };
     (url, backend)
+}
+
+/// Sends `GET url` with `token` `iterations + 3` times, answers checked 200; returns the first
+/// three left out as warm-up, the others' times sorted, and the number of `items` in the last
+/// answer.
+pub async fn time_get(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    iterations: usize,
+) -> (Vec<Duration>, usize) {
+    let mut times = Vec::with_capacity(iterations + 3);
+    let mut items = 0;
+    for _ in 0..iterations + 3 {
+        let t = std::time::Instant::now();
+        let r = client.get(url).bearer_auth(token).send().await.unwrap();
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, reqwest::StatusCode::OK, "GET {url}: {body}");
+        times.push(t.elapsed());
+        items = body["items"].as_array().map_or(0, Vec::len);
+    }
+    let mut times = times.split_off(3);
+    times.sort();
+    (times, items)
+}
+
+/// Signs `username` in with `password`; its access token.
+pub async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let tokens: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{username} signs in: {tokens}"))
+        .to_owned()
+}
+
+/// A benchmark's database, migrated, with its first administrator (whose password is
+/// `password`), the time it was prepared at, and a runtime for the async parts.
+pub struct Prepared {
+    pub db: wastetrack::db::Db,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub rt: actix_web::rt::SystemRunner,
+    pub admin_id: String,
+}
+
+/// Connects to `url` with a pool of `pool` connections and migrates it.
+pub fn prepare(url: &str, pool: u32, password: &str) -> Prepared {
+    let db = wastetrack::db::Db::connect(url, pool).expect("database");
+    let now = wastetrack::clock::Clock::system().now();
+    wastetrack::startup::prepare_database(&db, now, Some(password)).expect("migrations");
+    let rt = actix_web::rt::System::new();
+    let admin_id = {
+        let mut conn = db.get().unwrap();
+        wastetrack::identity::store::find_user_by_username(&mut conn, "admin")
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    Prepared {
+        db,
+        now,
+        rt,
+        admin_id,
+    }
 }
