@@ -9,7 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::billing::export;
-use crate::billing::service::{self, BalanceView, PaymentView, RemittanceView, StatementView};
+use crate::billing::service::{
+    self, BalanceView, PaymentView, RemittanceView, StatementSummary, StatementView,
+};
 use crate::domain::billing::{Period, note_amount, payment_amount};
 use crate::error::{ApiError, FieldError, Problem, Validator};
 use crate::http::{Json, Page, PageQuery};
@@ -95,7 +97,7 @@ pub struct StatementQuery {
     security(("bearer" = [])),
     params(StatementQuery, PageQuery),
     responses(
-        (status = 200, description = "One page", body = Page<StatementView>),
+        (status = 200, description = "One page: each statement without its lines (`GET /statements/{id}` has them)", body = Page<StatementSummary>),
         (status = 403, description = "Your role reads no statements", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -105,7 +107,7 @@ pub async fn list(
     principal: Principal,
     query: web::Query<StatementQuery>,
     page: web::Query<PageQuery>,
-) -> Result<web::Json<Page<StatementView>>, ApiError> {
+) -> Result<web::Json<Page<StatementSummary>>, ApiError> {
     let q = query.into_inner();
     let mut v = Validator::new();
     let page = page.parse(&mut v);

@@ -159,6 +159,45 @@ pub struct StatementView {
     pub amount_due_fen: i64,
 }
 
+/// A statement as a list shows it: everything but its lines, which only the statement itself
+/// (`GET /statements/{id}`) and its exports carry — a month of a busy enterprise holds
+/// thousands.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "stm_0193f1c2a4b87d21a1c6e1f0b2d3ca00",
+    "number": "202610-91440300MA5F000181",
+    "park_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e5",
+    "enterprise_id": "org_0193f1c2a4b87d21a1c6e1f0b2d3c4e7",
+    "period": "2026-10",
+    "issued_at": "2026-11-02T02:00:00Z",
+    "due_on": "2026-11-30",
+    "total_fen": 89600,
+    "line_count": 1,
+    "totals_by_code": [{"waste_code": "900-249-08", "grams": 320000, "amount_fen": 89600}],
+    "notes": [],
+    "notes_fen": 0,
+    "amount_due_fen": 89600
+}))]
+pub struct StatementSummary {
+    pub id: String,
+    pub number: String,
+    pub park_id: String,
+    pub enterprise_id: String,
+    pub period: String,
+    pub issued_at: chrono::DateTime<Utc>,
+    pub due_on: NaiveDate,
+    /// The sum of the lines, as issued (never changes).
+    pub total_fen: i64,
+    /// How many lines (lots) it bills.
+    pub line_count: i64,
+    pub totals_by_code: Vec<CodeTotal>,
+    /// Credit and debit notes raised on it since.
+    pub notes: Vec<NoteView>,
+    pub notes_fen: i64,
+    /// Total plus notes.
+    pub amount_due_fen: i64,
+}
+
 fn note_view(n: NoteRow) -> NoteView {
     NoteView {
         id: n.id,
@@ -180,7 +219,7 @@ pub fn statements(
     enterprise_id: Option<&str>,
     period: Option<Period>,
     page: &PageRequest,
-) -> Result<Page<StatementView>, ApiError> {
+) -> Result<Page<StatementSummary>, ApiError> {
     let rows = store::list_statements(
         conn,
         park_id,
@@ -189,7 +228,7 @@ pub fn statements(
         page,
     )?;
     let page = Page::from_rows(rows, page.limit, |r| r.id.as_str());
-    let items = statement_views(conn, page.items)?;
+    let items = statement_summaries(conn, page.items)?;
     Ok(Page {
         items,
         next_cursor: page.next_cursor,
@@ -212,23 +251,27 @@ pub fn statement_view(conn: &mut DbConn, row: StatementRow) -> Result<StatementV
     view_with(row, lines, notes)
 }
 
-/// The views of a page of statements, their lines and notes read in two queries whatever the
-/// page holds.
-pub fn statement_views(
+/// The summaries of a page of statements: their totals per code (kept since their issue) and
+/// their notes read in two queries whatever the page holds, and nothing that grows with the
+/// lots a statement bills.
+pub fn statement_summaries(
     conn: &mut DbConn,
     rows: Vec<StatementRow>,
-) -> Result<Vec<StatementView>, ApiError> {
+) -> Result<Vec<StatementSummary>, ApiError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut lines: std::collections::HashMap<String, Vec<LineRow>> =
+    let mut totals: std::collections::HashMap<String, (i64, Vec<CodeTotal>)> =
         std::collections::HashMap::new();
-    for line in store::lines_of_all(conn, &ids)? {
-        lines
-            .entry(line.statement_id.clone())
-            .or_default()
-            .push(line);
+    for t in store::code_totals_of_all(conn, &ids)? {
+        let entry = totals.entry(t.statement_id).or_default();
+        entry.0 = add(entry.0, t.lines)?;
+        entry.1.push(CodeTotal {
+            waste_code: t.waste_code,
+            grams: t.grams,
+            amount_fen: t.amount_fen,
+        });
     }
     let mut notes: std::collections::HashMap<String, Vec<NoteRow>> =
         std::collections::HashMap::new();
@@ -240,11 +283,58 @@ pub fn statement_views(
     }
     rows.into_iter()
         .map(|row| {
-            let l = lines.remove(&row.id).unwrap_or_default();
-            let n = notes.remove(&row.id).unwrap_or_default();
-            view_with(row, l, n)
+            let (line_count, totals_by_code) = totals.remove(&row.id).unwrap_or_default();
+            let notes: Vec<NoteView> = notes
+                .remove(&row.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(note_view)
+                .collect();
+            let notes_fen = total(notes.iter().map(|n| n.amount_fen))?;
+            Ok(StatementSummary {
+                amount_due_fen: add(row.total_fen, notes_fen)?,
+                id: row.id,
+                number: row.number,
+                park_id: row.park_id,
+                enterprise_id: row.enterprise_id,
+                period: row.period,
+                issued_at: row.issued_at.and_utc(),
+                due_on: row.due_on,
+                total_fen: row.total_fen,
+                line_count,
+                totals_by_code,
+                notes,
+                notes_fen,
+            })
         })
         .collect()
+}
+
+/// The totals of lines per code, in code order, each with its number of lines.
+fn code_totals(lines: &[LineRow]) -> Result<Vec<(CodeTotal, i64)>, ApiError> {
+    let mut totals: Vec<(CodeTotal, i64)> = Vec::new();
+    for l in lines {
+        match totals
+            .iter_mut()
+            .find(|(t, _)| t.waste_code == l.waste_code)
+        {
+            Some((t, count)) => {
+                t.grams = add(t.grams, l.grams)?;
+                t.amount_fen = add(t.amount_fen, l.amount_fen)?;
+                *count = add(*count, 1)?;
+            }
+            None => totals.push((
+                CodeTotal {
+                    waste_code: l.waste_code.clone(),
+                    grams: l.grams,
+                    amount_fen: l.amount_fen,
+                },
+                1,
+            )),
+        }
+    }
+    totals.sort_by(|a, b| a.0.waste_code.cmp(&b.0.waste_code));
+    Ok(totals)
 }
 
 fn view_with(
@@ -253,21 +343,7 @@ fn view_with(
     notes: Vec<NoteRow>,
 ) -> Result<StatementView, ApiError> {
     let notes: Vec<NoteView> = notes.into_iter().map(note_view).collect();
-    let mut totals: Vec<CodeTotal> = Vec::new();
-    for l in &lines {
-        match totals.iter_mut().find(|t| t.waste_code == l.waste_code) {
-            Some(t) => {
-                t.grams = add(t.grams, l.grams)?;
-                t.amount_fen = add(t.amount_fen, l.amount_fen)?;
-            }
-            None => totals.push(CodeTotal {
-                waste_code: l.waste_code.clone(),
-                grams: l.grams,
-                amount_fen: l.amount_fen,
-            }),
-        }
-    }
-    totals.sort_by(|a, b| a.waste_code.cmp(&b.waste_code));
+    let totals = code_totals(&lines)?.into_iter().map(|(t, _)| t).collect();
     let notes_fen = total(notes.iter().map(|n| n.amount_fen))?;
     Ok(StatementView {
         amount_due_fen: add(row.total_fen, notes_fen)?,
@@ -468,6 +544,18 @@ pub fn issue(
     store::insert_statement(conn, &row)?;
     for line in &lines {
         store::insert_line(conn, line)?;
+    }
+    for (t, count) in code_totals(&lines)? {
+        store::insert_code_total(
+            conn,
+            &store::CodeTotalRow {
+                statement_id: row.id.clone(),
+                waste_code: t.waste_code,
+                grams: t.grams,
+                amount_fen: t.amount_fen,
+                lines: count,
+            },
+        )?;
     }
     statement_view(conn, row)
 }

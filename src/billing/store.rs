@@ -4,7 +4,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{billing_notes, lots, payments, statement_lines, statements};
+use crate::db::schema::{
+    billing_notes, lots, payments, statement_lines, statement_totals, statements,
+};
 use crate::domain::ids::LotId;
 use crate::domain::lot::LotStatus;
 use crate::http::pagination::PageRequest;
@@ -173,14 +175,35 @@ pub fn lines_of(conn: &mut DbConn, statement_id: &str) -> QueryResult<Vec<LineRo
         .load(conn)
 }
 
-/// The lines of several statements, by statement and lot, in one query.
-pub fn lines_of_all(conn: &mut DbConn, statement_ids: &[String]) -> QueryResult<Vec<LineRow>> {
-    statement_lines::table
-        .filter(statement_lines::statement_id.eq_any(statement_ids))
-        .select(LineRow::as_select())
+/// The lines of one statement and one code, added up when the statement was issued.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = statement_totals)]
+pub struct CodeTotalRow {
+    pub statement_id: String,
+    pub waste_code: String,
+    pub grams: i64,
+    pub amount_fen: i64,
+    pub lines: i64,
+}
+
+pub fn insert_code_total(conn: &mut DbConn, row: &CodeTotalRow) -> QueryResult<()> {
+    diesel::insert_into(statement_totals::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The totals per code of several statements, by statement and code, in one query.
+pub fn code_totals_of_all(
+    conn: &mut DbConn,
+    statement_ids: &[String],
+) -> QueryResult<Vec<CodeTotalRow>> {
+    statement_totals::table
+        .filter(statement_totals::statement_id.eq_any(statement_ids))
+        .select(CodeTotalRow::as_select())
         .order((
-            statement_lines::statement_id.asc(),
-            statement_lines::lot_id.asc(),
+            statement_totals::statement_id.asc(),
+            statement_totals::waste_code.asc(),
         ))
         .load(conn)
 }

@@ -741,6 +741,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    statement_totals (statement_id, waste_code) {
+        statement_id -> Text,
+        waste_code -> Text,
+        grams -> BigInt,
+        amount_fen -> BigInt,
+        lines -> BigInt,
+    }
+}
+
+diesel::table! {
     billing_notes (id) {
         id -> Text,
         statement_id -> Text,
@@ -1028,6 +1038,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_entries,
     statements,
     statement_lines,
+    statement_totals,
     billing_notes,
     payments,
     workday_years,

@@ -263,6 +263,16 @@ backend_tests! {
         }
         let mine: Value = app.get("/api/v1/statements", &p.producer_a).await.json().await.unwrap();
         assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+        // The list shows the statement without its lines: their count and totals per code, as
+        // the statement itself adds them up.
+        let full: Value = app.get(&format!("/api/v1/statements/{sid}"), &p.producer_a).await.json().await.unwrap();
+        let listed = &mine["items"][0];
+        assert!(listed.get("lines").is_none(), "a list leaves the lines out: {listed}");
+        assert_eq!(listed["line_count"], full["lines"].as_array().unwrap().len(), "{listed} {full}");
+        assert!(!full["totals_by_code"].as_array().unwrap().is_empty(), "{full}");
+        for key in ["totals_by_code", "total_fen", "notes", "notes_fen", "amount_due_fen", "number", "period"] {
+            assert_eq!(listed[key], full[key], "{key}");
+        }
         let theirs: Value = app.get("/api/v1/statements", &p.producer_b).await.json().await.unwrap();
         assert!(theirs["items"].as_array().unwrap().is_empty());
         let r = app.get("/api/v1/statements", &p.dispatcher).await;

@@ -1,0 +1,3 @@
+DROP TABLE statement_totals;
+DROP INDEX manifests_created_idx;
+DROP INDEX manifests_flagged_idx;
