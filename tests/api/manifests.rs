@@ -392,6 +392,75 @@ backend_tests! {
         assert_eq!(revisions.as_array().unwrap().len(), 2);
     }
 
+    async fn a_party_pages_through_exactly_its_manifests(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 100, 80).await;
+        with_permit(&app, &p).await;
+        // Six warehouses, each with one request: A's lots alone, B's alone, or both.
+        let (mut of_a, mut of_b, mut all) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, who) in ["a", "b", "ab", "b", "a", "ab"].into_iter().enumerate() {
+            let warehouse = app.created_id("/api/v1/warehouses", &p.admin, &json!({"park_id": p.park, "name": format!("W{i}"), "address": "C"})).await;
+            let zone = app.created_id(&format!("/api/v1/warehouses/{warehouse}/zones"), &p.admin,
+                &json!({"name": "A", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 10_000_000})).await;
+            let mut last = Value::Null;
+            for (enterprise, kg) in [(&p.enterprise_a, 'a'), (&p.enterprise_b, 'b')]
+                .into_iter()
+                .filter(|(_, c)| who.contains(*c))
+                .map(|(e, _)| (e, if who.len() == 2 { 60 } else { 120 }))
+            {
+                let mut body = crate::pickups::weighing(&p, enterprise, kg);
+                body["zone_id"] = json!(zone);
+                let r = post(&app, "/api/v1/lots", &p.office, &body).await;
+                assert_eq!(r.status(), StatusCode::CREATED);
+                last = r.json().await.unwrap();
+            }
+            let collection = collect_request(&app, &p, &last, 120).await;
+            let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
+            if who.contains('a') {
+                of_a.push(id.clone());
+            }
+            if who.contains('b') {
+                of_b.push(id.clone());
+            }
+            all.push(id);
+        }
+        of_a.sort();
+        of_b.sort();
+        all.sort();
+        // Page by page, one or two at a time: each manifest once, in order, and no other.
+        let pages = |token: String, query: String| {
+            let app = &app;
+            async move {
+                let mut seen: Vec<String> = Vec::new();
+                let mut cursor: Option<String> = None;
+                loop {
+                    let url = match &cursor {
+                        Some(c) => format!("/api/v1/manifests?{query}&cursor={c}"),
+                        None => format!("/api/v1/manifests?{query}"),
+                    };
+                    let r = app.get(&url, &token).await;
+                    assert_eq!(r.status(), StatusCode::OK, "{url}");
+                    let page: Value = r.json().await.unwrap();
+                    seen.extend(page["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()));
+                    match page["next_cursor"].as_str() {
+                        Some(c) => cursor = Some(c.to_owned()),
+                        None => break seen,
+                    }
+                }
+            }
+        };
+        for limit in [1, 2, 50] {
+            assert_eq!(pages(p.producer_a.clone(), format!("limit={limit}")).await, of_a, "A's own, {limit} a page");
+            assert_eq!(pages(p.dispatcher.clone(), format!("limit={limit}")).await, all, "the receiver's, {limit} a page");
+            assert_eq!(pages(p.admin.clone(), format!("party={}&limit={limit}", p.enterprise_a)).await, of_a, "party=A, {limit} a page");
+        }
+        // The same party with another filter takes the general query, and agrees.
+        assert_eq!(pages(p.producer_a.clone(), "limit=1&waste_code=900-249-08".into()).await, of_a);
+        let status = manifest(&app, &p.office, &all[0]).await["status"].as_str().unwrap().to_owned();
+        assert_eq!(pages(p.admin.clone(), format!("party={}&limit=2&status={status}", p.enterprise_b)).await, of_b);
+        assert_eq!(pages(p.admin.clone(), format!("party={}&limit=2&status=completed", p.enterprise_b)).await, Vec::<String>::new());
+    }
+
     async fn manifest_numbers_are_unique_and_without_gaps_under_concurrency(backend: Backend) {
         let app = TestApp::spawn_with(backend, |s| {
             s.workers = 4;
