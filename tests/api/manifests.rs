@@ -113,6 +113,32 @@ pub async fn manifest(app: &TestApp, token: &str, id: &str) -> Value {
     r.json().await.unwrap()
 }
 
+/// The ids of every item of the list `/api/v1/{list}?{query}`, read page by page.
+async fn pages_of(app: &TestApp, list: &str, token: String, query: String) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/{list}?{query}&cursor={c}"),
+            None => format!("/api/v1/{list}?{query}"),
+        };
+        let r = app.get(&url, &token).await;
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+        let page: Value = r.json().await.unwrap();
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
 async fn search(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     let r = app.get(&format!("/api/v1/manifests{query}"), token).await;
     assert_eq!(r.status(), StatusCode::OK, "{query}");
@@ -398,6 +424,7 @@ backend_tests! {
         with_permit(&app, &p).await;
         // Six warehouses, each with one request: A's lots alone, B's alone, or both.
         let (mut of_a, mut of_b, mut all) = (Vec::new(), Vec::new(), Vec::new());
+        let mut requests_of_a = Vec::new();
         for (i, who) in ["a", "b", "ab", "b", "a", "ab"].into_iter().enumerate() {
             let warehouse = app.created_id("/api/v1/warehouses", &p.admin, &json!({"park_id": p.park, "name": format!("W{i}"), "address": "C"})).await;
             let zone = app.created_id(&format!("/api/v1/warehouses/{warehouse}/zones"), &p.admin,
@@ -418,6 +445,7 @@ backend_tests! {
             let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
             if who.contains('a') {
                 of_a.push(id.clone());
+                requests_of_a.push(last["pickup_request_id"].as_str().unwrap().to_owned());
             }
             if who.contains('b') {
                 of_b.push(id.clone());
@@ -426,29 +454,16 @@ backend_tests! {
         }
         of_a.sort();
         of_b.sort();
+        requests_of_a.sort();
         all.sort();
         // Page by page, one or two at a time: each manifest once, in order, and no other.
-        let pages = |token: String, query: String| {
-            let app = &app;
-            async move {
-                let mut seen: Vec<String> = Vec::new();
-                let mut cursor: Option<String> = None;
-                loop {
-                    let url = match &cursor {
-                        Some(c) => format!("/api/v1/manifests?{query}&cursor={c}"),
-                        None => format!("/api/v1/manifests?{query}"),
-                    };
-                    let r = app.get(&url, &token).await;
-                    assert_eq!(r.status(), StatusCode::OK, "{url}");
-                    let page: Value = r.json().await.unwrap();
-                    seen.extend(page["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()));
-                    match page["next_cursor"].as_str() {
-                        Some(c) => cursor = Some(c.to_owned()),
-                        None => break seen,
-                    }
-                }
-            }
-        };
+        let pages = |token: String, query: String| pages_of(&app, "manifests", token, query);
+        for limit in [1, 2, 50] {
+            assert_eq!(pages_of(&app, "pickup-requests", p.producer_a.clone(), format!("limit={limit}")).await, requests_of_a, "A's requests, {limit} a page");
+        }
+        let status = app.get(&format!("/api/v1/pickup-requests/{}", requests_of_a[0]), &p.office).await.json::<Value>().await.unwrap()["status"].as_str().unwrap().to_owned();
+        assert_eq!(pages_of(&app, "pickup-requests", p.producer_a.clone(), format!("limit=1&status={status}")).await, requests_of_a);
+        assert!(pages_of(&app, "pickup-requests", p.producer_a.clone(), "limit=1&open=true".into()).await.is_empty());
         for limit in [1, 2, 50] {
             assert_eq!(pages(p.producer_a.clone(), format!("limit={limit}")).await, of_a, "A's own, {limit} a page");
             assert_eq!(pages(p.dispatcher.clone(), format!("limit={limit}")).await, all, "the receiver's, {limit} a page");
