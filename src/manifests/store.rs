@@ -653,10 +653,10 @@ fn party_filter(
     )
 }
 
-/// The organisation a page is limited to only by being a party to its manifests, if that is
-/// all that limits it: an enterprise's, carrier's or receiver's own list, or an administrator's
-/// `party=` with no other filter.
-fn party_only(scope: &ManifestScope, filter: &ManifestFilter) -> Option<String> {
+/// The organisation a page is limited to by being a party to its manifests, and the park it is
+/// limited to besides, if that is all that limits it: an enterprise's, carrier's or receiver's
+/// own list, or `party=` with no other filter (for a park office, within its park).
+fn party_only(scope: &ManifestScope, filter: &ManifestFilter) -> Option<(String, Option<String>)> {
     let ManifestFilter {
         number,
         official_number,
@@ -682,32 +682,40 @@ fn party_only(scope: &ManifestScope, filter: &ManifestFilter) -> Option<String> 
         && receipt_due_before.is_empty();
     match (scope, party) {
         (ManifestScope::Party(org), None) | (ManifestScope::All, Some(org)) if unfiltered => {
-            Some(org.clone())
+            Some((org.clone(), None))
+        }
+        (ManifestScope::Park(park), Some(org)) if unfiltered => {
+            Some((org.clone(), Some(park.clone())))
         }
         _ => None,
     }
 }
 
-/// The first `limit` ids after `after` of the manifests `org` is party to, in id order: the
-/// first `limit` of each way of being a party (consignor, carrier, receiver, an enterprise whose
-/// lots it carries, or whose refused lots it carries on), each read from its own index, merged.
-/// The first ids of the union are among the first of each part, so a page costs the same
-/// however many manifests the party has.
+/// Ids after `after` of manifests `org` is party to (of `park`, if given), among which are the
+/// first `limit` of them in id order: the first `limit` of each way of being a party
+/// (consignor, carrier, receiver, an enterprise whose lots it carries), each read from its own
+/// index, and every manifest following a refusal of its lots (few). The first ids of the union
+/// are among the first of each part, so a page costs the same however many manifests the party
+/// has.
 fn party_page_ids(
     conn: &mut DbConn,
     org: &str,
+    park: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<ManifestId>> {
     let after = after.unwrap_or("");
     let mut ids: Vec<ManifestId> = Vec::new();
     for column in [0, 1, 2] {
-        let q = manifests::table
+        let mut q = manifests::table
             .select(manifests::id)
             .filter(manifests::id.gt(after.to_owned()))
             .order(manifests::id.asc())
             .limit(limit)
             .into_boxed();
+        if let Some(park) = park {
+            q = q.filter(manifests::park_id.eq(park.to_owned()));
+        }
         let q = match column {
             0 => q.filter(manifests::consignor_id.eq(org.to_owned())),
             1 => q.filter(manifests::carrier_id.eq(org.to_owned())),
@@ -715,16 +723,19 @@ fn party_page_ids(
         };
         ids.extend(q.load::<ManifestId>(conn)?);
     }
-    ids.extend(
-        manifest_lots::table
-            .filter(manifest_lots::enterprise_id.eq(org))
-            .filter(manifest_lots::manifest_id.gt(after.to_owned()))
-            .select(manifest_lots::manifest_id)
-            .distinct()
-            .order(manifest_lots::manifest_id.asc())
-            .limit(limit)
-            .load::<ManifestId>(conn)?,
-    );
+    let mut carried = manifest_lots::table
+        .inner_join(manifests::table)
+        .filter(manifest_lots::enterprise_id.eq(org.to_owned()))
+        .filter(manifest_lots::manifest_id.gt(after.to_owned()))
+        .select(manifest_lots::manifest_id)
+        .distinct()
+        .order(manifest_lots::manifest_id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(park) = park {
+        carried = carried.filter(manifests::park_id.eq(park.to_owned()));
+    }
+    ids.extend(carried.load::<ManifestId>(conn)?);
     ids.extend(
         manifest_follows::table
             .filter(
@@ -736,13 +747,10 @@ fn party_page_ids(
             )
             .filter(manifest_follows::manifest_id.gt(after.to_owned()))
             .select(manifest_follows::manifest_id)
-            .order(manifest_follows::manifest_id.asc())
-            .limit(limit)
             .load::<ManifestId>(conn)?,
     );
     ids.sort();
     ids.dedup();
-    ids.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(ids)
 }
 
@@ -752,12 +760,25 @@ pub fn list_manifests(
     filter: &ManifestFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<ManifestRow>> {
-    if let Some(org) = party_only(scope, filter) {
-        let ids = party_page_ids(conn, &org, page.after.as_deref(), page.limit + 1)?;
-        return manifests::table
+    if let Some((org, park)) = party_only(scope, filter) {
+        let ids = party_page_ids(
+            conn,
+            &org,
+            park.as_deref(),
+            page.after.as_deref(),
+            page.limit + 1,
+        )?;
+        // The park again: the manifests following a refusal were read from any park.
+        let mut q = manifests::table
             .filter(manifests::id.eq_any(ids))
             .select(ManifestRow::as_select())
+            .into_boxed();
+        if let Some(park) = park {
+            q = q.filter(manifests::park_id.eq(park));
+        }
+        return q
             .order(manifests::id.asc())
+            .limit(page.limit + 1)
             .load(conn);
     }
     let mut q = manifests::table

@@ -468,6 +468,17 @@ backend_tests! {
             assert_eq!(pages(p.producer_a.clone(), format!("limit={limit}")).await, of_a, "A's own, {limit} a page");
             assert_eq!(pages(p.dispatcher.clone(), format!("limit={limit}")).await, all, "the receiver's, {limit} a page");
             assert_eq!(pages(p.admin.clone(), format!("party={}&limit={limit}", p.enterprise_a)).await, of_a, "party=A, {limit} a page");
+            assert_eq!(pages(p.office.clone(), format!("party={}&limit={limit}", p.enterprise_b)).await, of_b, "the park's party=B, {limit} a page");
+            assert_eq!(pages(p.office.clone(), format!("party={}&limit={limit}", p.disposer)).await, all, "the park's party=receiver, {limit} a page");
+        }
+        // Nobody else: an enterprise of the park without lots, another park's office asking
+        // for this park's receiver or enterprise.
+        assert!(pages(p.outsider_user.clone(), "limit=1".into()).await.is_empty());
+        let other = app.create_park(&p.admin, "Other park", "440306").await;
+        app.create_user(&p.admin, &other, "office2", "park_office", PASSWORD).await;
+        let office2 = access_token(&app.login("office2", PASSWORD).await);
+        for party in [&p.disposer, &p.enterprise_a] {
+            assert!(pages(office2.clone(), format!("party={party}&limit=1")).await.is_empty());
         }
         // The same party with another filter takes the general query, and agrees.
         assert_eq!(pages(p.producer_a.clone(), "limit=1&waste_code=900-249-08".into()).await, of_a);
