@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::park::{DAYS, PASSWORD, build_world, create_users, load};
+use common::park::{DAYS, PASSWORD, load};
 use common::{arg, free_port, login, percentile, start_server, status_kib, time_get};
 use futures_util::StreamExt;
 
@@ -40,14 +40,16 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temporary folder");
     let (url, backend) = common::database(dir.path());
-    let common::Prepared {
-        db,
-        now,
-        rt,
-        admin_id,
-    } = common::prepare(&url, 2, PASSWORD);
-    let world = build_world(&mut db.get().unwrap(), &admin_id, now);
-    let driver_id = create_users(&db, &rt, now, &world);
+    let (
+        common::Prepared {
+            db,
+            now,
+            rt,
+            admin_id,
+        },
+        world,
+        driver_id,
+    ) = common::park::set_up(&url);
 
     eprintln!("loading {lots} lots into {backend} …");
     let started = Instant::now();

@@ -28,9 +28,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Datelike, NaiveDate};
-use common::park::{
-    DAYS, Loaded, PASSWORD, World, build_world, create_users, id, insert, load, q, ts,
-};
+use common::park::{DAYS, Loaded, PASSWORD, World, id, insert, load, q, ts};
 use common::{arg, free_port, login, percentile, start_server, time_get};
 use diesel::connection::SimpleConnection;
 use wastetrack::db::{DbConn, write_transaction};
@@ -232,14 +230,16 @@ fn main() {
     let per_day = (manifests / ((DAYS as u64 - 59) * 3)).max(1);
     let dir = tempfile::tempdir().expect("temporary folder");
     let (url, backend) = common::database(dir.path());
-    let common::Prepared {
-        db,
-        now,
-        rt,
-        admin_id,
-    } = common::prepare(&url, 2, PASSWORD);
-    let world = build_world(&mut db.get().unwrap(), &admin_id, now);
-    let driver_id = create_users(&db, &rt, now, &world);
+    let (
+        common::Prepared {
+            db,
+            now,
+            rt,
+            admin_id,
+        },
+        world,
+        driver_id,
+    ) = common::park::set_up(&url);
 
     eprintln!("loading {lots} lots and {per_day} pickups a day and category into {backend} …");
     let started = Instant::now();

@@ -518,3 +518,15 @@ pub fn create_users(
         driver
     })
 }
+
+/// The database at `url` migrated, the park built and its people signed up; the driver's id.
+pub fn set_up(url: &str) -> (super::Prepared, World, String) {
+    let prepared = super::prepare(url, 2, PASSWORD);
+    let world = build_world(
+        &mut prepared.db.get().unwrap(),
+        &prepared.admin_id,
+        prepared.now,
+    );
+    let driver_id = create_users(&prepared.db, &prepared.rt, prepared.now, &world);
+    (prepared, world, driver_id)
+}
