@@ -21,6 +21,8 @@ pub mod cli;
 pub mod clock;
 /// Typed settings from defaults, a file and `WASTETRACK_*` variables.
 pub mod config;
+/// The web console: server-rendered pages for the people at desks.
+pub mod console;
 /// Connections to PostgreSQL or SQLite, the pool, migrations, transactions, SQLite backups.
 pub mod db;
 /// `wastetrack demo`: a realistic park to try the API with.

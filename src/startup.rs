@@ -150,6 +150,7 @@ impl Application {
                 .into_utoipa_app()
                 .configure(crate::routes::configure)
                 .split_for_parts();
+            let app = app.configure(crate::console::configure);
             app.app_data(state.clone())
                 .app_data(routes.clone())
                 .app_data(rendered.clone())

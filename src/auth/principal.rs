@@ -49,39 +49,50 @@ impl FromRequest for Principal {
                 tracing::info!(reason = %e, "access token refused");
                 ApiError::Unauthenticated(INVALID_TOKEN)
             })?;
-            let now = state.clock.now().naive_utc();
-            let (sid, sub) = (claims.sid.clone(), claims.sub.clone());
-            let found = state
-                .db
-                .run(move |conn| Ok(store::live_session_user(conn, &sid, &sub, now)?))
-                .await?
-                .ok_or_else(|| {
-                    tracing::info!("access token of an ended session or inactive user");
-                    ApiError::Unauthenticated(INVALID_TOKEN)
-                })?;
-            let principal = Principal {
-                role: found
-                    .role
-                    .parse()
-                    .map_err(|e: String| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?,
-                organization_kind: found.organization_kind.parse().map_err(|e: String| {
-                    ApiError::Internal(anyhow::anyhow!("stored organisation kind: {e}"))
-                })?,
-                park_id: match found.organization_kind.as_str() {
-                    "park" => Some(found.organization_id.clone()),
-                    _ => found.enterprise_park_id,
-                },
-                jurisdiction: found.jurisdiction,
-                user_id: found.user_id,
-                username: found.username,
-                organization_id: found.organization_id,
-                session_id: claims.sid,
-            };
+            let principal = of_session(&state, claims.sid, claims.sub).await?;
             tracing::Span::current().record("user_id", principal.user_id.as_str());
             crate::audit::context::set_actor(&principal);
             Ok(principal)
         })
     }
+}
+
+/// The principal of a live session of an active user, read from the database: the role and the
+/// organisation as they are now, whatever the token or cookie that named the session says.
+/// The API's bearer tokens and the console's session cookie both come through here.
+pub async fn of_session(
+    state: &AppState,
+    session_id: String,
+    user_id: String,
+) -> Result<Principal, ApiError> {
+    let now = state.clock.now().naive_utc();
+    let (sid, sub) = (session_id.clone(), user_id);
+    let found = state
+        .db
+        .run(move |conn| Ok(store::live_session_user(conn, &sid, &sub, now)?))
+        .await?
+        .ok_or_else(|| {
+            tracing::info!("access token of an ended session or inactive user");
+            ApiError::Unauthenticated(INVALID_TOKEN)
+        })?;
+    Ok(Principal {
+        role: found
+            .role
+            .parse()
+            .map_err(|e: String| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?,
+        organization_kind: found.organization_kind.parse().map_err(|e: String| {
+            ApiError::Internal(anyhow::anyhow!("stored organisation kind: {e}"))
+        })?,
+        park_id: match found.organization_kind.as_str() {
+            "park" => Some(found.organization_id.clone()),
+            _ => found.enterprise_park_id,
+        },
+        jurisdiction: found.jurisdiction,
+        user_id: found.user_id,
+        username: found.username,
+        organization_id: found.organization_id,
+        session_id,
+    })
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<String> {

@@ -56,6 +56,9 @@ pub struct TokenKeys {
     issuer: String,
     audience: String,
     access_ttl_secs: i64,
+    /// Key of the console's cookies and form tokens, derived from the signing secret: a cookie
+    /// sealed by one instance opens on every instance sharing the secret.
+    console_key: [u8; 64],
     /// Whether the signing secret was generated at start (tokens die with the process).
     pub ephemeral: bool,
 }
@@ -113,6 +116,7 @@ impl TokenKeys {
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             access_ttl_secs: i64::try_from(settings.access_token_ttl_secs).unwrap_or(900),
+            console_key: console_key(&secret)?,
             ephemeral,
         })
     }
@@ -159,6 +163,43 @@ impl TokenKeys {
         }
         Ok(claims)
     }
+}
+
+impl TokenKeys {
+    /// A seal over `message` for `purpose` (the console's session cookie, its form tokens):
+    /// URL-safe, unforgeable without the signing secret, different for each purpose.
+    pub fn seal(&self, purpose: &str, message: &str) -> String {
+        URL_SAFE_NO_PAD.encode(mac(
+            &self.console_key,
+            format!("{purpose}\u{0}{message}").as_bytes(),
+        ))
+    }
+
+    /// Whether `seal` is the seal of `message` for `purpose` (compared in constant time).
+    pub fn opens(&self, purpose: &str, message: &str, seal: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.seal(purpose, message);
+        expected.as_bytes().ct_eq(seal.as_bytes()).into()
+    }
+}
+
+/// HMAC-SHA256 under the console key: a key shorter than SHA-256's 64-byte block is padded with
+/// zeros by HMAC itself, so the padded array is the same key.
+fn mac(key: &[u8; 64], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new(key.into());
+    m.update(message);
+    m.finalize().into_bytes().into()
+}
+
+fn console_key(secret: &[u8]) -> anyhow::Result<[u8; 64]> {
+    use hmac::{Hmac, Mac};
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .map_err(|e| anyhow::anyhow!("deriving the console key: {e}"))?;
+    m.update(b"wastetrack console v1");
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(&m.finalize().into_bytes());
+    Ok(key)
 }
 
 fn parse_retired(raw: Option<&SecretString>) -> anyhow::Result<Vec<(String, String)>> {

@@ -213,33 +213,9 @@ fn lot_location(lot: &LotView) -> Option<String> {
     Some(format!("/api/v1/lots/{}", lot.id))
 }
 
-/// Record a lot weighed into the shared warehouse (park office). Refused, saying why, for a code
-/// the contract does not cover, an enterprise outside the contract, hazardous waste into a
-/// general zone, a zone not allowed for the lot's category, or a zone that would overflow.
-/// Send an `Idempotency-Key`: a retry then never records a second lot.
-#[utoipa::path(
-    tag = "lots",
-    security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Unique per request; a retry with the same key and body replays the first answer")),
-    request_body = WeighInRequest,
-    responses(
-        (status = 201, description = "Recorded", body = LotView, headers(("Location" = String, description = "URL of the lot"))),
-        (status = 403, description = "Not the park office of this warehouse", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such zone, or not one you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The zone would overflow, or the same key is still being processed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid weighing, code not covered, enterprise outside the contract, wrong zone, or the key reused for another request", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/lots")]
-pub async fn weigh_in(
-    state: web::Data<AppState>,
-    principal: Principal,
-    req: HttpRequest,
-    key: Idempotency,
-    body: Json<WeighInRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let b = body.into_inner();
+/// The weighing a request describes, every field checked; every invalid field is reported at
+/// once. The API's `POST /lots` and the console's weigh-in form both come through here.
+pub fn weigh_in_command(b: WeighInRequest) -> Result<WeighIn, ApiError> {
     let mut v = Validator::new();
     let d = description(
         &mut v,
@@ -286,7 +262,7 @@ pub async fn weigh_in(
         ),
         precautions: bounded(&mut v, "precautions", b.precautions.as_deref()),
     };
-    let new = v.finish_with(|| {
+    v.finish_with(|| {
         Some(WeighIn {
             description: d?,
             zone_id,
@@ -295,7 +271,36 @@ pub async fn weigh_in(
             captured_at: b.captured_at,
             containers: new_containers,
         })
-    })?;
+    })
+}
+
+/// Record a lot weighed into the shared warehouse (park office). Refused, saying why, for a code
+/// the contract does not cover, an enterprise outside the contract, hazardous waste into a
+/// general zone, a zone not allowed for the lot's category, or a zone that would overflow.
+/// Send an `Idempotency-Key`: a retry then never records a second lot.
+#[utoipa::path(
+    tag = "lots",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Unique per request; a retry with the same key and body replays the first answer")),
+    request_body = WeighInRequest,
+    responses(
+        (status = 201, description = "Recorded", body = LotView, headers(("Location" = String, description = "URL of the lot"))),
+        (status = 403, description = "Not the park office of this warehouse", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such zone, or not one you may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The zone would overflow, or the same key is still being processed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid weighing, code not covered, enterprise outside the contract, wrong zone, or the key reused for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/lots")]
+pub async fn weigh_in(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    key: Idempotency,
+    body: Json<WeighInRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let new = weigh_in_command(body.into_inner())?;
     idempotency::run(
         &state,
         principal,
@@ -400,7 +405,7 @@ pub async fn list(
 }
 
 /// The filters of `GET /lots` and its exports.
-fn lot_filter(v: &mut Validator, q: LotQuery) -> LotFilter {
+pub fn lot_filter(v: &mut Validator, q: LotQuery) -> LotFilter {
     LotFilter {
         status: state_named(v, "status", q.status),
         route: one_of(v, "route", q.route, LOT_ROUTES),

@@ -160,10 +160,14 @@ backend_tests! {
 
     async fn wrong_paths_are_404_and_wrong_methods_405(backend: Backend) {
         let app = TestApp::spawn(backend).await;
-        for path in ["/", "/api/v1/nothing", "/api/v2/users", "/api/v1/users/usr_x/extra"] {
+        for path in ["/nothing", "/api/v1/nothing", "/api/v2/users", "/api/v1/users/usr_x/extra"] {
             let response = app.client.get(app.url(path)).send().await.unwrap();
             assert_problem(response, StatusCode::NOT_FOUND, "not-found").await;
         }
+        // `/` is the console's: it sends whoever is not signed in to its sign-in page.
+        let response = app.client.get(app.url("/")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/signin?next=%2F");
         let cases = [
             (Method::DELETE, "/api/v1/users", "GET, POST"),
             (Method::PUT, "/api/v1/users/usr_x", "GET, PATCH"),

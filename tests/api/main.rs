@@ -11,6 +11,7 @@ mod billing;
 mod binary;
 mod calendar;
 mod catalog;
+mod console;
 mod contract;
 mod contracts;
 mod deploy;

@@ -74,7 +74,7 @@ async fn print(app: &TestApp, token: &str, id: &str) -> String {
 /// A program the rendering test needs: from its variable, else on the PATH. Missing, the test
 /// is skipped with a notice — except under CI, where `.ci/run` installs it and a missing one is
 /// a failure.
-fn tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
+pub fn tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
     if let Ok(path) = std::env::var(variable) {
         return Some(PathBuf::from(path));
     }
@@ -87,11 +87,11 @@ fn tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
-            "{} is needed to render the print page (set {variable}); under CI it is a failure",
+            "{} is needed by the browser tests (set {variable}); under CI it is a failure",
             names[0]
         );
         eprintln!(
-            "SKIPPED: {} not found (set {variable}); the print page was not rendered",
+            "SKIPPED: {} not found (set {variable}); the browser test did not run",
             names[0]
         );
     }

@@ -1,0 +1,50 @@
+//! The web console: server-rendered pages for the people at desks — the park office, the
+//! disposal company, the enterprises and the inspectors — served by the binary at `/` beside the
+//! API under `/api/v1`.
+//!
+//! Pages are HTML written in Rust ([maud](https://maud.lambda.xyz), checked and escaped at
+//! compile time), with one style sheet and a few lines of script compiled into the binary:
+//! nothing to install or build, every page works without script. A page does what an API
+//! handler does — checks its input, then calls the same use case of the same feature with the
+//! same principal inside one `Db::run`, `Db::snapshot` or `Db::write` — so it shows exactly
+//! what the API would show that person, and refuses what the API would refuse, with the API's
+//! messages beside the fields they name.
+//!
+//! The sign-in, the session cookie and the form tokens are in [`session`]; Chinese first,
+//! English by a switch kept in a cookie; amounts in yuan, weights in kg or t and times in the
+//! park's time zone ([`format`]).
+
+pub mod assets;
+mod dashboard;
+pub mod format;
+mod lots;
+mod page;
+pub mod session;
+mod signin;
+
+use actix_web::{HttpResponse, web};
+
+use crate::domain::identity::Role;
+
+/// The console's routes, outside `/api/v1` and outside the OpenAPI document.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(assets::css)
+        .service(assets::js)
+        .route("/", web::get().to(home))
+        .service(signin::signin_form)
+        .service(signin::signin_submit)
+        .service(signin::sign_out)
+        .service(signin::language)
+        .service(dashboard::show)
+        .service(lots::list)
+        .service(lots::new_form)
+        .service(lots::weigh_in);
+}
+
+/// The start page of each role.
+async fn home(viewer: session::Viewer) -> HttpResponse {
+    page::see_other(match viewer.principal.role {
+        Role::ParkOffice => "/dashboard",
+        _ => "/lots",
+    })
+}

@@ -1,0 +1,464 @@
+//! The web console, driven through a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, through WebDriver) against the real server: sign in, weigh in, see the
+//! gauge move, field errors beside their fields, the language switch, sign out, and what each
+//! role may see. The forms' tokens and the session cookie are checked over plain HTTP.
+//!
+//! The screenshots in the README are taken here: `WASTETRACK_UPDATE_SCREENSHOTS=1` writes them
+//! to `tests/screenshots/` (the SQLite run); otherwise they go to `target/console-screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp};
+use crate::pickups::{PASSWORD, Park, park, weigh};
+use crate::printing::tool;
+
+/// A chromedriver of its own and a headless Chromium session through it; both end on drop.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    /// `None` where Chromium or its driver is missing (a failure under CI).
+    async fn start() -> Option<Self> {
+        let chromium = tool(
+            "WASTETRACK_TEST_CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        )?;
+        let chromedriver = tool("WASTETRACK_TEST_CHROMEDRIVER", &["chromedriver"])?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--disable-quic", "--window-size=1280,900",
+                         format!("--user-data-dir={}", profile.path().display())],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Some(Self {
+                        client,
+                        driver,
+                        _profile: profile,
+                    });
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no WebDriver session: {last:?}");
+    }
+
+    async fn go(&self, app: &TestApp, path: &str) {
+        self.client.goto(&app.url(path)).await.unwrap();
+    }
+
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn exists(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn choose(&self, css: &str, value: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.select_by_value(value).await.unwrap();
+    }
+
+    async fn submit(&self, form: &str) {
+        let page = self.client.find(Locator::Css("html")).await.unwrap();
+        let button = format!("{form} button[type=submit]");
+        self.client
+            .find(Locator::Css(&button))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.loaded_after(page).await;
+    }
+
+    async fn follow(&self, link_text: &str) {
+        let page = self.client.find(Locator::Css("html")).await.unwrap();
+        self.client
+            .find(Locator::LinkText(link_text))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.loaded_after(page).await;
+    }
+
+    /// Waits until the page `before` is gone and the next one has loaded.
+    async fn loaded_after(&self, before: fantoccini::elements::Element) {
+        for _ in 0..200 {
+            if before.tag_name().await.is_err() {
+                let state = self
+                    .client
+                    .execute("return document.readyState", vec![])
+                    .await
+                    .unwrap();
+                if state == "complete" {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the next page did not load within 10 s");
+    }
+
+    async fn sign_in(&self, app: &TestApp, username: &str) {
+        self.go(app, "/signin").await;
+        self.fill("#username", username).await;
+        self.fill("#password", PASSWORD).await;
+        self.submit("form[action='/signin']").await;
+    }
+
+    async fn sign_out(&self) {
+        self.submit("form[action='/signout']").await;
+    }
+
+    /// A screenshot of the page: to `tests/screenshots/` when asked, else under `target/`.
+    async fn screenshot(&self, name: &str, backend: Backend) {
+        let png = self.client.screenshot().await.unwrap();
+        let update = std::env::var("WASTETRACK_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = if update && matches!(backend, Backend::Sqlite) {
+            root.join("tests/screenshots")
+        } else {
+            root.join(format!("target/console-screenshots/{backend:?}"))
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+async fn lots_of(app: &TestApp, p: &Park) -> Vec<Value> {
+    let r = app.get("/api/v1/lots", &p.office).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The value of the zone's gauge, in grams.
+async fn gauge(b: &Browser, zone: &str) -> String {
+    let meter = b
+        .client
+        .find(Locator::Css(&format!("meter#zone-{zone}")))
+        .await
+        .unwrap();
+    meter.attr("value").await.unwrap().unwrap_or_default()
+}
+
+backend_tests! {
+    async fn a_park_office_signs_in_weighs_in_and_sees_the_gauge_move(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+
+        // Not signed in: the sign-in page, in Chinese, and back to the page asked for.
+        b.go(&app, "/dashboard").await;
+        assert_eq!(b.path().await, "/signin?next=%2Fdashboard");
+        assert_eq!(b.text("button[type=submit]").await, "登录");
+        b.screenshot("signin", backend).await;
+        b.fill("#username", "office").await;
+        b.fill("#password", "not the password").await;
+        b.submit("form[action='/signin']").await;
+        assert!(b.text("#signin-error").await.contains("用户名或密码"), "a wrong password is said so");
+        b.fill("#username", "office").await;
+        b.fill("#password", PASSWORD).await;
+        b.submit("form[action='/signin']").await;
+        assert_eq!(b.path().await, "/dashboard");
+        assert_eq!(b.text("h1").await, "仓库概况");
+        assert_eq!(gauge(&b, &p.zone).await, "0");
+        assert!(b.exists("#no-alarms").await && b.exists("#no-requests").await);
+
+        // A weighing with tare above gross: the API's message beside the field, nothing stored.
+        b.go(&app, "/lots/new").await;
+        b.choose("#enterprise_id", &p.enterprise_a).await;
+        b.fill("#waste_code", "900-249-08").await;
+        b.choose("#zone_id", &p.zone).await;
+        b.choose("#physical_form", "liquid").await;
+        b.choose("#container_type", "drum").await;
+        b.fill("#container_count", "2").await;
+        b.fill("#gross_kg", "10").await;
+        b.fill("#tare_kg", "20.5").await;
+        b.fill("#scale_id", "SCALE-01").await;
+        b.submit("#weigh-in").await;
+        assert_eq!(b.path().await, "/lots");
+        let message = b.text(".field.invalid p.error").await;
+        assert!(crate::helpers::has_chinese(&message), "the message is in Chinese: {message}");
+        assert!(lots_of(&app, &p).await.is_empty(), "a refused weighing stores nothing");
+        b.screenshot("weigh-in-refused", backend).await;
+
+        // Corrected: recorded, confirmed, listed with the enterprise's name and the weight in kg.
+        b.fill("#gross_kg", "350.5").await;
+        b.fill("#tare_kg", "20.5").await;
+        b.submit("#weigh-in").await;
+        let lots = lots_of(&app, &p).await;
+        assert_eq!(lots.len(), 1);
+        assert_eq!(lots[0]["net_grams"], 330_000);
+        assert_eq!(lots[0]["container_count"], 2);
+        let id = lots[0]["id"].as_str().unwrap();
+        assert_eq!(b.path().await, format!("/lots?weighed={id}"));
+        assert!(b.text("#weighed").await.contains(id));
+        let row = b.text(&format!("tr[data-lot='{id}']")).await;
+        for shown in ["Huaxin Electronics", "900-249-08", "330 kg", "在库"] {
+            assert!(row.contains(shown), "the row shows {shown:?}: {row}");
+        }
+        b.screenshot("lots", backend).await;
+
+        // The gauge moved by the net weight.
+        b.go(&app, "/dashboard").await;
+        assert_eq!(gauge(&b, &p.zone).await, "330000");
+        assert!(b.text(&format!("[data-zone='{}'] .stored", p.zone)).await.starts_with("330 kg / 10.000 t"));
+        b.screenshot("dashboard", backend).await;
+
+        // English by the switch, kept across pages.
+        b.follow("English").await;
+        assert_eq!(b.path().await, "/dashboard");
+        assert_eq!(b.text("h1").await, "Warehouse");
+        b.go(&app, "/lots").await;
+        assert_eq!(b.text("h1").await, "Lots");
+        assert!(b.text(&format!("tr[data-lot='{id}']")).await.contains("stored"));
+        b.follow("中文").await;
+        assert_eq!(b.text("h1").await, "废物批次");
+
+        // Signed out: the session is over for the console.
+        b.sign_out().await;
+        assert_eq!(b.path().await, "/signin");
+        b.go(&app, "/lots").await;
+        assert_eq!(b.path().await, "/signin?next=%2Flots");
+    }
+
+    async fn an_enterprise_sees_its_own_lots_and_not_the_warehouse(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        let own = weigh(&app, &p, &p.enterprise_a, 120).await;
+        let other = weigh(&app, &p, &p.enterprise_b, 130).await;
+        b.sign_in(&app, "producer_a").await;
+        assert_eq!(b.path().await, "/lots", "an enterprise starts at its lots");
+        assert!(b.exists(&format!("tr[data-lot='{}']", own["id"].as_str().unwrap())).await);
+        assert!(!b.exists(&format!("tr[data-lot='{}']", other["id"].as_str().unwrap())).await, "another enterprise's lot is not shown");
+        assert!(!b.exists("a[href='/dashboard']").await && !b.exists("a[href='/lots/new']").await);
+        b.go(&app, "/dashboard").await;
+        assert_eq!(b.text("h1").await, "无权执行此操作");
+        assert!(b.text(".problem").await.contains("园区管理机构"));
+        b.go(&app, "/lots/new").await;
+        assert!(!b.exists("#weigh-in").await, "no weigh-in form for an enterprise");
+        // The filters are the API's: a bad date is named beside its field.
+        b.go(&app, "/lots?from=yesterday").await;
+        assert!(b.exists(".field.invalid #from").await);
+    }
+}
+
+/// The session cookie and a form's token, as a browser would hold them after signing in.
+async fn signed_in(app: &TestApp, username: &str) -> (String, String) {
+    let r = app.client.get(app.url("/signin")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let nonce = cookie(&r, "wt_signin");
+    let page = r.text().await.unwrap();
+    let token = hidden(&page, "_csrf");
+    let r = app
+        .client
+        .post(app.url("/signin"))
+        .header("cookie", format!("wt_signin={nonce}"))
+        .form(&[
+            ("username", username),
+            ("password", PASSWORD),
+            ("_csrf", &token),
+            ("next", "/lots"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/lots");
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("wt_session="))
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(attribute), "{attribute} in {session}");
+    }
+    assert!(
+        !session.contains("Secure"),
+        "not Secure over plain HTTP: {session}"
+    );
+    let session = cookie(&r, "wt_session");
+    let r = app
+        .client
+        .get(app.url("/lots/new"))
+        .header("cookie", format!("wt_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("form-action 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let form = hidden(&r.text().await.unwrap(), "_csrf");
+    (session, form)
+}
+
+fn cookie(r: &reqwest::Response, name: &str) -> String {
+    let prefix = format!("{name}=");
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| {
+            v.to_str()
+                .ok()?
+                .strip_prefix(&prefix)?
+                .split(';')
+                .next()
+                .map(str::to_owned)
+        })
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("cookie {name}"))
+}
+
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} in {page}"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+backend_tests! {
+    async fn a_form_without_its_token_or_with_a_forged_cookie_changes_nothing(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        let (session, token) = signed_in(&app, "office").await;
+        let weighing = |csrf: &str| {
+            vec![("_csrf", csrf.to_owned()), ("enterprise_id", p.enterprise_a.clone()), ("waste_code", "900-249-08".into()),
+                 ("zone_id", p.zone.clone()), ("physical_form", "liquid".into()), ("container_type", "drum".into()),
+                 ("container_count", "1".into()), ("gross_kg", "120".into()), ("tare_kg", "20".into()), ("scale_id", "S-1".into())]
+        };
+        let post = |cookie: String, form: Vec<(&'static str, String)>| {
+            app.client.post(app.url("/lots")).header("cookie", cookie).form(&form).send()
+        };
+        // Without the token, with another session's token, with a forged cookie: refused.
+        let r = post(format!("wt_session={session}"), weighing("")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let (_, other_token) = signed_in(&app, "office").await;
+        let r = post(format!("wt_session={session}"), weighing(&other_token)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let (named, _seal) = session.rsplit_once('.').unwrap();
+        let forged = format!("{named}.{}", "A".repeat(43));
+        let r = post(format!("wt_session={forged}"), weighing(&token)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(r.headers()["location"].to_str().unwrap().starts_with("/signin"));
+        assert!(lots_of(&app, &p).await.is_empty(), "nothing was recorded");
+
+        // With its token: recorded once.
+        let r = post(format!("wt_session={session}"), weighing(&token)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(lots_of(&app, &p).await.len(), 1);
+
+        // Signing in without the form's nonce cookie is refused before the password is read.
+        let r = app.client.post(app.url("/signin"))
+            .form(&[("username", "office"), ("password", PASSWORD), ("_csrf", token.as_str())])
+            .send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+        // The API does not take the console's cookie, and a signed-out cookie opens nothing.
+        let r = app.client.get(app.url("/api/v1/lots")).header("cookie", format!("wt_session={session}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = app.client.post(app.url("/signout")).header("cookie", format!("wt_session={session}"))
+            .form(&[("_csrf", token.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = app.client.get(app.url("/lots")).header("cookie", format!("wt_session={session}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "the session ended with the sign-out");
+    }
+}
