@@ -192,8 +192,8 @@ fn requests(v: &Viewer, requests: &[RequestView]) -> Markup {
             } }
             tbody {
                 @for r in requests {
-                    tr {
-                        td { (when(r.created_at, v.tz)) }
+                    tr data-request=(r.id.as_str()) {
+                        td { a href={ "/pickups/" (crate::console::session::url_escape(r.id.as_str())) } { (when(r.created_at, v.tz)) } }
                         td { (r.category) }
                         td { (crate::console::lots::status_text(l, r.status.as_str())) }
                         td { (r.trigger_detail) }

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use crate::auth::policy;
 use crate::console::format::{kg_problem, parse_kg, weight, when};
 use crate::console::page::{
-    PageError, csrf, described_by, field, field_messages, page, respond, see_other, t,
+    PageError, csrf, described_by, field, field_messages, form_messages, page, respond, see_other,
+    t,
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::lot::{ContainerType, PhysicalForm};
@@ -447,17 +448,12 @@ const FORM_FIELDS: &[&str] = &[
     "scale_id",
 ];
 
-/// Where the API's fields are on the form; a field the form does not show (`""`) is reported
-/// above it.
-fn form_field(api_field: &str) -> &str {
+/// Where the API's fields are on the form.
+fn form_field(api_field: &str) -> Option<&'static str> {
     match api_field {
-        "gross_grams" | "net_grams" => "gross_kg",
-        "tare_grams" => "tare_kg",
-        other => FORM_FIELDS
-            .iter()
-            .find(|f| **f == other)
-            .copied()
-            .unwrap_or(""),
+        "gross_grams" | "net_grams" => Some("gross_kg"),
+        "tare_grams" => Some("tare_kg"),
+        other => FORM_FIELDS.iter().find(|f| **f == other).copied(),
     }
 }
 
@@ -556,18 +552,7 @@ pub async fn weigh_in(
         Err(ApiError::Internal(cause)) => Err(v.fail()(ApiError::Internal(cause))),
         Err(error) => {
             let status = actix_web::ResponseError::status_code(&error);
-            let errors: HashMap<String, String> =
-                field_messages(&error, l)
-                    .into_iter()
-                    .fold(HashMap::new(), |mut acc, (k, m)| {
-                        acc.entry(form_field(&k).to_owned())
-                            .and_modify(|e: &mut String| {
-                                e.push_str("; ");
-                                e.push_str(&m);
-                            })
-                            .or_insert(m);
-                        acc
-                    });
+            let errors = form_messages(&error, l, form_field);
             weigh_in_page(&state, &v, status, &form, &errors).await
         }
     }

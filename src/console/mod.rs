@@ -19,6 +19,7 @@ mod dashboard;
 pub mod format;
 mod lots;
 mod page;
+mod pickups;
 pub mod session;
 mod signin;
 
@@ -38,13 +39,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(dashboard::show)
         .service(lots::list)
         .service(lots::new_form)
-        .service(lots::weigh_in);
+        .service(lots::weigh_in)
+        .service(pickups::pickup_list)
+        .service(pickups::pickup_page)
+        .service(pickups::pickup_step);
 }
 
 /// The start page of each role.
 async fn home(viewer: session::Viewer) -> HttpResponse {
     page::see_other(match viewer.principal.role {
         Role::ParkOffice => "/dashboard",
+        Role::DisposerDispatcher => "/pickups",
         _ => "/lots",
     })
 }

@@ -75,8 +75,16 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/dashboard", "仓库概况", "Warehouse"),
             ("/lots", "入库批次", "Lots"),
             ("/lots/new", "称重入库", "Weigh in"),
+            ("/pickups", "转移申请", "Pickup requests"),
         ],
-        _ => &[("/lots", "废物批次", "Lots")],
+        Role::DisposerDispatcher => &[
+            ("/pickups", "清运申请", "Pickup requests"),
+            ("/lots", "废物批次", "Lots"),
+        ],
+        _ => &[
+            ("/lots", "废物批次", "Lots"),
+            ("/pickups", "转移申请", "Pickup requests"),
+        ],
     }
 }
 
@@ -150,6 +158,26 @@ pub fn field_messages(error: &ApiError, locale: Locale) -> HashMap<String, Strin
                     .or_insert_with(|| e.message.clone());
             }
         }
+    }
+    out
+}
+
+/// The messages of a refused form by the form's field: `place` says where an API field is on
+/// the form; the messages of fields it does not show go above the form (under `""`).
+pub fn form_messages(
+    error: &ApiError,
+    locale: Locale,
+    place: impl Fn(&str) -> Option<&'static str>,
+) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    for (field, message) in field_messages(error, locale) {
+        let at = place(&field).unwrap_or_default().to_owned();
+        out.entry(at)
+            .and_modify(|m| {
+                m.push_str("; ");
+                m.push_str(&message);
+            })
+            .or_insert(message);
     }
     out
 }

@@ -25,7 +25,8 @@ use crate::pickups::service::{self, Schedule};
 use crate::requests::service::{self as requests, Raise, RequestFilter, RequestView};
 use crate::state::AppState;
 
-const TEXT_MAX: usize = 500;
+/// The longest note or reason, in characters.
+pub const TEXT_MAX: usize = 500;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -328,6 +328,68 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn a_pickup_raised_by_the_threshold_is_accepted_and_scheduled_with_the_fleet(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        weigh(&app, &p, &p.enterprise_a, 300).await;
+        let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
+        let id = lot["pickup_request_id"].as_str().expect("the threshold raised a request").to_owned();
+        let row = format!("tr[data-request='{id}']");
+
+        // The park office sees it open on its dashboard.
+        b.sign_in(&app, "office").await;
+        assert_eq!(b.path().await, "/dashboard");
+        assert!(b.text(&row).await.contains("已申请"));
+        b.sign_out().await;
+
+        // The disposal company starts at its requests, accepts, then schedules with its fleet.
+        b.sign_in(&app, "dispatch").await;
+        assert_eq!(b.path().await, "/pickups");
+        let listed = b.text(&row).await;
+        assert!(listed.contains("550 kg") && listed.contains("已申请"), "{listed}");
+        b.go(&app, &format!("/pickups/{id}")).await;
+        assert!(!b.exists("#schedule").await, "no schedule before it is accepted");
+        b.submit("#accept").await;
+        assert_eq!(b.text("#status").await, "已接受");
+        let day = app.day(1);
+        let set_day = |value: String| {
+            b.client.execute("document.getElementById('scheduled_on').value = arguments[0]", vec![json!(value)])
+        };
+        set_day(day.clone()).await.unwrap();
+        b.choose("#carrier_id", &p.carrier).await;
+        b.choose("#driver_id", &p.driver_id).await;
+        b.submit("#schedule").await;
+        assert!(b.exists(".field.invalid #vehicle_id").await, "the missing vehicle is named beside its field");
+        let stored = app.get(&format!("/api/v1/pickup-requests/{id}"), &p.dispatcher).await.json::<Value>().await.unwrap();
+        assert_eq!(stored["status"], "accepted", "a refused schedule changes nothing");
+        set_day(day.clone()).await.unwrap();
+        b.choose("#vehicle_id", &p.vehicle).await;
+        b.submit("#schedule").await;
+        assert_eq!(b.path().await, format!("/pickups/{id}"));
+        assert_eq!(b.text("#status").await, "已排期");
+        assert_eq!(b.text("#scheduled-on").await, day);
+        b.screenshot("pickup-scheduled", backend).await;
+        let stored = app.get(&format!("/api/v1/pickup-requests/{id}"), &p.dispatcher).await.json::<Value>().await.unwrap();
+        assert_eq!(stored["status"], "scheduled");
+        assert_eq!(stored["vehicle_id"], p.vehicle.as_str());
+        assert_eq!(stored["driver_id"], p.driver_id.as_str());
+
+        // An enterprise reads the request of its lot and may take no step on it.
+        b.sign_out().await;
+        b.sign_in(&app, "producer_b").await;
+        b.go(&app, &format!("/pickups/{id}")).await;
+        assert_eq!(b.text("#status").await, "已排期");
+        assert!(!b.exists("#accept").await && !b.exists("#schedule").await && !b.exists("#cancel").await && !b.exists("#decline").await);
+        // An enterprise with no lot in the request does not see it.
+        b.sign_out().await;
+        b.sign_in(&app, "outsider").await;
+        b.go(&app, &format!("/pickups/{id}")).await;
+        assert!(!b.exists("#status").await, "not visible to an outsider");
+    }
+}
+
 /// The session cookie and a form's token, as a browser would hold them after signing in.
 async fn signed_in(app: &TestApp, username: &str) -> (String, String) {
     let r = app.client.get(app.url("/signin")).send().await.unwrap();
