@@ -34,6 +34,11 @@ pub fn status_text(l: Locale, status: &str) -> &'static str {
         "scheduled" => t(l, "已排期", "scheduled"),
         "declined" => t(l, "已拒绝", "declined"),
         "cancelled" => t(l, "已取消", "cancelled"),
+        "draft" => t(l, "待确认", "draft"),
+        "confirmed" => t(l, "已确认", "confirmed"),
+        "in_transit" => t(l, "运输中", "in transit"),
+        "received" => t(l, "已接收", "received"),
+        "completed" => t(l, "已办结", "completed"),
         _ => t(l, "其他", "other"),
     }
 }

@@ -18,6 +18,7 @@ pub mod assets;
 mod dashboard;
 pub mod format;
 mod lots;
+mod manifests;
 mod page;
 mod pickups;
 pub mod session;
@@ -42,7 +43,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(lots::weigh_in)
         .service(pickups::pickup_list)
         .service(pickups::pickup_page)
-        .service(pickups::pickup_step);
+        .service(pickups::pickup_step)
+        .service(manifests::manifest_search)
+        .service(manifests::manifest_print);
 }
 
 /// The start page of each role.

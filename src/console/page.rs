@@ -76,14 +76,17 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/lots", "入库批次", "Lots"),
             ("/lots/new", "称重入库", "Weigh in"),
             ("/pickups", "转移申请", "Pickup requests"),
+            ("/manifests", "转移联单", "Manifests"),
         ],
         Role::DisposerDispatcher => &[
             ("/pickups", "清运申请", "Pickup requests"),
+            ("/manifests", "转移联单", "Manifests"),
             ("/lots", "废物批次", "Lots"),
         ],
         _ => &[
             ("/lots", "废物批次", "Lots"),
             ("/pickups", "转移申请", "Pickup requests"),
+            ("/manifests", "转移联单", "Manifests"),
         ],
     }
 }

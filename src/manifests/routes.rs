@@ -50,7 +50,7 @@ pub struct ManifestQuery {
 }
 
 /// The filters of `GET /manifests` and its exports.
-fn manifest_filter(v: &mut Validator, q: ManifestQuery) -> ManifestFilter {
+pub fn manifest_filter(v: &mut Validator, q: ManifestQuery) -> ManifestFilter {
     ManifestFilter {
         number: q.number.map(|n| v.text("number", &n, 1, 32)),
         official_number: q

@@ -390,6 +390,49 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn a_collected_manifest_is_found_by_its_number_and_printed(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        crate::manifests::with_permit(&app, &p).await;
+        weigh(&app, &p, &p.enterprise_a, 300).await;
+        let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
+        let collection = crate::manifests::collect_request(&app, &p, &lot, 550).await;
+        let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
+        let number = crate::manifests::manifest(&app, &p.office, &id).await["number"].as_str().unwrap().to_owned();
+
+        b.sign_in(&app, "office").await;
+        b.go(&app, "/manifests").await;
+        assert!(b.text(&format!("tr[data-manifest='{id}']")).await.contains(&number));
+        b.fill("#number", &number).await;
+        b.submit("form[role=search]").await;
+        assert_eq!(b.path().await, format!("/manifests?number={}&status=&waste_code=&from=&to=", number));
+        let row = b.text(&format!("tr[data-manifest='{id}']")).await;
+        assert!(row.contains("550 kg") && row.contains("待确认"), "{row}");
+        b.screenshot("manifests", backend).await;
+        b.fill("#number", "NO-SUCH-NUMBER").await;
+        b.submit("form[role=search]").await;
+        assert!(b.exists("#no-manifests").await);
+        b.go(&app, &format!("/manifests/{id}/print")).await;
+        let printed = b.text("body").await;
+        assert!(printed.contains("危险废物转移联单") && printed.contains(&number), "{printed}");
+
+        // An enterprise whose lot it carries finds it; one whose lot it does not, not.
+        b.go(&app, "/lots").await;
+        b.sign_out().await;
+        b.sign_in(&app, "producer_a").await;
+        b.go(&app, "/manifests").await;
+        assert!(b.exists(&format!("tr[data-manifest='{id}']")).await);
+        b.sign_out().await;
+        b.sign_in(&app, "outsider").await;
+        b.go(&app, "/manifests").await;
+        assert!(b.exists("#no-manifests").await);
+        b.go(&app, &format!("/manifests/{id}/print")).await;
+        assert!(!b.text("body").await.contains(&number), "the print page is not shown to an outsider");
+    }
+}
+
 /// The session cookie and a form's token, as a browser would hold them after signing in.
 async fn signed_in(app: &TestApp, username: &str) -> (String, String) {
     let r = app.client.get(app.url("/signin")).send().await.unwrap();
