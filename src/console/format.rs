@@ -64,16 +64,19 @@ fn grouped(n: u64) -> String {
 /// Why a weight typed in kg was refused, in the page's language.
 pub fn kg_problem(locale: Locale) -> &'static str {
     match locale {
-        Locale::ZhCn => "请填写以千克为单位的数值，最多三位小数，例如 350.5",
-        Locale::En => "enter a number of kilograms with at most three decimals, e.g. 350.5",
+        Locale::ZhCn => "请填写以千克为单位的数值，最多三位小数，不用千位分隔符，例如 1350.5",
+        Locale::En => {
+            "enter a number of kilograms with at most three decimals and no thousands separator, e.g. 1350.5"
+        }
     }
 }
 
-/// A weight typed in kilograms (`350`, `350.5`, `0.125`; a comma as decimal sign too) as grams.
-/// `None` for anything else: a sign, more than three decimals, a value beyond `i64` grams.
+/// A weight typed in kilograms (`350`, `350.5`, `0.125`) as grams. `None` for anything else: a
+/// sign, a comma (a thousands separator or a decimal comma: which one cannot be told, so neither
+/// is guessed), more than three decimals, a value beyond `i64` grams.
 pub fn parse_kg(text: &str) -> Option<i64> {
-    let text = text.trim().replace(',', ".");
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
         return None;
@@ -121,7 +124,8 @@ mod tests {
     fn kilograms_typed_become_exact_grams() {
         assert_eq!(parse_kg("350"), Some(350_000));
         assert_eq!(parse_kg(" 350.5 "), Some(350_500));
-        assert_eq!(parse_kg("0,125"), Some(125));
+        assert_eq!(parse_kg("0.125"), Some(125));
+        assert_eq!(parse_kg("1,234"), None);
         assert_eq!(parse_kg("1.2345"), None);
         assert_eq!(parse_kg("-1"), None);
         assert_eq!(parse_kg("1e3"), None);

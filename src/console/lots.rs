@@ -86,6 +86,8 @@ impl ListQuery {
 struct Listed {
     lots: crate::http::Page<LotView>,
     names: HashMap<String, String>,
+    /// The lot just weighed in, if the viewer may read it.
+    weighed: Option<LotView>,
 }
 
 /// The lots the viewer may see (`lots::service::list` under `policy::lot_scope`, as
@@ -127,6 +129,7 @@ pub async fn list(
         Ok(()) => HashMap::new(),
     };
     let principal = v.principal.clone();
+    let weighed = ListQuery::non_empty(&q.weighed).map(crate::domain::ids::LotId::from);
     let listed = match checked {
         Err(_) => None,
         Ok(()) => Some(
@@ -135,7 +138,13 @@ pub async fn list(
                 .run(move |conn| {
                     let lots = crate::lots::service::list(conn, &scope, &filter, &page_request)?;
                     let names = enterprise_names(conn, &principal)?;
-                    Ok(Listed { lots, names })
+                    let weighed = weighed
+                        .and_then(|id| crate::lots::service::read(conn, &principal, &id).ok());
+                    Ok(Listed {
+                        lots,
+                        names,
+                        weighed,
+                    })
                 })
                 .await
                 .map_err(v.fail())?,
@@ -143,9 +152,10 @@ pub async fn list(
     };
     let title = t(l, "废物批次", "Lots");
     let body = html! {
-        @if let Some(id) = &q.weighed {
+        @if let Some(lot) = listed.as_ref().and_then(|listed| listed.weighed.as_ref()) {
             p.banner.ok role="status" #weighed {
-                (t(l, "已称重入库：", "Weighed in: ")) (id)
+                (t(l, "已称重入库：", "Weighed in: ")) (lot.id.as_str()) " · " (weight(lot.net_grams))
+                @if let Some(code) = &lot.label_code { " · " (code) }
             }
         }
         (filters(&v, &q, &errors))
@@ -462,6 +472,24 @@ fn form_field(api_field: &str) -> Option<&'static str> {
     }
 }
 
+/// What the audit chain keeps of the form, as the API's entry keeps its JSON body (the form's
+/// token left out).
+fn audit_body(form: &WeighInForm) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "enterprise_id": form.enterprise_id,
+        "waste_code": form.waste_code,
+        "zone_id": form.zone_id,
+        "physical_form": form.physical_form,
+        "container_type": form.container_type,
+        "container_count": form.container_count,
+        "gross_kg": form.gross_kg,
+        "tare_kg": form.tare_kg,
+        "scale_id": form.scale_id,
+        "via": "console",
+    }))
+    .unwrap_or_default()
+}
+
 /// Records a weighing: the form's token first, then the API's checks (`weigh_in_command`) and
 /// use case (`lots::service::weigh_in`) in one write transaction. A refusal shows the form again
 /// with each message beside its field, and changes nothing.
@@ -542,9 +570,17 @@ pub async fn weigh_in(
             Ok(new) => {
                 let now = state.clock.now();
                 let principal = v.principal.clone();
+                crate::audit::context::set_body(&audit_body(&form));
                 state
                     .db
-                    .write(move |conn| crate::lots::service::weigh_in(conn, now, &principal, new))
+                    .write(move |conn| {
+                        let lot = crate::lots::service::weigh_in(conn, now, &principal, new)?;
+                        crate::audit::context::object_if_unnamed(&format!(
+                            "/api/v1/lots/{}",
+                            lot.id
+                        ));
+                        Ok(lot)
+                    })
                     .await
             }
         },

@@ -337,6 +337,15 @@ enum Step {
     Cancel(String),
 }
 
+fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::Accept => "accept",
+        Step::Schedule(_) => "schedule",
+        Step::Decline(_) => "decline",
+        Step::Cancel(_) => "cancel",
+    }
+}
+
 fn parse_step(step: &str, form: &StepForm) -> Result<Step, ApiError> {
     let mut v = Validator::new();
     let step = match step {
@@ -349,7 +358,7 @@ fn parse_step(step: &str, form: &StepForm) -> Result<Step, ApiError> {
                     v.push(FieldError::new(
                         "scheduled_on",
                         "invalid",
-                        "must be a date (YYYY-MM-DD)",
+                        "must be a date YYYY-MM-DD",
                     ));
                     None
                 }
@@ -388,18 +397,30 @@ pub async fn pickup_step(
         Err(e) => Err(e),
         Ok(step) => {
             let (now, principal, id) = (state.clock.now(), v.principal.clone(), id.clone());
+            let object = format!("/api/v1/pickup-requests/{id}/{}", step_name(&step));
+            crate::audit::context::set_body(
+                &serde_json::to_vec(&serde_json::json!({
+                    "scheduled_on": form.scheduled_on, "carrier_id": form.carrier_id,
+                    "vehicle_id": form.vehicle_id, "driver_id": form.driver_id,
+                    "reason": form.reason, "via": "console",
+                }))
+                .unwrap_or_default(),
+            );
             state
                 .db
-                .write(move |conn| match step {
-                    Step::Accept => crate::pickups::service::accept(conn, now, &principal, &id),
-                    Step::Schedule(s) => {
-                        crate::pickups::service::schedule(conn, now, &principal, &id, s)
-                    }
-                    Step::Decline(reason) => {
-                        crate::pickups::service::decline(conn, now, &principal, &id, reason)
-                    }
-                    Step::Cancel(reason) => {
-                        crate::pickups::service::cancel(conn, now, &principal, &id, reason)
+                .write(move |conn| {
+                    crate::audit::context::object_if_unnamed(&object);
+                    match step {
+                        Step::Accept => crate::pickups::service::accept(conn, now, &principal, &id),
+                        Step::Schedule(s) => {
+                            crate::pickups::service::schedule(conn, now, &principal, &id, s)
+                        }
+                        Step::Decline(reason) => {
+                            crate::pickups::service::decline(conn, now, &principal, &id, reason)
+                        }
+                        Step::Cancel(reason) => {
+                            crate::pickups::service::cancel(conn, now, &principal, &id, reason)
+                        }
                     }
                 })
                 .await

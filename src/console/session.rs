@@ -7,7 +7,8 @@
 //! `SameSite=Lax`, `Secure` when the service is reached over TLS (`public_base_url` starts with
 //! `https://`), and carries no expiry of its own: every page reads the session from the
 //! database ([`crate::auth::principal::of_session`]), so logout, an expired or revoked session
-//! or a deactivated user end it at once, and the role and organisation are those of now.
+//! or a deactivated user end it at once, and the role and organisation are those of now; the
+//! cookie itself opens only for `auth.refresh_token_ttl_secs` after sign-in.
 //!
 //! Every form carries a token sealed over the session id; a POST without it is refused (403)
 //! before anything is read or written. The sign-in form, which has no session yet, carries a
@@ -57,29 +58,43 @@ pub fn locale_of(req: &HttpRequest) -> Locale {
     }
 }
 
-/// Not signed in: the browser is sent to the sign-in page, to come back afterwards.
+/// Why a page has no viewer: not signed in (the browser is sent to the sign-in page, to come
+/// back afterwards), or the session could not be read (the database is unavailable: a page
+/// saying so, not a sign-out).
 #[derive(Debug)]
-pub struct SignInFirst {
-    next: String,
+pub enum SignInFirst {
+    SignIn { next: String },
+    Failed(crate::console::page::PageError),
 }
 
 impl std::fmt::Display for SignInFirst {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("sign in first")
+        match self {
+            Self::SignIn { .. } => f.write_str("sign in first"),
+            Self::Failed(e) => e.fmt(f),
+        }
     }
 }
 
 impl ResponseError for SignInFirst {
     fn status_code(&self) -> StatusCode {
-        StatusCode::SEE_OTHER
+        match self {
+            Self::SignIn { .. } => StatusCode::SEE_OTHER,
+            Self::Failed(e) => e.status_code(),
+        }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let target = format!("/signin?next={}", url_escape(&self.next));
-        HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, target))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish()
+        match self {
+            Self::SignIn { next } => HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!("/signin?next={}", url_escape(next)),
+                ))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish(),
+            Self::Failed(e) => e.error_response(),
+        }
     }
 }
 
@@ -92,15 +107,30 @@ impl FromRequest for Viewer {
         let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let locale = locale_of(req);
         let path = local_path(req.uri().path_and_query().map_or("/", |p| p.as_str()));
+        // After signing in, the browser comes back with a GET: a form's address would not answer.
+        let next = if req.method() == actix_web::http::Method::GET {
+            path.clone()
+        } else {
+            "/".to_owned()
+        };
         Box::pin(async move {
-            let sign_in = || SignInFirst { next: path.clone() };
+            let sign_in = || SignInFirst::SignIn { next: next.clone() };
             let (Some(state), Some(cookie)) = (state, cookie) else {
                 return Err(sign_in());
             };
-            let (session_id, user_id) = open_session_cookie(&state, &cookie).ok_or_else(sign_in)?;
-            let principal = crate::auth::principal::of_session(&state, session_id, user_id)
-                .await
-                .map_err(|_| sign_in())?;
+            let (session_id, user_id) =
+                open_session_cookie(&state, &cookie, state.clock.now()).ok_or_else(sign_in)?;
+            let principal =
+                match crate::auth::principal::of_session(&state, session_id, user_id).await {
+                    Ok(principal) => principal,
+                    Err(ApiError::Unauthenticated(_)) => return Err(sign_in()),
+                    Err(error) => {
+                        return Err(SignInFirst::Failed(crate::console::page::PageError {
+                            locale,
+                            error,
+                        }));
+                    }
+                };
             crate::audit::context::set_actor(&principal);
             let tz = park_time_zone(&state, &principal).await;
             Ok(Viewer {
@@ -145,22 +175,37 @@ impl Viewer {
 pub const FORM_EXPIRED: &str =
     "the form has expired or did not come from this console: reload the page and send it again";
 
-/// The session cookie's value for a session of a user: `session.user.seal`.
-pub fn session_cookie(state: &AppState, session_id: &str, user_id: &str) -> Cookie<'static> {
-    let message = format!("{session_id}.{user_id}");
+/// The session cookie's value for a session of a user signed in at `now`:
+/// `session.user.seconds.seal`. It opens for `auth.refresh_token_ttl_secs` after sign-in (as
+/// long as the API's sign-in lasts without a new password), and only while the session lives.
+pub fn session_cookie(
+    state: &AppState,
+    session_id: &str,
+    user_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Cookie<'static> {
+    let message = format!("{session_id}.{user_id}.{}", now.timestamp());
     let seal = state.keys.seal(SESSION_SEAL, &message);
     cookie(state, SESSION_COOKIE, format!("{message}.{seal}"), None)
 }
 
-fn open_session_cookie(state: &AppState, value: &str) -> Option<(String, String)> {
+fn open_session_cookie(
+    state: &AppState,
+    value: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<(String, String)> {
     if value.len() > 512 {
         return None;
     }
     let (message, seal) = value.rsplit_once('.')?;
-    let (session_id, user_id) = message.split_once('.')?;
-    state
-        .keys
-        .opens(SESSION_SEAL, message, seal)
+    let mut parts = message.split('.');
+    let (session_id, user_id, issued) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !state.keys.opens(SESSION_SEAL, message, seal) {
+        return None;
+    }
+    let issued: i64 = issued.parse().ok()?;
+    let lifetime = i64::try_from(state.auth.refresh_token_ttl_secs).unwrap_or(i64::MAX);
+    (now.timestamp() < issued.saturating_add(lifetime))
         .then(|| (session_id.to_owned(), user_id.to_owned()))
 }
 

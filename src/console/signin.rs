@@ -171,7 +171,7 @@ pub async fn signin_submit(
             error: ApiError::Internal(anyhow::anyhow!("a token just issued: {e}")),
         })?;
     let mut response = see_other(&next);
-    let cookie = session::session_cookie(&state, &claims.sid, &claims.sub);
+    let cookie = session::session_cookie(&state, &claims.sid, &claims.sub, state.clock.now());
     let removal = session::removal(&state, SIGNIN_COOKIE);
     for c in [&cookie, &removal] {
         response.add_cookie(c).map_err(|e| PageError {

@@ -321,6 +321,7 @@ backend_tests! {
         assert_eq!(b.text("h1").await, "无权执行此操作");
         assert!(b.text(".problem").await.contains("园区管理机构"));
         b.go(&app, "/lots/new").await;
+        assert_eq!(b.text("h1").await, "无权执行此操作");
         assert!(!b.exists("#weigh-in").await, "no weigh-in form for an enterprise");
         // The filters are the API's: a bad date is named beside its field.
         b.go(&app, "/lots?from=yesterday").await;
@@ -385,7 +386,9 @@ backend_tests! {
         // An enterprise with no lot in the request does not see it.
         b.sign_out().await;
         b.sign_in(&app, "outsider").await;
+        assert_eq!(b.path().await, "/lots", "signed in");
         b.go(&app, &format!("/pickups/{id}")).await;
+        assert_eq!(b.text("h1").await, "未找到");
         assert!(!b.exists("#status").await, "not visible to an outsider");
     }
 }
@@ -551,10 +554,30 @@ backend_tests! {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(lots_of(&app, &p).await.len(), 1);
 
-        // Signing in without the form's nonce cookie is refused before the password is read.
-        let r = app.client.post(app.url("/signin"))
-            .form(&[("username", "office"), ("password", PASSWORD), ("_csrf", token.as_str())])
+        // Sign-in takes the token of its own form with that form's nonce cookie, and only them.
+        let r = app.client.get(app.url("/signin")).send().await.unwrap();
+        let nonce = cookie(&r, "wt_signin");
+        let signin_token = hidden(&r.text().await.unwrap(), "_csrf");
+        let other_nonce = cookie(&app.client.get(app.url("/signin")).send().await.unwrap(), "wt_signin");
+        for (jar, csrf) in [(None, &signin_token), (Some(&other_nonce), &signin_token), (Some(&nonce), &token)] {
+            let mut request = app.client.post(app.url("/signin"));
+            if let Some(n) = jar {
+                request = request.header("cookie", format!("wt_signin={n}"));
+            }
+            let r = request
+                .form(&[("username", "office"), ("password", PASSWORD), ("_csrf", csrf.as_str())])
+                .send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+            assert!(!r.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("wt_session=")));
+        }
+        let r = app.client.post(app.url("/signin")).header("cookie", format!("wt_signin={nonce}"))
+            .form(&[("username", "office"), ("password", PASSWORD), ("_csrf", signin_token.as_str())])
             .send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "the right pair signs in");
+
+        // A step of a pickup request without its token is refused too.
+        let r = app.client.post(app.url("/pickups/req_none/accept")).header("cookie", format!("wt_session={session}"))
+            .form(&[("_csrf", "")]).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
         // The API does not take the console's cookie, and a signed-out cookie opens nothing.
