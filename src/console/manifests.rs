@@ -4,19 +4,24 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::auth::policy;
-use crate::console::format::{weight, when};
+use crate::console::format::{kg_problem, parse_kg, weight, when};
 use crate::console::lots::status_text;
-use crate::console::page::{PageError, described_by, field, field_messages, page, respond, t};
+use crate::console::page::{
+    PageError, csrf, described_by, field, field_messages, form_messages, page, respond, t,
+};
 use crate::console::session::{Viewer, url_escape};
+use crate::domain::identity::Role;
 use crate::domain::ids::ManifestId;
-use crate::error::Validator;
+use crate::domain::manifest::{Decision, ManifestStatus, Step};
+use crate::error::{ApiError, FieldError, Validator};
 use crate::http::pagination::PageQuery;
 use crate::manifests::routes::{ManifestQuery, manifest_filter};
+use crate::manifests::service::{Receipt, StepData};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,7 +133,7 @@ pub async fn manifest_search(
                     tbody {
                         @for m in &found.items {
                             tr data-manifest=(m.id.as_str()) {
-                                td { a href={ "/manifests/" (url_escape(m.id.as_str())) "/print" } { (m.number) } }
+                                td { a href={ "/manifests/" (url_escape(m.id.as_str())) } { (m.number) } }
                                 td { (status_text(l, m.status.as_str())) }
                                 td { (m.waste_code) " " (m.waste_name) }
                                 td.number { (weight(m.mass_balance.outbound_grams)) }
@@ -209,4 +214,300 @@ pub async fn manifest_print(
         .content_type("text/html; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .body(crate::manifests::print::page(&view, &url, tz)))
+}
+
+/// What a manifest step's form sends.
+#[derive(Debug, Default, Deserialize)]
+pub struct StepForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    received_kg: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    refused_kg: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    treatment: String,
+}
+
+const STEP_FIELDS: &[&str] = &["received_kg", "decision", "refused_kg", "note", "treatment"];
+
+/// Where the API's fields of a step are on its form.
+fn step_field(api_field: &str) -> Option<&'static str> {
+    match api_field {
+        "received_grams" => Some("received_kg"),
+        "refused_grams" => Some("refused_kg"),
+        other => STEP_FIELDS.iter().find(|f| **f == other).copied(),
+    }
+}
+
+/// One manifest: its parties, waste, weights and signatures, the printable page, and the step
+/// the viewer may sign now.
+#[get("/manifests/{id}")]
+pub async fn manifest_page(
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = ManifestId::from(id.into_inner());
+    show_manifest(
+        &state,
+        &v,
+        &id,
+        StatusCode::OK,
+        &StepForm::default(),
+        &HashMap::new(),
+    )
+    .await
+}
+
+async fn show_manifest(
+    state: &AppState,
+    v: &Viewer,
+    id: &ManifestId,
+    status: StatusCode,
+    form: &StepForm,
+    errors: &HashMap<String, String>,
+) -> Result<HttpResponse, PageError> {
+    let (now, principal, id) = (state.clock.now(), v.principal.clone(), id.clone());
+    let tolerance = state.mass_balance_tolerance_percent;
+    let m = state
+        .db
+        .run(move |conn| crate::manifests::service::read(conn, now, &principal, &id, tolerance))
+        .await
+        .map_err(v.fail())?;
+    let l = v.locale;
+    let path = format!("/manifests/{}", url_escape(m.id.as_str()));
+    let role = v.principal.role;
+    // The step of the manifest's status, offered to the role that signs it (the use case
+    // checks that this viewer is that party).
+    let next = match (m.status, role) {
+        (ManifestStatus::Draft, Role::ParkOffice | Role::EnterpriseUser) => Some("confirm"),
+        (ManifestStatus::Confirmed, Role::Driver) => Some("take-over"),
+        (ManifestStatus::InTransit, Role::DisposerDispatcher) => Some("receive"),
+        (ManifestStatus::Received, Role::DisposerDispatcher) => Some("complete"),
+        _ => None,
+    };
+    let input = |name: &str, value: &str, mode: &str| {
+        let error = errors.get(name);
+        html! {
+            input id=(name) name=(name) type="text" inputmode=(mode) maxlength="500" value=(value)
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[described_by(name, error)];
+        }
+    };
+    let title = t(l, "转移联单", "Manifest");
+    let body = html! {
+        @if let Some(message) = errors.get("") {
+            p.banner.bad role="alert" #step-error { (message) }
+        }
+        section.card {
+            dl.facts {
+                dt { (t(l, "联单编号", "Number")) } dd #number { (m.number) }
+                @if let Some(official) = &m.official_number {
+                    dt { (t(l, "国家系统编号", "Official number")) } dd { (official) }
+                }
+                dt { (t(l, "状态", "Status")) } dd #status { (status_text(l, m.status.as_str())) }
+                dt { (t(l, "废物", "Waste")) } dd { (m.waste_code) " " (m.waste_name) }
+                dt { (t(l, "移出人", "Consignor")) } dd { (m.consignor.name) }
+                dt { (t(l, "承运人", "Carrier")) } dd { (m.carrier.name) }
+                dt { (t(l, "接受人", "Receiver")) } dd { (m.receiver.name) }
+                dt { (t(l, "出库重量", "Weighed out")) } dd #outbound { (weight(m.mass_balance.outbound_grams)) }
+                @if let Some(received) = m.mass_balance.received_grams {
+                    dt { (t(l, "接收重量", "Received")) } dd #received { (weight(received)) }
+                }
+                @if m.mass_balance.flagged {
+                    dt { (t(l, "物料平衡", "Mass balance")) }
+                    dd.alarm-exceeded #flagged { (t(l, "超出允许偏差", "beyond the tolerance")) }
+                }
+                @if let Some(treatment) = &m.treatment {
+                    dt { (t(l, "处置方式", "Treatment")) } dd { (treatment) }
+                }
+            }
+            p { a #print href={ (path) "/print" } { (t(l, "打印联单", "Printable page")) } }
+        }
+        @if !m.signatures.is_empty() {
+            section.card aria-labelledby="signatures" {
+                h2 #signatures { (t(l, "签章记录", "Signatures")) }
+                ol.signatures {
+                    @for s in &m.signatures {
+                        li { (when(s.at, v.tz)) " · " (step_text(l, &s.step)) " · " (s.organization_name) " · " (s.name) }
+                    }
+                }
+            }
+        }
+        @if let Some(step) = next {
+            section.card aria-labelledby="next-step" {
+                h2 #next-step { (step_text(l, step)) }
+                form.stacked id={ "step-" (step) } method="post" action={ (path) "/" (step) } novalidate {
+                    (csrf(v))
+                    @if step == "receive" {
+                        (field("received_kg", t(l, "接收重量（千克）", "Received (kg)"), errors.get("received_kg"),
+                            input("received_kg", &form.received_kg, "decimal")))
+                        (field("decision", t(l, "接收意见", "Decision"), errors.get("decision"), html! {
+                            select #decision name="decision" {
+                                @for (value, zh, en) in [("accepted", "接受", "accepted"), ("partially_refused", "部分拒收", "partly refused"), ("refused", "拒收", "refused")] {
+                                    option value=(value) selected[form.decision == value] { (t(l, zh, en)) }
+                                }
+                            }
+                        }))
+                        (field("refused_kg", t(l, "拒收重量（千克，部分拒收时填写）", "Refused (kg, for a partial refusal)"), errors.get("refused_kg"),
+                            input("refused_kg", &form.refused_kg, "decimal")))
+                        (field("note", t(l, "备注", "Note"), errors.get("note"), input("note", &form.note, "text")))
+                    }
+                    @if step == "complete" {
+                        (field("treatment", t(l, "利用处置方式", "Treatment"), errors.get("treatment"),
+                            input("treatment", &form.treatment, "text")))
+                    }
+                    button type="submit" { (step_text(l, step)) }
+                }
+            }
+        }
+        p { a href="/manifests" { (t(l, "返回列表", "Back to the list")) } }
+    };
+    Ok(respond(status, page(v, title, "/manifests", body)))
+}
+
+fn step_text(l: crate::i18n::Locale, step: &str) -> &'static str {
+    match step {
+        "confirm" => t(l, "确认移出", "Confirm"),
+        "take-over" | "take_over" => t(l, "承运接收", "Take over"),
+        "arrival" => t(l, "运抵", "Arrival"),
+        "receive" => t(l, "接受人接收", "Receive"),
+        "complete" => t(l, "利用处置完毕", "Complete"),
+        "resolve" => t(l, "异常处理", "Resolve"),
+        "revise" => t(l, "修订", "Revise"),
+        "official_number" => t(l, "登记国家系统编号", "Official number"),
+        _ => t(l, "其他", "Other"),
+    }
+}
+
+/// Signs a step of a manifest through the use case the API's route of the same name calls.
+#[post("/manifests/{id}/{step}")]
+pub async fn manifest_step(
+    state: web::Data<AppState>,
+    v: Viewer,
+    path: web::Path<(String, String)>,
+    form: web::Form<StepForm>,
+) -> Result<HttpResponse, PageError> {
+    let (id, step) = path.into_inner();
+    let form = form.into_inner();
+    v.check_form(&state, &form.csrf).map_err(v.fail())?;
+    let id = ManifestId::from(id);
+    let l = v.locale;
+    let data = match step_data(&step, &form, l) {
+        Ok(data) => data,
+        Err(error @ ApiError::Validation(_)) => {
+            let errors = form_messages(&error, l, step_field);
+            return show_manifest(
+                &state,
+                &v,
+                &id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &errors,
+            )
+            .await;
+        }
+        Err(error) => return Err(v.fail()(error)),
+    };
+    let (now, principal, target) = (state.clock.now(), v.principal.clone(), id.clone());
+    let tolerance = state.mass_balance_tolerance_percent;
+    let object = format!("/api/v1/manifests/{id}/{step}");
+    crate::audit::context::set_body(
+        &serde_json::to_vec(&serde_json::json!({
+            "received_kg": form.received_kg, "decision": form.decision, "refused_kg": form.refused_kg,
+            "note": form.note, "treatment": form.treatment, "via": "console",
+        }))
+        .unwrap_or_default(),
+    );
+    let outcome = state
+        .db
+        .write(move |conn| {
+            crate::audit::context::object_if_unnamed(&object);
+            crate::manifests::service::step(conn, now, &principal, &target, data, tolerance)
+        })
+        .await;
+    match outcome {
+        Ok(m) => Ok(crate::console::page::see_other(&format!(
+            "/manifests/{}",
+            url_escape(m.id.as_str())
+        ))),
+        Err(error @ (ApiError::Validation(_) | ApiError::Conflict(_))) => {
+            let status = actix_web::ResponseError::status_code(&error);
+            let errors = form_messages(&error, l, step_field);
+            show_manifest(&state, &v, &id, status, &form, &errors).await
+        }
+        Err(error) => Err(v.fail()(error)),
+    }
+}
+
+/// The step a form names, with what it carries, checked as the API's routes check them.
+fn step_data(
+    step: &str,
+    form: &StepForm,
+    l: crate::i18n::Locale,
+) -> Result<(Step, StepData), ApiError> {
+    let mut v = Validator::new();
+    let data = match step {
+        "confirm" => (Step::Confirm, StepData::default()),
+        "take-over" => (Step::TakeOver, StepData::default()),
+        "receive" => {
+            let received = parse_kg(&form.received_kg).or_else(|| {
+                v.push(FieldError::new("received_kg", "invalid", kg_problem(l)));
+                None
+            });
+            let refused = match form.refused_kg.trim() {
+                "" => None,
+                text => parse_kg(text).or_else(|| {
+                    v.push(FieldError::new("refused_kg", "invalid", kg_problem(l)));
+                    None
+                }),
+            };
+            let decision = Decision::parse_stored(&form.decision).or_else(|| {
+                v.push(FieldError::new(
+                    "decision",
+                    "invalid",
+                    "must be accepted, partially_refused or refused",
+                ));
+                None
+            });
+            let note = match form.note.trim() {
+                "" => None,
+                text => Some(v.text("note", text, 1, crate::manifests::routes::TEXT_MAX)),
+            };
+            let receipt = match (received, decision) {
+                (Some(received_grams), Some(decision)) => Some(Receipt {
+                    received_grams,
+                    decision,
+                    refused_grams: refused,
+                    note,
+                    refused_lots: None,
+                }),
+                _ => None,
+            };
+            (
+                Step::Receive,
+                StepData {
+                    receipt,
+                    ..StepData::default()
+                },
+            )
+        }
+        "complete" => {
+            let treatment = v.text("treatment", &form.treatment, 1, 200);
+            (
+                Step::Complete,
+                StepData {
+                    treatment: Some(treatment),
+                    ..StepData::default()
+                },
+            )
+        }
+        _ => return Err(ApiError::NotFound(crate::error::NOT_VISIBLE)),
+    };
+    v.finish()?;
+    Ok(data)
 }

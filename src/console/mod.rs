@@ -45,14 +45,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pickups::pickup_page)
         .service(pickups::pickup_step)
         .service(manifests::manifest_search)
-        .service(manifests::manifest_print);
+        .service(manifests::manifest_print)
+        .service(manifests::manifest_page)
+        .service(manifests::manifest_step);
 }
 
 /// The start page of each role.
 async fn home(viewer: session::Viewer) -> HttpResponse {
     page::see_other(match viewer.principal.role {
         Role::ParkOffice => "/dashboard",
-        Role::DisposerDispatcher => "/pickups",
+        Role::DisposerDispatcher | Role::Driver => "/pickups",
+        Role::Inspector => "/manifests",
         _ => "/lots",
     })
 }

@@ -83,6 +83,15 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/manifests", "转移联单", "Manifests"),
             ("/lots", "废物批次", "Lots"),
         ],
+        Role::Driver => &[
+            ("/pickups", "清运任务", "Pickups"),
+            ("/manifests", "转移联单", "Manifests"),
+        ],
+        Role::Inspector => &[
+            ("/manifests", "转移联单", "Manifests"),
+            ("/lots", "废物批次", "Lots"),
+            ("/pickups", "转移申请", "Pickup requests"),
+        ],
         _ => &[
             ("/lots", "废物批次", "Lots"),
             ("/pickups", "转移申请", "Pickup requests"),

@@ -22,7 +22,8 @@ use crate::manifests::service::{
 };
 use crate::state::AppState;
 
-const TEXT_MAX: usize = 500;
+/// The longest note, in characters.
+pub const TEXT_MAX: usize = 500;
 /// Most lots a receipt names as refused.
 pub const MAX_REFUSED_LOTS: usize = 1000;
 

@@ -436,6 +436,64 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn a_manifest_is_signed_through_to_completion_by_each_party(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        crate::manifests::with_permit(&app, &p).await;
+        weigh(&app, &p, &p.enterprise_a, 300).await;
+        let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
+        let collection = crate::manifests::collect_request(&app, &p, &lot, 550).await;
+        let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
+        let page = format!("/manifests/{id}");
+        let stored = |token: String| {
+            let (app, id) = (&app, id.clone());
+            async move { crate::manifests::manifest(app, &token, &id).await }
+        };
+
+        // The consignor (the park office) confirms; a driver may not.
+        b.sign_in(&app, "office").await;
+        b.go(&app, &page).await;
+        assert_eq!(b.text("#status").await, "待确认");
+        b.submit("#step-confirm").await;
+        assert_eq!(b.text("#status").await, "已确认");
+        assert!(!b.exists("form[id^=step-]").await, "nothing more for the park office to sign");
+        b.sign_out().await;
+        b.sign_in(&app, "driver").await;
+        assert_eq!(b.path().await, "/pickups", "a driver starts at its pickups");
+        b.go(&app, &page).await;
+        b.submit("#step-take-over").await;
+        assert_eq!(b.text("#status").await, "运输中");
+        b.sign_out().await;
+
+        // The receiver: a refused receipt names its field and changes nothing; then received and completed.
+        b.sign_in(&app, "dispatch").await;
+        b.go(&app, &page).await;
+        b.fill("#received_kg", "549,5").await;
+        b.submit("#step-receive").await;
+        assert!(b.exists(".field.invalid #received_kg").await);
+        assert_eq!(stored(p.dispatcher.clone()).await["status"], "in_transit");
+        b.fill("#received_kg", "549.5").await;
+        b.choose("#decision", "accepted").await;
+        b.submit("#step-receive").await;
+        assert_eq!(b.text("#status").await, "已接收");
+        assert_eq!(b.text("#received").await, "549.5 kg");
+        b.fill("#treatment", "D10 焚烧").await;
+        b.submit("#step-complete").await;
+        assert_eq!(b.text("#status").await, "已办结");
+        let signed = b.text("ol.signatures").await;
+        for step in ["确认移出", "承运接收", "接受人接收", "利用处置完毕"] {
+            assert!(signed.contains(step), "{step} in {signed}");
+        }
+        b.screenshot("manifest-completed", backend).await;
+        let m = stored(p.office.clone()).await;
+        assert_eq!(m["status"], "completed");
+        assert_eq!(m["treatment"], "D10 焚烧");
+        assert_eq!(m["mass_balance"]["received_grams"], 549_500);
+    }
+}
+
 /// The session cookie and a form's token, as a browser would hold them after signing in.
 async fn signed_in(app: &TestApp, username: &str) -> (String, String) {
     let r = app.client.get(app.url("/signin")).send().await.unwrap();
