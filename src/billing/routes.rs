@@ -21,7 +21,8 @@ use crate::state::AppState;
 const TEXT_MAX: usize = 500;
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-fn period(v: &mut Validator, raw: &str) -> Option<Period> {
+/// A month, YYYY-MM, or the field named as invalid.
+pub fn period(v: &mut Validator, raw: &str) -> Option<Period> {
     let p = Period::parse(raw);
     if p.is_none() {
         v.push(FieldError::new("period", "invalid", "a month, YYYY-MM"));

@@ -173,7 +173,7 @@ pub async fn list(
 }
 
 /// The enterprises' names the viewer may read (a park's first 200), for the tables.
-fn enterprise_names(
+pub fn enterprise_names(
     conn: &mut crate::db::DbConn,
     principal: &crate::auth::Principal,
 ) -> Result<HashMap<String, String>, ApiError> {

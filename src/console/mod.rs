@@ -15,6 +15,7 @@
 //! park's time zone ([`format`]).
 
 pub mod assets;
+mod billing;
 mod dashboard;
 pub mod format;
 mod lots;
@@ -47,7 +48,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(manifests::manifest_search)
         .service(manifests::manifest_print)
         .service(manifests::manifest_page)
-        .service(manifests::manifest_step);
+        .service(manifests::manifest_step)
+        .service(billing::statement_list)
+        .service(billing::statement_issue)
+        .service(billing::statement_page)
+        .service(billing::statement_csv)
+        .service(billing::statement_xlsx);
 }
 
 /// The start page of each role.

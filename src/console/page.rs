@@ -77,6 +77,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/lots/new", "称重入库", "Weigh in"),
             ("/pickups", "转移申请", "Pickup requests"),
             ("/manifests", "转移联单", "Manifests"),
+            ("/statements", "对账单", "Statements"),
         ],
         Role::DisposerDispatcher => &[
             ("/pickups", "清运申请", "Pickup requests"),
@@ -96,6 +97,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/lots", "废物批次", "Lots"),
             ("/pickups", "转移申请", "Pickup requests"),
             ("/manifests", "转移联单", "Manifests"),
+            ("/statements", "对账单", "Statements"),
         ],
     }
 }

@@ -494,6 +494,67 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn a_statement_is_issued_read_and_exported_and_the_enterprise_sees_its_balance(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn_with(backend, crate::helpers::time_travel).await;
+        app.stand_at("2026-10-10T12:00:00+08:00");
+        let p = park(&app, 100_000, 100).await;
+        let lot = weigh(&app, &p, &p.enterprise_a, 300).await;
+        app.stand_at("2026-11-02T10:00:00+08:00");
+
+        b.sign_in(&app, "office").await;
+        b.go(&app, "/statements").await;
+        assert!(b.exists("#no-statements").await);
+        b.choose("#enterprise_id", &p.enterprise_a).await;
+        b.fill("#period", "2026-13").await;
+        b.submit("#issue").await;
+        assert!(b.exists(".field.invalid #period").await, "a month that is none is named");
+        b.fill("#period", "2026-11").await;
+        b.submit("#issue").await;
+        assert!(b.exists("#issue-error").await || b.exists(".field.invalid #period").await,
+            "a month not yet ended is refused: {}", b.text("main").await);
+        let r = app.get("/api/v1/statements", &p.office).await.json::<Value>().await.unwrap();
+        assert!(r["items"].as_array().unwrap().is_empty(), "refusals issue nothing");
+        b.fill("#period", "2026-10").await;
+        b.submit("#issue").await;
+        let listed = app.get("/api/v1/statements", &p.office).await.json::<Value>().await.unwrap();
+        let id = listed["items"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(b.path().await, format!("/statements/{id}"));
+        assert_eq!(b.text("#total").await, "¥840.00");
+        assert!(b.text(&format!("tr[data-lot='{}']", lot["id"].as_str().unwrap())).await.contains("300 kg"));
+        b.screenshot("statement", backend).await;
+
+        // The export, downloaded with the browser's session, is the API's.
+        let session = b.client.get_named_cookie("wt_session").await.unwrap().value().to_owned();
+        let href = b.client.find(Locator::Css("#export-csv")).await.unwrap().attr("href").await.unwrap().unwrap();
+        let r = app.client.get(app.url(&href)).header("cookie", format!("wt_session={session}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"statement-"));
+        let csv = r.text().await.unwrap();
+        let api = app.get(&format!("/api/v1/statements/{id}/export.csv"), &p.office).await.text().await.unwrap();
+        assert_eq!(csv, api, "the console's export is the API's");
+        let href = b.client.find(Locator::Css("#export-xlsx")).await.unwrap().attr("href").await.unwrap().unwrap();
+        let r = app.client.get(app.url(&href)).header("cookie", format!("wt_session={session}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.bytes().await.unwrap().starts_with(b"PK"), "an xlsx workbook");
+
+        // The enterprise reads its statement and its balance; another enterprise neither.
+        b.sign_out().await;
+        b.sign_in(&app, "producer_a").await;
+        b.go(&app, "/statements").await;
+        assert_eq!(b.text("#balance-due").await, "¥840.00");
+        assert!(b.exists(&format!("tr[data-statement='{id}']")).await);
+        assert!(!b.exists("#issue").await, "an enterprise issues nothing");
+        b.sign_out().await;
+        b.sign_in(&app, "producer_b").await;
+        b.go(&app, "/statements").await;
+        assert!(b.exists("#no-statements").await);
+        b.go(&app, &format!("/statements/{id}")).await;
+        assert_eq!(b.text("h1").await, "未找到");
+    }
+}
+
 /// The session cookie and a form's token, as a browser would hold them after signing in.
 async fn signed_in(app: &TestApp, username: &str) -> (String, String) {
     let r = app.client.get(app.url("/signin")).send().await.unwrap();

@@ -19,6 +19,7 @@ const TEST_VARIABLES: &[&str] = &[
     "WASTETRACK_TEST_POSTGRES_URL",
     "WASTETRACK_TYPESCRIPT",
     "WASTETRACK_CONTRACT",
+    "WASTETRACK_UPDATE_SCREENSHOTS",
 ];
 
 /// The kinds the manifests may hold, with their API version.
