@@ -18,6 +18,7 @@ pub mod assets;
 mod billing;
 mod dashboard;
 pub mod format;
+mod inspection;
 mod lots;
 mod manifests;
 mod page;
@@ -53,7 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(billing::statement_issue)
         .service(billing::statement_page)
         .service(billing::statement_csv)
-        .service(billing::statement_xlsx);
+        .service(billing::statement_xlsx)
+        .service(inspection::anomaly_list);
 }
 
 /// The start page of each role.

@@ -78,6 +78,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/pickups", "转移申请", "Pickup requests"),
             ("/manifests", "转移联单", "Manifests"),
             ("/statements", "对账单", "Statements"),
+            ("/anomalies", "异常清单", "Anomalies"),
         ],
         Role::DisposerDispatcher => &[
             ("/pickups", "清运申请", "Pickup requests"),
@@ -90,6 +91,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
         ],
         Role::Inspector => &[
             ("/manifests", "转移联单", "Manifests"),
+            ("/anomalies", "异常清单", "Anomalies"),
             ("/lots", "废物批次", "Lots"),
             ("/pickups", "转移申请", "Pickup requests"),
         ],

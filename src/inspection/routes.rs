@@ -101,6 +101,24 @@ pub struct AnomalyParams {
     pub months: Option<String>,
 }
 
+/// The list `AnomalyParams` ask for, every field checked (the park, if one is named, and the
+/// query; the query is `None` when the kind is not one of [`ANOMALY_KINDS`]).
+pub fn anomaly_request(
+    v: &mut Validator,
+    q: AnomalyParams,
+) -> (Option<String>, Option<AnomalyQuery>) {
+    let kind = crate::http::query::one_of(v, "kind", Some(q.kind), ANOMALY_KINDS);
+    let park_id = q.park_id.map(|p| v.text("park_id", &p, 1, 64));
+    let within_days = bounded(v, "within_days", q.within_days.as_deref(), WITHIN_DAYS);
+    let months = bounded(v, "months", q.months.as_deref(), MONTHS);
+    let query = kind.map(|kind| AnomalyQuery {
+        kind,
+        within_days,
+        months: u32::try_from(months).unwrap_or(3),
+    });
+    (park_id, query)
+}
+
 fn bounded(
     v: &mut Validator,
     field: &str,
@@ -157,16 +175,8 @@ pub async fn anomalies(
     let q = query.into_inner();
     let mut v = Validator::new();
     let page = page.parse(&mut v);
-    let kind = crate::http::query::one_of(&mut v, "kind", Some(q.kind), ANOMALY_KINDS);
-    let park_id = q.park_id.map(|p| v.text("park_id", &p, 1, 64));
-    let within_days = bounded(&mut v, "within_days", q.within_days.as_deref(), WITHIN_DAYS);
-    let months = bounded(&mut v, "months", q.months.as_deref(), MONTHS);
-    let kind = v.finish_with(|| kind)?;
-    let query = AnomalyQuery {
-        kind,
-        within_days,
-        months: u32::try_from(months).unwrap_or(3),
-    };
+    let (park_id, query) = anomaly_request(&mut v, q);
+    let query = v.finish_with(|| query)?;
     let found = state
         .db
         .snapshot(move |conn| {

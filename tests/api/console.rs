@@ -555,6 +555,61 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn an_inspector_finds_the_manifest_and_its_anomaly_in_its_jurisdiction_only(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        crate::manifests::with_permit(&app, &p).await;
+        for (name, jurisdiction) in [("longgang", "440307"), ("guangzhou", "4401")] {
+            let bureau = app.create_bureau(&p.admin, &format!("{name} bureau"), jurisdiction).await;
+            app.create_user(&p.admin, &bureau, name, "inspector", PASSWORD).await;
+        }
+        weigh(&app, &p, &p.enterprise_a, 300).await;
+        let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
+        let collection = crate::manifests::collect_request(&app, &p, &lot, 550).await;
+        let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
+        let number = crate::manifests::manifest(&app, &p.office, &id).await["number"].as_str().unwrap().to_owned();
+        // Received 150 kg short: the mass balance flags it.
+        for (token, step, body) in [
+            (&p.office, "confirm", json!({})),
+            (&p.driver, "take-over", json!({})),
+            (&p.dispatcher, "receive", json!({"received_grams": 400_000, "decision": "accepted"})),
+        ] {
+            let r = app.post_json(&format!("/api/v1/manifests/{id}/{step}"), Some(token), &body).await;
+            assert_eq!(r.status(), StatusCode::OK, "{step}");
+        }
+
+        b.sign_in(&app, "longgang").await;
+        assert_eq!(b.path().await, "/manifests", "an inspector starts at the manifests");
+        b.fill("#number", &number).await;
+        b.submit("form[role=search]").await;
+        b.client.find(Locator::LinkText(&number)).await.unwrap().click().await.unwrap();
+        assert_eq!(b.text("#number").await, number);
+        assert!(b.exists("#flagged").await, "the mass balance is flagged on the page");
+        assert!(!b.exists("form[id^=step-]").await, "an inspector signs nothing");
+        b.go(&app, "/anomalies?kind=mass_balance").await;
+        let row = format!("tr[data-subject='{id}']");
+        assert!(b.exists(&row).await, "the anomaly is listed");
+        b.screenshot("anomalies", backend).await;
+        b.go(&app, "/anomalies?kind=storage_overdue").await;
+        assert!(b.exists("#no-anomalies").await);
+        b.go(&app, "/anomalies?kind=no_such_kind").await;
+        assert_eq!(b.text("h1").await, "请求参数未通过校验");
+
+        // Another jurisdiction's inspector finds neither.
+        b.go(&app, "/manifests").await;
+        b.sign_out().await;
+        b.sign_in(&app, "guangzhou").await;
+        b.go(&app, &format!("/manifests?number={number}")).await;
+        assert!(b.exists("#no-manifests").await);
+        b.go(&app, "/anomalies?kind=mass_balance").await;
+        assert!(b.exists("#no-anomalies").await);
+        b.go(&app, &format!("/manifests/{id}")).await;
+        assert_eq!(b.text("h1").await, "未找到");
+    }
+}
+
 /// The session cookie and a form's token, as a browser would hold them after signing in.
 async fn signed_in(app: &TestApp, username: &str) -> (String, String) {
     let r = app.client.get(app.url("/signin")).send().await.unwrap();
