@@ -8,8 +8,8 @@ const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
 
 /// Raise the version in these paths (and the routes below) whenever a file changes.
-pub const CSS_PATH: &str = "/assets/console-3.css";
-pub const JS_PATH: &str = "/assets/console-3.js";
+pub const CSS_PATH: &str = "/assets/console-4.css";
+pub const JS_PATH: &str = "/assets/console-4.js";
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -18,12 +18,12 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-#[get("/assets/console-3.css")]
+#[get("/assets/console-4.css")]
 pub async fn css() -> HttpResponse {
     asset("text/css; charset=utf-8", CSS)
 }
 
-#[get("/assets/console-3.js")]
+#[get("/assets/console-4.js")]
 pub async fn js() -> HttpResponse {
     asset("text/javascript; charset=utf-8", JS)
 }

@@ -156,6 +156,7 @@ pub async fn list(
             p.banner.ok role="status" #weighed {
                 (t(l, "已称重入库：", "Weighed in: ")) (lot.id.as_str()) " · " (weight(lot.net_grams))
                 @if let Some(code) = &lot.label_code { " · " (code) }
+                " · " a #print-labels href={ "/lots/" (url_escape(lot.id.as_str())) "/labels" } { (t(l, "打印标签", "Print the labels")) }
             }
         }
         (filters(&v, &q, &errors))
@@ -264,7 +265,11 @@ fn table(v: &Viewer, listed: &Listed, q: &ListQuery) -> Markup {
                             td { (lot.waste_code) }
                             td.number { (weight(lot.net_grams)) }
                             td { (status_text(l, lot.status.as_str())) }
-                            td.optional { (lot.label_code.as_deref().unwrap_or("—")) }
+                            td.optional {
+                                a href={ "/lots/" (url_escape(lot.id.as_str())) "/labels" } {
+                                    (lot.label_code.as_deref().unwrap_or(t(l, "标签", "Labels")))
+                                }
+                            }
                         }
                     }
                 }
@@ -278,6 +283,28 @@ fn table(v: &Viewer, listed: &Listed, q: &ListQuery) -> Markup {
             }
         }
     }
+}
+
+/// A lot's labels (one per container, HJ 1276-2022), the printable page of
+/// `GET /api/v1/lots/{id}/label.html`, read by the same use case for the signed-in viewer.
+#[get("/lots/{id}/labels")]
+pub async fn lot_labels(
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = crate::domain::ids::LotId::from(id.into_inner());
+    let (principal, base_url) = (v.principal.clone(), state.public_base_url.clone());
+    let (data, labels) = state
+        .db
+        .run(move |conn| crate::lots::service::labels(conn, &principal, &id, &base_url, None))
+        .await
+        .map_err(v.fail())?;
+    let size = crate::domain::lot::LabelSize::for_container(data.lot.container_litres);
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(crate::lots::labels::printable_page(&data, &labels, size)))
 }
 
 /// What the weigh-in form sends: every field as typed, checked here and by the API's rules.

@@ -17,6 +17,7 @@
 pub mod assets;
 mod billing;
 mod dashboard;
+mod figures;
 pub mod format;
 mod inspection;
 mod lots;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(lots::list)
         .service(lots::new_form)
         .service(lots::weigh_in)
+        .service(lots::lot_labels)
         .service(pickups::pickup_list)
         .service(pickups::pickup_page)
         .service(pickups::pickup_step)
@@ -55,7 +57,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(billing::statement_page)
         .service(billing::statement_csv)
         .service(billing::statement_xlsx)
-        .service(inspection::anomaly_list);
+        .service(inspection::anomaly_list)
+        .service(figures::volume_charts);
 }
 
 /// The start page of each role.

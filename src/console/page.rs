@@ -79,6 +79,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/manifests", "转移联单", "Manifests"),
             ("/statements", "对账单", "Statements"),
             ("/anomalies", "异常清单", "Anomalies"),
+            ("/figures", "图表", "Charts"),
         ],
         Role::DisposerDispatcher => &[
             ("/pickups", "清运申请", "Pickup requests"),

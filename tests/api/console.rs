@@ -150,6 +150,18 @@ impl Browser {
         self.loaded_after(page).await;
     }
 
+    async fn submit_link(&self, css: &str) {
+        let page = self.client.find(Locator::Css("html")).await.unwrap();
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.loaded_after(page).await;
+    }
+
     async fn follow(&self, link_text: &str) {
         let page = self.client.find(Locator::Css("html")).await.unwrap();
         self.client
@@ -288,6 +300,18 @@ backend_tests! {
         assert_eq!(gauge(&b, &p.zone).await, "330000");
         assert!(b.text(&format!("[data-zone='{}'] .stored", p.zone)).await.starts_with("330 kg / 10.000 t"));
         b.screenshot("dashboard", backend).await;
+
+        // The lot's labels print from the list; the charts show the volume by code and enterprise.
+        b.go(&app, &format!("/lots?weighed={id}")).await;
+        b.submit_link("#print-labels").await;
+        let labels = b.text("body").await;
+        assert!(labels.contains(lots[0]["label_code"].as_str().unwrap()) && labels.contains("危险废物"), "{labels}");
+        b.go(&app, "/figures").await;
+        assert!(b.text("svg#by-code g[data-key='900-249-08']").await.contains("330 kg"));
+        assert!(b.text(&format!("svg#by-enterprise g[data-key='{}']", p.enterprise_a)).await.contains("Huaxin Electronics"));
+        assert!(b.text("#total").await.contains("330 kg"));
+        b.screenshot("charts", backend).await;
+        b.go(&app, "/dashboard").await;
 
         // English by the switch, kept across pages.
         b.follow("English").await;
