@@ -11,6 +11,7 @@ use crate::console::page::{PageError, page, respond, t};
 use crate::console::session::Viewer;
 use crate::domain::lot::AlarmLevel;
 use crate::error::ApiError;
+use crate::figures::service::CategoryStockView;
 use crate::http::pagination::PageRequest;
 use crate::i18n::Locale;
 use crate::lots::service::{AlarmList, InventoryView};
@@ -22,6 +23,8 @@ const SHOWN: i64 = 20;
 
 struct Dashboard {
     warehouses: Vec<(String, InventoryView)>,
+    /// Per warehouse, its categories against their pickup thresholds.
+    categories: std::collections::HashMap<String, Vec<CategoryStockView>>,
     alarms: AlarmList,
     requests: Vec<RequestView>,
 }
@@ -54,6 +57,16 @@ pub async fn show(state: web::Data<AppState>, v: Viewer) -> Result<HttpResponse,
                 stock.push((w.name, inventory));
             }
             let alarms = crate::lots::service::alarms(conn, now, &policy::lot_scope(&principal)?)?;
+            let categories = match &principal.park_id {
+                Some(park_id) => {
+                    crate::figures::service::read_stock(conn, now, &principal, park_id)?
+                        .warehouses
+                        .into_iter()
+                        .map(|w| (w.warehouse_id, w.categories))
+                        .collect()
+                }
+                None => std::collections::HashMap::new(),
+            };
             let filter = crate::requests::store::RequestFilter {
                 status: None,
                 contract_id: None,
@@ -69,6 +82,7 @@ pub async fn show(state: web::Data<AppState>, v: Viewer) -> Result<HttpResponse,
             )?;
             Ok(Dashboard {
                 warehouses: stock,
+                categories,
                 alarms,
                 requests: requests.items,
             })
@@ -87,6 +101,16 @@ pub async fn show(state: web::Data<AppState>, v: Viewer) -> Result<HttpResponse,
                 div.zones {
                     @for zone in &inventory.zones {
                         (zone_gauge(l, zone))
+                    }
+                }
+                @if let Some(categories) = data.categories.get(&inventory.warehouse_id) {
+                    @if !categories.is_empty() {
+                        h3 { (t(l, "按类别对照清运阈值", "By category, against the pickup threshold")) }
+                        div.zones {
+                            @for c in categories {
+                                (category_gauge(l, c))
+                            }
+                        }
                     }
                 }
             }
@@ -149,6 +173,30 @@ fn zone_gauge(l: Locale, zone: &crate::lots::service::ZoneStock) -> Markup {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+fn category_gauge(l: Locale, c: &CategoryStockView) -> Markup {
+    let id = format!("category-{}-{}", c.contract_id, c.category);
+    html! {
+        div.gauge data-category=(c.category) {
+            label for=(id) { (c.category) " · " (c.stored_lots) (t(l, " 批", " lots")) }
+            @match c.threshold_grams {
+                Some(threshold) => {
+                    meter id=(id) min="0" max=(threshold) value=(c.stored_grams.min(threshold))
+                        low=(threshold / 10 * 8) high=(threshold / 10 * 8) optimum="0" {
+                        (c.threshold_percent.unwrap_or(0)) "%"
+                    }
+                    div.figures {
+                        span.stored { (weight(c.stored_grams)) " / " (weight(threshold)) }
+                        span { (c.threshold_percent.unwrap_or(0)) "%" }
+                    }
+                }
+                None => {
+                    p.figures #(id) { (weight(c.stored_grams)) " · " (t(l, "无清运阈值", "no pickup threshold")) }
                 }
             }
         }

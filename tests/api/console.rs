@@ -299,6 +299,11 @@ backend_tests! {
         b.go(&app, "/dashboard").await;
         assert_eq!(gauge(&b, &p.zone).await, "330000");
         assert!(b.text(&format!("[data-zone='{}'] .stored", p.zone)).await.starts_with("330 kg / 10.000 t"));
+        // The category against the contract's pickup threshold (500 kg of HW08).
+        let category = b.client.find(Locator::Css(&format!("meter#category-{}-HW08", p.contract))).await.unwrap();
+        assert_eq!(category.attr("value").await.unwrap().as_deref(), Some("330000"));
+        assert_eq!(category.attr("max").await.unwrap().as_deref(), Some("500000"));
+        assert!(b.text("[data-category='HW08'] .stored").await.starts_with("330 kg / 500 kg"));
         b.screenshot("dashboard", backend).await;
 
         // The lot's labels print from the list; the charts show the volume by code and enterprise.
