@@ -205,7 +205,8 @@ fn begin(
 const IN_PROGRESS: &str =
     "a request with this Idempotency-Key is still being processed; retry later";
 
-fn is_in_progress(e: &ApiError) -> bool {
+/// Whether a request was refused because another with its key is still being processed.
+pub fn is_in_progress(e: &ApiError) -> bool {
     matches!(e, ApiError::Conflict(m) if m == IN_PROGRESS)
 }
 

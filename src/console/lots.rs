@@ -18,6 +18,7 @@ use crate::domain::lot::{ContainerType, PhysicalForm};
 use crate::error::{ApiError, FieldError, Validator};
 use crate::http::pagination::{PageQuery, PageRequest};
 use crate::i18n::Locale;
+use crate::idempotency::{self, Idempotency};
 use crate::lots::routes::{LotQuery, WeighInRequest, lot_filter, weigh_in_command};
 use crate::lots::service::LotView;
 use crate::state::AppState;
@@ -312,6 +313,9 @@ pub async fn lot_labels(
 pub struct WeighInForm {
     #[serde(rename = "_csrf", default)]
     csrf: String,
+    /// A key new with every form shown, sent as the weighing's `Idempotency-Key`.
+    #[serde(default)]
+    key: String,
     #[serde(default)]
     enterprise_id: String,
     #[serde(default)]
@@ -447,6 +451,7 @@ async fn weigh_in_page(
         }
         form.stacked #weigh-in method="post" action="/lots" novalidate {
             (csrf(v))
+            input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
             (field("enterprise_id", t(l, "产废企业", "Enterprise"), errors.get("enterprise_id"),
                 select("enterprise_id", &choices.enterprises, &form.enterprise_id)))
             (field("waste_code", t(l, "废物代码（如 900-249-08）", "Waste code (e.g. 900-249-08)"), errors.get("waste_code"),
@@ -517,18 +522,13 @@ fn audit_body(form: &WeighInForm) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// Records a weighing: the form's token first, then the API's checks (`weigh_in_command`) and
-/// use case (`lots::service::weigh_in`) in one write transaction. A refusal shows the form again
-/// with each message beside its field, and changes nothing.
-#[post("/lots")]
-pub async fn weigh_in(
-    state: web::Data<AppState>,
-    v: Viewer,
-    form: web::Form<WeighInForm>,
-) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    v.check_form(&state, &form.csrf).map_err(v.fail())?;
-    let l = v.locale;
+/// The weighing a form describes: its typed fields read (weights in kg to grams), then the
+/// API's checks (`weigh_in_command`); every invalid field reported at once.
+fn command(
+    form: &WeighInForm,
+    now: chrono::DateTime<chrono::Utc>,
+    l: Locale,
+) -> Result<crate::lots::service::WeighIn, ApiError> {
     let mut typed = Vec::new();
     let grams = |name: &str, text: &str, typed: &mut Vec<FieldError>| {
         parse_kg(text).or_else(|| {
@@ -579,7 +579,7 @@ pub async fn weigh_in(
                 tare_grams: tare,
                 net_grams: None,
                 scale_id: form.scale_id.clone(),
-                captured_at: state.clock.now(),
+                captured_at: now,
                 produced_on: None,
                 main_components: None,
                 note: None,
@@ -590,33 +590,81 @@ pub async fn weigh_in(
         }
         _ => None,
     };
-    let outcome = match request {
+    match request {
         None => Err(ApiError::Validation(typed)),
-        Some(request) => match weigh_in_command(request) {
-            Err(e) => Err(e),
-            Ok(new) => {
-                let now = state.clock.now();
-                let principal = v.principal.clone();
-                crate::audit::context::set_body(&audit_body(&form));
-                state
-                    .db
-                    .write(move |conn| {
-                        let lot = crate::lots::service::weigh_in(conn, now, &principal, new)?;
-                        crate::audit::context::object_if_unnamed(&format!(
-                            "/api/v1/lots/{}",
-                            lot.id
-                        ));
-                        Ok(lot)
-                    })
-                    .await
+        Some(request) => weigh_in_command(request),
+    }
+}
+
+/// The lot an answer of the weighing names: the one it recorded, or the one a second sending of
+/// the same form replays; a replayed refusal is said to be one.
+fn weighed_lot(answer: &HttpResponse) -> Result<String, ApiError> {
+    if answer.status() != StatusCode::CREATED {
+        return Err(ApiError::Conflict(SENT_BEFORE.to_owned()));
+    }
+    answer
+        .headers()
+        .get(actix_web::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.strip_prefix("/api/v1/lots/"))
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a weighing answered without its lot")))
+}
+
+const SENT_BEFORE: &str = "this form was sent before and refused: correct it and send it again";
+
+/// Records a weighing: the form's token first, then the API's checks (`weigh_in_command`) and
+/// use case (`lots::service::weigh_in`) in one write transaction. A refusal shows the form again
+/// with each message beside its field, and changes nothing.
+#[post("/lots")]
+pub async fn weigh_in(
+    state: web::Data<AppState>,
+    v: Viewer,
+    req: actix_web::HttpRequest,
+    form: web::Form<WeighInForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    v.check_form(&state, &form.csrf).map_err(v.fail())?;
+    let l = v.locale;
+    crate::audit::context::set_body(&audit_body(&form));
+    // The form's key makes a second sending of the same form (a double click, a retry after a
+    // lost answer) replay the first answer instead of weighing again; one sent while the first
+    // is still being recorded waits for it.
+    let key = Some(form.key.trim().to_owned())
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    let mut outcome = Err(ApiError::Internal(anyhow::anyhow!("no attempt made")));
+    for _ in 0..50 {
+        let new = match command(&form, state.clock.now(), l) {
+            Ok(new) => new,
+            Err(e) => {
+                outcome = Err(e);
+                break;
             }
-        },
-    };
+        };
+        let now = state.clock.now();
+        outcome = match idempotency::run(
+            &state,
+            v.principal.clone(),
+            &req,
+            Idempotency(key.clone()),
+            StatusCode::CREATED,
+            |lot: &LotView| Some(format!("/api/v1/lots/{}", lot.id)),
+            move |conn, principal| crate::lots::service::weigh_in(conn, now, principal, new),
+        )
+        .await
+        {
+            Ok(answer) => weighed_lot(&answer),
+            Err(e) => Err(e),
+        };
+        match &outcome {
+            Err(e) if idempotency::is_in_progress(e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            _ => break,
+        }
+    }
     match outcome {
-        Ok(lot) => Ok(see_other(&format!(
-            "/lots?weighed={}",
-            url_escape(lot.id.as_str())
-        ))),
+        Ok(id) => Ok(see_other(&format!("/lots?weighed={}", url_escape(&id)))),
         Err(ApiError::Internal(cause)) => Err(v.fail()(ApiError::Internal(cause))),
         Err(error) => {
             let status = actix_web::ResponseError::status_code(&error);

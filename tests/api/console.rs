@@ -757,6 +757,31 @@ backend_tests! {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(lots_of(&app, &p).await.len(), 1);
 
+        // The same form sent twice at once (its key, as the page gives it): one lot, and both
+        // answers lead to it; a form with another key is another weighing.
+        let keyed = |key: &str| {
+            let mut form = weighing(&token);
+            form.push(("key", key.to_owned()));
+            form
+        };
+        let (first, second) = tokio::join!(
+            post(format!("wt_session={session}"), keyed("form-1")),
+            post(format!("wt_session={session}"), keyed("form-1")),
+        );
+        let places: Vec<String> = [first.unwrap(), second.unwrap()]
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status(), StatusCode::SEE_OTHER);
+                r.headers()["location"].to_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(lots_of(&app, &p).await.len(), 2, "one more lot, not two");
+        assert_eq!(places[0], places[1], "both answers name the same lot");
+        let again = post(format!("wt_session={session}"), keyed("form-1")).await.unwrap();
+        assert_eq!(again.headers()["location"].to_str().unwrap(), places[0], "a later retry too");
+        post(format!("wt_session={session}"), keyed("form-2")).await.unwrap();
+        assert_eq!(lots_of(&app, &p).await.len(), 3);
+
         // Sign-in takes the token of its own form with that form's nonce cookie, and only them.
         let r = app.client.get(app.url("/signin")).send().await.unwrap();
         let nonce = cookie(&r, "wt_signin");
