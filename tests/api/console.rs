@@ -6,6 +6,7 @@
 //! The screenshots in the README are taken here: `WASTETRACK_UPDATE_SCREENSHOTS=1` writes them
 //! to `tests/screenshots/` (the SQLite run); otherwise they go to `target/console-screenshots/`.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -27,7 +28,11 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends the driver and the browser it started: they share the driver's process group, so
+    /// nothing of them outlives the test, passed or failed.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -48,6 +53,7 @@ impl Browser {
             .port();
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
