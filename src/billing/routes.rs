@@ -156,7 +156,8 @@ async fn statement(
         .await
 }
 
-fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
+/// A file to save under `name` (the API's exports and the console's downloads).
+pub fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((

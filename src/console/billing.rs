@@ -320,15 +320,14 @@ pub async fn statement_page(
     ))
 }
 
+/// An export as a download, never kept by a cache (it holds an enterprise's money).
 fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(bytes)
+    let mut response = crate::billing::routes::download(content_type, name, bytes);
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// The statement as CSV, as `GET /api/v1/statements/{id}/export.csv` gives it.

@@ -144,34 +144,23 @@ impl Browser {
     }
 
     async fn submit(&self, form: &str) {
-        let page = self.client.find(Locator::Css("html")).await.unwrap();
-        let button = format!("{form} button[type=submit]");
-        self.client
-            .find(Locator::Css(&button))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        self.loaded_after(page).await;
+        self.click_through(Locator::Css(&format!("{form} button[type=submit]")))
+            .await;
     }
 
     async fn submit_link(&self, css: &str) {
-        let page = self.client.find(Locator::Css("html")).await.unwrap();
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        self.loaded_after(page).await;
+        self.click_through(Locator::Css(css)).await;
     }
 
     async fn follow(&self, link_text: &str) {
+        self.click_through(Locator::LinkText(link_text)).await;
+    }
+
+    /// Clicks what `target` finds and waits for the page it leads to.
+    async fn click_through(&self, target: Locator<'_>) {
         let page = self.client.find(Locator::Css("html")).await.unwrap();
         self.client
-            .find(Locator::LinkText(link_text))
+            .find(target)
             .await
             .unwrap()
             .click()
