@@ -7,6 +7,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::auth::policy;
+use crate::console::format::{weight, when};
 use crate::console::page::{PageError, page, respond, t};
 use crate::console::session::{Viewer, url_escape};
 use crate::error::Validator;
@@ -137,4 +138,80 @@ pub async fn anomaly_list(
         }
     };
     Ok(respond(StatusCode::OK, page(&v, title, "/anomalies", body)))
+}
+
+fn stage_text(l: Locale, stage: &str) -> &'static str {
+    match stage {
+        "declared" => t(l, "已申报，待上门收集", "declared, waiting at the door"),
+        "stored" => t(l, "在库待清运", "stored, waiting"),
+        "requested" => t(l, "已申请清运", "in a pickup request"),
+        "collected" => t(l, "已出库，待承运", "collected, not yet taken over"),
+        "in_transit" => t(l, "运输中", "in transit"),
+        "received" => t(l, "已接收", "received"),
+        "completed" => t(l, "已利用处置", "treated"),
+        "voided" => t(l, "已作废", "voided"),
+        _ => t(l, "其他", "other"),
+    }
+}
+
+/// A lot's way from its weighing to its treatment (`inspection::service::lot_trace`, as
+/// `GET /api/v1/lots/{id}/trace`): the weighing, each pickup request it waited in, the
+/// collection it left with and the manifest it left on, as each reads to the viewer.
+#[get("/lots/{id}/trace")]
+pub async fn lot_trace(
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = crate::domain::ids::LotId::from(id.into_inner());
+    let (now, principal) = (state.clock.now(), v.principal.clone());
+    let tolerance = state.mass_balance_tolerance_percent;
+    let trace = state
+        .db
+        .snapshot(move |conn| {
+            crate::inspection::service::lot_trace(conn, now, &principal, &id, tolerance)
+        })
+        .await
+        .map_err(v.fail())?;
+    let l = v.locale;
+    let lot = &trace.lot;
+    let title = t(l, "批次追溯", "Lot trace");
+    let body = html! {
+        section.card {
+            dl.facts {
+                dt { (t(l, "批次", "Lot")) } dd { (lot.id.as_str()) }
+                dt { (t(l, "当前阶段", "Stage")) } dd #stage { (stage_text(l, &trace.stage)) }
+                dt { (t(l, "废物代码", "Waste code")) } dd { (lot.waste_code) }
+                dt { (t(l, "净重", "Net")) } dd { (weight(lot.net_grams)) }
+                @if let Some(code) = &lot.label_code {
+                    dt { (t(l, "标签识别码", "Label code")) } dd { (code) }
+                }
+            }
+        }
+        section.card aria-labelledby="steps" {
+            h2 #steps { (t(l, "经过", "Its way")) }
+            ol.trace {
+                li { (when(lot.captured_at, v.tz)) " · " (t(l, "称重入库", "weighed in")) " · " (weight(lot.net_grams)) }
+                @for r in &trace.pickup_requests {
+                    li data-request=(r.id.as_str()) {
+                        (when(r.created_at, v.tz)) " · " (t(l, "转移申请", "pickup request")) " · "
+                        (crate::console::lots::status_text(l, r.status.as_str()))
+                        @if let Some(day) = r.scheduled_on { " · " (t(l, "清运日期 ", "pickup day ")) (day) }
+                    }
+                }
+                @if let Some(c) = &trace.collection {
+                    li { (when(c.captured_at, v.tz)) " · " (t(l, "出库称重", "weighed out"))
+                         @if let Some(net) = c.net_grams { " · " (weight(net)) } }
+                }
+                @for m in &trace.manifests {
+                    li data-manifest=(m.id.as_str()) {
+                        (when(m.created_at, v.tz)) " · " (t(l, "转移联单 ", "manifest "))
+                        a href={ "/manifests/" (url_escape(m.id.as_str())) } { (m.number) }
+                        " · " (crate::console::lots::status_text(l, m.status.as_str()))
+                    }
+                }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(&v, title, "/lots", body)))
 }

@@ -261,7 +261,7 @@ fn table(v: &Viewer, listed: &Listed, q: &ListQuery) -> Markup {
                 tbody {
                     @for lot in &listed.lots.items {
                         tr data-lot=(lot.id.as_str()) {
-                            td { (when(lot.captured_at, v.tz)) }
+                            td { a href={ "/lots/" (url_escape(lot.id.as_str())) "/trace" } { (when(lot.captured_at, v.tz)) } }
                             td { (listed.names.get(&lot.enterprise_id).unwrap_or(&lot.enterprise_id)) }
                             td { (lot.waste_code) }
                             td.number { (weight(lot.net_grams)) }

@@ -58,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(billing::statement_csv)
         .service(billing::statement_xlsx)
         .service(inspection::anomaly_list)
+        .service(inspection::lot_trace)
         .service(figures::volume_charts);
 }
 

@@ -616,6 +616,12 @@ backend_tests! {
         let row = format!("tr[data-subject='{id}']");
         assert!(b.exists(&row).await, "the anomaly is listed");
         b.screenshot("anomalies", backend).await;
+        // The lot's way, from its weighing to the manifest it left on.
+        let lot_id = lot["id"].as_str().unwrap();
+        b.go(&app, &format!("/lots/{lot_id}/trace")).await;
+        assert_eq!(b.text("#stage").await, "已接收");
+        assert!(b.text(&format!("li[data-manifest='{id}']")).await.contains(&number));
+        assert!(b.exists("li[data-request]").await, "the pickup request it waited in");
         b.go(&app, "/anomalies?kind=storage_overdue").await;
         assert!(b.exists("#no-anomalies").await);
         b.go(&app, "/anomalies?kind=no_such_kind").await;
@@ -630,6 +636,8 @@ backend_tests! {
         b.go(&app, "/anomalies?kind=mass_balance").await;
         assert!(b.exists("#no-anomalies").await);
         b.go(&app, &format!("/manifests/{id}")).await;
+        assert_eq!(b.text("h1").await, "未找到");
+        b.go(&app, &format!("/lots/{lot_id}/trace")).await;
         assert_eq!(b.text("h1").await, "未找到");
     }
 }
