@@ -20,6 +20,7 @@ use crate::state::AppState;
 #[derive(Debug, Default, Deserialize)]
 pub struct AnomalyQuery {
     kind: Option<String>,
+    park_id: Option<String>,
     cursor: Option<String>,
 }
 
@@ -57,7 +58,14 @@ pub async fn anomaly_list(
     query: web::Query<AnomalyQuery>,
 ) -> Result<HttpResponse, PageError> {
     let q = query.into_inner();
-    let kind = q.kind.unwrap_or_else(|| "mass_balance".to_owned());
+    let kind = q.kind.clone().unwrap_or_else(|| "mass_balance".to_owned());
+    // The park asked for, kept in the kinds' links and the next page's.
+    let park = q
+        .park_id
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("&park_id={}", url_escape(p)))
+        .unwrap_or_default();
     let scope = policy::anomaly_scope(&v.principal).map_err(v.fail())?;
     let mut val = Validator::new();
     let page_request = PageQuery {
@@ -69,7 +77,7 @@ pub async fn anomaly_list(
         &mut val,
         AnomalyParams {
             kind: kind.clone(),
-            park_id: None,
+            park_id: q.park_id.clone().filter(|p| !p.is_empty()),
             within_days: None,
             months: None,
         },
@@ -99,9 +107,9 @@ pub async fn anomaly_list(
                 @for k in ANOMALY_KINDS {
                     li {
                         @if *k == kind {
-                            a href={ "/anomalies?kind=" (k) } aria-current="page" { (kind_text(l, k)) }
+                            a href={ "/anomalies?kind=" (k) (park) } aria-current="page" { (kind_text(l, k)) }
                         } @else {
-                            a href={ "/anomalies?kind=" (k) } { (kind_text(l, k)) }
+                            a href={ "/anomalies?kind=" (k) (park) } { (kind_text(l, k)) }
                         }
                     }
                 }
@@ -133,7 +141,7 @@ pub async fn anomaly_list(
                 }
             } }
             @if let Some(cursor) = &found.next_cursor {
-                p.pager { a rel="next" href={ "/anomalies?kind=" (kind) "&cursor=" (url_escape(cursor)) } { (t(l, "下一页", "Next page")) } }
+                p.pager { a rel="next" href={ "/anomalies?kind=" (kind) (park) "&cursor=" (url_escape(cursor)) } { (t(l, "下一页", "Next page")) } }
             }
         }
     };
@@ -214,4 +222,67 @@ pub async fn lot_trace(
         }
     };
     Ok(respond(StatusCode::OK, page(&v, title, "/lots", body)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ParksQuery {
+    cursor: Option<String>,
+}
+
+/// The parks the viewer may read (`registry::parks::service::list_parks` under
+/// `policy::park_scope`, as `GET /api/v1/parks`): an inspector those of its jurisdiction, each
+/// with its anomalies and its charts.
+#[get("/parks")]
+pub async fn park_list(
+    state: web::Data<AppState>,
+    v: Viewer,
+    query: web::Query<ParksQuery>,
+) -> Result<HttpResponse, PageError> {
+    let scope = policy::park_scope(&v.principal).map_err(v.fail())?;
+    let mut val = Validator::new();
+    let page_request = PageQuery {
+        limit: None,
+        cursor: query.into_inner().cursor.filter(|c| !c.is_empty()),
+    }
+    .parse(&mut val);
+    val.finish().map_err(v.fail())?;
+    let parks = state
+        .db
+        .run(move |conn| crate::registry::parks::service::list_parks(conn, &scope, &page_request))
+        .await
+        .map_err(v.fail())?;
+    let l = v.locale;
+    let title = t(l, "辖区园区", "Parks");
+    let body = html! {
+        @if parks.items.is_empty() {
+            p.muted #no-parks { (t(l, "没有可查看的园区。", "No parks to read.")) }
+        } @else {
+            div.table-wrap { table #parks {
+                thead { tr {
+                    th scope="col" { (t(l, "园区", "Park")) }
+                    th scope="col" { (t(l, "行政区划代码", "Region code")) }
+                    th.optional scope="col" { (t(l, "地址", "Address")) }
+                    th scope="col" { (t(l, "查看", "Open")) }
+                } }
+                tbody {
+                    @for park in &parks.items {
+                        tr data-park=(park.id) {
+                            td { (park.name) }
+                            td { (park.region_code) }
+                            td.optional { (park.address) }
+                            td {
+                                a href={ "/anomalies?park_id=" (url_escape(&park.id)) } { (t(l, "异常", "Anomalies")) }
+                                " · "
+                                a href={ "/figures?park_id=" (url_escape(&park.id)) } { (t(l, "图表", "Charts")) }
+                            }
+                        }
+                    }
+                }
+            } }
+            @if let Some(cursor) = &parks.next_cursor {
+                p.pager { a rel="next" href={ "/parks?cursor=" (url_escape(cursor)) } { (t(l, "下一页", "Next page")) } }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(&v, title, "/parks", body)))
 }

@@ -59,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(billing::statement_xlsx)
         .service(inspection::anomaly_list)
         .service(inspection::lot_trace)
+        .service(inspection::park_list)
         .service(figures::volume_charts);
 }
 
@@ -67,7 +68,7 @@ async fn home(viewer: session::Viewer) -> HttpResponse {
     page::see_other(match viewer.principal.role {
         Role::ParkOffice => "/dashboard",
         Role::DisposerDispatcher | Role::Driver => "/pickups",
-        Role::Inspector => "/manifests",
+        Role::Inspector => "/parks",
         _ => "/lots",
     })
 }

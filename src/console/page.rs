@@ -91,6 +91,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/manifests", "转移联单", "Manifests"),
         ],
         Role::Inspector => &[
+            ("/parks", "辖区园区", "Parks"),
             ("/manifests", "转移联单", "Manifests"),
             ("/anomalies", "异常清单", "Anomalies"),
             ("/lots", "废物批次", "Lots"),

@@ -605,7 +605,15 @@ backend_tests! {
         }
 
         b.sign_in(&app, "longgang").await;
-        assert_eq!(b.path().await, "/manifests", "an inspector starts at the manifests");
+        assert_eq!(b.path().await, "/parks", "an inspector starts at the parks of its district");
+        let park_row = format!("tr[data-park='{}']", p.park);
+        assert!(b.text(&park_row).await.contains("Longgang park"));
+        b.submit_link(&format!("{park_row} a[href^='/figures']")).await;
+        assert!(b.text("svg#by-code g[data-key='900-249-08']").await.contains("550 kg"), "the park's charts");
+        b.go(&app, "/parks").await;
+        b.submit_link(&format!("{park_row} a[href^='/anomalies']")).await;
+        assert!(b.exists(&format!("tr[data-subject='{id}']")).await, "the park's anomalies");
+        b.go(&app, "/manifests").await;
         b.fill("#number", &number).await;
         b.submit("form[role=search]").await;
         b.client.find(Locator::LinkText(&number)).await.unwrap().click().await.unwrap();
@@ -631,6 +639,9 @@ backend_tests! {
         b.go(&app, "/manifests").await;
         b.sign_out().await;
         b.sign_in(&app, "guangzhou").await;
+        assert!(b.exists("#no-parks").await);
+        b.go(&app, &format!("/figures?park_id={}", p.park)).await;
+        assert_eq!(b.text("h1").await, "未找到");
         b.go(&app, &format!("/manifests?number={number}")).await;
         assert!(b.exists("#no-manifests").await);
         b.go(&app, "/anomalies?kind=mass_balance").await;
