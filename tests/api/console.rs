@@ -417,17 +417,30 @@ backend_tests! {
     }
 }
 
+/// A park's warehouse permit, two lots past the 500 kg threshold (300 and 250 kg) and their
+/// collection: the second lot, the manifest's id and its number.
+async fn collected(app: &TestApp, p: &Park) -> (Value, String, String) {
+    crate::manifests::with_permit(app, p).await;
+    weigh(app, p, &p.enterprise_a, 300).await;
+    let lot = weigh(app, p, &p.enterprise_b, 250).await;
+    let collection = crate::manifests::collect_request(app, p, &lot, 550).await;
+    let id = collection["manifests"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let number = crate::manifests::manifest(app, &p.office, &id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (lot, id, number)
+}
+
 backend_tests! {
     async fn a_collected_manifest_is_found_by_its_number_and_printed(backend: Backend) {
         let Some(b) = Browser::start().await else { return };
         let app = TestApp::spawn(backend).await;
         let p = park(&app, 500, 80).await;
-        crate::manifests::with_permit(&app, &p).await;
-        weigh(&app, &p, &p.enterprise_a, 300).await;
-        let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
-        let collection = crate::manifests::collect_request(&app, &p, &lot, 550).await;
-        let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
-        let number = crate::manifests::manifest(&app, &p.office, &id).await["number"].as_str().unwrap().to_owned();
+        let (_, id, number) = collected(&app, &p).await;
 
         b.sign_in(&app, "office").await;
         b.go(&app, "/manifests").await;
@@ -465,11 +478,7 @@ backend_tests! {
         let Some(b) = Browser::start().await else { return };
         let app = TestApp::spawn(backend).await;
         let p = park(&app, 500, 80).await;
-        crate::manifests::with_permit(&app, &p).await;
-        weigh(&app, &p, &p.enterprise_a, 300).await;
-        let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
-        let collection = crate::manifests::collect_request(&app, &p, &lot, 550).await;
-        let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
+        let (_, id, _) = collected(&app, &p).await;
         let page = format!("/manifests/{id}");
         let stored = |token: String| {
             let (app, id) = (&app, id.clone());
@@ -584,16 +593,11 @@ backend_tests! {
         let Some(b) = Browser::start().await else { return };
         let app = TestApp::spawn(backend).await;
         let p = park(&app, 500, 80).await;
-        crate::manifests::with_permit(&app, &p).await;
         for (name, jurisdiction) in [("longgang", "440307"), ("guangzhou", "4401")] {
             let bureau = app.create_bureau(&p.admin, &format!("{name} bureau"), jurisdiction).await;
             app.create_user(&p.admin, &bureau, name, "inspector", PASSWORD).await;
         }
-        weigh(&app, &p, &p.enterprise_a, 300).await;
-        let lot = weigh(&app, &p, &p.enterprise_b, 250).await;
-        let collection = crate::manifests::collect_request(&app, &p, &lot, 550).await;
-        let id = collection["manifests"][0]["id"].as_str().unwrap().to_owned();
-        let number = crate::manifests::manifest(&app, &p.office, &id).await["number"].as_str().unwrap().to_owned();
+        let (lot, id, number) = collected(&app, &p).await;
         // Received 150 kg short: the mass balance flags it.
         for (token, step, body) in [
             (&p.office, "confirm", json!({})),
