@@ -339,20 +339,7 @@ pub async fn record_payment(
     body: Json<PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let b = body.into_inner();
-    let mut v = Validator::new();
-    let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
-    let amount = v.check(payment_amount("amount_fen", b.amount_fen));
-    if b.paid_on > state.clock.now().date_naive() + chrono::Duration::days(1) {
-        v.push(FieldError::new(
-            "paid_on",
-            "in_future",
-            "lies in the future",
-        ));
-    }
-    let reference = b.reference.map(|r| v.text("reference", &r, 1, 200));
-    let amount = v.finish_with(|| amount)?;
-    let paid_on = b.paid_on;
+    let payment = payment_command(body.into_inner(), now)?;
     idempotency::run(
         &state,
         principal,
@@ -361,10 +348,53 @@ pub async fn record_payment(
         StatusCode::CREATED,
         |_: &PaymentView| None,
         move |conn, p| {
-            service::record_payment(conn, now, p, &enterprise_id, amount, paid_on, reference)
+            service::record_payment(
+                conn,
+                now,
+                p,
+                &payment.enterprise_id,
+                payment.amount_fen,
+                payment.paid_on,
+                payment.reference,
+            )
         },
     )
     .await
+}
+
+/// A payment as checked, ready to record.
+pub struct NewPayment {
+    pub enterprise_id: String,
+    pub amount_fen: i64,
+    pub paid_on: NaiveDate,
+    pub reference: Option<String>,
+}
+
+/// The checks of `POST /payments`, every bad field reported at once: an amount more than 0 and
+/// within range, a day not in the future (a day's grace for time zones ahead of UTC), a
+/// reference of at most 200 characters.
+pub fn payment_command(
+    b: PaymentRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<NewPayment, ApiError> {
+    let mut v = Validator::new();
+    let enterprise_id = v.text("enterprise_id", &b.enterprise_id, 1, 64);
+    let amount = v.check(payment_amount("amount_fen", b.amount_fen));
+    if b.paid_on > now.date_naive() + chrono::Duration::days(1) {
+        v.push(FieldError::new(
+            "paid_on",
+            "in_future",
+            "lies in the future",
+        ));
+    }
+    let reference = b.reference.map(|r| v.text("reference", &r, 1, 200));
+    let amount_fen = v.finish_with(|| amount)?;
+    Ok(NewPayment {
+        enterprise_id,
+        amount_fen,
+        paid_on: b.paid_on,
+        reference,
+    })
 }
 
 /// An enterprise's balance: billed, notes, paid, what is owed by age past due (payments cover
@@ -410,10 +440,23 @@ async fn remittance_of(
     principal: Principal,
     q: RemittanceQuery,
 ) -> Result<RemittanceView, ApiError> {
+    let (period, park_id, disposer_id) = remittance_request(&principal, q)?;
+    state
+        .db
+        .snapshot(move |conn| service::remittance(conn, &principal, &park_id, &disposer_id, period))
+        .await
+}
+
+/// The checks of a remittance request: a month, and the park and the disposal company (each
+/// the principal's own when it is one of them), every missing or bad field reported at once.
+pub fn remittance_request(
+    principal: &Principal,
+    q: RemittanceQuery,
+) -> Result<(Period, String, String), ApiError> {
     let mut v = Validator::new();
     let period = period(&mut v, &q.period);
     let (park_id, disposer_id) =
-        crate::auth::policy::remittance_parties(&principal, q.park_id, q.disposer_id);
+        crate::auth::policy::remittance_parties(principal, q.park_id, q.disposer_id);
     if park_id.is_none() {
         v.push(FieldError::new("park_id", "required", "name the park"));
     }
@@ -424,12 +467,7 @@ async fn remittance_of(
             "name the disposal company",
         ));
     }
-    let (period, park_id, disposer_id) =
-        v.finish_with(|| Some((period?, park_id?, disposer_id?)))?;
-    state
-        .db
-        .snapshot(move |conn| service::remittance(conn, &principal, &park_id, &disposer_id, period))
-        .await
+    v.finish_with(|| Some((period?, park_id?, disposer_id?)))
 }
 
 /// The park office's remittance statement to a disposal company for a month: billed, collected

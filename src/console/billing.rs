@@ -121,6 +121,7 @@ async fn list_page(
                     dt { (t(l, "已付款", "Paid")) } dd { (yuan(b.paid_fen)) }
                     dt { (t(l, "应付余额", "Balance due")) } dd #balance-due { (yuan(b.balance_fen)) }
                 }
+                p { a #balance-details href={ "/balances/" (url_escape(&b.enterprise_id)) } { (t(l, "账龄与付款记录", "Ageing and payments")) } }
             }
         }
         @if v.principal.role == Role::ParkOffice {
@@ -150,6 +151,20 @@ async fn list_page(
                     button type="submit" { (t(l, "出具", "Issue")) }
                 }
             }
+            section.card aria-labelledby="balance-title" {
+                h2 #balance-title { (t(l, "企业余额与付款", "Balances and payments")) }
+                form.filters #balance-form method="get" action="/balances" {
+                    div.field {
+                        label for="balance-enterprise" { (t(l, "企业", "Enterprise")) }
+                        select #balance-enterprise name="enterprise_id" required {
+                            @for (id, name) in &enterprises {
+                                option value=(id) { (name) }
+                            }
+                        }
+                    }
+                    button type="submit" { (t(l, "查看余额", "Show the balance")) }
+                }
+            }
         }
         @if listed.statements.items.is_empty() {
             p.muted #no-statements { (t(l, "还没有对账单。", "No statements yet.")) }
@@ -166,7 +181,13 @@ async fn list_page(
                     @for s in &listed.statements.items {
                         tr data-statement=(s.id) {
                             td { a href={ "/statements/" (url_escape(&s.id)) } { (s.number) } }
-                            td { (listed.names.get(&s.enterprise_id).unwrap_or(&s.enterprise_id)) }
+                            td {
+                                @if v.principal.role == Role::ParkOffice {
+                                    a href={ "/balances/" (url_escape(&s.enterprise_id)) } { (listed.names.get(&s.enterprise_id).unwrap_or(&s.enterprise_id)) }
+                                } @else {
+                                    (listed.names.get(&s.enterprise_id).unwrap_or(&s.enterprise_id))
+                                }
+                            }
                             td { (s.period) }
                             td.number { (yuan(s.amount_due_fen)) }
                             td.optional { (s.due_on) }
@@ -321,7 +342,7 @@ pub async fn statement_page(
 }
 
 /// An export as a download, never kept by a cache (it holds an enterprise's money).
-fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
+pub fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
     let mut response = crate::billing::routes::download(content_type, name, bytes);
     response.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,

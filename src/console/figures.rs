@@ -1,5 +1,5 @@
-//! Charts where people would rather look than read: the volumes a park handed in, by month, by
-//! waste code and by enterprise, drawn as bars in SVG by the server (no script), each with its
+//! Charts where people would rather look than read: the park's stock at each month's end, and
+//! the volumes it handed in, by month, by waste code and by enterprise, drawn as bars in SVG by the server (no script), each with its
 //! figures as a table beneath for those who read rather than look.
 
 use actix_web::http::StatusCode;
@@ -11,7 +11,7 @@ use crate::console::format::weight;
 use crate::console::page::{PageError, page, respond, t};
 use crate::console::session::Viewer;
 use crate::error::ApiError;
-use crate::figures::service::VolumeFigures;
+use crate::figures::service::{StockHistory, VolumeFigures};
 use crate::i18n::Locale;
 use crate::state::AppState;
 
@@ -27,6 +27,7 @@ pub struct MonthsQuery {
 }
 
 struct Charts {
+    stock: StockHistory,
     by_month: VolumeFigures,
     by_code: VolumeFigures,
     by_enterprise: VolumeFigures,
@@ -74,6 +75,14 @@ pub async fn volume_charts(
                 )
             };
             Ok(Charts {
+                stock: crate::figures::service::read_stock_history(
+                    conn,
+                    now,
+                    &principal,
+                    &park_id,
+                    from.as_deref(),
+                    to.as_deref(),
+                )?,
                 by_month: read(conn, "month")?,
                 by_code: read(conn, "code")?,
                 by_enterprise: read(conn, "enterprise")?,
@@ -103,6 +112,7 @@ pub async fn volume_charts(
             (t(l, "合计 ", "in all ")) (weight(charts.by_month.total_grams)) " · "
             (charts.by_month.total_lots) (t(l, " 批", " lots"))
         }
+        (stock_chart(l, &charts.stock))
         (chart(l, "by-month", t(l, "按月", "By month"), &charts.by_month, false))
         (chart(l, "by-code", t(l, "按废物代码", "By waste code"), &charts.by_code, true))
         (chart(l, "by-enterprise", t(l, "按企业", "By enterprise"), &charts.by_enterprise, true))
@@ -117,17 +127,117 @@ fn chart(l: Locale, id: &str, title: &str, figures: &VolumeFigures, heaviest: bo
     if heaviest {
         rows.sort_by_key(|r| std::cmp::Reverse(r.grams));
     }
-    let drawn: Vec<_> = rows.iter().take(BARS).collect();
+    let name =
+        |r: &crate::figures::service::VolumeRow| r.name.clone().unwrap_or_else(|| r.key.clone());
+    let drawn: Vec<Bar> = rows
+        .iter()
+        .take(BARS)
+        .map(|r| Bar {
+            key: r.key.clone(),
+            label: name(r),
+            grams: r.grams,
+        })
+        .collect();
+    let table = html! {
+        div.table-wrap { table {
+            thead { tr {
+                th scope="col" { (t(l, "分组", "Group")) }
+                th.number scope="col" { (t(l, "重量", "Weight")) }
+                th.number scope="col" { (t(l, "批次", "Lots")) }
+            } }
+            tbody {
+                @for r in &rows {
+                    tr { td { (name(r)) } td.number { (weight(r.grams)) } td.number { (r.lots) } }
+                }
+            }
+        } }
+    };
+    section(
+        l,
+        id,
+        title,
+        &drawn,
+        table,
+        t(l, "这段时间没有数量。", "Nothing in these months."),
+    )
+}
+
+/// Stock over time: what the park's warehouses held at the end of each month (hazardous and
+/// general together in the bars, apart in the table).
+fn stock_chart(l: Locale, history: &StockHistory) -> Markup {
+    let drawn: Vec<Bar> = history
+        .months
+        .iter()
+        .map(|m| Bar {
+            key: m.month.clone(),
+            label: m.month.clone(),
+            grams: m.hazardous_grams.saturating_add(m.general_grams),
+        })
+        .collect();
+    let empty = history.months.iter().all(|m| {
+        m.hazardous_lots == 0
+            && m.general_lots == 0
+            && m.hazardous_grams == 0
+            && m.general_grams == 0
+    });
+    let table = html! {
+        div.table-wrap { table {
+            thead { tr {
+                th scope="col" { (t(l, "月末", "Month's end")) }
+                th.number scope="col" { (t(l, "危险废物", "Hazardous")) }
+                th.number scope="col" { (t(l, "批次", "Lots")) }
+                th.number scope="col" { (t(l, "一般工业固废", "General")) }
+                th.number scope="col" { (t(l, "批次", "Lots")) }
+            } }
+            tbody {
+                @for m in &history.months {
+                    tr data-month=(m.month) {
+                        td { (m.month) }
+                        td.number { (weight(m.hazardous_grams)) }
+                        td.number { (m.hazardous_lots) }
+                        td.number { (weight(m.general_grams)) }
+                        td.number { (m.general_lots) }
+                    }
+                }
+            }
+        } }
+    };
+    section(
+        l,
+        "stock",
+        t(
+            l,
+            "库存变化（月末库存）",
+            "Stock over time (at each month's end)",
+        ),
+        if empty { &[] } else { &drawn },
+        table,
+        t(
+            l,
+            "这段时间仓库里没有废物。",
+            "Nothing was stored in these months.",
+        ),
+    )
+}
+
+/// One bar: its key (kept on the drawing for tests and scripts), its label and its weight.
+struct Bar {
+    key: String,
+    label: String,
+    grams: i64,
+}
+
+/// A titled card with `drawn` as horizontal bars scaled to the largest, and `table`, the
+/// figures, beneath; `empty` instead when there is nothing to draw.
+fn section(l: Locale, id: &str, title: &str, drawn: &[Bar], table: Markup, empty: &str) -> Markup {
     let largest = drawn.iter().map(|r| r.grams).max().unwrap_or(0).max(1);
     let (label_width, bar_width, row_height) = (150_i64, 420_i64, 24_i64);
     let height = row_height * i64::try_from(drawn.len()).unwrap_or(0) + 8;
-    let name =
-        |r: &crate::figures::service::VolumeRow| r.name.clone().unwrap_or_else(|| r.key.clone());
     html! {
         section.card aria-labelledby={ (id) "-title" } {
             h2 id={ (id) "-title" } { (title) }
             @if drawn.is_empty() {
-                p.muted { (t(l, "这段时间没有数量。", "Nothing in these months.")) }
+                p.muted { (empty) }
             } @else {
                 svg.chart id=(id) role="img" aria-labelledby={ (id) "-title" }
                     viewBox={ "0 0 " (label_width + bar_width + 110) " " (height) } width="100%"
@@ -136,7 +246,7 @@ fn chart(l: Locale, id: &str, title: &str, figures: &VolumeFigures, heaviest: bo
                         @let y = row_height * i64::try_from(i).unwrap_or(0) + 4;
                         @let w = i64::try_from(i128::from(r.grams.max(0)) * i128::from(bar_width) / i128::from(largest)).unwrap_or(bar_width);
                         g data-key=(r.key) {
-                            text x=(label_width - 6) y=(y + 15) text-anchor="end" font-size="12" fill="#1b1f24" { (name(r)) }
+                            text x=(label_width - 6) y=(y + 15) text-anchor="end" font-size="12" fill="#1b1f24" { (r.label) }
                             rect x=(label_width) y=(y + 2) width=(w.max(1)) height=(row_height - 6) fill="#0b5cad" {}
                             text x=(label_width + w.max(1) + 6) y=(y + 15) font-size="12" fill="#4a5562" { (weight(r.grams)) }
                         }
@@ -144,18 +254,7 @@ fn chart(l: Locale, id: &str, title: &str, figures: &VolumeFigures, heaviest: bo
                 }
                 details {
                     summary { (t(l, "数据表", "The figures")) }
-                    div.table-wrap { table {
-                        thead { tr {
-                            th scope="col" { (t(l, "分组", "Group")) }
-                            th.number scope="col" { (t(l, "重量", "Weight")) }
-                            th.number scope="col" { (t(l, "批次", "Lots")) }
-                        } }
-                        tbody {
-                            @for r in &rows {
-                                tr { td { (name(r)) } td.number { (weight(r.grams)) } td.number { (r.lots) } }
-                            }
-                        }
-                    } }
+                    (table)
                 }
             }
         }

@@ -71,19 +71,42 @@ pub fn kg_problem(locale: Locale) -> &'static str {
     }
 }
 
+/// Why an amount typed in yuan was refused, in the page's language.
+pub fn yuan_problem(locale: Locale) -> &'static str {
+    match locale {
+        Locale::ZhCn => "请填写以元为单位的金额，最多两位小数，不用千位分隔符，例如 1350.50",
+        Locale::En => {
+            "enter an amount in yuan with at most two decimals and no thousands separator, e.g. 1350.50"
+        }
+    }
+}
+
 /// A weight typed in kilograms (`350`, `350.5`, `0.125`) as grams. `None` for anything else: a
 /// sign, a comma (a thousands separator or a decimal comma: which one cannot be told, so neither
 /// is guessed), more than three decimals, a value beyond `i64` grams.
 pub fn parse_kg(text: &str) -> Option<i64> {
+    parse_decimal(text, 3)
+}
+
+/// An amount typed in yuan (`840`, `840.5`, `0.05`) as fen, read as [`parse_kg`] reads
+/// kilograms, with at most two decimals.
+pub fn parse_yuan(text: &str) -> Option<i64> {
+    parse_decimal(text, 2)
+}
+
+/// An unsigned decimal with at most `places` decimals, as an integer of its smallest unit.
+fn parse_decimal(text: &str, places: usize) -> Option<i64> {
     let text = text.trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > places {
         return None;
     }
     let whole: i64 = whole.parse().ok()?;
-    let fraction: i64 = format!("{fraction:0<3}").parse().ok()?;
-    whole.checked_mul(1000)?.checked_add(fraction)
+    let fraction: i64 = format!("{fraction:0<places$}").parse().ok()?;
+    whole
+        .checked_mul(10_i64.checked_pow(u32::try_from(places).ok()?)?)?
+        .checked_add(fraction)
 }
 
 #[cfg(test)]
@@ -133,6 +156,18 @@ mod tests {
         assert_eq!(parse_kg("."), None);
         assert_eq!(parse_kg("9223372036854776"), None);
         assert_eq!(parse_kg("9223372036854775.807"), Some(i64::MAX));
+    }
+
+    #[test]
+    fn yuan_typed_become_exact_fen() {
+        assert_eq!(parse_yuan("840"), Some(84_000));
+        assert_eq!(parse_yuan("840.5"), Some(84_050));
+        assert_eq!(parse_yuan("0.05"), Some(5));
+        assert_eq!(parse_yuan("0.005"), None);
+        assert_eq!(parse_yuan("1,000"), None);
+        assert_eq!(parse_yuan("-1"), None);
+        assert_eq!(parse_yuan("92233720368547758.07"), Some(i64::MAX));
+        assert_eq!(parse_yuan("92233720368547758.08"), None);
     }
 
     #[test]

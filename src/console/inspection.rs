@@ -274,6 +274,8 @@ pub async fn park_list(
                                 a href={ "/anomalies?park_id=" (url_escape(&park.id)) } { (t(l, "异常", "Anomalies")) }
                                 " · "
                                 a href={ "/figures?park_id=" (url_escape(&park.id)) } { (t(l, "图表", "Charts")) }
+                                " · "
+                                a href={ "/ledgers?park_id=" (url_escape(&park.id)) } { (t(l, "台账", "Ledgers")) }
                             }
                         }
                     }

@@ -11,14 +11,13 @@ use crate::auth::policy;
 use crate::console::format::{kg_problem, parse_kg, weight, when};
 use crate::console::page::{
     PageError, csrf, described_by, field, field_messages, form_messages, page, respond, see_other,
-    t,
+    select_control, t, text_control,
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::lot::{ContainerType, PhysicalForm};
 use crate::error::{ApiError, FieldError, Validator};
 use crate::http::pagination::{PageQuery, PageRequest};
 use crate::i18n::Locale;
-use crate::idempotency::{self, Idempotency};
 use crate::lots::routes::{LotQuery, WeighInRequest, lot_filter, weigh_in_command};
 use crate::lots::service::LotView;
 use crate::state::AppState;
@@ -155,7 +154,12 @@ pub async fn list(
     let body = html! {
         @if let Some(lot) = listed.as_ref().and_then(|listed| listed.weighed.as_ref()) {
             p.banner.ok role="status" #weighed {
-                (t(l, "已称重入库：", "Weighed in: ")) (lot.id.as_str()) " · " (weight(lot.net_grams))
+                @if lot.status == crate::domain::lot::LotStatus::Declared {
+                    (t(l, "已申报，待司机上门称重：", "Declared, to be weighed by the driver at pickup: "))
+                } @else {
+                    (t(l, "已称重入库：", "Weighed in: "))
+                }
+                (lot.id.as_str()) " · " (weight(lot.net_grams))
                 @if let Some(code) = &lot.label_code { " · " (code) }
                 " · " a #print-labels href={ "/lots/" (url_escape(lot.id.as_str())) "/labels" } { (t(l, "打印标签", "Print the labels")) }
             }
@@ -398,46 +402,12 @@ async fn weigh_in_page(
         .map_err(v.fail())?;
     let l = v.locale;
     let select = |name: &str, options: &[(String, String)], chosen: &str| {
-        let error = errors.get(name);
-        html! {
-            select id=(name) name=(name) required aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[described_by(name, error)] {
-                option value="" { (t(l, "请选择", "Choose")) }
-                @for (value, text) in options {
-                    option value=(value) selected[value == chosen] { (text) }
-                }
-            }
-        }
+        select_control(l, name, options, chosen, errors)
     };
-    let input = |name: &str, value: &str, mode: &str| {
-        let error = errors.get(name);
-        html! {
-            input id=(name) name=(name) type="text" inputmode=(mode) required maxlength="64"
-                value=(value) aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[described_by(name, error)];
-        }
-    };
-    let forms: Vec<(String, String)> = [
-        PhysicalForm::Solid,
-        PhysicalForm::SemiSolid,
-        PhysicalForm::Liquid,
-        PhysicalForm::Gas,
-    ]
-    .iter()
-    .map(|f| (f.as_str().to_owned(), label(l, f.label_zh(), f.as_str())))
-    .collect();
-    let containers: Vec<(String, String)> = [
-        ContainerType::Drum,
-        ContainerType::Bag,
-        ContainerType::Ibc,
-        ContainerType::Box,
-        ContainerType::Bottle,
-        ContainerType::Bulk,
-        ContainerType::Other,
-    ]
-    .iter()
-    .map(|c| (c.as_str().to_owned(), label(l, c.label_zh(), c.as_str())))
-    .collect();
+    let input =
+        |name: &str, value: &str, mode: &str| text_control(name, value, (mode, 64, true), errors);
+    let forms = physical_forms(l);
+    let containers = container_types(l);
     let count = if form.container_count.is_empty() {
         "1"
     } else {
@@ -473,6 +443,35 @@ async fn weigh_in_page(
         }
     };
     Ok(respond(status, page(v, title, "/lots/new", body)))
+}
+
+/// The physical forms a lot may have, as (value, name).
+pub fn physical_forms(l: Locale) -> Vec<(String, String)> {
+    [
+        PhysicalForm::Solid,
+        PhysicalForm::SemiSolid,
+        PhysicalForm::Liquid,
+        PhysicalForm::Gas,
+    ]
+    .iter()
+    .map(|f| (f.as_str().to_owned(), label(l, f.label_zh(), f.as_str())))
+    .collect()
+}
+
+/// The containers a lot may come in, as (value, name).
+pub fn container_types(l: Locale) -> Vec<(String, String)> {
+    [
+        ContainerType::Drum,
+        ContainerType::Bag,
+        ContainerType::Ibc,
+        ContainerType::Box,
+        ContainerType::Bottle,
+        ContainerType::Bulk,
+        ContainerType::Other,
+    ]
+    .iter()
+    .map(|c| (c.as_str().to_owned(), label(l, c.label_zh(), c.as_str())))
+    .collect()
 }
 
 fn label(l: Locale, zh: &'static str, en: &'static str) -> String {
@@ -595,23 +594,6 @@ fn command(
     }
 }
 
-/// The lot an answer of the weighing names: the one it recorded, or the one a second sending of
-/// the same form replays; a replayed refusal is said to be one.
-fn weighed_lot(answer: &HttpResponse) -> Result<String, ApiError> {
-    if answer.status() != StatusCode::CREATED {
-        return Err(ApiError::Conflict(SENT_BEFORE.to_owned()));
-    }
-    answer
-        .headers()
-        .get(actix_web::http::header::LOCATION)
-        .and_then(|l| l.to_str().ok())
-        .and_then(|l| l.strip_prefix("/api/v1/lots/"))
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a weighing answered without its lot")))
-}
-
-const SENT_BEFORE: &str = "this form was sent before and refused: correct it and send it again";
-
 /// Records a weighing: the form's token first, then the API's checks (`weigh_in_command`) and
 /// use case (`lots::service::weigh_in`) in one write transaction. A refusal shows the form again
 /// with each message beside its field, and changes nothing.
@@ -626,42 +608,24 @@ pub async fn weigh_in(
     v.check_form(&state, &form.csrf).map_err(v.fail())?;
     let l = v.locale;
     crate::audit::context::set_body(&audit_body(&form));
-    // The form's key makes a second sending of the same form (a double click, a retry after a
-    // lost answer) replay the first answer instead of weighing again; one sent while the first
-    // is still being recorded waits for it.
-    let key = Some(form.key.trim().to_owned())
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
-    let mut outcome = Err(ApiError::Internal(anyhow::anyhow!("no attempt made")));
-    for _ in 0..50 {
-        let new = match command(&form, state.clock.now(), l) {
-            Ok(new) => new,
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
-        };
-        let now = state.clock.now();
-        outcome = match idempotency::run(
-            &state,
-            v.principal.clone(),
-            &req,
-            Idempotency(key.clone()),
-            StatusCode::CREATED,
-            |lot: &LotView| Some(format!("/api/v1/lots/{}", lot.id)),
-            move |conn, principal| crate::lots::service::weigh_in(conn, now, principal, new),
-        )
-        .await
-        {
-            Ok(answer) => weighed_lot(&answer),
-            Err(e) => Err(e),
-        };
-        match &outcome {
-            Err(e) if idempotency::is_in_progress(e) => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            _ => break,
-        }
-    }
+    // The form's key makes a second sending of the same form replay the first answer.
+    let outcome = crate::console::once::once(
+        &state,
+        &v.principal,
+        &req,
+        &form.key,
+        |lot: &LotView| Some(format!("/api/v1/lots/{}", lot.id)),
+        || {
+            let now = state.clock.now();
+            let new = command(&form, now, l)?;
+            Ok(
+                move |conn: &mut crate::db::DbConn, principal: &crate::auth::Principal| {
+                    crate::lots::service::weigh_in(conn, now, principal, new)
+                },
+            )
+        },
+    )
+    .await;
     match outcome {
         Ok(id) => Ok(see_other(&format!("/lots?weighed={}", url_escape(&id)))),
         Err(ApiError::Internal(cause)) => Err(v.fail()(ApiError::Internal(cause))),

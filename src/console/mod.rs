@@ -17,12 +17,16 @@
 pub mod assets;
 mod billing;
 mod dashboard;
+mod declarations;
 mod figures;
 pub mod format;
 mod inspection;
+mod ledgers;
 mod lots;
 mod manifests;
+mod once;
 mod page;
+mod payments;
 mod pickups;
 pub mod session;
 mod signin;
@@ -42,6 +46,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(signin::language)
         .service(dashboard::show)
         .service(lots::list)
+        .service(declarations::declaration_form)
+        .service(declarations::declare)
         .service(lots::new_form)
         .service(lots::weigh_in)
         .service(lots::lot_labels)
@@ -57,9 +63,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(billing::statement_page)
         .service(billing::statement_csv)
         .service(billing::statement_xlsx)
+        .service(payments::balance_of)
+        .service(payments::balance_page)
+        .service(payments::record_payment)
+        .service(payments::remittance_page)
+        .service(payments::remittance_csv)
+        .service(payments::remittance_xlsx)
         .service(inspection::anomaly_list)
         .service(inspection::lot_trace)
         .service(inspection::park_list)
+        .service(ledgers::ledger_page)
+        .service(ledgers::ledger_csv)
+        .service(ledgers::ledger_xlsx)
         .service(figures::volume_charts);
 }
 

@@ -78,6 +78,8 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/pickups", "转移申请", "Pickup requests"),
             ("/manifests", "转移联单", "Manifests"),
             ("/statements", "对账单", "Statements"),
+            ("/remittances", "代收结算", "Remittances"),
+            ("/ledgers", "管理台账", "Ledgers"),
             ("/anomalies", "异常清单", "Anomalies"),
             ("/figures", "图表", "Charts"),
         ],
@@ -85,6 +87,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/pickups", "清运申请", "Pickup requests"),
             ("/manifests", "转移联单", "Manifests"),
             ("/lots", "废物批次", "Lots"),
+            ("/remittances", "代收结算", "Remittances"),
         ],
         Role::Driver => &[
             ("/pickups", "清运任务", "Pickups"),
@@ -99,9 +102,11 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
         ],
         _ => &[
             ("/lots", "废物批次", "Lots"),
+            ("/lots/declare", "申报待收", "Declare"),
             ("/pickups", "转移申请", "Pickup requests"),
             ("/manifests", "转移联单", "Manifests"),
             ("/statements", "对账单", "Statements"),
+            ("/ledgers", "管理台账", "Ledgers"),
         ],
     }
 }
@@ -211,6 +216,42 @@ pub fn field(name: &str, label: &str, error: Option<&String>, control: Markup) -
                 p.error id=(error_id) role="alert" { (message) }
             }
         }
+    }
+}
+
+/// A select named `name` with a first empty choice, `chosen` selected, tied to its message.
+pub fn select_control(
+    l: Locale,
+    name: &str,
+    options: &[(String, String)],
+    chosen: &str,
+    errors: &HashMap<String, String>,
+) -> Markup {
+    let error = errors.get(name);
+    html! {
+        select id=(name) name=(name) required aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[described_by(name, error)] {
+            option value="" { (t(l, "请选择", "Choose")) }
+            @for (value, text) in options {
+                option value=(value) selected[value == chosen] { (text) }
+            }
+        }
+    }
+}
+
+/// A text input named `name` holding `value`, for the keyboard `mode` (`text`, `numeric`,
+/// `decimal`), at most `max` characters, required or not, tied to its message.
+pub fn text_control(
+    name: &str,
+    value: &str,
+    (mode, max, required): (&str, u32, bool),
+    errors: &HashMap<String, String>,
+) -> Markup {
+    let error = errors.get(name);
+    html! {
+        input id=(name) name=(name) type="text" inputmode=(mode) maxlength=(max) required[required]
+            value=(value) aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[described_by(name, error)];
     }
 }
 

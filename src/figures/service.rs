@@ -75,6 +75,21 @@ pub fn read_volumes(
     volumes(conn, &park, months, by)
 }
 
+/// The stock of the park at the end of each of the months `from` to `to` (checked against
+/// the park's today), for a principal who reads the park's figures.
+pub fn read_stock_history(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    park_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<StockHistory, ApiError> {
+    let park = load_park(conn, principal, park_id)?;
+    let months = months(from, to, park_today(&park, now))?;
+    stock_history(conn, &park, months, now)
+}
+
 /// The park's date at `now`, in its time zone.
 pub fn park_today(park: &ParkRow, now: DateTime<Utc>) -> NaiveDate {
     crate::domain::time::local_date(now, parks::park_time_zone(park))
@@ -651,6 +666,75 @@ pub fn volumes(
         total_lots,
         truncated,
     })
+}
+
+/// The stock of a park's warehouses at the end of one month, by kind of waste.
+#[derive(Debug, Serialize)]
+pub struct MonthStock {
+    /// `YYYY-MM`, in the park's time zone.
+    pub month: String,
+    /// The instant the stock is counted at: the month's end, or now for a month not yet over.
+    pub at: DateTime<Utc>,
+    pub hazardous_grams: i64,
+    pub hazardous_lots: i64,
+    pub general_grams: i64,
+    pub general_lots: i64,
+}
+
+/// Stock over time: what the park's warehouses held at the end of each month, added up from
+/// the ledgers' movements (so each figure is the park's ledger's closing stock of that month).
+#[derive(Debug, Serialize)]
+pub struct StockHistory {
+    pub park_id: String,
+    pub time_zone: String,
+    pub from: String,
+    pub to: String,
+    pub months: Vec<MonthStock>,
+}
+
+/// The stock at the end of each month: the movements before the first month's end, then each
+/// month's, added up in order with checked arithmetic.
+pub fn stock_history(
+    conn: &mut DbConn,
+    park: &ParkRow,
+    months: Months,
+    now: DateTime<Utc>,
+) -> Result<StockHistory, ApiError> {
+    let tz = parks::park_time_zone(park);
+    let bounds = months.bounds(tz);
+    let ends = bounds.get(1..).unwrap_or_default();
+    let moved = store::stock_moved(conn, &park.organization_id, ends)?;
+    let mut running = [(0_i64, 0_i64); 2];
+    let mut out = Vec::new();
+    for (i, (month, end)) in months.each().into_iter().zip(ends).enumerate() {
+        for m in moved
+            .iter()
+            .filter(|m| usize::try_from(m.bucket).ok() == Some(i))
+        {
+            let r = &mut running[usize::from(m.kind != "hazardous")];
+            r.0 = r.0.checked_add(m.grams).ok_or_else(stock_overflow)?;
+            r.1 = r.1.checked_add(m.lots).ok_or_else(stock_overflow)?;
+        }
+        out.push(MonthStock {
+            month: month.as_string(),
+            at: end.and_utc().min(now),
+            hazardous_grams: running[0].0,
+            hazardous_lots: running[0].1,
+            general_grams: running[1].0,
+            general_lots: running[1].1,
+        });
+    }
+    Ok(StockHistory {
+        park_id: park.organization_id.clone(),
+        time_zone: tz.name().to_owned(),
+        from: months.from.as_string(),
+        to: months.to.as_string(),
+        months: out,
+    })
+}
+
+fn stock_overflow() -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("a park's stock overflows 64 bits"))
 }
 
 #[cfg(test)]

@@ -500,6 +500,47 @@ fn by_month(
         .collect())
 }
 
+/// What moved in or out of a park's stock of one kind, before the end of the first month
+/// (bucket 0) or within a later month (bucket `i`).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MovedSums {
+    #[diesel(sql_type = BigInt)]
+    pub bucket: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub grams: i64,
+    #[diesel(sql_type = BigInt)]
+    pub lots: i64,
+}
+
+/// The park's stock movements (`stock_movements`, the ledgers' rows) added up per kind: all of
+/// them before `ends[0]` in bucket 0, then those of each later month (`ends` are the instants
+/// after each month). Adding the buckets up in order gives the stock at each month's end. It
+/// reads the park's movements from its first one up to the last end.
+pub fn stock_moved(
+    conn: &mut DbConn,
+    park_id: &str,
+    ends: &[NaiveDateTime],
+) -> QueryResult<Vec<MovedSums>> {
+    let Some(last) = ends.last() else {
+        return Ok(Vec::new());
+    };
+    // Bucket 0 has no lower bound: the search below never compares with the first entry.
+    let mut bounds = vec![NaiveDateTime::MIN];
+    bounds.extend_from_slice(ends);
+    let sql = format!(
+        "SELECT {} AS bucket, kind, CAST(SUM(grams) AS BIGINT) AS grams, \
+         CAST(SUM(lots) AS BIGINT) AS lots \
+         FROM {} WHERE park_id = $1 AND at < {} \
+         GROUP BY 1, kind ORDER BY 1, kind",
+        bucket("at", &bounds),
+        through(conn, "stock_movements", "m", "stock_movements_park_idx"),
+        instant(*last),
+    );
+    load(conn, &sql, park_id)
+}
+
 /// A month's total past what 64 bits hold: refused as the database's casts refuse theirs.
 fn overflow() -> diesel::result::Error {
     diesel::result::Error::DeserializationError("a month's volume overflows 64 bits".into())

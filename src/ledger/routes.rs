@@ -94,7 +94,9 @@ fn sheet_title(s: &Subject) -> String {
     .to_owned()
 }
 
-async fn download(
+/// A ledger's export as the API answers it: the subject checked first (an error is a problem
+/// document), then the rows streamed from one snapshot.
+pub async fn download(
     state: &AppState,
     principal: Principal,
     holder: Holder,

@@ -337,7 +337,22 @@ pub async fn declare(
     body: Json<DeclarationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let b = body.into_inner();
+    let (d, estimate) = declaration_command(body.into_inner())?;
+    idempotency::run(
+        &state,
+        principal,
+        &req,
+        key,
+        StatusCode::CREATED,
+        lot_location,
+        move |conn, principal| service::declare(conn, now, principal, d, estimate),
+    )
+    .await
+}
+
+/// The checks of a declaration (`POST /lots/declarations`): its description and its estimate,
+/// every bad field reported at once.
+pub fn declaration_command(b: DeclarationRequest) -> Result<(Description, i64), ApiError> {
     let mut v = Validator::new();
     let d = description(
         &mut v,
@@ -357,17 +372,7 @@ pub async fn declare(
         ),
     );
     let estimated = v.check(estimate("estimated_grams", b.estimated_grams));
-    let (d, estimate) = v.finish_with(|| Some((d?, estimated?)))?;
-    idempotency::run(
-        &state,
-        principal,
-        &req,
-        key,
-        StatusCode::CREATED,
-        lot_location,
-        move |conn, principal| service::declare(conn, now, principal, d, estimate),
-    )
-    .await
+    v.finish_with(|| Some((d?, estimated?)))
 }
 
 /// List lots: a park office its park's, an inspector those of every park of its jurisdiction,

@@ -350,6 +350,38 @@ backend_tests! {
         // The filters are the API's: a bad date is named beside its field.
         b.go(&app, "/lots?from=yesterday").await;
         assert!(b.exists(".field.invalid #from").await);
+
+        // General waste declared at its door: hazardous waste is refused with the API's reason
+        // and nothing stored; general waste with an estimate is declared, and listed.
+        b.go(&app, "/lots/declare").await;
+        assert!(!b.exists("#enterprise_id").await, "an enterprise declares its own");
+        b.fill("#waste_code", "900-249-08").await;
+        b.choose("#physical_form", "solid").await;
+        b.choose("#container_type", "bag").await;
+        b.fill("#estimated_kg", "120.5").await;
+        b.submit("#declare").await;
+        let refusal = b.text("main").await;
+        assert!(b.exists("#form-error").await || b.exists(".field.invalid #waste_code").await, "{refusal}");
+        let declared = || {
+            let (app, token) = (&app, p.producer_a.clone());
+            async move {
+                app.get("/api/v1/lots?route=door", &token).await.json::<Value>().await.unwrap()["items"]
+                    .as_array().unwrap().clone()
+            }
+        };
+        assert!(declared().await.is_empty(), "a refused declaration stores nothing");
+        b.fill("#waste_code", "900-003-S59").await;
+        b.fill("#estimated_kg", "120,5").await;
+        b.submit("#declare").await;
+        assert!(b.exists(".field.invalid #estimated_kg").await, "a comma in kg is named");
+        b.fill("#estimated_kg", "120.5").await;
+        b.submit("#declare").await;
+        let lots = declared().await;
+        assert_eq!(lots.len(), 1);
+        assert_eq!((lots[0]["status"].as_str(), lots[0]["net_grams"].as_i64()), (Some("declared"), Some(120_500)));
+        let lot = lots[0]["id"].as_str().unwrap();
+        assert!(b.text("#weighed").await.starts_with("已申报"), "{}", b.text("#weighed").await);
+        assert!(b.text(&format!("tr[data-lot='{lot}']")).await.contains("已申报"));
     }
 }
 
@@ -572,11 +604,54 @@ backend_tests! {
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.bytes().await.unwrap().starts_with(b"PK"), "an xlsx workbook");
 
+        // A payment recorded against the enterprise's balance: a comma is named beside the
+        // amount and nothing is recorded; then ¥500 of the ¥840 are paid.
+        b.go(&app, "/statements").await;
+        b.choose("#balance-enterprise", &p.enterprise_a).await;
+        b.submit("#balance-form").await;
+        assert_eq!(b.path().await, format!("/balances/{}", p.enterprise_a));
+        assert_eq!(b.text("#balance-due").await, "¥840.00");
+        b.fill("#amount_yuan", "5,00").await;
+        b.fill("#reference", "银行转账 8812").await;
+        b.submit("#pay").await;
+        assert!(b.exists(".field.invalid #amount_yuan").await, "{}", b.text("main").await);
+        let balance = || {
+            let (app, token, id) = (&app, p.office.clone(), p.enterprise_a.clone());
+            async move { app.get(&format!("/api/v1/enterprises/{id}/balance"), &token).await.json::<Value>().await.unwrap() }
+        };
+        assert_eq!(balance().await["paid_fen"], 0, "a refused payment records nothing");
+        b.fill("#amount_yuan", "500").await;
+        b.fill("#paid_on", "2026-11-02").await;
+        b.submit("#pay").await;
+        assert_eq!(b.path().await, format!("/balances/{}?paid=1", p.enterprise_a));
+        assert_eq!(b.text("#paid-total").await, "¥500.00");
+        assert_eq!(b.text("#balance-due").await, "¥340.00");
+        assert!(b.text("#payments").await.contains("银行转账 8812"));
+        let api = balance().await;
+        assert_eq!((api["paid_fen"].as_i64(), api["balance_fen"].as_i64()), (Some(50_000), Some(34_000)));
+        b.screenshot("balance", backend).await;
+
+        // The remittance to the disposal company for October, and its export, are the API's.
+        b.go(&app, "/remittances?period=2026-10").await;
+        assert_eq!(b.text("#billed").await, "¥840.00");
+        assert_eq!(b.text("#collected").await, "¥500.00");
+        assert!(b.text(&format!("tr[data-enterprise='{}']", p.enterprise_a)).await.contains("¥340.00"));
+        let href = b.client.find(Locator::Css("#export-csv")).await.unwrap().attr("href").await.unwrap().unwrap();
+        let r = app.client.get(app.url(&href)).header("cookie", format!("wt_session={session}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let api = app.get(&format!("/api/v1/remittances/export.csv?period=2026-10&disposer_id={}", p.disposer), &p.office).await.text().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), api, "the console's remittance export is the API's");
+        b.sign_out().await;
+        b.sign_in(&app, "dispatch").await;
+        b.go(&app, "/remittances?period=2026-10").await;
+        assert_eq!(b.text("#owed").await, "¥500.00", "the disposal company reads what it is owed");
+        b.screenshot("remittance", backend).await;
+
         // The enterprise reads its statement and its balance; another enterprise neither.
         b.sign_out().await;
         b.sign_in(&app, "producer_a").await;
         b.go(&app, "/statements").await;
-        assert_eq!(b.text("#balance-due").await, "¥840.00");
+        assert_eq!(b.text("#balance-due").await, "¥340.00");
         assert!(b.exists(&format!("tr[data-statement='{id}']")).await);
         assert!(!b.exists("#issue").await, "an enterprise issues nothing");
         b.sign_out().await;
@@ -584,6 +659,78 @@ backend_tests! {
         b.go(&app, "/statements").await;
         assert!(b.exists("#no-statements").await);
         b.go(&app, &format!("/statements/{id}")).await;
+        assert_eq!(b.text("h1").await, "未找到");
+        b.go(&app, &format!("/balances/{}", p.enterprise_a)).await;
+        assert_eq!(b.text("h1").await, "未找到");
+        b.go(&app, "/remittances?period=2026-10").await;
+        assert!(!b.exists("#billed").await, "an enterprise reads no remittance");
+    }
+
+    async fn the_ledgers_and_the_stock_over_time_are_the_apis(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn_with(backend, crate::helpers::time_travel).await;
+        app.stand_at("2026-10-10T12:00:00+08:00");
+        let p = park(&app, 100_000, 100).await;
+        let lot = weigh(&app, &p, &p.enterprise_a, 300).await;
+        let lot = lot["id"].as_str().unwrap();
+        app.stand_at("2026-11-02T10:00:00+08:00");
+
+        b.sign_in(&app, "office").await;
+        b.go(&app, "/ledgers?month=2026-10").await;
+        let row = b.text("tr[data-code='900-249-08']").await;
+        assert!(row.starts_with("900-249-08 HW08 0 kg 300 kg 0 kg"), "opening 0, in 300 kg: {row}");
+        assert!(b.text("#ledger-totals").await.contains("300 kg"));
+        assert!(b.exists(&format!("tr[data-movement='in'][data-lot='{lot}']")).await);
+        b.screenshot("ledger", backend).await;
+        let session = b.client.get_named_cookie("wt_session").await.unwrap().value().to_owned();
+        for (css, api) in [("#export-csv", "export.csv"), ("#export-xlsx", "export.xlsx")] {
+            let href = b.client.find(Locator::Css(css)).await.unwrap().attr("href").await.unwrap().unwrap();
+            let r = app.client.get(app.url(&href)).header("cookie", format!("wt_session={session}")).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let console = r.bytes().await.unwrap();
+            let api = app.get(&format!("/api/v1/parks/{}/ledger/{api}?kind=hazardous&month=2026-10", p.park), &p.office).await.bytes().await.unwrap();
+            if css == "#export-csv" {
+                assert_eq!(console, api, "the console's ledger export is the API's");
+            } else {
+                assert!(console.starts_with(b"PK") && api.starts_with(b"PK"), "xlsx workbooks");
+            }
+        }
+        // November: what October closed with opens it; the general ledger holds nothing.
+        b.go(&app, "/ledgers").await;
+        assert_eq!(b.client.find(Locator::Css("#month")).await.unwrap().attr("value").await.unwrap().as_deref(), Some("2026-11"));
+        assert!(b.text("tr[data-code='900-249-08']").await.starts_with("900-249-08 HW08 300 kg 0 kg"));
+        b.choose("#kind", "general").await;
+        b.submit("#ledger-form").await;
+        assert!(b.exists("#no-ledger-lines").await);
+        // The warehouse's ledger, chosen on the page, holds the same lot.
+        b.choose("#subject", &format!("warehouse:{}", p.warehouse)).await;
+        b.choose("#kind", "hazardous").await;
+        b.fill("#month", "2026-10").await;
+        b.submit("#ledger-form").await;
+        assert!(b.exists(&format!("tr[data-movement='in'][data-lot='{lot}']")).await);
+        b.go(&app, "/ledgers?month=2026-13").await;
+        assert_eq!(b.text("h1").await, "请求参数未通过校验");
+
+        // Stock over time: nothing at September's end, 300 kg at October's and November's.
+        b.go(&app, "/figures?from=2026-09&to=2026-11").await;
+        assert!(b.text("svg#stock g[data-key='2026-09']").await.contains("0 kg"));
+        assert!(b.text("svg#stock g[data-key='2026-10']").await.contains("300 kg"));
+        assert!(b.text("svg#stock g[data-key='2026-11']").await.contains("300 kg"));
+
+        // An enterprise reads its own ledger only.
+        b.sign_out().await;
+        b.sign_in(&app, "producer_a").await;
+        b.go(&app, "/ledgers?month=2026-10").await;
+        assert!(b.exists(&format!("tr[data-lot='{lot}']")).await);
+        assert!(!b.exists("#subject").await, "an enterprise has no other ledger to choose");
+        b.go(&app, &format!("/ledgers?month=2026-10&subject=park:{}", p.park)).await;
+        assert_eq!(b.text("h1").await, "未找到");
+        b.go(&app, "/lots").await;
+        b.sign_out().await;
+        b.sign_in(&app, "producer_b").await;
+        b.go(&app, "/ledgers?month=2026-10").await;
+        assert!(b.exists("#no-ledger-lines").await && b.exists("#no-movements").await);
+        b.go(&app, &format!("/ledgers/export.csv?month=2026-10&subject=enterprise:{}", p.enterprise_a)).await;
         assert_eq!(b.text("h1").await, "未找到");
     }
 }
@@ -615,6 +762,9 @@ backend_tests! {
         b.submit_link(&format!("{park_row} a[href^='/figures']")).await;
         assert!(b.text("svg#by-code g[data-key='900-249-08']").await.contains("550 kg"), "the park's charts");
         b.go(&app, "/parks").await;
+        b.submit_link(&format!("{park_row} a[href^='/ledgers']")).await;
+        assert!(b.text("tr[data-movement='out']").await.contains(&number), "the park's ledger names the manifest");
+        b.go(&app, "/parks").await;
         b.submit_link(&format!("{park_row} a[href^='/anomalies']")).await;
         assert!(b.exists(&format!("tr[data-subject='{id}']")).await, "the park's anomalies");
         b.go(&app, "/manifests").await;
@@ -645,6 +795,8 @@ backend_tests! {
         b.sign_in(&app, "guangzhou").await;
         assert!(b.exists("#no-parks").await);
         b.go(&app, &format!("/figures?park_id={}", p.park)).await;
+        assert_eq!(b.text("h1").await, "未找到");
+        b.go(&app, &format!("/ledgers?park_id={}", p.park)).await;
         assert_eq!(b.text("h1").await, "未找到");
         b.go(&app, &format!("/manifests?number={number}")).await;
         assert!(b.exists("#no-manifests").await);
