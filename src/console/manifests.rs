@@ -16,12 +16,13 @@ use crate::console::page::{
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::identity::Role;
+use crate::domain::ids::LotId;
 use crate::domain::ids::ManifestId;
-use crate::domain::manifest::{Decision, ManifestStatus, Step};
+use crate::domain::manifest::{CaseStatus, Decision, ManifestStatus, Step};
 use crate::error::{ApiError, FieldError, Validator};
 use crate::http::pagination::PageQuery;
 use crate::manifests::routes::{ManifestQuery, manifest_filter};
-use crate::manifests::service::{Receipt, StepData};
+use crate::manifests::service::{Receipt, RefusedLot, Resolution, ResolveAction, StepData};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,15 +232,38 @@ pub struct StepForm {
     note: String,
     #[serde(default)]
     treatment: String,
+    /// Resolving a refusal: `return`, `forward` or `other`, the text, the next receiver.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    resolution: String,
+    #[serde(default)]
+    receiver_id: String,
+    /// A partial refusal's lots: `refused.<lot id>` = the kg of it refused (empty: none).
+    #[serde(flatten)]
+    refused: HashMap<String, String>,
 }
 
-const STEP_FIELDS: &[&str] = &["received_kg", "decision", "refused_kg", "note", "treatment"];
+const STEP_FIELDS: &[&str] = &[
+    "received_kg",
+    "decision",
+    "refused_kg",
+    "note",
+    "treatment",
+    "action",
+    "resolution",
+    "receiver_id",
+];
+
+/// Where the messages about a partial refusal's lots are shown: above the lots.
+const REFUSED_LOTS: &str = "refused_lots";
 
 /// Where the API's fields of a step are on its form.
 fn step_field(api_field: &str) -> Option<&'static str> {
     match api_field {
         "received_grams" => Some("received_kg"),
         "refused_grams" => Some("refused_kg"),
+        other if other.starts_with(REFUSED_LOTS) => Some(REFUSED_LOTS),
         other => STEP_FIELDS.iter().find(|f| **f == other).copied(),
     }
 }
@@ -274,23 +298,43 @@ async fn show_manifest(
 ) -> Result<HttpResponse, PageError> {
     let (now, principal, id) = (state.clock.now(), v.principal.clone(), id.clone());
     let tolerance = state.mass_balance_tolerance_percent;
-    let m = state
+    let (m, receivers) = state
         .db
-        .run(move |conn| crate::manifests::service::read(conn, now, &principal, &id, tolerance))
+        .run(move |conn| {
+            let m = crate::manifests::service::read(conn, now, &principal, &id, tolerance)?;
+            // Where refused waste may be forwarded: the park's disposal companies.
+            let receivers = match (principal.role, m.case_status) {
+                (Role::ParkOffice, Some(CaseStatus::Open)) => {
+                    crate::console::payments::parties(conn, &principal)?
+                }
+                _ => Vec::new(),
+            };
+            Ok((m, receivers))
+        })
         .await
         .map_err(v.fail())?;
     let l = v.locale;
     let path = format!("/manifests/{}", url_escape(m.id.as_str()));
     let role = v.principal.role;
-    // The step of the manifest's status, offered to the role that signs it (the use case
+    // The steps of the manifest's status, offered to the role that signs them (the use case
     // checks that this viewer is that party).
-    let next = match (m.status, role) {
-        (ManifestStatus::Draft, Role::ParkOffice | Role::EnterpriseUser) => Some("confirm"),
-        (ManifestStatus::Confirmed, Role::Driver) => Some("take-over"),
-        (ManifestStatus::InTransit, Role::DisposerDispatcher) => Some("receive"),
-        (ManifestStatus::Received, Role::DisposerDispatcher) => Some("complete"),
-        _ => None,
-    };
+    let arrived = m.arrived_at.is_some();
+    let steps: Vec<&str> = match (m.status, role) {
+        (ManifestStatus::Draft, Role::ParkOffice | Role::EnterpriseUser) => vec!["confirm"],
+        (ManifestStatus::Confirmed, Role::Driver) => vec!["take-over"],
+        (ManifestStatus::InTransit, Role::DisposerDispatcher) if !arrived => {
+            vec!["arrival", "receive"]
+        }
+        (ManifestStatus::InTransit, Role::DisposerDispatcher) => vec!["receive"],
+        (ManifestStatus::InTransit, Role::Driver) if !arrived => vec!["arrival"],
+        (ManifestStatus::Received, Role::DisposerDispatcher) => vec!["complete"],
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .chain(
+        (role == Role::ParkOffice && m.case_status == Some(CaseStatus::Open)).then_some("resolve"),
+    )
+    .collect();
     let input = |name: &str, value: &str, mode: &str| {
         let error = errors.get(name);
         html! {
@@ -322,8 +366,18 @@ async fn show_manifest(
                     dt { (t(l, "物料平衡", "Mass balance")) }
                     dd.alarm-exceeded #flagged { (t(l, "超出允许偏差", "beyond the tolerance")) }
                 }
+                @if let Some(arrived_at) = m.arrived_at {
+                    dt { (t(l, "运抵时间", "Arrived")) } dd #arrived { (when(arrived_at, v.tz)) }
+                }
                 @if let Some(treatment) = &m.treatment {
                     dt { (t(l, "处置方式", "Treatment")) } dd { (treatment) }
+                }
+                @if let Some(case) = m.case_status {
+                    dt { (t(l, "拒收处理", "Refusal case")) }
+                    dd #case { (match case {
+                        CaseStatus::Open => t(l, "待园区处理", "open: the park office resolves it"),
+                        CaseStatus::Resolved => t(l, "已处理", "resolved"),
+                    }) @if let Some(r) = &m.case_resolution { " · " (r) } }
                 }
             }
             p { a #print href={ (path) "/print" } { (t(l, "打印联单", "Printable page")) } }
@@ -338,9 +392,30 @@ async fn show_manifest(
                 }
             }
         }
-        @if let Some(step) = next {
-            section.card aria-labelledby="next-step" {
-                h2 #next-step { (step_text(l, step)) }
+        @if let Some(refusal) = &m.refusal {
+            section.card aria-labelledby="refused-title" {
+                h2 #refused-title { (t(l, "拒收批次", "Refused lots")) }
+                ul #refused {
+                    @for lot in &refusal.lots {
+                        li data-lot=(lot.lot_id.as_str()) { (lot.lot_id.as_str()) " · " (weight(lot.grams)) }
+                    }
+                }
+            }
+        }
+        @if !m.followed_by.is_empty() {
+            section.card aria-labelledby="followers-title" {
+                h2 #followers-title { (t(l, "后续联单", "Manifests that follow")) }
+                ul #followers {
+                    @for f in &m.followed_by {
+                        li { a href={ "/manifests/" (url_escape(f.id.as_str())) } { (f.number) } }
+                    }
+                }
+            }
+        }
+        @for step in &steps {
+            @let step = *step;
+            section.card aria-labelledby={ "title-" (step) } {
+                h2 id={ "title-" (step) } { (step_text(l, step)) }
                 form.stacked id={ "step-" (step) } method="post" action={ (path) "/" (step) } novalidate {
                     (csrf(v))
                     @if step == "receive" {
@@ -355,11 +430,48 @@ async fn show_manifest(
                         }))
                         (field("refused_kg", t(l, "拒收重量（千克，部分拒收时填写）", "Refused (kg, for a partial refusal)"), errors.get("refused_kg"),
                             input("refused_kg", &form.refused_kg, "decimal")))
+                        fieldset #refused-lots {
+                            legend { (t(l, "部分拒收的批次（千克，可不填）", "The lots partly refused (kg, optional)")) }
+                            @if let Some(message) = errors.get(REFUSED_LOTS) {
+                                p.error #refused_lots-error role="alert" { (message) }
+                            }
+                            @for o in &m.origins {
+                                @let name = format!("refused.{}", o.lot_id.as_str());
+                                div.field {
+                                    label for=(name) {
+                                        (o.label_code.as_deref().unwrap_or(o.lot_id.as_str())) " · " (o.enterprise_name) " · " (weight(o.inbound_grams))
+                                    }
+                                    input id=(name) name=(name) type="text" inputmode="decimal" maxlength="24"
+                                        value=(form.refused.get(&name).map(String::as_str).unwrap_or_default())
+                                        aria-describedby=[errors.get(REFUSED_LOTS).map(|_| "refused_lots-error")];
+                                }
+                            }
+                        }
                         (field("note", t(l, "备注", "Note"), errors.get("note"), input("note", &form.note, "text")))
                     }
                     @if step == "complete" {
                         (field("treatment", t(l, "利用处置方式", "Treatment"), errors.get("treatment"),
                             input("treatment", &form.treatment, "text")))
+                    }
+                    @if step == "resolve" {
+                        (field("action", t(l, "处理方式", "How"), errors.get("action"), html! {
+                            select #action name="action" {
+                                @for (value, zh, en) in [("return", "退回移出人（新联单）", "return to the consignor (a new manifest)"), ("forward", "转交其他处置单位（新联单）", "forward to another receiver (a new manifest)"), ("other", "其他（仅说明）", "otherwise (a text alone)")] {
+                                    option value=(value) selected[form.action == value] { (t(l, zh, en)) }
+                                }
+                            }
+                        }))
+                        (field("receiver_id", t(l, "转交的处置单位（转交时选择）", "The receiver (for a forward)"), errors.get("receiver_id"), html! {
+                            select #receiver_id name="receiver_id" aria-invalid=[errors.get("receiver_id").map(|_| "true")]
+                                aria-describedby=[described_by("receiver_id", errors.get("receiver_id"))] {
+                                option value="" { "—" }
+                                @for (id, name) in &receivers {
+                                    option value=(id) selected[form.receiver_id == *id] { (name) }
+                                }
+                            }
+                        }))
+                        (field("resolution", t(l, "处理说明", "Resolution"), errors.get("resolution"),
+                            input("resolution", &form.resolution, "text")))
                     }
                     button type="submit" { (step_text(l, step)) }
                 }
@@ -419,7 +531,9 @@ pub async fn manifest_step(
     crate::audit::context::set_body(
         &serde_json::to_vec(&serde_json::json!({
             "received_kg": form.received_kg, "decision": form.decision, "refused_kg": form.refused_kg,
-            "note": form.note, "treatment": form.treatment, "via": "console",
+            "refused_lots_kg": form.refused, "note": form.note, "treatment": form.treatment,
+            "action": form.action, "resolution": form.resolution, "receiver_id": form.receiver_id,
+            "via": "console",
         }))
         .unwrap_or_default(),
     );
@@ -427,7 +541,22 @@ pub async fn manifest_step(
         .db
         .write(move |conn| {
             crate::audit::context::object_if_unnamed(&object);
-            crate::manifests::service::step(conn, now, &principal, &target, data, tolerance)
+            match data {
+                Signed::Step(step, data) => crate::manifests::service::step(
+                    conn,
+                    now,
+                    &principal,
+                    &target,
+                    (step, data),
+                    tolerance,
+                ),
+                Signed::Arrival => crate::manifests::service::record_arrival(
+                    conn, now, &principal, &target, None, tolerance,
+                ),
+                Signed::Resolve(resolution) => crate::manifests::service::resolve(
+                    conn, now, &principal, &target, resolution, tolerance,
+                ),
+            }
         })
         .await;
     match outcome {
@@ -444,16 +573,84 @@ pub async fn manifest_step(
     }
 }
 
-/// The step a form names, with what it carries, checked as the API's routes check them.
-fn step_data(
-    step: &str,
+/// What a step's form has the manifest's use cases do.
+enum Signed {
+    /// A signature of the manifest's own sequence (`manifests::service::step`).
+    Step(Step, StepData),
+    /// The waste arrived at the receiver, now (`record_arrival`).
+    Arrival,
+    /// The park office resolves the case of refused waste (`resolve`).
+    Resolve(Resolution),
+}
+
+/// A partial refusal's lots as the form names them (`refused.<lot id>` = kg), in the
+/// manifest's order of the form; none when no lot is named.
+fn refused_lots(
     form: &StepForm,
+    v: &mut Validator,
     l: crate::i18n::Locale,
-) -> Result<(Step, StepData), ApiError> {
+) -> Option<Vec<RefusedLot>> {
+    let mut named: Vec<(&str, &str)> = form
+        .refused
+        .iter()
+        .filter_map(|(k, kg)| Some((k.strip_prefix("refused.")?, kg.trim())))
+        .filter(|(_, kg)| !kg.is_empty())
+        .collect();
+    named.sort();
+    let lots: Vec<RefusedLot> = named
+        .into_iter()
+        .filter_map(|(lot, kg)| match parse_kg(kg) {
+            Some(grams) => Some(RefusedLot {
+                lot_id: LotId::from(lot.to_owned()),
+                grams,
+            }),
+            None => {
+                v.push(FieldError::new(REFUSED_LOTS, "invalid", kg_problem(l)));
+                None
+            }
+        })
+        .collect();
+    (!lots.is_empty()).then_some(lots)
+}
+
+/// The step a form names, with what it carries, checked as the API's routes check them.
+fn step_data(step: &str, form: &StepForm, l: crate::i18n::Locale) -> Result<Signed, ApiError> {
     let mut v = Validator::new();
     let data = match step {
-        "confirm" => (Step::Confirm, StepData::default()),
-        "take-over" => (Step::TakeOver, StepData::default()),
+        "confirm" => Signed::Step(Step::Confirm, StepData::default()),
+        "take-over" => Signed::Step(Step::TakeOver, StepData::default()),
+        "arrival" => Signed::Arrival,
+        "resolve" => {
+            let action = match form.action.as_str() {
+                "return" => Some(ResolveAction::Return),
+                "forward" => Some(ResolveAction::Forward),
+                "other" => Some(ResolveAction::Other),
+                _ => {
+                    v.push(FieldError::new(
+                        "action",
+                        "invalid",
+                        "must be one of: return, forward, other",
+                    ));
+                    None
+                }
+            };
+            let text = match form.resolution.trim() {
+                "" => None,
+                text => Some(v.text("resolution", text, 1, crate::manifests::routes::TEXT_MAX)),
+            };
+            let receiver_id = match form.receiver_id.trim() {
+                "" => None,
+                id => Some(v.text("receiver_id", id, 1, 64)),
+            };
+            match action {
+                Some(action) => Signed::Resolve(Resolution {
+                    action,
+                    text,
+                    receiver_id,
+                }),
+                None => Signed::Arrival,
+            }
+        }
         "receive" => {
             let received = parse_kg(&form.received_kg).or_else(|| {
                 v.push(FieldError::new("received_kg", "invalid", kg_problem(l)));
@@ -478,17 +675,18 @@ fn step_data(
                 "" => None,
                 text => Some(v.text("note", text, 1, crate::manifests::routes::TEXT_MAX)),
             };
+            let refused_lots = refused_lots(form, &mut v, l);
             let receipt = match (received, decision) {
                 (Some(received_grams), Some(decision)) => Some(Receipt {
                     received_grams,
                     decision,
                     refused_grams: refused,
                     note,
-                    refused_lots: None,
+                    refused_lots,
                 }),
                 _ => None,
             };
-            (
+            Signed::Step(
                 Step::Receive,
                 StepData {
                     receipt,
@@ -498,7 +696,7 @@ fn step_data(
         }
         "complete" => {
             let treatment = v.text("treatment", &form.treatment, 1, 200);
-            (
+            Signed::Step(
                 Step::Complete,
                 StepData {
                     treatment: Some(treatment),

@@ -333,7 +333,7 @@ struct Remitted {
 
 /// The park office's or the disposal company's counterparts: the other party of each contract
 /// the viewer may list.
-fn parties(
+pub fn parties(
     conn: &mut crate::db::DbConn,
     principal: &crate::auth::Principal,
 ) -> Result<Vec<(String, String)>, ApiError> {

@@ -532,9 +532,13 @@ backend_tests! {
         assert_eq!(b.text("#status").await, "运输中");
         b.sign_out().await;
 
-        // The receiver: a refused receipt names its field and changes nothing; then received and completed.
+        // The receiver: the arrival first; a refused receipt names its field and changes
+        // nothing; then received and completed.
         b.sign_in(&app, "dispatch").await;
         b.go(&app, &page).await;
+        b.submit("#step-arrival").await;
+        assert!(!b.text("#arrived").await.is_empty(), "the arrival is recorded");
+        assert!(!b.exists("#step-arrival").await, "once");
         b.fill("#received_kg", "549,5").await;
         b.submit("#step-receive").await;
         assert!(b.exists(".field.invalid #received_kg").await);
@@ -556,6 +560,59 @@ backend_tests! {
         assert_eq!(m["status"], "completed");
         assert_eq!(m["treatment"], "D10 焚烧");
         assert_eq!(m["mass_balance"]["received_grams"], 549_500);
+    }
+}
+
+backend_tests! {
+    async fn a_partial_refusal_names_its_lot_and_the_park_office_returns_it(backend: Backend) {
+        let Some(b) = Browser::start().await else { return };
+        let app = TestApp::spawn(backend).await;
+        let p = park(&app, 500, 80).await;
+        let (lot, id, _) = collected(&app, &p).await;
+        let lot = lot["id"].as_str().unwrap();
+        for (token, step) in [(&p.office, "confirm"), (&p.driver, "take-over")] {
+            let r = app.post_json(&format!("/api/v1/manifests/{id}/{step}"), Some(token), &json!({})).await;
+            assert_eq!(r.status(), StatusCode::OK, "{step}");
+        }
+        let page = format!("/manifests/{id}");
+
+        // The receiver refuses the 250 kg lot of the 550 kg: named by its lot; a bad weight for
+        // it is named above the lots and changes nothing.
+        b.sign_in(&app, "dispatch").await;
+        b.go(&app, &page).await;
+        b.fill("#received_kg", "550").await;
+        b.choose("#decision", "partially_refused").await;
+        b.fill("#refused_kg", "250").await;
+        b.fill(&format!("input[name='refused.{lot}']"), "250 kg").await;
+        b.submit("#step-receive").await;
+        assert!(b.exists("#refused_lots-error").await, "{}", b.text("main").await);
+        assert_eq!(crate::manifests::manifest(&app, &p.office, &id).await["status"], "in_transit");
+        b.fill(&format!("input[name='refused.{lot}']"), "250").await;
+        b.submit("#step-receive").await;
+        assert_eq!(b.text("#status").await, "已接收");
+        assert!(b.text(&format!("#refused li[data-lot='{lot}']")).await.contains("250 kg"));
+        assert!(b.text("#case").await.starts_with("待园区处理"));
+        assert!(!b.exists("#step-resolve").await, "the receiver does not resolve the case");
+        let m = crate::manifests::manifest(&app, &p.office, &id).await;
+        assert_eq!(m["refusal"]["lots"][0]["lot_id"], lot);
+        assert_eq!(m["refusal"]["lots"][0]["grams"], 250_000);
+        b.sign_out().await;
+
+        // The park office returns it: the case is resolved and a new manifest follows.
+        b.sign_in(&app, "office").await;
+        b.go(&app, &page).await;
+        b.choose("#action", "other").await;
+        b.submit("#step-resolve").await;
+        assert!(b.exists(".field.invalid #resolution").await || b.exists("#step-error").await,
+            "a resolution otherwise needs its text: {}", b.text("main").await);
+        b.choose("#action", "return").await;
+        b.submit("#step-resolve").await;
+        assert!(b.text("#case").await.starts_with("已处理"), "{}", b.text("main").await);
+        assert!(b.exists("#followers a").await, "the return's manifest follows");
+        b.screenshot("manifest-refusal", backend).await;
+        let m = crate::manifests::manifest(&app, &p.office, &id).await;
+        assert_eq!(m["case_status"], "resolved");
+        assert_eq!(m["followed_by"].as_array().unwrap().len(), 1);
     }
 }
 
