@@ -9,14 +9,13 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::console::format::{kg_problem, parse_kg};
-use crate::console::lots::{container_types, enterprise_names, physical_forms};
+use crate::console::lots::{container_types, enterprise_names, packing, physical_forms};
 use crate::console::page::{
     PageError, csrf, field, form_messages, page, respond, see_other, select_control, t,
     text_control,
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::identity::Role;
-use crate::domain::lot::{ContainerType, PhysicalForm};
 use crate::error::{ApiError, FieldError};
 use crate::i18n::Locale;
 use crate::lots::routes::{DeclarationRequest, declaration_command};
@@ -159,53 +158,37 @@ fn command(
     if estimated.is_none() {
         typed.push(FieldError::new("estimated_kg", "invalid", kg_problem(l)));
     }
-    let count = form.container_count.trim().parse::<i32>().ok();
-    if count.is_none() {
-        typed.push(FieldError::new(
-            "container_count",
-            "invalid",
-            t(l, "请填写整数", "enter a whole number"),
-        ));
-    }
-    let physical_form = PhysicalForm::parse_stored(&form.physical_form);
-    if physical_form.is_none() {
-        typed.push(FieldError::new(
-            "physical_form",
-            "required",
-            t(l, "请选择形态", "choose a form"),
-        ));
-    }
-    let container_type = ContainerType::parse_stored(&form.container_type);
-    if container_type.is_none() {
-        typed.push(FieldError::new(
-            "container_type",
-            "required",
-            t(l, "请选择包装方式", "choose a container"),
-        ));
-    }
+    let packed = packing(
+        l,
+        [
+            &form.container_count,
+            &form.physical_form,
+            &form.container_type,
+        ],
+        &mut typed,
+    );
     let enterprise_id = match v.principal.role {
         Role::EnterpriseUser => v.principal.organization_id.clone(),
         _ => form.enterprise_id.clone(),
     };
-    match (estimated, count, physical_form, container_type) {
-        (
-            Some(estimated_grams),
-            Some(container_count),
-            Some(physical_form),
-            Some(container_type),
-        ) if typed.is_empty() => declaration_command(DeclarationRequest {
-            enterprise_id,
-            contract_id: None,
-            waste_code: form.waste_code.clone(),
-            physical_form,
-            container_type,
-            container_count,
-            container_litres: None,
-            estimated_grams,
-            produced_on: None,
-            main_components: None,
-            note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
-        }),
+    match (estimated, packed) {
+        (Some(estimated_grams), Some((container_count, physical_form, container_type)))
+            if typed.is_empty() =>
+        {
+            declaration_command(DeclarationRequest {
+                enterprise_id,
+                contract_id: None,
+                waste_code: form.waste_code.clone(),
+                physical_form,
+                container_type,
+                container_count,
+                container_litres: None,
+                estimated_grams,
+                produced_on: None,
+                main_components: None,
+                note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
+            })
+        }
         _ => Err(ApiError::Validation(typed)),
     }
 }

@@ -520,6 +520,41 @@ fn audit_body(form: &WeighInForm) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// How a lot is packed, as its form's fields give it (`[container_count, physical_form,
+/// container_type]`): a whole number of containers, a form and a container chosen; each field
+/// that is none of these is said in `typed`.
+pub fn packing(
+    l: Locale,
+    [count, form, container]: [&str; 3],
+    typed: &mut Vec<FieldError>,
+) -> Option<(i32, PhysicalForm, ContainerType)> {
+    let count = count.trim().parse::<i32>().ok().or_else(|| {
+        typed.push(FieldError::new(
+            "container_count",
+            "invalid",
+            t(l, "请填写整数", "enter a whole number"),
+        ));
+        None
+    });
+    let form = PhysicalForm::parse_stored(form).or_else(|| {
+        typed.push(FieldError::new(
+            "physical_form",
+            "required",
+            t(l, "请选择形态", "choose a form"),
+        ));
+        None
+    });
+    let container = ContainerType::parse_stored(container).or_else(|| {
+        typed.push(FieldError::new(
+            "container_type",
+            "required",
+            t(l, "请选择包装方式", "choose a container"),
+        ));
+        None
+    });
+    Some((count?, form?, container?))
+}
+
 /// The weighing a form describes: its typed fields read (weights in kg to grams), then the
 /// API's checks (`weigh_in_command`); every invalid field reported at once.
 fn command(
@@ -536,32 +571,17 @@ fn command(
     };
     let gross = grams("gross_kg", &form.gross_kg, &mut typed);
     let tare = grams("tare_kg", &form.tare_kg, &mut typed);
-    let count = form.container_count.trim().parse::<i32>().ok().or_else(|| {
-        typed.push(FieldError::new(
-            "container_count",
-            "invalid",
-            t(l, "请填写整数", "enter a whole number"),
-        ));
-        None
-    });
-    let physical_form = PhysicalForm::parse_stored(&form.physical_form).or_else(|| {
-        typed.push(FieldError::new(
-            "physical_form",
-            "required",
-            t(l, "请选择形态", "choose a form"),
-        ));
-        None
-    });
-    let container_type = ContainerType::parse_stored(&form.container_type).or_else(|| {
-        typed.push(FieldError::new(
-            "container_type",
-            "required",
-            t(l, "请选择包装方式", "choose a container"),
-        ));
-        None
-    });
-    let request = match (gross, tare, count, physical_form, container_type) {
-        (Some(gross), Some(tare), Some(count), Some(physical_form), Some(container_type))
+    let packed = packing(
+        l,
+        [
+            &form.container_count,
+            &form.physical_form,
+            &form.container_type,
+        ],
+        &mut typed,
+    );
+    let request = match (gross, tare, packed) {
+        (Some(gross), Some(tare), Some((count, physical_form, container_type)))
             if typed.is_empty() =>
         {
             Some(WeighInRequest {

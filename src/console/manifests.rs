@@ -13,6 +13,7 @@ use crate::console::format::{kg_problem, parse_kg, weight, when};
 use crate::console::lots::status_text;
 use crate::console::page::{
     PageError, csrf, described_by, field, field_messages, form_messages, page, respond, t,
+    text_control,
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::identity::Role;
@@ -335,13 +336,8 @@ async fn show_manifest(
         (role == Role::ParkOffice && m.case_status == Some(CaseStatus::Open)).then_some("resolve"),
     )
     .collect();
-    let input = |name: &str, value: &str, mode: &str| {
-        let error = errors.get(name);
-        html! {
-            input id=(name) name=(name) type="text" inputmode=(mode) maxlength="500" value=(value)
-                aria-invalid=[error.map(|_| "true")] aria-describedby=[described_by(name, error)];
-        }
-    };
+    let input =
+        |name: &str, value: &str, mode: &str| text_control(name, value, (mode, 500, false), errors);
     let title = t(l, "转移联单", "Manifest");
     let body = html! {
         @if let Some(message) = errors.get("") {

@@ -14,7 +14,8 @@ use crate::auth::policy;
 use crate::console::format::{weight, when};
 use crate::console::lots::status_text;
 use crate::console::page::{
-    PageError, csrf, described_by, field, form_messages, page, respond, see_other, t,
+    PageError, csrf, described_by, field, form_messages, page, respond, see_other, select_control,
+    t,
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::identity::Role;
@@ -312,20 +313,11 @@ fn choice(
     errors: &HashMap<String, String>,
     l: crate::i18n::Locale,
 ) -> Markup {
-    let error = errors.get(name);
     field(
         name,
         label,
-        error,
-        html! {
-            select id=(name) name=(name) required aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[described_by(name, error)] {
-                option value="" { (t(l, "请选择", "Choose")) }
-                @for (value, text) in options {
-                    option value=(value) selected[value == chosen] { (text) }
-                }
-            }
-        },
+        errors.get(name),
+        select_control(l, name, options, chosen, errors),
     )
 }
 
