@@ -289,7 +289,19 @@ impl ResponseError for PageError {
             p.problem { (problem.detail) }
             p { a href="/" { (t(l, "返回首页", "Back to the start")) } }
         };
-        respond(self.status_code(), bare(l, &problem.title, body))
+        let mut response = respond(self.status_code(), bare(l, &problem.title, body));
+        // When to try again, as the API says it.
+        let retry_after = match &self.error {
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(retry_after_secs.to_string()),
+            ApiError::Unavailable(_) => Some(crate::error::UNAVAILABLE_RETRY_AFTER_SECS.to_owned()),
+            _ => None,
+        };
+        if let Some(value) = retry_after.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -152,14 +152,25 @@ pub async fn signin_submit(
             Ok(issued) => issued,
             Err(e @ (ApiError::Unauthenticated(_) | ApiError::TooManyRequests { .. })) => {
                 let status = actix_web::ResponseError::status_code(&e);
-                return Ok(signin_page(
+                let mut page = signin_page(
                     &state,
                     l,
                     status,
                     &next,
                     &form.username,
                     Some(e.problem_in(l).detail),
-                ));
+                );
+                // When to try again, as the API's login says it.
+                if let ApiError::TooManyRequests {
+                    retry_after_secs, ..
+                } = e
+                {
+                    page.headers_mut().insert(
+                        actix_web::http::header::RETRY_AFTER,
+                        actix_web::http::header::HeaderValue::from(retry_after_secs),
+                    );
+                }
+                return Ok(page);
             }
             Err(error) => return Err(PageError { locale: l, error }),
         };

@@ -1045,3 +1045,32 @@ backend_tests! {
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "the session ended with the sign-out");
     }
 }
+
+backend_tests! {
+    async fn a_throttled_sign_in_says_when_to_try_again(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.auth.login_max_failures_per_account = 2;
+        })
+        .await;
+        let _ = park(&app, 500, 80).await;
+        let r = app.client.get(app.url("/signin")).send().await.unwrap();
+        let nonce = cookie(&r, "wt_signin");
+        let token = hidden(&r.text().await.unwrap(), "_csrf");
+        let attempt = |password: &'static str| {
+            app.client
+                .post(app.url("/signin"))
+                .header("cookie", format!("wt_signin={nonce}"))
+                .form(&[("username", "office"), ("password", password), ("_csrf", token.as_str())])
+                .send()
+        };
+        for _ in 0..2 {
+            assert_eq!(attempt("a wrong guess").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        }
+        let r = attempt(PASSWORD).await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "past the limit even the right password");
+        let retry_after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(!r.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("wt_session=")));
+    }
+}
