@@ -219,12 +219,13 @@ pub async fn declare(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     v.check_form(&state, &form.csrf).map_err(v.fail())?;
-    crate::audit::context::set_body(&audit_body(&form));
+    let fields = audit_body(&form);
+    crate::audit::context::set_body(&fields);
     let l: Locale = v.locale;
     let outcome = crate::console::once::once(
         &state,
         &v.principal,
-        &req,
+        (&req, &fields),
         &form.key,
         |lot: &LotView| Some(format!("/api/v1/lots/{}", lot.id)),
         || {

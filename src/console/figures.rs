@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::console::format::weight;
-use crate::console::page::{PageError, page, respond, t};
+use crate::console::page::{PageError, given, page, respond, t};
 use crate::console::session::Viewer;
 use crate::error::ApiError;
 use crate::figures::service::{StockHistory, VolumeFigures};
@@ -53,13 +53,7 @@ pub async fn volume_charts(
             ))
         })?;
     let (now, principal) = (state.clock.now(), v.principal.clone());
-    let months = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let (from, to) = (months(&q.from), months(&q.to));
+    let (from, to) = (given(&q.from), given(&q.to));
     let charts = state
         .db
         .snapshot(move |conn| {
@@ -170,7 +164,7 @@ fn stock_chart(l: Locale, history: &StockHistory) -> Markup {
         .iter()
         .map(|m| Bar {
             key: m.month.clone(),
-            label: m.month.clone(),
+            label: month_label(l, m),
             grams: m.hazardous_grams.saturating_add(m.general_grams),
         })
         .collect();
@@ -192,7 +186,7 @@ fn stock_chart(l: Locale, history: &StockHistory) -> Markup {
             tbody {
                 @for m in &history.months {
                     tr data-month=(m.month) {
-                        td { (m.month) }
+                        td { (month_label(l, m)) }
                         td.number { (weight(m.hazardous_grams)) }
                         td.number { (m.hazardous_lots) }
                         td.number { (weight(m.general_grams)) }
@@ -218,6 +212,15 @@ fn stock_chart(l: Locale, history: &StockHistory) -> Markup {
             "Nothing was stored in these months.",
         ),
     )
+}
+
+/// A month as the stock chart names it: this month's figure is the stock now.
+fn month_label(l: Locale, m: &crate::figures::service::MonthStock) -> String {
+    if m.so_far {
+        format!("{}{}", m.month, t(l, "（至今）", " (so far)"))
+    } else {
+        m.month.clone()
+    }
 }
 
 /// One bar: its key (kept on the drawing for tests and scripts), its label and its weight.

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::console::format::weight;
-use crate::console::page::{PageError, page, respond, t};
+use crate::console::page::{PageError, given, page, respond, t};
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::identity::Role;
 use crate::error::{ApiError, FieldError, Validator};
@@ -31,14 +31,6 @@ pub struct LedgerForm {
     cursor: Option<String>,
 }
 
-fn non_empty(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 /// What the form asks for, checked: whose ledger, which kind, which month (this month in the
 /// viewer's time zone when left out).
 struct Chosen {
@@ -53,7 +45,7 @@ impl Chosen {
         q: &LedgerForm,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Self, ApiError> {
-        let holder = match non_empty(&q.subject) {
+        let holder = match given(&q.subject) {
             Some(s) => match s.split_once(':') {
                 Some(("park", id)) => Holder::Park(id.to_owned()),
                 Some(("warehouse", id)) => Holder::Warehouse(id.to_owned()),
@@ -70,21 +62,21 @@ impl Chosen {
                 Holder::Enterprise(v.principal.organization_id.clone())
             }
             None => Holder::Park(
-                non_empty(&q.park_id)
+                given(&q.park_id)
                     .or_else(|| v.principal.park_id.clone())
                     .ok_or(ApiError::Forbidden(
                         "a ledger is of a park: choose one among your parks",
                     ))?,
             ),
         };
-        let month = non_empty(&q.month).unwrap_or_else(|| {
+        let month = given(&q.month).unwrap_or_else(|| {
             crate::domain::time::local_date(now, v.tz)
                 .format("%Y-%m")
                 .to_string()
         });
         Ok(Self {
             holder,
-            kind: non_empty(&q.kind).unwrap_or_else(|| "hazardous".to_owned()),
+            kind: given(&q.kind).unwrap_or_else(|| "hazardous".to_owned()),
             month,
         })
     }
@@ -177,7 +169,7 @@ pub async fn ledger_page(
     let mut val = Validator::new();
     let page_request = PageQuery {
         limit: None,
-        cursor: non_empty(&q.cursor),
+        cursor: given(&q.cursor),
     }
     .parse(&mut val);
     val.finish().map_err(v.fail())?;

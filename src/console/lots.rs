@@ -10,8 +10,8 @@ use serde::Deserialize;
 use crate::auth::policy;
 use crate::console::format::{kg_problem, parse_kg, weight, when};
 use crate::console::page::{
-    PageError, csrf, described_by, field, field_messages, form_messages, page, respond, see_other,
-    select_control, t, text_control,
+    PageError, csrf, described_by, field, field_messages, form_messages, given, page, respond,
+    see_other, select_control, t, text_control,
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::lot::{ContainerType, PhysicalForm};
@@ -57,14 +57,6 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn non_empty(value: &Option<String>) -> Option<String> {
-        value
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    }
-
     /// The query string of these filters (without the cursor).
     fn filters(&self) -> String {
         [
@@ -75,9 +67,7 @@ impl ListQuery {
             ("to", &self.to),
         ]
         .iter()
-        .filter_map(|(name, value)| {
-            Self::non_empty(value).map(|v| format!("{name}={}", url_escape(&v)))
-        })
+        .filter_map(|(name, value)| given(value).map(|v| format!("{name}={}", url_escape(&v))))
         .collect::<Vec<_>>()
         .join("&")
     }
@@ -103,21 +93,21 @@ pub async fn list(
     let mut val = Validator::new();
     let page_request = PageQuery {
         limit: None,
-        cursor: ListQuery::non_empty(&q.cursor),
+        cursor: given(&q.cursor),
     }
     .parse(&mut val);
     let filter = lot_filter(
         &mut val,
         LotQuery {
-            status: ListQuery::non_empty(&q.status),
+            status: given(&q.status),
             route: None,
             park_id: None,
             zone_id: None,
-            waste_code: ListQuery::non_empty(&q.waste_code),
-            enterprise_id: ListQuery::non_empty(&q.enterprise_id),
+            waste_code: given(&q.waste_code),
+            enterprise_id: given(&q.enterprise_id),
             flagged: None,
-            from: ListQuery::non_empty(&q.from),
-            to: ListQuery::non_empty(&q.to),
+            from: given(&q.from),
+            to: given(&q.to),
             received_from: None,
             received_to: None,
         },
@@ -129,7 +119,7 @@ pub async fn list(
         Ok(()) => HashMap::new(),
     };
     let principal = v.principal.clone();
-    let weighed = ListQuery::non_empty(&q.weighed).map(crate::domain::ids::LotId::from);
+    let weighed = given(&q.weighed).map(crate::domain::ids::LotId::from);
     let listed = match checked {
         Err(_) => None,
         Ok(()) => Some(
@@ -627,12 +617,13 @@ pub async fn weigh_in(
     let form = form.into_inner();
     v.check_form(&state, &form.csrf).map_err(v.fail())?;
     let l = v.locale;
-    crate::audit::context::set_body(&audit_body(&form));
+    let fields = audit_body(&form);
+    crate::audit::context::set_body(&fields);
     // The form's key makes a second sending of the same form replay the first answer.
     let outcome = crate::console::once::once(
         &state,
         &v.principal,
-        &req,
+        (&req, &fields),
         &form.key,
         |lot: &LotView| Some(format!("/api/v1/lots/{}", lot.id)),
         || {

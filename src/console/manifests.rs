@@ -12,7 +12,7 @@ use crate::auth::policy;
 use crate::console::format::{kg_problem, parse_kg, weight, when};
 use crate::console::lots::status_text;
 use crate::console::page::{
-    PageError, csrf, described_by, field, field_messages, form_messages, page, respond, t,
+    PageError, csrf, described_by, field, field_messages, form_messages, given, page, respond, t,
     text_control,
 };
 use crate::console::session::{Viewer, url_escape};
@@ -22,7 +22,7 @@ use crate::domain::ids::ManifestId;
 use crate::domain::manifest::{CaseStatus, Decision, ManifestStatus, Step};
 use crate::error::{ApiError, FieldError, Validator};
 use crate::http::pagination::PageQuery;
-use crate::manifests::routes::{ManifestQuery, manifest_filter};
+use crate::manifests::routes::{MAX_REFUSED_LOTS, ManifestQuery, manifest_filter};
 use crate::manifests::service::{Receipt, RefusedLot, Resolution, ResolveAction, StepData};
 use crate::state::AppState;
 
@@ -34,14 +34,6 @@ pub struct SearchQuery {
     from: Option<String>,
     to: Option<String>,
     cursor: Option<String>,
-}
-
-fn given(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 /// The manifests the viewer may read (`manifests::service::search` under
@@ -240,9 +232,22 @@ pub struct StepForm {
     resolution: String,
     #[serde(default)]
     receiver_id: String,
+    #[serde(default)]
+    official_number: String,
     /// A partial refusal's lots: `refused.<lot id>` = the kg of it refused (empty: none).
     #[serde(flatten)]
     refused: HashMap<String, String>,
+}
+
+impl StepForm {
+    /// The partial refusal's entries the form holds: `refused.<lot id>` and the kg typed, of
+    /// every lot named (other unknown fields are ignored).
+    fn refused_entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.refused
+            .iter()
+            .filter_map(|(k, kg)| Some((k.strip_prefix("refused.")?, kg.trim())))
+            .filter(|(_, kg)| !kg.is_empty())
+    }
 }
 
 const STEP_FIELDS: &[&str] = &[
@@ -254,6 +259,7 @@ const STEP_FIELDS: &[&str] = &[
     "action",
     "resolution",
     "receiver_id",
+    "official_number",
 ];
 
 /// Where the messages about a partial refusal's lots are shown: above the lots.
@@ -307,6 +313,9 @@ async fn show_manifest(
             let receivers = match (principal.role, m.case_status) {
                 (Role::ParkOffice, Some(CaseStatus::Open)) => {
                     crate::console::payments::parties(conn, &principal)?
+                        .into_iter()
+                        .filter(|(id, _)| *id != m.receiver.organization_id)
+                        .collect()
                 }
                 _ => Vec::new(),
             };
@@ -334,6 +343,14 @@ async fn show_manifest(
     .into_iter()
     .chain(
         (role == Role::ParkOffice && m.case_status == Some(CaseStatus::Open)).then_some("resolve"),
+    )
+    // The consignor records the national system's number of a hazardous-waste manifest once
+    // it is filed there (correctable while a draft).
+    .chain(
+        (role == Role::ParkOffice
+            && m.kind == "hazardous"
+            && (m.official_number.is_none() || m.status == ManifestStatus::Draft))
+            .then_some("official-number"),
     )
     .collect();
     let input =
@@ -449,6 +466,10 @@ async fn show_manifest(
                         (field("treatment", t(l, "利用处置方式", "Treatment"), errors.get("treatment"),
                             input("treatment", &form.treatment, "text")))
                     }
+                    @if step == "official-number" {
+                        (field("official_number", t(l, "国家固废系统联单编号（14 位数字）", "The national system's number (14 digits)"), errors.get("official_number"),
+                            input("official_number", &form.official_number, "numeric")))
+                    }
                     @if step == "resolve" {
                         (field("action", t(l, "处理方式", "How"), errors.get("action"), html! {
                             select #action name="action" {
@@ -487,7 +508,9 @@ fn step_text(l: crate::i18n::Locale, step: &str) -> &'static str {
         "complete" => t(l, "利用处置完毕", "Complete"),
         "resolve" => t(l, "异常处理", "Resolve"),
         "revise" => t(l, "修订", "Revise"),
-        "official_number" => t(l, "登记国家系统编号", "Official number"),
+        "official_number" | "official-number" => {
+            t(l, "登记国家系统编号", "Record the official number")
+        }
         _ => t(l, "其他", "Other"),
     }
 }
@@ -527,8 +550,9 @@ pub async fn manifest_step(
     crate::audit::context::set_body(
         &serde_json::to_vec(&serde_json::json!({
             "received_kg": form.received_kg, "decision": form.decision, "refused_kg": form.refused_kg,
-            "refused_lots_kg": form.refused, "note": form.note, "treatment": form.treatment,
+            "refused_lots_kg": form.refused_entries().collect::<HashMap<_, _>>(), "note": form.note, "treatment": form.treatment,
             "action": form.action, "resolution": form.resolution, "receiver_id": form.receiver_id,
+            "official_number": form.official_number,
             "via": "console",
         }))
         .unwrap_or_default(),
@@ -552,6 +576,11 @@ pub async fn manifest_step(
                 Signed::Resolve(resolution) => crate::manifests::service::resolve(
                     conn, now, &principal, &target, resolution, tolerance,
                 ),
+                Signed::OfficialNumber(number) => {
+                    crate::manifests::service::record_official_number(
+                        conn, now, &principal, &target, number, tolerance,
+                    )
+                }
             }
         })
         .await;
@@ -577,27 +606,32 @@ enum Signed {
     Arrival,
     /// The park office resolves the case of refused waste (`resolve`).
     Resolve(Resolution),
+    /// The consignor records the national system's number (`record_official_number`).
+    OfficialNumber(String),
 }
 
-/// A partial refusal's lots as the form names them (`refused.<lot id>` = kg), in the
-/// manifest's order of the form; none when no lot is named.
+/// A partial refusal's lots as the form names them (`refused.<lot id>` = kg), by lot id; none
+/// when no lot is named.
 fn refused_lots(
     form: &StepForm,
     v: &mut Validator,
     l: crate::i18n::Locale,
 ) -> Option<Vec<RefusedLot>> {
-    let mut named: Vec<(&str, &str)> = form
-        .refused
-        .iter()
-        .filter_map(|(k, kg)| Some((k.strip_prefix("refused.")?, kg.trim())))
-        .filter(|(_, kg)| !kg.is_empty())
-        .collect();
+    let mut named: Vec<(&str, &str)> = form.refused_entries().collect();
+    if named.len() > MAX_REFUSED_LOTS {
+        v.push(FieldError::new(
+            REFUSED_LOTS,
+            "too_many",
+            format!("at most {MAX_REFUSED_LOTS} lots"),
+        ));
+        return None;
+    }
     named.sort();
     let lots: Vec<RefusedLot> = named
         .into_iter()
         .filter_map(|(lot, kg)| match parse_kg(kg) {
             Some(grams) => Some(RefusedLot {
-                lot_id: LotId::from(lot.to_owned()),
+                lot_id: LotId::from(v.text(REFUSED_LOTS, lot, 1, 64)),
                 grams,
             }),
             None => {
@@ -616,6 +650,13 @@ fn step_data(step: &str, form: &StepForm, l: crate::i18n::Locale) -> Result<Sign
         "confirm" => Signed::Step(Step::Confirm, StepData::default()),
         "take-over" => Signed::Step(Step::TakeOver, StepData::default()),
         "arrival" => Signed::Arrival,
+        "official-number" => {
+            let number = v.check(crate::domain::manifest::parse_official_number(
+                "official_number",
+                &form.official_number,
+            ));
+            return v.finish_with(|| number.map(Signed::OfficialNumber));
+        }
         "resolve" => {
             let action = match form.action.as_str() {
                 "return" => Some(ResolveAction::Return),
@@ -638,14 +679,15 @@ fn step_data(step: &str, form: &StepForm, l: crate::i18n::Locale) -> Result<Sign
                 "" => None,
                 id => Some(v.text("receiver_id", id, 1, 64)),
             };
-            match action {
-                Some(action) => Signed::Resolve(Resolution {
-                    action,
-                    text,
-                    receiver_id,
-                }),
-                None => Signed::Arrival,
-            }
+            return v.finish_with(|| {
+                action.map(|action| {
+                    Signed::Resolve(Resolution {
+                        action,
+                        text,
+                        receiver_id,
+                    })
+                })
+            });
         }
         "receive" => {
             let received = parse_kg(&form.received_kg).or_else(|| {

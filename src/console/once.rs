@@ -4,7 +4,7 @@
 //! still being written waits for it.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::auth::Principal;
@@ -19,6 +19,10 @@ const WAITS: u32 = 50;
 /// Why a form sent again is refused when its first sending was refused.
 const SENT_BEFORE: &str = "this form was sent before and refused: correct it and send it again";
 
+/// Why a form sent again with other values is refused.
+const SENT_CHANGED: &str =
+    "this form was already sent with other values: open the form again to send new ones";
+
 /// The form's key as an `Idempotency-Key`: none when it is empty or not one the API accepts.
 pub fn key_of(raw: &str) -> Idempotency {
     Idempotency(
@@ -27,14 +31,15 @@ pub fn key_of(raw: &str) -> Idempotency {
     )
 }
 
-/// Runs the work `make` gives as `idempotency::run` does for the API, under the form's key,
+/// Runs the work `make` gives as `idempotency::run` does for the API, under the form's key and
+/// the digest of its `fields` (what the audit chain keeps of the form),
 /// waiting while a first sending of the same form is in flight (`make` gives the work again
 /// for each try); then the id of what it created (the last segment of the answer's
 /// `Location`), or a conflict when the first sending was refused.
 pub async fn once<T, W, L, M>(
     state: &AppState,
     principal: &Principal,
-    req: &HttpRequest,
+    (req, fields): (&HttpRequest, &[u8]),
     key: &str,
     location: L,
     make: M,
@@ -45,6 +50,11 @@ where
     L: FnOnce(&T) -> Option<String> + Clone + Send + 'static,
     M: Fn() -> Result<W, ApiError>,
 {
+    // "The same form" is the same fields (the form's token and key left out), as the API's
+    // "same request" is the same body: the form sent again changed is refused, not replayed.
+    req.extensions_mut().insert(crate::idempotency::BodyDigest(
+        crate::domain::digest::sha256_hex(fields),
+    ));
     let mut outcome = Err(ApiError::Internal(anyhow::anyhow!("no attempt made")));
     for _ in 0..WAITS {
         let work = match make() {
@@ -61,6 +71,12 @@ where
             work,
         )
         .await
+        .map_err(|e| match e {
+            ApiError::Validation(errors) if errors.iter().any(|f| f.field == "Idempotency-Key") => {
+                ApiError::Conflict(SENT_CHANGED.to_owned())
+            }
+            other => other,
+        })
         .and_then(|answer| created(&answer));
         match &outcome {
             Err(e) if idempotency::is_in_progress(e) => {

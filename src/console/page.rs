@@ -26,6 +26,15 @@ pub fn t(locale: Locale, zh: &'static str, en: &'static str) -> &'static str {
     }
 }
 
+/// A query's or form's value as given: trimmed, and none when empty.
+pub fn given(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
 /// An HTML answer of the console: never cached, under the console's policy.
 pub fn respond(status: StatusCode, markup: Markup) -> HttpResponse {
     HttpResponse::build(status)
@@ -75,6 +84,7 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/dashboard", "仓库概况", "Warehouse"),
             ("/lots", "入库批次", "Lots"),
             ("/lots/new", "称重入库", "Weigh in"),
+            ("/lots/declare", "申报待收", "Declare"),
             ("/pickups", "转移申请", "Pickup requests"),
             ("/manifests", "转移联单", "Manifests"),
             ("/statements", "对账单", "Statements"),
@@ -100,7 +110,12 @@ fn sections(role: Role) -> &'static [(&'static str, &'static str, &'static str)]
             ("/lots", "废物批次", "Lots"),
             ("/pickups", "转移申请", "Pickup requests"),
         ],
-        _ => &[
+        Role::PlatformAdmin => &[
+            ("/lots", "废物批次", "Lots"),
+            ("/pickups", "转移申请", "Pickup requests"),
+            ("/manifests", "转移联单", "Manifests"),
+        ],
+        Role::EnterpriseUser => &[
             ("/lots", "废物批次", "Lots"),
             ("/lots/declare", "申报待收", "Declare"),
             ("/pickups", "转移申请", "Pickup requests"),

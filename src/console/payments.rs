@@ -14,7 +14,7 @@ use crate::billing::routes::{PaymentRequest, RemittanceQuery, payment_command};
 use crate::billing::service::{BalanceView, PaymentView, RemittanceView};
 use crate::console::format::{parse_yuan, when, yuan, yuan_problem};
 use crate::console::page::{
-    PageError, csrf, field, form_messages, page, respond, see_other, t, text_control,
+    PageError, csrf, field, form_messages, given, page, respond, see_other, t, text_control,
 };
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::billing::Period;
@@ -179,7 +179,7 @@ fn payment_form(
                 (field("amount_yuan", t(l, "金额（元）", "Amount (yuan)"), errors.get("amount_yuan"),
                     input("amount_yuan", &form.amount_yuan, "decimal", 24)))
                 (field("paid_on", t(l, "付款日期（YYYY-MM-DD）", "Paid on (YYYY-MM-DD)"), errors.get("paid_on"),
-                    input("paid_on", &paid_on, "numeric", 10)))
+                    input("paid_on", &paid_on, "text", 10)))
                 (field("reference", t(l, "凭证号（可选）", "Reference (optional)"), errors.get("reference"),
                     input("reference", &form.reference, "text", 200)))
                 button type="submit" { (t(l, "登记", "Record")) }
@@ -268,17 +268,16 @@ pub async fn record_payment(
     let (id, form) = (id.into_inner(), form.into_inner());
     v.check_form(&state, &form.csrf).map_err(v.fail())?;
     let l = v.locale;
-    crate::audit::context::set_body(
-        &serde_json::to_vec(&serde_json::json!({
-            "enterprise_id": id, "amount_yuan": form.amount_yuan, "paid_on": form.paid_on,
-            "reference": form.reference, "via": "console",
-        }))
-        .unwrap_or_default(),
-    );
+    let fields = serde_json::to_vec(&serde_json::json!({
+        "enterprise_id": id, "amount_yuan": form.amount_yuan, "paid_on": form.paid_on,
+        "reference": form.reference, "via": "console",
+    }))
+    .unwrap_or_default();
+    crate::audit::context::set_body(&fields);
     let outcome = crate::console::once::once(
         &state,
         &v.principal,
-        &req,
+        (&req, &fields),
         &form.key,
         |p: &PaymentView| Some(format!("/api/v1/payments/{}", p.id)),
         || {
@@ -373,19 +372,8 @@ pub fn parties(
 impl RemittanceForm {
     /// The API's query for this form: the month, and the other party in its place.
     fn query(&self, v: &Viewer, now: chrono::DateTime<chrono::Utc>) -> RemittanceQuery {
-        let period = self
-            .period
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned)
-            .unwrap_or_else(|| last_month(now, v.tz));
-        let with = self
-            .with
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned);
+        let period = given(&self.period).unwrap_or_else(|| last_month(now, v.tz));
+        let with = given(&self.with);
         let (park_id, disposer_id) = match v.principal.role {
             Role::DisposerDispatcher => (with, None),
             _ => (None, with),
@@ -398,21 +386,23 @@ impl RemittanceForm {
     }
 }
 
+/// Remittances are the park office's (to its disposal companies) and the disposal company's
+/// (from the parks); the API's `GET /remittances` needs both parties, which only these two
+/// roles have one of.
+fn remitting(v: &Viewer) -> Result<(), PageError> {
+    match v.principal.role {
+        Role::ParkOffice | Role::DisposerDispatcher => Ok(()),
+        _ => Err(v.fail()(ApiError::Forbidden(
+            "remittances are the park office's and the disposal company's",
+        ))),
+    }
+}
+
 /// The month before today's, `YYYY-MM`, in `tz`.
 fn last_month(now: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
-    let this = Period::of(crate::domain::time::local_date(now, tz));
-    let previous = if this.month == 1 {
-        Period {
-            year: this.year - 1,
-            month: 12,
-        }
-    } else {
-        Period {
-            year: this.year,
-            month: this.month - 1,
-        }
-    };
-    previous.as_string()
+    Period::of(crate::domain::time::local_date(now, tz))
+        .previous()
+        .as_string()
 }
 
 /// The remittance of a month (`billing::service::remittance` after the API's checks, as
@@ -424,6 +414,7 @@ pub async fn remittance_page(
     v: Viewer,
     query: web::Query<RemittanceForm>,
 ) -> Result<HttpResponse, PageError> {
+    remitting(&v)?;
     let form = query.into_inner();
     let mut q = form.query(&v, state.clock.now());
     let principal = v.principal.clone();
@@ -537,6 +528,7 @@ async fn remittance_export(
     form: RemittanceForm,
     xlsx: bool,
 ) -> Result<HttpResponse, PageError> {
+    remitting(v)?;
     let q = form.query(v, state.clock.now());
     let principal = v.principal.clone();
     let view = state

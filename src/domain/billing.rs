@@ -145,6 +145,21 @@ impl Period {
     pub fn as_string(self) -> String {
         format!("{:04}-{:02}", self.year, self.month)
     }
+
+    /// The month before.
+    pub fn previous(self) -> Self {
+        if self.month <= 1 {
+            Self {
+                year: self.year.saturating_sub(1),
+                month: 12,
+            }
+        } else {
+            Self {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
 }
 
 /// Ageing buckets of an amount past its due day.

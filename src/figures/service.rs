@@ -206,7 +206,7 @@ fn months_in(
     let from = from.unwrap_or_else(|| {
         let mut f = to;
         for _ in 1..DEFAULT_MONTHS {
-            f = previous(f);
+            f = f.previous();
         }
         f
     });
@@ -228,20 +228,6 @@ fn months_in(
         return None;
     }
     Some(Months { from, to })
-}
-
-fn previous(m: Period) -> Period {
-    if m.month == 1 {
-        Period {
-            year: m.year - 1,
-            month: 12,
-        }
-    } else {
-        Period {
-            year: m.year,
-            month: m.month - 1,
-        }
-    }
 }
 
 fn out_of_range(e: OutOfRange) -> ApiError {
@@ -675,6 +661,8 @@ pub struct MonthStock {
     pub month: String,
     /// The instant the stock is counted at: the month's end, or now for a month not yet over.
     pub at: DateTime<Utc>,
+    /// The month is not over: its figure is the stock now.
+    pub so_far: bool,
     pub hazardous_grams: i64,
     pub hazardous_lots: i64,
     pub general_grams: i64,
@@ -682,7 +670,8 @@ pub struct MonthStock {
 }
 
 /// Stock over time: what the park's warehouses held at the end of each month, added up from
-/// the ledgers' movements (so each figure is the park's ledger's closing stock of that month).
+/// the ledgers' movements (so each figure is the park's ledger's closing stock of that month);
+/// this month's is the stock now, and months not begun are left out.
 #[derive(Debug, Serialize)]
 pub struct StockHistory {
     pub park_id: String,
@@ -706,7 +695,12 @@ pub fn stock_history(
     let moved = store::stock_moved(conn, &park.organization_id, ends)?;
     let mut running = [(0_i64, 0_i64); 2];
     let mut out = Vec::new();
-    for (i, (month, end)) in months.each().into_iter().zip(ends).enumerate() {
+    for (i, (month, span)) in months.each().into_iter().zip(bounds.windows(2)).enumerate() {
+        let [start, end] = span else { continue };
+        // A month not begun yet has no stock to show.
+        if start.and_utc() > now {
+            break;
+        }
         for m in moved
             .iter()
             .filter(|m| usize::try_from(m.bucket).ok() == Some(i))
@@ -718,6 +712,7 @@ pub fn stock_history(
         out.push(MonthStock {
             month: month.as_string(),
             at: end.and_utc().min(now),
+            so_far: end.and_utc() > now,
             hazardous_grams: running[0].0,
             hazardous_lots: running[0].1,
             general_grams: running[1].0,

@@ -523,7 +523,8 @@ backend_tests! {
         assert_eq!(b.text("#status").await, "待确认");
         b.submit("#step-confirm").await;
         assert_eq!(b.text("#status").await, "已确认");
-        assert!(!b.exists("form[id^=step-]").await, "nothing more for the park office to sign");
+        assert!(!b.exists("form[id^=step-]:not(#step-official-number)").await, "nothing more for the park office to sign");
+        assert!(b.exists("#step-official-number").await, "but the national system's number to record");
         b.sign_out().await;
         b.sign_in(&app, "driver").await;
         assert_eq!(b.path().await, "/pickups", "a driver starts at its pickups");
@@ -598,9 +599,18 @@ backend_tests! {
         assert_eq!(m["refusal"]["lots"][0]["grams"], 250_000);
         b.sign_out().await;
 
-        // The park office returns it: the case is resolved and a new manifest follows.
+        // The park office records the national system's number (a malformed one is named beside
+        // its field), then returns the refused lot: the case is resolved and a new manifest follows.
         b.sign_in(&app, "office").await;
         b.go(&app, &page).await;
+        b.fill("#official_number", "2026440300").await;
+        b.submit("#step-official-number").await;
+        assert!(b.exists(".field.invalid #official_number").await, "{}", b.text("main").await);
+        b.fill("#official_number", "20264403000123").await;
+        b.submit("#step-official-number").await;
+        assert!(b.text("main").await.contains("20264403000123"));
+        assert!(!b.exists("#step-official-number").await, "recorded on a signed manifest, it stays");
+        assert_eq!(crate::manifests::manifest(&app, &p.office, &id).await["official_number"], "20264403000123");
         b.choose("#action", "other").await;
         b.submit("#step-resolve").await;
         assert!(b.exists(".field.invalid #resolution").await || b.exists("#step-error").await,
@@ -720,7 +730,7 @@ backend_tests! {
         b.go(&app, &format!("/balances/{}", p.enterprise_a)).await;
         assert_eq!(b.text("h1").await, "未找到");
         b.go(&app, "/remittances?period=2026-10").await;
-        assert!(!b.exists("#billed").await, "an enterprise reads no remittance");
+        assert_eq!(b.text("h1").await, "无权执行此操作", "an enterprise reads no remittance");
     }
 
     async fn the_ledgers_and_the_stock_over_time_are_the_apis(backend: Backend) {
@@ -1006,6 +1016,15 @@ backend_tests! {
         assert_eq!(places[0], places[1], "both answers name the same lot");
         let again = post(format!("wt_session={session}"), keyed("form-1")).await.unwrap();
         assert_eq!(again.headers()["location"].to_str().unwrap(), places[0], "a later retry too");
+        // The same form sent again with another weight (the back button, edited) is refused,
+        // not taken for the first.
+        let mut changed = keyed("form-1");
+        changed.retain(|(name, _)| *name != "gross_kg");
+        changed.push(("gross_kg", "130".into()));
+        let r = post(format!("wt_session={session}"), changed).await.unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert!(r.text().await.unwrap().contains("此表单已用其他内容提交过"));
+        assert_eq!(lots_of(&app, &p).await.len(), 2, "nothing more recorded");
         post(format!("wt_session={session}"), keyed("form-2")).await.unwrap();
         assert_eq!(lots_of(&app, &p).await.len(), 3);
 
