@@ -13,7 +13,7 @@ use crate::console::session::{Viewer, url_escape};
 use crate::domain::identity::Role;
 use crate::error::{ApiError, FieldError, Validator};
 use crate::http::Page;
-use crate::http::pagination::{MAX_LIMIT, PageQuery, PageRequest};
+use crate::http::pagination::PageQuery;
 use crate::i18n::Locale;
 use crate::ledger::routes::LedgerQuery;
 use crate::ledger::service::{Asked, Holder, LedgerLine, LedgerView, MovementView};
@@ -127,29 +127,24 @@ fn choices(
     if v.role == Role::EnterpriseUser {
         return Ok(Vec::new());
     }
-    let first = PageRequest {
-        limit: MAX_LIMIT,
-        after: None,
-    };
     let mut out = vec![(
         format!("park:{park_id}"),
         t(l, "整个园区", "The whole park").to_owned(),
     )];
     let scope = crate::auth::policy::warehouse_scope(v)?;
-    for w in
-        crate::registry::warehouses::service::list_warehouses(conn, &scope, Some(park_id), &first)?
-            .items
-    {
+    for w in crate::console::every(|page| {
+        crate::registry::warehouses::service::list_warehouses(conn, &scope, Some(park_id), page)
+    })? {
         out.push((format!("warehouse:{}", w.id), w.name));
     }
     if v.role == Role::ParkOffice {
         let scope = crate::auth::policy::enterprise_scope(v)?;
-        let mut enterprises: Vec<(String, String)> =
-            crate::registry::parks::service::list_enterprises(conn, &scope, Some(park_id), &first)?
-                .items
-                .into_iter()
-                .map(|e| (format!("enterprise:{}", e.id), e.name))
-                .collect();
+        let mut enterprises: Vec<(String, String)> = crate::console::every(|page| {
+            crate::registry::parks::service::list_enterprises(conn, &scope, Some(park_id), page)
+        })?
+        .into_iter()
+        .map(|e| (format!("enterprise:{}", e.id), e.name))
+        .collect();
         enterprises.sort_by(|a, b| a.1.cmp(&b.1));
         out.extend(enterprises);
     }

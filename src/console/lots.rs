@@ -16,7 +16,7 @@ use crate::console::page::{
 use crate::console::session::{Viewer, url_escape};
 use crate::domain::lot::{ContainerType, PhysicalForm};
 use crate::error::{ApiError, FieldError, Validator};
-use crate::http::pagination::{PageQuery, PageRequest};
+use crate::http::pagination::PageQuery;
 use crate::i18n::Locale;
 use crate::lots::routes::{LotQuery, WeighInRequest, lot_filter, weigh_in_command};
 use crate::lots::service::LotView;
@@ -168,7 +168,7 @@ pub async fn list(
     Ok(respond(status, page(&v, title, "/lots", body)))
 }
 
-/// The enterprises' names the viewer may read (a park's first 200), for the tables.
+/// The enterprises' names the viewer may read, for the tables and forms.
 pub fn enterprise_names(
     conn: &mut crate::db::DbConn,
     principal: &crate::auth::Principal,
@@ -176,17 +176,12 @@ pub fn enterprise_names(
     let Ok(scope) = policy::enterprise_scope(principal) else {
         return Ok(HashMap::new());
     };
-    let page = PageRequest {
-        limit: crate::http::pagination::MAX_LIMIT,
-        after: None,
-    };
-    Ok(
-        crate::registry::parks::service::list_enterprises(conn, &scope, None, &page)?
-            .items
-            .into_iter()
-            .map(|e| (e.id, e.name))
-            .collect(),
-    )
+    Ok(crate::console::every(|page| {
+        crate::registry::parks::service::list_enterprises(conn, &scope, None, page)
+    })?
+    .into_iter()
+    .map(|e| (e.id, e.name))
+    .collect())
 }
 
 fn text_input(
@@ -340,18 +335,15 @@ fn choices(
     conn: &mut crate::db::DbConn,
     principal: &crate::auth::Principal,
 ) -> Result<FormChoices, ApiError> {
-    let first = PageRequest {
-        limit: crate::http::pagination::MAX_LIMIT,
-        after: None,
-    };
     let mut enterprises: Vec<(String, String)> =
         enterprise_names(conn, principal)?.into_iter().collect();
     enterprises.sort_by(|a, b| a.1.cmp(&b.1));
     let scope = policy::warehouse_scope(principal)?;
     let mut zones = Vec::new();
-    for w in
-        crate::registry::warehouses::service::list_warehouses(conn, &scope, None, &first)?.items
-    {
+    let warehouses = crate::console::every(|page| {
+        crate::registry::warehouses::service::list_warehouses(conn, &scope, None, page)
+    })?;
+    for w in warehouses {
         for z in crate::registry::warehouses::service::list_zones(conn, principal, &w.id)? {
             zones.push((z.id, format!("{} · {}", w.name, z.name)));
         }

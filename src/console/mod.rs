@@ -34,6 +34,33 @@ mod signin;
 use actix_web::{HttpResponse, web};
 
 use crate::domain::identity::Role;
+use crate::error::ApiError;
+use crate::http::Page;
+use crate::http::pagination::{MAX_LIMIT, PageRequest};
+
+/// The most pages of names a form's choices or a table's names read (10 000 entries).
+const MOST_PAGES: usize = 50;
+
+/// Every item of a list read page by page through `read` (a use case taking a page request),
+/// for a form's choices or a table's names; at most [`MOST_PAGES`] pages.
+pub(crate) fn every<T>(
+    mut read: impl FnMut(&PageRequest) -> Result<Page<T>, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    let mut out = Vec::new();
+    let mut request = PageRequest {
+        limit: MAX_LIMIT,
+        after: None,
+    };
+    for _ in 0..MOST_PAGES {
+        let page = read(&request)?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => request.after = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(out)
+}
 
 /// The console's routes, outside `/api/v1` and outside the OpenAPI document.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -86,4 +113,34 @@ async fn home(viewer: session::Viewer) -> HttpResponse {
         Role::Inspector => "/parks",
         _ => "/lots",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list of `n` numbers read as the use cases read theirs: `limit` after the cursor.
+    fn numbers(n: usize, request: &PageRequest) -> Result<Page<usize>, ApiError> {
+        let from = request
+            .after
+            .as_deref()
+            .map_or(0, |c| c.parse().unwrap_or(0));
+        let limit = usize::try_from(request.limit).unwrap_or(0);
+        let items: Vec<usize> = (from..n).take(limit).collect();
+        let next_cursor = (from + limit < n).then(|| (from + limit).to_string());
+        Ok(Page { items, next_cursor })
+    }
+
+    #[test]
+    fn every_reads_past_the_first_page_and_stops_at_its_bound() {
+        let all = every(|page| numbers(450, page)).unwrap_or_default();
+        assert_eq!(all, (0..450).collect::<Vec<_>>());
+        let mut reads = 0;
+        let bounded = every(|page| {
+            reads += 1;
+            numbers(usize::MAX, page)
+        })
+        .unwrap_or_default();
+        assert_eq!((reads, bounded.len()), (MOST_PAGES, MOST_PAGES * 200));
+    }
 }

@@ -20,7 +20,6 @@ use crate::console::session::{Viewer, url_escape};
 use crate::domain::billing::Period;
 use crate::domain::identity::Role;
 use crate::error::{ApiError, FieldError};
-use crate::http::pagination::{MAX_LIMIT, PageRequest};
 use crate::i18n::Locale;
 use crate::registry::names::Names;
 use crate::state::AppState;
@@ -337,17 +336,10 @@ pub fn parties(
     principal: &crate::auth::Principal,
 ) -> Result<Vec<(String, String)>, ApiError> {
     let scope = crate::auth::policy::contract_scope(principal)?;
-    let contracts = crate::registry::contracts::service::list_contracts(
-        conn,
-        &scope,
-        &Default::default(),
-        &PageRequest {
-            limit: MAX_LIMIT,
-            after: None,
-        },
-    )?;
+    let contracts = crate::console::every(|page| {
+        crate::registry::contracts::service::list_contracts(conn, &scope, &Default::default(), page)
+    })?;
     let mut ids: Vec<String> = contracts
-        .items
         .into_iter()
         .map(|c| match principal.role {
             Role::DisposerDispatcher => c.park_id,
