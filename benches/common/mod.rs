@@ -58,6 +58,13 @@ impl Drop for Server {
     }
 }
 
+/// glibc's allocator settings of the deployment files: two arenas, and blocks from 128 KiB
+/// mapped and returned on free.
+pub const ALLOCATOR: [(&str, &str); 2] = [
+    ("MALLOC_ARENA_MAX", "2"),
+    ("MALLOC_MMAP_THRESHOLD_", "131072"),
+];
+
 /// Starts the release server (`wastetrack serve`) on `url` at `port`, background work and rate
 /// limits off, with `settings` (`WASTETRACK_*` variables) on top; waits until it is ready.
 pub async fn start_server(url: &str, port: u16, settings: &[(&str, &str)]) -> Server {
@@ -75,6 +82,13 @@ pub async fn start_server(url: &str, port: u16, settings: &[(&str, &str)]) -> Se
             "a bench signing secret of 32 bytes or more",
         )
         .stdout(Stdio::null());
+    // The allocator as deploy/ configures it (the Dockerfile and the systemd unit), unless the
+    // bench's own environment says otherwise.
+    for (name, value) in ALLOCATOR {
+        if std::env::var_os(name).is_none() {
+            command.env(name, value);
+        }
+    }
     for (name, value) in settings {
         command.env(name, value);
     }

@@ -517,3 +517,22 @@ fn the_systemd_unit_migrates_then_serves_with_the_documented_environment() {
         }
     }
 }
+
+#[test]
+fn the_image_and_the_unit_bound_the_allocator() {
+    let dockerfile = read(&root().join("deploy/Dockerfile"));
+    let unit = read(&root().join("deploy/wastetrack.service"));
+    for setting in ["MALLOC_ARENA_MAX=2", "MALLOC_MMAP_THRESHOLD_=131072"] {
+        assert!(
+            dockerfile
+                .lines()
+                .any(|l| l.trim().trim_end_matches('\\').trim() == setting),
+            "the Dockerfile sets {setting}"
+        );
+        assert!(
+            unit.lines()
+                .any(|l| l.trim() == format!("Environment={setting}")),
+            "the unit sets {setting}"
+        );
+    }
+}
