@@ -40,7 +40,8 @@ type Check = fn(&mut crate::db::DbConn, DateTime<Utc>) -> Result<usize, ApiError
 
 /// One periodic check: the pickup rules of every group with waiting lots, then each feature's
 /// conditions told once — storage and capacity alarms (lots), overdue receipts (manifests),
-/// expiring licences (the registry), overdue findings (patrols). Each runs even if another failed.
+/// expiring licences (the registry), overdue findings (patrols) — and the purge of expired
+/// idempotency keys. Each runs even if another failed.
 pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiError> {
     db.run(move |conn| {
         // A request the rules open here is a change of state like any other: audited, with no
@@ -77,8 +78,13 @@ pub async fn sweep(db: &Db, now: DateTime<Utc>) -> Result<(usize, usize), ApiErr
                 Err(e) => tracing::warn!(error = %e, "checking the {what} failed"),
             }
         }
-        if opened + told > 0 {
-            tracing::info!(opened, told, "periodic check");
+        // Idempotency keys past their retention (a claim ignores them already).
+        let purged = crate::idempotency::purge(conn, now).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "purging the expired idempotency keys failed");
+            0
+        });
+        if opened + told + purged > 0 {
+            tracing::info!(opened, told, purged, "periodic check");
         }
         Ok((opened, told))
     })

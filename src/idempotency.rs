@@ -5,7 +5,8 @@
 //! - same key and another request: 422;
 //! - same key while the first request is still running: 409.
 //!
-//! Keys are scoped to the caller and kept for 48 hours. The first request's effect and its
+//! Keys are scoped to the caller and kept for 48 hours (then a claim ignores them and the
+//! periodic check deletes them). The first request's effect and its
 //! stored response commit in one transaction, so a crash cannot leave a done request without
 //! its replay (nor a replay without its effect). A request that ends in a server error releases
 //! its key, so that it can be retried.
@@ -128,6 +129,20 @@ enum Begun {
     Replay(Stored),
 }
 
+/// Keys created before this are past their retention.
+fn expiry(now: NaiveDateTime) -> NaiveDateTime {
+    now - Duration::hours(RETENTION_HOURS)
+}
+
+/// Removes the keys past their retention; run by the periodic check (`background::sweep`),
+/// not by each request, so that claiming a key costs the same however many are kept.
+pub fn purge(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    Ok(diesel::delete(
+        idempotency_keys::table.filter(idempotency_keys::created_at.lt(expiry(now.naive_utc()))),
+    )
+    .execute(conn)?)
+}
+
 /// Claims the key for this request, or tells what to answer instead.
 fn begin(
     conn: &mut DbConn,
@@ -137,16 +152,20 @@ fn begin(
     fingerprint: &str,
 ) -> Result<Begun, ApiError> {
     let now = now.naive_utc();
-    diesel::delete(
-        idempotency_keys::table
-            .filter(idempotency_keys::created_at.lt(now - Duration::hours(RETENTION_HOURS))),
-    )
-    .execute(conn)?;
     let existing = idempotency_keys::table
         .find((user_id, key))
         .select(KeyRow::as_select())
         .first(conn)
         .optional()?;
+    // A key past its retention is forgotten, whether or not the periodic purge (`purge`) has
+    // removed it yet: the claim reads one row by its key, whatever the number kept.
+    let existing = match existing {
+        Some(row) if row.created_at < expiry(now) => {
+            diesel::delete(idempotency_keys::table.find((user_id, key))).execute(conn)?;
+            None
+        }
+        other => other,
+    };
     // Claiming a key changes no state of the service's own: no audit entry.
     crate::audit::skip();
     let Some(row) = existing else {

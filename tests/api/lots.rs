@@ -636,6 +636,41 @@ backend_tests! {
         }
     }
 
+    async fn a_key_is_kept_48_hours_then_forgotten_and_purged(backend: Backend) {
+        let app = TestApp::spawn_with(backend, crate::helpers::time_travel).await;
+        let w = world(&app, 180).await;
+        let first = post_lot(&app, &w.office, &weighing(&w, "900-249-08", &w.oil_zone, 10_000, 0), Some("k-48")).await;
+        assert_eq!(first.status(), StatusCode::CREATED);
+        // 47 hours later the key still names the first weighing: another body is refused.
+        app.advance(Duration::hours(47));
+        let other = weighing(&w, "900-249-08", &w.oil_zone, 20_000, 0);
+        let r = post_lot(&app, &w.office, &other, Some("k-48")).await;
+        let problem = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_fields(&problem), vec!["Idempotency-Key"]);
+        // Past 48 hours it is forgotten, purged or not: the same key is a new weighing.
+        app.advance(Duration::hours(2));
+        let r = post_lot(&app, &w.office, &other, Some("k-48")).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert!(r.headers().get("idempotent-replayed").is_none());
+        let again = post_lot(&app, &w.office, &other, Some("k-48")).await;
+        assert_eq!(again.headers()["idempotent-replayed"], "true", "and kept again from then");
+        // The periodic purge removes the keys past their retention, and only those.
+        let keep = post_lot(&app, &w.office, &other, Some("k-new")).await;
+        assert_eq!(keep.status(), StatusCode::CREATED);
+        let db = wastetrack::db::Db::connect(app.database_url(), 1).unwrap();
+        let mut conn = db.get().unwrap();
+        let count = |conn: &mut wastetrack::db::DbConn| {
+            use diesel::prelude::*;
+            wastetrack::db::schema::idempotency_keys::table.count().get_result::<i64>(conn).unwrap()
+        };
+        let before = count(&mut conn);
+        app.advance(Duration::hours(47));
+        assert_eq!(wastetrack::idempotency::purge(&mut conn, app.now()).unwrap(), 0, "none is 48 hours old yet");
+        app.advance(Duration::hours(2));
+        assert_eq!(wastetrack::idempotency::purge(&mut conn, app.now()).unwrap() as i64, before);
+        assert_eq!(count(&mut conn), 0);
+    }
+
     async fn a_retried_submission_never_records_a_second_lot(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let w = world(&app, 180).await;
