@@ -220,7 +220,6 @@ pub async fn declare(
     let form = form.into_inner();
     v.check_form(&state, &form.csrf).map_err(v.fail())?;
     let fields = audit_body(&form);
-    crate::audit::context::set_body(&fields);
     let l: Locale = v.locale;
     let outcome = crate::console::once::once(
         &state,

@@ -26,15 +26,9 @@ pub struct MonthsQuery {
     park_id: Option<String>,
 }
 
-struct Charts {
-    stock: StockHistory,
-    by_month: VolumeFigures,
-    by_code: VolumeFigures,
-    by_enterprise: VolumeFigures,
-}
-
-/// The volumes of the viewer's park (`figures::service::read_volumes`, as
-/// `GET /api/v1/parks/{id}/figures/volumes`), for the months asked (default: the API's).
+/// The charts of the viewer's park (`figures::service::read_charts`: its stock at each month's
+/// end, and the volumes as `GET /api/v1/parks/{id}/figures/volumes` gives them by month, code
+/// and enterprise), for the months asked (default: the API's).
 #[get("/figures")]
 pub async fn volume_charts(
     state: web::Data<AppState>,
@@ -57,30 +51,14 @@ pub async fn volume_charts(
     let charts = state
         .db
         .snapshot(move |conn| {
-            let read = |conn: &mut crate::db::DbConn, by: &str| {
-                crate::figures::service::read_volumes(
-                    conn,
-                    now,
-                    &principal,
-                    &park_id,
-                    from.as_deref(),
-                    to.as_deref(),
-                    Some(by),
-                )
-            };
-            Ok(Charts {
-                stock: crate::figures::service::read_stock_history(
-                    conn,
-                    now,
-                    &principal,
-                    &park_id,
-                    from.as_deref(),
-                    to.as_deref(),
-                )?,
-                by_month: read(conn, "month")?,
-                by_code: read(conn, "code")?,
-                by_enterprise: read(conn, "enterprise")?,
-            })
+            crate::figures::service::read_charts(
+                conn,
+                now,
+                &principal,
+                &park_id,
+                from.as_deref(),
+                to.as_deref(),
+            )
         })
         .await
         .map_err(v.fail())?;
@@ -165,7 +143,7 @@ fn stock_chart(l: Locale, history: &StockHistory) -> Markup {
         .map(|m| Bar {
             key: m.month.clone(),
             label: month_label(l, m),
-            grams: m.hazardous_grams.saturating_add(m.general_grams),
+            grams: m.total_grams,
         })
         .collect();
     let empty = history.months.iter().all(|m| {

@@ -151,7 +151,7 @@ fn choices(
     Ok(out)
 }
 
-/// A ledger (`ledger::service::summary` and `lines`, as `GET /api/v1/…/ledger` and
+/// A ledger (`ledger::service::ledger` and `lines_of` of one checked subject, as `GET /api/v1/…/ledger` and
 /// `…/ledger/lines` answer them), read in one snapshot so the lines and the summary agree.
 #[get("/ledgers")]
 pub async fn ledger_page(
@@ -179,15 +179,12 @@ pub async fn ledger_page(
     let read = state
         .db
         .snapshot(move |conn| {
-            let ledger = crate::ledger::service::summary(conn, &principal, holder.clone(), &asked)?;
-            let lines = crate::ledger::service::lines(
-                conn,
-                &principal,
-                holder,
-                &asked,
-                after,
-                page_request.limit,
-            )?;
+            // The subject loaded and checked once, for the summary and the lines alike.
+            let (subject, span) =
+                crate::ledger::service::subject(conn, &principal, holder, &asked)?;
+            let ledger = crate::ledger::service::ledger(conn, &subject, &span)?;
+            let lines =
+                crate::ledger::service::lines_of(conn, &subject, &span, after, page_request.limit)?;
             let choices = choices(conn, &principal, &ledger.park_id, l)?;
             Ok(Read {
                 ledger,

@@ -610,7 +610,6 @@ pub async fn weigh_in(
     v.check_form(&state, &form.csrf).map_err(v.fail())?;
     let l = v.locale;
     let fields = audit_body(&form);
-    crate::audit::context::set_body(&fields);
     // The form's key makes a second sending of the same form replay the first answer.
     let outcome = crate::console::once::once(
         &state,

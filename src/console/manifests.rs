@@ -312,7 +312,7 @@ async fn show_manifest(
             // Where refused waste may be forwarded: the park's disposal companies.
             let receivers = match (principal.role, m.case_status) {
                 (Role::ParkOffice, Some(CaseStatus::Open)) => {
-                    crate::console::payments::parties(conn, &principal)?
+                    crate::console::counterparts(conn, &principal)?
                         .into_iter()
                         .filter(|(id, _)| *id != m.receiver.organization_id)
                         .collect()

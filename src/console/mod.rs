@@ -115,6 +115,38 @@ async fn home(viewer: session::Viewer) -> HttpResponse {
     })
 }
 
+/// The park office's or the disposal company's counterparts, by name: the other party (the
+/// disposal company, or the park) of each contract the viewer may list.
+pub(crate) fn counterparts(
+    conn: &mut crate::db::DbConn,
+    principal: &crate::auth::Principal,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let scope = crate::auth::policy::contract_scope(principal)?;
+    let contracts = crate::console::every(|page| {
+        crate::registry::contracts::service::list_contracts(conn, &scope, &Default::default(), page)
+    })?;
+    let mut ids: Vec<String> = contracts
+        .into_iter()
+        .map(|c| match principal.role {
+            Role::DisposerDispatcher => c.park_id,
+            _ => c.disposer_id,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut names = crate::registry::names::Names::default();
+    names.learn(conn, ids.iter().map(String::as_str))?;
+    let mut out: Vec<(String, String)> = ids
+        .into_iter()
+        .map(|id| {
+            let name = names.of(&id);
+            (id, name)
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

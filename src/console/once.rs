@@ -32,7 +32,7 @@ pub fn key_of(raw: &str) -> Idempotency {
 }
 
 /// Runs the work `make` gives as `idempotency::run` does for the API, under the form's key and
-/// the digest of its `fields` (what the audit chain keeps of the form),
+/// the digest of its `fields` (kept by the audit chain as the form's body),
 /// waiting while a first sending of the same form is in flight (`make` gives the work again
 /// for each try); then the id of what it created (the last segment of the answer's
 /// `Location`), or a conflict when the first sending was refused.
@@ -50,8 +50,10 @@ where
     L: FnOnce(&T) -> Option<String> + Clone + Send + 'static,
     M: Fn() -> Result<W, ApiError>,
 {
-    // "The same form" is the same fields (the form's token and key left out), as the API's
-    // "same request" is the same body: the form sent again changed is refused, not replayed.
+    // The form's fields are what the audit chain keeps of it, as it keeps an API request's
+    // body; and "the same form" is the same fields (the form's token and key left out), as the
+    // API's "same request" is the same body: the form sent again changed is refused.
+    crate::audit::context::set_body(fields);
     req.extensions_mut().insert(crate::idempotency::BodyDigest(
         crate::domain::digest::sha256_hex(fields),
     ));

@@ -272,7 +272,6 @@ pub async fn record_payment(
         "reference": form.reference, "via": "console",
     }))
     .unwrap_or_default();
-    crate::audit::context::set_body(&fields);
     let outcome = crate::console::once::once(
         &state,
         &v.principal,
@@ -329,38 +328,6 @@ struct Remitted {
     parties: Vec<(String, String)>,
 }
 
-/// The park office's or the disposal company's counterparts: the other party of each contract
-/// the viewer may list.
-pub fn parties(
-    conn: &mut crate::db::DbConn,
-    principal: &crate::auth::Principal,
-) -> Result<Vec<(String, String)>, ApiError> {
-    let scope = crate::auth::policy::contract_scope(principal)?;
-    let contracts = crate::console::every(|page| {
-        crate::registry::contracts::service::list_contracts(conn, &scope, &Default::default(), page)
-    })?;
-    let mut ids: Vec<String> = contracts
-        .into_iter()
-        .map(|c| match principal.role {
-            Role::DisposerDispatcher => c.park_id,
-            _ => c.disposer_id,
-        })
-        .collect();
-    ids.sort();
-    ids.dedup();
-    let mut names = Names::default();
-    names.learn(conn, ids.iter().map(String::as_str))?;
-    let mut out: Vec<(String, String)> = ids
-        .into_iter()
-        .map(|id| {
-            let name = names.of(&id);
-            (id, name)
-        })
-        .collect();
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
-}
-
 impl RemittanceForm {
     /// The API's query for this form: the month, and the other party in its place.
     fn query(&self, v: &Viewer, now: chrono::DateTime<chrono::Utc>) -> RemittanceQuery {
@@ -413,7 +380,7 @@ pub async fn remittance_page(
     let read = state
         .db
         .snapshot(move |conn| {
-            let parties = parties(conn, &principal)?;
+            let parties = crate::console::counterparts(conn, &principal)?;
             // The first counterpart when none was chosen.
             let first = parties.first().map(|(id, _)| id.clone());
             match principal.role {

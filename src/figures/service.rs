@@ -75,19 +75,33 @@ pub fn read_volumes(
     volumes(conn, &park, months, by)
 }
 
-/// The stock of the park at the end of each of the months `from` to `to` (checked against
-/// the park's today), for a principal who reads the park's figures.
-pub fn read_stock_history(
+/// What a park's charts show, over the same months `from` to `to` (checked against the park's
+/// today): the stock at each month's end and the volumes by month, by code and by enterprise;
+/// the park loaded and the principal checked once.
+pub fn read_charts(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     principal: &Principal,
     park_id: &str,
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<StockHistory, ApiError> {
+) -> Result<ParkCharts, ApiError> {
     let park = load_park(conn, principal, park_id)?;
     let months = months(from, to, park_today(&park, now))?;
-    stock_history(conn, &park, months, now)
+    Ok(ParkCharts {
+        stock: stock_history(conn, &park, months, now)?,
+        by_month: volumes(conn, &park, months, VolumeKey::Month)?,
+        by_code: volumes(conn, &park, months, VolumeKey::Code)?,
+        by_enterprise: volumes(conn, &park, months, VolumeKey::Enterprise)?,
+    })
+}
+
+/// A park's charts: [`read_charts`].
+pub struct ParkCharts {
+    pub stock: StockHistory,
+    pub by_month: VolumeFigures,
+    pub by_code: VolumeFigures,
+    pub by_enterprise: VolumeFigures,
 }
 
 /// The park's date at `now`, in its time zone.
@@ -667,6 +681,8 @@ pub struct MonthStock {
     pub hazardous_lots: i64,
     pub general_grams: i64,
     pub general_lots: i64,
+    /// Hazardous and general together.
+    pub total_grams: i64,
 }
 
 /// Stock over time: what the park's warehouses held at the end of each month, added up from
@@ -717,6 +733,10 @@ pub fn stock_history(
             hazardous_lots: running[0].1,
             general_grams: running[1].0,
             general_lots: running[1].1,
+            total_grams: running[0]
+                .0
+                .checked_add(running[1].0)
+                .ok_or_else(stock_overflow)?,
         });
     }
     Ok(StockHistory {

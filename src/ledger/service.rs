@@ -96,6 +96,17 @@ pub fn lines(
     limit: i64,
 ) -> Result<Page<MovementView>, ApiError> {
     let (s, span) = subject(conn, principal, holder, asked)?;
+    lines_of(conn, &s, &span, after, limit)
+}
+
+/// A page of the movements of a subject already loaded and checked ([`subject`]).
+pub fn lines_of(
+    conn: &mut DbConn,
+    s: &Subject,
+    span: &Span,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Page<MovementView>, ApiError> {
     let tz = parks::park_time_zone(&s.park);
     let rows: Vec<(String, MovementView)> = store::lines(
         conn,
