@@ -129,6 +129,8 @@ pub struct Db {
     writer: Option<writer::Writer>,
     /// The exports reading at once, each holding a connection for as long as it streams.
     exports: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Turns of blocking database work, as many as the pool has connections (see [`Db::run`]).
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// How long an export waits for its turn before the request is answered 503 with
@@ -170,11 +172,15 @@ impl Db {
         let exports = std::sync::Arc::new(tokio::sync::Semaphore::new(
             usize::try_from(max_connections / 2).unwrap_or(1).max(1),
         ));
+        let turns = std::sync::Arc::new(tokio::sync::Semaphore::new(
+            usize::try_from(pool.max_size()).unwrap_or(1),
+        ));
         Ok(Self {
             pool,
             backend,
             writer,
             exports,
+            turns,
         })
     }
 
@@ -192,21 +198,33 @@ impl Db {
 
     /// Runs blocking database work on the blocking thread pool, inside the caller's tracing
     /// span, so that the async executor never waits on the database.
+    ///
+    /// The work first waits for its turn on the executor: at most as many pieces of work run at
+    /// once as the pool has connections, so each finds a connection at once, and the requests
+    /// beyond wait as tasks rather than as blocked threads (under load, dozens of threads
+    /// waiting on the pool spent a quarter of the machine switching between them and
+    /// contending for the allocator's locks). A request that waits
+    /// [`writer::TURN_TIMEOUT`] for its turn is answered 503 with `Retry-After`.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let queued = std::time::Instant::now();
+        let turn = tokio::time::timeout(writer::TURN_TIMEOUT, self.turns.clone().acquire_owned())
+            .await
+            .map_err(|_| ApiError::Unavailable("the database is unavailable; retry later"))?
+            .map_err(|_| ApiError::Unavailable("the database is unavailable; retry later"))?;
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         // The request's audit context stays with its task; its blocking work gets a copy.
         let audit = crate::audit::context::current();
-        let (result, work) = actix_web::web::block(move || {
+        let work = actix_web::web::block(move || {
             let _entered = span.enter();
             let _audit = crate::audit::context::enter(audit);
             let started = std::time::Instant::now();
             let conn = pool.get();
-            crate::metrics::pool_waited(started);
+            crate::metrics::pool_waited(queued);
             let (result, statements) = statements::counted(|| {
                 let mut conn = conn.map_err(|e| {
                     tracing::error!(error = %e, "database pool exhausted or unreachable");
@@ -221,8 +239,17 @@ impl Db {
                     elapsed: started.elapsed(),
                 },
             )
+        });
+        // The turn passes on once the work has ended and its thread is free again (so that the
+        // next work finds the thread idle rather than starting another), even when the request
+        // is dropped meanwhile: the task that holds it runs to the end either way.
+        let (result, work) = tokio::spawn(async move {
+            let done = work.await;
+            drop(turn);
+            done
         })
         .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
         crate::telemetry::add_db_work(work);
         result
@@ -434,6 +461,64 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Forty reads sent at once on a pool of three connections: never more than three run at
+    /// once, three do run side by side, every one is answered, and the others waited for their
+    /// turn as tasks, not as threads blocked on the pool (without the turns, forty threads).
+    #[tokio::test]
+    async fn work_beyond_the_pool_waits_its_turn_as_a_task() {
+        use std::collections::HashSet;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(dir.path().join("t.db").to_str().unwrap(), 3).unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads = Arc::new(Mutex::new(HashSet::new()));
+        let reads: Vec<_> = (0..40)
+            .map(|_| {
+                let (db, running, most, threads) =
+                    (db.clone(), running.clone(), most.clone(), threads.clone());
+                tokio::spawn(async move {
+                    db.run(move |conn| {
+                        threads.lock().unwrap().insert(std::thread::current().id());
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        diesel::sql_query("SELECT 1").execute(conn)?;
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for read in reads {
+            assert!(read.await.unwrap().is_ok());
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+        let threads = threads.lock().unwrap().len();
+        assert!(threads < 10, "the reads ran on {threads} threads");
+    }
+
+    /// The bundled SQLite is built as `.cargo/config.toml` says: with the query planner
+    /// stability guarantee, so that no statement is prepared again for a bound `LIMIT`.
+    #[test]
+    fn sqlite_is_built_with_its_query_planner_stability_guarantee() {
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+    }
 
     #[test]
     fn url_schemes_choose_the_backend() {

@@ -415,7 +415,8 @@ fn compose_runs_the_service_on_postgresql_with_real_settings() {
 }
 
 /// Cargo reads every target Cargo.toml declares, even to build one binary: the Dockerfile's
-/// build stage must copy the folders they live in, besides the sources and the migrations.
+/// build stage must copy the folders they live in, besides the sources, the migrations and
+/// cargo's own settings.
 #[test]
 fn the_dockerfile_copies_what_cargo_needs_and_the_context_leaves_out_the_build_folder() {
     let dockerfile = read(&root().join("deploy/Dockerfile"));
@@ -431,7 +432,8 @@ fn the_dockerfile_copies_what_cargo_needs_and_the_context_leaves_out_the_build_f
             copied.insert(source.trim_end_matches('/').to_owned());
         }
     }
-    let mut needed: BTreeSet<String> = ["Cargo.toml", "Cargo.lock", "src", "migrations"]
+    // `.cargo` holds the build settings of the bundled SQLite (its config.toml).
+    let mut needed: BTreeSet<String> = ["Cargo.toml", "Cargo.lock", ".cargo", "src", "migrations"]
         .map(str::to_owned)
         .into();
     let mut section = String::new();
