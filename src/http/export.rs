@@ -145,6 +145,9 @@ async fn snapshot_pages<P: Pages>(db: &Db, pages: P) -> Result<mpsc::Receiver<Ms
     let (tx, rx) = mpsc::channel::<Msg>(2);
     let handle = tokio::runtime::Handle::current();
     let db = db.clone();
+    // Told the reading could not start (no turn for it in time: 503), rather than left to find
+    // the channel closed, which would read as an export cut short.
+    let unstarted = tx.clone();
     actix_web::rt::spawn(async move {
         let read = db
             .run(move |conn| {
@@ -169,6 +172,7 @@ async fn snapshot_pages<P: Pages>(db: &Db, pages: P) -> Result<mpsc::Receiver<Ms
             .await;
         if let Err(e) = read {
             tracing::error!(error = %e, "export could not start");
+            let _ = unstarted.send(Msg::Failed(e)).await;
         }
     });
     Ok(rx)
