@@ -8,6 +8,14 @@
 //! throughput and latencies, the SQL statements per weighing the server reports in
 //! `Server-Timing`, and the server's peak resident memory.
 //!
+//! Then a mixed load, for `--seconds`: 64 clients of which half weigh (in turn into that group
+//! and into a second one, HW49, whose threshold raises a request at every tonne), and an eighth
+//! each read the park office's first page of lots, its first page of manifests, an inspector's
+//! search of the city's manifests of one code, and one manifest by id; beside them one more
+//! client collects every request raised, as the disposer does (schedules it, reads its lots,
+//! collects them with their labels scanned and weighed out, which issues manifests). Then 64
+//! clients read one manifest each after the other. Prints a table per operation.
+//!
 //! In the same run it times a raw baseline: the minimal weighing transaction (insert a lot, add
 //! it to its group's running total, insert its event) sent straight to the same kind of
 //! database without HTTP — one connection on SQLite, which has one writer, and as many
@@ -39,7 +47,11 @@ const PASSWORD: &str = "bench password 2026";
 const ENTERPRISES: u32 = 100;
 const CATALOG: &str = "code,name_zh,characteristics
 900-249-08,废矿物油,T/I
+900-041-49,沾染危险废物的包装物,T/In
 ";
+/// The mixed load's second group: HW49 into zone B1, a request raised at every tonne.
+const MIX_CODE: &str = "900-041-49";
+const MIX_THRESHOLD_GRAMS: i64 = 1_000_000;
 
 struct Target {
     base: String,
@@ -48,6 +60,17 @@ struct Target {
     enterprises: Vec<String>,
     zone: String,
     keys: AtomicU64,
+    /// The parties of the mixed load: the disposer's dispatcher, the carrier's driver with its
+    /// vehicle, an inspector of the park's city, and the HW49 zone.
+    dispatcher: String,
+    driver: String,
+    driver_id: String,
+    carrier: String,
+    vehicle: String,
+    inspector: String,
+    zone_b: String,
+    /// The manifests issued by the mixed load's collections, read back by it.
+    manifests: std::sync::Mutex<Vec<String>>,
 }
 
 async fn post(client: &reqwest::Client, url: String, token: &str, body: &Value) -> Value {
@@ -85,7 +108,7 @@ async fn register(base: &str) -> Target {
         // Hazardous waste enters the shared zone under the park's collection permit.
         &json!({"name": "Bench park", "region_code": "440307", "address": "Longgang",
             "collection_permit_number": "440300-HW-2020-001", "permit_valid_from": "2020-01-01",
-            "permit_valid_until": "2099-12-31", "permit_scope": ["HW08"]}),
+            "permit_valid_until": "2099-12-31", "permit_scope": ["HW08", "HW49"]}),
     )
     .await);
     // A label's sequence of the day has three digits: 999 hazardous lots per enterprise, code
@@ -100,13 +123,14 @@ async fn register(base: &str) -> Target {
         &json!({"name": "Bench disposer", "uscc": uscc(2).as_str(), "region_code": "440310", "address": "Pingshan"})).await);
     post(&client, at(&format!("/disposers/{disposer}/licences")), &admin,
         &json!({"number": "L-1", "issuing_authority": "GDEE", "valid_from": "2020-01-01", "valid_to": "2099-12-31",
-            "annual_capacity_grams": 1_000_000_000_000_000i64, "scope": ["HW08"]})).await;
+            "annual_capacity_grams": 1_000_000_000_000_000i64, "scope": ["HW08", "HW49"]})).await;
     post(&client, at("/contracts"), &admin,
         &json!({"park_id": park, "disposer_id": disposer, "number": "C-1", "valid_from": "2020-01-01", "valid_to": "2099-12-31",
             "max_storage_days": 365, "pickup_zone_percent": 100,
             "members": enterprises.iter().map(|e| json!({"enterprise_id": e})).collect::<Vec<_>>(),
-            "prices": [{"target": "HW08", "fen_per_tonne": 280_000}],
-            "thresholds": [{"target": "HW08", "threshold_grams": 1_000_000_000_000_000i64}]})).await;
+            "prices": [{"target": "HW08", "fen_per_tonne": 280_000}, {"target": "HW49", "fen_per_tonne": 350_000}],
+            "thresholds": [{"target": "HW08", "threshold_grams": 1_000_000_000_000_000i64},
+                {"target": "HW49", "threshold_grams": MIX_THRESHOLD_GRAMS}]})).await;
     let warehouse = id(post(
         &client,
         at("/warehouses"),
@@ -116,9 +140,39 @@ async fn register(base: &str) -> Target {
     .await);
     let zone = id(post(&client, at(&format!("/warehouses/{warehouse}/zones")), &admin,
         &json!({"name": "A1", "kind": "hazardous", "categories": ["HW08"], "capacity_grams": 1_000_000_000_000_000i64})).await);
-    post(&client, at("/users"), &admin,
-        &json!({"organization_id": park, "username": "office", "display_name": "office", "role": "park_office", "password": PASSWORD})).await;
-    let office = login(&client, base, "office", PASSWORD).await;
+    let zone_b = id(post(&client, at(&format!("/warehouses/{warehouse}/zones")), &admin,
+        &json!({"name": "B1", "kind": "hazardous", "categories": ["HW49"], "capacity_grams": 1_000_000_000_000_000i64})).await);
+    let carrier = id(post(&client, at("/carriers"), &admin,
+        &json!({"name": "Bench carrier", "uscc": uscc(3).as_str(), "region_code": "440307", "transport_permit_number": "粤交运440300001"})).await);
+    let vehicle = id(post(&client, at("/vehicles"), &admin,
+        &json!({"operator_id": carrier, "plate": "粤B·12345", "dangerous_goods_permit_number": "440300012345"})).await);
+    let bureau = id(post(
+        &client,
+        at("/bureaus"),
+        &admin,
+        &json!({"name": "Shenzhen bureau", "jurisdiction": "4403"}),
+    )
+    .await);
+    let mut driver_id = String::new();
+    for (org, username, role) in [
+        (&park, "office", "park_office"),
+        (&disposer, "dispatch", "disposer_dispatcher"),
+        (&carrier, "driver", "driver"),
+        (&bureau, "inspector", "inspector"),
+    ] {
+        let user = id(post(&client, at("/users"), &admin,
+            &json!({"organization_id": org, "username": username, "display_name": username, "role": role, "password": PASSWORD})).await);
+        if role == "driver" {
+            driver_id = user;
+        }
+    }
+    let token = |username| login(&client, base, username, PASSWORD);
+    let (office, dispatcher, driver, inspector) = (
+        token("office").await,
+        token("dispatch").await,
+        token("driver").await,
+        token("inspector").await,
+    );
     Target {
         base: base.to_owned(),
         client,
@@ -126,15 +180,24 @@ async fn register(base: &str) -> Target {
         enterprises,
         zone,
         keys: AtomicU64::new(0),
+        dispatcher,
+        driver,
+        driver_id,
+        carrier,
+        vehicle,
+        inspector,
+        zone_b,
+        manifests: std::sync::Mutex::new(Vec::new()),
     }
 }
 
-/// One weighing: its latency and the statements the server reports.
-async fn weigh(t: &Target) -> (Duration, u64) {
+/// One weighing of 10 kg of `code` into `zone`: its latency, status and the statements the
+/// server reports.
+async fn weigh_into(t: &Target, code: &str, zone: &str) -> (Duration, u16, u64) {
     let key = t.keys.fetch_add(1, Ordering::Relaxed);
     let enterprise = &t.enterprises[key as usize % t.enterprises.len()];
-    let body = json!({"enterprise_id": enterprise, "waste_code": "900-249-08", "physical_form": "liquid",
-        "container_type": "drum", "container_count": 1, "container_litres": 200, "zone_id": t.zone,
+    let body = json!({"enterprise_id": enterprise, "waste_code": code, "physical_form": "liquid",
+        "container_type": "drum", "container_count": 1, "container_litres": 200, "zone_id": zone,
         "gross_grams": 30_000, "tare_grams": 20_000, "scale_id": "SCALE-01",
         "captured_at": (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339()});
     let started = Instant::now();
@@ -157,8 +220,13 @@ async fn weigh(t: &Target) -> (Duration, u64) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let _ = r.bytes().await;
-    let elapsed = started.elapsed();
-    assert_eq!(status.as_u16(), 201, "a weighing failed");
+    (started.elapsed(), status.as_u16(), statements)
+}
+
+/// One weighing into the group no run fills: its latency and the statements it took.
+async fn weigh(t: &Target) -> (Duration, u64) {
+    let (elapsed, status, statements) = weigh_into(t, "900-249-08", &t.zone).await;
+    assert_eq!(status, 201, "a weighing failed");
     (elapsed, statements)
 }
 
@@ -208,6 +276,291 @@ async fn run(t: &Arc<Target>, clients: usize, seconds: u64) -> Run {
         p99: percentile(&latencies, 0.99),
         statements,
     }
+}
+
+/// What a client of the mixed load does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Op {
+    /// The park office weighs a lot in (with an `Idempotency-Key`), in turn into each group.
+    Weighing,
+    /// The park office's first page of lots.
+    OfficeLots,
+    /// The park office's first page of manifests.
+    OfficeManifests,
+    /// An inspector's search: the city's manifests of one code.
+    InspectorSearch,
+    /// One manifest read by id.
+    OneManifest,
+    /// A pickup collected: scheduled, its labels read and scanned, weighed out, manifests issued.
+    Collection,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Weighing => "weighing (`POST /lots`, half into the group that raises requests)",
+            Op::OfficeLots => "park office: a page of lots",
+            Op::OfficeManifests => "park office: a page of manifests",
+            Op::InspectorSearch => "inspector: manifests of one code",
+            Op::OneManifest => "one manifest (`GET /manifests/{id}`)",
+            Op::Collection => "collection (schedule, read, `collect`)",
+        }
+    }
+
+    /// The mixed load's share of clients: half weigh, an eighth each read lots, manifests,
+    /// an inspector's search and one manifest.
+    fn of_client(n: usize) -> Op {
+        match n % 8 {
+            0..=3 => Op::Weighing,
+            4 => Op::OfficeLots,
+            5 => Op::OfficeManifests,
+            6 => Op::InspectorSearch,
+            _ => Op::OneManifest,
+        }
+    }
+}
+
+/// Sends a request and reads its body to the end: its latency, status and body (read as JSON
+/// only by the callers that need it, as the clients share the server's cores).
+async fn send(request: reqwest::RequestBuilder, token: &str) -> (Duration, u16, Vec<u8>) {
+    let started = Instant::now();
+    let r = request.bearer_auth(token).send().await.unwrap();
+    let status = r.status().as_u16();
+    let body = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+    (started.elapsed(), status, body)
+}
+
+async fn get(t: &Target, path: &str, token: &str) -> (Duration, u16, Vec<u8>) {
+    send(t.client.get(format!("{}/api/v1{path}", t.base)), token).await
+}
+
+async fn post_to(t: &Target, path: &str, token: &str, body: &Value) -> (Duration, u16, Value) {
+    let (elapsed, status, body) = send(
+        t.client.post(format!("{}/api/v1{path}", t.base)).json(body),
+        token,
+    )
+    .await;
+    (elapsed, status, json_of(&body))
+}
+
+fn json_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+/// Client operation number `n` of kind `op`: its latency and status.
+async fn operate(t: &Target, op: Op, n: u64) -> (Duration, u16) {
+    let (elapsed, status) = match op {
+        Op::Weighing => {
+            let (code, zone) = if n.is_multiple_of(2) {
+                ("900-249-08", &t.zone)
+            } else {
+                (MIX_CODE, &t.zone_b)
+            };
+            let (elapsed, status, _) = weigh_into(t, code, zone).await;
+            (elapsed, status)
+        }
+        Op::OfficeLots => {
+            let (elapsed, status, _) = get(t, "/lots?limit=50", &t.office).await;
+            (elapsed, status)
+        }
+        Op::OfficeManifests => {
+            let (elapsed, status, _) = get(t, "/manifests?limit=50", &t.office).await;
+            (elapsed, status)
+        }
+        Op::InspectorSearch => {
+            let path = format!("/manifests?limit=50&waste_code={MIX_CODE}");
+            let (elapsed, status, _) = get(t, &path, &t.inspector).await;
+            (elapsed, status)
+        }
+        Op::OneManifest => {
+            let id = {
+                let manifests = t.manifests.lock().unwrap();
+                manifests[n as usize % manifests.len()].clone()
+            };
+            let (elapsed, status, _) = get(t, &format!("/manifests/{id}"), &t.office).await;
+            (elapsed, status)
+        }
+        Op::Collection => unreachable!("the collector collects"),
+    };
+    (elapsed, status)
+}
+
+/// Collects every open request, as the disposer's dispatcher and driver do: schedules it for
+/// today, reads the lots waiting in it, and collects them with every label scanned and their
+/// weight weighed out; none is begun at or after `until`. Each collection's latency (from
+/// scheduling to the manifests issued) and the status of its last step (an answer other than
+/// 2xx ends that collection and is counted as an error); the manifests are kept for the readers.
+async fn collect_open(t: &Target, until: Instant) -> Vec<(Duration, u16)> {
+    let started = Instant::now();
+    let (_, status, page) = get(t, "/pickup-requests?open=true&limit=50", &t.dispatcher).await;
+    if status != 200 {
+        return vec![(started.elapsed(), status)];
+    }
+    let page = json_of(&page);
+    let mut done = Vec::new();
+    for request in page["items"].as_array().unwrap() {
+        if Instant::now() >= until {
+            break;
+        }
+        let id = request["id"].as_str().unwrap();
+        let started = Instant::now();
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive();
+        let schedule = json!({"scheduled_on": today.to_string(), "carrier_id": t.carrier,
+            "vehicle_id": t.vehicle, "driver_id": t.driver_id});
+        let (_, status, body) = post_to(
+            t,
+            &format!("/pickup-requests/{id}/schedule"),
+            &t.dispatcher,
+            &schedule,
+        )
+        .await;
+        if status != 200 {
+            eprintln!("schedule {id}: {status} {body}");
+            done.push((started.elapsed(), status));
+            continue;
+        }
+        let (_, status, request) = get(t, &format!("/pickup-requests/{id}"), &t.driver).await;
+        if status != 200 {
+            done.push((started.elapsed(), status));
+            continue;
+        }
+        let request = json_of(&request);
+        let (mut lot_ids, mut labels, mut grams) = (Vec::new(), Vec::new(), 0_i64);
+        for lot in request["lots"].as_array().unwrap() {
+            if lot["status"] == "stored" {
+                lot_ids.push(lot["lot_id"].clone());
+                labels.push(lot["label_code"].clone());
+                grams += lot["net_grams"].as_i64().unwrap();
+            }
+        }
+        let collect = json!({"lot_ids": lot_ids, "vehicle_id": t.vehicle, "scale_id": "SCALE-02",
+            "captured_at": (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339(),
+            "gross_grams": 8_000_000 + grams, "tare_grams": 8_000_000, "scanned_labels": labels});
+        let (_, status, body) = post_to(
+            t,
+            &format!("/pickup-requests/{id}/collect"),
+            &t.driver,
+            &collect,
+        )
+        .await;
+        if status == 201 {
+            let mut manifests = t.manifests.lock().unwrap();
+            for m in body["manifests"].as_array().unwrap() {
+                manifests.push(m["id"].as_str().unwrap().to_owned());
+            }
+        } else {
+            eprintln!("collect {id}: {status} {body}");
+        }
+        done.push((started.elapsed(), status));
+    }
+    done
+}
+
+/// What one kind of operation did in a run.
+struct OpRun {
+    op: Op,
+    clients: usize,
+    count: usize,
+    errors: usize,
+    per_second: f64,
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+}
+
+/// Runs `clients` clients, client `n` doing `of_client(n)` over and over, for `seconds` (and,
+/// with `collector`, one more client collecting every request the weighings raise); returns
+/// what each kind of operation did.
+async fn mixed(
+    t: &Arc<Target>,
+    clients: usize,
+    seconds: u64,
+    of_client: fn(usize) -> Op,
+    collector: bool,
+) -> Vec<OpRun> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let t = t.clone();
+            actix_web::rt::spawn(async move {
+                let op = of_client(c);
+                let mut out = Vec::new();
+                let mut n = 0_u64;
+                while Instant::now() < until {
+                    out.push((op, operate(&t, op, n).await));
+                    n += 1;
+                }
+                out
+            })
+        })
+        .collect();
+    if collector {
+        let t = t.clone();
+        tasks.push(actix_web::rt::spawn(async move {
+            let mut out = Vec::new();
+            while Instant::now() < until {
+                let done = collect_open(&t, until).await;
+                if done.is_empty() {
+                    actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+                }
+                out.extend(done.into_iter().map(|d| (Op::Collection, d)));
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut ops: Vec<Op> = all.iter().map(|(op, _)| *op).collect();
+    ops.sort();
+    ops.dedup();
+    ops.into_iter()
+        .map(|op| {
+            let mut latencies: Vec<Duration> = all
+                .iter()
+                .filter(|(o, _)| *o == op)
+                .map(|(_, (d, _))| *d)
+                .collect();
+            latencies.sort();
+            let errors = all
+                .iter()
+                .filter(|(o, (_, status))| *o == op && !(200..300).contains(status))
+                .count();
+            OpRun {
+                op,
+                clients: if op == Op::Collection {
+                    1
+                } else {
+                    (0..clients).filter(|&c| of_client(c) == op).count()
+                },
+                count: latencies.len(),
+                errors,
+                per_second: latencies.len() as f64 / elapsed,
+                p50: percentile(&latencies, 0.50),
+                p95: percentile(&latencies, 0.95),
+                p99: percentile(&latencies, 0.99),
+            }
+        })
+        .collect()
+}
+
+/// Weighs into the mixed load's group until its threshold raises a request, and collects it:
+/// the first manifests, for the readers.
+async fn first_collection(t: &Target) {
+    for _ in 0..=MIX_THRESHOLD_GRAMS / 10_000 {
+        let (_, status, _) = weigh_into(t, MIX_CODE, &t.zone_b).await;
+        assert_eq!(status, 201, "a weighing failed");
+    }
+    let done = collect_open(t, Instant::now() + Duration::from_secs(60)).await;
+    assert!(
+        done.iter().any(|(_, status)| *status == 201) && !t.manifests.lock().unwrap().is_empty(),
+        "the threshold raised a request and it was collected"
+    );
 }
 
 /// The tables of the raw baseline, in a database of their own (SQLite) or beside the server's.
@@ -343,6 +696,10 @@ fn main() {
             run(&t, 16, 1).await;
         }
         runs.push(run(&t, 64, seconds).await);
+        // The mixed load, then one manifest read by 64 clients.
+        first_collection(&t).await;
+        let mix = mixed(&t, 64, seconds, Op::of_client, true).await;
+        let one_manifest = mixed(&t, 64, seconds, |_| Op::OneManifest, false).await;
         let peak_kib = status_kib(pid, "VmHWM:");
         // The server idles meanwhile; the baseline has the machine to itself.
         let raw_clients = if backend == "SQLite" { 1 } else { 64 };
@@ -357,6 +714,18 @@ fn main() {
                 "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.2} |\n",
                 r.waiting, r.clients, r.count, r.per_second, ms(r.p50), ms(r.p95), ms(r.p99), r.statements,
                 r.per_second / raw
+            ));
+        }
+        report.push_str(&format!(
+            "\nthe mixed load on {backend}: 64 clients and a collector for {seconds} s, then 64 clients reading one manifest ({} manifests by then)\n\n\
+             | operation | clients | requests | req/s | p50 ms | p95 ms | p99 ms | errors |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|\n",
+            t.manifests.lock().unwrap().len()
+        ));
+        for r in mix.iter().chain(&one_manifest) {
+            report.push_str(&format!(
+                "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} |\n",
+                r.op.name(), r.clients, r.count, r.per_second, ms(r.p50), ms(r.p95), ms(r.p99), r.errors
             ));
         }
         report.push_str(&format!(
