@@ -108,8 +108,8 @@ impl diesel::r2d2::ManageConnection for Manager {
         let mut conn = self.url.establish()?;
         if let DbConn::Sqlite(c) = &mut conn {
             // A reader's page cache is 1 MiB (SQLite's default, 2 MiB, for the writer): the
-            // pool holds ten of them, and the operating system's cache keeps the file's pages
-            // for all (see "Weighings under load" in the README).
+            // pool holds one per connection (ten by default), and the operating system's cache
+            // keeps the file's pages for all (see "Weighings under load" in the README).
             c.batch_execute("PRAGMA cache_size = -1024;")
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
         }
