@@ -738,6 +738,11 @@ fn main() {
             peak_kib as f64 / 1024.0
         ));
         if let Some(path) = url.strip_prefix("sqlite://") {
+            // The log copied into the database and emptied, so that the size is the data's.
+            diesel::SqliteConnection::establish(path)
+                .unwrap()
+                .batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
             let size = |p: String| std::fs::metadata(p).map_or(0, |m| m.len());
             let bytes = size(path.to_owned()) + size(format!("{path}-wal"));
             let lots = t.keys.load(Ordering::Relaxed).max(1);

@@ -18,6 +18,14 @@
 //! Each request's work is a complete unit: it takes its locks and appends its audit entry as an
 //! outermost transaction does (see [`super::write_transaction`]), and it counts the statements
 //! it runs (its savepoint and release in place of a begin and a commit).
+//!
+//! Copying the write-ahead log back into the database (a checkpoint: the log's pages written
+//! again, and both files synced to disk) is not the writer's work either: a thread of its own,
+//! with a connection of its own, does it [`CHECKPOINT_AFTER`] a commit, beside the writer's
+//! next groups. Only when the log reaches [`WAL_PAGES_THE_WRITER_CHECKPOINTS`] pages — the
+//! checkpointer fell behind, or the log never came to an end between two groups — does the
+//! writer checkpoint at a commit itself, as SQLite does by default at 1 000, which bounds the
+//! log's file. A checkpoint changes nothing that a commit made durable.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -36,6 +44,14 @@ const MOST_QUEUED: usize = 4096;
 
 /// How long a request waits for its turn before it is refused 503 with `Retry-After`.
 pub(crate) const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long after a commit the checkpointer copies the log into the database: the commits of
+/// that while are copied together.
+const CHECKPOINT_AFTER: Duration = Duration::from_millis(100);
+
+/// The pages (4 KiB each) the write-ahead log may hold before the writer checkpoints it at a
+/// commit itself, rather than leave it to the checkpointer: about 40 MiB.
+const WAL_PAGES_THE_WRITER_CHECKPOINTS: u32 = 10_000;
 
 /// What a request's work leaves once it ran: its answer, given when the group's commit is known.
 trait Finish: Send {
@@ -146,9 +162,15 @@ impl Writer {
         let (queue, jobs) = std::sync::mpsc::sync_channel::<Box<dyn Job>>(MOST_QUEUED);
         let groups = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counted = groups.clone();
+        // One nudge waits at most: the checkpointer copies everything committed by then.
+        let (nudge, nudges) = std::sync::mpsc::sync_channel::<()>(1);
+        let checkpointed = url.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".to_owned())
+            .spawn(move || checkpoint_after_commits(&checkpointed, &nudges))?;
         std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || write_groups(&url, &jobs, &counted))?;
+            .spawn(move || write_groups(&url, &jobs, &counted, &nudge))?;
         Ok(Self { queue, groups })
     }
 
@@ -198,6 +220,7 @@ fn write_groups(
     url: &DatabaseUrl,
     jobs: &Receiver<Box<dyn Job>>,
     groups: &std::sync::atomic::AtomicU64,
+    checkpointer: &SyncSender<()>,
 ) {
     let mut conn: Option<DbConn> = None;
     // Blocks until a request comes; ends when every sender has gone.
@@ -208,7 +231,7 @@ fn write_groups(
         groups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let connection = match conn.take() {
             Some(c) => Ok(c),
-            None => url.establish(),
+            None => establish_writer(url),
         };
         let mut c = match connection {
             Ok(c) => c,
@@ -252,9 +275,51 @@ fn write_groups(
         // On failure the connection goes: closing it rolls back whatever was left.
         if committed.is_ok() {
             conn = Some(c);
+            // Already nudged: the nudge waiting covers this commit too.
+            let _ = checkpointer.try_send(());
         }
         for finish in ran {
             finish.finish(committed.clone_for_group());
+        }
+    }
+}
+
+/// The writer's connection, which leaves checkpoints to the checkpointer up to a bound.
+fn establish_writer(url: &DatabaseUrl) -> diesel::ConnectionResult<DbConn> {
+    use diesel::connection::SimpleConnection;
+    let mut conn = url.establish()?;
+    conn.batch_execute(&format!(
+        "PRAGMA wal_autocheckpoint = {WAL_PAGES_THE_WRITER_CHECKPOINTS};"
+    ))
+    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// The checkpointer thread: after a commit, lets [`CHECKPOINT_AFTER`] pass, then copies what
+/// the log holds into the database without waiting for anyone (a passive checkpoint: what a
+/// reader still needs stays in the log for the next one). Ends when the writer does.
+fn checkpoint_after_commits(url: &DatabaseUrl, nudges: &Receiver<()>) {
+    use diesel::connection::SimpleConnection;
+    let mut conn: Option<DbConn> = None;
+    while nudges.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_AFTER);
+        // The commits of that while are copied by this checkpoint.
+        while nudges.try_recv().is_ok() {}
+        let connection = match conn.take() {
+            Some(c) => Ok(c),
+            None => url.establish(),
+        };
+        let mut c = match connection {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "the checkpointer cannot open the database");
+                continue;
+            }
+        };
+        match c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+            Ok(()) => conn = Some(c),
+            // The writer's own checkpoints bound the log meanwhile.
+            Err(e) => tracing::warn!(error = %e, "a checkpoint failed"),
         }
     }
 }
@@ -452,5 +517,49 @@ mod tests {
         holder.await.unwrap().unwrap();
         db.write(|conn| insert(conn, 2)).await.unwrap();
         assert_eq!(stored(&db), vec![-1, 2]);
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Pages {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        wal_autocheckpoint: i64,
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_copies_commits_into_the_database_file() {
+        let (dir, db) = numbers();
+        let pages = db
+            .write(|conn| {
+                for n in 0..100 {
+                    insert(conn, n)?;
+                }
+                Ok(diesel::sql_query("PRAGMA wal_autocheckpoint").get_result::<Pages>(conn)?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            pages.wal_autocheckpoint,
+            i64::from(super::WAL_PAGES_THE_WRITER_CHECKPOINTS),
+            "the writer leaves checkpoints to the checkpointer"
+        );
+        // The database file alone, without its log, holds the commit once it is checkpointed;
+        // far below the writer's bound, only the checkpointer copies it there.
+        let copy = dir.path().join("copy.db");
+        let mut found = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            std::fs::copy(dir.path().join("w.db"), &copy).unwrap();
+            let copied = Db::connect(copy.to_str().unwrap(), 1).unwrap();
+            found = diesel::sql_query("SELECT count(*) AS n FROM numbers")
+                .get_result::<Number>(&mut copied.get().unwrap())
+                .map_or(0, |r| r.n);
+            drop(copied);
+            let _ = std::fs::remove_file(dir.path().join("copy.db-wal"));
+            let _ = std::fs::remove_file(dir.path().join("copy.db-shm"));
+            if found == 100 {
+                break;
+            }
+        }
+        assert_eq!(found, 100, "the commit never reached the database file");
     }
 }
