@@ -8,15 +8,18 @@
 //!
 //! 1. the login throttle of an account and an address;
 //! 2. a contract's terms;
-//! 3. a pickup group (its waiting lots and its open request);
-//! 4. a manifest (its steps and revisions);
-//! 5. the stock: the rows of zones (their stored grams) and of the inventory, taken by
+//! 3. a producer's label sequence of one code and day: its row, taken by the weighing that
+//!    labels a lot's containers before it takes the lot's pickup group, so that the group is
+//!    held for fewer statements;
+//! 4. a pickup group (its waiting lots and its open request);
+//! 5. a manifest (its steps and revisions);
+//! 6. the stock: the rows of zones (their stored grams) and of the inventory, taken by
 //!    `lots::stock` in zone and key order;
-//! 6. the serial of a manifest number;
-//! 7. an enterprise's statements, notes and payments;
-//! 8. an organisation's webhook endpoints, then one endpoint;
-//! 9. a condition told once;
-//! 10. the head of the audit chain, taken last of all, just before the commit, by the entry
+//! 7. the serial of a manifest number;
+//! 8. an enterprise's statements, notes and payments;
+//! 9. an organisation's webhook endpoints, then one endpoint;
+//! 10. a condition told once;
+//! 11. the head of the audit chain, taken last of all, just before the commit, by the entry
 //!     every audited transaction appends (see `audit::store::append`): the one lock that every
 //!     audited writer shares is held only while the entry is written and committed.
 //!
@@ -36,6 +39,7 @@ use crate::error::ApiError;
 pub enum Rank {
     Login,
     Contract,
+    LabelSequence,
     PickupGroup,
     Manifest,
     Stock,
@@ -203,6 +207,11 @@ pub(crate) fn take_chain_head(conn: &mut DbConn) -> QueryResult<()> {
 /// Records that the transaction now takes the row locks of the stock (zones, inventory).
 pub fn enter_stock() -> Result<(), ApiError> {
     enter(Rank::Stock, &[])
+}
+
+/// Records that the transaction now takes the row of a producer's label sequence.
+pub fn enter_label_sequence() -> Result<(), ApiError> {
+    enter(Rank::LabelSequence, &[])
 }
 
 /// The advisory-lock number of a name.

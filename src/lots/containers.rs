@@ -112,6 +112,7 @@ pub fn allocate_codes(
     if code.kind() != WasteKind::Hazardous {
         return Ok(Vec::new());
     }
+    crate::db::locks::enter_label_sequence()?;
     let first = reserve_sequences(conn, enterprise_id, code.as_str(), produced_on, count)?;
     let uscc = Uscc::parse("uscc", uscc)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored credit code: {}", e.message)))?;

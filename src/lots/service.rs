@@ -601,17 +601,12 @@ pub fn weigh_in(
         day,
         new.weighing.net(),
     )?;
-    // The pickup group's lock comes before the stock (see `db::locks`).
-    Group {
-        contract_id: contract.id.clone(),
-        warehouse_id: Some(warehouse.warehouse.id.clone()),
-        category: d.waste_code.category().as_str().to_owned(),
-    }
-    .lock(conn)?;
     let produced_on =
         crate::domain::lot::production_date("produced_on", d.produced_on.unwrap_or(day), day)
             .map_err(|e| ApiError::Validation(vec![e]))?;
-    // One code per container, from the producer's sequence of the day (hazardous waste).
+    // One code per container, from the producer's sequence of the day (hazardous waste), and
+    // the profile's read: neither needs the pickup group, whose lock every weighing into the
+    // group waits for, so both come before it (see `db::locks`).
     let mut containers = new.containers;
     containers.codes = crate::lots::containers::allocate_codes(
         conn,
@@ -621,6 +616,18 @@ pub fn weigh_in(
         produced_on,
         d.container_count,
     )?;
+    let outside_profile = crate::profiles::service::outside_profile(
+        conn,
+        &enterprise.enterprise.organization_id,
+        d.waste_code.as_str(),
+    )?;
+    // The pickup group's lock comes before the stock (see `db::locks`).
+    Group {
+        contract_id: contract.id.clone(),
+        warehouse_id: Some(warehouse.warehouse.id.clone()),
+        category: d.waste_code.category().as_str().to_owned(),
+    }
+    .lock(conn)?;
     let label_code = containers.codes.first().cloned();
     let row = LotRow {
         // Minted from the reception time, so that date windows and ids agree.
@@ -669,16 +676,18 @@ pub fn weigh_in(
         &zone,
         &row,
     )?;
-    let outside_profile = crate::profiles::service::flag_new_lot(
-        conn,
-        now,
-        crate::profiles::service::NewLot {
-            lot_id: &row.id,
-            park_id: &row.park_id,
-            enterprise_id: &row.enterprise_id,
-            waste_code: &row.waste_code,
-        },
-    )?;
+    if outside_profile {
+        crate::profiles::service::flag(
+            conn,
+            now,
+            crate::profiles::service::NewLot {
+                lot_id: &row.id,
+                park_id: &row.park_id,
+                enterprise_id: &row.enterprise_id,
+                waste_code: &row.waste_code,
+            },
+        )?;
+    }
     let view = LotView {
         outside_profile,
         ..view(row)

@@ -447,20 +447,36 @@ pub fn flag_new_lot(
     now: DateTime<Utc>,
     lot: NewLot<'_>,
 ) -> Result<bool, ApiError> {
-    let outside = store::profile_lists(conn, lot.enterprise_id, lot.waste_code)? == Some(false);
+    let outside = outside_profile(conn, lot.enterprise_id, lot.waste_code)?;
     if outside {
-        store::insert_flag(
-            conn,
-            &FlagRow {
-                lot_id: lot.lot_id.to_owned(),
-                park_id: lot.park_id.to_owned(),
-                enterprise_id: lot.enterprise_id.to_owned(),
-                waste_code: lot.waste_code.to_owned(),
-                flagged_at: now.naive_utc(),
-            },
-        )?;
+        flag(conn, now, lot)?;
     }
     Ok(outside)
+}
+
+/// Whether the enterprise's profile leaves out `waste_code` (false without a profile): the read
+/// of [`flag_new_lot`], for a caller that reads before it inserts the lot.
+pub fn outside_profile(
+    conn: &mut DbConn,
+    enterprise_id: &str,
+    waste_code: &str,
+) -> Result<bool, ApiError> {
+    Ok(store::profile_lists(conn, enterprise_id, waste_code)? == Some(false))
+}
+
+/// Flags a new lot as outside its enterprise's profile (see [`outside_profile`]).
+pub fn flag(conn: &mut DbConn, now: DateTime<Utc>, lot: NewLot<'_>) -> Result<(), ApiError> {
+    store::insert_flag(
+        conn,
+        &FlagRow {
+            lot_id: lot.lot_id.to_owned(),
+            park_id: lot.park_id.to_owned(),
+            enterprise_id: lot.enterprise_id.to_owned(),
+            waste_code: lot.waste_code.to_owned(),
+            flagged_at: now.naive_utc(),
+        },
+    )?;
+    Ok(())
 }
 
 /// What the flag needs of a new lot (the lots feature passes it, so that profiles stay below
