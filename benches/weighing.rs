@@ -1,12 +1,13 @@
 //! Weighings under load, measured through the HTTP API of the release server.
 //!
-//! Starts `wastetrack serve` as its own process on a new database, registers a park with one
-//! enterprise, a contract whose threshold is never reached and a zone that never fills, then
+//! Starts `wastetrack serve` as its own process on a new database, registers a park with 100
+//! enterprises, a contract whose threshold is never reached and a zone that never fills, then
 //! sends weighings (`POST /api/v1/lots`, each with its own `Idempotency-Key`) from 16 and from 64
 //! concurrent clients for `--seconds` each: first with a handful of lots waiting in the pickup
 //! group, then again after `--waiting` more lots wait in it. Prints a Markdown table of
 //! throughput and latencies, the SQL statements per weighing the server reports in
-//! `Server-Timing`, and the server's peak resident memory.
+//! `Server-Timing`, and the server's peak resident memory; on SQLite, the database's bytes per
+//! lot once its log is checkpointed into it.
 //!
 //! Then a mixed load, for `--seconds`: 64 clients of which half weigh (in turn into that group
 //! and into a second one, HW49, whose threshold raises a request at every tonne), and an eighth
