@@ -677,16 +677,7 @@ pub fn weigh_in(
         &row,
     )?;
     if outside_profile {
-        crate::profiles::service::flag(
-            conn,
-            now,
-            crate::profiles::service::NewLot {
-                lot_id: &row.id,
-                park_id: &row.park_id,
-                enterprise_id: &row.enterprise_id,
-                waste_code: &row.waste_code,
-            },
-        )?;
+        crate::profiles::service::flag(conn, now, for_profile(&row))?;
     }
     let view = LotView {
         outside_profile,
@@ -713,6 +704,16 @@ pub fn weigh_in(
         },
         view,
     )
+}
+
+/// What the waste-profile flag needs of a new lot.
+fn for_profile(row: &LotRow) -> crate::profiles::service::NewLot<'_> {
+    crate::profiles::service::NewLot {
+        lot_id: &row.id,
+        park_id: &row.park_id,
+        enterprise_id: &row.enterprise_id,
+        waste_code: &row.waste_code,
+    }
 }
 
 /// Checks the pickup rules of the lot's group after a change to it (the lot may join or open a
@@ -825,16 +826,7 @@ pub fn declare(
     };
     store::insert_lot(conn, &row)?;
     crate::lots::containers::insert(conn, &row.id, row.container_count, Default::default())?;
-    let outside_profile = crate::profiles::service::flag_new_lot(
-        conn,
-        now,
-        crate::profiles::service::NewLot {
-            lot_id: &row.id,
-            park_id: &row.park_id,
-            enterprise_id: &row.enterprise_id,
-            waste_code: &row.waste_code,
-        },
-    )?;
+    let outside_profile = crate::profiles::service::flag_new_lot(conn, now, for_profile(&row))?;
     let view = LotView {
         outside_profile,
         ..view(row)
