@@ -219,10 +219,14 @@ impl Db {
         T: Send + 'static,
     {
         let queued = std::time::Instant::now();
+        // No turn in time, or no turns at all any more (the semaphore closed): 503 either way.
         let turn = tokio::time::timeout(writer::TURN_TIMEOUT, self.turns.clone().acquire_owned())
             .await
-            .map_err(|_| ApiError::Unavailable("the database is unavailable; retry later"))?
-            .map_err(|_| ApiError::Unavailable("the database is unavailable; retry later"))?;
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(ApiError::Unavailable(
+                "the database is unavailable; retry later",
+            ))?;
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         // The request's audit context stays with its task; its blocking work gets a copy.
@@ -257,7 +261,7 @@ impl Db {
             done
         })
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the task holding a turn failed: {e}")))?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
         crate::telemetry::add_db_work(work);
         result
