@@ -23,6 +23,12 @@
 //! connections as clients on PostgreSQL — so that each result is also a ratio to what the
 //! machine allows.
 //!
+//! For each run it also says where the time went (`common::cpu`): the CPU milliseconds per
+//! request of the server, of the clients (this process) and of the rest of the machine, how busy
+//! the cores were, and the server's busiest threads; on PostgreSQL, what the server's
+//! connections were doing, sampled every 10 ms from `pg_stat_activity`. A thread at a whole core
+//! while the machine has time to spare, or connections waiting on a lock, is the bottleneck.
+//!
 //! ```sh
 //! cargo bench --bench weighing                                   # SQLite, 10 s per run
 //! cargo bench --bench weighing -- --seconds 5 --waiting 2000
@@ -37,7 +43,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{arg, free_port, login, percentile, start_server, status_kib, uscc};
+use common::{arg, cpu, free_port, login, percentile, start_server, status_kib, uscc};
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, RunQueryDsl};
@@ -241,6 +247,40 @@ struct Run {
     p95: Duration,
     p99: Duration,
     statements: u64,
+    /// Where the CPU went, and on PostgreSQL what the server's connections were doing.
+    cpu: cpu::Use,
+    waits: Vec<(String, f64)>,
+}
+
+/// Runs `work` while measuring the machine's CPU and, on PostgreSQL (`pg`), sampling what the
+/// server's connections do.
+async fn measured<T>(
+    pid: u32,
+    pg: Option<&str>,
+    work: impl std::future::Future<Output = T>,
+) -> (T, cpu::Use, Vec<(String, f64)>) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = pg.map(|url| {
+        let (url, stop) = (url.to_owned(), stop.clone());
+        std::thread::spawn(move || cpu::sample_waits(&url, &stop))
+    });
+    let meter = cpu::Meter::start(pid);
+    let out = work.await;
+    let used = meter.stop();
+    stop.store(true, Ordering::Relaxed);
+    let waits = sampler.map_or_else(Vec::new, |s| s.join().unwrap());
+    (out, used, waits)
+}
+
+async fn measured_run(
+    t: &Arc<Target>,
+    clients: usize,
+    seconds: u64,
+    pid: u32,
+    pg: Option<&str>,
+) -> Run {
+    let (r, cpu, waits) = measured(pid, pg, run(t, clients, seconds)).await;
+    Run { cpu, waits, ..r }
 }
 
 async fn run(t: &Arc<Target>, clients: usize, seconds: u64) -> Run {
@@ -276,6 +316,8 @@ async fn run(t: &Arc<Target>, clients: usize, seconds: u64) -> Run {
         p95: percentile(&latencies, 0.95),
         p99: percentile(&latencies, 0.99),
         statements,
+        cpu: cpu::Use::default(),
+        waits: Vec::new(),
     }
 }
 
@@ -664,6 +706,23 @@ fn raw_baseline(url: &str, dir: &std::path::Path, clients: usize, seconds: u64) 
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// On PostgreSQL, the server's connections' mean count in each state, as a list item's
+/// continuation; nothing on SQLite.
+fn describe_waits(waits: &[(String, f64)]) -> String {
+    if waits.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = waits
+        .iter()
+        .filter(|(_, n)| *n >= 0.05)
+        .map(|(what, n)| format!("{n:.1} {what}"))
+        .collect();
+    format!(
+        "  - the server's PostgreSQL connections, on average: {}\n",
+        parts.join("; ")
+    )
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -690,17 +749,23 @@ fn main() {
         let idle_kib = status_kib(pid, "VmRSS:");
         // Warm up, then measure with few lots waiting.
         run(&t, 4, 1).await;
-        let mut runs = vec![run(&t, 16, seconds).await, run(&t, 64, seconds).await];
+        let pg = url.starts_with("postgres").then_some(url.as_str());
+        let mut runs = vec![
+            measured_run(&t, 16, seconds, pid, pg).await,
+            measured_run(&t, 64, seconds, pid, pg).await,
+        ];
         eprintln!("loading {waiting} more waiting lots …");
         let before = t.keys.load(Ordering::Relaxed) as usize;
         while (t.keys.load(Ordering::Relaxed) as usize) < before + waiting {
             run(&t, 16, 1).await;
         }
-        runs.push(run(&t, 64, seconds).await);
+        runs.push(measured_run(&t, 64, seconds, pid, pg).await);
         // The mixed load, then one manifest read by 64 clients.
         first_collection(&t).await;
-        let mix = mixed(&t, 64, seconds, Op::of_client, true).await;
-        let one_manifest = mixed(&t, 64, seconds, |_| Op::OneManifest, false).await;
+        let (mix, mix_cpu, mix_waits) =
+            measured(pid, pg, mixed(&t, 64, seconds, Op::of_client, true)).await;
+        let (one_manifest, one_cpu, one_waits) =
+            measured(pid, pg, mixed(&t, 64, seconds, |_| Op::OneManifest, false)).await;
         let peak_kib = status_kib(pid, "VmHWM:");
         // The server idles meanwhile; the baseline has the machine to itself.
         let raw_clients = if backend == "SQLite" { 1 } else { 64 };
@@ -717,6 +782,24 @@ fn main() {
                 r.per_second / raw
             ));
         }
+        report.push_str("\nwhere the time went\n\n");
+        for r in &runs {
+            report.push_str(&format!(
+                "- {} clients, {} lots waiting: {}\n",
+                r.clients,
+                r.waiting,
+                r.cpu.describe(r.count)
+            ));
+            report.push_str(&describe_waits(&r.waits));
+        }
+        let requests = |ops: &[OpRun]| ops.iter().map(|o| o.count).sum::<usize>();
+        report.push_str(&format!("- the mix: {}\n", mix_cpu.describe(requests(&mix))));
+        report.push_str(&describe_waits(&mix_waits));
+        report.push_str(&format!(
+            "- one manifest: {}\n",
+            one_cpu.describe(requests(&one_manifest))
+        ));
+        report.push_str(&describe_waits(&one_waits));
         report.push_str(&format!(
             "\nthe mixed load on {backend}: 64 clients and a collector for {seconds} s, then 64 clients reading one manifest ({} manifests by then)\n\n\
              | operation | clients | requests | req/s | p50 ms | p95 ms | p99 ms | errors |\n\

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use wastetrack::domain::uscc::{Uscc, complete};
 
+pub mod cpu;
 pub mod park;
 
 /// The value after `name` on the command line, if any.
