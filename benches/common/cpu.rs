@@ -34,6 +34,11 @@ fn stat_ticks(path: &str) -> Option<(String, u64)> {
     Some((name, user + system))
 }
 
+/// The user plus system ticks of process `pid` (or `self`), all its threads, ended ones included.
+fn process_ticks(pid: &str) -> u64 {
+    stat_ticks(&format!("/proc/{pid}/stat")).map_or(0, |(_, t)| t)
+}
+
 /// Ticks per thread name of process `pid`, its threads of one name summed.
 fn threads(pid: u32) -> BTreeMap<String, u64> {
     let mut by_name = BTreeMap::new();
@@ -71,6 +76,8 @@ fn machine() -> (u64, u64, u64) {
 pub struct Meter {
     server: u32,
     started: Instant,
+    /// The server's ticks in all, threads that have ended included, and by thread name.
+    total: u64,
     threads: BTreeMap<String, u64>,
     clients: u64,
     machine: (u64, u64, u64),
@@ -99,8 +106,9 @@ impl Meter {
         Meter {
             server,
             started: Instant::now(),
+            total: process_ticks(&server.to_string()),
             threads: threads(server),
-            clients: stat_ticks("/proc/self/stat").map_or(0, |(_, t)| t),
+            clients: process_ticks("self"),
             machine: machine(),
         }
     }
@@ -117,11 +125,11 @@ impl Meter {
             .filter(|(_, s)| *s > 0.0)
             .collect();
         threads.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let server: f64 = threads.iter().map(|(_, s)| s).sum();
-        let clients = stat_ticks("/proc/self/stat")
-            .map_or(0, |(_, t)| t)
-            .saturating_sub(self.clients) as f64
-            * tick;
+        // The process's own count, which keeps the time of threads that ended meanwhile (the
+        // runtime's blocking threads end when idle), where a sum of the threads would not.
+        let server =
+            process_ticks(&self.server.to_string()).saturating_sub(self.total) as f64 * tick;
+        let clients = process_ticks("self").saturating_sub(self.clients) as f64 * tick;
         let (busy, iowait, all) = machine();
         let busy_s = busy.saturating_sub(self.machine.0) as f64 * tick;
         let iowait_s = iowait.saturating_sub(self.machine.1) as f64 * tick;
